@@ -1,0 +1,1 @@
+//! jobsplit: split a list of independent jobs across unlike machines with no server.
