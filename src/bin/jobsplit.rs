@@ -1,1 +1,5 @@
-fn main(){}
+//! The `jobsplit` binary: all of it lives in the library's command-line front end.
+
+fn main() -> std::process::ExitCode {
+    jobsplit::cli::main()
+}

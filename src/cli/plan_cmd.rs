@@ -1,0 +1,104 @@
+//! `jobsplit plan`: the plan as a table for people or JSON for scripts.
+
+use std::io::{self, Write};
+
+use anyhow::Result;
+
+use super::args::PlanArgs;
+use super::resolve;
+use crate::plan::{Plan, ALGORITHM};
+
+pub(crate) fn run(args: &PlanArgs) -> Result<u8> {
+    let machines = args.shard_count.map(resolve::shard_machines).transpose()?;
+    let study = resolve::study(&args.input, machines, &[])?;
+    let stdout = io::stdout().lock();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
+    if args.json {
+        write_json(&study.plan, &mut out)?;
+    } else {
+        out.write_all(render_table(&study.plan).as_bytes())?;
+    }
+    out.flush()?;
+    Ok(super::exit::OK)
+}
+
+/// The plan as the exact JSON documented in the README, streamed (a 10M-job plan is never
+/// built as a JSON tree).
+pub(crate) fn write_json(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
+    write!(
+        out,
+        r#"{{"algorithm":"{ALGORITHM}","work_digest":"{}","plan_digest":"{}","jobs":{}"#,
+        plan.work_digest(),
+        plan.plan_digest(),
+        plan.jobs()
+    )?;
+    if plan.excluded() > 0 {
+        write!(out, r#","excluded":{}"#, plan.excluded())?;
+    }
+    out.write_all(br#","machines":["#)?;
+    let mut buf = itoa::Buffer::new();
+    for (j, m) in plan.machines().iter().enumerate() {
+        if j > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(br#"{"name":"#)?;
+        serde_json::to_writer(&mut *out, &m.name)?;
+        write!(
+            out,
+            r#","weight":{},"cores":{},"jobs":["#,
+            m.weight, m.cores
+        )?;
+        for (n, i) in plan.share(j).iter().enumerate() {
+            if n > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(buf.format(*i).as_bytes())?;
+        }
+        out.write_all(b"]}")?;
+    }
+    out.write_all(b"]}\n")
+}
+
+/// The plan as a table: one row per machine, with the short plan digest to compare by eye.
+pub(crate) fn render_table(plan: &Plan) -> String {
+    let planned = plan.jobs() - plan.excluded();
+    let mut s = format!(
+        "plan {}  ({ALGORITHM}, {} jobs{}, work {})\n",
+        plan.plan_digest().short(),
+        plan.jobs(),
+        if plan.excluded() > 0 {
+            format!(", {} excluded", plan.excluded())
+        } else {
+            String::new()
+        },
+        plan.work_digest().short(),
+    );
+    let width = plan
+        .machines()
+        .iter()
+        .map(|m| m.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("machine".len());
+    s += &format!(
+        "{:<width$}  {:>8}  {:>6}  {:>7}  {:>9}\n",
+        "machine", "weight", "cores", "share", "jobs"
+    );
+    for (j, m) in plan.machines().iter().enumerate() {
+        let jobs = plan.share(j).len();
+        let share = if planned == 0 {
+            0.0
+        } else {
+            100.0 * jobs as f64 / planned as f64
+        };
+        s += &format!(
+            "{:<width$}  {:>8}  {:>6}  {:>6.1}%  {:>9}\n",
+            m.name,
+            m.weight.to_string(),
+            m.cores,
+            share,
+            jobs
+        );
+    }
+    s
+}

@@ -1,0 +1,92 @@
+//! Flags and config resolved, once, into a validated study: work, machines and plan.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+
+use super::args::InputArgs;
+use crate::input::{load_machines, Config, Format, JobList, Machine, Template, DEFAULT_CONFIG};
+use crate::plan::Plan;
+use crate::{Error, Work};
+
+/// Reads the config named by `--config`, else `./jobsplit.toml` if present, else defaults.
+pub(crate) fn load_config(arg: Option<&Path>) -> crate::Result<Config> {
+    match arg {
+        Some(path) => Config::load(path),
+        None if Path::new(DEFAULT_CONFIG).is_file() => Config::load(Path::new(DEFAULT_CONFIG)),
+        None => Ok(Config::default()),
+    }
+}
+
+/// Builds the work from flags over config.
+pub(crate) fn work(args: &InputArgs, config: &Config) -> crate::Result<Work> {
+    let path = args
+        .jobs
+        .clone()
+        .or_else(|| config.jobs.file.clone())
+        .ok_or_else(|| {
+            Error::usage("no job list: pass --jobs FILE or set [jobs] file in jobsplit.toml")
+        })?;
+    let format = args
+        .format
+        .or(config.jobs.format)
+        .unwrap_or_else(|| Format::from_extension(&path));
+    let template = args
+        .command
+        .as_deref()
+        .or(config.jobs.command.as_deref())
+        .map(str::parse::<Template>)
+        .transpose()?;
+    let seed = args.seed.clone().or_else(|| config.seed.clone());
+    let jobs = JobList::load(&path, format)?;
+    Work::new(jobs, template, config.params.clone(), seed)
+}
+
+/// The machines file path from flags over config, else `./machines.json`.
+pub(crate) fn machines_path(args: &InputArgs, config: &Config) -> PathBuf {
+    args.machines
+        .clone()
+        .or_else(|| config.machines.clone())
+        .unwrap_or_else(|| PathBuf::from("machines.json"))
+}
+
+/// `count` equal machines named `shard-0` .. `shard-{count-1}`.
+pub(crate) fn shard_machines(count: u64) -> crate::Result<Vec<Machine>> {
+    if count == 0 {
+        return Err(Error::usage("the shard count must be at least 1"));
+    }
+    (0..count)
+        .map(|i| Machine::new(&format!("shard-{i}"), 1.0, 1))
+        .collect()
+}
+
+/// The whole study: work plus plan.
+#[allow(dead_code)] // config and work are read by run
+pub(crate) struct Study {
+    pub(crate) config: Config,
+    pub(crate) work: Work,
+    pub(crate) plan: Plan,
+}
+
+/// Resolves the inputs into a study, with the plan over `machines` (or the machines file).
+pub(crate) fn study(
+    args: &InputArgs,
+    machines: Option<Vec<Machine>>,
+    excluded: &[u64],
+) -> Result<Study> {
+    let config = load_config(args.config.as_deref())?;
+    let machines = match machines {
+        Some(m) => m,
+        None => load_machines(&machines_path(args, &config))?,
+    };
+    let work = work(args, &config)?;
+    let plan = Plan::new(
+        work.digest(),
+        work.len(),
+        work.seed_bytes(),
+        machines,
+        excluded,
+    )
+    .context("computing the plan")?;
+    Ok(Study { config, work, plan })
+}

@@ -1,0 +1,335 @@
+//! The TOML config: `[jobs]` and `[params]` and `seed` define the work (every host must agree);
+//! `[run]` holds local settings that hosts may set differently.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::jobs::Format;
+use crate::error::{Error, Result};
+
+/// The config file looked for in the current directory when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "jobsplit.toml";
+
+/// A parsed config. Relative paths are resolved against the config file's directory.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The file it was read from, if any.
+    pub path: Option<PathBuf>,
+    /// The seed string: a new seed reshuffles and gives every job new randomness.
+    pub seed: Option<String>,
+    /// The machines file.
+    pub machines: Option<PathBuf>,
+    /// The `[jobs]` table.
+    pub jobs: JobsConfig,
+    /// The `[params]` table as JSON: part of the work, handed to every job.
+    pub params: Map<String, Value>,
+    /// The `[run]` table: local settings, not part of the plan.
+    pub run: RunConfig,
+}
+
+/// The `[jobs]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobsConfig {
+    /// The job list file.
+    pub file: Option<PathBuf>,
+    /// Its format (else guessed from the extension).
+    pub format: Option<Format>,
+    /// The command template.
+    pub command: Option<String>,
+}
+
+/// What to keep of a command job's output as its `result` column when it writes no result file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capture {
+    /// Nothing: only `$JOBSPLIT_RESULT` gives result columns.
+    #[default]
+    None,
+    /// The last non-empty line of stdout.
+    LastLine,
+}
+
+impl std::str::FromStr for Capture {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Capture> {
+        match s {
+            "none" => Ok(Capture::None),
+            "last-line" => Ok(Capture::LastLine),
+            _ => Err(Error::usage(format!(
+                "unknown capture mode `{s}`: use none or last-line"
+            ))),
+        }
+    }
+}
+
+/// The `[run]` table: local settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Output directory; this machine writes into `out/<machine>/`.
+    pub out: PathBuf,
+    /// Worker threads (default: the machine's cores in the plan).
+    pub threads: Option<usize>,
+    /// Per-job time limit.
+    #[serde(with = "opt_duration")]
+    pub timeout: Option<Duration>,
+    /// Time between SIGTERM and SIGKILL when a job is stopped.
+    #[serde(with = "duration")]
+    pub grace: Duration,
+    /// Extra attempts for a job that fails or times out.
+    pub retries: u32,
+    /// Scheduling priority for jobs (0 = unchanged, 19 = lowest).
+    pub nice: i32,
+    /// Result capture for command jobs.
+    pub capture: Capture,
+    /// Seconds between progress lines when not on a terminal.
+    #[serde(with = "duration")]
+    pub progress_interval: Duration,
+    /// Also write one compressed log per job under `logs/`.
+    pub job_logs: bool,
+    /// fsync results.csv after every row (slower; survives power loss).
+    pub fsync: bool,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            out: PathBuf::from("out"),
+            threads: None,
+            timeout: None,
+            grace: Duration::from_secs(10),
+            retries: 0,
+            nice: 0,
+            capture: Capture::None,
+            progress_interval: Duration::from_secs(10),
+            job_logs: false,
+            fsync: false,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    seed: Option<String>,
+    machines: Option<PathBuf>,
+    #[serde(default)]
+    jobs: JobsConfig,
+    #[serde(default)]
+    params: toml::Table,
+    #[serde(default)]
+    run: RunConfig,
+}
+
+impl Config {
+    /// Reads the config at `path`.
+    ///
+    /// # Errors
+    /// A missing file, bad TOML, an unknown key (with the closest known one), a value of the
+    /// wrong type, a parameter TOML can hold but JSON cannot (NaN, infinity).
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Config::parse(path, &text)
+    }
+
+    /// Parses config text; `path` names it in messages and anchors relative paths.
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn parse(path: &Path, text: &str) -> Result<Config> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(path, text, &e))?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        let resolve = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
+        let mut params = Map::new();
+        for (k, v) in raw.params {
+            let v = toml_to_json(&v)
+                .map_err(|m| Error::invalid(Some(path), None, format!("[params] {k}: {m}")))?;
+            params.insert(k, v);
+        }
+        let mut run = raw.run;
+        run.out = resolve(run.out);
+        Ok(Config {
+            path: Some(path.to_path_buf()),
+            seed: raw.seed,
+            machines: raw.machines.map(resolve),
+            jobs: JobsConfig {
+                file: raw.jobs.file.map(resolve),
+                ..raw.jobs
+            },
+            params,
+            run,
+        })
+    }
+}
+
+fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let line = e
+        .span()
+        .map(|s| text[..s.start.min(text.len())].matches('\n').count() as u64 + 1);
+    let mut message = e.message().trim().to_owned();
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some((key, expected)) = rest.split_once("`, expected ") {
+            let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+            let best = known
+                .iter()
+                .map(|k| (strsim::jaro_winkler(key, k), *k))
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            message = match best {
+                Some((score, k)) if score > 0.7 => {
+                    format!(
+                        "unknown key `{key}`: did you mean `{k}`? (known keys: {})",
+                        known.join(", ")
+                    )
+                }
+                _ => format!("unknown key `{key}` (known keys: {})", known.join(", ")),
+            };
+        }
+    }
+    Error::invalid(Some(path), line, message)
+}
+
+fn toml_to_json(v: &toml::Value) -> std::result::Result<Value, String> {
+    Ok(match v {
+        toml::Value::String(s) => Value::String(s.clone()),
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => Value::Number(
+            serde_json::Number::from_f64(*f)
+                .ok_or_else(|| format!("{f} has no JSON form: use a finite number"))?,
+        ),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(toml_to_json)
+                .collect::<std::result::Result<_, _>>()?,
+        ),
+        toml::Value::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| Ok((k.clone(), toml_to_json(v)?)))
+                .collect::<std::result::Result<_, String>>()?,
+        ),
+    })
+}
+
+mod duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    pub(super) enum Raw {
+        Seconds(f64),
+        Text(String),
+    }
+
+    pub(super) fn from_raw(raw: Raw) -> Result<Duration, String> {
+        match raw {
+            Raw::Seconds(s) if s.is_finite() && s >= 0.0 => Ok(Duration::from_secs_f64(s)),
+            Raw::Seconds(s) => Err(format!(
+                "{s} is not a duration: use seconds >= 0 or \"90s\", \"10m\", \"2h\""
+            )),
+            Raw::Text(t) => humantime::parse_duration(&t).map_err(|e| {
+                format!("`{t}` is not a duration ({e}): write \"90s\", \"10m\" or \"2h\"")
+            }),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        from_raw(Raw::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+mod opt_duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        match Option::<super::duration::Raw>::deserialize(d)? {
+            None => Ok(None),
+            Some(raw) => super::duration::from_raw(raw)
+                .map(|t| (!t.is_zero()).then_some(t))
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Parses a duration given on the command line: seconds, or `90s`, `10m`, `2h`.
+///
+/// # Errors
+/// If the text is neither.
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let raw = match text.parse::<f64>() {
+        Ok(s) => duration::Raw::Seconds(s),
+        Err(_) => duration::Raw::Text(text.to_owned()),
+    };
+    duration::from_raw(raw).map_err(Error::usage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(Path::new("cfg/jobsplit.toml"), text)
+    }
+
+    #[test]
+    fn full_config() {
+        let c = parse(
+            r#"
+seed = "s1"
+machines = "m.json"
+[jobs]
+file = "jobs.csv"
+command = "run {a}"
+[params]
+n = 3
+x = { y = [1.5, "z"] }
+[run]
+timeout = "10m"
+retries = 2
+capture = "last-line"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.seed.as_deref(), Some("s1"));
+        assert_eq!(c.machines, Some(PathBuf::from("cfg/m.json")));
+        assert_eq!(c.jobs.file, Some(PathBuf::from("cfg/jobs.csv")));
+        assert_eq!(c.params["x"]["y"][0], 1.5);
+        assert_eq!(c.run.timeout, Some(Duration::from_secs(600)));
+        assert_eq!(c.run.capture, Capture::LastLine);
+        assert_eq!(c.run.out, PathBuf::from("cfg/out"));
+    }
+
+    #[test]
+    fn unknown_key_suggests_and_names_the_line() {
+        let e = parse("[jobs]\nfiel = \"x\"\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("cfg/jobsplit.toml:2: unknown key `fiel`: did you mean `file`?"),
+            "{e}"
+        );
+        let e = parse("sed = \"x\"\n").unwrap_err().to_string();
+        assert!(e.contains("did you mean `seed`?"), "{e}");
+    }
+
+    #[test]
+    fn bad_toml_names_the_line() {
+        let e = parse("[jobs]\nfile = \n").unwrap_err().to_string();
+        assert!(e.starts_with("cfg/jobsplit.toml:2: "), "{e}");
+        let e = parse("[params]\nx = nan\n").unwrap_err().to_string();
+        assert!(e.contains("[params] x"), "{e}");
+        let e = parse("[run]\ntimeout = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a duration"), "{e}");
+    }
+}

@@ -1,0 +1,445 @@
+//! Job lists: one shell command per line, CSV records, or JSON lines.
+//!
+//! The file is read once into memory and indexed by byte spans, so a 10M-job list costs the
+//! file plus 16 bytes a job; no job is held as its own `String`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde_json::{Map, Value};
+
+use super::canonical::to_canonical;
+use crate::error::{Error, Result};
+
+/// How a job list is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// One job per line; blank lines and `#` comments are skipped.
+    #[default]
+    Lines,
+    /// A header row, then one record of named string fields per row.
+    Csv,
+    /// One JSON value per non-blank line.
+    Jsonl,
+}
+
+impl Format {
+    /// The format a file name suggests: `.csv`, `.jsonl`/`.ndjson`, else lines.
+    pub fn from_extension(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("csv") => Format::Csv,
+            Some(e) if e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson") => {
+                Format::Jsonl
+            }
+            _ => Format::Lines,
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Format> {
+        match s {
+            "lines" => Ok(Format::Lines),
+            "csv" => Ok(Format::Csv),
+            "jsonl" => Ok(Format::Jsonl),
+            _ => Err(Error::usage(format!(
+                "unknown job list format `{s}`: use lines, csv or jsonl"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Lines => "lines",
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+        })
+    }
+}
+
+/// One job as the runner sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record<'a> {
+    /// A line of a `lines` job list.
+    Line(&'a str),
+    /// A CSV record (an object of strings) or a JSON value.
+    Json(Value),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u64,
+    len: u32,
+    /// The 1-based line the job starts on, for messages. Kept only for CSV and JSONL.
+    line: u32,
+}
+
+/// A job list read into memory and indexed.
+#[derive(Debug)]
+pub struct JobList {
+    path: PathBuf,
+    format: Format,
+    data: Vec<u8>,
+    spans: Vec<Span>,
+    headers: Vec<String>,
+}
+
+impl JobList {
+    /// Reads and checks the job list at `path`.
+    ///
+    /// # Errors
+    /// A missing or unreadable file, a list with no jobs, a line that is not UTF-8, a CSV row
+    /// with the wrong number of fields, a JSONL line that is not JSON: each names the line.
+    pub fn load(path: &Path, format: Format) -> Result<JobList> {
+        let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        JobList::from_bytes(path, format, data)
+    }
+
+    /// Indexes a job list already in memory; `path` names it in messages.
+    ///
+    /// # Errors
+    /// As [`JobList::load`].
+    pub fn from_bytes(path: &Path, format: Format, data: Vec<u8>) -> Result<JobList> {
+        let mut list = JobList {
+            path: path.to_path_buf(),
+            format,
+            data,
+            spans: Vec::new(),
+            headers: Vec::new(),
+        };
+        match format {
+            Format::Lines => list.index_lines()?,
+            Format::Jsonl => list.index_jsonl()?,
+            Format::Csv => list.index_csv()?,
+        }
+        if list.spans.is_empty() {
+            return Err(list.error(
+                None,
+                "the job list has no jobs: add one job per line (blank lines and # comments are skipped)",
+            ));
+        }
+        Ok(list)
+    }
+
+    fn error(&self, line: Option<u64>, message: impl Into<String>) -> Error {
+        Error::invalid(Some(&self.path), line, message)
+    }
+
+    fn push_span(&mut self, start: usize, end: usize, line: u64) -> Result<()> {
+        let len = u32::try_from(end - start)
+            .map_err(|_| self.error(Some(line), "a job longer than 4 GiB is not supported"))?;
+        self.spans.push(Span {
+            start: start as u64,
+            len,
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+        });
+        Ok(())
+    }
+
+    /// Calls `f(line_number, start, end)` for every line (without `\n` and one trailing `\r`).
+    fn for_each_line(
+        data: &[u8],
+        mut f: impl FnMut(u64, usize, usize) -> Result<()>,
+    ) -> Result<()> {
+        let mut start = 0;
+        let mut line = 0u64;
+        while start < data.len() {
+            line += 1;
+            let nl = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |p| start + p);
+            let end = if nl > start && data[nl - 1] == b'\r' {
+                nl - 1
+            } else {
+                nl
+            };
+            f(line, start, end)?;
+            start = nl + 1;
+        }
+        Ok(())
+    }
+
+    fn index_lines(&mut self) -> Result<()> {
+        let data = std::mem::take(&mut self.data);
+        if let Err(e) = std::str::from_utf8(&data) {
+            let line = memchr::memchr_iter(b'\n', &data[..e.valid_up_to()]).count() as u64 + 1;
+            return Err(self.error(
+                Some(line),
+                "this line is not valid UTF-8: re-encode the job list as UTF-8",
+            ));
+        }
+        let mut spans = Vec::new();
+        Self::for_each_line(&data, |_, start, end| {
+            if !skipped_line(&data[start..end]) {
+                spans.push((start, end));
+            }
+            Ok(())
+        })?;
+        self.data = data;
+        self.spans.reserve_exact(spans.len());
+        for (start, end) in spans {
+            self.push_span(start, end, 0)?;
+        }
+        Ok(())
+    }
+
+    fn index_jsonl(&mut self) -> Result<()> {
+        let data = std::mem::take(&mut self.data);
+        let mut spans = Vec::new();
+        Self::for_each_line(&data, |line, start, end| {
+            let text = &data[start..end];
+            if text.iter().all(u8::is_ascii_whitespace) {
+                return Ok(());
+            }
+            serde_json::from_slice::<serde::de::IgnoredAny>(text).map_err(|e| {
+                self.error(
+                    Some(line),
+                    format!("not valid JSON ({e}): write one JSON value per line"),
+                )
+            })?;
+            spans.push((start, end, line));
+            Ok(())
+        })?;
+        self.data = data;
+        for (start, end, line) in spans {
+            self.push_span(start, end, line)?;
+        }
+        Ok(())
+    }
+
+    fn index_csv(&mut self) -> Result<()> {
+        let data = std::mem::take(&mut self.data);
+        let mut reader = csv::ReaderBuilder::new().from_reader(data.as_slice());
+        let csv_error = |e: csv::Error| {
+            let line = e.position().map(csv::Position::line);
+            let message = match e.kind() {
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => format!(
+                    "this row has {len} fields but the header has {expected_len}: quote fields that contain commas"
+                ),
+                csv::ErrorKind::Utf8 { .. } => {
+                    "this row is not valid UTF-8: re-encode the job list as UTF-8".to_owned()
+                }
+                _ => format!("malformed CSV: {e}"),
+            };
+            Error::invalid(Some(&self.path), line, message)
+        };
+        let headers = reader.headers().map_err(csv_error)?.clone();
+        let mut names: Vec<String> = Vec::with_capacity(headers.len());
+        for (n, h) in headers.iter().enumerate() {
+            if h.is_empty() {
+                return Err(self.error(
+                    Some(1),
+                    format!(
+                        "column {} of the header has no name: name every column",
+                        n + 1
+                    ),
+                ));
+            }
+            if names.iter().any(|x| x == h) {
+                return Err(self.error(
+                    Some(1),
+                    format!("the header names column `{h}` twice: give each column its own name"),
+                ));
+            }
+            names.push(h.to_owned());
+        }
+        let mut record = csv::StringRecord::new();
+        let mut spans = Vec::new();
+        loop {
+            let start = reader.position().byte() as usize;
+            if !reader.read_record(&mut record).map_err(csv_error)? {
+                break;
+            }
+            let line = record.position().map_or(0, csv::Position::line);
+            let start = record.position().map_or(start, |p| p.byte() as usize);
+            let end = reader.position().byte() as usize;
+            spans.push((start, end, line));
+        }
+        drop(reader);
+        self.data = data;
+        self.headers = names;
+        for (start, end, line) in spans {
+            self.push_span(start, end, line)?;
+        }
+        Ok(())
+    }
+
+    /// The file the list was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The list's format.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The number of jobs.
+    pub fn len(&self) -> u64 {
+        self.spans.len() as u64
+    }
+
+    /// Always false: a loaded job list has at least one job.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The CSV header's column names (empty for other formats).
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    /// The 1-based line where job `index` starts, when the format keeps it (CSV, JSONL).
+    pub fn line_of(&self, index: u64) -> Option<u64> {
+        let line = self.spans[index as usize].line;
+        (line > 0).then_some(u64::from(line))
+    }
+
+    fn raw(&self, index: u64) -> &[u8] {
+        let span = self.spans[index as usize];
+        &self.data[span.start as usize..span.start as usize + span.len as usize]
+    }
+
+    /// Job `index` as a record.
+    ///
+    /// # Panics
+    /// If `index` is out of range.
+    pub fn record(&self, index: u64) -> Record<'_> {
+        let raw = self.raw(index);
+        match self.format {
+            Format::Lines => Record::Line(std::str::from_utf8(raw).expect("validated as UTF-8")),
+            Format::Jsonl => Record::Json(serde_json::from_slice(raw).expect("validated as JSON")),
+            Format::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .from_reader(raw);
+                let mut record = csv::StringRecord::new();
+                reader.read_record(&mut record).expect("validated as CSV");
+                let map: Map<String, Value> = self
+                    .headers
+                    .iter()
+                    .zip(record.iter())
+                    .map(|(h, v)| (h.clone(), Value::String(v.to_owned())))
+                    .collect();
+                Record::Json(Value::Object(map))
+            }
+        }
+    }
+
+    /// The bytes of job `index` that split-v1 hashes: the line as is, or the record as
+    /// canonical JSON.
+    pub fn job_bytes(&self, index: u64) -> Cow<'_, [u8]> {
+        match self.format {
+            Format::Lines => Cow::Borrowed(self.raw(index)),
+            _ => match self.record(index) {
+                Record::Json(v) => Cow::Owned(to_canonical(&v)),
+                Record::Line(_) => unreachable!("only the lines format yields lines"),
+            },
+        }
+    }
+}
+
+/// A line is skipped when it is empty, only white space, or a `#` comment.
+fn skipped_line(line: &[u8]) -> bool {
+    match line.iter().position(|b| !b.is_ascii_whitespace()) {
+        None => true,
+        Some(p) if line[p] == b'#' => true,
+        Some(p) if line[p] < 0x80 => false,
+        // Non-ASCII: fall back to Unicode white space (validated as UTF-8 already).
+        Some(_) => std::str::from_utf8(line)
+            .map(|s| {
+                let t = s.trim_start();
+                t.is_empty() || t.starts_with('#')
+            })
+            .unwrap_or(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Result<JobList> {
+        JobList::from_bytes(
+            Path::new("jobs.txt"),
+            Format::Lines,
+            text.as_bytes().to_vec(),
+        )
+    }
+
+    #[test]
+    fn lines_skip_blank_and_comments_and_strip_one_cr() {
+        let list = lines("a\r\n\n  \n# c\n  # d\nb \r\r\n\u{a0}\n\u{a0}#x\nc").unwrap();
+        let jobs: Vec<_> = (0..list.len())
+            .map(|i| list.job_bytes(i).into_owned())
+            .collect();
+        assert_eq!(jobs, vec![b"a".to_vec(), b"b \r".to_vec(), b"c".to_vec()]);
+    }
+
+    #[test]
+    fn non_utf8_names_the_line() {
+        let e = JobList::from_bytes(Path::new("j.txt"), Format::Lines, b"a\nb\n\xff\n".to_vec())
+            .unwrap_err();
+        assert!(e.to_string().starts_with("j.txt:3: "), "{e}");
+    }
+
+    #[test]
+    fn empty_list_is_an_error() {
+        assert!(lines("# nothing\n\n").is_err());
+    }
+
+    #[test]
+    fn csv_records_become_canonical_json() {
+        let list = JobList::from_bytes(
+            Path::new("j.csv"),
+            Format::Csv,
+            b"b,a\n1,\"x,y\"\n2,z\n".to_vec(),
+        )
+        .unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(&*list.job_bytes(0), br#"{"a":"x,y","b":"1"}"#);
+        assert_eq!(list.line_of(1), Some(3));
+    }
+
+    #[test]
+    fn csv_wrong_field_count_names_the_line() {
+        let e = JobList::from_bytes(Path::new("j.csv"), Format::Csv, b"a,b\n1,2\n3\n".to_vec())
+            .unwrap_err();
+        assert!(
+            e.to_string().starts_with("j.csv:3: this row has 1 fields"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn jsonl_syntax_error_names_the_line() {
+        let e = JobList::from_bytes(
+            Path::new("j.jsonl"),
+            Format::Jsonl,
+            b"{\"a\": 1}\n\n{\"a\": }\n".to_vec(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("j.jsonl:3: not valid JSON"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn jsonl_values_are_canonical() {
+        let list = JobList::from_bytes(
+            Path::new("j.jsonl"),
+            Format::Jsonl,
+            b"{\"b\": 1, \"a\": [true]}\r\n7\n".to_vec(),
+        )
+        .unwrap();
+        assert_eq!(&*list.job_bytes(0), br#"{"a":[true],"b":1}"#);
+        assert_eq!(&*list.job_bytes(1), b"7");
+    }
+}

@@ -1,0 +1,162 @@
+//! The work: a job list with its command template, parameters and seed, hashed into the work
+//! digest (split-v1 step 1) and able to key and render every job.
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{Error, Result};
+use crate::input::{to_canonical, Format, JobList, Record, Template};
+use crate::plan::{Digest, JobKey, JobKeyer, WorkHasher};
+
+/// A job list bound to its template, parameters and seed.
+#[derive(Debug)]
+pub struct Work {
+    jobs: JobList,
+    template: Option<Template>,
+    params: Map<String, Value>,
+    seed: Option<String>,
+    shared: Vec<u8>,
+    digest: Digest,
+}
+
+impl Work {
+    /// Checks the template against the job list and computes the work digest.
+    ///
+    /// # Errors
+    /// If the template names a field that a record lacks (naming the job's line), or names
+    /// fields while the job list is plain lines.
+    pub fn new(
+        jobs: JobList,
+        template: Option<Template>,
+        params: Map<String, Value>,
+        seed: Option<String>,
+    ) -> Result<Work> {
+        if let Some(t) = &template {
+            check_template(&jobs, t)?;
+        }
+        let shared = to_canonical(&json!({
+            "command": template.as_ref().map(Template::source),
+            "params": Value::Object(params.clone()),
+        }));
+        let mut hasher = WorkHasher::new(jobs.len(), &shared);
+        for i in 0..jobs.len() {
+            hasher.push(&jobs.job_bytes(i));
+        }
+        Ok(Work {
+            digest: hasher.finish(),
+            jobs,
+            template,
+            params,
+            seed,
+            shared,
+        })
+    }
+
+    /// The work digest W.
+    pub fn digest(&self) -> Digest {
+        self.digest
+    }
+
+    /// The job list.
+    pub fn jobs(&self) -> &JobList {
+        &self.jobs
+    }
+
+    /// The number of jobs.
+    pub fn len(&self) -> u64 {
+        self.jobs.len()
+    }
+
+    /// Always false: a work has at least one job.
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    /// The command template, if any.
+    pub fn template(&self) -> Option<&Template> {
+        self.template.as_ref()
+    }
+
+    /// The `[params]` table.
+    pub fn params(&self) -> &Map<String, Value> {
+        &self.params
+    }
+
+    /// The seed string, if any.
+    pub fn seed(&self) -> Option<&str> {
+        self.seed.as_deref()
+    }
+
+    /// The seed bytes S of split-v1 (empty when there is no seed).
+    pub fn seed_bytes(&self) -> &[u8] {
+        self.seed.as_deref().unwrap_or("").as_bytes()
+    }
+
+    /// P: the canonical JSON of the template and parameters.
+    pub fn shared_bytes(&self) -> &[u8] {
+        &self.shared
+    }
+
+    /// A keyer for this work's job keys.
+    pub fn keyer(&self) -> JobKeyer {
+        JobKeyer::new(&self.shared, self.seed_bytes())
+    }
+
+    /// The key of job `index`.
+    pub fn key(&self, index: u64) -> JobKey {
+        self.keyer().key(index, &self.jobs.job_bytes(index))
+    }
+
+    /// The shell command of job `index`: the template rendered, or the line itself.
+    ///
+    /// # Errors
+    /// If there is no template and the job is a record rather than a line, or rendering fails.
+    pub fn command(&self, index: u64) -> Result<String> {
+        let record = self.jobs.record(index);
+        match (&self.template, record) {
+            (Some(t), record) => t.render(index, &record),
+            (None, Record::Line(line)) => Ok(line.to_owned()),
+            (None, Record::Json(_)) => Err(Error::invalid(
+                Some(self.jobs.path()),
+                None,
+                "a CSV or JSONL job list needs a command template: set [jobs] command or --cmd",
+            )),
+        }
+    }
+}
+
+fn check_template(jobs: &JobList, template: &Template) -> Result<()> {
+    let Some(first) = template.fields().next() else {
+        return Ok(());
+    };
+    let fail =
+        |line: Option<u64>, message: String| Err(Error::invalid(Some(jobs.path()), line, message));
+    match jobs.format() {
+        Format::Lines => fail(
+            None,
+            format!(
+                "the command template names `{{{first}}}` but a lines job list has no fields: use `{{}}` for the line, or a csv/jsonl job list"
+            ),
+        ),
+        Format::Csv => match template.fields().find(|f| !jobs.headers().iter().any(|h| h == f)) {
+            Some(f) => fail(
+                Some(1),
+                format!(
+                    "the command template names `{{{f}}}` but the header has no column `{f}` (columns: {})",
+                    jobs.headers().join(", ")
+                ),
+            ),
+            None => Ok(()),
+        },
+        Format::Jsonl => {
+            for i in 0..jobs.len() {
+                if let Some(f) = template.missing_field(&jobs.record(i)) {
+                    return fail(
+                        jobs.line_of(i),
+                        format!("the command template names `{{{f}}}` but this record has no field `{f}`: add it or change the template"),
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
