@@ -5,9 +5,12 @@
 pub mod cli;
 mod error;
 pub mod input;
+pub mod output;
 pub mod plan;
+pub mod run;
 mod work;
 
+pub use run::{map, map_with, JobContext, JobError, MapOptions};
 pub use work::Work;
 
 pub use error::{Error, Result};

@@ -1,0 +1,160 @@
+//! manifest.json (what a run is) and status.json (how far it got), both replaced atomically.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::write_atomic;
+use crate::error::{Error, Result};
+
+/// Final outcome counts of a share.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    /// Ok in this run.
+    pub ok: u64,
+    /// Failed after every attempt.
+    pub failed: u64,
+    /// Timed out on the last attempt.
+    pub timeout: u64,
+    /// Stopped by an interruption.
+    pub interrupted: u64,
+    /// Already ok from an earlier run.
+    pub skipped: u64,
+}
+
+/// The shard a run was, as one task of an engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// 0-based index.
+    pub index: u64,
+    /// Number of shards.
+    pub count: u64,
+}
+
+/// `manifest.json`: what this output directory holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// `split-v1`.
+    pub algorithm: String,
+    /// 64 hex digits.
+    pub work_digest: String,
+    /// 64 hex digits.
+    pub plan_digest: String,
+    /// The machine's name.
+    pub machine: String,
+    /// Its weight in the plan.
+    pub weight: f64,
+    /// Its cores in the plan.
+    pub cores: u64,
+    /// Worker threads used.
+    pub threads: u64,
+    /// Jobs in its share.
+    pub share: u64,
+    /// Jobs in the whole work.
+    pub jobs_total: u64,
+    /// Jobs the plan left out (non-zero for a rescue plan).
+    pub excluded: u64,
+    /// The jobsplit version that wrote it.
+    pub version: String,
+    /// The host it ran on.
+    pub hostname: String,
+    /// RFC 3339 UTC.
+    pub started_at: String,
+    /// RFC 3339 UTC; null while running.
+    pub ended_at: Option<String>,
+    /// `running`, `finished` or `interrupted`.
+    pub state: String,
+    /// Final outcome counts.
+    pub counts: Counts,
+    /// Sum of attempt durations in seconds.
+    pub busy_s: f64,
+    /// The shard, when run as one task of an engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+}
+
+impl Manifest {
+    /// The file name.
+    pub const FILE: &'static str = "manifest.json";
+
+    /// Writes `dir/manifest.json` atomically.
+    ///
+    /// # Errors
+    /// If the directory is not writable or the disk is full.
+    pub fn write_atomic(&self, dir: &Path) -> Result<()> {
+        write_json(&dir.join(Self::FILE), self)
+    }
+
+    /// Reads `dir/manifest.json`.
+    ///
+    /// # Errors
+    /// If it is missing or not a manifest.
+    pub fn read(dir: &Path) -> Result<Manifest> {
+        read_json(&dir.join(Self::FILE))
+    }
+}
+
+/// `status.json`: a running host's progress, refreshed every few seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusFile {
+    /// The machine's name.
+    pub machine: String,
+    /// 64 hex digits.
+    pub plan_digest: String,
+    /// 64 hex digits.
+    pub work_digest: String,
+    /// `running`, `finished` or `interrupted`.
+    pub state: String,
+    /// Jobs in the share.
+    pub share: u64,
+    /// Jobs ended for good (ok, failed after all attempts, skipped).
+    pub done: u64,
+    /// Jobs ok (including skipped ones).
+    pub ok: u64,
+    /// Jobs failed or timed out.
+    pub failed: u64,
+    /// Jobs ended per second in this run.
+    pub rate_per_s: f64,
+    /// Estimated seconds to the end.
+    pub eta_s: Option<f64>,
+    /// RFC 3339 UTC.
+    pub updated_at: String,
+}
+
+impl StatusFile {
+    /// The file name.
+    pub const FILE: &'static str = "status.json";
+
+    /// Writes `dir/status.json` atomically.
+    ///
+    /// # Errors
+    /// If the directory is not writable or the disk is full.
+    pub fn write_atomic(&self, dir: &Path) -> Result<()> {
+        write_json(&dir.join(Self::FILE), self)
+    }
+
+    /// Reads `dir/status.json`.
+    ///
+    /// # Errors
+    /// If it is missing or malformed.
+    pub fn read(dir: &Path) -> Result<StatusFile> {
+        read_json(&dir.join(Self::FILE))
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).expect("serializing plain data");
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::invalid(
+            Some(path),
+            Some(e.line() as u64),
+            format!("not a jobsplit file ({e}): it is written by `jobsplit run`; restore or remove it"),
+        )
+    })
+}

@@ -1,0 +1,357 @@
+//! Command jobs: `/bin/sh -c` in a process group of its own, output read line by line from two
+//! pipes by the worker thread itself (poll, no thread per job), stopped with SIGTERM, a grace
+//! period and SIGKILL, and no process left behind.
+
+use std::ffi::OsString;
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::attempt::{fields_of, Attempt, Outcome, Stream};
+use super::executor::{Control, Executor, JobSpec};
+use crate::input::Capture;
+use crate::Work;
+
+/// A line longer than this is cut into pieces, so a job printing without newlines cannot
+/// exhaust memory.
+const MAX_LINE: usize = 1 << 20;
+/// How often a waiting worker looks at the cancel flag and the clock.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Runs the jobs of a [`Work`] as shell commands.
+pub struct CommandExecutor<'w> {
+    work: &'w Work,
+    machine: String,
+    dir: PathBuf,
+    capture: Capture,
+    env: Vec<(String, OsString)>,
+}
+
+impl<'w> CommandExecutor<'w> {
+    /// An executor for `work` on `machine` whose output directory is `dir` (job scratch dirs go
+    /// under `dir/jobs/`, result files under `dir/tmp/`).
+    pub fn new(work: &'w Work, machine: &str, dir: PathBuf, capture: Capture) -> Self {
+        let mut env = vec![(
+            "JOBSPLIT_PARAMS".to_owned(),
+            OsString::from(serde_json::Value::Object(work.params().clone()).to_string()),
+        )];
+        for (name, value) in work.params() {
+            let text = match value {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                _ => continue,
+            };
+            env.push((format!("JOBSPLIT_PARAM_{}", env_name(name)), text.into()));
+        }
+        CommandExecutor {
+            work,
+            machine: machine.to_owned(),
+            dir,
+            capture,
+            env,
+        }
+    }
+}
+
+/// `alpha-beta.x` -> `ALPHA_BETA_X`.
+fn env_name(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect()
+}
+
+impl Executor for CommandExecutor<'_> {
+    fn execute(
+        &self,
+        job: &JobSpec,
+        control: &Control<'_>,
+        log: &mut dyn FnMut(Stream, &str),
+    ) -> Attempt {
+        let started_at = SystemTime::now();
+        let clock = Instant::now();
+        let fail = |error: String, clock: Instant| Attempt {
+            outcome: Outcome::Failed,
+            exit_code: None,
+            error: Some(error),
+            fields: Vec::new(),
+            started_at,
+            duration: clock.elapsed(),
+        };
+        let command = match self.work.command(job.index) {
+            Ok(c) => c,
+            Err(e) => return fail(e.to_string(), clock),
+        };
+        let scratch = self.dir.join("jobs").join(job.index.to_string());
+        let result_file = self.dir.join("tmp").join(format!("result-{}-{}.json", job.index, job.attempt));
+        let _ = std::fs::remove_file(&result_file);
+        if let Err(e) = std::fs::create_dir_all(&scratch) {
+            return fail(format!("cannot create {}: {e}", scratch.display()), clock);
+        }
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg(&command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env("JOBSPLIT_JOB_INDEX", job.index.to_string())
+            .env("JOBSPLIT_JOB_KEY", job.key.id())
+            .env("JOBSPLIT_SEED", job.key.seed().to_string())
+            .env("JOBSPLIT_ATTEMPT", job.attempt.to_string())
+            .env("JOBSPLIT_MACHINE", &self.machine)
+            .env("JOBSPLIT_OUT", &scratch)
+            .env("JOBSPLIT_RESULT", &result_file);
+        let child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => return fail(format!("cannot start /bin/sh: {e}"), clock),
+        };
+        let mut last_line = String::new();
+        let capture_last = self.capture == Capture::LastLine;
+        let ended = supervise(child, control, &mut |stream, line| {
+            if capture_last && stream == Stream::Out && !line.trim().is_empty() {
+                line.clone_into(&mut last_line);
+            }
+            log(stream, line);
+        });
+        // Remove the scratch dir if the job left nothing in it (fails harmlessly otherwise).
+        let _ = std::fs::remove_dir(&scratch);
+        let mut attempt = Attempt {
+            outcome: ended.outcome,
+            exit_code: ended.exit_code,
+            error: ended.error,
+            fields: Vec::new(),
+            started_at,
+            duration: clock.elapsed(),
+        };
+        match std::fs::read(&result_file) {
+            Ok(bytes) => {
+                let _ = std::fs::remove_file(&result_file);
+                match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                    Ok(v @ serde_json::Value::Object(_)) => attempt.fields = fields_of(&v),
+                    _ if attempt.outcome != Outcome::Ok => {}
+                    _ => {
+                        attempt.outcome = Outcome::Failed;
+                        attempt.error =
+                            Some("$JOBSPLIT_RESULT does not hold a JSON object: write e.g. {\"x\": 1}".into());
+                    }
+                }
+            }
+            Err(_) if capture_last && !last_line.is_empty() => {
+                attempt.fields = vec![("result".to_owned(), last_line)];
+            }
+            Err(_) => {}
+        }
+        attempt
+    }
+}
+
+struct Ended {
+    outcome: Outcome,
+    exit_code: Option<i32>,
+    error: Option<String>,
+}
+
+/// Reads the child's output until it and its process group are done, enforcing the time
+/// limit and the cancel flag.
+fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream, &str)) -> Ended {
+    let pgid = child.id() as libc::pid_t;
+    let start = Instant::now();
+    let mut pipes = [
+        Pipe::new(child.stdout.take().map(|p| Box::new(p) as Box<dyn ReadFd>), Stream::Out),
+        Pipe::new(child.stderr.take().map(|p| Box::new(p) as Box<dyn ReadFd>), Stream::Err),
+    ];
+    let mut stopping: Option<(Outcome, Instant)> = None; // why, and when SIGTERM went
+    let mut killed = false;
+    let mut exited = false;
+    loop {
+        let open: Vec<usize> = (0..2).filter(|&i| pipes[i].is_open()).collect();
+        if open.is_empty() && (exited || child_exited(pgid)) {
+            break;
+        }
+        // Deadlines: the time limit, the grace period, the cancel flag.
+        if stopping.is_none() {
+            if control.cancelled() {
+                stopping = Some((Outcome::Interrupted, Instant::now()));
+            } else if control.timeout.is_some_and(|t| start.elapsed() >= t) {
+                stopping = Some((Outcome::Timeout, Instant::now()));
+            }
+            if stopping.is_some() {
+                signal_group(pgid, libc::SIGTERM);
+            }
+        }
+        if let Some((_, since)) = stopping {
+            if !killed && since.elapsed() >= control.grace {
+                signal_group(pgid, libc::SIGKILL);
+                killed = true;
+            }
+        }
+        let mut wait = TICK;
+        if let (None, Some(t)) = (stopping, control.timeout) {
+            wait = wait.min(t.saturating_sub(start.elapsed()));
+        }
+        if let Some((_, since)) = stopping {
+            wait = wait.min(control.grace.saturating_sub(since.elapsed()));
+        }
+        if open.is_empty() {
+            // Output closed but the shell still runs: wait for it in small steps.
+            std::thread::sleep(wait.min(Duration::from_millis(5)));
+            continue;
+        }
+        let mut fds: Vec<libc::pollfd> = open
+            .iter()
+            .map(|&i| libc::pollfd { fd: pipes[i].fd(), events: libc::POLLIN, revents: 0 })
+            .collect();
+        let ms = wait.as_millis().clamp(0, i32::MAX as u128) as i32;
+        // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the call's duration.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                log(Stream::Event, &format!("poll failed: {e}"));
+                signal_group(pgid, libc::SIGKILL);
+                killed = true;
+                pipes.iter_mut().for_each(|p| p.close(log));
+            }
+            continue;
+        }
+        if n == 0 {
+            // Nothing to read: if the shell is gone but something it started holds the pipes,
+            // that leftover is part of the job: end it.
+            if !exited && child_exited(pgid) {
+                exited = true;
+                signal_group(pgid, libc::SIGKILL);
+            }
+            continue;
+        }
+        for (slot, pfd) in open.iter().zip(&fds) {
+            if pfd.revents != 0 {
+                pipes[*slot].read_some(log);
+            }
+        }
+    }
+    // The shell has exited (not yet reaped, so its pid and group id stay ours): end anything it
+    // left behind in its group, then reap it.
+    signal_group(pgid, libc::SIGKILL);
+    let status = child.wait();
+    let (outcome, exit_code, error) = match (stopping, status) {
+        (Some((Outcome::Timeout, _)), _) => (
+            Outcome::Timeout,
+            None,
+            Some(format!("timed out after {:.1?}", control.timeout.unwrap_or_default())),
+        ),
+        (Some((why, _)), _) => (why, None, Some("interrupted".to_owned())),
+        (None, Ok(s)) => match (s.code(), s.signal()) {
+            (Some(0), _) => (Outcome::Ok, Some(0), None),
+            (Some(c), _) => (Outcome::Failed, Some(c), Some(format!("exit code {c}"))),
+            (None, Some(sig)) => (Outcome::Failed, None, Some(format!("killed by signal {sig} ({})", signal_name(sig)))),
+            (None, None) => (Outcome::Failed, None, Some("ended without status".into())),
+        },
+        (None, Err(e)) => (Outcome::Failed, None, Some(format!("cannot wait for the job: {e}"))),
+    };
+    Ended { outcome, exit_code, error }
+}
+
+/// True once the process `pid` has exited, without reaping it (so its pid is not reused).
+fn child_exited(pid: libc::pid_t) -> bool {
+    // SAFETY: siginfo_t is plain data; waitid only writes into it.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to `info`; WNOWAIT leaves the child waitable for `Child::wait`.
+    let r = unsafe {
+        libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
+    };
+    // SAFETY: si_pid is valid to read after waitid filled `info` (zero when nothing exited).
+    r == 0 && unsafe { info.si_pid() } != 0
+}
+
+fn signal_group(pgid: libc::pid_t, sig: libc::c_int) {
+    // SAFETY: kill has no memory effects; a negative pid addresses the job's own process group,
+    // whose leader we have not reaped yet.
+    unsafe {
+        libc::kill(-pgid, sig);
+    }
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGINT => "SIGINT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGPIPE => "SIGPIPE",
+        _ => "signal",
+    }
+}
+
+trait ReadFd: Read + Send {
+    fn raw_fd(&self) -> i32;
+}
+
+impl<T: Read + AsRawFd + Send> ReadFd for T {
+    fn raw_fd(&self) -> i32 {
+        self.as_raw_fd()
+    }
+}
+
+/// One output pipe and its partial line.
+struct Pipe {
+    reader: Option<Box<dyn ReadFd>>,
+    stream: Stream,
+    partial: Vec<u8>,
+}
+
+impl Pipe {
+    fn new(reader: Option<Box<dyn ReadFd>>, stream: Stream) -> Self {
+        Pipe { reader, stream, partial: Vec::new() }
+    }
+
+    fn is_open(&self) -> bool {
+        self.reader.is_some()
+    }
+
+    fn fd(&self) -> i32 {
+        self.reader.as_ref().map_or(-1, |r| r.raw_fd())
+    }
+
+    fn read_some(&mut self, log: &mut dyn FnMut(Stream, &str)) {
+        let Some(reader) = self.reader.as_mut() else { return };
+        let mut buf = [0u8; 64 * 1024];
+        match reader.read(&mut buf) {
+            Ok(0) => self.close(log),
+            Ok(n) => {
+                let mut rest = &buf[..n];
+                while let Some(p) = memchr::memchr(b'\n', rest) {
+                    self.partial.extend_from_slice(&rest[..p]);
+                    self.emit(log);
+                    rest = &rest[p + 1..];
+                }
+                self.partial.extend_from_slice(rest);
+                if self.partial.len() >= MAX_LINE {
+                    self.emit(log);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => self.close(log),
+        }
+    }
+
+    fn emit(&mut self, log: &mut dyn FnMut(Stream, &str)) {
+        let line = String::from_utf8_lossy(&self.partial);
+        log(self.stream, &line);
+        self.partial.clear();
+    }
+
+    fn close(&mut self, log: &mut dyn FnMut(Stream, &str)) {
+        if !self.partial.is_empty() {
+            self.emit(log);
+        }
+        self.reader = None;
+    }
+}

@@ -1,0 +1,109 @@
+//! What a library job sees: its index, key, generator, the parameters, a logger and a
+//! progress hook.
+
+use std::cell::OnceCell;
+
+use rand_chacha::ChaCha20Rng;
+use serde_json::{Map, Value};
+
+use super::attempt::Stream;
+use crate::plan::{JobKey, JobKeyer};
+
+/// Sends a library job's log lines and progress somewhere (the run's log, or nowhere).
+pub(crate) trait JobSink {
+    fn line(&self, index: u64, text: &str);
+    fn progress(&self, index: u64, fraction: f64);
+}
+
+/// A sink that drops everything.
+pub(crate) struct NoSink;
+
+impl JobSink for NoSink {
+    fn line(&self, _: u64, _: &str) {}
+    fn progress(&self, _: u64, _: f64) {}
+}
+
+/// The context handed to a library job.
+///
+/// The key (and so the generator) is computed on first use: a job that never asks pays nothing.
+pub struct JobContext<'a> {
+    index: u64,
+    attempt: u32,
+    keyer: &'a JobKeyer,
+    job_bytes: &'a dyn Fn() -> Vec<u8>,
+    key: OnceCell<JobKey>,
+    params: &'a Map<String, Value>,
+    sink: &'a dyn JobSink,
+}
+
+impl<'a> JobContext<'a> {
+    pub(crate) fn new(
+        index: u64,
+        attempt: u32,
+        keyer: &'a JobKeyer,
+        job_bytes: &'a dyn Fn() -> Vec<u8>,
+        params: &'a Map<String, Value>,
+        sink: &'a dyn JobSink,
+    ) -> Self {
+        JobContext {
+            index,
+            attempt,
+            keyer,
+            job_bytes,
+            key: OnceCell::new(),
+            params,
+            sink,
+        }
+    }
+
+    pub(crate) fn with_key(self, key: JobKey) -> Self {
+        let _ = self.key.set(key);
+        self
+    }
+
+    /// The job's index in the job list.
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// 1 for the first attempt, 2 for the first retry, and so on.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The job's split-v1 key.
+    pub fn key(&self) -> JobKey {
+        *self
+            .key
+            .get_or_init(|| self.keyer.key(self.index, &(self.job_bytes)()))
+    }
+
+    /// The job's own random generator, seeded by its key: the same numbers on every host, in
+    /// every run, whatever the thread count, and independent of every other job's.
+    pub fn rng(&self) -> ChaCha20Rng {
+        self.key().rng()
+    }
+
+    /// The seed a command job would get (the generator's first `u64`).
+    pub fn seed(&self) -> u64 {
+        self.key().seed()
+    }
+
+    /// The `[params]` table.
+    pub fn params(&self) -> &Map<String, Value> {
+        self.params
+    }
+
+    /// Writes a line to the job's log.
+    pub fn log(&self, text: impl AsRef<str>) {
+        for line in text.as_ref().lines() {
+            self.sink.line(self.index, line);
+        }
+    }
+
+    /// Reports how far the job has got, from 0.0 to 1.0.
+    pub fn progress(&self, fraction: f64) {
+        self.sink.progress(self.index, fraction.clamp(0.0, 1.0));
+    }
+}
+

@@ -1,0 +1,222 @@
+//! Library jobs: Rust closures over items, run in-process with the same per-job keys and
+//! generators as command jobs. A panic or an `Err` fails that job only.
+
+use std::fmt::Display;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Instant, SystemTime};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::attempt::{fields_of, Attempt, Outcome, Stream};
+use super::context::{JobContext, JobSink, NoSink};
+use super::executor::{Control, Executor, JobSpec};
+use crate::error::{Error, Result};
+use crate::input::to_canonical;
+use crate::plan::JobKeyer;
+
+/// A library job that did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("job {index} failed: {message}")]
+pub struct JobError {
+    /// The job's index.
+    pub index: u64,
+    /// The `Err` value or panic message.
+    pub message: String,
+}
+
+/// The canonical JSON of an item: its job bytes in split-v1.
+///
+/// # Errors
+/// If the item cannot be serialized to JSON (a map with non-string keys, a NaN float).
+pub fn item_bytes<T: Serialize>(item: &T) -> Result<Vec<u8>> {
+    let value = serde_json::to_value(item)
+        .map_err(|e| Error::usage(format!("a job item cannot be written as JSON: {e}")))?;
+    Ok(to_canonical(&value))
+}
+
+/// P for a work without a command template.
+pub(crate) fn shared_bytes(params: &Map<String, Value>) -> Vec<u8> {
+    to_canonical(&json!({"command": null, "params": Value::Object(params.clone())}))
+}
+
+/// Options for [`map_with`].
+#[derive(Debug, Clone, Default)]
+pub struct MapOptions {
+    /// Worker threads; `None` uses every CPU (in a pool of its own, never rayon's global one).
+    pub threads: Option<usize>,
+    /// The seed string (the same meaning as `seed` in the config).
+    pub seed: Option<String>,
+    /// Parameters handed to every job (the config's `[params]`).
+    pub params: Map<String, Value>,
+}
+
+/// Runs `f` on every item in parallel and returns the results in item order.
+///
+/// Each job gets a [`JobContext`] with its index and a random generator keyed by split-v1, so
+/// the numbers a job draws depend only on the item, its index, the parameters and the seed:
+/// never on the thread count or on the other jobs. A job that panics or returns `Err` yields a
+/// [`JobError`]; the others go on.
+///
+/// # Examples
+/// ```
+/// use rand_core::RngCore;
+///
+/// let points: Vec<u64> = (0..100).collect();
+/// let results = jobsplit::map(&points, |ctx, &n| -> Result<u64, String> {
+///     let mut rng = ctx.rng();
+///     Ok(n + rng.next_u64() % 2)
+/// });
+/// assert_eq!(results.len(), 100);
+/// assert!(results.iter().all(Result::is_ok));
+/// ```
+pub fn map<T, R, E, F>(items: &[T], f: F) -> Vec<Result<R, JobError>>
+where
+    T: Serialize + Sync,
+    R: Send,
+    E: Display,
+    F: Fn(&JobContext<'_>, &T) -> Result<R, E> + Sync,
+{
+    map_with(&MapOptions::default(), items, f)
+}
+
+/// [`map`] with a thread count, seed and parameters.
+///
+/// # Panics
+/// If the thread pool cannot be started (the operating system refuses threads).
+pub fn map_with<T, R, E, F>(opts: &MapOptions, items: &[T], f: F) -> Vec<Result<R, JobError>>
+where
+    T: Serialize + Sync,
+    R: Send,
+    E: Display,
+    F: Fn(&JobContext<'_>, &T) -> Result<R, E> + Sync,
+{
+    let keyer = JobKeyer::new(
+        &shared_bytes(&opts.params),
+        opts.seed.as_deref().unwrap_or("").as_bytes(),
+    );
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = opts.threads {
+        builder = builder.num_threads(n);
+    }
+    let pool = builder.build().expect("starting the thread pool");
+    let sink = NoSink;
+    pool.install(|| {
+        items
+            .par_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let bytes = || item_bytes(item).unwrap_or_default();
+                let ctx = JobContext::new(i as u64, 1, &keyer, &bytes, &opts.params, &sink);
+                call(&f, &ctx, item).map_err(|message| JobError {
+                    index: i as u64,
+                    message,
+                })
+            })
+            .collect()
+    })
+}
+
+fn call<T, R, E: Display>(
+    f: &(impl Fn(&JobContext<'_>, &T) -> Result<R, E> + Sync),
+    ctx: &JobContext<'_>,
+    item: &T,
+) -> std::result::Result<R, String> {
+    match catch_unwind(AssertUnwindSafe(|| f(ctx, item))) {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(payload) => Err(panic_message(payload.as_ref())),
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-text payload".to_owned());
+    format!("panicked: {text}")
+}
+
+/// Runs library jobs for the runner: the closure over the items of a [`crate::Work`] built from
+/// them.
+pub struct LibraryExecutor<'a, T, F> {
+    items: &'a [T],
+    f: F,
+    keyer: JobKeyer,
+    params: &'a Map<String, Value>,
+}
+
+impl<'a, T, F> LibraryExecutor<'a, T, F> {
+    /// An executor of `f` over `items`, whose work has `keyer` and `params`.
+    pub fn new(items: &'a [T], f: F, keyer: JobKeyer, params: &'a Map<String, Value>) -> Self {
+        LibraryExecutor {
+            items,
+            f,
+            keyer,
+            params,
+        }
+    }
+}
+
+struct LogSink<'l> {
+    log: std::cell::RefCell<&'l mut dyn FnMut(Stream, &str)>,
+}
+
+impl JobSink for LogSink<'_> {
+    fn line(&self, _: u64, text: &str) {
+        if let Ok(mut log) = self.log.try_borrow_mut() {
+            (*log)(Stream::Log, text);
+        }
+    }
+    fn progress(&self, _: u64, _: f64) {}
+}
+
+impl<T, R, E, F> Executor for LibraryExecutor<'_, T, F>
+where
+    T: Serialize + Sync,
+    R: Serialize,
+    E: Display,
+    F: Fn(&JobContext<'_>, &T) -> Result<R, E> + Sync,
+{
+    fn execute(
+        &self,
+        job: &JobSpec,
+        control: &Control<'_>,
+        log: &mut dyn FnMut(Stream, &str),
+    ) -> Attempt {
+        let started_at = SystemTime::now();
+        let clock = Instant::now();
+        let item = &self.items[job.index as usize];
+        let bytes = || item_bytes(item).unwrap_or_default();
+        let sink = LogSink {
+            log: std::cell::RefCell::new(log),
+        };
+        let ctx = JobContext::new(job.index, job.attempt, &self.keyer, &bytes, self.params, &sink)
+            .with_key(job.key);
+        let result = call(&self.f, &ctx, item);
+        let duration = clock.elapsed();
+        let (outcome, error, fields) = match result {
+            _ if control.cancelled() => (Outcome::Interrupted, Some("interrupted".into()), vec![]),
+            Ok(r) => match serde_json::to_value(&r) {
+                Ok(v) => (Outcome::Ok, None, fields_of(&v)),
+                Err(e) => (
+                    Outcome::Failed,
+                    Some(format!("the result cannot be written as JSON: {e}")),
+                    vec![],
+                ),
+            },
+            Err(message) => (Outcome::Failed, Some(message), vec![]),
+        };
+        // A library job cannot be stopped from outside, so the time limit does not apply to it.
+        Attempt {
+            outcome,
+            exit_code: None,
+            error,
+            fields,
+            started_at,
+            duration,
+        }
+    }
+}

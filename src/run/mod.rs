@@ -1,0 +1,18 @@
+//! Running this machine's share: the scheduler, command jobs, library jobs and their events.
+
+mod attempt;
+mod command;
+mod context;
+mod events;
+mod executor;
+mod library;
+mod runner;
+
+pub use attempt::{fields_of, Attempt, Outcome, Stream};
+pub use command::CommandExecutor;
+pub use context::JobContext;
+pub use events::Event;
+pub use executor::{Control, Executor, JobSpec};
+pub use library::{item_bytes, map, map_with, JobError, LibraryExecutor, MapOptions};
+pub use runner::{run_share, Counts, Resume, RunOptions, RunSummary};
+
