@@ -198,7 +198,8 @@ impl<'a> Resolved<'a> {
             word("--partition", p)?;
             common.push(format!("--partition={p}"));
         }
-        let mut vars = String::new();
+        let mut vars =
+            String::from("# The study (the same in every script written with this one):\n");
         let mut cd_workdir = "";
         if let Some(dir) = &opts.workdir {
             let raw = sbatch_path("--chdir", dir)?;
