@@ -281,28 +281,38 @@ fn whole_number(name: &str, text: &str) -> Result<u64> {
     )))
 }
 
-/// The number of threads a task may use, from `SLURM_CPUS_PER_TASK` (set by
-/// `sbatch --cpus-per-task`); `None` when it is unset or not a positive whole number. The CLI
-/// falls back to its `--threads` flag or the available CPUs.
+/// The number of threads a Slurm task may use: `SLURM_CPUS_PER_TASK` (set by
+/// `sbatch --cpus-per-task`), else `SLURM_CPUS_ON_NODE` (the CPUs Slurm gave the job on this
+/// node, 1 by default); `None` outside Slurm or when neither is a positive whole number.
+///
+/// Without cgroups a task sees every CPU of the node, so the number of available CPUs would
+/// oversubscribe it; the Slurm variables are the allocation. The CLI takes its `--threads`
+/// flag first, then this, then the available CPUs.
 ///
 /// # Examples
 ///
 /// ```
 /// use jobsplit::engine::local_threads;
 ///
-/// let env = |name: &str| (name == "SLURM_CPUS_PER_TASK").then(|| "8".to_owned());
+/// let env = |name: &str| match name {
+///     "SLURM_CPUS_PER_TASK" => Some("8".to_owned()),
+///     "SLURM_CPUS_ON_NODE" => Some("8".to_owned()),
+///     _ => None,
+/// };
 /// assert_eq!(local_threads(&env), Some(8));
 /// assert_eq!(local_threads(&|_: &str| None), None);
 /// ```
 #[must_use]
 pub fn local_threads(env: &dyn Fn(&str) -> Option<String>) -> Option<usize> {
-    let text = env("SLURM_CPUS_PER_TASK")?;
-    let text = text.trim();
-    if text.bytes().all(|b| b.is_ascii_digit()) {
-        text.parse().ok().filter(|&n| n > 0)
-    } else {
-        None
-    }
+    let positive = |name: &str| {
+        let text = env(name)?;
+        let text = text.trim();
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse::<usize>().ok().filter(|&n| n > 0)
+    };
+    positive("SLURM_CPUS_PER_TASK").or_else(|| positive("SLURM_CPUS_ON_NODE"))
 }
 
 #[cfg(test)]
@@ -517,5 +527,12 @@ mod tests {
         assert_eq!(local_threads(&cpus("-2")), None);
         assert_eq!(local_threads(&cpus("lots")), None);
         assert_eq!(local_threads(&env(&[])), None);
+        // Without --cpus-per-task Slurm sets only SLURM_CPUS_ON_NODE.
+        let on_node = env(&[("SLURM_CPUS_ON_NODE", "1"), ("SLURM_JOB_ID", "9")]);
+        assert_eq!(local_threads(&on_node), Some(1));
+        let both = env(&[("SLURM_CPUS_PER_TASK", "4"), ("SLURM_CPUS_ON_NODE", "8")]);
+        assert_eq!(local_threads(&both), Some(4));
+        let bad_per_task = env(&[("SLURM_CPUS_PER_TASK", "x"), ("SLURM_CPUS_ON_NODE", "2")]);
+        assert_eq!(local_threads(&bad_per_task), Some(2));
     }
 }
