@@ -3,6 +3,7 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod engine;
 mod error;
 pub mod input;
 pub mod output;

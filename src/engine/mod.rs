@@ -1,0 +1,47 @@
+//! Scale out on batch engines: Slurm job arrays, Kubernetes Indexed Jobs, or any scheduler
+//! that can start `N` copies of a command with an index.
+//!
+//! A sharded study is planned for `N` equal machines named `shard-0` .. `shard-{N-1}`
+//! ([`shard_machine_name`]; weight 1, cores 1), so every task computes the same plan digest
+//! wherever the engine starts it. Task `I` runs the share of `shard-I` and writes
+//! `OUT/shard-I/`; `jobsplit merge OUT` joins the shards.
+//!
+//! Which shard a task is comes from, in this order:
+//!
+//! 1. `--shard I/N` on the command line ([`Shard`] parses it), for any engine;
+//! 2. the environment ([`detect`]): a Slurm array task (`SLURM_ARRAY_TASK_ID`, ...) or a
+//!    Kubernetes Indexed Job pod (`JOB_COMPLETION_INDEX` with `--shard-count N` or
+//!    `JOBSPLIT_SHARD_COUNT=N`);
+//! 3. otherwise the task is no shard, and the machines file decides as on any host.
+//!
+//! [`slurm_files`] writes the sbatch scripts of a study: the array, the merge as a dependent
+//! job, and the rescue of what did not end ok.
+//!
+//! # Examples
+//!
+//! ```
+//! use jobsplit::engine::{detect, Shard};
+//!
+//! // What the CLI does: an explicit --shard wins, else the environment decides.
+//! let flag: Option<Shard> = None;
+//! let env = |name: &str| std::env::var(name).ok();
+//! let shard = match flag {
+//!     Some(shard) => Some(shard),
+//!     None => detect(&env, None)?,
+//! };
+//! if let Some(shard) = shard {
+//!     println!("running {} as {}", shard, shard.machine_name());
+//! }
+//! # Ok::<(), jobsplit::Error>(())
+//! ```
+
+mod detect;
+mod shard;
+mod slurm_script;
+
+pub use detect::{detect, detect_engine, local_threads, Detected, SHARD_COUNT_ENV};
+pub use shard::{shard_machine_name, Shard};
+pub use slurm_script::{
+    merge_script, slurm_files, slurm_script, SlurmScriptOptions, ARRAY_SCRIPT, MERGE_SCRIPT,
+    RESCUE_SCRIPT, RESCUE_SH, SUBMIT_SH,
+};

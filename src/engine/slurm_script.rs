@@ -1,0 +1,652 @@
+//! The sbatch scripts that run a study as a Slurm job array, merge it and rescue what failed.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// What [`slurm_files`] needs to write the scripts of a study.
+///
+/// Build it with [`SlurmScriptOptions::new`] and set the fields that differ from the
+/// defaults. Relative paths are relative to `workdir` (where the tasks run); the CLI sets
+/// `workdir` to the directory `jobsplit slurm-script` ran in, so paths mean what they meant
+/// on its command line.
+///
+/// # Examples
+///
+/// ```
+/// use jobsplit::engine::SlurmScriptOptions;
+///
+/// let mut opts = SlurmScriptOptions::new(8);
+/// opts.config = Some("study.toml".into());
+/// opts.cpus_per_task = 4;
+/// opts.time = Some("02:00:00".to_owned());
+/// let script = jobsplit::engine::slurm_script(&opts)?;
+/// assert!(script.contains("#SBATCH --array=0-7\n"));
+/// # Ok::<(), jobsplit::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SlurmScriptOptions {
+    /// The Slurm job name (`--job-name`); the merge job is named `{job_name}-merge`.
+    pub job_name: String,
+    /// How many shards, so array tasks `0..shards` (`--array=0-{shards-1}`).
+    pub shards: u64,
+    /// The jobsplit binary the tasks run: a path every compute node can reach (a shared
+    /// file system), or a bare name found on the nodes' `PATH`.
+    pub jobsplit: PathBuf,
+    /// The study's config file (`jobsplit run --config`).
+    pub config: Option<PathBuf>,
+    /// The job list (`jobsplit run --jobs`), when not named by the config.
+    pub jobs: Option<PathBuf>,
+    /// More arguments for `jobsplit run`, each one word (quoted in the script).
+    pub run_args: Vec<String>,
+    /// The directory the tasks run in (`#SBATCH --chdir`); `None` runs them where `sbatch`
+    /// is called (Slurm's default).
+    pub workdir: Option<PathBuf>,
+    /// The output directory: shard `I` writes `out/shard-I/`, Slurm logs go to
+    /// `out/slurm-{array job}_{task}.out`.
+    pub out: PathBuf,
+    /// Where the merge writes `results.csv` and `missing.txt`; outside `out`.
+    pub merged: PathBuf,
+    /// CPUs per array task (`--cpus-per-task`); jobsplit runs that many jobs at once,
+    /// read from `SLURM_CPUS_PER_TASK`.
+    pub cpus_per_task: u32,
+    /// The time limit of each array task (`--time`, e.g. `04:00:00` or `1-00:00:00`);
+    /// `None` takes the partition's default.
+    pub time: Option<String>,
+    /// The time limit of the merge job; `None` takes `time`.
+    pub merge_time: Option<String>,
+    /// The partition (`--partition`); `None` takes the cluster's default.
+    pub partition: Option<String>,
+    /// More `#SBATCH` options for every job (array, merge, rescue), such as `--account=abc`
+    /// or `--mem=8G`; a leading `#SBATCH` is optional.
+    pub extra_sbatch: Vec<String>,
+}
+
+impl SlurmScriptOptions {
+    /// Options for a study of `shards` shards, with defaults: job name `jobsplit`, binary
+    /// `jobsplit` from `PATH`, output `out`, merge into `merged`, 1 CPU per task, and the
+    /// partition's time limit. Set `config` or `jobs` before use.
+    #[must_use]
+    pub fn new(shards: u64) -> SlurmScriptOptions {
+        SlurmScriptOptions {
+            job_name: "jobsplit".to_owned(),
+            shards,
+            jobsplit: PathBuf::from("jobsplit"),
+            config: None,
+            jobs: None,
+            run_args: Vec::new(),
+            workdir: None,
+            out: PathBuf::from("out"),
+            merged: PathBuf::from("merged"),
+            cpus_per_task: 1,
+            time: None,
+            merge_time: None,
+            partition: None,
+            extra_sbatch: Vec::new(),
+        }
+    }
+}
+
+/// The name of the array script in [`slurm_files`].
+pub const ARRAY_SCRIPT: &str = "array.sbatch";
+/// The name of the merge script in [`slurm_files`].
+pub const MERGE_SCRIPT: &str = "merge.sbatch";
+/// The name of the rescue array script in [`slurm_files`].
+pub const RESCUE_SCRIPT: &str = "rescue.sbatch";
+/// The name of the submit helper in [`slurm_files`].
+pub const SUBMIT_SH: &str = "submit.sh";
+/// The name of the rescue helper in [`slurm_files`].
+pub const RESCUE_SH: &str = "rescue.sh";
+
+/// The files that run a study on Slurm, as `(file name, contents)` pairs for one directory
+/// (the CLI's `--submit-dir`); write the `.sh` files executable (mode 0755).
+///
+/// - `array.sbatch`: the job array, task `I` runs `jobsplit run --shard I/N`.
+/// - `merge.sbatch`: `jobsplit merge` of `out` (and of the rescue rounds' outputs), meant to
+///   run after the array whatever its tasks' fate (`--dependency=afterany`); it fails when
+///   jobs are missing and says how to rescue them.
+/// - `submit.sh`: creates `out`, submits the array, then the merge with
+///   `--dependency=afterany:$ARRAY_JOB_ID`, and prints both job ids.
+/// - `rescue.sbatch` and `rescue.sh`: after a merge that left `merged/missing.txt`
+///   non-empty, `rescue.sh [M]` submits `jobsplit run --rescue merged --shard I/M` as a new,
+///   smaller array writing to `{out}-rescue-{round}`, then the merge again.
+///
+/// The output is the same for the same options (no dates, no host names).
+///
+/// # Examples
+///
+/// ```
+/// use jobsplit::engine::{slurm_files, SlurmScriptOptions};
+///
+/// let mut opts = SlurmScriptOptions::new(4);
+/// opts.jobs = Some("jobs.txt".into());
+/// let names: Vec<_> = slurm_files(&opts)?.into_iter().map(|(name, _)| name).collect();
+/// assert_eq!(names, ["array.sbatch", "merge.sbatch", "submit.sh", "rescue.sbatch", "rescue.sh"]);
+/// # Ok::<(), jobsplit::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// A usage error naming the option when the options cannot make a working script: no shard,
+/// no CPU, neither `config` nor `jobs`, a job name, partition or time with spaces or
+/// quotes, a directory named in an `#SBATCH` line with spaces, quotes, `%` or backslashes,
+/// an extra `#SBATCH` line that is not an option, or a path that is not UTF-8.
+pub fn slurm_files(opts: &SlurmScriptOptions) -> Result<Vec<(&'static str, String)>> {
+    let s = Resolved::new(opts)?;
+    Ok(vec![
+        (ARRAY_SCRIPT, s.array()),
+        (MERGE_SCRIPT, s.merge()),
+        (SUBMIT_SH, s.submit()),
+        (RESCUE_SCRIPT, s.rescue_sbatch()),
+        (RESCUE_SH, s.rescue_sh()),
+    ])
+}
+
+/// The job array script alone (`array.sbatch` of [`slurm_files`]).
+///
+/// # Errors
+///
+/// As [`slurm_files`].
+pub fn slurm_script(opts: &SlurmScriptOptions) -> Result<String> {
+    Ok(Resolved::new(opts)?.array())
+}
+
+/// The merge script alone (`merge.sbatch` of [`slurm_files`]).
+///
+/// # Errors
+///
+/// As [`slurm_files`].
+pub fn merge_script(opts: &SlurmScriptOptions) -> Result<String> {
+    Ok(Resolved::new(opts)?.merge())
+}
+
+/// Options checked and turned into script text: `#SBATCH` values raw, shell values quoted.
+struct Resolved<'a> {
+    opts: &'a SlurmScriptOptions,
+    /// `#SBATCH` lines every job gets (partition, chdir, extras).
+    common: Vec<String>,
+    /// `OUT` as written in an `#SBATCH` line.
+    out_raw: String,
+    /// Shell assignments for the paths, one per line.
+    vars: String,
+    /// `--config "$CONFIG"` / `--jobs "$JOBS"` plus the run arguments, quoted.
+    input_args: String,
+    /// `cd "$WORKDIR"` line for the helpers, or empty.
+    cd_workdir: &'static str,
+}
+
+impl<'a> Resolved<'a> {
+    fn new(opts: &'a SlurmScriptOptions) -> Result<Resolved<'a>> {
+        if opts.shards == 0 {
+            return Err(Error::usage("--shards 0: a study needs at least 1 shard"));
+        }
+        if opts.cpus_per_task == 0 {
+            return Err(Error::usage(
+                "--cpus-per-task 0: each task needs at least 1 CPU",
+            ));
+        }
+        if opts.config.is_none() && opts.jobs.is_none() {
+            return Err(Error::usage(
+                "the Slurm scripts need the study: give --config FILE or --jobs FILE",
+            ));
+        }
+        word("--job-name", &opts.job_name)?;
+        let mut common = Vec::new();
+        if let Some(p) = &opts.partition {
+            word("--partition", p)?;
+            common.push(format!("--partition={p}"));
+        }
+        let mut vars =
+            String::from("# The study (the same in every script written with this one):\n");
+        let mut cd_workdir = "";
+        if let Some(dir) = &opts.workdir {
+            let raw = sbatch_path("--chdir", dir)?;
+            common.push(format!("--chdir={raw}"));
+            let _ = writeln!(vars, "WORKDIR={}", quote("--chdir", raw)?);
+            cd_workdir = "cd \"$WORKDIR\"\n";
+        }
+        for line in &opts.extra_sbatch {
+            common.push(extra_line(line)?);
+        }
+        // No trailing slash: the rescue rounds are "$OUT-rescue-N".
+        let out_raw = sbatch_path("--out", &opts.out)?;
+        let out_raw = match out_raw.trim_end_matches('/') {
+            "" => out_raw.to_owned(),
+            trimmed => trimmed.to_owned(),
+        };
+        let _ = writeln!(
+            vars,
+            "JOBSPLIT={}",
+            quote_path("jobsplit binary", &opts.jobsplit)?
+        );
+        let _ = writeln!(vars, "OUT={}", quote("--out", &out_raw)?);
+        let _ = writeln!(vars, "MERGED={}", quote_path("--merged", &opts.merged)?);
+        let mut input_args = String::new();
+        if let Some(config) = &opts.config {
+            let _ = writeln!(vars, "CONFIG={}", quote_path("--config", config)?);
+            input_args.push_str(" --config \"$CONFIG\"");
+        }
+        if let Some(jobs) = &opts.jobs {
+            let _ = writeln!(vars, "JOBS={}", quote_path("--jobs", jobs)?);
+            input_args.push_str(" --jobs \"$JOBS\"");
+        }
+        for arg in &opts.run_args {
+            input_args.push(' ');
+            input_args.push_str(&quote("a jobsplit run argument", arg)?);
+        }
+        for t in [&opts.time, &opts.merge_time].into_iter().flatten() {
+            word("--time", t)?;
+        }
+        Ok(Resolved {
+            opts,
+            common,
+            out_raw,
+            vars,
+            input_args,
+            cd_workdir,
+        })
+    }
+
+    /// The `#SBATCH` block of a job.
+    fn header(&self, lines: &[String], time: Option<&String>) -> String {
+        let mut text = String::new();
+        for line in lines {
+            let _ = writeln!(text, "#SBATCH {line}");
+        }
+        if let Some(t) = time {
+            let _ = writeln!(text, "#SBATCH --time={t}");
+        }
+        for line in &self.common {
+            let _ = writeln!(text, "#SBATCH {line}");
+        }
+        text
+    }
+
+    fn array(&self) -> String {
+        let o = self.opts;
+        let n = o.shards;
+        let header = self.header(
+            &[
+                format!("--job-name={}", o.job_name),
+                format!("--array=0-{}", n - 1),
+                "--ntasks=1".to_owned(),
+                format!("--cpus-per-task={}", o.cpus_per_task),
+                format!("--output={}/slurm-%A_%a.out", self.out_raw),
+            ],
+            o.time.as_ref(),
+        );
+        format!(
+            r#"#!/bin/bash
+# {name}: a jobsplit study as a Slurm job array of {n} tasks. Written by `jobsplit slurm-script`.
+#
+# Task I runs shard I/{n}: every task computes the same plan, {n} equal machines shard-0 ..
+# shard-{last}, and runs the share of shard-I into OUT/shard-I/. Submit with submit.sh
+# (the array, then the merge after it). To run one shard again, e.g. shard {last} after a
+# node failure: sbatch --array={last} array.sbatch (its finished jobs are kept).
+# Slurm does not create the --output directory: create OUT first (submit.sh does).
+{header}
+set -euo pipefail
+{vars}: "${{SLURM_ARRAY_TASK_ID:?submit this script with sbatch: it is a job array}}"
+echo "jobsplit shard $SLURM_ARRAY_TASK_ID/{n}: Slurm job ${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID on $(hostname), ${{SLURM_CPUS_PER_TASK:-1}} CPUs"
+exec "$JOBSPLIT" run{input} --shard "$SLURM_ARRAY_TASK_ID/{n}" --out "$OUT" --yes
+"#,
+            name = o.job_name,
+            last = n - 1,
+            vars = self.vars,
+            input = self.input_args,
+        )
+    }
+
+    fn merge(&self) -> String {
+        let o = self.opts;
+        let header = self.header(
+            &[
+                format!("--job-name={}-merge", o.job_name),
+                "--ntasks=1".to_owned(),
+                "--cpus-per-task=1".to_owned(),
+                format!("--output={}/slurm-merge-%j.out", self.out_raw),
+            ],
+            o.merge_time.as_ref().or(o.time.as_ref()),
+        );
+        format!(
+            r#"#!/bin/bash
+# {name}: merge the shards' outputs. Written by `jobsplit slurm-script`.
+#
+# submit.sh and rescue.sh submit this with --dependency=afterany:<array job>, so it runs
+# once every array task has ended, whether it succeeded, failed, timed out or was
+# cancelled: a partial study is still merged, and MERGED/missing.txt lists what to rescue.
+# It merges OUT and every rescue round OUT-rescue-1, OUT-rescue-2, ... into MERGED.
+{header}
+set -euo pipefail
+{vars}inputs=("$OUT")
+round=1
+while [[ -d "$OUT-rescue-$round" ]]; do
+    inputs+=("$OUT-rescue-$round")
+    round=$((round + 1))
+done
+echo "jobsplit merge of ${{inputs[*]}} into $MERGED"
+status=0
+"$JOBSPLIT" merge "${{inputs[@]}}" --out "$MERGED" || status=$?
+missing="$MERGED/missing.txt"
+if [[ -s $missing ]]; then
+    echo "jobsplit: $(grep -c -v -e '^#' -e '^$' "$missing" || true) job(s) did not end ok; they are listed in $missing"
+    echo "jobsplit: to run them again as a new array, then merge again: bash {rescue_sh} [SHARDS] (beside submit.sh)"
+fi
+exit "$status"
+"#,
+            name = o.job_name,
+            vars = self.vars,
+            rescue_sh = RESCUE_SH,
+        )
+    }
+
+    fn submit(&self) -> String {
+        let o = self.opts;
+        format!(
+            r#"#!/usr/bin/env bash
+# {name}: submit the {n}-task job array, then the merge, which Slurm starts once every
+# array task has ended (--dependency=afterany). Written by `jobsplit slurm-script`.
+# Prints both job ids.
+set -euo pipefail
+scripts=$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)
+{vars}{cd}mkdir -p "$OUT" # Slurm cannot create the directory of --output itself
+array_id=$(sbatch --parsable "$scripts/{array}")
+array_id=${{array_id%%;*}} # "id;cluster" on a federation
+merge_id=$(sbatch --parsable --dependency="afterany:$array_id" "$scripts/{merge}")
+merge_id=${{merge_id%%;*}}
+echo "array job $array_id: {n} tasks writing $OUT/shard-0 .. $OUT/shard-{last} (logs $OUT/slurm-${{array_id}}_*.out)"
+echo "merge job $merge_id: after the array, into $MERGED"
+echo "watch with: squeue -j $array_id,$merge_id    cancel with: scancel $array_id $merge_id"
+echo "if $MERGED/missing.txt then lists jobs: bash $scripts/{rescue_sh} [SHARDS]"
+"#,
+            name = o.job_name,
+            n = o.shards,
+            last = o.shards - 1,
+            vars = self.vars,
+            cd = self.cd_workdir,
+            array = ARRAY_SCRIPT,
+            merge = MERGE_SCRIPT,
+            rescue_sh = RESCUE_SH,
+        )
+    }
+
+    fn rescue_sbatch(&self) -> String {
+        let o = self.opts;
+        let header = self.header(
+            &[
+                format!("--job-name={}-rescue", o.job_name),
+                "--ntasks=1".to_owned(),
+                format!("--cpus-per-task={}", o.cpus_per_task),
+            ],
+            o.time.as_ref(),
+        );
+        format!(
+            r#"#!/bin/bash
+# {name}: run again the jobs the last merge left in MERGED/missing.txt, as a new array.
+# Written by `jobsplit slurm-script`. Submit it through rescue.sh, which gives --array,
+# --output and the variables JOBSPLIT_RESCUE_SHARDS and JOBSPLIT_RESCUE_OUT.
+{header}
+set -euo pipefail
+{vars}: "${{SLURM_ARRAY_TASK_ID:?submit this script with rescue.sh: it is a job array}}"
+: "${{JOBSPLIT_RESCUE_SHARDS:?submit this script with rescue.sh}}"
+: "${{JOBSPLIT_RESCUE_OUT:?submit this script with rescue.sh}}"
+echo "jobsplit rescue shard $SLURM_ARRAY_TASK_ID/$JOBSPLIT_RESCUE_SHARDS: Slurm job ${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID on $(hostname)"
+exec "$JOBSPLIT" run{input} --rescue "$MERGED" --shard "$SLURM_ARRAY_TASK_ID/$JOBSPLIT_RESCUE_SHARDS" --out "$JOBSPLIT_RESCUE_OUT" --yes
+"#,
+            name = o.job_name,
+            vars = self.vars,
+            input = self.input_args,
+        )
+    }
+
+    fn rescue_sh(&self) -> String {
+        let o = self.opts;
+        format!(
+            r#"#!/usr/bin/env bash
+# {name}: after a merge that left jobs in MERGED/missing.txt, run them again as a new,
+# smaller job array writing to OUT-rescue-<round>, then merge everything again.
+# Written by `jobsplit slurm-script`.
+#   usage: rescue.sh [SHARDS]    (default {n}, never more than the missing jobs)
+set -euo pipefail
+scripts=$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)
+{vars}{cd}missing="$MERGED/missing.txt"
+if [[ ! -f $missing ]]; then
+    echo "no $missing yet: wait for the merge job to end (squeue), then run this again" >&2
+    exit 1
+fi
+count=$(grep -c -v -e '^#' -e '^$' "$missing" || true)
+if ((count == 0)); then
+    echo "nothing to rescue: $missing lists no job"
+    exit 0
+fi
+shards=${{1:-{n}}}
+if ! [[ $shards =~ ^[1-9][0-9]*$ ]]; then
+    echo "rescue.sh: SHARDS must be a whole number of at least 1, not '$shards'" >&2
+    exit 2
+fi
+((shards > count)) && shards=$count
+round=1
+while [[ -e "$OUT-rescue-$round" ]]; do round=$((round + 1)); done
+rescue_out="$OUT-rescue-$round"
+mkdir -p "$rescue_out"
+array_id=$(sbatch --parsable --array="0-$((shards - 1))" --output="$rescue_out/slurm-%A_%a.out" \
+    --export="ALL,JOBSPLIT_RESCUE_SHARDS=$shards,JOBSPLIT_RESCUE_OUT=$rescue_out" "$scripts/{rescue}")
+array_id=${{array_id%%;*}}
+merge_id=$(sbatch --parsable --dependency="afterany:$array_id" "$scripts/{merge}")
+merge_id=${{merge_id%%;*}}
+echo "rescue round $round: array job $array_id runs $count job(s) in $shards task(s) into $rescue_out"
+echo "merge job $merge_id: after it, merges $OUT and every rescue round into $MERGED"
+"#,
+            name = o.job_name,
+            n = o.shards,
+            vars = self.vars,
+            cd = self.cd_workdir,
+            rescue = RESCUE_SCRIPT,
+            merge = MERGE_SCRIPT,
+        )
+    }
+}
+
+/// Characters an `#SBATCH` value cannot hold safely (sbatch splits on spaces; `%` is a
+/// file-name pattern).
+fn unsafe_in_sbatch(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | '%' | '#')
+}
+
+/// A one-word `#SBATCH` value such as a job name, a partition or a time.
+fn word(option: &str, value: &str) -> Result<()> {
+    if value.is_empty()
+        || value
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\'))
+    {
+        return Err(Error::usage(format!(
+            "{option} {value:?}: must be one word without spaces or quotes"
+        )));
+    }
+    Ok(())
+}
+
+/// A directory as written in an `#SBATCH` line.
+fn sbatch_path<'p>(option: &str, path: &'p Path) -> Result<&'p str> {
+    let text = utf8(option, path)?;
+    if text.is_empty() || text.chars().any(unsafe_in_sbatch) {
+        return Err(Error::usage(format!(
+            "{option} {text:?}: a directory named in an #SBATCH line cannot be empty or contain \
+             spaces, quotes, %, # or backslashes; choose another directory"
+        )));
+    }
+    Ok(text)
+}
+
+/// An extra `#SBATCH` option: `--mem=8G` or `#SBATCH --mem=8G`.
+fn extra_line(line: &str) -> Result<String> {
+    let option = line
+        .trim()
+        .strip_prefix("#SBATCH")
+        .unwrap_or(line.trim())
+        .trim();
+    if !option.starts_with('-') || option.contains(['\n', '\r']) {
+        return Err(Error::usage(format!(
+            "extra #SBATCH line {line:?}: expected one sbatch option such as --mem=8G"
+        )));
+    }
+    Ok(option.to_owned())
+}
+
+fn utf8<'p>(option: &str, path: &'p Path) -> Result<&'p str> {
+    path.to_str().ok_or_else(|| {
+        Error::usage(format!(
+            "{option} {}: the path is not valid UTF-8",
+            path.display()
+        ))
+    })
+}
+
+fn quote_path(option: &str, path: &Path) -> Result<String> {
+    quote(option, utf8(option, path)?)
+}
+
+/// `value` quoted for bash.
+fn quote(option: &str, value: &str) -> Result<String> {
+    shlex::try_quote(value)
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| Error::usage(format!("{option} {value:?}: contains a NUL byte")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn study() -> SlurmScriptOptions {
+        let mut opts = SlurmScriptOptions::new(4);
+        opts.job_name = "sweep".to_owned();
+        opts.jobsplit = "/shared/bin/jobsplit".into();
+        opts.config = Some("study.toml".into());
+        opts.workdir = Some("/home/ada/sweep".into());
+        opts.cpus_per_task = 8;
+        opts.time = Some("04:00:00".to_owned());
+        opts.merge_time = Some("00:30:00".to_owned());
+        opts.partition = Some("short".to_owned());
+        opts.extra_sbatch = vec![
+            "--account=physics".to_owned(),
+            "#SBATCH --mem=16G".to_owned(),
+        ];
+        opts
+    }
+
+    #[test]
+    fn snapshot_full_study() {
+        for (name, text) in slurm_files(&study()).unwrap() {
+            insta::assert_snapshot!(format!("full_{name}"), text);
+        }
+    }
+
+    #[test]
+    fn snapshot_minimal_study() {
+        let mut opts = SlurmScriptOptions::new(1);
+        opts.jobs = Some("jobs file.txt".into());
+        opts.run_args = vec!["--retries".to_owned(), "2".to_owned()];
+        for (name, text) in slurm_files(&opts).unwrap() {
+            insta::assert_snapshot!(format!("minimal_{name}"), text);
+        }
+    }
+
+    #[test]
+    fn single_functions_match_the_files() {
+        let files = slurm_files(&study()).unwrap();
+        assert_eq!(slurm_script(&study()).unwrap(), files[0].1);
+        assert_eq!(merge_script(&study()).unwrap(), files[1].1);
+    }
+
+    #[test]
+    fn array_header_is_what_slurm_needs() {
+        let script = slurm_script(&study()).unwrap();
+        for line in [
+            "#SBATCH --array=0-3\n",
+            "#SBATCH --cpus-per-task=8\n",
+            "#SBATCH --output=out/slurm-%A_%a.out\n",
+            "#SBATCH --time=04:00:00\n",
+            "#SBATCH --partition=short\n",
+            "#SBATCH --chdir=/home/ada/sweep\n",
+            "#SBATCH --mem=16G\n",
+            "set -euo pipefail\n",
+            "--shard \"$SLURM_ARRAY_TASK_ID/4\"",
+        ] {
+            assert!(script.contains(line), "no {line:?} in\n{script}");
+        }
+        // sbatch stops reading #SBATCH lines at the first command.
+        let first_command = script
+            .lines()
+            .position(|l| !l.is_empty() && !l.starts_with('#'))
+            .unwrap();
+        let lines: Vec<&str> = script.lines().collect();
+        let last_sbatch = lines
+            .iter()
+            .rposition(|l| l.starts_with("#SBATCH"))
+            .unwrap();
+        assert!(last_sbatch < first_command);
+    }
+
+    #[test]
+    fn refuses_options_that_make_a_broken_script() {
+        type Case = (Box<dyn Fn(&mut SlurmScriptOptions)>, &'static str);
+        let cases: Vec<Case> = vec![
+            (Box::new(|o| o.shards = 0), "--shards 0"),
+            (Box::new(|o| o.cpus_per_task = 0), "--cpus-per-task 0"),
+            (
+                Box::new(|o| o.config = None),
+                "give --config FILE or --jobs FILE",
+            ),
+            (
+                Box::new(|o| o.out = "my out".into()),
+                "--out \"my out\": a directory",
+            ),
+            (Box::new(|o| o.out = "out%x".into()), "--out \"out%x\""),
+            (
+                Box::new(|o| o.workdir = Some("/a b".into())),
+                "--chdir \"/a b\"",
+            ),
+            (
+                Box::new(|o| o.job_name = "a b".to_owned()),
+                "--job-name \"a b\"",
+            ),
+            (
+                Box::new(|o| o.partition = Some(String::new())),
+                "--partition \"\"",
+            ),
+            (
+                Box::new(|o| o.time = Some("4 h".to_owned())),
+                "--time \"4 h\"",
+            ),
+            (
+                Box::new(|o| o.extra_sbatch = vec!["mem=4G".to_owned()]),
+                "extra #SBATCH line \"mem=4G\"",
+            ),
+            (
+                Box::new(|o| o.config = Some("a\0b".into())),
+                "contains a NUL byte",
+            ),
+        ];
+        for (change, words) in cases {
+            let mut opts = study();
+            opts.jobs = None;
+            change(&mut opts);
+            let message = slurm_files(&opts).unwrap_err().to_string();
+            assert!(message.contains(words), "{message:?} lacks {words:?}");
+        }
+    }
+
+    #[test]
+    fn shell_values_are_quoted() {
+        let mut opts = study();
+        opts.config = Some("my study's config.toml".into());
+        let script = slurm_script(&opts).unwrap();
+        assert!(
+            script.contains("CONFIG=\"my study's config.toml\"\n"),
+            "{script}"
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! The Kubernetes example `examples/kubernetes/indexed-job.yaml` stays a working Indexed Job:
+//! parsed with `yaml-rust2`, checked field by field, and its environment fed to
+//! `jobsplit::engine::detect` for every completion index.
+
+use std::path::Path;
+
+use jobsplit::engine::{detect, Shard, SHARD_COUNT_ENV};
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn documents() -> Vec<Yaml> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kubernetes/indexed-job.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    YamlLoader::load_from_str(&text).unwrap()
+}
+
+/// The documents of `kind` (e.g. "Job").
+fn of_kind(docs: &[Yaml], kind: &str) -> Vec<Yaml> {
+    docs.iter()
+        .filter(|d| d["kind"].as_str() == Some(kind))
+        .cloned()
+        .collect()
+}
+
+fn str_of(y: &Yaml) -> &str {
+    y.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {y:?}"))
+}
+
+/// The one Indexed Job of the example.
+fn indexed_job() -> Yaml {
+    let jobs: Vec<Yaml> = of_kind(&documents(), "Job")
+        .into_iter()
+        .filter(|j| j["spec"]["completionMode"].as_str() == Some("Indexed"))
+        .collect();
+    assert_eq!(
+        jobs.len(),
+        1,
+        "exactly one Job with completionMode: Indexed"
+    );
+    jobs[0].clone()
+}
+
+/// The container that runs `jobsplit run`.
+fn shard_container(job: &Yaml) -> Yaml {
+    let containers = job["spec"]["template"]["spec"]["containers"]
+        .as_vec()
+        .unwrap();
+    let runs: Vec<&Yaml> = containers
+        .iter()
+        .filter(|c| {
+            c["command"]
+                .as_vec()
+                .is_some_and(|cmd| cmd.iter().any(|a| a.as_str() == Some("run")))
+        })
+        .collect();
+    assert_eq!(runs.len(), 1, "one container runs `jobsplit run`");
+    runs[0].clone()
+}
+
+fn shard_count_env(container: &Yaml) -> String {
+    let env = container["env"].as_vec().expect("the container has env");
+    let found: Vec<&Yaml> = env
+        .iter()
+        .filter(|e| e["name"].as_str() == Some(SHARD_COUNT_ENV))
+        .collect();
+    assert_eq!(found.len(), 1, "{SHARD_COUNT_ENV} is set once");
+    // Kubernetes refuses env values that are not strings.
+    str_of(&found[0]["value"]).to_owned()
+}
+
+#[test]
+fn is_an_indexed_job_whose_completions_equal_the_shard_count() {
+    let job = indexed_job();
+    assert_eq!(str_of(&job["apiVersion"]), "batch/v1");
+    let completions = job["spec"]["completions"].as_i64().expect("completions");
+    assert!(completions >= 1);
+    let count = shard_count_env(&shard_container(&job));
+    assert_eq!(
+        count,
+        completions.to_string(),
+        "{SHARD_COUNT_ENV} == completions"
+    );
+    let parallelism = job["spec"]["parallelism"].as_i64().expect("parallelism");
+    assert!((1..=completions).contains(&parallelism));
+}
+
+#[test]
+fn retries_each_index_on_its_own() {
+    let job = indexed_job();
+    let backoff = job["spec"]["backoffLimitPerIndex"]
+        .as_i64()
+        .expect("backoffLimitPerIndex");
+    assert!(backoff >= 1, "a failed shard is retried");
+    // backoffLimitPerIndex requires restartPolicy: Never.
+    assert_eq!(
+        str_of(&job["spec"]["template"]["spec"]["restartPolicy"]),
+        "Never"
+    );
+}
+
+#[test]
+fn writes_to_a_shared_volume() {
+    let job = indexed_job();
+    let pod = &job["spec"]["template"]["spec"];
+    let container = shard_container(&job);
+    let command: Vec<&str> = container["command"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(str_of)
+        .collect();
+    assert!(
+        !command.iter().any(|a| a.starts_with("--shard")),
+        "the shard comes from JOB_COMPLETION_INDEX, not a flag: {command:?}"
+    );
+    let out = command[command.iter().position(|a| *a == "--out").unwrap() + 1];
+    // The --out directory lies in a mount of a PersistentVolumeClaim volume.
+    let claim_volumes: Vec<&str> = pod["volumes"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter(|v| !v["persistentVolumeClaim"]["claimName"].is_badvalue())
+        .map(|v| str_of(&v["name"]))
+        .collect();
+    let mounted = container["volumeMounts"].as_vec().unwrap().iter().any(|m| {
+        claim_volumes.contains(&str_of(&m["name"]))
+            && Path::new(out).starts_with(str_of(&m["mountPath"]))
+    });
+    assert!(
+        mounted,
+        "--out {out} is on a mounted claim {claim_volumes:?}"
+    );
+    // The claim is shared by pods on several nodes.
+    let claims = of_kind(&documents(), "PersistentVolumeClaim");
+    assert_eq!(claims.len(), 1);
+    let modes: Vec<&str> = claims[0]["spec"]["accessModes"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(str_of)
+        .collect();
+    assert_eq!(modes, ["ReadWriteMany"]);
+}
+
+#[test]
+fn every_pod_detects_its_own_shard() {
+    let job = indexed_job();
+    let completions = u64::try_from(job["spec"]["completions"].as_i64().unwrap()).unwrap();
+    let count: u64 = shard_count_env(&shard_container(&job)).parse().unwrap();
+    for index in 0..completions {
+        // What the pod sees: JOB_COMPLETION_INDEX from Kubernetes, the count from its env
+        // (the CLI reads JOBSPLIT_SHARD_COUNT when --shard-count is not given).
+        let env = |name: &str| (name == "JOB_COMPLETION_INDEX").then(|| index.to_string());
+        let shard = detect(&env, Some(count)).unwrap();
+        assert_eq!(shard, Some(Shard { index, count }));
+    }
+}
+
+#[test]
+fn the_merge_job_reads_the_same_claim() {
+    let docs = documents();
+    let merge: Vec<Yaml> = of_kind(&docs, "Job")
+        .into_iter()
+        .filter(|j| {
+            j["spec"]["template"]["spec"]["containers"][0]["command"]
+                .as_vec()
+                .is_some_and(|cmd| cmd.iter().any(|a| a.as_str() == Some("merge")))
+        })
+        .collect();
+    assert_eq!(merge.len(), 1, "one merge Job");
+    let claim = |job: &Yaml| {
+        job["spec"]["template"]["spec"]["volumes"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .find_map(|v| {
+                v["persistentVolumeClaim"]["claimName"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .unwrap()
+    };
+    assert_eq!(claim(&merge[0]), claim(&indexed_job()));
+    // Applied in two steps (`kubectl apply -l jobsplit/step=...`): the merge is not started
+    // with the study.
+    assert_eq!(
+        str_of(&merge[0]["metadata"]["labels"]["jobsplit/step"]),
+        "merge"
+    );
+    assert_eq!(
+        str_of(&indexed_job()["metadata"]["labels"]["jobsplit/step"]),
+        "run"
+    );
+}
