@@ -29,6 +29,9 @@ pub(crate) enum Command {
         after_help = "Examples:\n  jobsplit plan\n  jobsplit plan --jobs jobs.txt --machines machines.json --json\n  jobsplit plan --shard-count 4"
     )]
     Plan(PlanArgs),
+    /// Run this machine's share of the plan (resumes an earlier run).
+    #[command(after_help = "Examples:\n  jobsplit run --machine ws1\n  JOBSPLIT_MACHINE=ws2 jobsplit run --yes --expect-digest 9106a1df\n  jobsplit run --shard 3/8 --out /shared/out\n  jobsplit run --rescue merged --machine ws1\n\nExit codes: 0 every job ok, 1 some failed, 2 bad input, 130 interrupted (rerun to resume).")]
+    Run(RunArgs),
     /// Write a starter jobsplit.toml, machines.json and jobs.txt to edit.
     #[command(after_help = "Example:\n  jobsplit init my-study")]
     Init(InitArgs),
@@ -78,4 +81,75 @@ pub(crate) struct InitArgs {
     /// Directory to write into (created if needed)
     #[arg(default_value = ".")]
     pub(crate) dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+    /// This machine's name in the machines file
+    #[arg(long, short = 'M', env = "JOBSPLIT_MACHINE", value_name = "NAME")]
+    pub(crate) machine: Option<String>,
+    /// Run shard I of N equal shards (any batch engine); overrides Slurm/Kubernetes detection
+    #[arg(long, value_name = "I/N", conflicts_with = "machine")]
+    pub(crate) shard: Option<crate::engine::Shard>,
+    /// Shard count for a Kubernetes Indexed Job (else env JOBSPLIT_SHARD_COUNT)
+    #[arg(long, value_name = "N")]
+    pub(crate) shard_count: Option<u64>,
+    /// Output directory; this machine writes OUT/<machine>/ (overrides [run] out)
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Worker threads (does not change the plan) [default: the machine's cores]
+    #[arg(long, short = 't', value_name = "N")]
+    pub(crate) threads: Option<usize>,
+    /// Run without asking to confirm
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+    /// Refuse to run unless the plan digest starts with HEX
+    #[arg(long, value_name = "HEX")]
+    pub(crate) expect_digest: Option<String>,
+    /// Result capture: none, or last-line (last stdout line -> `result` column)
+    #[arg(long, value_name = "MODE", value_parser = parse_capture)]
+    pub(crate) capture: Option<crate::input::Capture>,
+    /// Per-job time limit: seconds or 90s, 10m, 2h (overrides [run] timeout)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) timeout: Option<std::time::Duration>,
+    /// Time between SIGTERM and SIGKILL when stopping a job
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) grace: Option<std::time::Duration>,
+    /// Extra attempts for a job that fails or times out
+    #[arg(long, value_name = "N")]
+    pub(crate) retries: Option<u32>,
+    /// Scheduling priority for jobs (0-19; 19 is the politest)
+    #[arg(long, value_name = "N")]
+    pub(crate) nice: Option<i32>,
+    /// Move an output dir of another plan aside (kept, renamed) and start over
+    #[arg(long, conflicts_with = "keep_done")]
+    pub(crate) fresh: bool,
+    /// Keep an output dir of another plan and skip the jobs it finished (by key)
+    #[arg(long)]
+    pub(crate) keep_done: bool,
+    /// Re-plan only the jobs not ok in this merge output (see `jobsplit merge`)
+    #[arg(long, value_name = "MERGED_DIR")]
+    pub(crate) rescue: Option<PathBuf>,
+    /// No progress display and no summary
+    #[arg(long, short = 'q')]
+    pub(crate) quiet: bool,
+    /// Seconds between progress lines when not on a terminal
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) progress_interval: Option<std::time::Duration>,
+    /// Also write one compressed log per job under OUT/<machine>/logs/
+    #[arg(long)]
+    pub(crate) job_logs: bool,
+    /// fsync results.csv after every row
+    #[arg(long)]
+    pub(crate) fsync: bool,
+}
+
+fn parse_capture(s: &str) -> Result<crate::input::Capture, String> {
+    s.parse().map_err(|e: crate::Error| e.to_string())
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    crate::input::parse_duration(s).map_err(|e| e.to_string())
 }

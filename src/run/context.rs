@@ -6,7 +6,6 @@ use std::cell::OnceCell;
 use rand_chacha::ChaCha20Rng;
 use serde_json::{Map, Value};
 
-use super::attempt::Stream;
 use crate::plan::{JobKey, JobKeyer};
 
 /// Sends a library job's log lines and progress somewhere (the run's log, or nowhere).
