@@ -6,6 +6,7 @@ pub mod cli;
 pub mod engine;
 mod error;
 pub mod input;
+pub mod merge;
 pub mod output;
 pub mod plan;
 pub mod run;

@@ -30,8 +30,25 @@ pub(crate) enum Command {
     )]
     Plan(PlanArgs),
     /// Run this machine's share of the plan (resumes an earlier run).
-    #[command(after_help = "Examples:\n  jobsplit run --machine ws1\n  JOBSPLIT_MACHINE=ws2 jobsplit run --yes --expect-digest 9106a1df\n  jobsplit run --shard 3/8 --out /shared/out\n  jobsplit run --rescue merged --machine ws1\n\nExit codes: 0 every job ok, 1 some failed, 2 bad input, 130 interrupted (rerun to resume).")]
+    #[command(
+        after_help = "Examples:\n  jobsplit run --machine ws1\n  JOBSPLIT_MACHINE=ws2 jobsplit run --yes --expect-digest 9106a1df\n  jobsplit run --shard 3/8 --out /shared/out\n  jobsplit run --rescue merged --machine ws1\n\nExit codes: 0 every job ok, 1 some failed, 2 bad input, 130 interrupted (rerun to resume)."
+    )]
     Run(RunArgs),
+    /// Join every host's output: one results.csv, one log, what is missing, measured speeds.
+    #[command(
+        after_help = "Examples:\n  jobsplit merge out --out merged\n  jobsplit merge hostA/out/ws1 hostB/out/ws2 --out merged --write-machines machines.calibrated.json\n\nExit codes: 0 every job ok, 1 some job not ok (see missing.txt), 2 bad input."
+    )]
+    Merge(MergeArgs),
+    /// Show how far every host has got (also while they run).
+    #[command(
+        after_help = "Examples:\n  jobsplit status out\n  jobsplit status /shared/out --json"
+    )]
+    Status(StatusArgs),
+    /// Write sbatch scripts for a Slurm job array, its merge and its rescue.
+    #[command(
+        after_help = "Example:\n  jobsplit slurm-script --shards 16 --cpus-per-task 8 --time 04:00:00 --config jobsplit.toml --submit-dir slurm\n  sh slurm/submit.sh"
+    )]
+    SlurmScript(SlurmArgs),
     /// Write a starter jobsplit.toml, machines.json and jobs.txt to edit.
     #[command(after_help = "Example:\n  jobsplit init my-study")]
     Init(InitArgs),
@@ -152,4 +169,73 @@ fn parse_capture(s: &str) -> Result<crate::input::Capture, String> {
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     crate::input::parse_duration(s).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// Machine output dirs (OUT/<machine>) or their parents
+    #[arg(required = true, value_name = "DIR")]
+    pub(crate) dirs: Vec<PathBuf>,
+    /// Where to write results.csv, log.gz, summary.json and missing.txt
+    #[arg(long, short = 'o', default_value = "merged", value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Also write a machines file with weights calibrated from measured speed
+    #[arg(long, value_name = "FILE")]
+    pub(crate) write_machines: Option<PathBuf>,
+    /// Print the summary as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Machine output dirs (OUT/<machine>) or their parents
+    #[arg(required = true, value_name = "DIR")]
+    pub(crate) dirs: Vec<PathBuf>,
+    /// Print the status as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SlurmArgs {
+    /// Number of array tasks (shards)
+    #[arg(long, value_name = "N")]
+    pub(crate) shards: u64,
+    /// CPUs per task: jobs run at once in each task
+    #[arg(long, default_value_t = 1, value_name = "C")]
+    pub(crate) cpus_per_task: u32,
+    /// Time limit per task, e.g. 04:00:00
+    #[arg(long, value_name = "T")]
+    pub(crate) time: Option<String>,
+    /// Time limit of the merge job [default: --time]
+    #[arg(long, value_name = "T")]
+    pub(crate) merge_time: Option<String>,
+    /// Partition
+    #[arg(long, value_name = "P")]
+    pub(crate) partition: Option<String>,
+    /// Slurm job name
+    #[arg(long, default_value = "jobsplit", value_name = "NAME")]
+    pub(crate) job_name: String,
+    /// The study's config file
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// The job list (when the config does not name it)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) jobs: Option<PathBuf>,
+    /// Output directory of the array tasks
+    #[arg(long, default_value = "out", value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Output directory of the merge
+    #[arg(long, default_value = "merged", value_name = "DIR")]
+    pub(crate) merged: PathBuf,
+    /// An extra #SBATCH line for every job (repeatable), e.g. --account=abc
+    #[arg(long = "sbatch-line", value_name = "LINE")]
+    pub(crate) sbatch_lines: Vec<String>,
+    /// The jobsplit binary as the compute nodes see it [default: this binary]
+    #[arg(long, value_name = "PATH")]
+    pub(crate) jobsplit: Option<PathBuf>,
+    /// Directory to write the scripts into
+    #[arg(long, default_value = "slurm", value_name = "DIR")]
+    pub(crate) submit_dir: PathBuf,
 }

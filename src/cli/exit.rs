@@ -3,7 +3,6 @@
 /// Every job ok (or the command succeeded).
 pub(crate) const OK: u8 = 0;
 /// Some jobs failed, timed out, or are missing from a merge.
-#[allow(dead_code)] // used by run and merge
 pub(crate) const JOBS_FAILED: u8 = 1;
 /// Bad input or usage: nothing was run.
 pub(crate) const BAD_INPUT: u8 = 2;

@@ -4,20 +4,53 @@
 mod args;
 mod exit;
 mod init;
+mod merge_cmd;
 mod plan_cmd;
+mod progress;
 mod resolve;
+mod run_cmd;
+mod slurm_cmd;
 
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
 
 use clap::Parser as _;
 
+use crate::input::JobList;
+use crate::plan::Plan;
+use crate::run::{Event, RunOptions, RunSummary};
+use crate::Work;
 use args::{Cli, Command};
+
+/// Jobs a program supplies itself (a `Splitter`), instead of a job list file and shell commands.
+pub(crate) trait JobSource: Sync {
+    /// The job list (the items as canonical JSON lines).
+    fn job_list(&self) -> crate::Result<JobList>;
+    /// Runs `machine`'s share with the program's own executor.
+    fn run(
+        &self,
+        work: &Work,
+        plan: &Plan,
+        machine: usize,
+        opts: &RunOptions,
+        cancel: &AtomicBool,
+        events: &(dyn Fn(&Event<'_>) + Sync),
+    ) -> crate::Result<RunSummary>;
+}
 
 /// Runs the `jobsplit` command line and returns its exit code.
 pub fn main() -> ExitCode {
+    main_with(None)
+}
+
+pub(crate) fn main_with(source: Option<&dyn JobSource>) -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Plan(a) => plan_cmd::run(a),
+        Command::Plan(a) => plan_cmd::run(a, source),
+        Command::Run(a) => run_cmd::run(a, source),
+        Command::Merge(a) => merge_cmd::run_merge(a),
+        Command::Status(a) => merge_cmd::run_status(a),
+        Command::SlurmScript(a) => slurm_cmd::run(a),
         Command::Init(a) => init::run(a),
     };
     ExitCode::from(match result {

@@ -8,9 +8,9 @@ use super::args::PlanArgs;
 use super::resolve;
 use crate::plan::{Plan, ALGORITHM};
 
-pub(crate) fn run(args: &PlanArgs) -> Result<u8> {
+pub(crate) fn run(args: &PlanArgs, source: Option<&dyn super::JobSource>) -> Result<u8> {
     let machines = args.shard_count.map(resolve::shard_machines).transpose()?;
-    let study = resolve::study(&args.input, machines, &[])?;
+    let study = resolve::study_with(&args.input, machines, &[], source)?;
     let stdout = io::stdout().lock();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
     if args.json {

@@ -82,11 +82,24 @@ impl Reporter {
                 }
             }
             Event::JobStarted { index, .. } => {
-                self.running.lock().unwrap_or_else(|p| p.into_inner()).insert(*index);
+                self.running
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(*index);
                 self.refresh();
             }
-            Event::JobFinished { index, attempt, outcome, error, retrying, .. } => {
-                self.running.lock().unwrap_or_else(|p| p.into_inner()).remove(index);
+            Event::JobFinished {
+                index,
+                attempt,
+                outcome,
+                error,
+                retrying,
+                ..
+            } => {
+                self.running
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(index);
                 if *outcome != Outcome::Ok {
                     let what = if *retrying { "will retry" } else { "" };
                     self.println(&format!(

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 
 use super::args::InputArgs;
+use super::JobSource;
 use crate::input::{load_machines, Config, Format, JobList, Machine, Template, DEFAULT_CONFIG};
 use crate::plan::Plan;
 use crate::{Error, Work};
@@ -18,8 +19,22 @@ pub(crate) fn load_config(arg: Option<&Path>) -> crate::Result<Config> {
     }
 }
 
-/// Builds the work from flags over config.
-pub(crate) fn work(args: &InputArgs, config: &Config) -> crate::Result<Work> {
+/// Builds the work from flags over config, with the job list a program supplies (`Splitter`)
+/// or the one the flags and config name.
+pub(crate) fn work(
+    args: &InputArgs,
+    config: &Config,
+    source: Option<&dyn JobSource>,
+) -> crate::Result<Work> {
+    let seed = args.seed.clone().or_else(|| config.seed.clone());
+    if let Some(source) = source {
+        if args.jobs.is_some() || args.command.is_some() {
+            return Err(Error::usage(
+                "this program supplies its own jobs: --jobs and --cmd do not apply",
+            ));
+        }
+        return Work::new(source.job_list()?, None, config.params.clone(), seed);
+    }
     let path = args
         .jobs
         .clone()
@@ -37,7 +52,6 @@ pub(crate) fn work(args: &InputArgs, config: &Config) -> crate::Result<Work> {
         .or(config.jobs.command.as_deref())
         .map(str::parse::<Template>)
         .transpose()?;
-    let seed = args.seed.clone().or_else(|| config.seed.clone());
     let jobs = JobList::load(&path, format)?;
     Work::new(jobs, template, config.params.clone(), seed)
 }
@@ -61,25 +75,26 @@ pub(crate) fn shard_machines(count: u64) -> crate::Result<Vec<Machine>> {
 }
 
 /// The whole study: work plus plan.
-#[allow(dead_code)] // config and work are read by run
 pub(crate) struct Study {
     pub(crate) config: Config,
     pub(crate) work: Work,
     pub(crate) plan: Plan,
 }
 
-/// Resolves the inputs into a study, with the plan over `machines` (or the machines file).
-pub(crate) fn study(
+/// Resolves the inputs into a study: the plan over `machines` (or the machines file), leaving
+/// out `excluded` (a rescue), with a program's own job source if it has one.
+pub(crate) fn study_with(
     args: &InputArgs,
     machines: Option<Vec<Machine>>,
     excluded: &[u64],
+    source: Option<&dyn JobSource>,
 ) -> Result<Study> {
     let config = load_config(args.config.as_deref())?;
     let machines = match machines {
         Some(m) => m,
         None => load_machines(&machines_path(args, &config))?,
     };
-    let work = work(args, &config)?;
+    let work = work(args, &config, source)?;
     let plan = Plan::new(
         work.digest(),
         work.len(),

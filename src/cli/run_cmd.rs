@@ -28,7 +28,10 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
                 None => env(engine::SHARD_COUNT_ENV)
                     .map(|v| {
                         v.parse::<u64>().map_err(|_| {
-                            Error::usage(format!("{}={v} is not a whole number", engine::SHARD_COUNT_ENV))
+                            Error::usage(format!(
+                                "{}={v} is not a whole number",
+                                engine::SHARD_COUNT_ENV
+                            ))
                         })
                     })
                     .transpose()?,
@@ -43,7 +46,9 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         }
         None => None,
     };
-    let machines = shard.map(|s| resolve::shard_machines(s.count)).transpose()?;
+    let machines = shard
+        .map(|s| resolve::shard_machines(s.count))
+        .transpose()?;
     let study = resolve::study_with(
         &args.input,
         machines,
@@ -141,23 +146,38 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
     let cancel = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         // A second signal exits at once; the first asks for an orderly stop.
-        signal_hook::flag::register_conditional_shutdown(sig, exit::INTERRUPTED.into(), Arc::clone(&cancel))?;
+        signal_hook::flag::register_conditional_shutdown(
+            sig,
+            exit::INTERRUPTED.into(),
+            Arc::clone(&cancel),
+        )?;
         signal_hook::flag::register(sig, Arc::clone(&cancel))?;
     }
     let reporter = Reporter::new(args.quiet);
-    let interval = args.progress_interval.unwrap_or(run.progress_interval).max(Duration::from_millis(100));
+    let interval = args
+        .progress_interval
+        .unwrap_or(run.progress_interval)
+        .max(Duration::from_millis(100));
     let summary = std::thread::scope(|scope| {
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-        scope.spawn(|| {
-            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop_rx.recv_timeout(interval) {
-                reporter.tick_line();
+        let ticker = &reporter;
+        scope.spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stop_rx.recv_timeout(interval)
+            {
+                ticker.tick_line();
             }
         });
         let events = |e: &crate::run::Event<'_>| reporter.on_event(e);
         let result = match source {
             Some(src) => src.run(&work, &plan, machine, &opts, &cancel, &events),
             None => {
-                let executor = CommandExecutor::new(&work, &m.name, dir.clone(), args.capture.unwrap_or(run.capture));
+                let executor = CommandExecutor::new(
+                    &work,
+                    &m.name,
+                    dir.clone(),
+                    args.capture.unwrap_or(run.capture),
+                );
                 run_share(&work, &plan, machine, &executor, &opts, &cancel, &events)
             }
         };
@@ -166,7 +186,10 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         result
     })?;
     if let Some(old) = &summary.moved_aside {
-        eprintln!("jobsplit: the earlier output was moved to {}", old.display());
+        eprintln!(
+            "jobsplit: the earlier output was moved to {}",
+            old.display()
+        );
     }
     if !args.quiet {
         eprint!("{}", render_summary(&m.name, &plan, &summary, &dir));
@@ -231,7 +254,15 @@ fn pick_machine(plan: &Plan, named: Option<&str>) -> Result<usize> {
             .machines()
             .iter()
             .enumerate()
-            .map(|(j, m)| format!("{:<16} weight {:<6} cores {:<4} jobs {}", m.name, m.weight.to_string(), m.cores, plan.share(j).len()))
+            .map(|(j, m)| {
+                format!(
+                    "{:<16} weight {:<6} cores {:<4} jobs {}",
+                    m.name,
+                    m.weight.to_string(),
+                    m.cores,
+                    plan.share(j).len()
+                )
+            })
             .collect();
         let choice = dialoguer::Select::new()
             .with_prompt(format!("Which machine is this (host `{host}`)?"))

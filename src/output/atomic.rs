@@ -38,7 +38,11 @@ pub(crate) fn tmp_path(path: &Path) -> std::path::PathBuf {
 /// Makes a rename in `path`'s directory durable (best effort).
 pub(crate) fn sync_dir(path: &Path) {
     if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
         if let Ok(d) = File::open(dir) {
             let _ = d.sync_all();
         }

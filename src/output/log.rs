@@ -43,7 +43,11 @@ impl LogWriter {
                 f.set_len(good).map_err(io)?;
             }
         }
-        let file = OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(io)?;
         Ok(LogWriter {
             path: path.to_path_buf(),
             file,
@@ -56,18 +60,27 @@ impl LogWriter {
     ///
     /// # Errors
     /// If ending a full member fails to write.
-    pub fn line(&mut self, time: SystemTime, job: Option<u64>, stream: Stream, text: &str) -> Result<()> {
+    pub fn line(
+        &mut self,
+        time: SystemTime,
+        job: Option<u64>,
+        stream: Stream,
+        text: &str,
+    ) -> Result<()> {
         self.pending.extend_from_slice(rfc3339(time).as_bytes());
         self.pending.push(b'\t');
         match job {
-            Some(i) => self.pending.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+            Some(i) => self
+                .pending
+                .extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
             None => self.pending.push(b'-'),
         }
         self.pending.push(b'\t');
         self.pending.extend_from_slice(stream.as_str().as_bytes());
         self.pending.push(b'\t');
         if text.contains('\n') {
-            self.pending.extend_from_slice(text.replace('\n', " ").as_bytes());
+            self.pending
+                .extend_from_slice(text.replace('\n', " ").as_bytes());
         } else {
             self.pending.extend_from_slice(text.as_bytes());
         }
@@ -88,10 +101,13 @@ impl LogWriter {
         }
         self.out.clear();
         let mut enc = GzEncoder::new(std::mem::take(&mut self.out), Compression::default());
-        enc.write_all(&self.pending).expect("compressing to memory cannot fail");
+        enc.write_all(&self.pending)
+            .expect("compressing to memory cannot fail");
         self.out = enc.finish().expect("compressing to memory cannot fail");
         self.pending.clear();
-        self.file.write_all(&self.out).map_err(|e| Error::io(&self.path, e))
+        self.file
+            .write_all(&self.out)
+            .map_err(|e| Error::io(&self.path, e))
     }
 
     /// Ends the last member and syncs the file.
@@ -122,7 +138,10 @@ fn complete_prefix(path: &Path) -> std::io::Result<u64> {
         if reader.fill_buf()?.is_empty() {
             return Ok(good);
         }
-        let mut counted = CountingReader { inner: &mut reader, count: 0 };
+        let mut counted = CountingReader {
+            inner: &mut reader,
+            count: 0,
+        };
         let mut dec = flate2::bufread::GzDecoder::new(&mut counted);
         let ok = loop {
             match dec.read(&mut sink) {
@@ -179,7 +198,8 @@ pub fn read_lines(path: &Path, mut f: impl FnMut(&str) -> Result<()>) -> Result<
             Ok(_) => {}
             Err(e) => return Err(Error::io(path, e)),
         }
-        let mut dec = BufReader::with_capacity(1 << 16, flate2::bufread::GzDecoder::new(&mut reader));
+        let mut dec =
+            BufReader::with_capacity(1 << 16, flate2::bufread::GzDecoder::new(&mut reader));
         loop {
             line.clear();
             match dec.read_until(b'\n', &mut line) {
@@ -206,7 +226,13 @@ mod tests {
     fn write_log(path: &Path, members: usize) {
         let mut w = LogWriter::open(path).unwrap();
         for m in 0..members {
-            w.line(SystemTime::now(), Some(m as u64), Stream::Out, &format!("line {m}")).unwrap();
+            w.line(
+                SystemTime::now(),
+                Some(m as u64),
+                Stream::Out,
+                &format!("line {m}"),
+            )
+            .unwrap();
             w.end_member().unwrap();
         }
         w.finish().unwrap();
@@ -237,7 +263,8 @@ mod tests {
             assert!(got.len() <= 5 && all.starts_with(&got), "cut at {cut}");
             // Reopening cuts the torn member away and appends cleanly.
             let mut w = LogWriter::open(&path).unwrap();
-            w.line(SystemTime::now(), None, Stream::Event, "after").unwrap();
+            w.line(SystemTime::now(), None, Stream::Event, "after")
+                .unwrap();
             w.finish().unwrap();
             let (again, warn) = lines(&path);
             assert!(warn.is_none(), "cut at {cut}: {warn:?}");

@@ -154,7 +154,9 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
         Error::invalid(
             Some(path),
             Some(e.line() as u64),
-            format!("not a jobsplit file ({e}): it is written by `jobsplit run`; restore or remove it"),
+            format!(
+                "not a jobsplit file ({e}): it is written by `jobsplit run`; restore or remove it"
+            ),
         )
     })
 }

@@ -18,11 +18,21 @@ use crate::error::{Error, Result};
 
 /// The fixed columns, in order.
 pub const FIXED: [&str; 9] = [
-    "index", "key", "machine", "status", "exit_code", "attempt", "started_at", "duration_s", "error",
+    "index",
+    "key",
+    "machine",
+    "status",
+    "exit_code",
+    "attempt",
+    "started_at",
+    "duration_s",
+    "error",
 ];
 
 /// An attempt's status as written in results.csv.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Succeeded.
@@ -61,7 +71,9 @@ impl FromStr for Status {
             "failed" => Ok(Status::Failed),
             "timeout" => Ok(Status::Timeout),
             "interrupted" => Ok(Status::Interrupted),
-            _ => Err(format!("unknown status `{s}` (ok, failed, timeout, interrupted)")),
+            _ => Err(format!(
+                "unknown status `{s}` (ok, failed, timeout, interrupted)"
+            )),
         }
     }
 }
@@ -128,7 +140,9 @@ impl ResultsWriter {
         let mut existing = Existing::default();
         let columns = if path.exists() {
             let mut data = Vec::new();
-            File::open(path).and_then(|mut f| f.read_to_end(&mut data)).map_err(io)?;
+            File::open(path)
+                .and_then(|mut f| f.read_to_end(&mut data))
+                .map_err(io)?;
             let (columns, good_end) = scan(path, &data, &mut existing)?;
             if good_end < data.len() {
                 existing.repaired_bytes = (data.len() - good_end) as u64;
@@ -147,7 +161,11 @@ impl ResultsWriter {
             Vec::new()
         };
         let file = OpenOptions::new().append(true).open(path).map_err(io)?;
-        let position = columns.iter().enumerate().map(|(i, c)| (c.clone(), i)).collect();
+        let position = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i))
+            .collect();
         Ok((
             ResultsWriter {
                 path: path.to_path_buf(),
@@ -173,7 +191,10 @@ impl ResultsWriter {
     /// A full disk or an I/O error; the file then holds every earlier row intact.
     pub fn append(&mut self, row: &ResultRow) -> Result<()> {
         let names: Vec<String> = row.fields.iter().map(|(k, _)| column_name(k)).collect();
-        let new: Vec<&String> = names.iter().filter(|n| !self.position.contains_key(*n)).collect();
+        let new: Vec<&String> = names
+            .iter()
+            .filter(|n| !self.position.contains_key(*n))
+            .collect();
         if !new.is_empty() {
             let mut columns = self.columns.clone();
             for n in new {
@@ -190,15 +211,26 @@ impl ResultsWriter {
         }
         self.buf.clear();
         {
-            let mut w = csv::WriterBuilder::new().has_headers(false).from_writer(&mut self.buf);
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut self.buf);
             let fixed = fixed_cells(row);
-            w.write_record(fixed.iter().map(String::as_str).chain(self.cells.iter().map(String::as_str)))
-                .expect("writing CSV to memory cannot fail");
+            w.write_record(
+                fixed
+                    .iter()
+                    .map(String::as_str)
+                    .chain(self.cells.iter().map(String::as_str)),
+            )
+            .expect("writing CSV to memory cannot fail");
             w.flush().expect("writing CSV to memory cannot fail");
         }
-        self.file.write_all(&self.buf).map_err(|e| Error::io(&self.path, e))?;
+        self.file
+            .write_all(&self.buf)
+            .map_err(|e| Error::io(&self.path, e))?;
         if self.fsync {
-            self.file.sync_data().map_err(|e| Error::io(&self.path, e))?;
+            self.file
+                .sync_data()
+                .map_err(|e| Error::io(&self.path, e))?;
         }
         Ok(())
     }
@@ -211,7 +243,11 @@ impl ResultsWriter {
         let result = (|| -> std::io::Result<()> {
             let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(&path)?;
             let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(File::create(&tmp)?));
-            let header: Vec<&str> = FIXED.iter().copied().chain(columns.iter().map(String::as_str)).collect();
+            let header: Vec<&str> = FIXED
+                .iter()
+                .copied()
+                .chain(columns.iter().map(String::as_str))
+                .collect();
             writer.write_record(&header)?;
             let width = header.len();
             let mut record = csv::ByteRecord::new();
@@ -220,7 +256,11 @@ impl ResultsWriter {
                 cells.resize(width, b"");
                 writer.write_record(&cells)?;
             }
-            let file = writer.into_inner().map_err(|e| e.into_error())?.into_inner().map_err(|e| e.into_error())?;
+            let file = writer
+                .into_inner()
+                .map_err(|e| e.into_error())?
+                .into_inner()
+                .map_err(|e| e.into_error())?;
             file.sync_all()?;
             std::fs::rename(&tmp, &path)
         })();
@@ -230,7 +270,11 @@ impl ResultsWriter {
         }
         sync_dir(&path);
         self.file = OpenOptions::new().append(true).open(&path).map_err(io)?;
-        self.position = columns.iter().enumerate().map(|(i, c)| (c.clone(), i)).collect();
+        self.position = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i))
+            .collect();
         self.columns = columns;
         Ok(())
     }
@@ -270,7 +314,10 @@ fn scan(path: &Path, data: &[u8], existing: &mut Existing) -> Result<(Vec<String
         .byte_headers()
         .map_err(|e| Error::invalid(Some(path), Some(1), format!("unreadable header: {e}")))?
         .clone();
-    let names: Vec<String> = header.iter().map(|h| String::from_utf8_lossy(h).into_owned()).collect();
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect();
     if names.len() < FIXED.len() || names[..FIXED.len()] != FIXED {
         return Err(Error::invalid(
             Some(path),
@@ -302,7 +349,11 @@ fn scan(path: &Path, data: &[u8], existing: &mut Existing) -> Result<(Vec<String
                 match row_facts(&record, names.len()) {
                     Ok((key, status, attempt)) if terminated => {
                         if let Some((l, m)) = bad.take() {
-                            return Err(Error::invalid(Some(path), Some(l), format!("{m}: fix or remove this row")));
+                            return Err(Error::invalid(
+                                Some(path),
+                                Some(l),
+                                format!("{m}: fix or remove this row"),
+                            ));
                         }
                         existing.rows += 1;
                         if status == Status::Ok {
@@ -329,16 +380,26 @@ fn scan(path: &Path, data: &[u8], existing: &mut Existing) -> Result<(Vec<String
 }
 
 /// The key, status and attempt of a row, checked.
-fn row_facts(record: &csv::StringRecord, width: usize) -> std::result::Result<(String, Status, u32), String> {
+fn row_facts(
+    record: &csv::StringRecord,
+    width: usize,
+) -> std::result::Result<(String, Status, u32), String> {
     if record.len() != width {
-        return Err(format!("the row has {} fields, the header {width}", record.len()));
+        return Err(format!(
+            "the row has {} fields, the header {width}",
+            record.len()
+        ));
     }
     let key = record[1].to_owned();
     if key.len() != 16 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!("`{key}` is not a job key"));
     }
     let status = record[3].parse::<Status>()?;
-    let attempt = record[5].parse::<u32>().map_err(|_| format!("`{}` is not an attempt number", &record[5]))?;
-    record[0].parse::<u64>().map_err(|_| format!("`{}` is not a job index", &record[0]))?;
+    let attempt = record[5]
+        .parse::<u32>()
+        .map_err(|_| format!("`{}` is not an attempt number", &record[5]))?;
+    record[0]
+        .parse::<u64>()
+        .map_err(|_| format!("`{}` is not a job index", &record[0]))?;
     Ok((key, status, attempt))
 }

@@ -60,7 +60,13 @@ impl<'w> CommandExecutor<'w> {
 /// `alpha-beta.x` -> `ALPHA_BETA_X`.
 fn env_name(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -86,7 +92,10 @@ impl Executor for CommandExecutor<'_> {
             Err(e) => return fail(e.to_string(), clock),
         };
         let scratch = self.dir.join("jobs").join(job.index.to_string());
-        let result_file = self.dir.join("tmp").join(format!("result-{}-{}.json", job.index, job.attempt));
+        let result_file = self
+            .dir
+            .join("tmp")
+            .join(format!("result-{}-{}.json", job.index, job.attempt));
         let _ = std::fs::remove_file(&result_file);
         if let Err(e) = std::fs::create_dir_all(&scratch) {
             return fail(format!("cannot create {}: {e}", scratch.display()), clock);
@@ -136,8 +145,10 @@ impl Executor for CommandExecutor<'_> {
                     _ if attempt.outcome != Outcome::Ok => {}
                     _ => {
                         attempt.outcome = Outcome::Failed;
-                        attempt.error =
-                            Some("$JOBSPLIT_RESULT does not hold a JSON object: write e.g. {\"x\": 1}".into());
+                        attempt.error = Some(
+                            "$JOBSPLIT_RESULT does not hold a JSON object: write e.g. {\"x\": 1}"
+                                .into(),
+                        );
                     }
                 }
             }
@@ -162,8 +173,14 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
     let pgid = child.id() as libc::pid_t;
     let start = Instant::now();
     let mut pipes = [
-        Pipe::new(child.stdout.take().map(|p| Box::new(p) as Box<dyn ReadFd>), Stream::Out),
-        Pipe::new(child.stderr.take().map(|p| Box::new(p) as Box<dyn ReadFd>), Stream::Err),
+        Pipe::new(
+            child.stdout.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
+            Stream::Out,
+        ),
+        Pipe::new(
+            child.stderr.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
+            Stream::Err,
+        ),
     ];
     let mut stopping: Option<(Outcome, Instant)> = None; // why, and when SIGTERM went
     let mut killed = false;
@@ -204,7 +221,11 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
         }
         let mut fds: Vec<libc::pollfd> = open
             .iter()
-            .map(|&i| libc::pollfd { fd: pipes[i].fd(), events: libc::POLLIN, revents: 0 })
+            .map(|&i| libc::pollfd {
+                fd: pipes[i].fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
             .collect();
         let ms = wait.as_millis().clamp(0, i32::MAX as u128) as i32;
         // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the call's duration.
@@ -242,18 +263,33 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
         (Some((Outcome::Timeout, _)), _) => (
             Outcome::Timeout,
             None,
-            Some(format!("timed out after {:.1?}", control.timeout.unwrap_or_default())),
+            Some(format!(
+                "timed out after {:.1?}",
+                control.timeout.unwrap_or_default()
+            )),
         ),
         (Some((why, _)), _) => (why, None, Some("interrupted".to_owned())),
         (None, Ok(s)) => match (s.code(), s.signal()) {
             (Some(0), _) => (Outcome::Ok, Some(0), None),
             (Some(c), _) => (Outcome::Failed, Some(c), Some(format!("exit code {c}"))),
-            (None, Some(sig)) => (Outcome::Failed, None, Some(format!("killed by signal {sig} ({})", signal_name(sig)))),
+            (None, Some(sig)) => (
+                Outcome::Failed,
+                None,
+                Some(format!("killed by signal {sig} ({})", signal_name(sig))),
+            ),
             (None, None) => (Outcome::Failed, None, Some("ended without status".into())),
         },
-        (None, Err(e)) => (Outcome::Failed, None, Some(format!("cannot wait for the job: {e}"))),
+        (None, Err(e)) => (
+            Outcome::Failed,
+            None,
+            Some(format!("cannot wait for the job: {e}")),
+        ),
     };
-    Ended { outcome, exit_code, error }
+    Ended {
+        outcome,
+        exit_code,
+        error,
+    }
 }
 
 /// True once the process `pid` has exited, without reaping it (so its pid is not reused).
@@ -262,7 +298,12 @@ fn child_exited(pid: libc::pid_t) -> bool {
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: a valid pointer to `info`; WNOWAIT leaves the child waitable for `Child::wait`.
     let r = unsafe {
-        libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG | libc::WNOWAIT)
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
     };
     // SAFETY: si_pid is valid to read after waitid filled `info` (zero when nothing exited).
     r == 0 && unsafe { info.si_pid() } != 0
@@ -309,7 +350,11 @@ struct Pipe {
 
 impl Pipe {
     fn new(reader: Option<Box<dyn ReadFd>>, stream: Stream) -> Self {
-        Pipe { reader, stream, partial: Vec::new() }
+        Pipe {
+            reader,
+            stream,
+            partial: Vec::new(),
+        }
     }
 
     fn is_open(&self) -> bool {
@@ -321,7 +366,9 @@ impl Pipe {
     }
 
     fn read_some(&mut self, log: &mut dyn FnMut(Stream, &str)) {
-        let Some(reader) = self.reader.as_mut() else { return };
+        let Some(reader) = self.reader.as_mut() else {
+            return;
+        };
         let mut buf = [0u8; 64 * 1024];
         match reader.read(&mut buf) {
             Ok(0) => self.close(log),

@@ -105,4 +105,3 @@ impl<'a> JobContext<'a> {
         self.sink.progress(self.index, fraction.clamp(0.0, 1.0));
     }
 }
-

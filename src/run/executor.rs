@@ -40,6 +40,10 @@ impl Control<'_> {
 /// [`Attempt`] with a failed outcome.
 pub trait Executor: Sync {
     /// Runs one attempt, sending each whole output line to `log`.
-    fn execute(&self, job: &JobSpec, control: &Control<'_>, log: &mut dyn FnMut(Stream, &str))
-        -> Attempt;
+    fn execute(
+        &self,
+        job: &JobSpec,
+        control: &Control<'_>,
+        log: &mut dyn FnMut(Stream, &str),
+    ) -> Attempt;
 }

@@ -160,8 +160,11 @@ impl<'a, T, F> LibraryExecutor<'a, T, F> {
     }
 }
 
+/// Where an executor sends a job's output lines.
+type LineSink<'l> = &'l mut dyn FnMut(Stream, &str);
+
 struct LogSink<'l> {
-    log: std::cell::RefCell<&'l mut dyn FnMut(Stream, &str)>,
+    log: std::cell::RefCell<LineSink<'l>>,
 }
 
 impl JobSink for LogSink<'_> {
@@ -193,8 +196,15 @@ where
         let sink = LogSink {
             log: std::cell::RefCell::new(log),
         };
-        let ctx = JobContext::new(job.index, job.attempt, &self.keyer, &bytes, self.params, &sink)
-            .with_key(job.key);
+        let ctx = JobContext::new(
+            job.index,
+            job.attempt,
+            &self.keyer,
+            &bytes,
+            self.params,
+            &sink,
+        )
+        .with_key(job.key);
         let result = call(&self.f, &ctx, item);
         let duration = clock.elapsed();
         let (outcome, error, fields) = match result {

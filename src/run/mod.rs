@@ -15,4 +15,3 @@ pub use events::Event;
 pub use executor::{Control, Executor, JobSpec};
 pub use library::{item_bytes, map, map_with, JobError, LibraryExecutor, MapOptions};
 pub use runner::{run_share, Counts, Resume, RunOptions, RunSummary};
-

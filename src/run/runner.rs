@@ -197,17 +197,30 @@ pub fn run_share(
         started_at: crate::output::rfc3339(started_at),
         ended_at: None,
         state: "running".to_owned(),
-        counts: ManifestCounts { skipped, ..ManifestCounts::default() },
+        counts: ManifestCounts {
+            skipped,
+            ..ManifestCounts::default()
+        },
         busy_s: 0.0,
-        shard: opts.shard.map(|(index, count)| crate::output::manifest::Shard { index, count }),
+        shard: opts
+            .shard
+            .map(|(index, count)| crate::output::manifest::Shard { index, count }),
     };
     manifest.write_atomic(&opts.dir)?;
 
     let log = Mutex::new(LogWriter::open(&opts.dir.join("log.gz"))?);
-    log_event(&log, None, &format!(
-        "run started: machine {} plan {} share {} pending {} threads {}",
-        m.name, plan.plan_digest().short(), share.len(), pending.len(), opts.threads
-    ))?;
+    log_event(
+        &log,
+        None,
+        &format!(
+            "run started: machine {} plan {} share {} pending {} threads {}",
+            m.name,
+            plan.plan_digest().short(),
+            share.len(),
+            pending.len(),
+            opts.threads
+        ),
+    )?;
     events(&Event::Started {
         machine: &m.name,
         share: share.len() as u64,
@@ -233,7 +246,17 @@ pub fn run_share(
         scope.spawn(|| status_loop(&state, &manifest, &done, opts, skipped, clock));
         pool.scope(|s| {
             for _ in 0..opts.threads.max(1) {
-                s.spawn(|_| worker(&state, &pending, executor, &control, opts, m.name.as_str(), events));
+                s.spawn(|_| {
+                    worker(
+                        &state,
+                        &pending,
+                        executor,
+                        &control,
+                        opts,
+                        m.name.as_str(),
+                        events,
+                    )
+                });
             }
         });
         *done.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
@@ -250,15 +273,29 @@ pub fn run_share(
     let mut log = state.log.into_inner().unwrap_or_else(|p| p.into_inner());
     let end_line = format!(
         "run {}: ok {} failed {} timeout {} interrupted {} skipped {} not started {}",
-        if interrupted { "interrupted" } else { "finished" },
-        counts.ok, counts.failed, counts.timeout, counts.interrupted, skipped, not_started
+        if interrupted {
+            "interrupted"
+        } else {
+            "finished"
+        },
+        counts.ok,
+        counts.failed,
+        counts.timeout,
+        counts.interrupted,
+        skipped,
+        not_started
     );
     let log_result = log
         .line(SystemTime::now(), None, Stream::Event, &end_line)
         .and_then(|()| log.finish());
 
     manifest.ended_at = Some(crate::output::rfc3339(SystemTime::now()));
-    manifest.state = if interrupted || fatal.is_some() { "interrupted" } else { "finished" }.to_owned();
+    manifest.state = if interrupted || fatal.is_some() {
+        "interrupted"
+    } else {
+        "finished"
+    }
+    .to_owned();
     manifest.counts = ManifestCounts {
         ok: counts.ok,
         failed: counts.failed,
@@ -332,14 +369,19 @@ fn worker(
         loop {
             attempt += 1;
             events(&Event::JobStarted { index, attempt });
-            let spec = JobSpec { index, key, attempt };
+            let spec = JobSpec {
+                index,
+                key,
+                attempt,
+            };
             let mut wrote = false;
             let mut log_error = None;
             let result = executor.execute(&spec, control, &mut |stream, text| {
                 wrote = true;
                 let now = SystemTime::now();
                 if opts.job_logs {
-                    let log = job_log_slot.get_or_insert_with(|| job_log(&opts.dir.join("logs"), index));
+                    let log =
+                        job_log_slot.get_or_insert_with(|| job_log(&opts.dir.join("logs"), index));
                     if let Ok(log) = log {
                         let _ = log.line(now, Some(index), stream, text);
                     }
@@ -352,7 +394,16 @@ fn worker(
             let retrying = matches!(result.outcome, Outcome::Failed | Outcome::Timeout)
                 && attempt < last_attempt
                 && !control.cancelled();
-            if let Err(e) = record(state, &result, index, key, attempt, machine, wrote || result.error.is_some(), log_error) {
+            if let Err(e) = record(
+                state,
+                &result,
+                index,
+                key,
+                attempt,
+                machine,
+                wrote || result.error.is_some(),
+                log_error,
+            ) {
                 state.fail(e);
                 return;
             }
@@ -398,9 +449,12 @@ fn record(
     if flush_log {
         let mut log = state.log.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(error) = &attempt.error {
-            log.line(SystemTime::now(), Some(index), Stream::Event, &format!(
-                "attempt {number} {}: {error}", attempt.outcome.as_str()
-            ))?;
+            log.line(
+                SystemTime::now(),
+                Some(index),
+                Stream::Event,
+                &format!("attempt {number} {}: {error}", attempt.outcome.as_str()),
+            )?;
         }
         log.end_member()?;
     }
@@ -416,7 +470,11 @@ fn record(
         error: attempt.error.clone(),
         fields: attempt.fields.clone(),
     };
-    state.results.lock().unwrap_or_else(|p| p.into_inner()).append(&row)
+    state
+        .results
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .append(&row)
 }
 
 fn status_of(outcome: Outcome) -> Status {
@@ -456,11 +514,21 @@ fn status_loop(
     }
 }
 
-fn write_status(dir: &Path, manifest: &Manifest, tally: &Tally, skipped: u64, clock: Instant) -> Result<()> {
+fn write_status(
+    dir: &Path,
+    manifest: &Manifest,
+    tally: &Tally,
+    skipped: u64,
+    clock: Instant,
+) -> Result<()> {
     let c = tally.counts(skipped);
     let ran = c.ok + c.failed + c.timeout + c.interrupted;
     let elapsed = clock.elapsed().as_secs_f64();
-    let rate = if elapsed > 0.0 { ran as f64 / elapsed } else { 0.0 };
+    let rate = if elapsed > 0.0 {
+        ran as f64 / elapsed
+    } else {
+        0.0
+    };
     let done = ran + skipped;
     let remaining = manifest.share.saturating_sub(done);
     StatusFile {

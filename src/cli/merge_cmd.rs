@@ -1,0 +1,58 @@
+//! `jobsplit merge` and `jobsplit status`.
+
+use anyhow::Result;
+
+use super::args::{MergeArgs, StatusArgs};
+use super::exit;
+use crate::merge::{merge, status, MergeOptions};
+
+pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
+    let report = merge(
+        &args.dirs,
+        &MergeOptions {
+            out: args.out.clone(),
+            write_machines: args.write_machines.clone(),
+        },
+    )?;
+    for w in &report.warnings {
+        eprintln!("jobsplit: warning: {w}");
+    }
+    for (index, first, other) in report.duplicates.iter().take(10) {
+        eprintln!("jobsplit: job {index} is ok in {first} and again on machine {other}");
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report.summary)?);
+    } else {
+        print!("{}", report.render_table());
+        println!(
+            "wrote {0}/results.csv, {0}/log.gz ({1} lines), {0}/summary.json, {0}/missing.txt ({2} jobs)",
+            args.out.display(),
+            report.log_lines,
+            report.summary.missing
+        );
+        if let Some(p) = &args.write_machines {
+            println!("wrote calibrated machines to {}", p.display());
+        }
+        if !report.all_ok() {
+            println!(
+                "to finish the missing jobs: jobsplit run --rescue {} (with the same inputs, on any machines)",
+                args.out.display()
+            );
+        }
+    }
+    Ok(if report.all_ok() {
+        exit::OK
+    } else {
+        exit::JOBS_FAILED
+    })
+}
+
+pub(crate) fn run_status(args: &StatusArgs) -> Result<u8> {
+    let report = status(&args.dirs)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render_table());
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,74 @@
+//! Finding the machine directories (those holding a manifest.json) under the paths given.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::output::manifest::Manifest;
+
+/// How deep under a given path manifests are looked for.
+const MAX_DEPTH: usize = 3;
+
+/// A machine directory and its manifest.
+#[derive(Debug, Clone)]
+pub struct MachineDir {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+}
+
+/// Every machine directory under `inputs`, in the order given (sorted within a parent).
+///
+/// # Errors
+/// An input with no manifest.json at or below it, or an unreadable manifest.
+pub fn find_machine_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
+    let mut found = Vec::new();
+    for input in inputs {
+        if !input.is_dir() {
+            return Err(Error::invalid(
+                Some(input),
+                None,
+                "not a directory: pass the OUT/<machine> dirs written by `jobsplit run`, or their parent",
+            ));
+        }
+        let before = found.len();
+        walk(input, 0, &mut found)?;
+        if found.len() == before {
+            return Err(Error::invalid(
+                Some(input),
+                None,
+                "no manifest.json found here or below: pass the OUT/<machine> dirs written by `jobsplit run`",
+            ));
+        }
+    }
+    found
+        .into_iter()
+        .map(|dir| {
+            Ok(MachineDir {
+                manifest: Manifest::read(&dir)?,
+                dir,
+            })
+        })
+        .collect()
+}
+
+fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> Result<()> {
+    if dir.join(Manifest::FILE).is_file() {
+        found.push(dir.to_path_buf());
+        return Ok(());
+    }
+    if depth >= MAX_DEPTH {
+        return Ok(());
+    }
+    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect();
+    subdirs.sort();
+    for sub in subdirs {
+        walk(&sub, depth + 1, found)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,420 @@
+//! `merge`: join every host's output into one, prove each job ran exactly once, report what is
+//! missing and how fast each machine really was. Inputs are never modified.
+
+mod discover;
+mod logs;
+mod rescue;
+mod status;
+mod table;
+
+pub use discover::{find_machine_dirs, MachineDir};
+pub use rescue::{load_rescue, Rescue};
+pub use status::{status, MachineStatus, StatusReport};
+pub use table::Counts;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::output::write_atomic;
+
+/// Options of [`merge`].
+#[derive(Debug, Clone)]
+pub struct MergeOptions {
+    /// The output directory (created; files in it are replaced).
+    pub out: PathBuf,
+    /// Also write a calibrated machines file here (never overwritten).
+    pub write_machines: Option<PathBuf>,
+}
+
+/// Per-machine figures of a merge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MachineSummary {
+    /// The machine's name.
+    pub name: String,
+    /// Its weight in the plan.
+    pub weight: f64,
+    /// Its cores in the plan.
+    pub cores: u64,
+    /// Jobs in the merged table credited to it (its ok rows that were kept).
+    pub jobs: u64,
+    /// Rows (attempts) it wrote.
+    pub attempts: u64,
+    /// Wall time of its runs, seconds.
+    pub wall_s: f64,
+    /// Sum of its attempts' durations, seconds.
+    pub busy_s: f64,
+    /// Ok jobs per core-second of busy time: its measured per-core speed.
+    pub jobs_per_core_s: f64,
+    /// The weight its measured speed suggests, on the scale of the given weights.
+    pub suggested_weight: Option<f64>,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The work all inputs share.
+    pub work_digest: String,
+    /// The plans seen (more than one after a rescue).
+    pub plan_digests: Vec<String>,
+    /// Jobs in the work.
+    pub jobs_total: u64,
+    /// Final status counts.
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Jobs without an ok row (the lines of missing.txt).
+    pub missing: u64,
+    /// Extra ok rows of jobs that ran more than once.
+    pub duplicates: u64,
+    /// Per machine.
+    pub machines: Vec<MachineSummary>,
+}
+
+impl Summary {
+    /// The file name.
+    pub const FILE: &'static str = "summary.json";
+
+    /// Reads `dir/summary.json`.
+    ///
+    /// # Errors
+    /// If it is missing or malformed.
+    pub fn read(dir: &Path) -> Result<Summary> {
+        let path = dir.join(Self::FILE);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::invalid(
+                Some(&path),
+                Some(e.line() as u64),
+                format!("not a merge summary ({e}): run `jobsplit merge` again"),
+            )
+        })
+    }
+}
+
+/// What a merge found.
+#[derive(Debug, Clone)]
+pub struct MergeReport {
+    /// The summary written to summary.json.
+    pub summary: Summary,
+    /// Things worth telling the user (a rescue merge, torn rows, duplicates).
+    pub warnings: Vec<String>,
+    /// Up to 100 duplicated jobs: index, first file, other machine.
+    pub duplicates: Vec<(u64, String, String)>,
+    /// Lines in the merged log.
+    pub log_lines: u64,
+}
+
+impl MergeReport {
+    /// True when every job has an ok row.
+    pub fn all_ok(&self) -> bool {
+        self.summary.missing == 0
+    }
+
+    /// The human table: totals, then one row per machine.
+    pub fn render_table(&self) -> String {
+        let s = &self.summary;
+        let c = &s.counts;
+        let mut out = format!(
+            "work {}: {} jobs, {} ok, {} failed, {} timeout, {} interrupted, {} not run{}\n",
+            &s.work_digest[..8.min(s.work_digest.len())],
+            s.jobs_total,
+            c.ok,
+            c.failed,
+            c.timeout,
+            c.interrupted,
+            c.not_run,
+            if s.duplicates > 0 {
+                format!(", {} duplicate ok rows", s.duplicates)
+            } else {
+                String::new()
+            }
+        );
+        let width = s
+            .machines
+            .iter()
+            .map(|m| m.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        out += &format!(
+            "{:<width$}  {:>8}  {:>8}  {:>9}  {:>9}  {:>11}  {:>7}  {:>9}\n",
+            "machine", "jobs", "attempts", "wall s", "busy s", "jobs/core-s", "weight", "suggested"
+        );
+        for m in &s.machines {
+            out += &format!(
+                "{:<width$}  {:>8}  {:>8}  {:>9.1}  {:>9.1}  {:>11.3}  {:>7}  {:>9}\n",
+                m.name,
+                m.jobs,
+                m.attempts,
+                m.wall_s,
+                m.busy_s,
+                m.jobs_per_core_s,
+                format_weight(m.weight),
+                m.suggested_weight.map_or("-".into(), format_weight)
+            );
+        }
+        out
+    }
+}
+
+fn format_weight(w: f64) -> String {
+    let s = format!("{w:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// Merges the machine directories under `inputs` into `opts.out`.
+///
+/// # Errors
+/// An input without a manifest, inputs of different work, the same machine of the same plan
+/// twice, an output directory that is one of the inputs, corrupt results, a full disk.
+pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
+    let dirs = find_machine_dirs(inputs)?;
+    let first = &dirs[0].manifest;
+    let mut warnings = Vec::new();
+    let mut plan_digests: Vec<String> = Vec::new();
+    for d in &dirs {
+        let m = &d.manifest;
+        if m.work_digest != first.work_digest || m.jobs_total != first.jobs_total {
+            return Err(Error::invalid(
+                Some(&d.dir),
+                None,
+                format!(
+                    "holds work {} but {} holds work {}: merge only the outputs of one study (same job list, config and seed)",
+                    short(&m.work_digest),
+                    dirs[0].dir.display(),
+                    short(&first.work_digest)
+                ),
+            ));
+        }
+        if !plan_digests.contains(&m.plan_digest) {
+            plan_digests.push(m.plan_digest.clone());
+        }
+    }
+    for (i, a) in dirs.iter().enumerate() {
+        for b in &dirs[..i] {
+            if a.manifest.machine == b.manifest.machine
+                && a.manifest.plan_digest == b.manifest.plan_digest
+            {
+                return Err(Error::invalid(
+                    Some(&a.dir),
+                    None,
+                    format!(
+                        "the same machine twice: {} and {} are both machine `{}` of plan {}; pass each host's output once",
+                        b.dir.display(),
+                        a.dir.display(),
+                        a.manifest.machine,
+                        short(&a.manifest.plan_digest)
+                    ),
+                ));
+            }
+        }
+    }
+    if plan_digests.len() > 1 {
+        warnings.push(format!(
+            "{} plans of the same work (a rescue run beside the original?): merged by job key",
+            plan_digests.len()
+        ));
+    }
+    let out = &opts.out;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let out_canon = out.canonicalize().map_err(|e| Error::io(out, e))?;
+    for d in &dirs {
+        if d.dir
+            .canonicalize()
+            .is_ok_and(|c| c == out_canon || c.starts_with(&out_canon))
+        {
+            return Err(Error::invalid(
+                Some(out),
+                None,
+                "is (or holds) one of the inputs: merge into another directory",
+            ));
+        }
+    }
+
+    let mut table = table::Table::new(first.jobs_total);
+    let mut stats = Vec::new();
+    for d in &dirs {
+        stats.push(table.add_dir(&d.dir, &d.manifest.machine)?);
+    }
+    warnings.append(&mut table.warnings);
+    if table.duplicate_count > 0 {
+        warnings.push(format!(
+            "{} jobs have more than one ok row (run twice: overlapping plans or a copied dir?); each is kept once",
+            table.duplicate_count
+        ));
+    }
+    let (counts, missing) = table.tally();
+
+    // Per machine, by name (a rescue's dirs add to the same machine).
+    let mut credited: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for i in 0..first.jobs_total as usize {
+        if let Some(m) = table.machine_of(i) {
+            *credited.entry(m).or_default() += 1;
+        }
+    }
+    let mut machines: Vec<MachineSummary> = Vec::new();
+    for (d, st) in dirs.iter().zip(&stats) {
+        let m = &d.manifest;
+        let wall = wall_seconds(m, st);
+        let entry = match machines.iter_mut().position(|x| x.name == m.machine) {
+            Some(p) => &mut machines[p],
+            None => {
+                machines.push(MachineSummary {
+                    name: m.machine.clone(),
+                    weight: m.weight,
+                    cores: m.cores,
+                    jobs: credited.get(&m.machine).copied().unwrap_or(0),
+                    attempts: 0,
+                    wall_s: 0.0,
+                    busy_s: 0.0,
+                    jobs_per_core_s: 0.0,
+                    suggested_weight: None,
+                });
+                machines.last_mut().expect("just pushed")
+            }
+        };
+        entry.attempts += st.attempts;
+        entry.wall_s += wall;
+        entry.busy_s += st.busy_s;
+        entry.jobs_per_core_s += st.ok_rows as f64; // ok rows for now; divided below
+    }
+    suggest_weights(&mut machines);
+
+    let summary = Summary {
+        work_digest: first.work_digest.clone(),
+        plan_digests,
+        jobs_total: first.jobs_total,
+        counts,
+        missing: missing.len() as u64,
+        duplicates: table.duplicate_count,
+        machines,
+    };
+
+    // Write results.csv and missing.txt through temporary files, so a failure leaves no half file.
+    let mut csv_bytes = Vec::with_capacity(1 << 20);
+    table
+        .write(&mut csv_bytes)
+        .map_err(|e| Error::io(out.join("results.csv"), e))?;
+    write_atomic(&out.join("results.csv"), &csv_bytes)?;
+    drop(csv_bytes);
+    let mut missing_text = String::with_capacity(missing.len() * 8);
+    for i in &missing {
+        missing_text += &i.to_string();
+        missing_text.push('\n');
+    }
+    write_atomic(&out.join("missing.txt"), missing_text.as_bytes())?;
+    let log_inputs: Vec<PathBuf> = dirs.iter().map(|d| d.dir.join("log.gz")).collect();
+    let tmp_log = out.join("log.gz.tmp");
+    let log_lines = logs::merge_logs(&log_inputs, &tmp_log, &mut warnings).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp_log);
+    })?;
+    std::fs::rename(&tmp_log, out.join("log.gz")).map_err(|e| Error::io(out.join("log.gz"), e))?;
+    let mut json = serde_json::to_vec_pretty(&summary).expect("serializing plain data");
+    json.push(b'\n');
+    write_atomic(&out.join(Summary::FILE), &json)?;
+    if let Some(path) = &opts.write_machines {
+        write_machines(path, &summary)?;
+    }
+    Ok(MergeReport {
+        summary,
+        warnings,
+        duplicates: table.duplicates.clone(),
+        log_lines,
+    })
+}
+
+fn short(digest: &str) -> &str {
+    &digest[..8.min(digest.len())]
+}
+
+fn wall_seconds(m: &crate::output::manifest::Manifest, st: &table::FileStats) -> f64 {
+    let parse = |s: &str| crate::output::parse_rfc3339(s);
+    if let (Some(a), Some(b)) = (parse(&m.started_at), m.ended_at.as_deref().and_then(parse)) {
+        if let Ok(d) = b.duration_since(a) {
+            return d.as_secs_f64();
+        }
+    }
+    match (st.first_start.as_deref().and_then(parse), st.last_end_s) {
+        (Some(a), Some(end)) => {
+            let start = a
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            (end - start).max(0.0)
+        }
+        _ => 0.0,
+    }
+}
+
+/// Turns ok-row counts (in `jobs_per_core_s`) into per-core speeds and suggested weights.
+///
+/// Every share is a random sample of the jobs (the plan shuffles them), so ok jobs per busy
+/// core-second estimate each machine's per-core speed without bias. Suggested weights are those
+/// speeds rescaled to the same total as the given weights.
+fn suggest_weights(machines: &mut [MachineSummary]) {
+    for m in machines.iter_mut() {
+        let ok = m.jobs_per_core_s;
+        m.jobs_per_core_s = if m.busy_s > 0.0 { ok / m.busy_s } else { 0.0 };
+    }
+    let measured: Vec<&MachineSummary> = machines
+        .iter()
+        .filter(|m| m.jobs_per_core_s > 0.0)
+        .collect();
+    let given: f64 = measured.iter().map(|m| m.weight).sum();
+    let speed: f64 = measured.iter().map(|m| m.jobs_per_core_s).sum();
+    if speed <= 0.0 {
+        return;
+    }
+    for m in machines.iter_mut().filter(|m| m.jobs_per_core_s > 0.0) {
+        m.suggested_weight = Some(round3(m.jobs_per_core_s / speed * given));
+    }
+}
+
+/// Rounds to 3 significant digits.
+fn round3(x: f64) -> f64 {
+    if x <= 0.0 {
+        return x;
+    }
+    let scale = 10f64.powi(2 - x.log10().floor() as i32);
+    (x * scale).round() / scale
+}
+
+fn write_machines(path: &Path, summary: &Summary) -> Result<()> {
+    let mut map = serde_json::Map::new();
+    for m in &summary.machines {
+        let w = m.suggested_weight.unwrap_or(m.weight);
+        map.insert(
+            m.name.clone(),
+            serde_json::json!({"weight": w, "cores": m.cores}),
+        );
+    }
+    let mut text =
+        serde_json::to_string_pretty(&serde_json::Value::Object(map)).expect("plain data");
+    text.push('\n');
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::invalid(
+                Some(path),
+                None,
+                "already exists: --write-machines never overwrites; name a new file",
+            ),
+            _ => Error::io(path, e),
+        })?;
+    f.write_all(text.as_bytes()).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_significant_digits() {
+        assert_eq!(round3(1.23456), 1.23);
+        assert_eq!(round3(0.0123456), 0.0123);
+        assert_eq!(round3(123456.0), 123000.0);
+    }
+}

@@ -1,0 +1,168 @@
+//! `status`: how far every host has got, from the files the hosts write (also while they run,
+//! e.g. on a shared file system).
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::discover::find_machine_dirs;
+use crate::error::Result;
+use crate::output::manifest::StatusFile;
+
+/// A host whose status.json is older than this while it says `running` is flagged stale.
+const STALE: Duration = Duration::from_secs(60);
+
+/// One host's progress.
+#[derive(Debug, Clone, Serialize)]
+pub struct MachineStatus {
+    /// The machine's name.
+    pub machine: String,
+    /// Its output directory.
+    pub dir: PathBuf,
+    /// The plan it runs (short digest).
+    pub plan: String,
+    /// `running`, `finished` or `interrupted`.
+    pub state: String,
+    /// Jobs in its share.
+    pub share: u64,
+    /// Jobs ended for good.
+    pub done: u64,
+    /// Jobs ok.
+    pub ok: u64,
+    /// Jobs failed or timed out.
+    pub failed: u64,
+    /// Jobs per second.
+    pub rate_per_s: f64,
+    /// Seconds to go, if running.
+    pub eta_s: Option<f64>,
+    /// When the host last wrote its status.
+    pub updated_at: String,
+    /// Running by its files, but silent for a minute: the host may have died.
+    pub stale: bool,
+}
+
+/// Every host's progress and the totals.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    /// Jobs in the work.
+    pub jobs_total: u64,
+    /// Sum of the hosts' shares.
+    pub planned: u64,
+    /// Jobs ended for good.
+    pub done: u64,
+    /// Jobs ok.
+    pub ok: u64,
+    /// Jobs failed or timed out.
+    pub failed: u64,
+    /// Per host.
+    pub machines: Vec<MachineStatus>,
+}
+
+/// Reads the progress of every machine directory under `inputs`.
+///
+/// # Errors
+/// An input without a manifest.json, or an unreadable manifest.
+pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
+    let dirs = find_machine_dirs(inputs)?;
+    let mut machines = Vec::new();
+    for d in &dirs {
+        let m = &d.manifest;
+        let st = StatusFile::read(&d.dir).ok();
+        let (done, ok, failed, rate, eta, updated, state) = match &st {
+            Some(s) => (
+                s.done,
+                s.ok,
+                s.failed,
+                s.rate_per_s,
+                s.eta_s,
+                s.updated_at.clone(),
+                s.state.clone(),
+            ),
+            None => {
+                let c = &m.counts;
+                let done = c.ok + c.failed + c.timeout + c.skipped;
+                (
+                    done,
+                    c.ok + c.skipped,
+                    c.failed + c.timeout,
+                    0.0,
+                    None,
+                    m.ended_at.clone().unwrap_or_else(|| m.started_at.clone()),
+                    m.state.clone(),
+                )
+            }
+        };
+        // A run that ended writes its manifest last: trust its state over a status file.
+        let state = if m.state != "running" {
+            m.state.clone()
+        } else {
+            state
+        };
+        let stale = state == "running"
+            && crate::output::parse_rfc3339(&updated)
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age > STALE);
+        machines.push(MachineStatus {
+            machine: m.machine.clone(),
+            dir: d.dir.clone(),
+            plan: m.plan_digest[..8.min(m.plan_digest.len())].to_owned(),
+            state,
+            share: m.share,
+            done,
+            ok,
+            failed,
+            rate_per_s: rate,
+            eta_s: eta,
+            updated_at: updated,
+            stale,
+        });
+    }
+    Ok(StatusReport {
+        jobs_total: dirs[0].manifest.jobs_total,
+        planned: machines.iter().map(|m| m.share).sum(),
+        done: machines.iter().map(|m| m.done).sum(),
+        ok: machines.iter().map(|m| m.ok).sum(),
+        failed: machines.iter().map(|m| m.failed).sum(),
+        machines,
+    })
+}
+
+impl StatusReport {
+    /// The human table.
+    pub fn render_table(&self) -> String {
+        let width = self
+            .machines
+            .iter()
+            .map(|m| m.machine.len())
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        let mut out = format!(
+            "{:<width$}  {:>8}  {:>13}  {:>6}  {:>8}  {:>8}  {:<12}  {}\n",
+            "machine", "plan", "done", "failed", "jobs/s", "ETA", "state", "updated"
+        );
+        for m in &self.machines {
+            out += &format!(
+                "{:<width$}  {:>8}  {:>13}  {:>6}  {:>8.2}  {:>8}  {:<12}  {}\n",
+                m.machine,
+                m.plan,
+                format!("{}/{}", m.done, m.share),
+                m.failed,
+                m.rate_per_s,
+                m.eta_s.map_or("-".into(), |s| format!("{s:.0}s")),
+                if m.stale {
+                    format!("{} (stale?)", m.state)
+                } else {
+                    m.state.clone()
+                },
+                m.updated_at
+            );
+        }
+        out += &format!(
+            "total: {}/{} done ({} ok, {} failed) of {} jobs in the work\n",
+            self.done, self.planned, self.ok, self.failed, self.jobs_total
+        );
+        out
+    }
+}
