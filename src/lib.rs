@@ -10,9 +10,13 @@ pub mod merge;
 pub mod output;
 pub mod plan;
 pub mod run;
+#[cfg(feature = "cli")]
+mod splitter;
 mod work;
 
 pub use run::{map, map_with, JobContext, JobError, MapOptions};
+#[cfg(feature = "cli")]
+pub use splitter::Splitter;
 pub use work::Work;
 
 pub use error::{Error, Result};

@@ -44,6 +44,11 @@ pub fn main() -> ExitCode {
 }
 
 pub(crate) fn main_with(source: Option<&dyn JobSource>) -> ExitCode {
+    ExitCode::from(main_with_code(source))
+}
+
+/// Runs the command line (with a program's own jobs, if any) and returns the exit code.
+pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Plan(a) => plan_cmd::run(a, source),
@@ -53,10 +58,10 @@ pub(crate) fn main_with(source: Option<&dyn JobSource>) -> ExitCode {
         Command::SlurmScript(a) => slurm_cmd::run(a),
         Command::Init(a) => init::run(a),
     };
-    ExitCode::from(match result {
+    match result {
         Ok(code) => code,
         Err(e) => report(&e),
-    })
+    }
 }
 
 /// Prints an error as one line and picks its exit code. A closed stdout (`| head`) is success.

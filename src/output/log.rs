@@ -269,7 +269,9 @@ mod tests {
             let (again, warn) = lines(&path);
             assert!(warn.is_none(), "cut at {cut}: {warn:?}");
             assert_eq!(again.last().unwrap().rsplit('\t').next(), Some("after"));
-            assert_eq!(again.len(), got.len() + 1, "cut at {cut}");
+            // A member missing only its trailer may be read but is cut on reopen.
+            assert!(all.starts_with(&again[..again.len() - 1]), "cut at {cut}");
+            assert!(again.len() <= got.len() + 1, "cut at {cut}");
         }
     }
 }

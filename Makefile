@@ -1,0 +1,71 @@
+# jobsplit: the commands a user and CI need. `make demo` runs the bundled examples end to end;
+# `make test` is what CI runs.
+
+CARGO ?= cargo
+STATIC_TARGET := x86_64-unknown-linux-gnu
+STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
+JOBSPLIT := target/release/jobsplit
+DEMO := target/demo
+
+.PHONY: all build demo demo-sweep demo-pi test test-slurm static bench bench-quick bench-run bench-plan bench-merge clean
+
+all: build
+
+build:
+	$(CARGO) build --release
+
+## demo: a parameter sweep of shell commands and a Monte Carlo pi, each split over three machines
+demo: demo-sweep demo-pi
+
+demo-sweep: build
+	rm -rf $(DEMO)
+	$(JOBSPLIT) plan --config examples/sweep/jobsplit.toml
+	for m in ws1 ws2 server; do \
+		$(JOBSPLIT) run --config examples/sweep/jobsplit.toml --machine $$m --yes || exit $$?; \
+	done
+	$(JOBSPLIT) merge $(DEMO)/out --out $(DEMO)/merged
+	@echo; echo "first rows of $(DEMO)/merged/results.csv:"; head -4 $(DEMO)/merged/results.csv
+
+demo-pi:
+	rm -rf target/pi-out target/pi-merged
+	$(CARGO) build --release --example monte_carlo_pi
+	for m in ws1 ws2 server; do \
+		target/release/examples/monte_carlo_pi run --config examples/pi.toml --machine $$m --yes --quiet || exit $$?; \
+	done
+	target/release/examples/monte_carlo_pi merge target/pi-out --out target/pi-merged
+	target/release/examples/monte_carlo_pi estimate target/pi-merged/results.csv
+
+## test: formatting, lints and the whole test suite (unit, property, golden, end to end)
+test:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) test --all-targets
+	$(CARGO) test --doc
+
+## static: one statically linked binary to copy to every host
+static:
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(STATIC_TARGET)
+	@file $(STATIC_BIN) 2>/dev/null || true
+
+## test-slurm: a real one-node Slurm (installed from Debian packages; needs root), a 4-task array
+test-slurm: static
+	bash tests/slurm/run.sh $(STATIC_BIN)
+
+## benchmarks: figures side by side with the tools a user would otherwise use
+bench: build
+	python3 bench/bench.py --jobsplit $(JOBSPLIT)
+
+bench-quick: build
+	python3 bench/bench.py --quick --jobsplit $(JOBSPLIT)
+
+bench-run: build
+	python3 bench/bench.py --only dispatch,map --jobsplit $(JOBSPLIT)
+
+bench-plan: build
+	python3 bench/bench.py --only plan --jobsplit $(JOBSPLIT)
+
+bench-merge: build
+	python3 bench/bench.py --only merge --jobsplit $(JOBSPLIT)
+
+clean:
+	$(CARGO) clean

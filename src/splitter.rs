@@ -1,0 +1,119 @@
+//! `Splitter`: a program's own binary, built on the library, with the whole `jobsplit` command
+//! line (plan, run, merge, status) for its closures.
+
+use std::fmt::Display;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+use serde::Serialize;
+
+use crate::cli::JobSource;
+use crate::input::{Format, JobList};
+use crate::plan::Plan;
+use crate::run::{item_bytes, run_share, Event, JobContext, LibraryExecutor, RunOptions, RunSummary};
+use crate::{Result, Work};
+
+/// Turns a program into a jobsplit binary whose jobs are `f(ctx, item)` for each item.
+///
+/// The items are the job list (each item's canonical JSON is its job bytes), so every host that
+/// builds the same items computes the same plan; the command line is that of `jobsplit`:
+/// `plan`, `run --machine NAME`, `merge`, `status`, with the config, machines file, resume and
+/// progress of command jobs.
+///
+/// # Examples
+/// ```no_run
+/// use jobsplit::Splitter;
+///
+/// fn main() {
+///     let sizes: Vec<u64> = (1..=100).collect();
+///     Splitter::new(sizes).main(|ctx, &n| -> Result<serde_json::Value, String> {
+///         ctx.log(format!("summing {n} numbers"));
+///         Ok(serde_json::json!({"n": n, "sum": n * (n + 1) / 2}))
+///     })
+/// }
+/// ```
+pub struct Splitter<T> {
+    items: Vec<T>,
+}
+
+impl<T: Serialize + Sync> Splitter<T> {
+    /// A splitter over `items`.
+    pub fn new(items: Vec<T>) -> Self {
+        Splitter { items }
+    }
+
+    /// Runs the command line with `f` as the job and exits the process with its exit code
+    /// (0 all ok, 1 some failed, 2 bad input, 130 interrupted).
+    pub fn main<R, E, F>(self, f: F) -> !
+    where
+        R: Serialize,
+        E: Display,
+        F: Fn(&JobContext<'_>, &T) -> std::result::Result<R, E> + Sync,
+    {
+        let code = self.exit_code(f);
+        use std::io::Write as _;
+        let _ = std::io::stdout().flush();
+        std::process::exit(code.into());
+    }
+
+    /// Like [`Splitter::main`], but returns the exit code for `fn main() -> ExitCode`.
+    pub fn run<R, E, F>(self, f: F) -> ExitCode
+    where
+        R: Serialize,
+        E: Display,
+        F: Fn(&JobContext<'_>, &T) -> std::result::Result<R, E> + Sync,
+    {
+        ExitCode::from(self.exit_code(f))
+    }
+
+    fn exit_code<R, E, F>(self, f: F) -> u8
+    where
+        R: Serialize,
+        E: Display,
+        F: Fn(&JobContext<'_>, &T) -> std::result::Result<R, E> + Sync,
+    {
+        let source = Source {
+            items: self.items,
+            f,
+            _r: std::marker::PhantomData,
+        };
+        crate::cli::main_with_code(Some(&source))
+    }
+}
+
+struct Source<T, F, R, E> {
+    items: Vec<T>,
+    f: F,
+    _r: std::marker::PhantomData<fn() -> (R, E)>,
+}
+
+impl<T, F, R, E> JobSource for Source<T, F, R, E>
+where
+    T: Serialize + Sync,
+    R: Serialize,
+    E: Display,
+    F: Fn(&JobContext<'_>, &T) -> std::result::Result<R, E> + Sync,
+{
+    fn job_list(&self) -> Result<JobList> {
+        let mut data = Vec::new();
+        for item in &self.items {
+            data.extend_from_slice(&item_bytes(item)?);
+            data.push(b'\n');
+        }
+        JobList::from_bytes(Path::new("<program items>"), Format::Jsonl, data)
+    }
+
+    fn run(
+        &self,
+        work: &Work,
+        plan: &Plan,
+        machine: usize,
+        opts: &RunOptions,
+        cancel: &AtomicBool,
+        events: &(dyn Fn(&Event<'_>) + Sync),
+    ) -> Result<RunSummary> {
+        let executor = LibraryExecutor::new(&self.items, &self.f, work.keyer(), work.params());
+        run_share(work, plan, machine, &executor, opts, cancel, events)
+    }
+}
