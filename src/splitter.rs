@@ -11,7 +11,9 @@ use serde::Serialize;
 use crate::cli::JobSource;
 use crate::input::{Format, JobList};
 use crate::plan::Plan;
-use crate::run::{item_bytes, run_share, Event, JobContext, LibraryExecutor, RunOptions, RunSummary};
+use crate::run::{
+    item_bytes, run_share, Event, JobContext, LibraryExecutor, RunOptions, RunSummary,
+};
 use crate::{Result, Work};
 
 /// Turns a program into a jobsplit binary whose jobs are `f(ctx, item)` for each item.

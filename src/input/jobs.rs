@@ -179,7 +179,11 @@ impl JobList {
                 let len = u32::try_from(end - start).map_err(|_| {
                     Error::invalid(None, Some(line), "a job longer than 4 GiB is not supported")
                 })?;
-                spans.push(Span { start: start as u64, len, line: 0 });
+                spans.push(Span {
+                    start: start as u64,
+                    len,
+                    line: 0,
+                });
             }
             Ok(())
         });
