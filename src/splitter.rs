@@ -115,7 +115,9 @@ where
         cancel: &AtomicBool,
         events: &(dyn Fn(&Event<'_>) + Sync),
     ) -> Result<RunSummary> {
-        let executor = LibraryExecutor::new(&self.items, &self.f, work.keyer(), work.params());
+        let progress = |index, fraction| events(&Event::JobProgress { index, fraction });
+        let executor = LibraryExecutor::new(&self.items, &self.f, work.keyer(), work.params())
+            .with_progress(&progress);
         run_share(work, plan, machine, &executor, opts, cancel, events)
     }
 }
