@@ -62,13 +62,19 @@ impl Study {
     /// `jobsplit.toml` naming both and adding `extra_toml` (a seed, `[params]`, `[run]`...).
     pub(crate) fn with(jobs: &[String], machines: &str, extra_toml: &str) -> Study {
         let s = Study::new();
-        s.jobs(jobs);
-        s.write("machines.json", machines);
-        s.write(
+        s.setup(jobs, machines, extra_toml);
+        s
+    }
+
+    /// Writes `jobs.txt`, `machines.json` and `jobsplit.toml` as [`Study::with`] does, into
+    /// this study (whose path the jobs may need to know).
+    pub(crate) fn setup(&self, jobs: &[String], machines: &str, extra_toml: &str) {
+        self.jobs(jobs);
+        self.write("machines.json", machines);
+        self.write(
             "jobsplit.toml",
             &format!("machines = \"machines.json\"\n{extra_toml}\n[jobs]\nfile = \"jobs.txt\"\n"),
         );
-        s
     }
 
     /// The study directory.
