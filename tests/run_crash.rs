@@ -19,7 +19,7 @@ fn kill_9_mid_run_then_rerun_finishes_without_redoing_ok_jobs() {
         .map(|i| format!("sleep 0.02; echo job {i}"))
         .collect();
     let s = Study::with(&jobs, ONE, "");
-    let needle = format!("JOBSPLIT_RESULT={}", s.path().display());
+    let needle = s.env_marker();
     let mut child = s
         .std_cmd()
         .args(["run", "--machine", "solo", "--yes", "--quiet"])

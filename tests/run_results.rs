@@ -100,3 +100,24 @@ fn a_result_file_that_is_not_a_json_object_fails_the_job() {
     assert_eq!(last[&2].status(), "ok");
     assert_eq!(last[&2].get("fine"), "true");
 }
+
+#[test]
+fn a_job_that_changes_directory_still_finds_its_result_file_and_scratch_dir() {
+    // The config's relative `out` must not leak into the job's paths: a job that changes
+    // directory (to its scratch dir, say) still writes its result where the runner reads it.
+    let jobs = vec![
+        r#"cd "$JOBSPLIT_OUT" && touch scratch-file && echo '{"x": 1}' > "$JOBSPLIT_RESULT""#
+            .to_owned(),
+        r#"cd / && test -d "$JOBSPLIT_OUT" && echo '{"x": 2}' > "$JOBSPLIT_RESULT""#.to_owned(),
+    ];
+    let s = Study::with(&jobs, ONE, "");
+    let out = s.run("solo").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let r = s.results("solo");
+    let last = r.last_by_index();
+    assert_eq!(last[&0].get("x"), "1");
+    assert_eq!(last[&1].get("x"), "2");
+    // The scratch dir the job wrote into is kept under the machine's output dir.
+    assert!(s.machine_dir("solo").join("jobs/0/scratch-file").is_file());
+    assert!(!s.join("scratch-file").exists());
+}

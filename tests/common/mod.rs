@@ -23,6 +23,9 @@ pub(crate) fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("jobsplit")
 }
 
+/// The variable [`Study::env_marker`] names.
+const MARKER_VAR: &str = "E2E_STUDY_DIR";
+
 /// Removes the variables that would change what the binary does behind a test's back: every
 /// `JOBSPLIT_*` (machine, config, shard count) and the batch engines' (`SLURM_*`,
 /// `JOB_COMPLETION_INDEX`).
@@ -115,7 +118,14 @@ impl Study {
         clean_env(&mut cmd);
         cmd.current_dir(self.path());
         cmd.stdin(std::process::Stdio::null());
+        cmd.env(MARKER_VAR, self.path());
         cmd
+    }
+
+    /// `NAME=VALUE` of a variable set for every run of this study, and so inherited by every
+    /// job and whatever it starts: find them with [`procs_with_env`].
+    pub(crate) fn env_marker(&self) -> String {
+        format!("{MARKER_VAR}={}", self.path().display())
     }
 
     /// `jobsplit run --machine MACHINE --yes`, to add flags to.
@@ -388,9 +398,8 @@ pub(crate) fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Live (non-zombie) processes whose environment contains `needle` (e.g. a study's temporary
-/// path, which every job and everything it starts inherits through `JOBSPLIT_RESULT`), as
-/// (pid, command line).
+/// Live (non-zombie) processes whose environment contains `needle` (e.g. a study's
+/// [`Study::env_marker`]), as (pid, command line).
 pub(crate) fn procs_with_env(needle: &str) -> Vec<(i32, String)> {
     procs_where(|pid| {
         std::fs::read(format!("/proc/{pid}/environ"))
