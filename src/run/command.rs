@@ -244,10 +244,13 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
         }
         if n == 0 {
             // Nothing to read: if the shell is gone but something it started holds the pipes,
-            // that leftover is part of the job: end it.
+            // that leftover is part of the job: end it (when the job is being stopped, it has
+            // the rest of the grace period to clean up first).
             if !exited && child_exited(pgid) {
                 exited = true;
-                signal_group(pgid, libc::SIGKILL);
+                if stopping.is_none() {
+                    signal_group(pgid, libc::SIGKILL);
+                }
             }
             continue;
         }
