@@ -54,7 +54,10 @@ pub fn find_machine_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
 
 fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> Result<()> {
     if dir.join(Manifest::FILE).is_file() {
-        found.push(dir.to_path_buf());
+        // An output `run --fresh` moved aside is another plan's: only taken when named itself.
+        if depth == 0 || !moved_aside(dir) {
+            found.push(dir.to_path_buf());
+        }
         return Ok(());
     }
     if depth >= MAX_DEPTH {
@@ -71,4 +74,15 @@ fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> Result<()> {
         walk(&sub, depth + 1, found)?;
     }
     Ok(())
+}
+
+/// True for `OUT/<machine>.old-<time>`, where `run --fresh` moves an earlier output.
+fn moved_aside(dir: &Path) -> bool {
+    let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let Some((machine, _)) = name.rsplit_once(".old-") else {
+        return false;
+    };
+    Manifest::read(dir).is_ok_and(|m| m.machine == machine)
 }

@@ -34,6 +34,8 @@ impl<'w> CommandExecutor<'w> {
     /// An executor for `work` on `machine` whose output directory is `dir` (job scratch dirs go
     /// under `dir/jobs/`, result files under `dir/tmp/`).
     pub fn new(work: &'w Work, machine: &str, dir: PathBuf, capture: Capture) -> Self {
+        // A job may change directory before it writes $JOBSPLIT_RESULT: hand it absolute paths.
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
         let mut env = vec![(
             "JOBSPLIT_PARAMS".to_owned(),
             OsString::from(serde_json::Value::Object(work.params().clone()).to_string()),
@@ -245,10 +247,13 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
         }
         if n == 0 {
             // Nothing to read: if the shell is gone but something it started holds the pipes,
-            // that leftover is part of the job: end it.
+            // that leftover is part of the job: end it (when the job is being stopped, it has
+            // the rest of the grace period to clean up first).
             if !exited && child_exited(pgid) {
                 exited = true;
-                signal_group(pgid, libc::SIGKILL);
+                if stopping.is_none() {
+                    signal_group(pgid, libc::SIGKILL);
+                }
             }
             continue;
         }

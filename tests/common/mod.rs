@@ -1,0 +1,518 @@
+//! Helpers shared by the end-to-end tests of the `jobsplit` binary: a temporary study directory,
+//! the built binary with a clean environment, and readers for what a run writes (results.csv,
+//! log.gz, manifest.json) and for the processes a run may leave behind.
+//!
+//! Each test file that uses it says `mod common;`; not every file uses every helper.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The three machines most tests use: unequal weights and cores, in this file order.
+pub(crate) const THREE_MACHINES: &str = r#"{
+  "ws1": {"weight": 1, "cores": 2},
+  "ws2": [2, 1],
+  "server": {"weight": 1.5, "cores": 2}
+}
+"#;
+
+/// The path of the built `jobsplit` binary (cargo builds it for integration tests).
+pub(crate) fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("jobsplit")
+}
+
+/// The variable [`Study::env_marker`] names.
+const MARKER_VAR: &str = "E2E_STUDY_DIR";
+
+/// Removes the variables that would change what the binary does behind a test's back: every
+/// `JOBSPLIT_*` (machine, config, shard count) and the batch engines' (`SLURM_*`,
+/// `JOB_COMPLETION_INDEX`).
+pub(crate) fn clean_env(cmd: &mut std::process::Command) {
+    for (name, _) in std::env::vars_os() {
+        let n = name.to_string_lossy();
+        if n.starts_with("JOBSPLIT_") || n.starts_with("SLURM_") || n == "JOB_COMPLETION_INDEX" {
+            cmd.env_remove(&name);
+        }
+    }
+}
+
+/// A study in a temporary directory (removed on drop): files written into it, the binary run
+/// from it.
+pub(crate) struct Study {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Study {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Study {
+    /// An empty study directory.
+    pub(crate) fn new() -> Study {
+        Study {
+            dir: tempfile::Builder::new()
+                .prefix("jobsplit-e2e-")
+                .tempdir()
+                .expect("a temporary directory"),
+        }
+    }
+
+    /// A study of `jobs` (one shell command each, in `jobs.txt`) over `machines` (JSON), with a
+    /// `jobsplit.toml` naming both and adding `extra_toml` (a seed, `[params]`, `[run]`...).
+    pub(crate) fn with(jobs: &[String], machines: &str, extra_toml: &str) -> Study {
+        let s = Study::new();
+        s.setup(jobs, machines, extra_toml);
+        s
+    }
+
+    /// Writes `jobs.txt`, `machines.json` and `jobsplit.toml` as [`Study::with`] does, into
+    /// this study (whose path the jobs may need to know).
+    pub(crate) fn setup(&self, jobs: &[String], machines: &str, extra_toml: &str) {
+        self.jobs(jobs);
+        self.write("machines.json", machines);
+        self.write(
+            "jobsplit.toml",
+            &format!("machines = \"machines.json\"\n{extra_toml}\n[jobs]\nfile = \"jobs.txt\"\n"),
+        );
+    }
+
+    /// The study directory.
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `path/rel`.
+    pub(crate) fn join(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes `text` to `rel` (creating directories) and returns its path.
+    pub(crate) fn write(&self, rel: impl AsRef<Path>, text: &str) -> PathBuf {
+        let path = self.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        path
+    }
+
+    /// Writes the job list `jobs.txt`, one command a line.
+    pub(crate) fn jobs(&self, jobs: &[String]) -> PathBuf {
+        let mut text = jobs.join("\n");
+        text.push('\n');
+        self.write("jobs.txt", &text)
+    }
+
+    /// `jobsplit` run from the study directory with a clean environment.
+    pub(crate) fn cmd(&self) -> assert_cmd::Command {
+        assert_cmd::Command::from_std(self.std_cmd())
+    }
+
+    /// The same as a `std::process::Command`, to spawn and signal it.
+    pub(crate) fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(bin());
+        clean_env(&mut cmd);
+        cmd.current_dir(self.path());
+        cmd.stdin(std::process::Stdio::null());
+        cmd.env(MARKER_VAR, self.path());
+        cmd
+    }
+
+    /// `NAME=VALUE` of a variable set for every run of this study, and so inherited by every
+    /// job and whatever it starts: find them with [`procs_with_env`].
+    pub(crate) fn env_marker(&self) -> String {
+        format!("{MARKER_VAR}={}", self.path().display())
+    }
+
+    /// `jobsplit run --machine MACHINE --yes`, to add flags to.
+    pub(crate) fn run(&self, machine: &str) -> assert_cmd::Command {
+        let mut cmd = self.cmd();
+        cmd.args(["run", "--machine", machine, "--yes"]);
+        cmd
+    }
+
+    /// `jobsplit plan --json` parsed, with extra arguments.
+    pub(crate) fn plan_json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self
+            .cmd()
+            .args(["plan", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "plan failed: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("plan --json prints JSON")
+    }
+
+    /// The default output directory, `out/`.
+    pub(crate) fn out(&self) -> PathBuf {
+        self.join("out")
+    }
+
+    /// `out/<machine>`.
+    pub(crate) fn machine_dir(&self, machine: &str) -> PathBuf {
+        self.out().join(machine)
+    }
+
+    /// `out/<machine>/results.csv`, parsed strictly.
+    pub(crate) fn results(&self, machine: &str) -> Results {
+        Results::read(&self.machine_dir(machine).join("results.csv"))
+    }
+
+    /// `out/<machine>/log.gz`, decompressed.
+    pub(crate) fn log(&self, machine: &str) -> Vec<LogLine> {
+        read_log(&self.machine_dir(machine).join("log.gz"))
+    }
+
+    /// `out/<machine>/manifest.json`.
+    pub(crate) fn manifest(&self, machine: &str) -> serde_json::Value {
+        read_json(&self.machine_dir(machine).join("manifest.json"))
+    }
+}
+
+/// Bytes as text, for messages.
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// index -> machine name, from `plan --json`.
+pub(crate) fn assignment(plan: &serde_json::Value) -> BTreeMap<u64, String> {
+    let mut map = BTreeMap::new();
+    for m in plan["machines"].as_array().expect("machines") {
+        let name = m["name"].as_str().unwrap().to_owned();
+        for i in m["jobs"].as_array().unwrap() {
+            let old = map.insert(i.as_u64().unwrap(), name.clone());
+            assert!(old.is_none(), "job {i} planned twice");
+        }
+    }
+    map
+}
+
+/// A parsed results.csv.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Results {
+    /// The header.
+    pub(crate) headers: Vec<String>,
+    /// The rows, each as wide as the header.
+    pub(crate) rows: Vec<Row>,
+}
+
+/// One row of a results.csv, by column name.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Row(pub(crate) BTreeMap<String, String>);
+
+impl Row {
+    /// The cell of `column` (panics if the column does not exist).
+    pub(crate) fn get(&self, column: &str) -> &str {
+        self.0
+            .get(column)
+            .unwrap_or_else(|| panic!("no column `{column}` in {:?}", self.0))
+    }
+
+    /// The cell of `column`, if the column exists.
+    pub(crate) fn try_get(&self, column: &str) -> Option<&str> {
+        self.0.get(column).map(String::as_str)
+    }
+
+    /// The job index.
+    pub(crate) fn index(&self) -> u64 {
+        self.get("index").parse().expect("an index")
+    }
+
+    /// The attempt number.
+    pub(crate) fn attempt(&self) -> u32 {
+        self.get("attempt").parse().expect("an attempt")
+    }
+
+    /// The status.
+    pub(crate) fn status(&self) -> &str {
+        self.get("status")
+    }
+
+    /// The row without the columns that change from run to run (times, durations).
+    pub(crate) fn stable(&self) -> BTreeMap<String, String> {
+        let mut m = self.0.clone();
+        m.remove("started_at");
+        m.remove("duration_s");
+        m
+    }
+}
+
+impl Results {
+    /// Reads `path` with a strict CSV reader: every row as wide as the header, the header
+    /// starting with the fixed columns. Panics with the file's text otherwise.
+    pub(crate) fn read(path: &Path) -> Results {
+        let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Results::parse(&data).unwrap_or_else(|e| {
+            panic!(
+                "{} is not a valid results.csv ({e}):\n{}",
+                path.display(),
+                text(&data)
+            )
+        })
+    }
+
+    /// Parses results.csv bytes strictly.
+    pub(crate) fn parse(data: &[u8]) -> Result<Results, String> {
+        if !data.is_empty() && !data.ends_with(b"\n") {
+            return Err("the file does not end with a line end".into());
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(data);
+        let headers: Vec<String> = reader
+            .headers()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let fixed = [
+            "index",
+            "key",
+            "machine",
+            "status",
+            "exit_code",
+            "attempt",
+            "started_at",
+            "duration_s",
+            "error",
+        ];
+        if headers.len() < fixed.len() || headers[..fixed.len()] != fixed {
+            return Err(format!("unexpected header {headers:?}"));
+        }
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| e.to_string())?;
+            let row: BTreeMap<String, String> = headers
+                .iter()
+                .cloned()
+                .zip(record.iter().map(str::to_owned))
+                .collect();
+            rows.push(Row(row));
+        }
+        Ok(Results { headers, rows })
+    }
+
+    /// The result columns (after the fixed ones).
+    pub(crate) fn result_columns(&self) -> &[String] {
+        &self.headers[9..]
+    }
+
+    /// Rows of job `index`, in file order.
+    pub(crate) fn of(&self, index: u64) -> Vec<&Row> {
+        self.rows.iter().filter(|r| r.index() == index).collect()
+    }
+
+    /// key -> number of ok rows.
+    pub(crate) fn ok_per_key(&self) -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for r in &self.rows {
+            if r.status() == "ok" {
+                *m.entry(r.get("key").to_owned()).or_insert(0) += 1;
+            }
+        }
+        m
+    }
+
+    /// index -> the row of its last attempt.
+    pub(crate) fn last_by_index(&self) -> BTreeMap<u64, &Row> {
+        let mut m = BTreeMap::new();
+        for r in &self.rows {
+            m.insert(r.index(), r);
+        }
+        m
+    }
+}
+
+/// One line of a log.gz: `TIME\tJOB\tSTREAM\tTEXT`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LogLine {
+    /// RFC 3339.
+    pub(crate) time: String,
+    /// The job index, or `None` for the runner's own lines (`-`).
+    pub(crate) job: Option<u64>,
+    /// out, err, log or event.
+    pub(crate) stream: String,
+    /// The text.
+    pub(crate) text: String,
+}
+
+/// Decompresses a multi-member log.gz whole and splits its lines; panics on any gzip error or a
+/// malformed line.
+pub(crate) fn read_log(path: &Path) -> Vec<LogLine> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut data = Vec::new();
+    flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file))
+        .read_to_end(&mut data)
+        .unwrap_or_else(|e| panic!("{} does not decompress: {e}", path.display()));
+    let data = String::from_utf8(data).expect("the log is UTF-8");
+    assert!(
+        data.is_empty() || data.ends_with('\n'),
+        "{}: the last line has no line end",
+        path.display()
+    );
+    data.lines()
+        .map(|line| {
+            let mut parts = line.splitn(4, '\t');
+            let mut next = || {
+                parts
+                    .next()
+                    .unwrap_or_else(|| panic!("malformed log line {line:?}"))
+            };
+            let time = next().to_owned();
+            let job = next();
+            let job = (job != "-").then(|| job.parse().expect("a job index"));
+            let stream = next().to_owned();
+            let text = next().to_owned();
+            LogLine {
+                time,
+                job,
+                stream,
+                text,
+            }
+        })
+        .collect()
+}
+
+/// True if `gzip -t` accepts `path` (or gzip is not installed: then the check is skipped).
+pub(crate) fn gzip_ok(path: &Path) -> bool {
+    match std::process::Command::new("gzip")
+        .arg("-t")
+        .arg(path)
+        .output()
+    {
+        Ok(out) => out.status.success(),
+        Err(_) => {
+            eprintln!("note: gzip is not installed; skipping gzip -t");
+            true
+        }
+    }
+}
+
+/// Reads a JSON file.
+pub(crate) fn read_json(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Live (non-zombie) processes whose environment contains `needle` (e.g. a study's
+/// [`Study::env_marker`]), as (pid, command line).
+pub(crate) fn procs_with_env(needle: &str) -> Vec<(i32, String)> {
+    procs_where(|pid| {
+        std::fs::read(format!("/proc/{pid}/environ"))
+            .is_ok_and(|env| env.windows(needle.len()).any(|w| w == needle.as_bytes()))
+    })
+}
+
+/// Live (non-zombie) processes whose command line contains `needle`.
+pub(crate) fn procs_with_cmdline(needle: &str) -> Vec<(i32, String)> {
+    procs_where(|pid| cmdline(pid).contains(needle))
+}
+
+fn cmdline(pid: i32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| text(&b).replace('\0', " "))
+        .unwrap_or_default()
+}
+
+fn procs_where(f: impl Fn(i32) -> bool) -> Vec<(i32, String)> {
+    let me = std::process::id() as i32;
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == me || is_zombie(pid) {
+            continue;
+        }
+        if f(pid) {
+            found.push((pid, cmdline(pid)));
+        }
+    }
+    found
+}
+
+fn is_zombie(pid: i32) -> bool {
+    // /proc/PID/stat: `pid (comm) S ...`; comm may hold spaces and parentheses.
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rfind(')')
+                .and_then(|p| s[p + 1..].split_whitespace().next().map(str::to_owned))
+        })
+        .is_none_or(|state| state == "Z" || state == "X")
+}
+
+/// Waits up to `limit` for `f` to hold, checking every 20 ms; returns whether it did.
+pub(crate) fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if f() {
+            return true;
+        }
+        if start.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Asserts that no live process has `needle` in its environment, allowing `limit` for stragglers
+/// to be reaped; kills any it finds (so one failure does not leak into other tests).
+pub(crate) fn assert_no_procs_with_env(needle: &str, limit: Duration) {
+    if wait_until(limit, || procs_with_env(needle).is_empty()) {
+        return;
+    }
+    let left = procs_with_env(needle);
+    for (pid, _) in &left {
+        // SAFETY: kill has no memory effects.
+        unsafe {
+            libc::kill(*pid, libc::SIGKILL);
+        }
+    }
+    panic!("processes left behind: {left:?}");
+}
+
+/// Sends `sig` to `pid`.
+pub(crate) fn signal(pid: u32, sig: libc::c_int) {
+    // SAFETY: kill has no memory effects.
+    let r = unsafe { libc::kill(pid as libc::pid_t, sig) };
+    assert_eq!(r, 0, "kill({pid}, {sig}) failed");
+}
+
+/// Waits for a spawned child up to `limit`; kills it and panics if it does not end in time.
+pub(crate) fn wait_child(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the process did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The host name, as `jobsplit` reads it.
+pub(crate) fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    assert_eq!(r, 0, "gethostname failed");
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// A single-quoted shell word.
+pub(crate) fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
