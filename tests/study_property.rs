@@ -1,0 +1,136 @@
+//! The whole study as a property: for random job lists, machine sets and host failures,
+//! plan -> run -> merge -> rescue -> merge gives every job ok exactly once, with its own value.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use proptest::prelude::*;
+use serde_json::Map;
+
+use jobsplit::input::{Format, JobList, Machine};
+use jobsplit::merge::{load_rescue, merge, MergeOptions};
+use jobsplit::plan::Plan;
+use jobsplit::run::{
+    run_share, Attempt, Control, Executor, JobSpec, Outcome, Resume, RunOptions, Stream,
+};
+use jobsplit::Work;
+
+/// Runs jobs in-process; stops the "host" (sets cancel) after `budget` jobs.
+struct Host<'a> {
+    budget: usize,
+    done: AtomicUsize,
+    cancel: &'a AtomicBool,
+}
+
+impl Executor for Host<'_> {
+    fn execute(
+        &self,
+        job: &JobSpec,
+        _: &Control<'_>,
+        log: &mut dyn FnMut(Stream, &str),
+    ) -> Attempt {
+        log(Stream::Out, "working");
+        if self.done.fetch_add(1, Ordering::SeqCst) + 1 >= self.budget {
+            self.cancel.store(true, Ordering::SeqCst);
+        }
+        Attempt {
+            outcome: Outcome::Ok,
+            exit_code: Some(0),
+            error: None,
+            fields: vec![("square".into(), (job.index * job.index).to_string())],
+            started_at: SystemTime::now(),
+            duration: Duration::from_micros(50),
+        }
+    }
+}
+
+fn machines(spec: &[(u8, u8)], prefix: &str) -> Vec<Machine> {
+    spec.iter()
+        .enumerate()
+        .map(|(i, &(w, c))| {
+            Machine::new(&format!("{prefix}{i}"), f64::from(w) / 2.0, u64::from(c)).unwrap()
+        })
+        .collect()
+}
+
+fn run_hosts(work: &Work, plan: &Plan, out: &Path, budgets: &[usize]) {
+    for (j, m) in plan.machines().iter().enumerate() {
+        let cancel = AtomicBool::new(false);
+        let host = Host {
+            budget: budgets[j],
+            done: AtomicUsize::new(0),
+            cancel: &cancel,
+        };
+        let opts = RunOptions {
+            dir: out.join(&m.name),
+            threads: 1,
+            timeout: None,
+            grace: Duration::from_millis(10),
+            retries: 0,
+            job_logs: false,
+            fsync: false,
+            resume: Resume::Same,
+            status_interval: Duration::from_secs(60),
+            shard: None,
+        };
+        run_share(work, plan, j, &host, &opts, &cancel, &|_| {}).unwrap();
+    }
+}
+
+fn read_rows(path: &Path) -> Vec<(u64, String, String)> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let (i, st, sq) = (col("index"), col("status"), col("square"));
+    r.records()
+        .map(|x| x.unwrap())
+        .map(|x| (x[i].parse().unwrap(), x[st].to_owned(), x[sq].to_owned()))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn every_job_ends_ok_exactly_once(
+        n in 1usize..120,
+        first in prop::collection::vec((1u8..8, 1u8..4), 1..5),
+        second in prop::collection::vec((1u8..8, 1u8..4), 1..4),
+        budgets in prop::collection::vec(0usize..60, 5),
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let text: String = (0..n).map(|i| format!("job {i}\n")).collect();
+        let list = JobList::from_bytes(Path::new("jobs.txt"), Format::Lines, text.into_bytes()).unwrap();
+        let work = Work::new(list, None, Map::new(), Some("prop".into())).unwrap();
+
+        let plan = Plan::new(work.digest(), work.len(), work.seed_bytes(), machines(&first, "m"), &[]).unwrap();
+        // A budget of 0 means the host never failed.
+        let budgets: Vec<usize> = budgets.iter().map(|&b| if b == 0 { usize::MAX } else { b }).collect();
+        run_hosts(&work, &plan, &root.join("out"), &budgets);
+        let m1 = root.join("m1");
+        let report = merge(&[root.join("out")], &MergeOptions { out: m1.clone(), write_machines: None }).unwrap();
+        let lost: u64 = report.summary.missing;
+
+        let rescue = load_rescue(&m1).unwrap();
+        prop_assert_eq!(rescue.ok.len() as u64 + lost, n as u64);
+        let plan2 = Plan::new(work.digest(), work.len(), work.seed_bytes(), machines(&second, "r"), &rescue.ok).unwrap();
+        if lost > 0 {
+            prop_assert_ne!(plan2.plan_digest(), plan.plan_digest());
+        }
+        run_hosts(&work, &plan2, &root.join("rescue"), &[usize::MAX; 5]);
+        let inputs: Vec<PathBuf> = vec![root.join("out"), root.join("rescue")];
+        let m2 = root.join("m2");
+        let report = merge(&inputs, &MergeOptions { out: m2.clone(), write_machines: None }).unwrap();
+        prop_assert!(report.all_ok());
+        prop_assert_eq!(report.summary.duplicates, 0);
+        let rows = read_rows(&m2.join("results.csv"));
+        prop_assert_eq!(rows.len(), n);
+        for (k, (i, status, square)) in rows.iter().enumerate() {
+            prop_assert_eq!(*i, k as u64);
+            prop_assert_eq!(status.as_str(), "ok");
+            prop_assert_eq!(square, &(i * i).to_string());
+        }
+    }
+}
