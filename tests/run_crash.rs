@@ -34,7 +34,10 @@ fn kill_9_mid_run_then_rerun_finishes_without_redoing_ok_jobs() {
     signal(child.id(), libc::SIGKILL);
     let status = wait_child(&mut child, Duration::from_secs(10));
     assert!(started, "no job was recorded");
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
     // The killed runner's jobs are in their own process groups: end any that are still there.
     for (pid, _) in procs_with_env(&needle) {
         // SAFETY: kill has no memory effects.
@@ -82,7 +85,11 @@ fn kill_9_mid_run_then_rerun_finishes_without_redoing_ok_jobs() {
             m
         });
     for key in &ok_before {
-        assert_eq!(rows_per_key[key.as_str()], 1, "{key} ran again after its ok row");
+        assert_eq!(
+            rows_per_key[key.as_str()],
+            1,
+            "{key} ran again after its ok row"
+        );
     }
     // The rows from before the crash are kept as they were.
     assert_eq!(after.rows[..before.rows.len()], before.rows[..]);

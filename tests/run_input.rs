@@ -75,10 +75,7 @@ fn the_machine_comes_from_jobsplit_machine_or_the_host_name() {
 #[test]
 fn expect_digest_must_match_the_plan() {
     let s = three();
-    let digest = s.plan_json(&[])["plan_digest"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let digest = s.plan_json(&[])["plan_digest"].as_str().unwrap().to_owned();
     let wrong = if digest.starts_with('0') {
         "1234abcd"
     } else {
@@ -100,10 +97,7 @@ fn expect_digest_must_match_the_plan() {
 #[test]
 fn another_plan_in_the_same_dir_is_refused_then_fresh_moves_it_aside() {
     let s = three();
-    let plan_a = s.plan_json(&[])["plan_digest"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let plan_a = s.plan_json(&[])["plan_digest"].as_str().unwrap().to_owned();
     let plan_b = s.plan_json(&["--seed", "b"])["plan_digest"]
         .as_str()
         .unwrap()
@@ -112,15 +106,25 @@ fn another_plan_in_the_same_dir_is_refused_then_fresh_moves_it_aside() {
     let old_results = std::fs::read(s.machine_dir("ws1").join("results.csv")).unwrap();
 
     let err = bad(s.run("ws1").args(["--seed", "b"]));
-    assert!(err.contains(&plan_a[..8]) && err.contains(&plan_b[..8]), "{err}");
-    assert!(err.contains("--fresh") && err.contains("--keep-done"), "{err}");
+    assert!(
+        err.contains(&plan_a[..8]) && err.contains(&plan_b[..8]),
+        "{err}"
+    );
+    assert!(
+        err.contains("--fresh") && err.contains("--keep-done"),
+        "{err}"
+    );
     assert_eq!(
         std::fs::read(s.machine_dir("ws1").join("results.csv")).unwrap(),
         old_results,
         "the refused run touched the old output"
     );
 
-    let out = s.run("ws1").args(["--seed", "b", "--fresh"]).output().unwrap();
+    let out = s
+        .run("ws1")
+        .args(["--seed", "b", "--fresh"])
+        .output()
+        .unwrap();
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert_eq!(s.manifest("ws1")["plan_digest"], plan_b.as_str());
@@ -183,7 +187,10 @@ fn keep_done_after_appending_jobs_skips_the_earlier_ones() {
     assert_eq!(new, [5, 6, 7]);
     assert!(after.ok_per_key().values().all(|&n| n == 1));
     let m = s.manifest("solo");
-    assert_eq!((m["counts"]["skipped"].as_u64(), m["counts"]["ok"].as_u64()), (Some(5), Some(3)));
+    assert_eq!(
+        (m["counts"]["skipped"].as_u64(), m["counts"]["ok"].as_u64()),
+        (Some(5), Some(3))
+    );
     // Resuming the new plan needs no flag any more.
     s.run("solo").arg("--quiet").assert().code(0);
 }
@@ -193,7 +200,9 @@ fn an_unwritable_output_dir_is_one_clear_line() {
     let s = three();
     let file = s.write("a-file", "not a directory\n");
     let target = file.join("out");
-    let err = bad(s.run("ws1").args(["--quiet", "--out", target.to_str().unwrap()]));
+    let err = bad(s
+        .run("ws1")
+        .args(["--quiet", "--out", target.to_str().unwrap()]));
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{err}");
     assert!(lines[0].starts_with("jobsplit: error: "), "{err}");

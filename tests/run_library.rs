@@ -17,7 +17,12 @@ use rand_core::{RngCore, SeedableRng};
 fn build_example(name: &str) -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     let out = Command::new(env!("CARGO"))
-        .args(["build", "--example", name, "--message-format=json-render-diagnostics"])
+        .args([
+            "build",
+            "--example",
+            name,
+            "--message-format=json-render-diagnostics",
+        ])
         .arg("--manifest-path")
         .arg(&manifest)
         .output()
@@ -47,8 +52,17 @@ fn monte_carlo_pi_splits_over_three_machines_and_merges() {
     let cfg = config.to_str().unwrap();
     for m in ["ws1", "ws2", "server"] {
         let (code, _, err) = run(&[
-            "run", "--config", cfg, "--machine", m, "--yes", "--quiet", "--threads", "2",
-            "--out", out_dir.to_str().unwrap(),
+            "run",
+            "--config",
+            cfg,
+            "--machine",
+            m,
+            "--yes",
+            "--quiet",
+            "--threads",
+            "2",
+            "--out",
+            out_dir.to_str().unwrap(),
         ]);
         assert_eq!(code, Some(0), "{m}: {err}");
     }

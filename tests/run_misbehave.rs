@@ -68,7 +68,10 @@ fn misbehaving_jobs_are_recorded_and_leave_nothing_behind() {
     }
     // Job 3's child ignored SIGTERM: it took the grace period and SIGKILL.
     let d3: f64 = row[&3].get("duration_s").parse().unwrap();
-    assert!(d3 >= 1.9, "job 3 ended after {d3} s, before its grace period");
+    assert!(
+        d3 >= 1.9,
+        "job 3 ended after {d3} s, before its grace period"
+    );
 
     for i in [4, 5] {
         assert_eq!(brief(i), ("ok".into(), "0".into()), "job {i}");
@@ -81,13 +84,22 @@ fn misbehaving_jobs_are_recorded_and_leave_nothing_behind() {
     let m = s.manifest("solo");
     assert_eq!(m["state"], "finished");
     assert_eq!(
-        (&m["counts"]["ok"], &m["counts"]["failed"], &m["counts"]["timeout"]),
+        (
+            &m["counts"]["ok"],
+            &m["counts"]["failed"],
+            &m["counts"]["timeout"]
+        ),
         (&3.into(), &2.into(), &3.into())
     );
     // The log has each job's output and its failure.
     let log = s.log("solo");
     // Job 7's child got its grace period to clean up, though its shell was gone.
-    for (i, line) in [(0, "failing"), (1, "dying"), (4, "left one"), (7, "cleaned up")] {
+    for (i, line) in [
+        (0, "failing"),
+        (1, "dying"),
+        (4, "left one"),
+        (7, "cleaned up"),
+    ] {
         assert!(
             log.iter()
                 .any(|l| l.job == Some(i) && l.stream == "out" && l.text == line),

@@ -12,13 +12,21 @@ fn a_rerun_of_a_finished_run_runs_nothing() {
     let s = Study::new();
     let counter = s.join("runs");
     let jobs: Vec<String> = (0..6)
-        .map(|i| format!("echo {i} >> {}; echo done {i}", sh_quote(counter.to_str().unwrap())))
+        .map(|i| {
+            format!(
+                "echo {i} >> {}; echo done {i}",
+                sh_quote(counter.to_str().unwrap())
+            )
+        })
         .collect();
     s.setup(&jobs, ONE, "");
     s.run("solo").assert().code(0);
     let csv = std::fs::read(s.machine_dir("solo").join("results.csv")).unwrap();
     let log_lines = s.log("solo").len();
-    assert_eq!(std::fs::read_to_string(&counter).unwrap().lines().count(), 6);
+    assert_eq!(
+        std::fs::read_to_string(&counter).unwrap().lines().count(),
+        6
+    );
 
     let out = s.run("solo").output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -120,18 +128,31 @@ fn retries_record_every_attempt() {
     let summary = |i| {
         r.of(i)
             .iter()
-            .map(|row| (row.attempt(), row.status().to_owned(), row.get("exit_code").to_owned()))
+            .map(|row| {
+                (
+                    row.attempt(),
+                    row.status().to_owned(),
+                    row.get("exit_code").to_owned(),
+                )
+            })
             .collect::<Vec<_>>()
     };
     let f = |a: u32, st: &str, c: &str| (a, st.to_owned(), c.to_owned());
     assert_eq!(
         summary(0),
-        [f(1, "failed", "4"), f(2, "failed", "4"), f(3, "failed", "4")]
+        [
+            f(1, "failed", "4"),
+            f(2, "failed", "4"),
+            f(3, "failed", "4")
+        ]
     );
     assert_eq!(summary(1), [f(1, "failed", "5"), f(2, "ok", "0")]);
     assert_eq!(summary(2), [f(1, "ok", "0")]);
     let m = s.manifest("solo");
-    assert_eq!((m["counts"]["ok"].as_u64(), m["counts"]["failed"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(
+        (m["counts"]["ok"].as_u64(), m["counts"]["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
     // Every attempt's failure is in the log too.
     let events: Vec<String> = s
         .log("solo")

@@ -5,9 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{
-    assert_no_procs_with_env, sh_quote, signal, text, wait_child, wait_until, Study,
-};
+use common::{assert_no_procs_with_env, sh_quote, signal, text, wait_child, wait_until, Study};
 
 const TWO_SLOTS: &str = r#"{"solo": [1, 2]}"#;
 const JOBS: u64 = 10;
@@ -55,7 +53,12 @@ fn interrupt_then_resume(sig: libc::c_int) {
     assert!(manifest["ended_at"].is_string());
     assert_eq!(manifest["counts"]["interrupted"], 2);
     let r = s.results("solo");
-    assert_eq!(r.rows.len(), 2, "no job may start after the signal: {:?}", r.rows);
+    assert_eq!(
+        r.rows.len(),
+        2,
+        "no job may start after the signal: {:?}",
+        r.rows
+    );
     for row in &r.rows {
         assert_eq!(row.status(), "interrupted", "{row:?}");
         assert_eq!(row.get("exit_code"), "");

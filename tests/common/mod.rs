@@ -260,9 +260,7 @@ impl Results {
         if !data.is_empty() && !data.ends_with(b"\n") {
             return Err("the file does not end with a line end".into());
         }
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(false)
-            .from_reader(data);
+        let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(data);
         let headers: Vec<String> = reader
             .headers()
             .map_err(|e| e.to_string())?
@@ -425,7 +423,11 @@ fn procs_where(f: impl Fn(i32) -> bool) -> Vec<(i32, String)> {
         return found;
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
             continue;
         };
         if pid == me || is_zombie(pid) {
@@ -487,7 +489,10 @@ pub(crate) fn signal(pid: u32, sig: libc::c_int) {
 }
 
 /// Waits for a spawned child up to `limit`; kills it and panics if it does not end in time.
-pub(crate) fn wait_child(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+pub(crate) fn wait_child(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> std::process::ExitStatus {
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
