@@ -21,13 +21,24 @@ fn best_of<F: FnMut() -> u64>(runs: usize, mut f: F) -> f64 {
 }
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10_000_000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000_000);
     let threads = std::thread::available_parallelism().map_or(2, usize::from);
     let items: Vec<u64> = (0..n as u64).collect();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a pool");
-    let opts = jobsplit::MapOptions { threads: Some(threads), ..Default::default() };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a pool");
+    let opts = jobsplit::MapOptions {
+        threads: Some(threads),
+        ..Default::default()
+    };
     let map = best_of(5, || {
-        let out = jobsplit::map_with(&opts, &items, |_, &x| -> Result<u64, String> { Ok(work(x)) });
+        let out = jobsplit::map_with(&opts, &items, |_, &x| -> Result<u64, String> {
+            Ok(work(x))
+        });
         out.len() as u64
     });
     let rayon = best_of(5, || {

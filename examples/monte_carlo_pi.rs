@@ -28,7 +28,10 @@ const BATCHES: u32 = 64;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("estimate") {
-        std::process::exit(estimate(args.get(2).map_or("target/pi-merged/results.csv", String::as_str)));
+        std::process::exit(estimate(
+            args.get(2)
+                .map_or("target/pi-merged/results.csv", String::as_str),
+        ));
     }
     let batches: Vec<u32> = (0..BATCHES).collect();
     jobsplit::Splitter::new(batches).main(|ctx, _batch| -> Result<Hits, String> {
@@ -81,7 +84,10 @@ fn estimate(path: &str) -> i32 {
     let p = inside as f64 / samples as f64;
     let pi = 4.0 * p;
     let se = 4.0 * (p * (1.0 - p) / samples as f64).sqrt();
-    println!("pi ~ {pi:.6} +- {se:.6} from {samples} samples in {rows} batches (error {:+.6})", pi - std::f64::consts::PI);
+    println!(
+        "pi ~ {pi:.6} +- {se:.6} from {samples} samples in {rows} batches (error {:+.6})",
+        pi - std::f64::consts::PI
+    );
     if rows != BATCHES || (pi - std::f64::consts::PI).abs() > 5.0 * se {
         eprintln!("estimate failed: {rows} of {BATCHES} batches, or too far from pi");
         return 1;

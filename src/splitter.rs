@@ -11,7 +11,9 @@ use serde::Serialize;
 use crate::cli::JobSource;
 use crate::input::{Format, JobList};
 use crate::plan::Plan;
-use crate::run::{item_bytes, run_share, Event, JobContext, LibraryExecutor, RunOptions, RunSummary};
+use crate::run::{
+    item_bytes, run_share, Event, JobContext, LibraryExecutor, RunOptions, RunSummary,
+};
 use crate::{Result, Work};
 
 /// Turns a program into a jobsplit binary whose jobs are `f(ctx, item)` for each item.
@@ -113,7 +115,9 @@ where
         cancel: &AtomicBool,
         events: &(dyn Fn(&Event<'_>) + Sync),
     ) -> Result<RunSummary> {
-        let executor = LibraryExecutor::new(&self.items, &self.f, work.keyer(), work.params());
+        let progress = |index, fraction| events(&Event::JobProgress { index, fraction });
+        let executor = LibraryExecutor::new(&self.items, &self.f, work.keyer(), work.params())
+            .with_progress(&progress);
         run_share(work, plan, machine, &executor, opts, cancel, events)
     }
 }

@@ -60,7 +60,7 @@ pub(crate) struct InputArgs {
     /// Config file [default: ./jobsplit.toml if present]
     #[arg(long, short = 'c', env = "JOBSPLIT_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-    /// Job list (overrides [jobs] file)
+    /// Job list (overrides [jobs] file) [default: ./jobs.txt if present]
     #[arg(long, short = 'j', value_name = "FILE")]
     pub(crate) jobs: Option<PathBuf>,
     /// Job list format [default: from the extension, else lines]

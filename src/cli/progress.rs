@@ -1,7 +1,7 @@
 //! Reporters: turn the runner's events into a progress bar (terminal), a plain line every few
 //! seconds (nohup, Slurm), or nothing (--quiet). The only place that knows indicatif.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -23,7 +23,7 @@ pub(crate) struct Reporter {
     total: AtomicU64,
     done: AtomicU64,
     failed: AtomicU64,
-    running: Mutex<BTreeSet<u64>>,
+    running: Mutex<BTreeMap<u64, Option<f64>>>,
     start: Instant,
 }
 
@@ -50,7 +50,7 @@ impl Reporter {
             total: AtomicU64::new(0),
             done: AtomicU64::new(0),
             failed: AtomicU64::new(0),
-            running: Mutex::new(BTreeSet::new()),
+            running: Mutex::new(BTreeMap::new()),
             start: Instant::now(),
         }
     }
@@ -85,7 +85,7 @@ impl Reporter {
                 self.running
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(*index);
+                    .insert(*index, None);
                 self.refresh();
             }
             Event::JobFinished {
@@ -119,8 +119,18 @@ impl Reporter {
                 }
                 self.refresh();
             }
+            Event::JobProgress { index, fraction } => {
+                if let Some(f) = self
+                    .running
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_mut(index)
+                {
+                    *f = Some(*fraction);
+                }
+                self.refresh();
+            }
             Event::Warning(w) => self.warn(w),
-            _ => {}
         }
     }
 
@@ -132,7 +142,14 @@ impl Reporter {
 
     fn message(&self) -> String {
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        let mut shown: Vec<String> = running.iter().take(4).map(u64::to_string).collect();
+        let mut shown: Vec<String> = running
+            .iter()
+            .take(4)
+            .map(|(i, f)| match f {
+                Some(f) => format!("{i} {:.0}%", f * 100.0),
+                None => i.to_string(),
+            })
+            .collect();
         if running.len() > 4 {
             shown.push("…".into());
         }

@@ -10,6 +10,9 @@ use crate::input::{load_machines, Config, Format, JobList, Machine, Template, DE
 use crate::plan::Plan;
 use crate::{Error, Work};
 
+/// The job list used when neither flag nor config names one.
+const DEFAULT_JOBS: &str = "jobs.txt";
+
 /// Reads the config named by `--config`, else `./jobsplit.toml` if present, else defaults.
 pub(crate) fn load_config(arg: Option<&Path>) -> crate::Result<Config> {
     match arg {
@@ -39,8 +42,11 @@ pub(crate) fn work(
         .jobs
         .clone()
         .or_else(|| config.jobs.file.clone())
+        .or_else(|| Path::new(DEFAULT_JOBS).is_file().then(|| PathBuf::from(DEFAULT_JOBS)))
         .ok_or_else(|| {
-            Error::usage("no job list: pass --jobs FILE or set [jobs] file in jobsplit.toml")
+            Error::usage(
+                "no job list: pass --jobs FILE, set [jobs] file in jobsplit.toml, or create ./jobs.txt",
+            )
         })?;
     let format = args
         .format

@@ -42,6 +42,12 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
     let excluded = match &args.rescue {
         Some(dir) => {
             let rescue = crate::merge::load_rescue(dir)?;
+            if rescue.ok.is_empty() && !args.quiet {
+                eprintln!(
+                    "jobsplit: note: no job of {} is ok yet, so the rescue plan is the original plan",
+                    dir.display()
+                );
+            }
             Some(rescue)
         }
         None => None,

@@ -170,7 +170,13 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
     let line = e
         .span()
         .map(|s| text[..s.start.min(text.len())].matches('\n').count() as u64 + 1);
-    let mut message = e.message().trim().to_owned();
+    let mut message = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ");
     if let Some(rest) = message.strip_prefix("unknown field `") {
         if let Some((key, expected)) = rest.split_once("`, expected ") {
             let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();

@@ -193,14 +193,18 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     }
     for (i, a) in dirs.iter().enumerate() {
         for b in &dirs[..i] {
+            // The same run seen twice (a copied dir, or a dir passed twice): same machine, plan
+            // and start. Two runs of one plan (a rescue of a study where nothing was ok yet
+            // has the original plan) are merged by key instead.
             if a.manifest.machine == b.manifest.machine
                 && a.manifest.plan_digest == b.manifest.plan_digest
+                && a.manifest.started_at == b.manifest.started_at
             {
                 return Err(Error::invalid(
                     Some(&a.dir),
                     None,
                     format!(
-                        "the same machine twice: {} and {} are both machine `{}` of plan {}; pass each host's output once",
+                        "the same machine twice: {} and {} are both machine `{}` of plan {} started at the same time (a copy?); pass each host's output once",
                         b.dir.display(),
                         a.dir.display(),
                         a.manifest.machine,

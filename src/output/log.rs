@@ -9,8 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use flate2::write::GzEncoder;
-use flate2::Compression;
+use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
 use super::rfc3339;
 use crate::error::{Error, Result};
@@ -20,12 +19,22 @@ use crate::run::Stream;
 const MEMBER_LIMIT: usize = 1 << 20;
 
 /// Appends lines to a log.gz.
-#[derive(Debug)]
 pub struct LogWriter {
     path: PathBuf,
     file: File,
     pending: Vec<u8>,
     out: Vec<u8>,
+    /// One deflate state, reset for each member: building a new one per member costs far more
+    /// than compressing a few lines.
+    deflate: Compress,
+}
+
+impl std::fmt::Debug for LogWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogWriter")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LogWriter {
@@ -53,6 +62,7 @@ impl LogWriter {
             file,
             pending: Vec::with_capacity(8192),
             out: Vec::new(),
+            deflate: Compress::new(Compression::default(), false),
         })
     }
 
@@ -99,11 +109,7 @@ impl LogWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        self.out.clear();
-        let mut enc = GzEncoder::new(std::mem::take(&mut self.out), Compression::default());
-        enc.write_all(&self.pending)
-            .expect("compressing to memory cannot fail");
-        self.out = enc.finish().expect("compressing to memory cannot fail");
+        gzip_member(&mut self.deflate, &self.pending, &mut self.out);
         self.pending.clear();
         self.file
             .write_all(&self.out)
@@ -118,6 +124,32 @@ impl LogWriter {
         self.end_member()?;
         self.file.sync_all().map_err(|e| Error::io(&self.path, e))
     }
+}
+
+/// Writes `data` as one gzip member (RFC 1952: header, raw deflate, CRC-32, size) into `out`,
+/// reusing `deflate`.
+pub(crate) fn gzip_member(deflate: &mut Compress, data: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown).
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    deflate.reset();
+    let start_in = deflate.total_in();
+    out.reserve(data.len() / 2 + 64);
+    loop {
+        let consumed = (deflate.total_in() - start_in) as usize;
+        if out.capacity() - out.len() < 64 {
+            out.reserve(out.capacity().max(4096));
+        }
+        match deflate.compress_vec(&data[consumed..], out, FlushCompress::Finish) {
+            Ok(Status::StreamEnd) => break,
+            Ok(_) => {}
+            Err(e) => unreachable!("deflate into memory failed: {e}"),
+        }
+    }
+    let mut crc = Crc::new();
+    crc.update(data);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
 }
 
 /// Opens the per-job log `dir/<index>.log.gz`, creating `dir`.

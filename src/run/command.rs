@@ -187,6 +187,7 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
     let mut stopping: Option<(Outcome, Instant)> = None; // why, and when SIGTERM went
     let mut killed = false;
     let mut exited = false;
+    let mut backoff = Duration::from_micros(10);
     loop {
         let open: Vec<usize> = (0..2).filter(|&i| pipes[i].is_open()).collect();
         if open.is_empty() && (exited || child_exited(pgid)) {
@@ -217,8 +218,10 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
             wait = wait.min(control.grace.saturating_sub(since.elapsed()));
         }
         if open.is_empty() {
-            // Output closed but the shell still runs: wait for it in small steps.
-            std::thread::sleep(wait.min(Duration::from_millis(5)));
+            // Output closed but the shell has not exited yet (usually a matter of microseconds):
+            // wait in steps that start tiny and grow, so neither latency nor CPU is wasted.
+            std::thread::sleep(wait.min(backoff));
+            backoff = (backoff * 2).min(Duration::from_millis(20));
             continue;
         }
         let mut fds: Vec<libc::pollfd> = open

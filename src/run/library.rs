@@ -146,6 +146,7 @@ pub struct LibraryExecutor<'a, T, F> {
     f: F,
     keyer: JobKeyer,
     params: &'a Map<String, Value>,
+    progress: Option<&'a (dyn Fn(u64, f64) + Sync)>,
 }
 
 impl<'a, T, F> LibraryExecutor<'a, T, F> {
@@ -156,7 +157,15 @@ impl<'a, T, F> LibraryExecutor<'a, T, F> {
             f,
             keyer,
             params,
+            progress: None,
         }
+    }
+
+    /// Sends the jobs' `ctx.progress(fraction)` reports to `progress(index, fraction)`.
+    #[must_use]
+    pub fn with_progress(mut self, progress: &'a (dyn Fn(u64, f64) + Sync)) -> Self {
+        self.progress = Some(progress);
+        self
     }
 }
 
@@ -165,6 +174,7 @@ type LineSink<'l> = &'l mut dyn FnMut(Stream, &str);
 
 struct LogSink<'l> {
     log: std::cell::RefCell<LineSink<'l>>,
+    progress: Option<&'l (dyn Fn(u64, f64) + Sync)>,
 }
 
 impl JobSink for LogSink<'_> {
@@ -173,7 +183,11 @@ impl JobSink for LogSink<'_> {
             (*log)(Stream::Log, text);
         }
     }
-    fn progress(&self, _: u64, _: f64) {}
+    fn progress(&self, index: u64, fraction: f64) {
+        if let Some(p) = self.progress {
+            p(index, fraction);
+        }
+    }
 }
 
 impl<T, R, E, F> Executor for LibraryExecutor<'_, T, F>
@@ -195,6 +209,7 @@ where
         let bytes = || item_bytes(item).unwrap_or_default();
         let sink = LogSink {
             log: std::cell::RefCell::new(log),
+            progress: self.progress,
         };
         let ctx = JobContext::new(
             job.index,

@@ -602,3 +602,7 @@ fn hostname() -> String {
 pub(crate) fn ids(keys: &[JobKey]) -> HashSet<String> {
     keys.iter().map(JobKey::id).collect()
 }
+
+#[cfg(test)]
+#[path = "runner_tests.rs"]
+mod tests;
