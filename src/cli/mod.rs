@@ -75,7 +75,15 @@ fn report(e: &anyhow::Error) -> u8 {
         Some(crate::Error::Interrupted) => exit::INTERRUPTED,
         _ => exit::BAD_INPUT,
     };
-    let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
+    // Context first, then the error itself; a crate error already names its cause, so the
+    // chain stops there instead of repeating the operating system's words.
+    let mut chain: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        chain.push(cause.to_string());
+        if cause.downcast_ref::<crate::Error>().is_some() {
+            break;
+        }
+    }
     eprintln!("jobsplit: error: {}", chain.join(": "));
     code
 }

@@ -145,12 +145,15 @@ impl Executor for CommandExecutor<'_> {
                 match serde_json::from_slice::<serde_json::Value>(&bytes) {
                     Ok(v @ serde_json::Value::Object(_)) => attempt.fields = fields_of(&v),
                     _ if attempt.outcome != Outcome::Ok => {}
-                    _ => {
+                    parsed => {
+                        let why = match parsed {
+                            Ok(other) => format!("it holds {}, not an object", kind(&other)),
+                            Err(e) => format!("it is not JSON ({e})"),
+                        };
                         attempt.outcome = Outcome::Failed;
-                        attempt.error = Some(
-                            "$JOBSPLIT_RESULT does not hold a JSON object: write e.g. {\"x\": 1}"
-                                .into(),
-                        );
+                        attempt.error = Some(format!(
+                            "$JOBSPLIT_RESULT: {why}: write a JSON object such as {{\"x\": 1}}"
+                        ));
                     }
                 }
             }
@@ -160,6 +163,17 @@ impl Executor for CommandExecutor<'_> {
             Err(_) => {}
         }
         attempt
+    }
+}
+
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 
