@@ -124,8 +124,9 @@ def main(argv=None):
     a = parse_args(argv)
     started = datetime.datetime.now(datetime.timezone.utc)
     t0 = time.perf_counter()
-    work = os.path.dirname(os.path.abspath(a.out))
+    work = os.path.join(a.root, "target", "bench")
     os.makedirs(work, exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     jobsplit, jobsplit_error = find_jobsplit(a)
     if jobsplit_error:
         log(f"jobsplit rows will read: {jobsplit_error}")

@@ -2,9 +2,9 @@
 """Writes realistic jobsplit output directories, OUT/<machine>/{results.csv,log.gz,manifest.json},
 for the merge benchmark. Deterministic for a given (rows, machines, seed).
 
-The shapes follow the output format as far as it is fixed (see `docs/output-format.md` on the
-`output` branch once it lands). Everything that may still move sits at the top of this file:
-HEADER, STATUS_*, row(), log_line() and manifest(); adjust them there and nothing else changes.
+The shapes follow the crate's writers (src/output/results.rs, log.rs, manifest.rs; the user-facing
+contract is docs/output-format.md). Everything that may still move sits at the top of this file:
+HEADER, STATUS_*, row(), log_lines() and manifest(); adjust them there and nothing else changes.
 
 Rows: every job index 0..ROWS-1 appears once, in exactly one machine's results.csv. The indices
 are shuffled and dealt into equal shares (as a plan does), and each file lists its share in run
@@ -23,7 +23,6 @@ from datetime import datetime, timedelta, timezone
 
 HEADER = "index,key,machine,status,exit_code,attempt,started_at,duration_s,error,value\n"
 STATUS_OK, STATUS_FAILED = "ok", "failed"
-FORMAT_VERSION = 1
 EPOCH = datetime(2026, 11, 23, 5, 0, 0, tzinfo=timezone.utc)
 
 
@@ -49,26 +48,34 @@ def row(index, machine, rng, started):
     return line, status, duration
 
 
-def log_line(index, status, started, duration):
-    return f"{stamp(started)} job {index} {status} {duration:.6f}s\n"
+def log_lines(index, status, started, duration):
+    """log.gz lines of one job: `TIME\tJOB\tSTREAM\tTEXT`."""
+    end = stamp(started + timedelta(seconds=duration))
+    return (f"{stamp(started)}\t{index}\tout\tjob {index}: value computed\n"
+            f"{end}\t{index}\tevent\t{status} in {duration:.6f}s\n")
 
 
-def manifest(machine, machines, rows, share, counts, started, finished):
-    """manifest.json: what a run of one machine records about itself."""
+def manifest(machine, machines, rows, share, counts, busy, started, finished):
+    """manifest.json: what a run of one machine records about itself (src/output/manifest.rs)."""
     return {
-        "format": FORMAT_VERSION,
-        "tool": "jobsplit 0.1.0",
-        "machine": machine,
-        "machines": machines,
         "algorithm": "split-v1",
         "work_digest": hashlib.sha256(f"work-{rows}".encode()).hexdigest(),
         "plan_digest": hashlib.sha256(f"plan-{rows}-{len(machines)}".encode()).hexdigest(),
+        "machine": machine,
+        "weight": 1.0,
+        "cores": 1,
+        "threads": 1,
+        "share": len(share),
         "jobs_total": rows,
-        "jobs_assigned": len(share),
-        "counts": counts,
+        "excluded": 0,
+        "version": "0.1.0",
+        "hostname": machine,
         "started_at": stamp(started),
-        "finished_at": stamp(finished),
-        "complete": True,
+        "ended_at": stamp(finished),
+        "state": "finished",
+        "counts": {"ok": counts[STATUS_OK], "failed": counts[STATUS_FAILED], "timeout": 0,
+                   "interrupted": 0, "skipped": 0},
+        "busy_s": round(busy, 6),
     }
 
 
@@ -77,20 +84,21 @@ def write_machine(out, machine, machines, rows, share, seed):
     d = os.path.join(out, machine)
     os.makedirs(d, exist_ok=True)
     t = start = EPOCH + timedelta(seconds=rng.uniform(0, 2))
-    csv_lines, log_lines = [HEADER], []
+    csv_lines, logs = [HEADER], []
     counts = {STATUS_OK: 0, STATUS_FAILED: 0}
     for index in share:
         line, status, duration = row(index, machine, rng, t)
         csv_lines.append(line)
-        log_lines.append(log_line(index, status, t, duration))
+        logs.append(log_lines(index, status, t, duration))
         counts[status] += 1
         t += timedelta(seconds=duration)
     with open(os.path.join(d, "results.csv"), "w") as f:
         f.write("".join(csv_lines))
     with gzip.open(os.path.join(d, "log.gz"), "wt", compresslevel=1) as f:
-        f.write("".join(log_lines))
+        f.write("".join(logs))
     with open(os.path.join(d, "manifest.json"), "w") as f:
-        json.dump(manifest(machine, machines, rows, share, counts, start, t), f, indent=2)
+        json.dump(manifest(machine, machines, rows, share, counts, (t - start).total_seconds(),
+                           start, t), f, indent=2)
         f.write("\n")
 
 
