@@ -114,6 +114,11 @@ def header(ctx, a, started):
         f"load average {os.getloadavg()[0]:.2f} at start",
         f"- jobsplit: {js} ({ctx.jobsplit}; crate at {git}{' + local changes' if dirty else ''})",
     ]
+    load = os.getloadavg()[0]
+    if load > 0.5 * (os.cpu_count() or 1):
+        lines.append(f"- **warning: the machine was busy (load average {load:.2f} on "
+                     f"{os.cpu_count()} cores) when the run started; ratios are noisier than "
+                     "usual. Rerun on a quiet machine before drawing conclusions.**")
     if "dispatch" in a.sections:
         for name in ("parallel", "rust-parallel"):
             lines.append(f"- {name}: {ctx.tools.version(name)}")

@@ -42,7 +42,8 @@ def run(ctx, parts, targets):
     for name, key in FIELDS:
         v = figures[key]
         t.add(name, f"{v:.2f}", *(f"{v / b:.2f}x" if b else "-" for b in (m, ry, sq)))
-    t.notes.append("figures as measured and printed by examples/bench_map.rs")
+    t.notes.append("figures as measured and printed by examples/bench_map.rs (its own repeats; "
+                   f"threads: {figures.get('threads', '?')})")
     if ry:
         target.met, target.evidence = m <= 2 * ry, f"{m / ry:.2f}x rayon's ns per job"
 
