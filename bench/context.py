@@ -1,6 +1,7 @@
 """What every benchmark section needs: paths, mode, the tools, and the jobsplit binary."""
 
 import csv
+import glob
 import hashlib
 import json
 import os
@@ -70,6 +71,9 @@ class Ctx:
         name = f"{os.path.splitext(script)[0]}-{'-'.join(map(str, args))}-{tag}{suffix}"
         path = self.data_path(name)
         if not os.path.exists(path):
+            stem = path[:-len(tag + suffix)]
+            for old in glob.glob(glob.escape(stem) + "*"):  # made by an older generator
+                shutil.rmtree(old) if os.path.isdir(old) else os.remove(old)
             self.log(f"generating {name}...")
             tmp = path + ".tmp"
             shutil.rmtree(tmp, ignore_errors=True)

@@ -105,6 +105,7 @@ class Case:
     prepare: object = None   # callable before each run
     check: object = None     # callable after the last run; returns an error string or None
     note: str = ""
+    ok_codes: tuple = (0,)   # exit codes that mean the run worked
     error: str = None        # set when the row cannot be measured
     times: list = field(default_factory=list)
     rss_kb: list = field(default_factory=list)
@@ -135,7 +136,7 @@ def measure(cases, repeats, warmup=0, timeout=None, log=print):
                 c.prepare()
             run = run_once(c.argv, stdin=c.stdin, stdout=c.stdout, env=c.env, cwd=c.cwd,
                            timeout=timeout)
-            if run.code != 0:
+            if run.code not in c.ok_codes:
                 c.error = run.error()
                 log(f"  {c.tool} [{c.workload}]: {c.error}")
                 continue
