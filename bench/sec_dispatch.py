@@ -1,0 +1,160 @@
+"""Section 1: command-job dispatch with 2 slots, jobsplit against the tools a user would pick.
+
+Two workloads of N jobs: `true`, and `echo job-<i>` (a job that writes a line of output). Each
+tool gets the same job file, one shell command per line, and runs every line through a shell
+with 2 jobs at a time; the per-job figure is total wall time / N, so it includes startup.
+"""
+
+import os
+
+from context import count_rows
+from harness import Case, Unavailable, measure
+from report import Table, Target, ratio, seconds
+
+SLOTS = 2
+
+
+def workloads(ctx, n):
+    """(name, jobs file, arguments file or None) for each workload."""
+    true_file = ctx.data_path(f"dispatch-true-{n}.txt")
+    echo_file = ctx.data_path(f"dispatch-echo-{n}.txt")
+    args_file = ctx.data_path(f"dispatch-echo-args-{n}.txt")
+    for path, line in ((true_file, "true"), (echo_file, "echo job-{}"), (args_file, "job-{}")):
+        with open(path, "w") as f:
+            f.writelines(line.format(i) + "\n" for i in range(n))
+    return [("true", true_file, None), ("echo", echo_file, args_file)]
+
+
+def cases(ctx, n, workload, jobs, args):
+    """The rows for one workload; a tool that is missing becomes a 'not available' row."""
+    machines = ctx.write_json("machines-dispatch.json", {"bench": {"weight": 1, "cores": 2}})
+    rows = []
+
+    def add(tool, build, note=""):
+        try:
+            c = build()
+        except Unavailable as e:
+            c = ctx.unavailable_case(tool, workload, n, e)
+        c.tool, c.workload, c.jobs, c.note = tool, workload, n, note
+        rows.append(c)
+
+    floor = ctx.tools.get
+    add("floor: spawn_floor (sh -c, pipes)",
+        lambda: Case("", "", [floor("spawn_floor"), jobs, str(SLOTS)]))
+    if workload == "true":
+        add("floor: spawn_floor --direct (no shell)",
+            lambda: Case("", "", [floor("spawn_floor"), "--direct", jobs, str(SLOTS)]),
+            "execs `true` itself; not a ratio base")
+
+    def jobsplit(name, *extra):
+        out = ctx.scratch(f"dispatch-{name}")
+
+        def build():
+            argv = ctx.jobsplit_cmd("run", *extra, "--machines", machines, "--machine", "bench",
+                                    "--out", out, "--yes", "--quiet", "--threads", str(SLOTS))
+            return Case("", "", argv, cwd=ctx.work,
+                        prepare=lambda: ctx.scratch(f"dispatch-{name}"),
+                        check=lambda: _check_rows(os.path.join(out, "bench", "results.csv"), n))
+        return build
+
+    add("jobsplit", jobsplit(f"{workload}", "--jobs", jobs))
+    if args:
+        add("jobsplit --cmd 'echo {}'", jobsplit(f"{workload}-cmd", "--jobs", args,
+                                                 "--cmd", "echo {}"),
+            "job list of arguments, template form")
+    add(f"xargs -P{SLOTS}",
+        lambda: Case("", "", ["xargs", "-d", "\\n", "-n1", f"-P{SLOTS}", "/bin/sh", "-c"],
+                     stdin=jobs),
+        "`xargs -d '\\n' -n1 -P2 /bin/sh -c < jobs`")
+    add(f"GNU parallel -j{SLOTS} (as a user, from bash)",
+        lambda: Case("", "", [ctx.tools.get("parallel"), "--will-cite", f"-j{SLOTS}"],
+                     stdin=jobs, env={"SHELL": "/bin/bash"}),
+        "`parallel -j2 < jobs` with SHELL=/bin/bash: each job runs in bash")
+    if workload == "true":  # noted once: it is the slowest row to time
+        add(f"GNU parallel -j{SLOTS} (fastest mode)",
+            lambda: Case("", "", [ctx.tools.get("parallel"), "--will-cite", f"-j{SLOTS}", "-u"],
+                         stdin=jobs, env={"PARALLEL_SHELL": "/bin/sh"}),
+            "PARALLEL_SHELL=/bin/sh, -u (no output grouping)")
+    add(f"rust-parallel -j{SLOTS}",
+        lambda: Case("", "", [ctx.tools.get("rust-parallel"), f"-j{SLOTS}", "-s",
+                              "--shell-path", "/bin/sh"], stdin=jobs),
+        "`-s --shell-path /bin/sh` (its default shell is bash)")
+    add(f"Python Pool({SLOTS}) + subprocess",
+        lambda: Case("", "", ctx.python("pool_subprocess.py") + [jobs, str(SLOTS)]),
+        "bench/pool_subprocess.py")
+    model_csv = os.path.join(ctx.work, "run", f"model-{workload}.csv")
+    add("Python job-splitter (model)",
+        lambda: Case("", "", ctx.python("job_splitter_model.py")
+                     + [jobs, model_csv, "--workers", str(SLOTS), "--quiet"]),
+        "bench/job_splitter_model.py")
+    return rows
+
+
+def _check_rows(csv_path, n):
+    got = count_rows(csv_path)
+    return None if got == n else f"{csv_path} has {got} rows, expected {n}"
+
+
+def run(ctx, parts, targets):
+    n = 300 if ctx.quick else 5000
+    all_rows = {}
+    for workload, jobs, args in workloads(ctx, n):
+        ctx.log(f"dispatch: {n} jobs of `{workload}`")
+        rows = cases(ctx, n, workload, jobs, args)
+        # A warm-up round matters for the short quick runs; at 5,000 jobs a cold start is
+        # lost in the median and the round would cost a minute.
+        measure(rows, ctx.repeats, warmup=1 if ctx.quick else 0, timeout=600, log=ctx.log)
+        all_rows[workload] = rows
+        parts.append(table(workload, n, rows))
+    targets.extend(check_targets(all_rows))
+
+
+def _find(rows, prefix):
+    for c in rows:
+        if c.tool.startswith(prefix) and c.ok:
+            return c
+    return None
+
+
+def table(workload, n, rows):
+    t = Table(f"{n} jobs of `{workload}`, {SLOTS} slots",
+              ["tool", "median", "per job", "ratio to jobsplit", "ratio to floor", "note"])
+    js = _find(rows, "jobsplit")
+    fl = _find(rows, "floor: spawn_floor (sh")
+    for c in rows:
+        if not c.ok:
+            t.add(c.tool, c.error or "not measured", "-", "-", "-", c.note)
+            continue
+        t.add(c.tool, seconds(c.median), f"{c.per_job_us():.0f} us",
+              ratio(c.median, js.median if js else None),
+              ratio(c.median, fl.median if fl else None), c.note)
+    t.notes.append("median of the timed rounds; tools interleaved round by round; per job = "
+                   "wall time / jobs, startup included")
+    return t
+
+
+def check_targets(all_rows):
+    out = []
+    floor_r, xargs_r, gnu_r = [], [], []
+    for workload, rows in all_rows.items():
+        js, fl = _find(rows, "jobsplit"), _find(rows, "floor: spawn_floor (sh")
+        xa, gp = _find(rows, "xargs"), _find(rows, "GNU parallel -j2 (as a user")
+        if js and fl:
+            floor_r.append((workload, js.median / fl.median))
+        if js and xa:
+            xargs_r.append((workload, js.median / xa.median))
+        if js and gp:
+            gnu_r.append((workload, gp.median / js.median))
+
+    def verdict(pairs, ok, fmt):
+        if not pairs:
+            return None, "jobsplit not measured"
+        return all(ok(r) for _, r in pairs), ", ".join(fmt.format(w=w, r=r) for w, r in pairs)
+
+    out.append(Target("command jobs within 1.3x of the floor",
+                      *verdict(floor_r, lambda r: r <= 1.3, "{w}: {r:.2f}x")))
+    out.append(Target(">= 5x faster than GNU parallel (as a user runs it)",
+                      *verdict(gnu_r, lambda r: r >= 5, "{w}: {r:.2f}x faster")))
+    out.append(Target("not slower than xargs -P2",
+                      *verdict(xargs_r, lambda r: r <= 1.0, "{w}: {r:.2f}x xargs' time")))
+    return out
