@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-slurm static bench bench-quick bench-run bench-plan bench-merge clean
+.PHONY: all build demo demo-sweep demo-pi test test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge clean
 
 all: build
 
@@ -59,10 +59,13 @@ bench-quick: build
 	python3 bench/bench.py --quick --jobsplit $(JOBSPLIT)
 
 bench-run: build
-	python3 bench/bench.py --only dispatch,map --jobsplit $(JOBSPLIT)
+	python3 bench/bench.py --only run --jobsplit $(JOBSPLIT)
 
 bench-plan: build
 	python3 bench/bench.py --only plan --jobsplit $(JOBSPLIT)
+
+bench-map: build
+	python3 bench/bench.py --only map --jobsplit $(JOBSPLIT)
 
 bench-merge: build
 	python3 bench/bench.py --only merge --jobsplit $(JOBSPLIT)

@@ -106,9 +106,9 @@ fn a_job_that_changes_directory_still_finds_its_result_file_and_scratch_dir() {
     // The config's relative `out` must not leak into the job's paths: a job that changes
     // directory (to its scratch dir, say) still writes its result where the runner reads it.
     let jobs = vec![
-        r#"cd "$JOBSPLIT_OUT" && touch scratch-file && echo '{"x": 1}' > "$JOBSPLIT_RESULT""#
+        r#"mkdir -p "$JOBSPLIT_OUT" && cd "$JOBSPLIT_OUT" && touch scratch-file && echo '{"x": 1}' > "$JOBSPLIT_RESULT""#
             .to_owned(),
-        r#"cd / && test -d "$JOBSPLIT_OUT" && echo '{"x": 2}' > "$JOBSPLIT_RESULT""#.to_owned(),
+        r#"cd / && mkdir -p "$JOBSPLIT_OUT" && test -d "$JOBSPLIT_OUT" && echo '{"x": 2}' > "$JOBSPLIT_RESULT""#.to_owned(),
     ];
     let s = Study::with(&jobs, ONE, "");
     let out = s.run("solo").output().unwrap();

@@ -21,7 +21,7 @@ fn env_job(i: u64) -> String {
         r#"printf '{"seen_index":"%s","seen_key":"%s","seen_seed":"%s","seen_machine":"%s","#,
         r#""out_is_dir":"%s","seen_alpha":"%s","seen_name":"%s","seen_params":%s}' "#,
         r#""$JOBSPLIT_JOB_INDEX" "$JOBSPLIT_JOB_KEY" "$JOBSPLIT_SEED" "$JOBSPLIT_MACHINE" "#,
-        r#""$(test -d "$JOBSPLIT_OUT" && echo yes)" "$JOBSPLIT_PARAM_ALPHA" "#,
+        r#""$(mkdir "$JOBSPLIT_OUT" && test -d "$JOBSPLIT_OUT" && echo yes)" "$JOBSPLIT_PARAM_ALPHA" "#,
         r#""$JOBSPLIT_PARAM_RUN_NAME" "$JOBSPLIT_PARAMS" > "$JOBSPLIT_RESULT""#
     )
     .to_owned()
@@ -97,7 +97,11 @@ fn three_machines_run_every_job_once_where_planned_with_its_environment() {
         assert_eq!(row.get("seen_seed"), seed_of(key.0).to_string(), "job {i}");
         assert_eq!(row.get("seen_seed"), key.seed().to_string());
         assert_eq!(row.get("seen_machine"), planned[&i]);
-        assert_eq!(row.get("out_is_dir"), "yes", "JOBSPLIT_OUT is no directory");
+        assert_eq!(
+            row.get("out_is_dir"),
+            "yes",
+            "JOBSPLIT_OUT cannot be created with a plain mkdir"
+        );
         assert_eq!(row.get("seen_alpha"), "3");
         assert_eq!(row.get("seen_name"), "first try");
         let seen_params: serde_json::Value = serde_json::from_str(row.get("seen_params")).unwrap();

@@ -18,6 +18,11 @@ use crate::run::Stream;
 /// A member is ended by itself when its uncompressed lines reach this size.
 const MEMBER_LIMIT: usize = 1 << 20;
 
+/// A member with less than this is written stored (gzip framing, no compression): resetting a
+/// deflate state clears ~200 KB of tables, which costs more than a small job itself. Larger
+/// members, and every member `merge` writes, are compressed.
+const STORE_BELOW: usize = 8 * 1024;
+
 /// Appends lines to a log.gz.
 pub struct LogWriter {
     path: PathBuf,
@@ -109,7 +114,11 @@ impl LogWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        gzip_member(&mut self.deflate, &self.pending, &mut self.out);
+        if self.pending.len() < STORE_BELOW {
+            stored_gzip_member(&self.pending, &mut self.out);
+        } else {
+            gzip_member(&mut self.deflate, &self.pending, &mut self.out);
+        }
         self.pending.clear();
         self.file
             .write_all(&self.out)
@@ -145,6 +154,28 @@ pub(crate) fn gzip_member(deflate: &mut Compress, data: &[u8], out: &mut Vec<u8>
             Ok(_) => {}
             Err(e) => unreachable!("deflate into memory failed: {e}"),
         }
+    }
+    let mut crc = Crc::new();
+    crc.update(data);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+}
+
+/// Writes `data` as one gzip member of stored (uncompressed) deflate blocks into `out`.
+pub(crate) fn stored_gzip_member(data: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    let mut chunks = data.chunks(u16::MAX as usize).peekable();
+    if chunks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(chunk) = chunks.next() {
+        let last = u8::from(chunks.peek().is_none());
+        let len = chunk.len() as u16;
+        out.push(last); // BFINAL, BTYPE = 00 (stored)
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
     }
     let mut crc = Crc::new();
     crc.update(data);
@@ -278,6 +309,31 @@ mod tests {
         })
         .unwrap();
         (out, warn)
+    }
+
+    #[test]
+    fn stored_and_compressed_members_read_back() {
+        use std::io::Read as _;
+        for size in [0usize, 1, 100, 65_535, 65_536, 200_000] {
+            let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+            let mut out = Vec::new();
+            stored_gzip_member(&data, &mut out);
+            let mut back = Vec::new();
+            flate2::read::GzDecoder::new(out.as_slice())
+                .read_to_end(&mut back)
+                .unwrap();
+            assert_eq!(back, data, "stored, {size} bytes");
+            gzip_member(
+                &mut Compress::new(Compression::default(), false),
+                &data,
+                &mut out,
+            );
+            back.clear();
+            flate2::read::GzDecoder::new(out.as_slice())
+                .read_to_end(&mut back)
+                .unwrap();
+            assert_eq!(back, data, "compressed, {size} bytes");
+        }
     }
 
     #[test]

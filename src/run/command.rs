@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -99,9 +99,9 @@ impl Executor for CommandExecutor<'_> {
             .join("tmp")
             .join(format!("result-{}-{}.json", job.index, job.attempt));
         let _ = std::fs::remove_file(&result_file);
-        if let Err(e) = std::fs::create_dir_all(&scratch) {
-            return fail(format!("cannot create {}: {e}", scratch.display()), clock);
-        }
+        // The scratch dir is created on demand, by the job (`mkdir -p "$JOBSPLIT_OUT"`): a
+        // mkdir and rmdir for every job would cost more than a short job itself (~100 us on
+        // ext4), and most jobs never use it. Its parent `jobs/` exists.
         let mut cmd = Command::new("/bin/sh");
         cmd.arg("-c")
             .arg(&command)
@@ -129,8 +129,6 @@ impl Executor for CommandExecutor<'_> {
             }
             log(stream, line);
         });
-        // Remove the scratch dir if the job left nothing in it (fails harmlessly otherwise).
-        let _ = std::fs::remove_dir(&scratch);
         let mut attempt = Attempt {
             outcome: ended.outcome,
             exit_code: ended.exit_code,
@@ -202,6 +200,7 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
     let mut killed = false;
     let mut exited = false;
     let mut backoff = Duration::from_micros(10);
+    let pidfd = pidfd_open(pgid);
     loop {
         let open: Vec<usize> = (0..2).filter(|&i| pipes[i].is_open()).collect();
         if open.is_empty() && (exited || child_exited(pgid)) {
@@ -231,9 +230,9 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
         if let Some((_, since)) = stopping {
             wait = wait.min(control.grace.saturating_sub(since.elapsed()));
         }
-        if open.is_empty() {
-            // Output closed but the shell has not exited yet (usually a matter of microseconds):
-            // wait in steps that start tiny and grow, so neither latency nor CPU is wasted.
+        if open.is_empty() && pidfd.is_none() {
+            // Output closed but the shell has not exited yet, and no pidfd to wait on (an old
+            // kernel): wait in steps that start tiny and grow.
             std::thread::sleep(wait.min(backoff));
             backoff = (backoff * 2).min(Duration::from_millis(20));
             continue;
@@ -246,6 +245,15 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
                 revents: 0,
             })
             .collect();
+        // The pidfd becomes readable the moment the shell exits: no polling for its end.
+        let watch_exit = !exited && pidfd.is_some();
+        if let (true, Some(fd)) = (watch_exit, &pidfd) {
+            fds.push(libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
         let ms = wait.as_millis().clamp(0, i32::MAX as u128) as i32;
         // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs for the call's duration.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
@@ -274,6 +282,14 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
         for (slot, pfd) in open.iter().zip(&fds) {
             if pfd.revents != 0 {
                 pipes[*slot].read_some(log);
+            }
+        }
+        if watch_exit && fds.last().is_some_and(|p| p.revents != 0) {
+            exited = true;
+            // Whatever the shell left running in its group is part of the job: end it (a job
+            // being stopped keeps the rest of its grace period).
+            if stopping.is_none() && pipes.iter().any(Pipe::is_open) {
+                signal_group(pgid, libc::SIGKILL);
             }
         }
     }
@@ -312,6 +328,15 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
         exit_code,
         error,
     }
+}
+
+/// A file descriptor that becomes readable when process `pid` exits (Linux 5.3+), if the
+/// kernel has them.
+fn pidfd_open(pid: libc::pid_t) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a non-negative return is a descriptor we now own.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// True once the process `pid` has exited, without reaping it (so its pid is not reused).
@@ -363,6 +388,11 @@ impl<T: Read + AsRawFd + Send> ReadFd for T {
     }
 }
 
+thread_local! {
+    /// Each worker's read buffer, zeroed once rather than on every read.
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 64 * 1024]);
+}
+
 /// One output pipe and its partial line.
 struct Pipe {
     reader: Option<Box<dyn ReadFd>>,
@@ -388,12 +418,11 @@ impl Pipe {
     }
 
     fn read_some(&mut self, log: &mut dyn FnMut(Stream, &str)) {
-        let Some(reader) = self.reader.as_mut() else {
+        let Some(mut reader) = self.reader.take() else {
             return;
         };
-        let mut buf = [0u8; 64 * 1024];
-        match reader.read(&mut buf) {
-            Ok(0) => self.close(log),
+        let open = READ_BUF.with_borrow_mut(|buf| match reader.read(buf) {
+            Ok(0) => false,
             Ok(n) => {
                 let mut rest = &buf[..n];
                 while let Some(p) = memchr::memchr(b'\n', rest) {
@@ -405,9 +434,14 @@ impl Pipe {
                 if self.partial.len() >= MAX_LINE {
                     self.emit(log);
                 }
+                true
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => self.close(log),
+            Err(e) => e.kind() == io::ErrorKind::Interrupted,
+        });
+        if open {
+            self.reader = Some(reader);
+        } else {
+            self.close(log);
         }
     }
 

@@ -150,7 +150,9 @@ pub fn run_share(
     let m = &plan.machines()[machine];
     let share = plan.share(machine);
     let moved_aside = prepare_dir(&opts.dir, plan, opts.resume)?;
-    std::fs::create_dir_all(opts.dir.join("tmp")).map_err(|e| Error::io(&opts.dir, e))?;
+    for sub in ["tmp", "jobs"] {
+        std::fs::create_dir_all(opts.dir.join(sub)).map_err(|e| Error::io(&opts.dir, e))?;
+    }
 
     let (results, existing) = ResultsWriter::open(&opts.dir.join("results.csv"), opts.fsync)?;
     if existing.repaired_bytes > 0 {
