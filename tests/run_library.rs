@@ -4,37 +4,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use common::{text, Study};
+use common::{build_example, text, Study};
 use jobsplit::input::{Format, JobList};
 use jobsplit::{map_with, JobError, MapOptions};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
-
-/// Builds an example with the cargo running this test and returns its executable.
-fn build_example(name: &str) -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let out = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--example",
-            name,
-            "--message-format=json-render-diagnostics",
-        ])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name)
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo names the example's executable")
-}
 
 #[test]
 fn monte_carlo_pi_splits_over_three_machines_and_merges() {

@@ -82,51 +82,79 @@ fn stamp(line: &[u8]) -> [u8; 27] {
     s
 }
 
-/// Writes already formatted lines as gzip members of about 1 MiB.
+/// Writes already formatted lines as gzip members of about 1 MiB; a second thread compresses
+/// and writes them while the merge goes on.
 struct RawLogWriter {
-    path: PathBuf,
-    file: std::io::BufWriter<File>,
     pending: Vec<u8>,
+    chunks: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    writer: Option<std::thread::JoinHandle<Result<()>>>,
 }
+
+/// Uncompressed bytes per member of a merged log.
+const CHUNK: usize = 1 << 20;
 
 impl RawLogWriter {
     fn create(path: &Path) -> Result<Self> {
-        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let mut file = std::io::BufWriter::new(File::create(path).map_err(|e| Error::io(path, e))?);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let path = path.to_path_buf();
+        let writer = std::thread::spawn(move || -> Result<()> {
+            use std::io::Write as _;
+            let mut deflate = flate2::Compress::new(flate2::Compression::new(MERGED_LEVEL), false);
+            let mut out = Vec::with_capacity(CHUNK);
+            let io = |e| Error::io(&path, e);
+            for chunk in rx {
+                crate::output::log::gzip_member(&mut deflate, &chunk, &mut out);
+                file.write_all(&out).map_err(io)?;
+            }
+            file.flush().map_err(io)?;
+            file.get_ref().sync_all().map_err(io)
+        });
         Ok(RawLogWriter {
-            path: path.to_path_buf(),
-            file: std::io::BufWriter::new(file),
-            pending: Vec::with_capacity(1 << 20),
+            pending: Vec::with_capacity(CHUNK + 4096),
+            chunks: Some(tx),
+            writer: Some(writer),
         })
     }
 
     fn push(&mut self, line: &[u8]) -> Result<()> {
         self.pending.extend_from_slice(line);
-        if self.pending.len() >= 1 << 20 {
-            self.flush_member()?;
+        if self.pending.len() >= CHUNK {
+            self.send()?;
         }
         Ok(())
     }
 
-    fn flush_member(&mut self) -> Result<()> {
-        use std::io::Write as _;
+    fn send(&mut self) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let mut enc = flate2::write::GzEncoder::new(&mut self.file, flate2::Compression::default());
-        enc.write_all(&self.pending)
-            .and_then(|()| enc.try_finish())
-            .map_err(|e| Error::io(&self.path, e))?;
-        self.pending.clear();
+        let chunk = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK + 4096));
+        let sent = self
+            .chunks
+            .as_ref()
+            .is_some_and(|tx| tx.send(chunk).is_ok());
+        if !sent {
+            // The writer stopped on an error: report it.
+            return self.join();
+        }
         Ok(())
     }
 
+    fn join(&mut self) -> Result<()> {
+        self.chunks = None;
+        match self.writer.take() {
+            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            None => Ok(()),
+        }
+    }
+
     fn finish(mut self) -> Result<()> {
-        use std::io::Write as _;
-        self.flush_member()?;
-        self.file.flush().map_err(|e| Error::io(&self.path, e))?;
-        self.file
-            .get_ref()
-            .sync_all()
-            .map_err(|e| Error::io(&self.path, e))
+        self.send()?;
+        self.join()
     }
 }
+
+/// The compression level of merged logs: gzip's fast level, so that the merge keeps up with
+/// the disk; a merged log is written once and read rarely.
+const MERGED_LEVEL: u32 = 1;

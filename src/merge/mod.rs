@@ -236,11 +236,26 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         }
     }
 
-    let mut table = table::Table::new(first.jobs_total);
-    let mut stats = Vec::new();
-    for d in &dirs {
-        stats.push(table.add_dir(&d.dir, &d.manifest.machine)?);
-    }
+    // The log merge (decompress, k-way merge, recompress) runs beside the results merge.
+    let log_inputs: Vec<PathBuf> = dirs.iter().map(|d| d.dir.join("log.gz")).collect();
+    let tmp_log = out.join("log.gz.tmp");
+    let (tables, logs) = std::thread::scope(|scope| {
+        let logs = scope.spawn(|| {
+            let mut w = Vec::new();
+            logs::merge_logs(&log_inputs, &tmp_log, &mut w).map(|n| (n, w))
+        });
+        let tables = read_tables(&dirs, first.jobs_total);
+        let logs = logs.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (tables, logs)
+    });
+    let (mut table, stats, log_lines, mut log_warnings) = match (tables, logs) {
+        (Ok((t, s)), Ok((n, w))) => (t, s, n, w),
+        (Err(e), _) | (_, Err(e)) => {
+            let _ = std::fs::remove_file(&tmp_log);
+            return Err(e);
+        }
+    };
+    warnings.append(&mut log_warnings);
     warnings.append(&mut table.warnings);
     if table.duplicate_count > 0 {
         warnings.push(format!(
@@ -308,11 +323,6 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         missing_text.push('\n');
     }
     write_atomic(&out.join("missing.txt"), missing_text.as_bytes())?;
-    let log_inputs: Vec<PathBuf> = dirs.iter().map(|d| d.dir.join("log.gz")).collect();
-    let tmp_log = out.join("log.gz.tmp");
-    let log_lines = logs::merge_logs(&log_inputs, &tmp_log, &mut warnings).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp_log);
-    })?;
     std::fs::rename(&tmp_log, out.join("log.gz")).map_err(|e| Error::io(out.join("log.gz"), e))?;
     let mut json = serde_json::to_vec_pretty(&summary).expect("serializing plain data");
     json.push(b'\n');
@@ -326,6 +336,16 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         duplicates: table.duplicates.clone(),
         log_lines,
     })
+}
+
+/// Reads every input's results into one table, with per-input statistics.
+fn read_tables(dirs: &[MachineDir], jobs: u64) -> Result<(table::Table, Vec<table::FileStats>)> {
+    let mut table = table::Table::new(jobs);
+    let stats = dirs
+        .iter()
+        .map(|d| table.add_dir(&d.dir, &d.manifest.machine))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((table, stats))
 }
 
 fn short(digest: &str) -> &str {
