@@ -248,7 +248,7 @@ fn pick_machine(plan: &Plan, named: Option<&str>) -> Result<usize> {
             names.join(", ")
         )));
     }
-    let host = hostname();
+    let host = crate::run::hostname();
     let matches: Vec<usize> = (0..names.len())
         .filter(|&j| !host.is_empty() && plan.machines()[j].matches_host(&host))
         .collect();
@@ -283,15 +283,4 @@ fn pick_machine(plan: &Plan, named: Option<&str>) -> Result<usize> {
         names.join(", "),
         if matches.len() > 1 { " uniquely" } else { "" }
     )))
-}
-
-fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
-    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if r != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
 }

@@ -76,24 +76,7 @@ impl Table {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .from_reader(data.as_slice());
-        let header = reader
-            .byte_headers()
-            .map_err(|e| Error::invalid(Some(&path), Some(1), format!("unreadable header: {e}")))?
-            .clone();
-        let names: Vec<String> = header
-            .iter()
-            .map(|h| String::from_utf8_lossy(h).into_owned())
-            .collect();
-        if names.len() < FIXED.len() || names[..FIXED.len()] != FIXED {
-            return Err(Error::invalid(
-                Some(&path),
-                Some(1),
-                format!(
-                    "not a jobsplit results file: the header must start with {}",
-                    FIXED.join(",")
-                ),
-            ));
-        }
+        let names = crate::output::results::read_header(&path, &mut reader, "repair or remove it")?;
         let map: Vec<usize> = names[FIXED.len()..]
             .iter()
             .map(|n| match self.columns.iter().position(|c| c == n) {

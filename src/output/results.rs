@@ -307,13 +307,18 @@ fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ")
 }
 
-/// Reads an existing file: its result columns and the end of its last whole row.
-fn scan(path: &Path, data: &[u8], existing: &mut Existing) -> Result<(Vec<String>, usize)> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(data);
+/// Reads and checks the header of a results file: every column name, the fixed ones first.
+///
+/// # Errors
+/// An unreadable header or one that does not start with [`FIXED`]; `fix` ends the message.
+pub(crate) fn read_header<R: std::io::Read>(
+    path: &Path,
+    reader: &mut csv::Reader<R>,
+    fix: &str,
+) -> Result<Vec<String>> {
     let header = reader
         .byte_headers()
-        .map_err(|e| Error::invalid(Some(path), Some(1), format!("unreadable header: {e}")))?
-        .clone();
+        .map_err(|e| Error::invalid(Some(path), Some(1), format!("unreadable header: {e}")))?;
     let names: Vec<String> = header
         .iter()
         .map(|h| String::from_utf8_lossy(h).into_owned())
@@ -323,11 +328,18 @@ fn scan(path: &Path, data: &[u8], existing: &mut Existing) -> Result<(Vec<String
             Some(path),
             Some(1),
             format!(
-                "not a jobsplit results.csv (the header must start with {}): move it away or pass --fresh",
+                "not a jobsplit results file (the header must start with {}): {fix}",
                 FIXED.join(",")
             ),
         ));
     }
+    Ok(names)
+}
+
+/// Reads an existing file: its result columns and the end of its last whole row.
+fn scan(path: &Path, data: &[u8], existing: &mut Existing) -> Result<(Vec<String>, usize)> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(data);
+    let names = read_header(path, &mut reader, "move it away or pass --fresh")?;
     let header_end = reader.position().byte() as usize;
     if header_end > data.len() || (header_end == data.len() && !data.ends_with(b"\n")) {
         return Err(Error::invalid(

@@ -14,4 +14,4 @@ pub use context::JobContext;
 pub use events::Event;
 pub use executor::{Control, Executor, JobSpec};
 pub use library::{item_bytes, map, map_with, JobError, LibraryExecutor, MapOptions};
-pub use runner::{run_share, Counts, Resume, RunOptions, RunSummary};
+pub use runner::{hostname, run_share, Counts, Resume, RunOptions, RunSummary};

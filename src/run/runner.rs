@@ -14,7 +14,8 @@ use super::events::Event;
 use super::executor::{Control, Executor, JobSpec};
 use crate::error::{Error, Result};
 use crate::output::log::{job_log, LogWriter};
-use crate::output::manifest::{Counts as ManifestCounts, Manifest, StatusFile};
+pub use crate::output::manifest::Counts;
+use crate::output::manifest::{Manifest, StatusFile};
 use crate::output::results::{ResultRow, ResultsWriter, Status};
 use crate::plan::{JobKey, Plan, ALGORITHM};
 use crate::Work;
@@ -54,21 +55,6 @@ pub struct RunOptions {
     pub status_interval: Duration,
     /// The shard this run is, when it runs as one task of an engine.
     pub shard: Option<(u64, u64)>,
-}
-
-/// Final outcomes of the share's jobs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counts {
-    /// Ok in this run.
-    pub ok: u64,
-    /// Failed after every attempt.
-    pub failed: u64,
-    /// Timed out on the last attempt.
-    pub timeout: u64,
-    /// Stopped by an interruption.
-    pub interrupted: u64,
-    /// Already ok from an earlier run.
-    pub skipped: u64,
 }
 
 /// What a run did.
@@ -199,9 +185,9 @@ pub fn run_share(
         started_at: crate::output::rfc3339(started_at),
         ended_at: None,
         state: "running".to_owned(),
-        counts: ManifestCounts {
+        counts: Counts {
             skipped,
-            ..ManifestCounts::default()
+            ..Counts::default()
         },
         busy_s: 0.0,
         shard: opts
@@ -298,7 +284,7 @@ pub fn run_share(
         "finished"
     }
     .to_owned();
-    manifest.counts = ManifestCounts {
+    manifest.counts = Counts {
         ok: counts.ok,
         failed: counts.failed,
         timeout: counts.timeout,
@@ -588,7 +574,8 @@ fn move_aside(dir: &Path) -> Result<PathBuf> {
     Ok(target)
 }
 
-fn hostname() -> String {
+/// This host's name (empty if the system will not say).
+pub fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
     let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
