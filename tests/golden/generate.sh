@@ -1,12 +1,27 @@
 #!/bin/sh
-# Regenerates the expected outputs from the independent Python reference. Run it only when a
-# fixture is added: the expected files pin split-v1, and the Rust crate must match them.
+# Regenerates tests/golden/expected/ from the independent Python reference, for every case in
+# cases.json. Run it only when a case is added: the expected files pin split-v1, the Rust crate
+# must match them, and the tripwire in tests/golden.rs must not move for an existing case.
+#
+#   expected/NAME.plan.json  exactly what `jobsplit plan --json ARGS` prints
+#   expected/NAME.keys.json  W, D, P, S, the shuffled list, the cuts, and every job's bytes,
+#                            key and seed (cases with "keys": true)
+#   expected/canonical.json  canonical JSON vectors: floats by bit pattern, strings, objects
 set -eu
 cd "$(dirname "$0")"
-ref=../reference/split_v1.py
-python3 $ref --jobs lines/jobs.txt --machines lines/machines.json --keys > lines/expected.txt
-python3 $ref --jobs lines/jobs.txt --machines lines/machines.json --exclude 0,3,7,11 --seed ex --keys > lines/expected-excluded.txt
-python3 $ref --jobs csv/jobs.csv --machines csv/machines.json --seed golden-csv \
-    --cmd 'sim --alpha {alpha} --beta {beta} --label {label} --run {#}' \
-    --params '{"steps": 1000, "name": "sweep \u2713", "nested": {"list": [1, 2, true], "text": "tab\there"}}' --keys > csv/expected.txt
-python3 $ref --jobs jsonl/jobs.jsonl --machines jsonl/machines.json --seed s --cmd 'run {}' --keys > jsonl/expected.txt
+python3 - <<'PY'
+import json, subprocess, sys
+ref = "../reference/split_v1.py"
+for case in json.load(open("cases.json", encoding="utf-8")):
+    name = case["name"]
+    args = [sys.executable, ref] + case["args"]
+    if case.get("exclude"):
+        args += ["--exclude", ",".join(map(str, case["exclude"]))]
+    if case.get("keys"):
+        args += ["--keys", "expected/%s.keys.json" % name]
+    out = subprocess.run(args, check=True, stdout=subprocess.PIPE).stdout
+    open("expected/%s.plan.json" % name, "wb").write(out)
+    print("expected/%s.plan.json" % name)
+PY
+python3 ../reference/split_v1.py --canonical-vectors > expected/canonical.json
+echo expected/canonical.json
