@@ -42,7 +42,14 @@ pub fn to_canonical(value: &Value) -> Vec<u8> {
 }
 
 fn write_scalar(value: &Value, out: &mut Vec<u8>) {
-    serde_json::to_writer(out, value).expect("writing JSON to memory cannot fail");
+    match value {
+        // split-v1 writes exponents without a `+` (`1e21`), as serde_json did with ryu; newer
+        // serde_json releases write `1e+21`, so the sign is dropped here, whatever the release.
+        Value::Number(n) if n.is_f64() => {
+            out.extend_from_slice(n.to_string().replacen("e+", "e", 1).as_bytes());
+        }
+        _ => serde_json::to_writer(out, value).expect("writing JSON to memory cannot fail"),
+    }
 }
 
 #[cfg(test)]

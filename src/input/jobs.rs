@@ -357,7 +357,11 @@ impl JobList {
 
 /// A line is skipped when it is empty, only white space, or a `#` comment.
 fn skipped_line(line: &[u8]) -> bool {
-    match line.iter().position(|b| !b.is_ascii_whitespace()) {
+    // ASCII white space as Unicode counts it: `is_ascii_whitespace` leaves out U+000B.
+    match line
+        .iter()
+        .position(|&b| !(b.is_ascii_whitespace() || b == 0x0b))
+    {
         None => true,
         Some(p) if line[p] == b'#' => true,
         Some(p) if line[p] < 0x80 => false,
