@@ -5,6 +5,7 @@ mod command;
 mod context;
 mod events;
 mod executor;
+mod guard;
 mod library;
 mod runner;
 

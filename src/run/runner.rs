@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use super::attempt::{Attempt, Outcome, Stream};
 use super::events::Event;
 use super::executor::{Control, Executor, JobSpec};
+use super::guard::{end_orphans, DirLock};
 use crate::error::{Error, Result};
 use crate::output::log::{job_log, LogWriter};
 pub use crate::output::manifest::Counts;
@@ -135,9 +136,25 @@ pub fn run_share(
     let clock = Instant::now();
     let m = &plan.machines()[machine];
     let share = plan.share(machine);
+    // One run per directory: refuse before touching anything (even before --fresh moves it).
+    let mut lock = match opts.dir.is_dir() {
+        true => Some(DirLock::take(&opts.dir)?),
+        false => None,
+    };
     let moved_aside = prepare_dir(&opts.dir, plan, opts.resume)?;
     for sub in ["tmp", "jobs"] {
         std::fs::create_dir_all(opts.dir.join(sub)).map_err(|e| Error::io(&opts.dir, e))?;
+    }
+    if lock.is_none() || moved_aside.is_some() {
+        lock = Some(DirLock::take(&opts.dir)?);
+    }
+    let _lock = lock;
+    let orphans = end_orphans(&opts.dir);
+    if orphans > 0 {
+        events(&Event::Warning(&format!(
+            "ended {orphans} jobs still running from an earlier run of {} that was killed; they run again",
+            opts.dir.display()
+        )));
     }
 
     let (results, existing) = ResultsWriter::open(&opts.dir.join("results.csv"), opts.fsync)?;

@@ -1,0 +1,76 @@
+//! One run per output directory, and no job left running by a run that was killed.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{procs_with_env, text, wait_until, Study};
+
+fn sleepers(n: usize, secs: u32) -> Vec<String> {
+    (0..n).map(|_| format!("sleep {secs}")).collect()
+}
+
+#[test]
+fn a_second_run_in_the_same_directory_is_refused() {
+    let s = Study::with(&sleepers(4, 3), r#"{"a": [1, 2]}"#, "");
+    let mut first = s
+        .std_cmd()
+        .args(["run", "--machine", "a", "--yes", "--quiet"])
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(10), || s
+        .machine_dir("a")
+        .join("manifest.json")
+        .exists()));
+    let out = s.run("a").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("another jobsplit run is writing"),
+        "{}",
+        text(&out.stderr)
+    );
+    // --fresh must not move a running run's directory aside either.
+    let out = s.run("a").arg("--fresh").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(s.machine_dir("a").join("manifest.json").exists());
+    first.kill().unwrap();
+    first.wait().unwrap();
+}
+
+#[test]
+fn a_rerun_ends_the_jobs_a_killed_run_left_behind() {
+    let s = Study::with(&sleepers(2, 60), r#"{"a": [1, 2]}"#, "");
+    let marker = s.env_marker();
+    let mut first = s
+        .std_cmd()
+        .args(["run", "--machine", "a", "--yes", "--quiet"])
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(10), || procs_with_env(
+        &marker
+    )
+    .len()
+        >= 3));
+    // kill -9: the jobs, in process groups of their own, keep running.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(
+        !procs_with_env(&marker).is_empty(),
+        "the jobs outlived the killed run"
+    );
+    // The rerun ends them before it starts the jobs again (and is stopped here by a timeout).
+    let out = s
+        .run("a")
+        .args(["--timeout", "1", "--grace", "0.2"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stderr).contains("still running from an earlier run"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(wait_until(Duration::from_secs(10), || procs_with_env(
+        &marker
+    )
+    .is_empty()));
+}
