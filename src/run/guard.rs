@@ -1,9 +1,14 @@
-//! Guarding an output directory: one run at a time, and nothing left running from a run that
-//! was killed (kill -9, a power cut of the terminal, an OOM kill).
+//! Guarding an output directory: one run at a time, the same plan or an explicit choice, and
+//! nothing left running from a run that was killed (kill -9, an OOM kill).
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::runner::Resume;
+use crate::output::manifest::Manifest;
+use crate::plan::Plan;
 
 use crate::error::{Error, Result};
 
@@ -88,4 +93,43 @@ pub(crate) fn end_orphans(dir: &Path) -> usize {
         }
     }
     groups.len()
+}
+
+/// Checks an existing output directory against the plan: resume it, move it aside, or refuse.
+pub(crate) fn prepare_dir(dir: &Path, plan: &Plan, resume: Resume) -> Result<Option<PathBuf>> {
+    if !dir.join("manifest.json").exists() {
+        if resume == Resume::Fresh && dir.join("results.csv").exists() {
+            return move_aside(dir).map(Some);
+        }
+        return Ok(None);
+    }
+    let old = Manifest::read(dir)?;
+    let same = old.plan_digest == plan.plan_digest().hex();
+    match resume {
+        Resume::Fresh => move_aside(dir).map(Some),
+        Resume::KeepDone => Ok(None),
+        Resume::Same if same => Ok(None),
+        Resume::Same => Err(Error::PlanMismatch {
+            message: format!(
+                "{} holds the output of plan {} but this plan is {}: pass --fresh to move the old \
+                 output aside (it is kept, renamed) and start over, or --keep-done to keep it and \
+                 skip every job it finished (e.g. after appending jobs)",
+                dir.display(),
+                &old.plan_digest[..old.plan_digest.len().min(8)],
+                plan.plan_digest().short()
+            ),
+        }),
+    }
+}
+
+fn move_aside(dir: &Path) -> Result<PathBuf> {
+    let stamp = crate::output::rfc3339(SystemTime::now()).replace([':', '.'], "-");
+    let mut target = PathBuf::from(format!("{}.old-{stamp}", dir.display()));
+    let mut n = 1;
+    while target.exists() {
+        n += 1;
+        target = PathBuf::from(format!("{}.old-{stamp}-{n}", dir.display()));
+    }
+    std::fs::rename(dir, &target).map_err(|e| Error::io(dir, e))?;
+    Ok(target)
 }

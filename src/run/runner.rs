@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use super::attempt::{Attempt, Outcome, Stream};
 use super::events::Event;
 use super::executor::{Control, Executor, JobSpec};
-use super::guard::{end_orphans, DirLock};
+use super::guard::{end_orphans, prepare_dir, DirLock};
 use crate::error::{Error, Result};
 use crate::output::log::{job_log, LogWriter};
 pub use crate::output::manifest::Counts;
@@ -550,45 +550,6 @@ fn write_status(
         updated_at: crate::output::rfc3339(SystemTime::now()),
     }
     .write_atomic(dir)
-}
-
-/// Checks an existing output directory against the plan: resume it, move it aside, or refuse.
-fn prepare_dir(dir: &Path, plan: &Plan, resume: Resume) -> Result<Option<PathBuf>> {
-    if !dir.join("manifest.json").exists() {
-        if resume == Resume::Fresh && dir.join("results.csv").exists() {
-            return move_aside(dir).map(Some);
-        }
-        return Ok(None);
-    }
-    let old = Manifest::read(dir)?;
-    let same = old.plan_digest == plan.plan_digest().hex();
-    match resume {
-        Resume::Fresh => move_aside(dir).map(Some),
-        Resume::KeepDone => Ok(None),
-        Resume::Same if same => Ok(None),
-        Resume::Same => Err(Error::PlanMismatch {
-            message: format!(
-                "{} holds the output of plan {} but this plan is {}: pass --fresh to move the old \
-                 output aside (it is kept, renamed) and start over, or --keep-done to keep it and \
-                 skip every job it finished (e.g. after appending jobs)",
-                dir.display(),
-                &old.plan_digest[..old.plan_digest.len().min(8)],
-                plan.plan_digest().short()
-            ),
-        }),
-    }
-}
-
-fn move_aside(dir: &Path) -> Result<PathBuf> {
-    let stamp = crate::output::rfc3339(SystemTime::now()).replace([':', '.'], "-");
-    let mut target = PathBuf::from(format!("{}.old-{stamp}", dir.display()));
-    let mut n = 1;
-    while target.exists() {
-        n += 1;
-        target = PathBuf::from(format!("{}.old-{stamp}-{n}", dir.display()));
-    }
-    std::fs::rename(dir, &target).map_err(|e| Error::io(dir, e))?;
-    Ok(target)
 }
 
 /// This host's name (empty if the system will not say).
