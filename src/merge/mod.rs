@@ -221,22 +221,10 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         ));
     }
     let out = &opts.out;
+    check_out_dir(out, &dirs)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let out_canon = out.canonicalize().map_err(|e| Error::io(out, e))?;
-    for d in &dirs {
-        if d.dir
-            .canonicalize()
-            .is_ok_and(|c| c == out_canon || c.starts_with(&out_canon))
-        {
-            return Err(Error::invalid(
-                Some(out),
-                None,
-                "is (or holds) one of the inputs: merge into another directory",
-            ));
-        }
-    }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
 
-    // The log merge (decompress, k-way merge, recompress) runs beside the results merge.
     let log_inputs: Vec<PathBuf> = dirs.iter().map(|d| d.dir.join("log.gz")).collect();
     let tmp_log = out.join("log.gz.tmp");
     let (tables, logs) = std::thread::scope(|scope| {
@@ -244,7 +232,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
             let mut w = Vec::new();
             logs::merge_logs(&log_inputs, &tmp_log, &mut w).map(|n| (n, w))
         });
-        let tables = read_tables(&dirs, first.jobs_total);
+        let tables = read_tables(&dirs, first.jobs_total, out, threads);
         let logs = logs.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         (tables, logs)
     });
@@ -264,14 +252,10 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         ));
     }
     let (counts, missing) = table.tally();
+    let duplicates = std::mem::take(&mut table.duplicates);
 
     // Per machine, by name (a rescue's dirs add to the same machine).
-    let mut credited: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-    for i in 0..first.jobs_total as usize {
-        if let Some(m) = table.machine_of(i) {
-            *credited.entry(m).or_default() += 1;
-        }
-    }
+    let credited = table.credited();
     let mut machines: Vec<MachineSummary> = Vec::new();
     for (d, st) in dirs.iter().zip(&stats) {
         let m = &d.manifest;
@@ -283,7 +267,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
                     name: m.machine.clone(),
                     weight: m.weight,
                     cores: m.cores,
-                    jobs: credited.get(&m.machine).copied().unwrap_or(0),
+                    jobs: credited.get(m.machine.as_str()).copied().unwrap_or(0),
                     attempts: 0,
                     wall_s: 0.0,
                     busy_s: 0.0,
@@ -311,12 +295,11 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     };
 
     // Write results.csv and missing.txt through temporary files, so a failure leaves no half file.
-    let mut csv_bytes = Vec::with_capacity(1 << 20);
-    table
-        .write(&mut csv_bytes)
-        .map_err(|e| Error::io(out.join("results.csv"), e))?;
-    write_atomic(&out.join("results.csv"), &csv_bytes)?;
-    drop(csv_bytes);
+    if let Err(e) = table.write_file(&out.join("results.csv"), threads) {
+        let _ = std::fs::remove_file(&tmp_log);
+        return Err(e);
+    }
+    drop(table);
     let mut missing_text = String::with_capacity(missing.len() * 8);
     for i in &missing {
         missing_text += &i.to_string();
@@ -333,19 +316,77 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     Ok(MergeReport {
         summary,
         warnings,
-        duplicates: table.duplicates.clone(),
+        duplicates,
         log_lines,
     })
 }
 
-/// Reads every input's results into one table, with per-input statistics.
-fn read_tables(dirs: &[MachineDir], jobs: u64) -> Result<(table::Table, Vec<table::FileStats>)> {
+/// Reads every input's results into one table (pass 1), with per-input statistics.
+fn read_tables(
+    dirs: &[MachineDir],
+    jobs: u64,
+    scratch: &Path,
+    threads: usize,
+) -> Result<(table::Table, Vec<table::FileStats>)> {
     let mut table = table::Table::new(jobs);
-    let stats = dirs
+    let inputs: Vec<(PathBuf, String)> = dirs
         .iter()
-        .map(|d| table.add_dir(&d.dir, &d.manifest.machine))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|d| (d.dir.clone(), d.manifest.machine.clone()))
+        .collect();
+    let stats = table.add_dirs(&inputs, scratch, threads)?;
     Ok((table, stats))
+}
+
+/// Refuses an output directory that is, holds or sits inside one of the inputs, before
+/// anything is created.
+fn check_out_dir(out: &Path, dirs: &[MachineDir]) -> Result<()> {
+    let out_canon = canonical_future(out).map_err(|e| Error::io(out, e))?;
+    for d in dirs {
+        let Ok(c) = d.dir.canonicalize() else {
+            continue;
+        };
+        if c.starts_with(&out_canon) || out_canon.starts_with(&c) {
+            return Err(Error::invalid(
+                Some(out),
+                None,
+                format!(
+                    "is, holds or sits inside the input {}: merge never writes into its inputs; pass another --out",
+                    d.dir.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The canonical form of a path that may not exist yet: its nearest existing ancestor,
+/// canonicalized, joined with the rest.
+fn canonical_future(path: &Path) -> std::io::Result<PathBuf> {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    let mut rest = Vec::new();
+    let mut base = abs.as_path();
+    loop {
+        match base.canonicalize() {
+            Ok(c) => {
+                let mut c = c;
+                for part in rest.iter().rev() {
+                    c.push(part);
+                }
+                return Ok(c);
+            }
+            Err(e) => match (base.parent(), base.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_os_string());
+                    base = parent;
+                }
+                _ => return Err(e),
+            },
+        }
+    }
 }
 
 fn short(digest: &str) -> &str {
@@ -359,13 +400,9 @@ fn wall_seconds(m: &crate::output::manifest::Manifest, st: &table::FileStats) ->
             return d.as_secs_f64();
         }
     }
-    match (st.first_start.as_deref().and_then(parse), st.last_end_s) {
-        (Some(a), Some(end)) => {
-            let start = a
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
-            (end - start).max(0.0)
-        }
+    // Still running (or killed): from its first row's start to its last row's end.
+    match (st.first_start_us, st.last_end_us) {
+        (Some(a), Some(b)) => (b - a).max(0) as f64 / 1e6,
         _ => 0.0,
     }
 }

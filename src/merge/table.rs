@@ -1,24 +1,64 @@
-//! Joining results.csv files: for every job, the attempt that counts (an ok row beats any other;
-//! between rows of the same kind the latest start wins), kept compactly until written in index
-//! order with the union of the result columns.
+//! Joining results.csv files in two passes with memory bounded by the number of jobs, not by
+//! the size of the files.
+//!
+//! Pass 1 streams every input (several at once) and keeps, per job index, only where the row
+//! that counts sits: its file, byte offset and length, its status, start time and key (32
+//! bytes a job). An ok row beats any other; between rows of the same kind the latest start
+//! wins; on a tie the earlier input (then the earlier row) stays. Pass 2 walks the indices in
+//! order in chunks, reads each winning row back by its offset (the files were just read, so
+//! they sit in the page cache), and writes it with the union of the result columns; chunks are
+//! rendered in parallel and written in order. A gzip input is decompressed once into a
+//! temporary file in the output directory so that its rows can be read back the same way.
 
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::output::results::FIXED;
+use crate::output::results::{Status, FIXED};
+use crate::output::results_reader::ResultsReader;
 
-/// A chosen row: where its cells sit in the arena and how it ranks.
+/// Where the row that counts for a job sits, and how it ranks.
 #[derive(Clone, Copy)]
 struct Slot {
-    file: u32,
-    ok: bool,
-    started: [u8; 27],
     key: u64,
-    at: u64,
+    started: i64,
+    offset: u64,
+    /// Row length in the low 29 bits, status code (`STATUS_*`) in the top 3.
+    len_status: u32,
+    file: u32,
 }
 
 const EMPTY: u32 = u32::MAX;
+const LEN_BITS: u32 = 29;
+const LEN_MASK: u32 = (1 << LEN_BITS) - 1;
+
+impl Slot {
+    fn status(&self) -> Status {
+        match self.len_status >> LEN_BITS {
+            0 => Status::Ok,
+            1 => Status::Failed,
+            2 => Status::Timeout,
+            _ => Status::Interrupted,
+        }
+    }
+    fn ok(&self) -> bool {
+        self.status() == Status::Ok
+    }
+    fn len(&self) -> usize {
+        (self.len_status & LEN_MASK) as usize
+    }
+}
+
+fn status_code(s: Status) -> u32 {
+    match s {
+        Status::Ok => 0,
+        Status::Failed => 1,
+        Status::Timeout => 2,
+        Status::Interrupted => 3,
+    }
+}
 
 /// Statistics of one input file.
 #[derive(Debug, Clone, Default)]
@@ -26,40 +66,74 @@ pub(crate) struct FileStats {
     pub(crate) attempts: u64,
     pub(crate) ok_rows: u64,
     pub(crate) busy_s: f64,
-    pub(crate) first_start: Option<String>,
-    pub(crate) last_end_s: Option<f64>,
+    /// Earliest `started_at`, microseconds since the epoch.
+    pub(crate) first_start_us: Option<i64>,
+    /// Latest `started_at + duration_s`, microseconds since the epoch.
+    pub(crate) last_end_us: Option<i64>,
+}
+
+/// One input to merge.
+pub(crate) struct Source {
+    /// The results file as the user knows it (for messages).
+    pub(crate) shown: PathBuf,
+    /// The plain CSV the rows are read back from (a temporary file for a gzip input).
+    read: PathBuf,
+    /// It, open: pass 2 reads the very file pass 1 read, even if a run replaced it since.
+    file: File,
+    temporary: bool,
+    /// The machine of its manifest.
+    pub(crate) machine: String,
+}
+
+/// A row of pass 1, before it is ranked against the others.
+struct Candidate {
+    index: u64,
+    slot: Slot,
+}
+
+struct Scanned {
+    columns: Vec<String>,
+    rows: Vec<Candidate>,
+    stats: FileStats,
+    warnings: Vec<String>,
 }
 
 /// The merged table under construction.
 pub(crate) struct Table {
     slots: Vec<Slot>,
-    arena: Vec<u8>,
-    /// Per input file: its result columns' positions in `columns`.
+    sources: Vec<Source>,
+    /// Per source: its result columns' positions in `columns`.
     maps: Vec<Vec<usize>>,
-    /// File of each map, for messages.
-    files: Vec<PathBuf>,
     pub(crate) columns: Vec<String>,
     pub(crate) duplicates: Vec<(u64, String, String)>,
     pub(crate) duplicate_count: u64,
     pub(crate) warnings: Vec<String>,
 }
 
+impl Drop for Table {
+    fn drop(&mut self) {
+        for s in self.sources.iter().filter(|s| s.temporary) {
+            let _ = std::fs::remove_file(&s.read);
+        }
+    }
+}
+
+/// Rows rendered per chunk of pass 2.
+const CHUNK: usize = 16 * 1024;
+
 impl Table {
     pub(crate) fn new(jobs: u64) -> Table {
+        let empty = Slot {
+            key: 0,
+            started: 0,
+            offset: 0,
+            len_status: 0,
+            file: EMPTY,
+        };
         Table {
-            slots: vec![
-                Slot {
-                    file: EMPTY,
-                    ok: false,
-                    started: [0; 27],
-                    key: 0,
-                    at: 0
-                };
-                jobs as usize
-            ],
-            arena: Vec::new(),
+            slots: vec![empty; jobs as usize],
+            sources: Vec::new(),
             maps: Vec::new(),
-            files: Vec::new(),
             columns: Vec::new(),
             duplicates: Vec::new(),
             duplicate_count: 0,
@@ -67,17 +141,45 @@ impl Table {
         }
     }
 
-    /// Reads one machine directory's results (results.csv or results.csv.gz).
-    pub(crate) fn add_dir(&mut self, dir: &Path, machine_label: &str) -> Result<FileStats> {
-        let (path, data) = read_results(dir)?;
-        let file_id = self.files.len() as u32;
-        self.files.push(path.clone());
-        let mut stats = FileStats::default();
-        let mut reader = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(data.as_slice());
-        let names = crate::output::results::read_header(&path, &mut reader, "repair or remove it")?;
-        let map: Vec<usize> = names[FIXED.len()..]
+    /// Pass 1 over `dirs` (each a machine directory and its machine name), `threads` files at
+    /// a time. Gzip inputs are decompressed into `scratch`. Returns each input's statistics.
+    pub(crate) fn add_dirs(
+        &mut self,
+        dirs: &[(PathBuf, String)],
+        scratch: &Path,
+        threads: usize,
+    ) -> Result<Vec<FileStats>> {
+        let jobs = self.slots.len() as u64;
+        let mut stats = Vec::with_capacity(dirs.len());
+        for batch in dirs.chunks(threads.max(1)) {
+            let first = self.sources.len();
+            for (i, (dir, machine)) in batch.iter().enumerate() {
+                let source = locate(dir, machine, scratch, first + i)?;
+                self.sources.push(source);
+            }
+            let sources = &self.sources[first..];
+            let scanned: Vec<Result<Scanned>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = sources
+                    .iter()
+                    .map(|s| scope.spawn(move || scan(s, jobs)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
+            for (i, scanned) in scanned.into_iter().enumerate() {
+                let scanned = scanned?;
+                stats.push(self.fold(first + i, scanned)?);
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Ranks one scanned input's rows against the rows kept so far.
+    fn fold(&mut self, file: usize, scanned: Scanned) -> Result<FileStats> {
+        let map = scanned
+            .columns
             .iter()
             .map(|n| match self.columns.iter().position(|c| c == n) {
                 Some(p) => p,
@@ -88,126 +190,39 @@ impl Table {
             })
             .collect();
         self.maps.push(map);
-        let width = names.len();
-        let mut record = csv::ByteRecord::new();
-        loop {
-            match reader.read_byte_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    let line = e.position().map_or(0, csv::Position::line);
-                    if at_tail(&data, reader.position().byte()) {
-                        self.warnings.push(format!(
-                            "{}:{line}: ignored a last row cut short (a crash?)",
-                            path.display()
-                        ));
-                        break;
-                    }
+        self.warnings.extend(scanned.warnings);
+        for Candidate { index, mut slot } in scanned.rows {
+            slot.file = file as u32;
+            let kept = &mut self.slots[index as usize];
+            if kept.file != EMPTY {
+                if kept.key != slot.key {
                     return Err(Error::invalid(
-                        Some(&path),
-                        Some(line),
-                        format!("corrupt row ({e}): repair or remove it"),
+                        Some(&self.sources[file].shown),
+                        None,
+                        format!(
+                            "job {index} has key {:016x} here but {:016x} in {}: these results are of different work",
+                            slot.key,
+                            kept.key,
+                            self.sources[kept.file as usize].shown.display()
+                        ),
                     ));
                 }
-            }
-            let end = reader.position().byte() as usize;
-            let line = record.position().map_or(0, csv::Position::line);
-            if record.len() != width || !(end <= data.len() && data[end - 1] == b'\n') {
-                if at_tail(&data, end as u64) {
-                    self.warnings.push(format!(
-                        "{}:{line}: ignored a last row cut short (a crash?)",
-                        path.display()
-                    ));
-                    break;
-                }
-                return Err(Error::invalid(
-                    Some(&path),
-                    Some(line),
-                    format!(
-                        "this row has {} fields but the header has {width}: repair or remove it",
-                        record.len()
-                    ),
-                ));
-            }
-            let bad = |what: &str| {
-                Error::invalid(
-                    Some(&path),
-                    Some(line),
-                    format!("{what}: repair or remove this row"),
-                )
-            };
-            let index: u64 = parse(&record[0]).ok_or_else(|| bad("not a job index"))?;
-            let key = std::str::from_utf8(&record[1])
-                .ok()
-                .and_then(|k| u64::from_str_radix(k, 16).ok())
-                .ok_or_else(|| bad("not a job key"))?;
-            let ok = match &record[3] {
-                b"ok" => true,
-                b"failed" | b"timeout" | b"interrupted" => false,
-                _ => return Err(bad("unknown status")),
-            };
-            let mut started = [0u8; 27];
-            let s = &record[6];
-            started[..s.len().min(27)].copy_from_slice(&s[..s.len().min(27)]);
-            let duration: f64 = parse(&record[7]).unwrap_or(0.0);
-            stats.attempts += 1;
-            stats.busy_s += duration;
-            if ok {
-                stats.ok_rows += 1;
-            }
-            let start_text = String::from_utf8_lossy(s);
-            if stats
-                .first_start
-                .as_deref()
-                .is_none_or(|f| start_text.as_ref() < f)
-            {
-                stats.first_start = Some(start_text.clone().into_owned());
-            }
-            if let Some(t) = crate::output::parse_rfc3339(&start_text) {
-                let end_s = t
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0.0, |d| d.as_secs_f64())
-                    + duration;
-                stats.last_end_s = Some(stats.last_end_s.map_or(end_s, |e: f64| e.max(end_s)));
-            }
-            let Some(slot) = self.slots.get_mut(index as usize) else {
-                return Err(bad(&format!(
-                    "job index {index} is beyond the work's {} jobs",
-                    self.slots.len()
-                )));
-            };
-            if slot.file != EMPTY && slot.key != key {
-                return Err(bad(&format!(
-                    "job {index} has another key in {}: these results are of different work",
-                    self.files[slot.file as usize].display()
-                )));
-            }
-            if slot.file != EMPTY && slot.ok && ok {
-                self.duplicate_count += 1;
-                if self.duplicates.len() < 100 {
-                    let other = self.files[slot.file as usize].display().to_string();
-                    self.duplicates
-                        .push((index, other, machine_label.to_owned()));
+                if kept.ok() && slot.ok() {
+                    self.duplicate_count += 1;
+                    if self.duplicates.len() < 100 {
+                        self.duplicates.push((
+                            index,
+                            self.sources[kept.file as usize].shown.display().to_string(),
+                            self.sources[file].machine.clone(),
+                        ));
+                    }
                 }
             }
-            let wins = slot.file == EMPTY || (ok, started) > (slot.ok, slot.started);
-            if wins {
-                let at = self.arena.len() as u64;
-                for cell in record.iter() {
-                    self.arena
-                        .extend_from_slice(&(cell.len() as u32).to_le_bytes());
-                    self.arena.extend_from_slice(cell);
-                }
-                *slot = Slot {
-                    file: file_id,
-                    ok,
-                    started,
-                    key,
-                    at,
-                };
+            if kept.file == EMPTY || (slot.ok(), slot.started) > (kept.ok(), kept.started) {
+                *kept = slot;
             }
         }
-        Ok(stats)
+        Ok(scanned.stats)
     }
 
     /// Final status counts and the indices with no ok row.
@@ -220,66 +235,170 @@ impl Table {
                 missing.push(i as u64);
                 continue;
             }
-            if slot.ok {
-                c.ok += 1;
-                continue;
+            match slot.status() {
+                Status::Ok => {
+                    c.ok += 1;
+                    continue;
+                }
+                Status::Failed => c.failed += 1,
+                Status::Timeout => c.timeout += 1,
+                Status::Interrupted => c.interrupted += 1,
             }
             missing.push(i as u64);
-            match self.status_of(slot) {
-                b"timeout" => c.timeout += 1,
-                b"interrupted" => c.interrupted += 1,
-                _ => c.failed += 1,
-            }
         }
         (c, missing)
     }
 
-    fn cells(&self, slot: &Slot) -> Vec<&[u8]> {
-        let width = FIXED.len() + self.maps[slot.file as usize].len();
-        let mut at = slot.at as usize;
-        let mut cells = Vec::with_capacity(width);
-        for _ in 0..width {
-            let len =
-                u32::from_le_bytes(self.arena[at..at + 4].try_into().expect("4 bytes")) as usize;
-            cells.push(&self.arena[at + 4..at + 4 + len]);
-            at += 4 + len;
+    /// Ok jobs of the merged table per machine name (the machine of the input its row is in).
+    pub(crate) fn credited(&self) -> std::collections::HashMap<&str, u64> {
+        let mut per_file = vec![0u64; self.sources.len()];
+        for s in self.slots.iter().filter(|s| s.file != EMPTY && s.ok()) {
+            per_file[s.file as usize] += 1;
         }
-        cells
+        let mut out = std::collections::HashMap::new();
+        for (n, s) in per_file.into_iter().zip(&self.sources) {
+            *out.entry(s.machine.as_str()).or_default() += n;
+        }
+        out
     }
 
-    fn status_of(&self, slot: &Slot) -> &[u8] {
-        self.cells(slot)[3]
+    /// Pass 2: writes the merged results.csv to `path` through `path.tmp` and a rename.
+    pub(crate) fn write_file(&self, path: &Path, threads: usize) -> Result<()> {
+        let tmp = crate::output::tmp_path(path);
+        let result = self.write_to(&tmp, threads);
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(path, e)
+        })?;
+        crate::output::sync_dir(path);
+        Ok(())
     }
 
-    /// The machine of job `index`'s chosen row.
-    pub(crate) fn machine_of(&self, index: usize) -> Option<String> {
-        let slot = &self.slots[index];
-        (slot.file != EMPTY && slot.ok)
-            .then(|| String::from_utf8_lossy(self.cells(slot)[2]).into_owned())
-    }
-
-    /// Writes the merged results.csv.
-    pub(crate) fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
-        let mut w = csv::WriterBuilder::new()
-            .buffer_capacity(1 << 16)
-            .from_writer(out);
+    fn write_to(&self, tmp: &Path, threads: usize) -> Result<()> {
+        let io = |e| Error::io(tmp, e);
+        let files: Vec<&File> = self.sources.iter().map(|s| &s.file).collect();
+        let mut out = BufWriter::with_capacity(1 << 20, File::create(tmp).map_err(io)?);
         let header: Vec<&str> = FIXED
             .iter()
             .copied()
             .chain(self.columns.iter().map(String::as_str))
             .collect();
-        w.write_record(&header)?;
-        let mut row: Vec<&[u8]> = vec![b""; header.len()];
-        for slot in self.slots.iter().filter(|s| s.file != EMPTY) {
-            row.iter_mut().for_each(|c| *c = b"");
-            let cells = self.cells(slot);
-            row[..FIXED.len()].copy_from_slice(&cells[..FIXED.len()]);
-            for (k, &pos) in self.maps[slot.file as usize].iter().enumerate() {
-                row[FIXED.len() + pos] = cells[FIXED.len() + k];
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&header).map_err(|e| io(e.into()))?;
+        out.write_all(&w.into_inner().map_err(|e| io(e.into_error()))?)
+            .map_err(io)?;
+        let chunks: Vec<&[Slot]> = self.slots.chunks(CHUNK).collect();
+        let threads = threads.max(1);
+        for batch in chunks.chunks(threads) {
+            let rendered: Vec<Result<Vec<u8>>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = batch
+                    .iter()
+                    .map(|chunk| scope.spawn(|| self.render(chunk, &files)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
+            for bytes in rendered {
+                out.write_all(&bytes?).map_err(io)?;
             }
-            w.write_record(&row)?;
         }
-        w.flush()
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)
+    }
+
+    /// Reads back the winning rows of `chunk` and writes them with the merged columns.
+    fn render(&self, chunk: &[Slot], files: &[&File]) -> Result<Vec<u8>> {
+        let mut raw = Vec::with_capacity(chunk.len() * 128);
+        let mut owners = Vec::with_capacity(chunk.len());
+        for slot in chunk.iter().filter(|s| s.file != EMPTY) {
+            let at = raw.len();
+            raw.resize(at + slot.len(), 0);
+            let f = slot.file as usize;
+            files[f]
+                .read_exact_at(&mut raw[at..], slot.offset)
+                .map_err(|e| Error::io(&self.sources[f].shown, e))?;
+            owners.push(f);
+        }
+        let width = FIXED.len() + self.columns.len();
+        // A source whose result columns are the first of the merged ones, in the same order
+        // (the usual case), has its rows copied as they are, with empty cells appended.
+        let verbatim: Vec<bool> = self
+            .maps
+            .iter()
+            .map(|m| m.iter().enumerate().all(|(k, &p)| k == p))
+            .collect();
+        if owners.iter().all(|&f| verbatim[f]) {
+            let mut out = Vec::with_capacity(raw.len() + owners.len() * 4);
+            let mut at = 0;
+            for (slot, &f) in chunk.iter().filter(|s| s.file != EMPTY).zip(&owners) {
+                let mut row = &raw[at..at + slot.len()];
+                at += slot.len();
+                while let [rest @ .., b'\n' | b'\r'] = row {
+                    row = rest;
+                }
+                out.extend_from_slice(row);
+                let pad = width - FIXED.len() - self.maps[f].len();
+                out.resize(out.len() + pad, b',');
+                out.push(b'\n');
+            }
+            return Ok(out);
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(raw.as_slice());
+        let mut writer = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::with_capacity(raw.len() + raw.len() / 4));
+        // Per source: for each merged column, the cell of that source's rows that fills it.
+        let fill: Vec<Vec<Option<usize>>> = self
+            .maps
+            .iter()
+            .map(|map| {
+                let mut fill: Vec<Option<usize>> =
+                    (0..width).map(|i| (i < FIXED.len()).then_some(i)).collect();
+                for (k, &pos) in map.iter().enumerate() {
+                    fill[FIXED.len() + pos] = Some(FIXED.len() + k);
+                }
+                fill
+            })
+            .collect();
+        let mut record = csv::ByteRecord::new();
+        for &f in &owners {
+            let changed = || {
+                Error::invalid(
+                    Some(&self.sources[f].shown),
+                    None,
+                    "changed while being merged (is a run still writing it?): merge again when it ends",
+                )
+            };
+            if !reader
+                .read_byte_record(&mut record)
+                .map_err(|_| changed())?
+            {
+                return Err(changed());
+            }
+            if record.len() != FIXED.len() + self.maps[f].len() {
+                return Err(changed());
+            }
+            for cell in &fill[f] {
+                writer
+                    .write_field(cell.map_or(&b""[..], |i| &record[i]))
+                    .expect("writing CSV to memory cannot fail");
+            }
+            writer
+                .write_record(None::<&[u8]>)
+                .expect("writing CSV to memory cannot fail");
+        }
+        Ok(writer
+            .into_inner()
+            .expect("writing CSV to memory cannot fail"))
     }
 }
 
@@ -298,34 +417,154 @@ pub struct Counts {
     pub not_run: u64,
 }
 
-fn parse<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
-    std::str::from_utf8(b).ok()?.parse().ok()
-}
-
-/// True if the row ending at `pos` is the file's last and has no line end: torn by a crash.
-fn at_tail(data: &[u8], pos: u64) -> bool {
-    pos as usize >= data.len() && !data.ends_with(b"\n")
-}
-
-/// Reads `dir/results.csv`, or `dir/results.csv.gz` (a gzip cut short yields what it held).
-fn read_results(dir: &Path) -> Result<(PathBuf, Vec<u8>)> {
+/// Finds `dir/results.csv` or `dir/results.csv.gz`; a gzip one is decompressed into `scratch`.
+fn locate(dir: &Path, machine: &str, scratch: &Path, n: usize) -> Result<Source> {
     let plain = dir.join("results.csv");
     if plain.exists() {
-        let data = std::fs::read(&plain).map_err(|e| Error::io(&plain, e))?;
-        return Ok((plain, data));
+        return Ok(Source {
+            file: File::open(&plain).map_err(|e| Error::io(&plain, e))?,
+            shown: plain.clone(),
+            read: plain,
+            temporary: false,
+            machine: machine.to_owned(),
+        });
     }
     let gz = dir.join("results.csv.gz");
-    if gz.exists() {
-        let file = std::fs::File::open(&gz).map_err(|e| Error::io(&gz, e))?;
-        let mut data = Vec::new();
-        // A gzip cut short yields its readable prefix; the torn last row is dropped later.
-        let _ =
-            flate2::read::MultiGzDecoder::new(std::io::BufReader::new(file)).read_to_end(&mut data);
-        return Ok((gz, data));
+    if !gz.exists() {
+        return Err(Error::invalid(
+            Some(dir),
+            None,
+            "has a manifest.json but no results.csv: the run wrote nothing yet, or the file was lost",
+        ));
     }
-    Err(Error::invalid(
-        Some(dir),
-        None,
-        "has a manifest.json but no results.csv: the run wrote nothing yet, or the file was lost",
-    ))
+    // Created now and filled by pass 1; the table removes it when dropped.
+    let read = scratch.join(format!(".input-{n}.results.csv.tmp"));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&read)
+        .map_err(|e| Error::io(&read, e))?;
+    Ok(Source {
+        file,
+        shown: gz,
+        read,
+        temporary: true,
+        machine: machine.to_owned(),
+    })
+}
+
+/// Pass 1 over one input: every row, checked, reduced to a candidate.
+fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
+    let mut warnings = Vec::new();
+    if source.temporary {
+        if let Some(w) = gunzip(&source.shown, &source.file, &source.read)? {
+            warnings.push(w);
+        }
+    }
+    // pread-based, so that the shared handle's file offset does not matter.
+    let reader_at = ReadAt {
+        file: source
+            .file
+            .try_clone()
+            .map_err(|e| Error::io(&source.shown, e))?,
+        at: 0,
+    };
+    let mut reader = ResultsReader::from_reader(&source.shown, Box::new(reader_at), false)?;
+    let columns = reader.columns().to_vec();
+    let mut rows = Vec::new();
+    let mut stats = FileStats::default();
+    while let Some(row) = reader.next_row()? {
+        if row.index >= jobs {
+            return Err(Error::invalid(
+                Some(&source.shown),
+                Some(row.line),
+                format!(
+                    "job index {} is beyond the work's {jobs} jobs: repair or remove this row",
+                    row.index
+                ),
+            ));
+        }
+        let len = u32::try_from(row.len)
+            .ok()
+            .filter(|&l| l <= LEN_MASK)
+            .ok_or_else(|| {
+                Error::invalid(
+                    Some(&source.shown),
+                    Some(row.line),
+                    "a row of more than 512 MiB: repair or remove it",
+                )
+            })?;
+        stats.attempts += 1;
+        stats.busy_s += row.duration_s;
+        if row.status == Status::Ok {
+            stats.ok_rows += 1;
+        }
+        let end = row.started_us + (row.duration_s * 1e6) as i64;
+        stats.first_start_us = Some(
+            stats
+                .first_start_us
+                .map_or(row.started_us, |f| f.min(row.started_us)),
+        );
+        stats.last_end_us = Some(stats.last_end_us.map_or(end, |e| e.max(end)));
+        rows.push(Candidate {
+            index: row.index,
+            slot: Slot {
+                key: row.key,
+                started: row.started_us,
+                offset: row.offset,
+                len_status: len | (status_code(row.status) << LEN_BITS),
+                file: EMPTY,
+            },
+        });
+    }
+    warnings.extend(reader.take_warnings());
+    Ok(Scanned {
+        columns,
+        rows,
+        stats,
+        warnings,
+    })
+}
+
+/// Decompresses `gz` into `to`; a stream cut short keeps what was readable and returns a
+/// warning.
+fn gunzip(gz: &Path, to_file: &File, to: &Path) -> Result<Option<String>> {
+    let input = File::open(gz).map_err(|e| Error::io(gz, e))?;
+    let mut dec =
+        flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, input));
+    let mut out = BufWriter::with_capacity(1 << 16, to_file);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut warning = None;
+    loop {
+        match dec.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.write_all(&buf[..n]).map_err(|e| Error::io(to, e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                warning = Some(format!(
+                    "{}: the compressed data ends early ({e}); the rows before the cut were kept",
+                    gz.display()
+                ));
+                break;
+            }
+        }
+    }
+    out.flush().map_err(|e| Error::io(to, e))?;
+    Ok(warning)
+}
+
+/// Reads a file from offset 0 with pread, leaving the handle's own offset alone.
+struct ReadAt {
+    file: File,
+    at: u64,
+}
+
+impl Read for ReadAt {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
 }

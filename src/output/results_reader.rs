@@ -1,0 +1,469 @@
+//! Streaming reader of results.csv (plain or `.csv.gz`): one row at a time, never the whole
+//! file in memory. A last row cut short by a crash (no line end) is skipped with a warning the
+//! caller gets back; a malformed row anywhere else is an error naming its line.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::results::{Status, FIXED};
+use crate::error::{Error, Result};
+
+/// Reads the rows of a results file in file order.
+///
+/// # Examples
+/// ```no_run
+/// use jobsplit::output::results_reader::ResultsReader;
+///
+/// let mut r = ResultsReader::open("out/ws1/results.csv".as_ref())?;
+/// while let Some(row) = r.next_row()? {
+///     println!("{} {}", row.index, row.status);
+/// }
+/// for w in r.warnings() {
+///     eprintln!("warning: {w}");
+/// }
+/// # Ok::<(), jobsplit::Error>(())
+/// ```
+pub struct ResultsReader {
+    path: PathBuf,
+    csv: csv::Reader<Tracked>,
+    names: Vec<String>,
+    record: csv::ByteRecord,
+    warnings: Vec<String>,
+    done: bool,
+}
+
+impl std::fmt::Debug for ResultsReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResultsReader")
+            .field("path", &self.path)
+            .field("columns", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One checked row. The fixed columns are parsed; every cell is available as bytes.
+#[derive(Debug)]
+pub struct Row<'a> {
+    /// The job's index.
+    pub index: u64,
+    /// The job key (its 16 hex digits as a number).
+    pub key: u64,
+    /// How the attempt ended.
+    pub status: Status,
+    /// The attempt number.
+    pub attempt: u32,
+    /// `started_at` in microseconds since the Unix epoch.
+    pub started_us: i64,
+    /// `duration_s`.
+    pub duration_s: f64,
+    /// Byte offset of the row's first byte in the (decompressed) file.
+    pub offset: u64,
+    /// Length of the row in bytes, its line end included.
+    pub len: u64,
+    /// 1-based line of the row's start.
+    pub line: u64,
+    record: &'a csv::ByteRecord,
+}
+
+impl Row<'_> {
+    /// The `i`-th cell (fixed columns first, then the result columns), as written.
+    pub fn cell(&self, i: usize) -> &[u8] {
+        self.record.get(i).unwrap_or_default()
+    }
+
+    /// Number of cells (the header's width).
+    pub fn width(&self) -> usize {
+        self.record.len()
+    }
+
+    /// The `machine` cell.
+    pub fn machine(&self) -> &[u8] {
+        self.cell(2)
+    }
+
+    /// `started_at` as a time.
+    pub fn started_at(&self) -> SystemTime {
+        micros_to_time(self.started_us)
+    }
+
+    /// The byte offset just past the row.
+    pub fn end(&self) -> u64 {
+        self.offset + self.len
+    }
+}
+
+impl ResultsReader {
+    /// Opens a results file; a name ending in `.gz` is decompressed (a gzip stream cut short
+    /// yields its readable part, with a warning). The header is read and checked.
+    ///
+    /// # Errors
+    /// An unreadable file, or one whose header does not start with the fixed columns.
+    pub fn open(path: &Path) -> Result<ResultsReader> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let gz = path.extension().is_some_and(|e| e == "gz");
+        let inner: Box<dyn Read + Send> = if gz {
+            Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+                1 << 16,
+                file,
+            )))
+        } else {
+            Box::new(file)
+        };
+        Self::from_reader(path, inner, gz)
+    }
+
+    /// Reads results from `inner`; `path` names it in messages. With `lenient_io`, a read error
+    /// (a gzip stream cut short) ends the data with a warning instead of failing.
+    ///
+    /// # Errors
+    /// An unreadable header, or one that does not start with the fixed columns.
+    pub fn from_reader(
+        path: &Path,
+        inner: Box<dyn Read + Send>,
+        lenient_io: bool,
+    ) -> Result<ResultsReader> {
+        let tracked = Tracked {
+            inner,
+            total: 0,
+            last: 0,
+            lenient: lenient_io,
+            cut: None,
+        };
+        let mut csv = csv::ReaderBuilder::new()
+            .flexible(true)
+            .buffer_capacity(1 << 16)
+            .from_reader(tracked);
+        // Read first so that a header cut short is told apart from a foreign one.
+        let _ = csv.byte_headers();
+        let t = csv.get_ref();
+        if csv.position().byte() >= t.total && t.last != b'\n' {
+            let why = cut_warning(path, t).map_or(String::new(), |w| format!(" ({w})"));
+            return Err(Error::invalid(
+                Some(path),
+                Some(1),
+                format!("the header is cut short{why}: a crash at the very start? remove the file"),
+            ));
+        }
+        let names = read_header(path, &mut csv)?;
+        let warnings = Vec::new();
+        Ok(ResultsReader {
+            path: path.to_path_buf(),
+            csv,
+            names,
+            record: csv::ByteRecord::new(),
+            warnings,
+            done: false,
+        })
+    }
+
+    /// The file being read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every column name: the fixed ones, then the result columns.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The result columns (after the fixed ones).
+    pub fn columns(&self) -> &[String] {
+        &self.names[FIXED.len()..]
+    }
+
+    /// The byte offset just past the last row returned (or the header).
+    pub fn position(&self) -> u64 {
+        self.csv.position().byte()
+    }
+
+    /// Warnings so far: a torn last row, a gzip stream cut short.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Takes the warnings so far.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// The next row, or `None` at the end (a torn last row is skipped with a warning).
+    ///
+    /// # Errors
+    /// A read error, or a malformed row that is not the file's torn last one.
+    pub fn next_row(&mut self) -> Result<Option<Row<'_>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let start = self.csv.position().clone();
+        let more = match self.csv.read_byte_record(&mut self.record) {
+            Ok(more) => more,
+            Err(e) => {
+                if self.at_torn_tail() {
+                    return Ok(self.torn(start.line()));
+                }
+                return Err(match e.into_kind() {
+                    csv::ErrorKind::Io(io) => Error::io(&self.path, io),
+                    other => Error::invalid(
+                        Some(&self.path),
+                        Some(start.line()),
+                        format!("malformed CSV ({other:?}): repair or remove this row"),
+                    ),
+                });
+            }
+        };
+        if !more {
+            self.done = true;
+            if let Some(w) = cut_warning(&self.path, self.csv.get_ref()) {
+                self.warnings.push(w);
+            }
+            return Ok(None);
+        }
+        let end = self.csv.position().byte();
+        let t = self.csv.get_ref();
+        let torn = end >= t.total && t.last != b'\n';
+        if torn {
+            return Ok(self.torn(start.line()));
+        }
+        let line = start.line();
+        let width = self.names.len();
+        let facts = facts(&self.record, width).map_err(|m| {
+            Error::invalid(
+                Some(&self.path),
+                Some(line),
+                format!("{m}: repair or remove this row"),
+            )
+        })?;
+        Ok(Some(Row {
+            index: facts.0,
+            key: facts.1,
+            status: facts.2,
+            attempt: facts.3,
+            started_us: facts.4,
+            duration_s: facts.5,
+            offset: start.byte(),
+            len: end - start.byte(),
+            line,
+            record: &self.record,
+        }))
+    }
+
+    fn at_torn_tail(&self) -> bool {
+        let t = self.csv.get_ref();
+        self.csv.position().byte() >= t.total && t.last != b'\n'
+    }
+
+    fn torn(&mut self, line: u64) -> Option<Row<'_>> {
+        self.done = true;
+        if let Some(w) = cut_warning(&self.path, self.csv.get_ref()) {
+            self.warnings.push(w);
+        }
+        self.warnings.push(format!(
+            "{}:{line}: ignored a last row cut short (a crash?)",
+            self.path.display()
+        ));
+        None
+    }
+}
+
+type Facts = (u64, u64, Status, u32, i64, f64);
+
+/// Parses and checks the fixed cells of a row.
+fn facts(r: &csv::ByteRecord, width: usize) -> std::result::Result<Facts, String> {
+    if r.len() != width {
+        return Err(format!(
+            "this row has {} fields but the header has {width}",
+            r.len()
+        ));
+    }
+    let text = |i: usize| std::str::from_utf8(&r[i]).unwrap_or("");
+    let index = text(0)
+        .parse::<u64>()
+        .map_err(|_| format!("`{}` is not a job index", text(0)))?;
+    let key = &r[1];
+    if key.len() != 16 || !key.iter().all(u8::is_ascii_hexdigit) {
+        return Err(format!("`{}` is not a job key", text(1)));
+    }
+    let key = u64::from_str_radix(text(1), 16).map_err(|_| "not a job key".to_owned())?;
+    let status = match &r[3] {
+        b"ok" => Status::Ok,
+        b"failed" => Status::Failed,
+        b"timeout" => Status::Timeout,
+        b"interrupted" => Status::Interrupted,
+        _ => return Err(text(3).parse::<Status>().unwrap_err()),
+    };
+    let attempt = text(5)
+        .parse::<u32>()
+        .map_err(|_| format!("`{}` is not an attempt number", text(5)))?;
+    let started = super::parse_micros(&r[6])
+        .ok_or_else(|| format!("`{}` is not an RFC 3339 time", text(6)))?;
+    let duration = text(7)
+        .parse::<f64>()
+        .ok()
+        .filter(|d| d.is_finite() && *d >= 0.0)
+        .ok_or_else(|| format!("`{}` is not a duration in seconds", text(7)))?;
+    Ok((index, key, status, attempt, started, duration))
+}
+
+/// Reads and checks a results header: every column name, the fixed ones first.
+pub(crate) fn read_header<R: Read>(
+    path: &Path,
+    reader: &mut csv::Reader<R>,
+) -> Result<Vec<String>> {
+    let header = reader.byte_headers().map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path, io),
+        other => Error::invalid(Some(path), Some(1), format!("unreadable header: {other:?}")),
+    })?;
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect();
+    if names.len() < FIXED.len() || names[..FIXED.len()] != FIXED {
+        return Err(Error::invalid(
+            Some(path),
+            Some(1),
+            format!(
+                "not a jobsplit results file (the header must start with {}): pass the files `jobsplit run` wrote",
+                FIXED.join(",")
+            ),
+        ));
+    }
+    Ok(names)
+}
+
+fn cut_warning(path: &Path, t: &Tracked) -> Option<String> {
+    t.cut.as_ref().map(|e| {
+        format!(
+            "{}: the compressed data ends early ({e}); the rows before the cut were kept",
+            path.display()
+        )
+    })
+}
+
+/// Microseconds since the epoch as a time.
+pub(crate) fn micros_to_time(us: i64) -> SystemTime {
+    if us >= 0 {
+        UNIX_EPOCH + Duration::from_micros(us as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_micros(us.unsigned_abs())
+    }
+}
+
+/// A reader that remembers how many bytes it delivered and the last of them, so a row that
+/// ends the data without a line end can be told apart.
+struct Tracked {
+    inner: Box<dyn Read + Send>,
+    total: u64,
+    last: u8,
+    lenient: bool,
+    cut: Option<String>,
+}
+
+impl Read for Tracked {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cut.is_some() {
+            return Ok(0);
+        }
+        match self.inner.read(buf) {
+            Ok(n) => {
+                if n > 0 {
+                    self.total += n as u64;
+                    self.last = buf[n - 1];
+                }
+                Ok(n)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
+            Err(e) if self.lenient => {
+                self.cut = Some(e.to_string());
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "index,key,machine,status,exit_code,attempt,started_at,duration_s,error,v\n";
+    const ROW: &str = "3,00000000000000ff,m,ok,0,1,2026-11-23T05:01:02.123456Z,0.500000,,\"a,b\"\n";
+
+    /// (index, offset, len) of every row, and the warnings.
+    type Read = (Vec<(u64, u64, u64)>, Vec<String>);
+
+    fn read_all(data: &[u8], gz: bool) -> Result<Read> {
+        let cursor = std::io::Cursor::new(data.to_vec());
+        let inner: Box<dyn std::io::Read + Send> = if gz {
+            Box::new(flate2::read::MultiGzDecoder::new(cursor))
+        } else {
+            Box::new(cursor)
+        };
+        let mut r = ResultsReader::from_reader(Path::new("r.csv"), inner, gz)?;
+        let mut rows = Vec::new();
+        while let Some(row) = r.next_row()? {
+            assert_eq!(row.cell(9), b"a,b");
+            assert_eq!(row.key, 255);
+            rows.push((row.index, row.offset, row.len));
+        }
+        Ok((rows, r.take_warnings()))
+    }
+
+    #[test]
+    fn rows_with_offsets() {
+        let data = format!("{HEAD}{ROW}{ROW}");
+        let (rows, warnings) = read_all(data.as_bytes(), false).unwrap();
+        let h = HEAD.len() as u64;
+        let l = ROW.len() as u64;
+        assert_eq!(rows, vec![(3, h, l), (3, h + l, l)]);
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn a_torn_last_row_is_skipped_with_a_warning() {
+        let full = format!("{HEAD}{ROW}{ROW}");
+        for cut in HEAD.len() + ROW.len() + 1..full.len() {
+            let (rows, warnings) = read_all(&full.as_bytes()[..cut], false).unwrap();
+            assert_eq!(rows.len(), 1, "cut at {cut}");
+            assert_eq!(warnings.len(), 1, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_bad_row_before_the_end_is_an_error_naming_its_line() {
+        let data = format!("{HEAD}{ROW}3,zz,m,ok,0,1,x,0,,\n{ROW}");
+        let e = read_all(data.as_bytes(), false).unwrap_err().to_string();
+        assert!(e.starts_with("r.csv:3: "), "{e}");
+        let data = format!("{HEAD}3,00000000000000ff,m,ok\n{ROW}");
+        let e = read_all(data.as_bytes(), false).unwrap_err().to_string();
+        assert!(e.contains(":2: this row has 4 fields"), "{e}");
+    }
+
+    #[test]
+    fn not_a_results_file() {
+        let e = read_all(b"a,b,c\n1,2,3\n", false).unwrap_err().to_string();
+        assert!(e.contains("not a jobsplit results file"), "{e}");
+    }
+
+    #[test]
+    fn a_gzip_cut_short_keeps_its_whole_rows() {
+        use std::io::Write as _;
+        let rows: String = (0..2000)
+            .map(|i| ROW.replacen('3', &(i * 7919 % 2003).to_string(), 1))
+            .collect();
+        let body = format!("{HEAD}{rows}");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(body.as_bytes()).unwrap();
+        let gz = enc.finish().unwrap();
+        for cut in [gz.len() - 1, gz.len() - 9, gz.len() / 2] {
+            let (rows, warnings) = read_all(&gz[..cut], true).unwrap();
+            assert!(rows.len() < 2000 || cut > gz.len() / 2, "cut at {cut}");
+            assert!(!warnings.is_empty(), "cut at {cut}");
+        }
+        // Cut before the header is whole: an error, not a panic.
+        for cut in 0..30 {
+            assert!(read_all(&gz[..cut], true).is_err(), "cut at {cut}");
+        }
+    }
+}
