@@ -4,16 +4,13 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use flate2::read::MultiGzDecoder;
-
 use crate::error::{Error, Result};
+use crate::output::log::LogReader;
 
 struct Input {
-    path: PathBuf,
-    reader: BufReader<MultiGzDecoder<BufReader<File>>>,
+    reader: LogReader,
     line: Vec<u8>,
 }
 
@@ -21,14 +18,14 @@ impl Input {
     /// Reads the next whole line; false at the end (a torn tail ends it with a warning).
     fn advance(&mut self, warnings: &mut Vec<String>) -> bool {
         self.line.clear();
-        match self.reader.read_until(b'\n', &mut self.line) {
-            Ok(0) => false,
-            Ok(_) if self.line.ends_with(b"\n") => true,
-            Ok(_) | Err(_) => {
-                warnings.push(format!(
-                    "{}: the log ends in a part cut short (a crash?); the lines before it were kept",
-                    self.path.display()
-                ));
+        match self.reader.next_line() {
+            Some(l) => {
+                self.line.extend_from_slice(l);
+                self.line.push(b'\n');
+                true
+            }
+            None => {
+                warnings.extend(self.reader.warning().map(str::to_owned));
                 false
             }
         }
@@ -44,13 +41,8 @@ pub(crate) fn merge_logs(
 ) -> Result<u64> {
     let mut readers = Vec::new();
     for path in inputs.iter().filter(|p| p.exists()) {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
         readers.push(Input {
-            path: path.clone(),
-            reader: BufReader::with_capacity(
-                1 << 16,
-                MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)),
-            ),
+            reader: LogReader::open(path)?,
             line: Vec::new(),
         });
     }
@@ -96,7 +88,7 @@ const CHUNK: usize = 1 << 20;
 impl RawLogWriter {
     fn create(path: &Path) -> Result<Self> {
         let mut file = std::io::BufWriter::new(File::create(path).map_err(|e| Error::io(path, e))?);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
         let path = path.to_path_buf();
         let writer = std::thread::spawn(move || -> Result<()> {
             use std::io::Write as _;

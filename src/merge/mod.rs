@@ -169,6 +169,9 @@ fn format_weight(w: f64) -> String {
 /// An input without a manifest, inputs of different work, the same machine of the same plan
 /// twice, an output directory that is one of the inputs, corrupt results, a full disk.
 pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
+    if let Some(path) = opts.write_machines.as_deref().filter(|p| p.exists()) {
+        return Err(already_exists(path));
+    }
     let dirs = find_machine_dirs(inputs)?;
     let first = &dirs[0].manifest;
     let mut warnings = Vec::new();
@@ -452,20 +455,29 @@ fn write_machines(path: &Path, summary: &Summary) -> Result<()> {
     let mut text =
         serde_json::to_string_pretty(&serde_json::Value::Object(map)).expect("plain data");
     text.push('\n');
-    use std::io::Write as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => Error::invalid(
-                Some(path),
-                None,
-                "already exists: --write-machines never overwrites; name a new file",
-            ),
-            _ => Error::io(path, e),
-        })?;
-    f.write_all(text.as_bytes()).map_err(|e| Error::io(path, e))
+    if path.exists() {
+        return Err(already_exists(path));
+    }
+    // Written whole beside the target, then linked into place: linking fails if the name was
+    // taken meanwhile, so an existing file is never replaced and no half file is ever seen.
+    let tmp = crate::output::tmp_path(path);
+    write_atomic(&tmp, text.as_bytes())?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    linked.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => already_exists(path),
+        _ => Error::io(path, e),
+    })?;
+    crate::output::sync_dir(path);
+    Ok(())
+}
+
+fn already_exists(path: &Path) -> Error {
+    Error::invalid(
+        Some(path),
+        None,
+        "already exists: --write-machines never overwrites; name a new file",
+    )
 }
 
 #[cfg(test)]

@@ -8,7 +8,11 @@ use serde::Serialize;
 
 use super::discover::find_machine_dirs;
 use crate::error::Result;
-use crate::output::manifest::StatusFile;
+use std::collections::HashMap;
+
+use crate::output::manifest::{Manifest, StatusFile};
+use crate::output::results::Status;
+use crate::output::results_reader::ResultsReader;
 
 /// A host whose status.json is older than this while it says `running` is flagged stale.
 const STALE: Duration = Duration::from_secs(60);
@@ -59,7 +63,9 @@ pub struct StatusReport {
     pub machines: Vec<MachineStatus>,
 }
 
-/// Reads the progress of every machine directory under `inputs`.
+/// Reads the progress of every machine directory under `inputs`: its manifest.json and
+/// status.json, or, when a host has no status.json (killed before writing one), its
+/// results.csv, read as it stands (a row being written is skipped).
 ///
 /// # Errors
 /// An input without a manifest.json, or an unreadable manifest.
@@ -68,7 +74,10 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
     let mut machines = Vec::new();
     for d in &dirs {
         let m = &d.manifest;
-        let st = StatusFile::read(&d.dir).ok();
+        // A host killed before its first status.json, or an older one: count its rows.
+        let st = StatusFile::read(&d.dir)
+            .ok()
+            .or_else(|| from_results(&d.dir, m));
         let (done, ok, failed, rate, eta, updated, state) = match &st {
             Some(s) => (
                 s.done,
@@ -125,6 +134,40 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
         ok: machines.iter().map(|m| m.ok).sum(),
         failed: machines.iter().map(|m| m.failed).sum(),
         machines,
+    })
+}
+
+/// A status made from a machine directory's results.csv (read as it is, a torn last row
+/// skipped): ok and failed jobs by key, the rate over the rows' time span.
+fn from_results(dir: &std::path::Path, m: &Manifest) -> Option<StatusFile> {
+    let path = dir.join("results.csv");
+    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
+    let mut reader = ResultsReader::open(&path).ok()?;
+    // Per key: (ok seen, latest non-ok start) -> the job's final state so far.
+    let mut jobs: HashMap<u64, bool> = HashMap::new();
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    while let Ok(Some(row)) = reader.next_row() {
+        *jobs.entry(row.key).or_default() |= row.status == Status::Ok;
+        first = first.min(row.started_us);
+        last = last.max(row.started_us + (row.duration_s * 1e6) as i64);
+    }
+    let ok = jobs.values().filter(|&&ok| ok).count() as u64;
+    let done = jobs.len() as u64;
+    let span = (last - first) as f64 / 1e6;
+    let rate = if span > 0.0 { done as f64 / span } else { 0.0 };
+    let running = m.state == "running";
+    Some(StatusFile {
+        machine: m.machine.clone(),
+        plan_digest: m.plan_digest.clone(),
+        work_digest: m.work_digest.clone(),
+        state: m.state.clone(),
+        share: m.share,
+        done,
+        ok,
+        failed: done - ok,
+        rate_per_s: rate,
+        eta_s: (running && rate > 0.0).then(|| m.share.saturating_sub(done) as f64 / rate),
+        updated_at: crate::output::rfc3339(modified),
     })
 }
 

@@ -52,6 +52,13 @@ impl LogWriter {
         if path.exists() {
             let good = complete_prefix(path).map_err(io)?;
             let len = std::fs::metadata(path).map_err(io)?.len();
+            if good == 0 && len > 0 && !starts_like_gzip(path).map_err(io)? {
+                return Err(Error::invalid(
+                    Some(path),
+                    None,
+                    "is not a gzip file, so not a jobsplit log: move it away (it is never truncated)",
+                ));
+            }
             if good < len {
                 let f = OpenOptions::new().write(true).open(path).map_err(io)?;
                 f.set_len(good).map_err(io)?;
@@ -192,6 +199,13 @@ pub fn job_log(dir: &Path, index: u64) -> Result<LogWriter> {
     LogWriter::open(&dir.join(format!("{index}.log.gz")))
 }
 
+/// True if the file starts with the gzip magic bytes (or is too short to tell).
+fn starts_like_gzip(path: &Path) -> std::io::Result<bool> {
+    let mut head = [0u8; 2];
+    let n = File::open(path)?.read(&mut head)?;
+    Ok(n < 2 || head == [0x1f, 0x8b])
+}
+
 /// The length of the longest prefix of `path` made of complete gzip members.
 fn complete_prefix(path: &Path) -> std::io::Result<u64> {
     let mut reader = BufReader::new(File::open(path)?);
@@ -245,6 +259,155 @@ impl<R: BufRead> BufRead for CountingReader<'_, R> {
     }
 }
 
+/// Streams the lines of a multi-member log.gz, one at a time. Reading never fails after
+/// the open: a member cut short (a crash), damaged bytes or a file that is not gzip at all end
+/// the lines early, with a [`warning`](LogReader::warning).
+///
+/// A member's lines are delivered only once its CRC-32 and length have been checked, so every
+/// line delivered is a line of the file as written, in order: the lines of a file cut
+/// anywhere are a prefix of the lines of the whole file. (A member over 2 MiB, which jobsplit
+/// never writes, is delivered in parts before its check.) Memory is one member.
+///
+/// # Examples
+/// ```no_run
+/// let mut r = jobsplit::output::log::LogReader::open("out/ws1/log.gz".as_ref())?;
+/// while let Some(line) = r.next_line() {
+///     let _fields: Vec<&[u8]> = line.splitn(4, |&b| b == b'\t').collect();
+/// }
+/// if let Some(w) = r.warning() {
+///     eprintln!("warning: {w}");
+/// }
+/// # Ok::<(), jobsplit::Error>(())
+/// ```
+pub struct LogReader {
+    path: PathBuf,
+    source: Source,
+    /// Checked bytes; `buf[pos..]` is not delivered yet.
+    buf: Vec<u8>,
+    pos: usize,
+    member: Vec<u8>,
+    warning: Option<String>,
+}
+
+/// Where the reader is in the file.
+enum Source {
+    /// Between members.
+    Between(BufReader<File>),
+    /// Inside a member too large to hold whole.
+    Inside(Box<flate2::bufread::GzDecoder<BufReader<File>>>),
+    /// At the end, or stopped at damage.
+    Done,
+}
+
+/// Beyond this many bytes a member's lines are delivered before its check. jobsplit's members
+/// hold at most [`MEMBER_LIMIT`] plus one line of at most 1 MiB.
+const HOLD_LIMIT: usize = (2 << 20) + (64 << 10);
+
+impl std::fmt::Debug for LogReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogReader")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogReader {
+    /// Opens `path`.
+    ///
+    /// # Errors
+    /// If the file cannot be opened.
+    pub fn open(path: &Path) -> Result<LogReader> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        Ok(LogReader {
+            path: path.to_path_buf(),
+            source: Source::Between(BufReader::with_capacity(1 << 16, file)),
+            buf: Vec::new(),
+            pos: 0,
+            member: Vec::new(),
+            warning: None,
+        })
+    }
+
+    /// The next line without its `\n`, or `None` at the end of the readable lines.
+    pub fn next_line(&mut self) -> Option<&[u8]> {
+        loop {
+            if let Some(n) = memchr::memchr(b'\n', &self.buf[self.pos..]) {
+                let line = self.pos..self.pos + n;
+                self.pos += n + 1;
+                return Some(&self.buf[line]);
+            }
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+            if !self.fill() {
+                if !self.buf.is_empty() && self.warning.is_none() {
+                    self.stop("the last line has no line end");
+                }
+                self.buf.clear();
+                return None;
+            }
+        }
+    }
+
+    /// Why the reading ended early, if it did.
+    pub fn warning(&self) -> Option<&str> {
+        self.warning.as_deref()
+    }
+
+    /// The file being read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Decodes the next member (or the next part of a huge one) into `buf`; false at the end
+    /// or at damage (a warning then says what).
+    fn fill(&mut self) -> bool {
+        let mut dec = match std::mem::replace(&mut self.source, Source::Done) {
+            Source::Between(mut r) => match r.fill_buf() {
+                Ok([]) => return false,
+                Ok(_) => flate2::bufread::GzDecoder::new(r),
+                Err(e) => {
+                    self.stop(&e.to_string());
+                    return false;
+                }
+            },
+            Source::Inside(d) => *d,
+            Source::Done => return false,
+        };
+        self.member.clear();
+        let mut chunk = [0u8; 1 << 14];
+        loop {
+            match dec.read(&mut chunk) {
+                Ok(0) => {
+                    self.buf.extend_from_slice(&self.member);
+                    self.source = Source::Between(dec.into_inner());
+                    return true;
+                }
+                Ok(n) => {
+                    self.member.extend_from_slice(&chunk[..n]);
+                    if self.member.len() >= HOLD_LIMIT {
+                        self.buf.extend_from_slice(&self.member);
+                        self.source = Source::Inside(Box::new(dec));
+                        return true;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.stop(&e.to_string());
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn stop(&mut self, why: &str) {
+        self.source = Source::Done;
+        self.warning = Some(format!(
+            "{}: the log ends in a member cut short or damaged ({why}; a crash?): the lines before it were kept",
+            self.path.display()
+        ));
+    }
+}
+
 /// Reads every line of a multi-member log.gz in order, calling `f` with each (without its
 /// newline). A torn final member ends the reading early: the lines before it are delivered and
 /// a warning is returned.
@@ -252,34 +415,11 @@ impl<R: BufRead> BufRead for CountingReader<'_, R> {
 /// # Errors
 /// If the file cannot be opened or `f` fails.
 pub fn read_lines(path: &Path, mut f: impl FnMut(&str) -> Result<()>) -> Result<Option<String>> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut line = Vec::new();
-    loop {
-        match reader.fill_buf() {
-            Ok([]) => return Ok(None),
-            Ok(_) => {}
-            Err(e) => return Err(Error::io(path, e)),
-        }
-        let mut dec =
-            BufReader::with_capacity(1 << 16, flate2::bufread::GzDecoder::new(&mut reader));
-        loop {
-            line.clear();
-            match dec.read_until(b'\n', &mut line) {
-                Ok(0) => break,
-                Ok(_) if line.ends_with(b"\n") => {
-                    line.pop();
-                    f(&String::from_utf8_lossy(&line))?;
-                }
-                Ok(_) | Err(_) => {
-                    return Ok(Some(format!(
-                        "{}: the log ends in a member cut short (a crash?); the lines before it were kept",
-                        path.display()
-                    )));
-                }
-            }
-        }
+    let mut reader = LogReader::open(path)?;
+    while let Some(line) = reader.next_line() {
+        f(&String::from_utf8_lossy(line))?;
     }
+    Ok(reader.warning.take())
 }
 
 #[cfg(test)]
