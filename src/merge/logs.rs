@@ -88,7 +88,7 @@ const CHUNK: usize = 1 << 20;
 impl RawLogWriter {
     fn create(path: &Path) -> Result<Self> {
         let mut file = std::io::BufWriter::new(File::create(path).map_err(|e| Error::io(path, e))?);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
         let path = path.to_path_buf();
         let writer = std::thread::spawn(move || -> Result<()> {
             use std::io::Write as _;

@@ -285,7 +285,6 @@ pub struct LogReader {
     /// Checked bytes; `buf[pos..]` is not delivered yet.
     buf: Vec<u8>,
     pos: usize,
-    member: Vec<u8>,
     warning: Option<String>,
 }
 
@@ -302,6 +301,9 @@ enum Source {
 /// Beyond this many bytes a member's lines are delivered before its check. jobsplit's members
 /// hold at most [`MEMBER_LIMIT`] plus one line of at most 1 MiB.
 const HOLD_LIMIT: usize = (2 << 20) + (64 << 10);
+
+/// Bytes decoded per read.
+const CHUNK: usize = 64 << 10;
 
 impl std::fmt::Debug for LogReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -323,7 +325,6 @@ impl LogReader {
             source: Source::Between(BufReader::with_capacity(1 << 16, file)),
             buf: Vec::new(),
             pos: 0,
-            member: Vec::new(),
             warning: None,
         })
     }
@@ -373,25 +374,26 @@ impl LogReader {
             Source::Inside(d) => *d,
             Source::Done => return false,
         };
-        self.member.clear();
-        let mut chunk = [0u8; 1 << 14];
+        // Decoded straight into `buf`; only a member that checks out is kept there.
+        let mark = self.buf.len();
         loop {
-            match dec.read(&mut chunk) {
+            let at = self.buf.len();
+            self.buf.resize(at + CHUNK, 0);
+            let read = dec.read(&mut self.buf[at..]);
+            self.buf.truncate(at + read.as_ref().map_or(0, |&n| n));
+            match read {
                 Ok(0) => {
-                    self.buf.extend_from_slice(&self.member);
                     self.source = Source::Between(dec.into_inner());
                     return true;
                 }
-                Ok(n) => {
-                    self.member.extend_from_slice(&chunk[..n]);
-                    if self.member.len() >= HOLD_LIMIT {
-                        self.buf.extend_from_slice(&self.member);
-                        self.source = Source::Inside(Box::new(dec));
-                        return true;
-                    }
+                Ok(_) if self.buf.len() - mark >= HOLD_LIMIT => {
+                    self.source = Source::Inside(Box::new(dec));
+                    return true;
                 }
+                Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => {
+                    self.buf.truncate(mark);
                     self.stop(&e.to_string());
                     return false;
                 }
