@@ -227,30 +227,51 @@ def _parse_constant(s):
 
 
 def _check(v, depth=0):
-    """Refuses what serde_json refuses and Python accepts: lone surrogates, deep nesting."""
-    if isinstance(v, (list, dict)):
+    """Refuses what serde_json refuses and Python accepts: lone surrogates, deep nesting,
+    numbers beyond the largest double.
+
+    It runs over the entries as written, duplicates included: serde_json refuses a bad string
+    or a too deep value even where a later duplicate key replaces it."""
+    if isinstance(v, (list, Pairs)):
         if depth >= MAX_DEPTH:
             raise SpecError("JSON nested deeper than %d levels" % MAX_DEPTH)
-        items = v.items() if isinstance(v, dict) else enumerate(v)
-        for k, x in items:
-            if isinstance(k, str):
+        for x in v:
+            if isinstance(v, Pairs):
+                k, x = x
                 _check(k)
             _check(x, depth + 1)
+    elif isinstance(v, float) and not math.isfinite(v):
+        raise SpecError("a number beyond the largest double is out of range")
     elif isinstance(v, str):
-        v.encode("utf-8")  # raises on a lone surrogate
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SpecError("a \\u escape of a lone surrogate is not a character")
+
+
+def _to_dicts(v):
+    """Pairs to dicts, the last of duplicate keys winning (as serde_json's map does)."""
+    if isinstance(v, Pairs):
+        return {k: _to_dicts(x) for k, x in v}
+    if isinstance(v, list):
+        return [_to_dicts(x) for x in v]
+    return v
 
 
 def parse_json(text, pairs=False):
-    v = json.loads(
-        text,
-        parse_int=_parse_int,
-        parse_float=float,  # correctly rounded
-        parse_constant=_parse_constant,
-        object_pairs_hook=Pairs if pairs else None,
-    )
-    if not pairs:
-        _check(v)
-    return v
+    """Reads one JSON text as serde_json does; objects become dicts, or with `pairs` Pairs."""
+    try:
+        v = json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_float=float,  # correctly rounded
+            parse_constant=_parse_constant,
+            object_pairs_hook=Pairs,
+        )
+    except RecursionError:
+        raise SpecError("JSON nested deeper than %d levels" % MAX_DEPTH)
+    _check(v)
+    return v if pairs else _to_dicts(v)
 
 
 # --- job lists ------------------------------------------------------------------------------
@@ -595,6 +616,16 @@ def self_test():
     # Lines: White_Space and comments.
     data = "a\r\n\n \x0b\u3000\n# c\n\u00a0#d\nb \r\r\n\x1c\n\ufeffx\nlast".encode("utf-8")
     assert job_list(data, "lines") == [b"a", b"b \r", b"\x1c", "\ufeffx".encode(), b"last"]
+    # JSON lines: the last duplicate key wins, but what serde_json refuses is refused anywhere.
+    assert job_list(b'{"a": 1, "a": [2]}\n', "jsonl") == [b'{"a":[2]}']
+    deep = lambda d: "[" * d + "]" * d
+    assert job_list(deep(127).encode(), "jsonl") == [deep(127).encode()]
+    for bad in ['"\\ud800"', '{"a": "\\udc00", "a": 1}', '{"a": 1e400, "a": 1}', deep(128)]:
+        try:
+            job_list(bad.encode(), "jsonl")
+        except SpecError:
+            continue
+        raise AssertionError("accepted %s" % bad)
 
 
 def canonical_vectors():
