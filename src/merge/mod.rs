@@ -187,6 +187,18 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
                 ),
             ));
         }
+        if let (Some(key), Some(first_key)) = (&m.first_key, &first.first_key) {
+            if key != first_key {
+                return Err(Error::invalid(
+                    Some(&d.dir),
+                    None,
+                    format!(
+                        "ran with another seed than {} (job 0 has key {key} here, {first_key} there): merge only the outputs of one study (same job list, config and seed)",
+                        dirs[0].dir.display()
+                    ),
+                ));
+            }
+        }
         if !plan_digests.contains(&m.plan_digest) {
             plan_digests.push(m.plan_digest.clone());
         }

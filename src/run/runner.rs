@@ -210,6 +210,7 @@ pub fn run_share(
         shard: opts
             .shard
             .map(|(index, count)| crate::output::manifest::Shard { index, count }),
+        first_key: Some(keyer.key(0, &work.jobs().job_bytes(0)).id()),
     };
     manifest.write_atomic(&opts.dir)?;
 
