@@ -171,7 +171,7 @@ fn a_lost_host_is_missing_then_rescued() {
 fn merge_refuses_what_does_not_belong_together() {
     let s = study(10);
     run_all(&s, &["a", "b"], &[]);
-    // Another work: a different seed.
+    // The same jobs with another seed: not the same study (the jobs' randomness differs).
     s.run("c")
         .args(["--seed", "other", "--out", "other", "--quiet"])
         .assert()
@@ -179,8 +179,28 @@ fn merge_refuses_what_does_not_belong_together() {
     let out = merge(&s, &["out", "other", "--out", "m"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("work") && err.contains("other"), "{err}");
-    assert!(!s.join("m/results.csv").exists());
+    assert!(
+        err.contains("seed") && err.contains("out/a") && err.contains("other/c"),
+        "{err}"
+    );
+    assert!(!s.join("m").exists());
+
+    // Another work: new [params]. The message names both directories.
+    let config = std::fs::read_to_string(s.join("jobsplit.toml")).unwrap();
+    s.write("params.toml", &format!("{config}\n[params]\nx = 1\n"));
+    s.run("c")
+        .args(["--config", "params.toml", "--out", "work2", "--quiet"])
+        .assert()
+        .success();
+    let out = merge(&s, &["out", "work2", "--out", "m"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("holds work") && err.contains("out/a") && err.contains("work2/c"),
+        "{err}"
+    );
+    assert!(!s.join("m").exists());
 
     std::fs::create_dir_all(s.join("empty")).unwrap();
     let out = merge(&s, &["empty", "--out", "m"]);
@@ -307,4 +327,60 @@ fn a_later_success_beats_an_earlier_failure() {
         .rows
         .iter()
         .all(|row| row.status() == "ok" && row.get("ok") == "1"));
+}
+
+#[test]
+fn merge_refuses_hosts_that_ran_with_different_seeds() {
+    // Two hosts whose shares happen to be disjoint and cover the work, but one ran with another
+    // seed: no job ran twice, yet the jobs' randomness comes from two studies.
+    let s = study(6);
+    s.write("ab.json", r#"{"a": [1, 1], "b": [1, 1]}"#);
+    let plan = s.plan_json(&["--machines", "ab.json"]);
+    let assigned = common::assignment(&plan);
+    let a_share: Vec<u64> = assigned
+        .iter()
+        .filter(|(_, m)| m.as_str() == "a")
+        .map(|(i, _)| *i)
+        .collect();
+    let rest: Vec<u64> = (0..6).filter(|i| !a_share.contains(i)).collect();
+    // A seed under which b's share of a two-machine plan is exactly what a leaves.
+    let (seed, b_share) = (0..200)
+        .map(|k| format!("other-{k}"))
+        .find_map(|seed| {
+            let p = s.plan_json(&["--seed", &seed, "--machines", "ab.json"]);
+            let mut b: Vec<u64> = p["machines"][1]["jobs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect();
+            b.sort_unstable();
+            (b == rest).then_some((seed, b))
+        })
+        .expect("some seed gives b the rest");
+    assert!(!b_share.is_empty());
+    s.run("a")
+        .args(["--machines", "ab.json", "--quiet"])
+        .assert()
+        .success();
+    s.run("b")
+        .args([
+            "--seed",
+            &seed,
+            "--machines",
+            "ab.json",
+            "--out",
+            "other",
+            "--quiet",
+        ])
+        .assert()
+        .success();
+    let out = merge(&s, &["out", "other", "--out", "m"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("seed") && err.contains("out/a") && err.contains("other/b"),
+        "{err}"
+    );
+    assert!(!s.join("m").exists(), "nothing written");
 }
