@@ -384,3 +384,29 @@ fn merge_refuses_hosts_that_ran_with_different_seeds() {
     );
     assert!(!s.join("m").exists(), "nothing written");
 }
+
+#[test]
+fn merged_log_is_in_time_order_while_jobs_print_at_once() {
+    // Jobs on two cores per host print many lines at the same time, on stdout and stderr.
+    let jobs: Vec<String> = (0..6)
+        .map(|_| "seq 1 15000; seq 1 15000 >&2".to_owned())
+        .collect();
+    let s = Study::with(&jobs, r#"{"a": [1, 2], "b": [1, 2]}"#, "");
+    run_all(&s, &["a", "b"], &[]);
+    for m in ["a", "b"] {
+        let log = s.log(m);
+        assert!(
+            log.windows(2).all(|w| w[0].time <= w[1].time),
+            "{m}/log.gz out of time order"
+        );
+    }
+    let out = merge(&s, &["out", "--out", "m"]);
+    assert!(out.status.success());
+    let log = read_log(&s.join("m/log.gz"));
+    assert_eq!(
+        log.iter().filter(|l| l.stream != "event").count(),
+        6 * 30_000
+    );
+    let bad = log.windows(2).filter(|w| w[0].time > w[1].time).count();
+    assert_eq!(bad, 0, "merged log lines out of time order");
+}
