@@ -169,6 +169,10 @@ fn format_weight(w: f64) -> String {
 /// An input without a manifest, inputs of different work, the same machine of the same plan
 /// twice, an output directory that is one of the inputs, corrupt results, a full disk.
 pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
+    // Refused before anything is written (and again when it is written, against a race).
+    if let Some(path) = opts.write_machines.as_deref().filter(|p| p.exists()) {
+        return Err(machines_file_exists(path));
+    }
     let dirs = find_machine_dirs(inputs)?;
     let first = &dirs[0].manifest;
     let mut warnings = Vec::new();
@@ -233,6 +237,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         ));
     }
     let out = &opts.out;
+    let created = !out.exists();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let out_canon = out.canonicalize().map_err(|e| Error::io(out, e))?;
     for d in &dirs {
@@ -264,6 +269,10 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         (Ok((t, s)), Ok((n, w))) => (t, s, n, w),
         (Err(e), _) | (_, Err(e)) => {
             let _ = std::fs::remove_file(&tmp_log);
+            if created {
+                // Leave nothing behind for a refused merge (only an empty directory is removed).
+                let _ = std::fs::remove_dir(out);
+            }
             return Err(e);
         }
     };
@@ -433,14 +442,18 @@ fn write_machines(path: &Path, summary: &Summary) -> Result<()> {
         .create_new(true)
         .open(path)
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => Error::invalid(
-                Some(path),
-                None,
-                "already exists: --write-machines never overwrites; name a new file",
-            ),
+            std::io::ErrorKind::AlreadyExists => machines_file_exists(path),
             _ => Error::io(path, e),
         })?;
     f.write_all(text.as_bytes()).map_err(|e| Error::io(path, e))
+}
+
+fn machines_file_exists(path: &Path) -> Error {
+    Error::invalid(
+        Some(path),
+        None,
+        "already exists: --write-machines never overwrites; name a new file",
+    )
 }
 
 #[cfg(test)]
