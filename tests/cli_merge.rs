@@ -410,3 +410,42 @@ fn merged_log_is_in_time_order_while_jobs_print_at_once() {
     let bad = log.windows(2).filter(|w| w[0].time > w[1].time).count();
     assert_eq!(bad, 0, "merged log lines out of time order");
 }
+
+#[test]
+fn a_refused_merge_writes_nothing() {
+    let s = study(12);
+    run_all(&s, &["a", "b", "c"], &[]);
+    // --write-machines naming a file that exists: refused before anything is written.
+    s.write("calibrated.json", "{}\n");
+    let out = merge(
+        &s,
+        &["out", "--out", "m", "--write-machines", "calibrated.json"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("calibrated.json") && err.contains("already exists"),
+        "{err}"
+    );
+    assert!(!s.join("m").exists(), "merge wrote m/ and then refused");
+    assert_eq!(
+        std::fs::read_to_string(s.join("calibrated.json")).unwrap(),
+        "{}\n"
+    );
+
+    // A corrupt row in the middle of an input (not a torn tail): named, and no m/ left behind.
+    let path = s.machine_dir("b").join("results.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    assert!(lines.len() >= 3, "b has at least two rows");
+    lines[1] = "not,a,row".to_owned();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let before = hashes(&s.out());
+    let out = merge(&s, &["out", "--out", "m"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("b/results.csv:2"), "{err}");
+    assert!(!s.join("m").exists(), "a failed merge left m/ behind");
+    assert_eq!(hashes(&s.out()), before);
+}
