@@ -253,10 +253,61 @@ fn damaged_inputs_are_merged_with_warnings() {
         "one job of a is lost with its torn row: {err}"
     );
     assert!(err.contains("cut short"), "{err}");
+    // The torn row is a's last job: the one missing, and named in a warning.
+    let torn = String::from_utf8_lossy(&data);
+    let last = torn.lines().last().unwrap();
     let missing = std::fs::read_to_string(s.join("m/missing.txt")).unwrap();
-    assert_eq!(missing.lines().count(), 1);
+    assert_eq!(missing, format!("{}\n", last.split(',').next().unwrap()));
+    assert!(
+        err.lines().any(|l| l.starts_with("jobsplit: warning: ")
+            && l.contains("a/results.csv")
+            && l.contains("cut short")),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("jobsplit: warning: ") && l.contains("c/log.gz")),
+        "{err}"
+    );
     let r = Results::read(&s.join("m/results.csv"));
     assert_eq!(r.rows.len(), 29);
+    assert!(
+        r.rows.iter().any(|row| row.get("machine") == "b"),
+        "b's rows from results.csv.gz"
+    );
+
+    // The merged log holds every line of a and b, and c's lines up to the cut.
+    let merged = read_log(&s.join("m/log.gz"));
+    let count = |lines: &[common::LogLine]| lines.len();
+    let (a_lines, b_lines) = (s.log("a"), s.log("b"));
+    let c_whole = whole_members(&s.machine_dir("c").join("log.gz"));
+    assert!(c_whole > 0);
+    assert!(
+        merged.len() >= count(&a_lines) + count(&b_lines) + c_whole,
+        "merged {} lines, a {} b {} c (whole members) {c_whole}",
+        merged.len(),
+        a_lines.len(),
+        b_lines.len()
+    );
+    assert!(merged.windows(2).all(|w| w[0].time <= w[1].time));
+}
+
+/// The lines in the whole gzip members at the start of a file cut short.
+fn whole_members(path: &Path) -> usize {
+    use std::io::Read as _;
+    let data = std::fs::read(path).unwrap();
+    let mut rest: &[u8] = &data;
+    let mut lines = 0;
+    while !rest.is_empty() {
+        let mut dec = flate2::bufread::GzDecoder::new(rest);
+        let mut text = String::new();
+        if dec.read_to_string(&mut text).is_err() {
+            break;
+        }
+        lines += text.lines().count();
+        rest = dec.into_inner();
+    }
+    lines
 }
 
 #[test]
@@ -448,4 +499,43 @@ fn a_refused_merge_writes_nothing() {
     assert!(err.contains("b/results.csv:2"), "{err}");
     assert!(!s.join("m").exists(), "a failed merge left m/ behind");
     assert_eq!(hashes(&s.out()), before);
+}
+
+#[test]
+fn status_of_a_running_host_then_a_finished_one() {
+    let jobs: Vec<String> = (0..6).map(|_| "sleep 0.25".to_owned()).collect();
+    let s = Study::with(&jobs, r#"{"solo": [1, 1]}"#, "");
+    let mut child = s
+        .std_cmd()
+        .args(["run", "--machine", "solo", "--yes", "--quiet"])
+        .spawn()
+        .unwrap();
+    let manifest = s.machine_dir("solo").join("manifest.json");
+    assert!(
+        common::wait_until(std::time::Duration::from_secs(10), || manifest.exists()),
+        "the run never wrote its manifest"
+    );
+    let out = s.cmd().args(["status", "out", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &json["machines"][0];
+    assert_eq!(m["machine"], "solo");
+    assert_eq!(m["state"], "running", "{json}");
+    assert_eq!(m["share"], 6);
+    assert!(m["done"].as_u64().unwrap() < 6, "{json}");
+    let table = s.cmd().args(["status", "out"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&table.stdout).contains("running"));
+
+    let status = common::wait_child(&mut child, std::time::Duration::from_secs(30));
+    assert!(status.success());
+    let out = s.cmd().args(["status", "out", "--json"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["machines"][0]["state"], "finished");
+    assert_eq!(json["done"], 6);
+    assert_eq!(json["ok"], 6);
+    assert_eq!(json["jobs_total"], 6);
 }
