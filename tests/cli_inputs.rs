@@ -145,11 +145,45 @@ fn template_field_a_record_lacks() {
 fn malformed_template() {
     let d = study(&[]);
     both(d.path(), &["--cmd", "echo {"], &["never closed"]);
+    // From the config, the message names the file and the key.
+    let d = study(&[("jobsplit.toml", b"[jobs]\ncommand = \"echo }\"\n")]);
+    both(
+        d.path(),
+        &[],
+        &["jobsplit.toml", "[jobs] command", "closes nothing"],
+    );
+}
+
+#[test]
+fn records_without_a_template() {
+    // A CSV or JSONL job list has no command of its own: `run` refuses it up front, not job by
+    // job (`plan` only hashes the records, so it plans them).
+    let d = study(&[("jobs.csv", b"a,b\n1,2\n"), ("jobs.jsonl", b"{\"a\": 1}\n")]);
+    run_only(
+        d.path(),
+        &["--jobs", "jobs.csv"],
+        &["jobs.csv", "command template", "--cmd"],
+    );
+    run_only(
+        d.path(),
+        &["--jobs", "jobs.jsonl"],
+        &["jobs.jsonl", "command template"],
+    );
+    run_only(
+        d.path(),
+        &["--format", "csv"],
+        &["jobs.txt", "command template"],
+    );
+}
+
+fn run_only(dir: &Path, extra: &[&str], needles: &[&str]) {
+    let args: Vec<&str> = RUN.iter().chain(extra).copied().collect();
+    fails(dir, &args, needles);
 }
 
 #[test]
 fn machines_file_errors() {
-    let cases: [(&[u8], &[&str]); 10] = [
+    let cases: [(&[u8], &[&str]); 14] = [
         (b"[1, 2]", &["machines.json:1:", "JSON object"]),
         (
             b"{\"a\": [0, 1]}",
@@ -172,11 +206,28 @@ fn machines_file_errors() {
         ),
         (b"{}", &["no machines"]),
         (b"{\"a\": [1, 1]", &["machines.json:1:"]),
+        (
+            b"{\"a\": [1e999, 1]}",
+            &["machines.json:1:", "out of range"],
+        ),
+        (b"{\"a\": [1, -3]}", &["`a`", "cores must be", "-3"]),
+        (
+            b"{\"a\": [\"fast\", 1]}",
+            &["`a`", "weight must be a number"],
+        ),
+        (
+            b"{\"a\": [1, 1], \"../b\": [1, 1]}",
+            &["cannot be a directory name"],
+        ),
     ];
     for (text, needles) in cases {
         let d = study(&[("machines.json", text)]);
-        both(d.path(), &[], needles);
+        // Every message names the file, whatever else it says.
+        let needles: Vec<&str> = needles.iter().copied().chain(["machines.json"]).collect();
+        both(d.path(), &[], &needles);
     }
+    let d = study(&[("machines.json", b"{\"a\": [1, 1], \"\xff\": [1, 1]}")]);
+    both(d.path(), &[], &["machines.json", "UTF-8"]);
     let d = study(&[]);
     both(
         d.path(),
@@ -227,6 +278,23 @@ fn init_refuses_to_overwrite() {
         std::fs::read(d.path().join("jobsplit.toml")).unwrap(),
         b"# mine\n"
     );
+    // One of the three files is enough to refuse, and none of the others is written.
+    for existing in ["jobs.txt", "machines.json", "jobsplit.toml"] {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("study")).unwrap();
+        std::fs::write(d.path().join("study").join(existing), "mine\n").unwrap();
+        fails(d.path(), &["init", "study"], &[existing, "already exists"]);
+    }
+    // Other files in the directory are no reason to refuse.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("notes.md"), "mine\n").unwrap();
+    Command::cargo_bin("jobsplit")
+        .unwrap()
+        .current_dir(d.path())
+        .args(["init", "."])
+        .assert()
+        .success();
+    assert!(d.path().join("jobs.txt").is_file());
 }
 
 #[test]

@@ -171,7 +171,7 @@ fn a_lost_host_is_missing_then_rescued() {
 fn merge_refuses_what_does_not_belong_together() {
     let s = study(10);
     run_all(&s, &["a", "b"], &[]);
-    // Another work: a different seed.
+    // The same jobs with another seed: not the same study (the jobs' randomness differs).
     s.run("c")
         .args(["--seed", "other", "--out", "other", "--quiet"])
         .assert()
@@ -179,8 +179,28 @@ fn merge_refuses_what_does_not_belong_together() {
     let out = merge(&s, &["out", "other", "--out", "m"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("work") && err.contains("other"), "{err}");
-    assert!(!s.join("m/results.csv").exists());
+    assert!(
+        err.contains("seed") && err.contains("out/a") && err.contains("other/c"),
+        "{err}"
+    );
+    assert!(!s.join("m").exists());
+
+    // Another work: new [params]. The message names both directories.
+    let config = std::fs::read_to_string(s.join("jobsplit.toml")).unwrap();
+    s.write("params.toml", &format!("{config}\n[params]\nx = 1\n"));
+    s.run("c")
+        .args(["--config", "params.toml", "--out", "work2", "--quiet"])
+        .assert()
+        .success();
+    let out = merge(&s, &["out", "work2", "--out", "m"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("holds work") && err.contains("out/a") && err.contains("work2/c"),
+        "{err}"
+    );
+    assert!(!s.join("m").exists());
 
     std::fs::create_dir_all(s.join("empty")).unwrap();
     let out = merge(&s, &["empty", "--out", "m"]);
@@ -233,10 +253,61 @@ fn damaged_inputs_are_merged_with_warnings() {
         "one job of a is lost with its torn row: {err}"
     );
     assert!(err.contains("cut short"), "{err}");
+    // The torn row is a's last job: the one missing, and named in a warning.
+    let torn = String::from_utf8_lossy(&data);
+    let last = torn.lines().last().unwrap();
     let missing = std::fs::read_to_string(s.join("m/missing.txt")).unwrap();
-    assert_eq!(missing.lines().count(), 1);
+    assert_eq!(missing, format!("{}\n", last.split(',').next().unwrap()));
+    assert!(
+        err.lines().any(|l| l.starts_with("jobsplit: warning: ")
+            && l.contains("a/results.csv")
+            && l.contains("cut short")),
+        "{err}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("jobsplit: warning: ") && l.contains("c/log.gz")),
+        "{err}"
+    );
     let r = Results::read(&s.join("m/results.csv"));
     assert_eq!(r.rows.len(), 29);
+    assert!(
+        r.rows.iter().any(|row| row.get("machine") == "b"),
+        "b's rows from results.csv.gz"
+    );
+
+    // The merged log holds every line of a and b, and c's lines up to the cut.
+    let merged = read_log(&s.join("m/log.gz"));
+    let count = |lines: &[common::LogLine]| lines.len();
+    let (a_lines, b_lines) = (s.log("a"), s.log("b"));
+    let c_whole = whole_members(&s.machine_dir("c").join("log.gz"));
+    assert!(c_whole > 0);
+    assert!(
+        merged.len() >= count(&a_lines) + count(&b_lines) + c_whole,
+        "merged {} lines, a {} b {} c (whole members) {c_whole}",
+        merged.len(),
+        a_lines.len(),
+        b_lines.len()
+    );
+    assert!(merged.windows(2).all(|w| w[0].time <= w[1].time));
+}
+
+/// The lines in the whole gzip members at the start of a file cut short.
+fn whole_members(path: &Path) -> usize {
+    use std::io::Read as _;
+    let data = std::fs::read(path).unwrap();
+    let mut rest: &[u8] = &data;
+    let mut lines = 0;
+    while !rest.is_empty() {
+        let mut dec = flate2::bufread::GzDecoder::new(rest);
+        let mut text = String::new();
+        if dec.read_to_string(&mut text).is_err() {
+            break;
+        }
+        lines += text.lines().count();
+        rest = dec.into_inner();
+    }
+    lines
 }
 
 #[test]
@@ -307,4 +378,164 @@ fn a_later_success_beats_an_earlier_failure() {
         .rows
         .iter()
         .all(|row| row.status() == "ok" && row.get("ok") == "1"));
+}
+
+#[test]
+fn merge_refuses_hosts_that_ran_with_different_seeds() {
+    // Two hosts whose shares happen to be disjoint and cover the work, but one ran with another
+    // seed: no job ran twice, yet the jobs' randomness comes from two studies.
+    let s = study(6);
+    s.write("ab.json", r#"{"a": [1, 1], "b": [1, 1]}"#);
+    let plan = s.plan_json(&["--machines", "ab.json"]);
+    let assigned = common::assignment(&plan);
+    let a_share: Vec<u64> = assigned
+        .iter()
+        .filter(|(_, m)| m.as_str() == "a")
+        .map(|(i, _)| *i)
+        .collect();
+    let rest: Vec<u64> = (0..6).filter(|i| !a_share.contains(i)).collect();
+    // A seed under which b's share of a two-machine plan is exactly what a leaves.
+    let (seed, b_share) = (0..200)
+        .map(|k| format!("other-{k}"))
+        .find_map(|seed| {
+            let p = s.plan_json(&["--seed", &seed, "--machines", "ab.json"]);
+            let mut b: Vec<u64> = p["machines"][1]["jobs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect();
+            b.sort_unstable();
+            (b == rest).then_some((seed, b))
+        })
+        .expect("some seed gives b the rest");
+    assert!(!b_share.is_empty());
+    s.run("a")
+        .args(["--machines", "ab.json", "--quiet"])
+        .assert()
+        .success();
+    s.run("b")
+        .args([
+            "--seed",
+            &seed,
+            "--machines",
+            "ab.json",
+            "--out",
+            "other",
+            "--quiet",
+        ])
+        .assert()
+        .success();
+    let out = merge(&s, &["out", "other", "--out", "m"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("seed") && err.contains("out/a") && err.contains("other/b"),
+        "{err}"
+    );
+    assert!(!s.join("m").exists(), "nothing written");
+}
+
+#[test]
+fn merged_log_is_in_time_order_while_jobs_print_at_once() {
+    // Jobs on two cores per host print many lines at the same time, on stdout and stderr.
+    let jobs: Vec<String> = (0..6)
+        .map(|_| "seq 1 15000; seq 1 15000 >&2".to_owned())
+        .collect();
+    let s = Study::with(&jobs, r#"{"a": [1, 2], "b": [1, 2]}"#, "");
+    run_all(&s, &["a", "b"], &[]);
+    for m in ["a", "b"] {
+        let log = s.log(m);
+        assert!(
+            log.windows(2).all(|w| w[0].time <= w[1].time),
+            "{m}/log.gz out of time order"
+        );
+    }
+    let out = merge(&s, &["out", "--out", "m"]);
+    assert!(out.status.success());
+    let log = read_log(&s.join("m/log.gz"));
+    assert_eq!(
+        log.iter().filter(|l| l.stream != "event").count(),
+        6 * 30_000
+    );
+    let bad = log.windows(2).filter(|w| w[0].time > w[1].time).count();
+    assert_eq!(bad, 0, "merged log lines out of time order");
+}
+
+#[test]
+fn a_refused_merge_writes_nothing() {
+    let s = study(12);
+    run_all(&s, &["a", "b", "c"], &[]);
+    // --write-machines naming a file that exists: refused before anything is written.
+    s.write("calibrated.json", "{}\n");
+    let out = merge(
+        &s,
+        &["out", "--out", "m", "--write-machines", "calibrated.json"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("calibrated.json") && err.contains("already exists"),
+        "{err}"
+    );
+    assert!(!s.join("m").exists(), "merge wrote m/ and then refused");
+    assert_eq!(
+        std::fs::read_to_string(s.join("calibrated.json")).unwrap(),
+        "{}\n"
+    );
+
+    // A corrupt row in the middle of an input (not a torn tail): named, and no m/ left behind.
+    let path = s.machine_dir("b").join("results.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    assert!(lines.len() >= 3, "b has at least two rows");
+    lines[1] = "not,a,row".to_owned();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let before = hashes(&s.out());
+    let out = merge(&s, &["out", "--out", "m"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("b/results.csv:2"), "{err}");
+    assert!(!s.join("m").exists(), "a failed merge left m/ behind");
+    assert_eq!(hashes(&s.out()), before);
+}
+
+#[test]
+fn status_of_a_running_host_then_a_finished_one() {
+    let jobs: Vec<String> = (0..6).map(|_| "sleep 0.25".to_owned()).collect();
+    let s = Study::with(&jobs, r#"{"solo": [1, 1]}"#, "");
+    let mut child = s
+        .std_cmd()
+        .args(["run", "--machine", "solo", "--yes", "--quiet"])
+        .spawn()
+        .unwrap();
+    let manifest = s.machine_dir("solo").join("manifest.json");
+    assert!(
+        common::wait_until(std::time::Duration::from_secs(10), || manifest.exists()),
+        "the run never wrote its manifest"
+    );
+    let out = s.cmd().args(["status", "out", "--json"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let m = &json["machines"][0];
+    assert_eq!(m["machine"], "solo");
+    assert_eq!(m["state"], "running", "{json}");
+    assert_eq!(m["share"], 6);
+    assert!(m["done"].as_u64().unwrap() < 6, "{json}");
+    let table = s.cmd().args(["status", "out"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&table.stdout).contains("running"));
+
+    let status = common::wait_child(&mut child, std::time::Duration::from_secs(30));
+    assert!(status.success());
+    let out = s.cmd().args(["status", "out", "--json"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["machines"][0]["state"], "finished");
+    assert_eq!(json["done"], 6);
+    assert_eq!(json["ok"], 6);
+    assert_eq!(json["jobs_total"], 6);
 }

@@ -140,6 +140,7 @@ fn machine(root: &Path, name: &str, times: &[u64]) -> std::path::PathBuf {
         counts: Counts::default(),
         busy_s: 0.0,
         shard: None,
+        first_key: None,
     }
     .write_atomic(&dir)
     .unwrap();

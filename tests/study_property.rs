@@ -1,5 +1,8 @@
 //! The whole study as a property: for random job lists, machine sets and host failures,
 //! plan -> run -> merge -> rescue -> merge gives every job ok exactly once, with its own value.
+//! Once in process with a fake executor (many cases), once through the binary (`binary`).
+
+mod support_io;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -131,6 +134,123 @@ proptest! {
             prop_assert_eq!(*i, k as u64);
             prop_assert_eq!(status.as_str(), "ok");
             prop_assert_eq!(square, &(i * i).to_string());
+        }
+    }
+}
+
+/// The same study through the real binary: shell jobs, hosts that die (their results.csv cut
+/// after a few rows, maybe mid-row, and no status.json), a rescue on other machines.
+mod binary {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use proptest::prelude::*;
+
+    use super::support_io::{self, owners, read_csv, Dir};
+
+    const WEIGHTS: [&str; 5] = ["0.5", "1", "1.5", "2", "3"];
+
+    fn machines_json(prefix: &str, spec: &[(usize, u64)]) -> String {
+        let entries: Vec<String> = spec
+            .iter()
+            .enumerate()
+            .map(|(i, &(w, c))| format!("\"{prefix}{i}\": [{}, {c}]", WEIGHTS[w]))
+            .collect();
+        format!("{{{}}}", entries.join(", "))
+    }
+
+    /// The value job `i` reports: not its index, so a job run under the wrong index shows.
+    fn value(i: u64) -> u64 {
+        3 * i + 1
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn plan_run_die_merge_rescue_merge(
+            n in 1u64..=40,
+            first in prop::collection::vec((0usize..5, 1u64..=3), 1..=4),
+            deaths in prop::collection::vec(prop::option::of((0usize..30, any::<bool>())), 4),
+            second in prop::collection::vec((0usize..5, 1u64..=3), 1..=3),
+        ) {
+            let d = Dir::new();
+            let jobs: String = (0..n)
+                .map(|i| format!("echo '{{\"v\": {}}}' > \"$JOBSPLIT_RESULT\"\n", value(i)))
+                .collect();
+            d.write("jobs.txt", jobs);
+            d.write("machines.json", machines_json("m", &first));
+            d.write("rescue.json", machines_json("r", &second));
+            d.write("jobsplit.toml", "seed = \"prop\"\n");
+
+            let (_, plan) = d.plan_json(&[]);
+            let planned = owners(&plan);
+            prop_assert_eq!(planned.len() as u64, n);
+
+            // Run every host, then let some of them "die": keep the first k rows (the last one
+            // maybe torn in half) and drop status.json.
+            let mut keys: BTreeMap<u64, String> = BTreeMap::new();
+            let mut lost: BTreeSet<u64> = BTreeSet::new();
+            for (j, _) in first.iter().enumerate() {
+                let m = format!("m{j}");
+                let out = d.output(&["run", "--machine", &m, "--yes", "--quiet"]);
+                prop_assert_eq!(out.code, 0, "{}", out.stderr);
+                let dir = d.join("out").join(&m);
+                let text = std::fs::read_to_string(dir.join("results.csv")).unwrap();
+                let (_, rows) = read_csv(&dir.join("results.csv"));
+                for r in &rows {
+                    keys.insert(r["index"].parse().unwrap(), r["key"].clone());
+                }
+                let Some((k, tear)) = deaths[j] else { continue };
+                let lines: Vec<&str> = text.lines().collect();
+                let k = k.min(rows.len());
+                let mut kept = lines[..=k].join("\n");
+                kept.push('\n');
+                for r in &rows[k..] {
+                    lost.insert(r["index"].parse().unwrap());
+                }
+                if tear && k > 0 {
+                    let last = lines[k];
+                    kept.truncate(kept.len() - 1 - last.len() / 2);
+                    lost.insert(rows[k - 1]["index"].parse().unwrap());
+                }
+                std::fs::write(dir.join("results.csv"), kept).unwrap();
+                let _ = std::fs::remove_file(dir.join("status.json"));
+            }
+            prop_assert_eq!(keys.len() as u64, n, "every job ran once before the failures");
+
+            let out = d.output(&["merge", "out", "--out", "m1"]);
+            prop_assert_eq!(out.code, if lost.is_empty() { 0 } else { 1 }, "{}", out.stderr);
+            let missing: BTreeSet<u64> = std::fs::read_to_string(d.join("m1/missing.txt"))
+                .unwrap()
+                .lines()
+                .map(|l| l.parse().unwrap())
+                .collect();
+            prop_assert_eq!(&missing, &lost);
+
+            for (j, _) in second.iter().enumerate() {
+                let m = format!("r{j}");
+                let out = d.output(&[
+                    "run", "--machine", &m, "--yes", "--quiet", "--machines", "rescue.json",
+                    "--rescue", "m1", "--out", "rescue",
+                ]);
+                prop_assert_eq!(out.code, 0, "{}", out.stderr);
+            }
+            let out = d.output(&["merge", "out", "rescue", "--out", "m2"]);
+            prop_assert_eq!(out.code, 0, "{}", out.stderr);
+            let (_, rows) = read_csv(&d.join("m2/results.csv"));
+            prop_assert_eq!(rows.len() as u64, n);
+            for (i, r) in rows.iter().enumerate() {
+                let i = i as u64;
+                prop_assert_eq!(&r["index"], &i.to_string());
+                prop_assert_eq!(&r["status"], "ok");
+                prop_assert_eq!(&r["v"], &value(i).to_string());
+                prop_assert_eq!(&r["key"], &keys[&i], "a rescued job keeps its key");
+                let by_rescue = r["machine"].starts_with('r');
+                prop_assert_eq!(by_rescue, lost.contains(&i), "job {} run by {}", i, &r["machine"]);
+            }
+            let summary = support_io::json(&d.join("m2/summary.json"));
+            prop_assert_eq!(summary["duplicates"].as_u64(), Some(0));
+            prop_assert_eq!(summary["ok"].as_u64(), Some(n));
         }
     }
 }

@@ -52,12 +52,14 @@ pub(crate) fn work(
         .format
         .or(config.jobs.format)
         .unwrap_or_else(|| Format::from_extension(&path));
-    let template = args
-        .command
-        .as_deref()
-        .or(config.jobs.command.as_deref())
-        .map(str::parse::<Template>)
-        .transpose()?;
+    let template = match (&args.command, &config.jobs.command) {
+        (Some(flag), _) => Some(flag.parse::<Template>()?),
+        // From the config: the message names the file and the key.
+        (None, Some(text)) => Some(text.parse::<Template>().map_err(|e| {
+            Error::invalid(config.path.as_deref(), None, format!("[jobs] command: {e}"))
+        })?),
+        (None, None) => None,
+    };
     let jobs = JobList::load(&path, format)?;
     Work::new(jobs, template, config.params.clone(), seed)
 }

@@ -72,6 +72,17 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         }
     }
     let Study { config, work, plan } = study;
+    // Shell jobs from records need a template; refused before any directory is made.
+    let format = work.jobs().format();
+    if source.is_none() && work.template().is_none() && format != crate::input::Format::Lines {
+        bail!(Error::invalid(
+            Some(work.jobs().path()),
+            None,
+            format!(
+                "a {format} job list needs a command template: set [jobs] command or pass --cmd, e.g. --cmd 'run {{}}'"
+            ),
+        ));
+    }
     let machine = match shard {
         Some(s) => s.index as usize,
         None => pick_machine(&plan, args.machine.as_deref())?,

@@ -205,7 +205,7 @@ impl JobList {
             if text.iter().all(u8::is_ascii_whitespace) {
                 return Ok(());
             }
-            serde_json::from_slice::<serde::de::IgnoredAny>(text).map_err(|e| {
+            serde_json::from_slice::<Value>(text).map_err(|e| {
                 self.error(
                     Some(line),
                     format!("not valid JSON ({e}): write one JSON value per line"),

@@ -190,6 +190,18 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
                 ),
             ));
         }
+        if let (Some(key), Some(first_key)) = (&m.first_key, &first.first_key) {
+            if key != first_key {
+                return Err(Error::invalid(
+                    Some(&d.dir),
+                    None,
+                    format!(
+                        "ran with another seed than {} (job 0 has key {key} here, {first_key} there): merge only the outputs of one study (same job list, config and seed)",
+                        dirs[0].dir.display()
+                    ),
+                ));
+            }
+        }
         if !plan_digests.contains(&m.plan_digest) {
             plan_digests.push(m.plan_digest.clone());
         }
@@ -225,6 +237,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     }
     let out = &opts.out;
     check_out_dir(out, &dirs)?;
+    let created = !out.exists();
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
 
@@ -243,6 +256,10 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         (Ok((t, s)), Ok((n, w))) => (t, s, n, w),
         (Err(e), _) | (_, Err(e)) => {
             let _ = std::fs::remove_file(&tmp_log);
+            if created {
+                // Leave nothing behind for a refused merge (only an empty directory is removed).
+                let _ = std::fs::remove_dir(out);
+            }
             return Err(e);
         }
     };

@@ -153,7 +153,11 @@ fn from_results(dir: &std::path::Path, m: &Manifest) -> Option<StatusFile> {
     }
     let ok = jobs.values().filter(|&&ok| ok).count() as u64;
     let done = jobs.len() as u64;
-    let span = (last - first) as f64 / 1e6;
+    let span = if done == 0 {
+        0.0
+    } else {
+        last.saturating_sub(first) as f64 / 1e6
+    };
     let rate = if span > 0.0 { done as f64 / span } else { 0.0 };
     let running = m.state == "running";
     Some(StatusFile {

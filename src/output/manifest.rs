@@ -71,6 +71,10 @@ pub struct Manifest {
     /// The shard, when run as one task of an engine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<Shard>,
+    /// The key of job 0 (16 hex digits). The seed is not part of the work digest; this key is,
+    /// with it, so merge tells outputs of different seeds apart. Absent from older manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_key: Option<String>,
 }
 
 impl Manifest {

@@ -210,6 +210,7 @@ pub fn run_share(
         shard: opts
             .shard
             .map(|(index, count)| crate::output::manifest::Shard { index, count }),
+        first_key: Some(keyer.key(0, &work.jobs().job_bytes(0)).id()),
     };
     manifest.write_atomic(&opts.dir)?;
 
@@ -383,17 +384,20 @@ fn worker(
             let mut log_error = None;
             let result = executor.execute(&spec, control, &mut |stream, text| {
                 wrote = true;
+                // The time is read under the lock, so log.gz lines are in time order (merge
+                // relies on it).
+                let mut log = state.log.lock().unwrap_or_else(|p| p.into_inner());
                 let now = SystemTime::now();
+                if let Err(e) = log.line(now, Some(index), stream, text) {
+                    log_error.get_or_insert(e);
+                }
+                drop(log);
                 if opts.job_logs {
                     let log =
                         job_log_slot.get_or_insert_with(|| job_log(&opts.dir.join("logs"), index));
                     if let Ok(log) = log {
                         let _ = log.line(now, Some(index), stream, text);
                     }
-                }
-                let mut log = state.log.lock().unwrap_or_else(|p| p.into_inner());
-                if let Err(e) = log.line(now, Some(index), stream, text) {
-                    log_error.get_or_insert(e);
                 }
             });
             let retrying = matches!(result.outcome, Outcome::Failed | Outcome::Timeout)
