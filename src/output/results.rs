@@ -316,9 +316,10 @@ pub(crate) fn read_header<R: std::io::Read>(
     reader: &mut csv::Reader<R>,
     fix: &str,
 ) -> Result<Vec<String>> {
-    let header = reader
-        .byte_headers()
-        .map_err(|e| Error::invalid(Some(path), Some(1), format!("unreadable header: {e}")))?;
+    let header = reader.byte_headers().map_err(|e| match e.into_kind() {
+        csv::ErrorKind::Io(io) => Error::io(path, io),
+        other => Error::invalid(Some(path), Some(1), format!("unreadable header: {other:?}")),
+    })?;
     let names: Vec<String> = header
         .iter()
         .map(|h| String::from_utf8_lossy(h).into_owned())

@@ -146,7 +146,8 @@ impl ResultsReader {
                 format!("the header is cut short{why}: a crash at the very start? remove the file"),
             ));
         }
-        let names = read_header(path, &mut csv)?;
+        let names =
+            super::results::read_header(path, &mut csv, "pass the files `jobsplit run` wrote")?;
         let warnings = Vec::new();
         Ok(ResultsReader {
             path: path.to_path_buf(),
@@ -304,32 +305,6 @@ fn facts(r: &csv::ByteRecord, width: usize) -> std::result::Result<Facts, String
         .filter(|d| d.is_finite() && *d >= 0.0)
         .ok_or_else(|| format!("`{}` is not a duration in seconds", text(7)))?;
     Ok((index, key, status, attempt, started, duration))
-}
-
-/// Reads and checks a results header: every column name, the fixed ones first.
-pub(crate) fn read_header<R: Read>(
-    path: &Path,
-    reader: &mut csv::Reader<R>,
-) -> Result<Vec<String>> {
-    let header = reader.byte_headers().map_err(|e| match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::io(path, io),
-        other => Error::invalid(Some(path), Some(1), format!("unreadable header: {other:?}")),
-    })?;
-    let names: Vec<String> = header
-        .iter()
-        .map(|h| String::from_utf8_lossy(h).into_owned())
-        .collect();
-    if names.len() < FIXED.len() || names[..FIXED.len()] != FIXED {
-        return Err(Error::invalid(
-            Some(path),
-            Some(1),
-            format!(
-                "not a jobsplit results file (the header must start with {}): pass the files `jobsplit run` wrote",
-                FIXED.join(",")
-            ),
-        ));
-    }
-    Ok(names)
 }
 
 fn cut_warning(path: &Path, t: &Tracked) -> Option<String> {
