@@ -1,9 +1,7 @@
 //! Resume: a rerun skips every job with an ok row, reruns only the failed ones (with the next
 //! attempt number), and `--retries` records every attempt as its own row.
 
-mod common;
-
-use common::{sh_quote, text, Study};
+use crate::harness::{sh_quote, text, Study};
 
 const ONE: &str = r#"{"solo": [1, 2]}"#;
 

@@ -2,8 +2,6 @@
 //! plan -> run -> merge -> rescue -> merge gives every job ok exactly once, with its own value.
 //! Once in process with a fake executor (many cases), once through the binary (`binary`).
 
-mod support_io;
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
@@ -145,7 +143,7 @@ mod binary {
 
     use proptest::prelude::*;
 
-    use super::support_io::{self, owners, read_csv, Dir};
+    use crate::harness::{assignment, read_csv, Study};
 
     const WEIGHTS: [&str; 5] = ["0.5", "1", "1.5", "2", "3"];
 
@@ -173,7 +171,7 @@ mod binary {
             deaths in prop::collection::vec(prop::option::of((0usize..30, any::<bool>())), 4),
             second in prop::collection::vec((0usize..5, 1u64..=3), 1..=3),
         ) {
-            let d = Dir::new();
+            let d = Study::new();
             let jobs: String = (0..n)
                 .map(|i| format!("echo '{{\"v\": {}}}' > \"$JOBSPLIT_RESULT\"\n", value(i)))
                 .collect();
@@ -182,8 +180,8 @@ mod binary {
             d.write("rescue.json", machines_json("r", &second));
             d.write("jobsplit.toml", "seed = \"prop\"\n");
 
-            let (_, plan) = d.plan_json(&[]);
-            let planned = owners(&plan);
+            let (_, plan) = d.plan_json_text(&[]);
+            let planned = assignment(&plan);
             prop_assert_eq!(planned.len() as u64, n);
 
             // Run every host, then let some of them "die": keep the first k rows (the last one
@@ -248,7 +246,7 @@ mod binary {
                 let by_rescue = r["machine"].starts_with('r');
                 prop_assert_eq!(by_rescue, lost.contains(&i), "job {} run by {}", i, &r["machine"]);
             }
-            let summary = support_io::json(&d.join("m2/summary.json"));
+            let summary = crate::harness::read_json(&d.join("m2/summary.json"));
             prop_assert_eq!(summary["duplicates"].as_u64(), Some(0));
             prop_assert_eq!(summary["ok"].as_u64(), Some(n));
         }

@@ -1,11 +1,9 @@
 //! Jobs that misbehave (fail, die by a signal, overrun, ignore SIGTERM, leave processes behind,
 //! flood their output) are each recorded while the others go on, and nothing is left running.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{assert_no_procs_with_env, procs_with_env, text, Study};
+use crate::harness::{assert_no_procs_with_env, procs_with_env, text, Study};
 
 const SIX_SLOTS: &str = r#"{"solo": [1, 6]}"#;
 

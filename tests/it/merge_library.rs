@@ -149,19 +149,7 @@ fn merged(out: &Path) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
 }
 
 fn hashes(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.clone(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
+    crate::harness::files_under(root)
 }
 
 #[test]

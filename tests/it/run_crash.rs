@@ -1,12 +1,10 @@
 //! Crashes: `kill -9` in the middle of a run, or a results.csv torn mid-row, and then a rerun
 //! that repairs the files and finishes without running any finished job again.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common::{
+use crate::harness::{
     assert_no_procs_with_env, gzip_ok, procs_with_env, signal, text, wait_child, wait_until,
     Results, Study,
 };

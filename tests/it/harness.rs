@@ -2,7 +2,7 @@
 //! the built binary with a clean environment, and readers for what a run writes (results.csv,
 //! log.gz, manifest.json) and for the processes a run may leave behind.
 //!
-//! Each test file that uses it says `mod common;`; not every file uses every helper.
+//! Every test module uses it through `crate::harness`; not every module uses every helper.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -77,7 +77,7 @@ impl Study {
         self.write("machines.json", machines);
         self.write(
             "jobsplit.toml",
-            &format!("machines = \"machines.json\"\n{extra_toml}\n[jobs]\nfile = \"jobs.txt\"\n"),
+            format!("machines = \"machines.json\"\n{extra_toml}\n[jobs]\nfile = \"jobs.txt\"\n"),
         );
     }
 
@@ -91,14 +91,49 @@ impl Study {
         self.dir.path().join(rel)
     }
 
-    /// Writes `text` to `rel` (creating directories) and returns its path.
-    pub(crate) fn write(&self, rel: impl AsRef<Path>, text: &str) -> PathBuf {
+    /// Writes `bytes` to `rel` (creating directories) and returns its path.
+    pub(crate) fn write(&self, rel: impl AsRef<Path>, bytes: impl AsRef<[u8]>) -> PathBuf {
         let path = self.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).unwrap();
         }
-        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         path
+    }
+
+    /// A study directory holding `files` (relative path, contents) and nothing else.
+    pub(crate) fn with_files(files: &[(&str, &[u8])]) -> Study {
+        let s = Study::new();
+        for (name, bytes) in files {
+            s.write(name, bytes);
+        }
+        s
+    }
+
+    /// `jobsplit ARGS` run to the end.
+    pub(crate) fn output(&self, args: &[&str]) -> Out {
+        Out::of(self.cmd().args(args).output().unwrap())
+    }
+
+    /// `jobsplit plan --json ARGS`: the raw text and the parsed value; panics unless it succeeds.
+    pub(crate) fn plan_json_text(&self, args: &[&str]) -> (String, serde_json::Value) {
+        let out = self.output(&[&["plan", "--json"][..], args].concat());
+        assert_eq!(out.code, 0, "plan --json {args:?}: {}", out.stderr);
+        let value = serde_json::from_str(&out.stdout).expect("plan --json prints JSON");
+        (out.stdout, value)
+    }
+
+    /// The plan digest of `jobsplit plan --json ARGS`.
+    pub(crate) fn digest(&self, args: &[&str]) -> String {
+        self.plan_json(args)["plan_digest"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Every file and directory under the study with its bytes (directories have none).
+    pub(crate) fn files(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        files_under(self.path())
     }
 
     /// Writes the job list `jobs.txt`, one command a line.
@@ -108,7 +143,7 @@ impl Study {
         self.write("jobs.txt", &text)
     }
 
-    /// `jobsplit` run from the study directory with a clean environment.
+    /// `jobsplit` run from the study directory with a clean environment, stdin empty.
     pub(crate) fn cmd(&self) -> assert_cmd::Command {
         assert_cmd::Command::from_std(self.std_cmd())
     }
@@ -172,6 +207,93 @@ impl Study {
     pub(crate) fn manifest(&self, machine: &str) -> serde_json::Value {
         read_json(&self.machine_dir(machine).join("manifest.json"))
     }
+}
+
+/// `jobsplit` with a clean environment, run from `dir`, stdin empty.
+pub(crate) fn jobsplit(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = std::process::Command::new(bin());
+    clean_env(&mut cmd);
+    cmd.current_dir(dir);
+    let mut cmd = assert_cmd::Command::from_std(cmd);
+    cmd.write_stdin("");
+    cmd
+}
+
+/// What a finished command gave.
+#[derive(Debug)]
+pub(crate) struct Out {
+    /// The exit code (-1 if killed by a signal).
+    pub(crate) code: i32,
+    /// Standard output as text.
+    pub(crate) stdout: String,
+    /// Standard error as text.
+    pub(crate) stderr: String,
+}
+
+impl Out {
+    /// From a `std::process::Output`.
+    pub(crate) fn of(o: std::process::Output) -> Out {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: text(&o.stdout),
+            stderr: text(&o.stderr),
+        }
+    }
+}
+
+/// Every file and directory under `dir` (recursively), by path, with its bytes (a directory
+/// has none): compare two of these to prove nothing was written.
+pub(crate) fn files_under(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
+                out.insert(p.clone(), Vec::new());
+                stack.push(p);
+            } else if meta.is_symlink() {
+                let target = std::fs::read_link(&p).unwrap();
+                out.insert(p, target.into_os_string().into_encoded_bytes());
+            } else {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// A results.csv as its header and rows of column -> cell (lenient: no check of the fixed
+/// columns; [`Results`] is the strict reader).
+pub(crate) fn read_csv(path: &Path) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(data.as_slice());
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = r
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            header
+                .iter()
+                .cloned()
+                .zip(rec.iter().map(str::to_owned))
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+/// A multi-member gzip file, decompressed to text; panics if it is not whole.
+pub(crate) fn gunzip(path: &Path) -> String {
+    let data = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(data.as_slice())
+        .read_to_string(&mut text)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text
 }
 
 /// Bytes as text, for messages.

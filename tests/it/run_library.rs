@@ -2,12 +2,10 @@
 //! `jobsplit::map` (panics fail one job only; the numbers depend on the item, never on the
 //! thread count).
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{build_example, text, Study};
+use crate::harness::{build_example, text, Study};
 use jobsplit::input::{Format, JobList};
 use jobsplit::{map_with, JobError, MapOptions};
 use rand_chacha::ChaCha20Rng;
@@ -21,7 +19,7 @@ fn monte_carlo_pi_splits_over_three_machines_and_merges() {
     let s = Study::new();
     let run = |args: &[&str]| {
         let mut cmd = Command::new(&exe);
-        common::clean_env(&mut cmd);
+        crate::harness::clean_env(&mut cmd);
         let out = cmd.current_dir(s.path()).args(args).output().unwrap();
         (out.status.code(), text(&out.stdout), text(&out.stderr))
     };

@@ -1,11 +1,9 @@
 //! merge, status and rescue through the real binary.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{read_json, read_log, Results, Study};
+use crate::harness::{read_json, read_log, Results, Study};
 
 const MACHINES: &str = r#"{"a": [1, 1], "b": [2, 1], "c": {"weight": 1, "cores": 2}}"#;
 
@@ -27,25 +25,8 @@ fn merge(s: &Study, args: &[&str]) -> std::process::Output {
     s.cmd().arg("merge").args(args).output().unwrap()
 }
 
-fn hashes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    for e in walkdir(dir) {
-        out.insert(e.display().to_string(), std::fs::read(&e).unwrap());
-    }
-    out
-}
-
-fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walkdir(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
+fn hashes(dir: &Path) -> BTreeMap<std::path::PathBuf, Vec<u8>> {
+    crate::harness::files_under(dir)
 }
 
 #[test]
@@ -72,7 +53,7 @@ fn merge_joins_every_host_exactly_once() {
         );
     }
     let plan = s.plan_json(&[]);
-    let assigned = common::assignment(&plan);
+    let assigned = crate::harness::assignment(&plan);
     for row in &r.rows {
         assert_eq!(row.status(), "ok");
         assert_eq!(row.get("v"), row.index().to_string());
@@ -187,7 +168,7 @@ fn merge_refuses_what_does_not_belong_together() {
 
     // Another work: new [params]. The message names both directories.
     let config = std::fs::read_to_string(s.join("jobsplit.toml")).unwrap();
-    s.write("params.toml", &format!("{config}\n[params]\nx = 1\n"));
+    s.write("params.toml", format!("{config}\n[params]\nx = 1\n"));
     s.run("c")
         .args(["--config", "params.toml", "--out", "work2", "--quiet"])
         .assert()
@@ -278,7 +259,7 @@ fn damaged_inputs_are_merged_with_warnings() {
 
     // The merged log holds every line of a and b, and c's lines up to the cut.
     let merged = read_log(&s.join("m/log.gz"));
-    let count = |lines: &[common::LogLine]| lines.len();
+    let count = |lines: &[crate::harness::LogLine]| lines.len();
     let (a_lines, b_lines) = (s.log("a"), s.log("b"));
     let c_whole = whole_members(&s.machine_dir("c").join("log.gz"));
     assert!(c_whole > 0);
@@ -387,7 +368,7 @@ fn merge_refuses_hosts_that_ran_with_different_seeds() {
     let s = study(6);
     s.write("ab.json", r#"{"a": [1, 1], "b": [1, 1]}"#);
     let plan = s.plan_json(&["--machines", "ab.json"]);
-    let assigned = common::assignment(&plan);
+    let assigned = crate::harness::assignment(&plan);
     let a_share: Vec<u64> = assigned
         .iter()
         .filter(|(_, m)| m.as_str() == "a")
@@ -512,7 +493,7 @@ fn status_of_a_running_host_then_a_finished_one() {
         .unwrap();
     let manifest = s.machine_dir("solo").join("manifest.json");
     assert!(
-        common::wait_until(std::time::Duration::from_secs(10), || manifest.exists()),
+        crate::harness::wait_until(std::time::Duration::from_secs(10), || manifest.exists()),
         "the run never wrote its manifest"
     );
     let out = s.cmd().args(["status", "out", "--json"]).output().unwrap();
@@ -530,7 +511,7 @@ fn status_of_a_running_host_then_a_finished_one() {
     let table = s.cmd().args(["status", "out"]).output().unwrap();
     assert!(String::from_utf8_lossy(&table.stdout).contains("running"));
 
-    let status = common::wait_child(&mut child, std::time::Duration::from_secs(30));
+    let status = crate::harness::wait_child(&mut child, std::time::Duration::from_secs(30));
     assert!(status.success());
     let out = s.cmd().args(["status", "out", "--json"]).output().unwrap();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -2,12 +2,10 @@
 //! once, each where `plan --json` put it, with the environment the docs promise, whatever the
 //! thread count.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{assignment, Results, Study, THREE_MACHINES};
+use crate::harness::{assignment, Results, Study, THREE_MACHINES};
 use jobsplit::input::{Format, JobList};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};

@@ -42,25 +42,8 @@ fn fails(dir: &Path, args: &[&str], needles: &[&str]) {
     assert_eq!(listing(dir), before, "files were written");
 }
 
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = walk(dir)
-        .into_iter()
-        .map(|p| p.strip_prefix(dir).unwrap().display().to_string())
-        .collect();
-    names.sort();
-    names
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        }
-        out.push(p);
-    }
-    out
+fn listing(dir: &Path) -> Vec<std::path::PathBuf> {
+    crate::harness::files_under(dir).into_keys().collect()
 }
 
 const PLAN: &[&str] = &["plan"];

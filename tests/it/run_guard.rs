@@ -1,10 +1,8 @@
 //! One run per output directory, and no job left running by a run that was killed.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{procs_with_env, text, wait_until, Study};
+use crate::harness::{procs_with_env, text, wait_until, Study};
 
 fn sleepers(n: usize, secs: u32) -> Vec<String> {
     (0..n).map(|_| format!("sleep {secs}")).collect()

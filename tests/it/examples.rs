@@ -2,12 +2,10 @@
 //! machines and merged, and the map() benchmark on a small input. (The Monte Carlo pi example
 //! runs in tests/run_library.rs.)
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{build_example, Results};
+use crate::harness::{build_example, Results};
 
 #[test]
 fn sweep_example_runs_on_three_machines_and_merges() {
@@ -15,7 +13,7 @@ fn sweep_example_runs_on_three_machines_and_merges() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     for m in ["ws1", "ws2", "server"] {
-        let o = Command::new(common::bin())
+        let o = Command::new(crate::harness::bin())
             .current_dir(root)
             .args([
                 "run",
@@ -37,7 +35,7 @@ fn sweep_example_runs_on_three_machines_and_merges() {
         );
     }
     let merged = tmp.path().join("merged");
-    let o = Command::new(common::bin())
+    let o = Command::new(crate::harness::bin())
         .current_dir(root)
         .arg("merge")
         .arg(&out)

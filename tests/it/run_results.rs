@@ -2,9 +2,7 @@
 //! header grows as new ones appear, earlier rows padded), `--capture last-line` keeps the last
 //! stdout line, and a result file that is not a JSON object fails the job with a clear error.
 
-mod common;
-
-use common::{text, Study};
+use crate::harness::{text, Study};
 
 const ONE: &str = r#"{"solo": [1, 1]}"#;
 

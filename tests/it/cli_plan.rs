@@ -1,12 +1,10 @@
 //! `jobsplit plan` and `jobsplit init` through the real binary: the JSON shape, what enters the
 //! digest and what does not, flags over config, shards, and a starter study run end to end.
 
-mod support_io;
-
 use std::collections::BTreeSet;
 
+use crate::harness::{assignment, read_csv, read_json, Study};
 use serde_json::Value;
-use support_io::{json, owners, read_csv, Dir};
 
 const MACHINES: &str = r#"{
   "ws1": {"weight": 1, "cores": 2},
@@ -15,9 +13,9 @@ const MACHINES: &str = r#"{
 }
 "#;
 
-fn lines_study(n: usize) -> Dir {
+fn lines_study(n: usize) -> Study {
     let jobs: String = (0..n).map(|i| format!("echo {i}\n")).collect();
-    Dir::with(&[
+    Study::with_files(&[
         ("jobs.txt", jobs.as_bytes()),
         ("machines.json", MACHINES.as_bytes()),
     ])
@@ -38,7 +36,7 @@ fn assert_key_order(text: &str, keys: &[&str]) {
 #[test]
 fn plan_json_has_the_documented_shape() {
     let d = lines_study(25);
-    let (raw, plan) = d.plan_json(&[]);
+    let (raw, plan) = d.plan_json_text(&[]);
     assert!(raw.ends_with("}\n") && !raw.contains(' '), "compact: {raw}");
     let top = plan.as_object().unwrap();
     assert_eq!(
@@ -92,7 +90,7 @@ fn plan_json_has_the_documented_shape() {
     );
 
     // Shares are disjoint and cover 0..n; each share is in run order without repeats.
-    let owners = owners(&plan);
+    let owners = assignment(&plan);
     assert_eq!(
         owners.keys().copied().collect::<Vec<_>>(),
         (0..25).collect::<Vec<u64>>()
@@ -129,7 +127,7 @@ fn plan_json_has_the_documented_shape() {
 
 #[test]
 fn the_same_content_in_any_format_is_the_same_plan() {
-    let d = Dir::with(&[
+    let d = Study::with_files(&[
         ("machines.json", MACHINES.as_bytes()),
         ("points.csv", b"alpha,beta\n0.1,x\n0.2,\"y, z\"\n0.3,w\n"),
         (
@@ -141,10 +139,12 @@ fn the_same_content_in_any_format_is_the_same_plan() {
         ("b.txt", b"# a comment\r\necho 1\r\n\r\n   \necho 2\n\t# another\necho 3"),
     ]);
     let cmd = "sim {alpha} {beta}";
-    let csv = d.plan_json(&["--jobs", "points.csv", "--cmd", cmd]).1;
-    let jsonl = d.plan_json(&["--jobs", "points.jsonl", "--cmd", cmd]).1;
+    let csv = d.plan_json_text(&["--jobs", "points.csv", "--cmd", cmd]).1;
+    let jsonl = d
+        .plan_json_text(&["--jobs", "points.jsonl", "--cmd", cmd])
+        .1;
     let forced = d
-        .plan_json(&["--jobs", "points.txt", "--format", "csv", "--cmd", cmd])
+        .plan_json_text(&["--jobs", "points.txt", "--format", "csv", "--cmd", cmd])
         .1;
     assert_eq!(csv["jobs"], 3);
     assert_eq!(
@@ -155,27 +155,29 @@ fn the_same_content_in_any_format_is_the_same_plan() {
 
     // A JSON number is not the string of its digits.
     d.write("numbers.jsonl", "{\"alpha\": 0.1, \"beta\": \"x\"}\n{\"alpha\": 0.2, \"beta\": \"y, z\"}\n{\"alpha\": 0.3, \"beta\": \"w\"}\n");
-    let numbers = d.plan_json(&["--jobs", "numbers.jsonl", "--cmd", cmd]).1;
+    let numbers = d
+        .plan_json_text(&["--jobs", "numbers.jsonl", "--cmd", cmd])
+        .1;
     assert_ne!(numbers["work_digest"], csv["work_digest"]);
 
     // Lines: comments, blank lines, CRLF and a missing last line end change nothing.
-    let a = d.plan_json(&["--jobs", "a.txt"]).1;
-    let b = d.plan_json(&["--jobs", "b.txt"]).1;
+    let a = d.plan_json_text(&["--jobs", "a.txt"]).1;
+    let b = d.plan_json_text(&["--jobs", "b.txt"]).1;
     assert_eq!(a, b);
     // The template is part of the work.
-    let c = d.plan_json(&["--jobs", "a.txt", "--cmd", "{}"]).1;
+    let c = d.plan_json_text(&["--jobs", "a.txt", "--cmd", "{}"]).1;
     assert_ne!(a["work_digest"], c["work_digest"]);
 }
 
 #[test]
 fn what_enters_the_digest_and_what_does_not() {
     let d = lines_study(40);
-    let base = d.plan_json(&[]).1;
+    let base = d.plan_json_text(&[]).1;
     let digest = |v: &Value| v["plan_digest"].as_str().unwrap().to_owned();
 
     // A seed changes the plan (not the work: split-v1 keeps it out of W); the same seed gives
     // the same plan, and an empty seed is no seed.
-    let s1 = d.plan_json(&["--seed", "one"]).1;
+    let s1 = d.plan_json_text(&["--seed", "one"]).1;
     assert_ne!(digest(&s1), digest(&base));
     assert_eq!(s1["work_digest"], base["work_digest"]);
     assert_eq!(d.digest(&["--seed", ""]), digest(&base));
@@ -187,7 +189,7 @@ fn what_enters_the_digest_and_what_does_not() {
         "reordered.json",
         r#"{"server": {"weight": 1.5, "cores": 4}, "ws1": {"weight": 1, "cores": 2}, "ws2": [2.5, 1]}"#,
     );
-    let re = d.plan_json(&["--machines", "reordered.json"]).1;
+    let re = d.plan_json_text(&["--machines", "reordered.json"]).1;
     assert_ne!(digest(&re), digest(&base));
     assert_eq!(re["work_digest"], base["work_digest"]);
 
@@ -206,7 +208,7 @@ fn what_enters_the_digest_and_what_does_not() {
     assert_eq!(d.digest(&["--config", "local.toml"]), digest(&base));
     // [params] is.
     d.write("params.toml", "[params]\nsamples = 10\n");
-    let p = d.plan_json(&["--config", "params.toml"]).1;
+    let p = d.plan_json_text(&["--config", "params.toml"]).1;
     assert_ne!(p["work_digest"], base["work_digest"]);
 
     // A weight or a core count is.
@@ -227,7 +229,7 @@ fn flags_override_the_config() {
         "seed = \"from-config\"\nmachines = \"two.json\"\n[jobs]\nfile = \"other.txt\"\ncommand = \"echo {}\"\n",
     );
     // The config applies when present...
-    let (_, from_config) = d.plan_json(&[]);
+    let (_, from_config) = d.plan_json_text(&[]);
     assert_eq!(from_config["jobs"], 2);
     let names: Vec<&str> = from_config["machines"]
         .as_array()
@@ -247,14 +249,14 @@ fn flags_override_the_config() {
         "--cmd",
         "sh -c {}",
     ];
-    let (_, with_config) = d.plan_json(&flags);
+    let (_, with_config) = d.plan_json_text(&flags);
     d.write("empty.toml", "");
-    let (_, without) = d.plan_json(&[&["--config", "empty.toml"][..], &flags].concat());
+    let (_, without) = d.plan_json_text(&[&["--config", "empty.toml"][..], &flags].concat());
     assert_eq!(with_config, without);
     assert_eq!(with_config["jobs"], 12);
     // --config and the JOBSPLIT_CONFIG variable name another config.
     d.write("alt/jobsplit.toml", "seed = \"from-config\"\nmachines = \"../two.json\"\n[jobs]\nfile = \"../other.txt\"\ncommand = \"echo {}\"\n");
-    let (_, alt) = d.plan_json(&["--config", "alt/jobsplit.toml"]);
+    let (_, alt) = d.plan_json_text(&["--config", "alt/jobsplit.toml"]);
     assert_eq!(alt, from_config, "paths in a config are relative to it");
     let out = d
         .cmd()
@@ -272,7 +274,7 @@ fn flags_override_the_config() {
 #[test]
 fn shard_count_plans_equal_shards() {
     let d = lines_study(30);
-    let (_, plan) = d.plan_json(&["--shard-count", "4"]);
+    let (_, plan) = d.plan_json_text(&["--shard-count", "4"]);
     let machines = plan["machines"].as_array().unwrap();
     let names: Vec<&str> = machines
         .iter()
@@ -285,17 +287,17 @@ fn shard_count_plans_equal_shards() {
         let n = m["jobs"].as_array().unwrap().len();
         assert!(n == 7 || n == 8, "equal shards of 30: {n}");
     }
-    assert_eq!(owners(&plan).len(), 30);
+    assert_eq!(assignment(&plan).len(), 30);
     // Without a machines file at all.
     std::fs::remove_file(d.join("machines.json")).unwrap();
-    assert_eq!(d.plan_json(&["--shard-count", "4"]).1, plan);
+    assert_eq!(d.plan_json_text(&["--shard-count", "4"]).1, plan);
     assert_eq!(d.output(&["plan"]).code, 2);
     assert_eq!(d.output(&["plan", "--shard-count", "0"]).code, 2);
 }
 
 #[test]
 fn init_then_plan_run_and_merge_every_machine() {
-    let root = Dir::new();
+    let root = Study::new();
     let out = root.output(&["init", "study"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let study = root.join("study");
@@ -306,7 +308,7 @@ fn init_then_plan_run_and_merge_every_machine() {
     names.sort();
     assert_eq!(names, ["jobs.txt", "jobsplit.toml", "machines.json"]);
 
-    let plan_out = support_io::jobsplit(&study)
+    let plan_out = crate::harness::jobsplit(&study)
         .args(["plan", "--json"])
         .output()
         .unwrap();
@@ -322,12 +324,12 @@ fn init_then_plan_run_and_merge_every_machine() {
         .collect();
     assert_eq!(machines, ["ws1", "ws2", "server"]);
     for m in &machines {
-        support_io::jobsplit(&study)
+        crate::harness::jobsplit(&study)
             .args(["run", "--machine", m, "--yes", "--quiet"])
             .assert()
             .success();
     }
-    support_io::jobsplit(&study)
+    crate::harness::jobsplit(&study)
         .args(["merge", "out", "--out", "merged"])
         .assert()
         .success();
@@ -335,14 +337,14 @@ fn init_then_plan_run_and_merge_every_machine() {
     assert!(header.iter().any(|h| h == "square"), "{header:?}");
     let indices: Vec<u64> = rows.iter().map(|r| r["index"].parse().unwrap()).collect();
     assert_eq!(indices, (0..n).collect::<Vec<_>>());
-    let owners = owners(&plan);
+    let owners = assignment(&plan);
     for r in &rows {
         let i: u64 = r["index"].parse().unwrap();
         assert_eq!(r["status"], "ok");
         assert_eq!(r["machine"], owners[&i]);
         assert_eq!(r["square"], (i * i).to_string());
     }
-    let summary = json(&study.join("merged/summary.json"));
+    let summary = read_json(&study.join("merged/summary.json"));
     assert_eq!(summary["ok"], n);
     assert_eq!(summary["duplicates"], 0);
     assert_eq!(

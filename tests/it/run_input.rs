@@ -1,11 +1,9 @@
 //! Bad input and safety of `jobsplit run`: choosing the machine, checking the digest, refusing
 //! another plan's output, `--fresh` and `--keep-done`, an unwritable output dir, a full disk.
 
-mod common;
-
 use std::path::Path;
 
-use common::{hostname, text, Results, Study, THREE_MACHINES};
+use crate::harness::{hostname, text, Results, Study, THREE_MACHINES};
 
 fn jobs(n: u64) -> Vec<String> {
     (0..n).map(|i| format!("echo job {i}")).collect()
@@ -138,7 +136,7 @@ fn another_plan_in_the_same_dir_is_refused_then_fresh_moves_it_aside() {
     let moved_name = moved[0].file_name().unwrap().to_string_lossy().into_owned();
     assert!(err.contains(&format!("moved to out/{moved_name}")), "{err}");
     assert_eq!(
-        common::read_json(&moved[0].join("manifest.json"))["plan_digest"],
+        crate::harness::read_json(&moved[0].join("manifest.json"))["plan_digest"],
         plan_a.as_str()
     );
     assert_eq!(
@@ -160,7 +158,7 @@ fn another_plan_in_the_same_dir_is_refused_then_fresh_moves_it_aside() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let summary = common::read_json(&s.join("merged/summary.json"));
+    let summary = crate::harness::read_json(&s.join("merged/summary.json"));
     assert_eq!(summary["plan_digests"], serde_json::json!([plan_b]));
     assert_eq!(Results::read(&s.join("merged/results.csv")).rows.len(), 6);
 }
@@ -255,6 +253,6 @@ fn a_full_disk_stops_the_run_with_a_clear_message_and_a_valid_results_file() {
     let results = mnt.join("solo/results.csv");
     let r = Results::read(&results);
     assert!(r.rows.len() < 40, "the disk never filled up");
-    let m = common::read_json(&mnt.join("solo/manifest.json"));
+    let m = crate::harness::read_json(&mnt.join("solo/manifest.json"));
     assert_ne!(m["state"], "finished", "{m}");
 }

@@ -1,11 +1,11 @@
 //! SIGINT and SIGTERM: the run stops starting jobs, stops the running ones, records them as
 //! `interrupted`, exits 130, and a rerun finishes the rest.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{assert_no_procs_with_env, sh_quote, signal, text, wait_child, wait_until, Study};
+use crate::harness::{
+    assert_no_procs_with_env, sh_quote, signal, text, wait_child, wait_until, Study,
+};
 
 const TWO_SLOTS: &str = r#"{"solo": [1, 2]}"#;
 const JOBS: u64 = 10;
@@ -28,7 +28,7 @@ fn interrupt_then_resume(sig: libc::c_int) {
     // Wait until both slots run a job (the runner's signal handlers are in place by then).
     assert!(
         wait_until(Duration::from_secs(20), || {
-            common::procs_with_env(&needle)
+            crate::harness::procs_with_env(&needle)
                 .iter()
                 .filter(|(_, cmd)| cmd.starts_with("sleep"))
                 .count()
@@ -64,7 +64,7 @@ fn interrupt_then_resume(sig: libc::c_int) {
         assert_eq!(row.get("exit_code"), "");
         assert_eq!(row.get("error"), "interrupted");
     }
-    let status_file = common::read_json(&s.machine_dir("solo").join("status.json"));
+    let status_file = crate::harness::read_json(&s.machine_dir("solo").join("status.json"));
     assert_eq!(status_file["state"], "interrupted");
     let log = s.log("solo");
     assert!(log
