@@ -15,10 +15,14 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
         },
     )?;
     for w in &report.warnings {
-        eprintln!("jobsplit: warning: {w}");
+        eprintln!("jobsplit: warning: {}", crate::text::escape(w));
     }
     for (index, first, other) in report.duplicates.iter().take(10) {
-        eprintln!("jobsplit: job {index} is ok in {first} and again on machine {other}");
+        eprintln!(
+            "jobsplit: job {index} is ok in {} and again on machine {}",
+            crate::text::escape(first),
+            crate::text::escape(other)
+        );
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report.summary)?);

@@ -49,7 +49,10 @@ pub(crate) fn main_with(source: Option<&dyn JobSource>) -> ExitCode {
 
 /// Runs the command line (with a program's own jobs, if any) and returns the exit code.
 pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let result = match &cli.command {
         Command::Plan(a) => plan_cmd::run(a, source),
         Command::Run(a) => run_cmd::run(a, source),
@@ -62,6 +65,47 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Ok(code) => code,
         Err(e) => report(&e),
     }
+}
+
+/// A command line clap refuses: `--help` and `--version` print as clap prints them; a mistake
+/// is one line (clap's first, with the way to `--help`), exit 2.
+fn usage_error(e: &clap::Error) -> u8 {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.use_stderr() {
+            exit::BAD_INPUT
+        } else {
+            exit::OK
+        };
+    }
+    // clap's first paragraph says what is wrong (a missing argument on its next lines); the
+    // usage and tips after it are for --help.
+    let rendered = e.render().to_string();
+    let first: Vec<&str> = rendered
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let first = first.join(" ");
+    let first = first.strip_prefix("error: ").unwrap_or(&first);
+    let command = std::env::args_os().nth(1);
+    let command = command.as_ref().map(|c| c.to_string_lossy());
+    let help = match command.filter(|c| !c.starts_with('-')) {
+        Some(cmd) => format!("jobsplit {} --help", crate::text::escape(&cmd)),
+        None => "jobsplit --help".to_owned(),
+    };
+    eprintln!(
+        "jobsplit: error: {} (see `{help}`)",
+        crate::text::escape(first.trim_end())
+    );
+    exit::BAD_INPUT
 }
 
 /// Prints an error as one line and picks its exit code. A closed stdout (`| head`) is success.
@@ -84,7 +128,11 @@ fn report(e: &anyhow::Error) -> u8 {
             break;
         }
     }
-    eprintln!("jobsplit: error: {}", chain.join(": "));
+    // A value from a file may hold a line break or an escape sequence: one visible line.
+    eprintln!(
+        "jobsplit: error: {}",
+        crate::text::escape(&chain.join(": "))
+    );
     code
 }
 

@@ -55,8 +55,9 @@ impl Reporter {
         }
     }
 
-    /// Prints a line above the bar (or plainly).
+    /// Prints a line above the bar (or plainly), escaped: job errors quote what jobs wrote.
     pub(crate) fn println(&self, line: &str) {
+        let line = crate::text::escape(line);
         match &self.display {
             Display::Bar(bar) => bar.println(line),
             Display::Plain => eprintln!("{line}"),
@@ -66,6 +67,7 @@ impl Reporter {
 
     /// Prints a warning even in quiet mode.
     pub(crate) fn warn(&self, line: &str) {
+        let line = crate::text::escape(line);
         match &self.display {
             Display::Bar(bar) => bar.println(format!("warning: {line}")),
             _ => eprintln!("jobsplit: warning: {line}"),

@@ -1,7 +1,6 @@
 //! `jobsplit run`: pick this machine, confirm the plan, run its share with live progress.
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,7 +65,7 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
             bail!(Error::usage(format!(
                 "{} is the merge of work {} but these inputs are work {}: rescue with the same job list, config and seed",
                 args.rescue.as_deref().unwrap_or_else(|| std::path::Path::new("?")).display(),
-                &r.work_digest[..8.min(r.work_digest.len())],
+                crate::text::short(&r.work_digest),
                 study.plan.work_digest().short()
             )));
         }
@@ -138,7 +137,7 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
     );
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !args.quiet {
-        eprintln!("jobsplit: {headline}");
+        eprintln!("jobsplit: {}", crate::text::escape(&headline));
     }
     if interactive && !args.yes {
         let go = dialoguer::Confirm::new()
@@ -205,11 +204,14 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
     if let Some(old) = &summary.moved_aside {
         eprintln!(
             "jobsplit: the earlier output was moved to {}",
-            old.display()
+            crate::text::escape(&old.display().to_string())
         );
     }
     if !args.quiet {
-        eprint!("{}", render_summary(&m.name, &plan, &summary, &dir));
+        eprint!(
+            "{}",
+            render_summary(&crate::text::escape(&m.name), &plan, &summary, &dir)
+        );
     }
     Ok(if summary.interrupted {
         eprintln!("jobsplit: interrupted; run the same command again to resume");
@@ -236,7 +238,7 @@ fn render_summary(machine: &str, plan: &Plan, s: &RunSummary, dir: &std::path::P
         "not started", s.not_started,
         s.busy.as_secs_f64(),
         if wall > 0.0 { ran as f64 / wall } else { 0.0 },
-        PathBuf::from(dir).join("results.csv").display(),
+        crate::text::escape(&dir.join("results.csv").display().to_string()),
     )
 }
 
@@ -274,7 +276,7 @@ fn pick_machine(plan: &Plan, named: Option<&str>) -> Result<usize> {
             .map(|(j, m)| {
                 format!(
                     "{:<16} weight {:<6} cores {:<4} jobs {}",
-                    m.name,
+                    crate::text::escape(&m.name),
                     m.weight.to_string(),
                     m.cores,
                     plan.share(j).len()

@@ -40,7 +40,7 @@ mod shard;
 mod slurm_script;
 
 pub use detect::{detect, detect_engine, local_threads, Detected, SHARD_COUNT_ENV};
-pub use shard::{shard_machine_name, Shard};
+pub use shard::{shard_machine_name, Shard, MAX_SHARDS};
 pub use slurm_script::{
     merge_script, slurm_files, slurm_script, SlurmScriptOptions, ARRAY_SCRIPT, MERGE_SCRIPT,
     RESCUE_SCRIPT, RESCUE_SH, SUBMIT_SH,

@@ -163,7 +163,24 @@ impl JobList {
         Ok(())
     }
 
+    /// Refuses a UTF-8 byte order mark at the start of the file: in a lines list it would
+    /// become part of job 0's command (split-v1 keeps it in the job's bytes, so refusing it
+    /// changes no plan that was ever accepted); in JSONL it is not JSON.
+    fn refuse_bom(&self) -> Result<()> {
+        if self.data.starts_with(BOM) {
+            return Err(self.error(
+                Some(1),
+                format!(
+                    "the file starts with a byte order mark (bytes EF BB BF), which would become part of the first job: remove it, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' {}",
+                    self.path.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn index_lines(&mut self) -> Result<()> {
+        self.refuse_bom()?;
         let data = std::mem::take(&mut self.data);
         if let Err(e) = std::str::from_utf8(&data) {
             let line = memchr::memchr_iter(b'\n', &data[..e.valid_up_to()]).count() as u64 + 1;
@@ -174,8 +191,12 @@ impl JobList {
         }
         // Reserve exactly (one pass of memchr is cheap) so 10M jobs cost 16 bytes each, not 32.
         let mut spans = Vec::with_capacity(memchr::memchr_iter(b'\n', &data).count() + 1);
+        let has_nul = memchr::memchr(0, &data).is_some();
         let too_long = Self::for_each_line(&data, |line, start, end| {
             if !skipped_line(&data[start..end]) {
+                if has_nul && memchr::memchr(0, &data[start..end]).is_some() {
+                    return Err(Error::invalid(None, Some(line), NUL_MESSAGE));
+                }
                 let len = u32::try_from(end - start).map_err(|_| {
                     Error::invalid(None, Some(line), "a job longer than 4 GiB is not supported")
                 })?;
@@ -198,6 +219,7 @@ impl JobList {
     }
 
     fn index_jsonl(&mut self) -> Result<()> {
+        self.refuse_bom()?;
         let data = std::mem::take(&mut self.data);
         let mut spans = Vec::new();
         Self::for_each_line(&data, |line, start, end| {
@@ -205,12 +227,16 @@ impl JobList {
             if text.iter().all(u8::is_ascii_whitespace) {
                 return Ok(());
             }
-            serde_json::from_slice::<Value>(text).map_err(|e| {
+            let value = serde_json::from_slice::<Value>(text).map_err(|e| {
                 self.error(
                     Some(line),
                     format!("not valid JSON ({e}): write one JSON value per line"),
                 )
             })?;
+            // A NUL can only be written `\u0000` in JSON: look closer only at such lines.
+            if memchr::memmem::find(text, b"\\u0000").is_some() && find_nul("", &value) {
+                return Err(self.error(Some(line), NUL_MESSAGE));
+            }
             spans.push((start, end, line));
             Ok(())
         })?;
@@ -251,6 +277,9 @@ impl JobList {
                     ),
                 ));
             }
+            if h.contains('\0') {
+                return Err(self.error(Some(1), NUL_MESSAGE));
+            }
             if names.iter().any(|x| x == h) {
                 return Err(self.error(
                     Some(1),
@@ -267,6 +296,9 @@ impl JobList {
                 break;
             }
             let line = record.position().map_or(0, csv::Position::line);
+            if record.as_slice().contains('\0') {
+                return Err(self.error(Some(line), NUL_MESSAGE));
+            }
             let start = record.position().map_or(start, |p| p.byte() as usize);
             let end = reader.position().byte() as usize;
             spans.push((start, end, line));
@@ -355,6 +387,24 @@ impl JobList {
     }
 }
 
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Why a job holding a NUL byte is refused.
+const NUL_MESSAGE: &str =
+    "this job holds a NUL byte, which no shell command or environment can carry: remove it";
+
+/// True if `key` or any string or key inside `value` holds a NUL byte.
+pub(crate) fn find_nul(key: &str, value: &Value) -> bool {
+    key.contains('\0')
+        || match value {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(|v| find_nul("", v)),
+            Value::Object(map) => map.iter().any(|(k, v)| find_nul(k, v)),
+            _ => false,
+        }
+}
+
 /// A line is skipped when it is empty, only white space, or a `#` comment.
 fn skipped_line(line: &[u8]) -> bool {
     // ASCII white space as Unicode counts it: `is_ascii_whitespace` leaves out U+000B.
@@ -401,6 +451,48 @@ mod tests {
         let e = JobList::from_bytes(Path::new("j.txt"), Format::Lines, b"a\nb\n\xff\n".to_vec())
             .unwrap_err();
         assert!(e.to_string().starts_with("j.txt:3: "), "{e}");
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_with_the_line() {
+        let e = lines("a\n# comment \0 skipped\nb\0c\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("jobs.txt:3: this job holds a NUL byte"),
+            "{e}"
+        );
+        for (format, text, at) in [
+            (Format::Csv, &b"a\nx\ny\0\n"[..], "j:3:"),
+            (Format::Csv, b"a\0\nx\n", "j:1:"),
+            (Format::Jsonl, b"1\n{\"a\": [\"\\u0000\"]}\n", "j:2:"),
+            (Format::Jsonl, b"{\"\\u0000\": 1}\n", "j:1:"),
+        ] {
+            let e = JobList::from_bytes(Path::new("j"), format, text.to_vec())
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with(at) && e.contains("NUL"), "{e}");
+        }
+        // An escaped backslash before `u0000` is no NUL.
+        assert!(
+            JobList::from_bytes(Path::new("j"), Format::Jsonl, b"\"\\\\u0000\"\n".to_vec()).is_ok()
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_refused_with_the_fix() {
+        let e = lines("\u{feff}echo 1\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("jobs.txt:1: the file starts with a byte order mark"),
+            "{e}"
+        );
+        assert!(e.contains("sed -i '1s/^\\xEF\\xBB\\xBF//' jobs.txt"), "{e}");
+        let e = JobList::from_bytes(Path::new("j"), Format::Jsonl, b"\xEF\xBB\xBF1\n".to_vec());
+        assert!(e.unwrap_err().to_string().contains("byte order mark"));
+        // CSV ignores the mark, as split-v1 says.
+        let list = JobList::from_bytes(Path::new("j"), Format::Csv, b"\xEF\xBB\xBFa\n1\n".to_vec())
+            .unwrap();
+        assert_eq!(&*list.job_bytes(0), br#"{"a":"1"}"#);
     }
 
     #[test]

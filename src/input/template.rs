@@ -35,6 +35,12 @@ impl FromStr for Template {
                 "command template `{source}`: {what} (write `{{{{` or `}}}}` for a literal brace)"
             ))
         };
+        if source.contains('\0') {
+            return Err(Error::usage(format!(
+                "command template `{}` holds a NUL byte, which no shell command can carry: remove it",
+                crate::text::escape(source)
+            )));
+        }
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut chars = source.chars().peekable();
@@ -191,7 +197,7 @@ mod tests {
 
     #[test]
     fn malformed_templates_are_errors() {
-        for bad in ["echo {", "echo }", "echo {a{b}}"] {
+        for bad in ["echo {", "echo }", "echo {a{b}}", "echo \0"] {
             assert!(bad.parse::<Template>().is_err(), "{bad}");
         }
     }

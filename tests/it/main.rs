@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod bad_input;
 mod cli_inputs;
 mod cli_merge;
 mod cli_plan;
@@ -25,3 +26,4 @@ mod run_signal;
 mod run_split;
 mod static_binary;
 mod study_property;
+mod terminal_text;
