@@ -32,7 +32,8 @@ impl FromStr for Template {
     fn from_str(source: &str) -> Result<Template> {
         let bad = |what: &str| {
             Error::usage(format!(
-                "command template `{source}`: {what} (write `{{{{` or `}}}}` for a literal brace)"
+                "command template `{}`: {what} (write `{{{{` or `}}}}` for a literal brace)",
+                crate::text::escape(source)
             ))
         };
         if source.contains('\0') {

@@ -11,6 +11,8 @@ mod cli_snapshots;
 mod engine_k8s;
 mod engine_slurm;
 mod examples;
+mod fuzz_inputs;
+mod fuzz_outputs;
 mod golden;
 mod merge_library;
 mod merge_logs;

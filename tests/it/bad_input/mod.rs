@@ -19,9 +19,9 @@ use std::time::Duration;
 use crate::harness::{files_under, jobsplit};
 
 /// The job list every case starts from (unless it writes its own).
-const JOBS: &[u8] = b"echo 1\necho 2\necho 3\n";
+pub(crate) const JOBS: &[u8] = b"echo 1\necho 2\necho 3\n";
 /// The machines file every case starts from.
-const MACHINES: &[u8] = br#"{"a": [1, 2], "b": {"weight": 2, "cores": 1}}"#;
+pub(crate) const MACHINES: &[u8] = br#"{"a": [1, 2], "b": {"weight": 2, "cores": 1}}"#;
 /// Any case still running after this is a hang, not a slow machine.
 const HANG: Duration = Duration::from_secs(120);
 
