@@ -12,7 +12,7 @@ use super::args::RunArgs;
 use super::progress::Reporter;
 use super::resolve::{self, Study};
 use super::{exit, JobSource};
-use crate::engine::{self, Shard};
+use crate::engine;
 use crate::plan::Plan;
 use crate::run::{run_share, CommandExecutor, Resume, RunOptions, RunSummary};
 use crate::Error;
@@ -123,7 +123,7 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
             Resume::Same
         },
         status_interval: Duration::from_secs(2),
-        shard: shard.map(|Shard { index, count }| (index, count)),
+        shard,
     };
     let share = plan.share(machine).len();
     let headline = format!(

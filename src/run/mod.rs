@@ -9,7 +9,7 @@ mod guard;
 mod library;
 mod runner;
 
-pub use attempt::{fields_of, Attempt, Outcome, Stream};
+pub use attempt::{fields_of, Attempt};
 pub use command::CommandExecutor;
 pub use context::JobContext;
 pub use events::Event;

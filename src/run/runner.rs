@@ -9,15 +9,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
 
-use super::attempt::{Attempt, Outcome, Stream};
+use super::attempt::Attempt;
 use super::events::Event;
 use super::executor::{Control, Executor, JobSpec};
 use super::guard::{end_orphans, prepare_dir, DirLock};
 use crate::error::{Error, Result};
+use crate::model::{RunState, Status, Stream};
 use crate::output::log::{job_log, LogWriter};
 pub use crate::output::manifest::Counts;
 use crate::output::manifest::{Manifest, StatusFile};
-use crate::output::results::{ResultRow, ResultsWriter, Status};
+use crate::output::results::{ResultRow, ResultsWriter};
 use crate::plan::{JobKey, Plan, ALGORITHM};
 use crate::Work;
 
@@ -55,7 +56,7 @@ pub struct RunOptions {
     /// How often `status.json` is refreshed.
     pub status_interval: Duration,
     /// The shard this run is, when it runs as one task of an engine.
-    pub shard: Option<(u64, u64)>,
+    pub shard: Option<crate::engine::Shard>,
 }
 
 /// What a run did.
@@ -94,12 +95,12 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&self, outcome: Outcome) {
+    fn add(&self, outcome: Status) {
         match outcome {
-            Outcome::Ok => &self.ok,
-            Outcome::Failed => &self.failed,
-            Outcome::Timeout => &self.timeout,
-            Outcome::Interrupted => &self.interrupted,
+            Status::Ok => &self.ok,
+            Status::Failed => &self.failed,
+            Status::Timeout => &self.timeout,
+            Status::Interrupted => &self.interrupted,
         }
         .fetch_add(1, Ordering::Relaxed);
     }
@@ -201,15 +202,13 @@ pub fn run_share(
         hostname: hostname(),
         started_at: crate::output::rfc3339(started_at),
         ended_at: None,
-        state: "running".to_owned(),
+        state: RunState::Running,
         counts: Counts {
             skipped,
             ..Counts::default()
         },
         busy_s: 0.0,
-        shard: opts
-            .shard
-            .map(|(index, count)| crate::output::manifest::Shard { index, count }),
+        shard: opts.shard,
         first_key: Some(keyer.key(0, &work.jobs().job_bytes(0)).id()),
     };
     manifest.write_atomic(&opts.dir)?;
@@ -297,11 +296,10 @@ pub fn run_share(
 
     manifest.ended_at = Some(crate::output::rfc3339(SystemTime::now()));
     manifest.state = if interrupted || fatal.is_some() {
-        "interrupted"
+        RunState::Interrupted
     } else {
-        "finished"
-    }
-    .to_owned();
+        RunState::Finished
+    };
     manifest.counts = Counts {
         ok: counts.ok,
         failed: counts.failed,
@@ -400,7 +398,7 @@ fn worker(
                     }
                 }
             });
-            let retrying = matches!(result.outcome, Outcome::Failed | Outcome::Timeout)
+            let retrying = matches!(result.outcome, Status::Failed | Status::Timeout)
                 && attempt < last_attempt
                 && !control.cancelled();
             if let Err(e) = record(
@@ -471,7 +469,7 @@ fn record(
         index,
         key: key.id(),
         machine: machine.to_owned(),
-        status: status_of(attempt.outcome),
+        status: attempt.outcome,
         exit_code: attempt.exit_code,
         attempt: number,
         started_at: attempt.started_at,
@@ -484,15 +482,6 @@ fn record(
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .append(&row)
-}
-
-fn status_of(outcome: Outcome) -> Status {
-    match outcome {
-        Outcome::Ok => Status::Ok,
-        Outcome::Failed => Status::Failed,
-        Outcome::Timeout => Status::Timeout,
-        Outcome::Interrupted => Status::Interrupted,
-    }
 }
 
 fn status_loop(
@@ -544,7 +533,7 @@ fn write_status(
         machine: manifest.machine.clone(),
         plan_digest: manifest.plan_digest.clone(),
         work_digest: manifest.work_digest.clone(),
-        state: manifest.state.clone(),
+        state: manifest.state,
         share: manifest.share,
         done,
         ok: c.ok + skipped,

@@ -11,10 +11,9 @@ use serde_json::Map;
 
 use jobsplit::input::{Format, JobList, Machine};
 use jobsplit::merge::{load_rescue, merge, MergeOptions};
+use jobsplit::model::{Status, Stream};
 use jobsplit::plan::Plan;
-use jobsplit::run::{
-    run_share, Attempt, Control, Executor, JobSpec, Outcome, Resume, RunOptions, Stream,
-};
+use jobsplit::run::{run_share, Attempt, Control, Executor, JobSpec, Resume, RunOptions};
 use jobsplit::Work;
 
 /// Runs jobs in-process; stops the "host" (sets cancel) after `budget` jobs.
@@ -36,7 +35,7 @@ impl Executor for Host<'_> {
             self.cancel.store(true, Ordering::SeqCst);
         }
         Attempt {
-            outcome: Outcome::Ok,
+            outcome: Status::Ok,
             exit_code: Some(0),
             error: None,
             fields: vec![("square".into(), (job.index * job.index).to_string())],
