@@ -159,7 +159,7 @@ impl<'r> Runner<'r> {
             events(&Event::Warning(&format!(
                 "ended {} jobs still running from an earlier run of {} that was killed; they run again",
                 dir.orphans(),
-                dir.path().display()
+                opts.dir.display()
             )));
         }
         let (results, existing) = ResultsWriter::open(&dir.path().join("results.csv"), opts.fsync)?;

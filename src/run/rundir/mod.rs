@@ -39,9 +39,6 @@ impl RunDir {
     /// Another run holds it, it holds another plan (with `Resume::Same`), or it cannot be
     /// created or read.
     pub(crate) fn take(dir: &Path, plan: &Plan, resume: Resume) -> Result<RunDir> {
-        // The directory is known by what it is, not by how it was spelled: the jobs a killed
-        // run left behind carry its canonical path, whatever spelling either run was given.
-        let dir = &crate::paths::canonical_future(dir).map_err(|e| Error::io(dir, e))?;
         let mut lock = match dir.is_dir() {
             true => Some(DirLock::take(dir)?),
             false => None,
@@ -56,7 +53,10 @@ impl RunDir {
         let Some(lock) = lock else {
             unreachable!("the lock was taken above")
         };
-        let orphans = end_orphans(dir);
+        // The directory is known by what it is, not by how it was spelled: the jobs a killed
+        // run left behind carry its canonical path, whatever spelling either run was given.
+        let canonical = crate::paths::canonical_future(dir).map_err(|e| Error::io(dir, e))?;
+        let orphans = end_orphans(&canonical);
         Ok(RunDir {
             path: dir.to_path_buf(),
             _lock: lock,
@@ -65,7 +65,7 @@ impl RunDir {
         })
     }
 
-    /// The directory.
+    /// The directory, as the user spelled it (for messages).
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
