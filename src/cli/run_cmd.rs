@@ -44,7 +44,12 @@ fn confirmed(s: &RunSettings) -> Result<bool> {
         .with_prompt("Compare the plan digest with the other hosts. Run this share?")
         .default(true)
         .interact()
-        .map_err(|e| anyhow::anyhow!("cannot read the answer: {e}"))
+        .map_err(|e| {
+            crate::Error::usage(format!(
+                "cannot read the answer ({e}): pass --yes to run without asking"
+            ))
+            .into()
+        })
 }
 
 /// Runs the share with progress on `reporter`, stopping in order on SIGINT or SIGTERM.

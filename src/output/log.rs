@@ -43,6 +43,20 @@ impl std::fmt::Debug for LogWriter {
 }
 
 impl LogWriter {
+    /// Checks an existing log as [`LogWriter::open`] would refuse it, reading only the first
+    /// bytes: a file that is not gzip at all is not a jobsplit log.
+    ///
+    /// # Errors
+    /// A file that is not gzip, or one that cannot be read.
+    pub fn check(path: &Path) -> Result<()> {
+        let io = |e| Error::io(path, e);
+        let len = std::fs::metadata(path).map_err(io)?.len();
+        if len > 0 && !starts_like_gzip(path).map_err(io)? {
+            return Err(not_gzip(path));
+        }
+        Ok(())
+    }
+
     /// Opens `path` for appending (creating it); cuts away a member torn by a crash.
     ///
     /// # Errors
@@ -53,11 +67,7 @@ impl LogWriter {
             let good = complete_prefix(path).map_err(io)?;
             let len = std::fs::metadata(path).map_err(io)?.len();
             if good == 0 && len > 0 && !starts_like_gzip(path).map_err(io)? {
-                return Err(Error::invalid(
-                    Some(path),
-                    None,
-                    "is not a gzip file, so not a jobsplit log: move it away (it is never truncated)",
-                ));
+                return Err(not_gzip(path));
             }
             if good < len {
                 let f = OpenOptions::new().write(true).open(path).map_err(io)?;
@@ -197,6 +207,14 @@ pub(crate) fn stored_gzip_member(data: &[u8], out: &mut Vec<u8>) {
 pub fn job_log(dir: &Path, index: u64) -> Result<LogWriter> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     LogWriter::open(&dir.join(format!("{index}.log.gz")))
+}
+
+fn not_gzip(path: &Path) -> Error {
+    Error::invalid(
+        Some(path),
+        None,
+        "is not a gzip file, so not a jobsplit log: move it away (it is never truncated)",
+    )
 }
 
 /// True if the file starts with the gzip magic bytes (or is too short to tell).

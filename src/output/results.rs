@@ -130,6 +130,16 @@ impl ResultsWriter {
         ))
     }
 
+    /// Checks an existing results file as [`ResultsWriter::open`] would, reading only: its
+    /// header and every row but a torn last one.
+    ///
+    /// # Errors
+    /// An unreadable file, a foreign header, a malformed row.
+    pub fn check(path: &Path) -> Result<()> {
+        let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        scan(path, &data, &mut Existing::default()).map(|_| ())
+    }
+
     /// The result columns so far.
     pub fn columns(&self) -> &[String] {
         &self.columns

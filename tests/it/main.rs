@@ -8,6 +8,7 @@ mod cli_snapshots;
 mod engine_k8s;
 mod engine_slurm;
 mod examples;
+mod exit_codes;
 mod golden;
 mod harness;
 mod lost_terminal;
