@@ -1,4 +1,5 @@
 //! The sbatch scripts that run a study as a Slurm job array, merge it and rescue what failed.
+//! (Over 400 lines because each script's text is kept whole in the function that writes it.)
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
