@@ -205,12 +205,18 @@ pub(crate) struct SlurmArgs {
     /// CPUs per task: jobs run at once in each task
     #[arg(long, default_value_t = 1, value_name = "C")]
     pub(crate) cpus_per_task: u32,
-    /// Time limit per task, e.g. 04:00:00
+    /// Time limit per task: 4h, 90m, 1d, or Slurm's 04:00:00, 1-12:00 (a bare number is refused)
     #[arg(long, value_name = "T")]
     pub(crate) time: Option<String>,
     /// Time limit of the merge job [default: --time]
     #[arg(long, value_name = "T")]
     pub(crate) merge_time: Option<String>,
+    /// SIGTERM to jobsplit this long before the time limit, to stop and record its jobs (0: none) [default: 2m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) stop_before: Option<std::time::Duration>,
+    /// Let Slurm requeue a task after a node failure or preemption; it resumes its shard
+    #[arg(long)]
+    pub(crate) requeue: bool,
     /// Partition
     #[arg(long, value_name = "P")]
     pub(crate) partition: Option<String>,

@@ -3,8 +3,10 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::sbatch_words::{extra_line, quote, quote_path, sbatch_path, word};
+use super::slurm_time;
 use crate::{Error, Result};
 
 /// What [`slurm_files`] needs to write the scripts of a study.
@@ -54,11 +56,25 @@ pub struct SlurmScriptOptions {
     /// CPUs per array task (`--cpus-per-task`); jobsplit runs that many jobs at once,
     /// read from `SLURM_CPUS_PER_TASK`.
     pub cpus_per_task: u32,
-    /// The time limit of each array task (`--time`, e.g. `04:00:00` or `1-00:00:00`);
-    /// `None` takes the partition's default.
+    /// The time limit of each array task (`--time`): Slurm's forms (`MM:SS`, `HH:MM:SS`,
+    /// `D-HH`, `D-HH:MM`, `D-HH:MM:SS`) as written, or a duration with a unit (`90m`,
+    /// `2h30m`, `1d`) converted to them; a bare number is refused ([`slurm_time`]). `None`
+    /// takes the partition's default.
+    ///
+    /// [`slurm_time`]: crate::engine::slurm_time
     pub time: Option<String>,
-    /// The time limit of the merge job; `None` takes `time`.
+    /// The time limit of the merge job, in the same forms; `None` takes `time`.
     pub merge_time: Option<String>,
+    /// How long before the time limit Slurm sends SIGTERM to jobsplit
+    /// (`#SBATCH --signal=B:TERM@SECONDS`), so that it stops its jobs, records them and exits
+    /// before Slurm's SIGKILL; a rerun resumes. `None` takes [`DEFAULT_STOP_BEFORE`] (or
+    /// half of `time` when that is shorter); zero writes no `--signal`. Slurm may send it up
+    /// to a minute earlier than asked.
+    pub stop_before: Option<Duration>,
+    /// `#SBATCH --requeue`: Slurm may requeue a task after a node failure or a preemption;
+    /// the requeued task resumes its shard, and its log (`--open-mode=append`) keeps every
+    /// attempt.
+    pub requeue: bool,
     /// The partition (`--partition`); `None` takes the cluster's default.
     pub partition: Option<String>,
     /// More `#SBATCH` options for every job (array, merge, rescue), such as `--account=abc`
@@ -85,11 +101,20 @@ impl SlurmScriptOptions {
             cpus_per_task: 1,
             time: None,
             merge_time: None,
+            stop_before: None,
+            requeue: false,
             partition: None,
             extra_sbatch: Vec::new(),
         }
     }
 }
+
+/// The default of [`SlurmScriptOptions::stop_before`]: two minutes, time for jobsplit's
+/// grace (10 s by default) and Slurm's one-minute resolution of `--signal`.
+pub const DEFAULT_STOP_BEFORE: Duration = Duration::from_secs(120);
+
+/// Slurm's largest `--signal` lead time, in seconds.
+const MAX_SIGNAL_SECONDS: u64 = 65_535;
 
 /// The name of the array script in [`slurm_files`].
 pub const ARRAY_SCRIPT: &str = "array.sbatch";
@@ -177,6 +202,47 @@ struct Resolved<'a> {
     input_args: String,
     /// `cd "$WORKDIR"` line for the helpers, or empty.
     cd_workdir: &'static str,
+    /// The array's and rescue's `--time`, in Slurm's form.
+    time: Option<String>,
+    /// The merge's `--time`, in Slurm's form.
+    merge_time: Option<String>,
+    /// Seconds of `--signal=B:TERM@`, if any.
+    signal: Option<u64>,
+}
+
+/// The `--signal` lead time in seconds: `None` for none; refused when it is not shorter
+/// than the time limit (jobsplit would be told to stop as it starts) or beyond Slurm's.
+fn signal_seconds(
+    stop_before: Option<Duration>,
+    time: Option<&slurm_time::SlurmTime>,
+) -> Result<Option<u64>> {
+    let limit = time.and_then(|t| t.seconds);
+    let Some(lead) = stop_before else {
+        let default = DEFAULT_STOP_BEFORE.as_secs();
+        return Ok(Some(limit.map_or(default, |l| default.min(l / 2)).max(1)));
+    };
+    if lead.is_zero() {
+        return Ok(None);
+    }
+    let seconds = lead.as_secs() + u64::from(lead.subsec_nanos() > 0);
+    let given = humantime::format_duration(lead);
+    if seconds > MAX_SIGNAL_SECONDS {
+        return Err(Error::usage(format!(
+            "--stop-before {given}: Slurm signals at most {MAX_SIGNAL_SECONDS} s before the \
+             time limit; give a shorter --stop-before"
+        )));
+    }
+    if let Some(limit) = limit {
+        if seconds >= limit {
+            return Err(Error::usage(format!(
+                "--stop-before {given} is not shorter than --time {}: jobsplit would be told \
+                 to stop as it starts; give a shorter --stop-before (or 0 for none) or a longer \
+                 --time",
+                time.map_or("", |t| t.text.as_str())
+            )));
+        }
+    }
+    Ok(Some(seconds))
 }
 
 impl<'a> Resolved<'a> {
@@ -238,9 +304,17 @@ impl<'a> Resolved<'a> {
             input_args.push(' ');
             input_args.push_str(&quote("a jobsplit run argument", arg)?);
         }
-        for t in [&opts.time, &opts.merge_time].into_iter().flatten() {
-            word("--time", t)?;
-        }
+        let time = opts
+            .time
+            .as_deref()
+            .map(|t| slurm_time::parse("--time", t))
+            .transpose()?;
+        let merge_time = opts
+            .merge_time
+            .as_deref()
+            .map(|t| slurm_time::parse("--merge-time", t))
+            .transpose()?;
+        let signal = signal_seconds(opts.stop_before, time.as_ref())?;
         Ok(Resolved {
             opts,
             common,
@@ -248,7 +322,23 @@ impl<'a> Resolved<'a> {
             vars,
             input_args,
             cd_workdir,
+            time: time.map(|t| t.text),
+            merge_time: merge_time.map(|t| t.text),
+            signal,
         })
+    }
+
+    /// The `#SBATCH` options of a task that runs a shard (the array and the rescue).
+    fn task_lines(&self) -> Vec<String> {
+        // A requeued task appends to its log: the earlier attempt's lines stay.
+        let mut lines = vec!["--open-mode=append".to_owned()];
+        if let Some(seconds) = self.signal {
+            lines.push(format!("--signal=B:TERM@{seconds}"));
+        }
+        if self.opts.requeue {
+            lines.push("--requeue".to_owned());
+        }
+        lines
     }
 
     /// The `#SBATCH` block of a job.
@@ -276,8 +366,11 @@ impl<'a> Resolved<'a> {
                 "--ntasks=1".to_owned(),
                 format!("--cpus-per-task={}", o.cpus_per_task),
                 format!("--output={}/slurm-%A_%a.out", self.out_raw),
-            ],
-            o.time.as_ref(),
+            ]
+            .into_iter()
+            .chain(self.task_lines())
+            .collect::<Vec<_>>(),
+            self.time.as_ref(),
         );
         format!(
             r#"#!/bin/bash
@@ -288,10 +381,13 @@ impl<'a> Resolved<'a> {
 # (the array, then the merge after it). To run one shard again, e.g. shard {last} after a
 # node failure: sbatch --array={last} array.sbatch (its finished jobs are kept).
 # Slurm does not create the --output directory: create OUT first (submit.sh does).
+# A requeued task appends to its log (--open-mode=append). With --signal=B:TERM@S, Slurm
+# sends SIGTERM to the batch shell S seconds before the time limit: `exec` below makes
+# jobsplit that shell, so it stops its jobs, records them and exits before the SIGKILL.
 {header}
 set -euo pipefail
 {vars}: "${{SLURM_ARRAY_TASK_ID:?submit this script with sbatch: it is a job array}}"
-echo "jobsplit shard $SLURM_ARRAY_TASK_ID/{n}: Slurm job ${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID on $(hostname), ${{SLURM_CPUS_PER_TASK:-1}} CPUs"
+echo "jobsplit shard $SLURM_ARRAY_TASK_ID/{n}: Slurm job ${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID on $(hostname), ${{SLURM_CPUS_PER_TASK:-1}} CPUs, attempt $((${{SLURM_RESTART_COUNT:-0}} + 1))"
 exec "$JOBSPLIT" run{input} --shard "$SLURM_ARRAY_TASK_ID/{n}" --out "$OUT" --yes
 "#,
             name = o.job_name,
@@ -310,7 +406,7 @@ exec "$JOBSPLIT" run{input} --shard "$SLURM_ARRAY_TASK_ID/{n}" --out "$OUT" --ye
                 "--cpus-per-task=1".to_owned(),
                 format!("--output={}/slurm-merge-%j.out", self.out_raw),
             ],
-            o.merge_time.as_ref().or(o.time.as_ref()),
+            self.merge_time.as_ref().or(self.time.as_ref()),
         );
         format!(
             r#"#!/bin/bash
@@ -381,8 +477,11 @@ echo "if $MERGED/missing.txt then lists jobs: bash $scripts/{rescue_sh} [SHARDS]
                 format!("--job-name={}-rescue", o.job_name),
                 "--ntasks=1".to_owned(),
                 format!("--cpus-per-task={}", o.cpus_per_task),
-            ],
-            o.time.as_ref(),
+            ]
+            .into_iter()
+            .chain(self.task_lines())
+            .collect::<Vec<_>>(),
+            self.time.as_ref(),
         );
         format!(
             r#"#!/bin/bash
@@ -394,7 +493,7 @@ set -euo pipefail
 {vars}: "${{SLURM_ARRAY_TASK_ID:?submit this script with rescue.sh: it is a job array}}"
 : "${{JOBSPLIT_RESCUE_SHARDS:?submit this script with rescue.sh}}"
 : "${{JOBSPLIT_RESCUE_OUT:?submit this script with rescue.sh}}"
-echo "jobsplit rescue shard $SLURM_ARRAY_TASK_ID/$JOBSPLIT_RESCUE_SHARDS: Slurm job ${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID on $(hostname)"
+echo "jobsplit rescue shard $SLURM_ARRAY_TASK_ID/$JOBSPLIT_RESCUE_SHARDS: Slurm job ${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID on $(hostname), attempt $((${{SLURM_RESTART_COUNT:-0}} + 1))"
 exec "$JOBSPLIT" run{input} --rescue "$MERGED" --shard "$SLURM_ARRAY_TASK_ID/$JOBSPLIT_RESCUE_SHARDS" --out "$JOBSPLIT_RESCUE_OUT" --yes
 "#,
             name = o.job_name,

@@ -10,7 +10,9 @@ fn study() -> SlurmScriptOptions {
     opts.workdir = Some("/home/ada/sweep".into());
     opts.cpus_per_task = 8;
     opts.time = Some("04:00:00".to_owned());
-    opts.merge_time = Some("00:30:00".to_owned());
+    opts.merge_time = Some("30m".to_owned());
+    opts.stop_before = Some(std::time::Duration::from_secs(300));
+    opts.requeue = true;
     opts.partition = Some("short".to_owned());
     opts.extra_sbatch = vec![
         "--account=physics".to_owned(),
@@ -51,6 +53,9 @@ fn array_header_is_what_slurm_needs() {
         "#SBATCH --cpus-per-task=8\n",
         "#SBATCH --output=out/slurm-%A_%a.out\n",
         "#SBATCH --time=04:00:00\n",
+        "#SBATCH --open-mode=append\n",
+        "#SBATCH --signal=B:TERM@300\n",
+        "#SBATCH --requeue\n",
         "#SBATCH --partition=short\n",
         "#SBATCH --chdir=/home/ada/sweep\n",
         "#SBATCH --mem=16G\n",
@@ -100,8 +105,8 @@ fn refuses_options_that_make_a_broken_script() {
             "--partition \"\"",
         ),
         (
-            Box::new(|o| o.time = Some("4 h".to_owned())),
-            "--time \"4 h\"",
+            Box::new(|o| o.time = Some("4 x".to_owned())),
+            "--time \"4 x\" is not a time",
         ),
         (
             Box::new(|o| o.extra_sbatch = vec!["mem=4G".to_owned()]),

@@ -5,6 +5,7 @@ mod cli_inputs;
 mod cli_merge;
 mod cli_plan;
 mod cli_snapshots;
+mod cluster_slurm_script;
 mod engine_k8s;
 mod engine_slurm;
 mod examples;
