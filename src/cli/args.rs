@@ -52,6 +52,23 @@ pub(crate) enum Command {
     /// Write a starter jobsplit.toml, machines.json and jobs.txt to edit.
     #[command(after_help = "Example:\n  jobsplit init my-study")]
     Init(InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  source <(jobsplit completions bash)          # bash, now; add it to ~/.bashrc to keep it\n  jobsplit completions zsh > ~/.zfunc/_jobsplit  # zsh, with ~/.zfunc in fpath\n  jobsplit completions fish > ~/.config/fish/completions/jobsplit.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) of every command.
+    #[command(
+        after_help = "Examples:\n  jobsplit man | man -l -\n  jobsplit man > ~/.local/share/man/man1/jobsplit.1"
+    )]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_name = "SHELL")]
+    pub(crate) shell: clap_complete::Shell,
 }
 
 /// The inputs that define the work and the plan; every host must give the same.

@@ -2,6 +2,7 @@
 //! prompts, progress bars, exit codes). The `jobsplit` binary and `Splitter::main` call it.
 
 mod args;
+mod completions;
 mod exit;
 mod init;
 mod merge_cmd;
@@ -49,6 +50,8 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Command::Status(a) => merge_cmd::run_status(a),
         Command::SlurmScript(a) => slurm_cmd::run(a),
         Command::Init(a) => init::run(a),
+        Command::Completions(a) => completions::run_completions(a),
+        Command::Man => completions::run_man(),
     };
     match result {
         Ok(code) => code,

@@ -25,5 +25,6 @@ mod run_results;
 mod run_resume;
 mod run_signal;
 mod run_split;
+mod shells;
 mod static_binary;
 mod study_property;
