@@ -5,7 +5,6 @@ mod atomic;
 pub mod log;
 pub mod manifest;
 pub mod results;
-pub mod results_reader;
 
 pub use atomic::write_atomic;
 pub(crate) use atomic::{sync_dir, tmp_path};
