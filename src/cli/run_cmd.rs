@@ -14,7 +14,7 @@ use super::resolve::{self, Study};
 use super::{exit, JobSource};
 use crate::engine;
 use crate::plan::Plan;
-use crate::run::{run_share, CommandExecutor, Resume, RunOptions, RunSummary};
+use crate::run::{CommandExecutor, Resume, RunOptions, RunSummary, Runner};
 use crate::Error;
 
 pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> {
@@ -195,7 +195,10 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
                     dir.clone(),
                     args.capture.unwrap_or(run.capture),
                 );
-                run_share(&work, &plan, machine, &executor, &opts, &cancel, &events)
+                Runner::new(&work, &plan, machine, &opts)
+                    .cancel(&cancel)
+                    .events(&events)
+                    .run(&executor)
             }
         };
         drop(stop_tx);

@@ -5,9 +5,10 @@ mod command;
 mod context;
 mod events;
 mod executor;
-mod guard;
 mod library;
+mod rundir;
 mod runner;
+mod scheduler;
 
 pub use attempt::{fields_of, Attempt};
 pub use command::CommandExecutor;
@@ -15,4 +16,5 @@ pub use context::JobContext;
 pub use events::Event;
 pub use executor::{Control, Executor, JobSpec};
 pub use library::{item_bytes, map, map_with, JobError, LibraryExecutor, MapOptions};
-pub use runner::{hostname, run_share, Counts, Resume, RunOptions, RunSummary};
+pub use rundir::Resume;
+pub use runner::{hostname, Counts, RunOptions, RunSummary, Runner};

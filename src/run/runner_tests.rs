@@ -89,7 +89,7 @@ fn run(
     opts: &RunOptions,
     cancel: &AtomicBool,
 ) -> Result<RunSummary> {
-    run_share(work, plan, 0, exec, opts, cancel, &|_| {})
+    Runner::new(work, plan, 0, opts).cancel(cancel).run(exec)
 }
 
 fn rows(dir: &Path) -> Vec<HashMap<String, String>> {

@@ -13,7 +13,7 @@ use jobsplit::input::{Format, JobList, Machine};
 use jobsplit::merge::{load_rescue, merge, MergeOptions};
 use jobsplit::model::{Status, Stream};
 use jobsplit::plan::Plan;
-use jobsplit::run::{run_share, Attempt, Control, Executor, JobSpec, Resume, RunOptions};
+use jobsplit::run::{Attempt, Control, Executor, JobSpec, Resume, RunOptions, Runner};
 use jobsplit::Work;
 
 /// Runs jobs in-process; stops the "host" (sets cancel) after `budget` jobs.
@@ -74,7 +74,10 @@ fn run_hosts(work: &Work, plan: &Plan, out: &Path, budgets: &[usize]) {
             status_interval: Duration::from_secs(60),
             shard: None,
         };
-        run_share(work, plan, j, &host, &opts, &cancel, &|_| {}).unwrap();
+        Runner::new(work, plan, j, &opts)
+            .cancel(&cancel)
+            .run(&host)
+            .unwrap();
     }
 }
 
