@@ -1,9 +1,11 @@
 //! The one reader of results.csv (plain or `.csv.gz`), used by the writer's resume scan, by
 //! `merge`, by a rescue and by `status`: one row at a time, never the whole file in memory.
 //!
-//! The torn-row rule lives here and only here: a last row cut short by a crash (no line end)
-//! is skipped with a warning the caller gets back, and [`ResultsReader::torn_at`] says where
-//! it starts; any other malformed row is an error naming its line.
+//! The torn-row rule lives here and only here ([`ResultsReader::next_row`]): a row is whole
+//! only when the CSV parser ends it outside quotes, at a line end. A last row cut short by a
+//! crash or a full disk (anywhere, also inside a quoted multi-line value right after a line
+//! break) is skipped with a warning the caller gets back, and [`ResultsReader::torn_at`] says
+//! where it starts; any other malformed row is an error naming its line.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -128,7 +130,7 @@ impl ResultsReader {
         let mut csv = csv::ReaderBuilder::new()
             .flexible(true)
             .buffer_capacity(1 << 16)
-            .from_reader(data);
+            .from_reader(data.with_end_mark());
         let header = csv.byte_headers().map_err(|e| match e.into_kind() {
             csv::ErrorKind::Io(io) => Error::io(path, io),
             other => Error::invalid(Some(path), Some(1), format!("unreadable header: {other:?}")),
@@ -139,7 +141,7 @@ impl ResultsReader {
             .collect();
         // Checked first, so that a header cut short is told apart from a foreign one.
         let t = csv.get_ref();
-        if csv.position().byte() >= t.total && t.last != b'\n' {
+        if csv.position().byte() > t.total {
             let why = t
                 .cut_warning(path)
                 .map_or(String::new(), |w| format!(" ({w})"));
@@ -196,7 +198,9 @@ impl ResultsReader {
         std::mem::take(&mut self.warnings)
     }
 
-    /// The next row, or `None` at the end (a torn last row is skipped with a warning).
+    /// The next row, or `None` at the end. A last row that runs to the end of the data without
+    /// the parser ending it (outside quotes, at a line end) was cut short: it is skipped with a
+    /// warning.
     ///
     /// # Errors
     /// A read error, or a malformed row that is not the file's torn last one.
@@ -217,14 +221,16 @@ impl ResultsReader {
                     ),
                 })?;
         if !more {
-            self.done = true;
-            if let Some(w) = self.csv.get_ref().cut_warning(&self.path) {
-                self.warnings.push(w);
-            }
-            return Ok(None);
+            return Ok(self.end());
         }
         let end = self.csv.position().byte();
-        if self.is_torn(end) {
+        let t = self.csv.get_ref();
+        if end > t.total {
+            // The parser ran into the end mark: the row did not end at a line end of its own.
+            if t.content_end <= start.byte() {
+                // Nothing but line ends before the mark: the data ended cleanly.
+                return Ok(self.end());
+            }
             return Ok(self.torn(start.byte(), start.line()));
         }
         let line = start.line();
@@ -249,11 +255,12 @@ impl ResultsReader {
         }))
     }
 
-    /// The torn-row rule: a row is whole only if a line end ends it; one that runs to the end
-    /// of the data without one was cut short.
-    fn is_torn(&self, end: u64) -> bool {
-        let t = self.csv.get_ref();
-        end >= t.total && t.last != b'\n'
+    fn end(&mut self) -> Option<Row<'_>> {
+        self.done = true;
+        if let Some(w) = self.csv.get_ref().cut_warning(&self.path) {
+            self.warnings.push(w);
+        }
+        None
     }
 
     fn torn(&mut self, offset: u64, line: u64) -> Option<Row<'_>> {
