@@ -11,5 +11,5 @@ mod writer;
 
 pub(crate) use data::Data;
 pub use reader::{ResultsReader, Row};
-pub use row::{column_name, ResultRow, FIXED};
+pub use row::{column_name, field_name, ResultRow, FIXED};
 pub use writer::{Existing, ResultsWriter};
