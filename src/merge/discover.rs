@@ -86,3 +86,30 @@ fn moved_aside(dir: &Path) -> bool {
     };
     Manifest::read(dir).is_ok_and(|m| m.machine == machine)
 }
+
+/// Warnings for the log bytes a run set aside in `dir` (`log.gz.damaged-*`, see
+/// `LogWriter::open`): their lines are in no log that merge reads.
+pub(crate) fn set_aside_logs(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(PathBuf, u64)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("log.gz.damaged-")
+        })
+        .map(|e| (e.path(), e.metadata().map_or(0, |m| m.len())))
+        .collect();
+    found.sort();
+    found
+        .into_iter()
+        .map(|(path, len)| {
+            format!(
+                "{}: {len} bytes a run set aside from log.gz as damaged; their lines are not in the merged log (the file is kept for inspection)",
+                path.display()
+            )
+        })
+        .collect()
+}

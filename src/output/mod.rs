@@ -3,6 +3,7 @@
 
 mod atomic;
 pub mod log;
+mod log_repair;
 pub mod manifest;
 pub mod results;
 

@@ -208,7 +208,10 @@ impl<'r> Runner<'r> {
         };
         dir.write_manifest(&manifest)?;
 
-        let mut log = LogWriter::open(&dir.path().join("log.gz"))?;
+        let (mut log, log_warning) = LogWriter::open(&dir.path().join("log.gz"))?;
+        if let Some(w) = log_warning {
+            events(&Event::Warning(&w));
+        }
         log.line(
             SystemTime::now(),
             None,

@@ -8,6 +8,7 @@ mod cli_merge;
 mod cli_plan;
 mod cli_snapshots;
 mod codec_columns;
+mod codec_log;
 mod codec_malformed;
 mod codec_torn;
 mod engine_k8s;
