@@ -68,7 +68,10 @@ fn status_refuses_results_without_a_manifest() {
     let out = s.cmd().args(["status", "out"]).output().unwrap();
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("out/b") && err.contains("manifest.json"), "{err}");
+    assert!(
+        err.contains("out/b") && err.contains("manifest.json"),
+        "{err}"
+    );
 }
 
 #[test]

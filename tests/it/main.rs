@@ -15,6 +15,7 @@ mod engine_k8s;
 mod engine_slurm;
 mod examples;
 mod golden;
+mod integrity;
 mod merge_library;
 mod merge_logs;
 mod proptest_plan;
