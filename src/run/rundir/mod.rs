@@ -53,7 +53,10 @@ impl RunDir {
         let Some(lock) = lock else {
             unreachable!("the lock was taken above")
         };
-        let orphans = end_orphans(dir);
+        // The directory is known by what it is, not by how it was spelled: the jobs a killed
+        // run left behind carry its canonical path, whatever spelling either run was given.
+        let canonical = crate::paths::canonical_future(dir).map_err(|e| Error::io(dir, e))?;
+        let orphans = end_orphans(&canonical);
         Ok(RunDir {
             path: dir.to_path_buf(),
             _lock: lock,
@@ -62,7 +65,7 @@ impl RunDir {
         })
     }
 
-    /// The directory.
+    /// The directory, as the user spelled it (for messages).
     pub(crate) fn path(&self) -> &Path {
         &self.path
     }
