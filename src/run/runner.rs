@@ -233,7 +233,10 @@ impl<'r> Runner<'r> {
             shard: opts.shard,
             first_key: Some(keyer.key(0, &work.jobs().job_bytes(0)).id()),
         };
-        let mut log = LogWriter::open(&dir.path().join("log.gz"))?;
+        let (mut log, log_warning) = LogWriter::open(&dir.path().join("log.gz"))?;
+        if let Some(w) = log_warning {
+            events(&Event::Warning(&w));
+        }
         log.line(
             SystemTime::now(),
             None,
