@@ -19,6 +19,14 @@ use crate::run::{CommandExecutor, RunSummary, Runner};
 
 pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> {
     let settings = resolve(args, source)?;
+    // A refusal is the one line a refused run prints.
+    Runner::new(
+        &settings.work,
+        &settings.plan,
+        settings.machine,
+        &settings.opts,
+    )
+    .check()?;
     if !confirmed(&settings)? {
         errln!("jobsplit: not run");
         return Ok(exit::OK);

@@ -131,6 +131,18 @@ impl<'r> Runner<'r> {
         self
     }
 
+    /// Checks, reading only, what [`Runner::run`] would refuse in the output directory (a
+    /// manifest of another plan, a foreign or malformed results.csv, a log.gz that is not gzip,
+    /// a file where a directory must be, a name too long for a directory), so a program can
+    /// refuse before it says anything else. `run` checks again.
+    ///
+    /// # Errors
+    /// The first refusal, naming its file and the fix.
+    pub fn check(&self) -> Result<()> {
+        let opts = self.opts;
+        RunDir::check(&opts.dir, self.plan, opts.resume, opts.job_logs)
+    }
+
     /// The work this runner runs.
     pub fn work(&self) -> &'r Work {
         self.work
@@ -161,7 +173,7 @@ impl<'r> Runner<'r> {
                     opts.threads
                 ))
             })?;
-        RunDir::check(&opts.dir, self.plan, opts.resume, opts.job_logs)?;
+        self.check()?;
         let dir = RunDir::take(&opts.dir, self.plan, opts.resume)?;
         // From here on the directory has been written: an error says so.
         self.run_in(dir, &pool, executor)
@@ -233,7 +245,10 @@ impl<'r> Runner<'r> {
             shard: opts.shard,
             first_key: Some(keyer.key(0, &work.jobs().job_bytes(0)).id()),
         };
-        let mut log = LogWriter::open(&dir.path().join("log.gz"))?;
+        let (mut log, log_warning) = LogWriter::open(&dir.path().join("log.gz"))?;
+        if let Some(w) = log_warning {
+            events(&Event::Warning(&w));
+        }
         log.line(
             SystemTime::now(),
             None,

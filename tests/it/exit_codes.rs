@@ -20,8 +20,9 @@ fn refused_writing_nothing(s: &Study, args: &[&str], needles: &[&str]) {
     let out = s.run("ws1").args(args).output().unwrap();
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
-    assert_eq!(lines.len(), 1, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {err}");
+    assert!(lines[0].starts_with("jobsplit: error: "), "{err}");
     for n in needles {
         assert!(lines[0].contains(n), "`{n}` missing from: {err}");
     }
