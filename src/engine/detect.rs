@@ -287,7 +287,10 @@ fn whole_number(name: &str, text: &str) -> Result<u64> {
 ///
 /// Without cgroups a task sees every CPU of the node, so the number of available CPUs would
 /// oversubscribe it; the Slurm variables are the allocation. The CLI takes its `--threads`
-/// flag first, then this, then the available CPUs.
+/// flag first, then this, then the available CPUs: `std::thread::available_parallelism`,
+/// which on Linux follows the affinity mask and the CPU quota of the process's cgroup (v2
+/// `cpu.max`, v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`, rounded down, at least 1), so a
+/// Kubernetes pod runs as many threads as its CPU limit, not its node's CPU count.
 ///
 /// # Examples
 ///

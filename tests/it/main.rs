@@ -5,6 +5,7 @@ mod cli_inputs;
 mod cli_merge;
 mod cli_plan;
 mod cli_snapshots;
+mod cluster_cgroup;
 mod cluster_slurm_script;
 mod codec_columns;
 mod codec_log;
