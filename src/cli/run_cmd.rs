@@ -153,11 +153,8 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
     }
     let nice = args.nice.unwrap_or(run.nice);
     if nice != 0 {
-        // SAFETY: setpriority has no memory effects; it lowers this process's priority, which
-        // every job inherits.
-        unsafe {
-            libc::setpriority(libc::PRIO_PROCESS, 0, nice);
-        }
+        // Every job inherits this process's priority.
+        let _ = crate::sys::set_nice(nice);
     }
 
     let cancel = Arc::new(AtomicBool::new(false));

@@ -2,13 +2,13 @@
 //! nothing left running from a run that was killed (kill -9, an OOM kill).
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::runner::Resume;
 use crate::output::manifest::Manifest;
 use crate::plan::Plan;
+use crate::sys::{self, Signal};
 
 use crate::error::{Error, Result};
 
@@ -28,19 +28,14 @@ impl DirLock {
             .write(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        // SAFETY: flock on a descriptor we own; it has no memory effects.
-        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if r != 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                return Err(Error::usage(format!(
-                    "another jobsplit run is writing {}: wait for it to end, or stop it, then run again",
-                    dir.display()
-                )));
-            }
-            return Err(Error::io(&path, e));
+        match sys::try_lock_exclusive(&file) {
+            Ok(true) => Ok(DirLock { _file: file }),
+            Ok(false) => Err(Error::usage(format!(
+                "another jobsplit run is writing {}: wait for it to end, or stop it, then run again",
+                dir.display()
+            ))),
+            Err(e) => Err(Error::io(&path, e)),
         }
-        Ok(DirLock { _file: file })
     }
 }
 
@@ -79,18 +74,16 @@ pub(crate) fn end_orphans(dir: &Path) -> usize {
             .split(|&b| b == 0)
             .any(|var| var.starts_with(&needle))
         {
-            // SAFETY: getpgid only reads the process table.
-            let pgid = unsafe { libc::getpgid(pid) };
-            if pgid > 0 && !groups.contains(&pgid) {
-                groups.push(pgid);
+            if let Some(pgid) = sys::process_group(pid) {
+                if !groups.contains(&pgid) {
+                    groups.push(pgid);
+                }
             }
         }
     }
+    // Each group is a job of a run that no longer exists.
     for &pgid in &groups {
-        // SAFETY: kill has no memory effects; the group is a job of a run that no longer exists.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
+        sys::signal_group(pgid, Signal::Kill);
     }
     groups.len()
 }
