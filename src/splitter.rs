@@ -4,7 +4,6 @@
 use std::fmt::Display;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
 
@@ -12,7 +11,7 @@ use crate::cli::JobSource;
 use crate::input::{Format, JobList};
 use crate::plan::Plan;
 use crate::run::{
-    item_bytes, run_share, Event, JobContext, LibraryExecutor, RunOptions, RunSummary,
+    item_bytes, run_share, Cancel, Event, JobContext, LibraryExecutor, RunOptions, RunSummary,
 };
 use crate::{Result, Work};
 
@@ -112,7 +111,7 @@ where
         plan: &Plan,
         machine: usize,
         opts: &RunOptions,
-        cancel: &AtomicBool,
+        cancel: &Cancel,
         events: &(dyn Fn(&Event<'_>) + Sync),
     ) -> Result<RunSummary> {
         let progress = |index, fraction| events(&Event::JobProgress { index, fraction });

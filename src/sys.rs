@@ -40,6 +40,17 @@ pub(crate) fn signal_group(pgid: Pid, sig: Signal) {
     }
 }
 
+/// Sends `sig` to process `pid` (errors ignored, as for [`signal_group`]).
+pub(crate) fn signal_process(pid: Pid, sig: Signal) {
+    if pid <= 1 {
+        return;
+    }
+    // SAFETY: kill has no memory effects; a positive pid addresses one process.
+    unsafe {
+        libc::kill(pid, sig.raw());
+    }
+}
+
 /// The process group of `pid`, if the process exists.
 pub(crate) fn process_group(pid: Pid) -> Option<Pid> {
     // SAFETY: getpgid only reads the process table.

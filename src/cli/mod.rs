@@ -9,16 +9,16 @@ mod plan_cmd;
 mod progress;
 mod resolve;
 mod run_cmd;
+mod signals;
 mod slurm_cmd;
 
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 
 use clap::Parser as _;
 
 use crate::input::JobList;
 use crate::plan::Plan;
-use crate::run::{Event, RunOptions, RunSummary};
+use crate::run::{Cancel, Event, RunOptions, RunSummary};
 use crate::Work;
 use args::{Cli, Command};
 
@@ -33,7 +33,7 @@ pub(crate) trait JobSource: Sync {
         plan: &Plan,
         machine: usize,
         opts: &RunOptions,
-        cancel: &AtomicBool,
+        cancel: &Cancel,
         events: &(dyn Fn(&Event<'_>) + Sync),
     ) -> crate::Result<RunSummary>;
 }

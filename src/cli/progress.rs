@@ -64,6 +64,22 @@ impl Reporter {
         }
     }
 
+    /// Prints a line even in quiet mode (the answer to Ctrl-C).
+    pub(crate) fn notice(&self, line: &str) {
+        match &self.display {
+            Display::Bar(bar) => bar.println(line),
+            _ => {
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stderr(), "jobsplit: {line}");
+            }
+        }
+    }
+
+    /// How many jobs run now.
+    pub(crate) fn running(&self) -> usize {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// Prints a warning even in quiet mode.
     pub(crate) fn warn(&self, line: &str) {
         match &self.display {

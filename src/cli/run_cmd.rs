@@ -2,8 +2,6 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -11,10 +9,10 @@ use anyhow::{bail, Result};
 use super::args::RunArgs;
 use super::progress::Reporter;
 use super::resolve::{self, Study};
-use super::{exit, JobSource};
+use super::{exit, signals, JobSource};
 use crate::engine::{self, Shard};
 use crate::plan::Plan;
-use crate::run::{run_share, CommandExecutor, Resume, RunOptions, RunSummary};
+use crate::run::{run_share, Cancel, CommandExecutor, Resume, RunOptions, RunSummary};
 use crate::Error;
 
 pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> {
@@ -157,16 +155,8 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         let _ = crate::sys::set_nice(nice);
     }
 
-    let cancel = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // A second signal exits at once; the first asks for an orderly stop.
-        signal_hook::flag::register_conditional_shutdown(
-            sig,
-            exit::INTERRUPTED.into(),
-            Arc::clone(&cancel),
-        )?;
-        signal_hook::flag::register(sig, Arc::clone(&cancel))?;
-    }
+    let cancel = Cancel::new();
+    let caught = signals::register()?;
     let reporter = Reporter::new(args.quiet);
     let interval = args
         .progress_interval
@@ -175,6 +165,19 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
     let summary = std::thread::scope(|scope| {
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
         let ticker = &reporter;
+        let kind = signals::RunKind {
+            grace: opts.grace,
+            library: source.is_some(),
+        };
+        let signals = caught.watch(
+            scope,
+            &cancel,
+            kind,
+            || ticker.running(),
+            |line| {
+                ticker.notice(line);
+            },
+        );
         scope.spawn(move || {
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
                 stop_rx.recv_timeout(interval)
@@ -196,6 +199,7 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
             }
         };
         drop(stop_tx);
+        signals.close();
         reporter.finish();
         result
     })?;

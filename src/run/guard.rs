@@ -5,6 +5,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use super::command::{run_marker, Marked};
 use super::runner::Resume;
 use crate::output::manifest::Manifest;
 use crate::plan::Plan;
@@ -39,53 +40,20 @@ impl DirLock {
     }
 }
 
-/// Ends the jobs a killed earlier run of `dir` left running, and returns how many process
-/// groups it ended.
+/// Ends the jobs a killed earlier run of `dir` left running (also their processes that left
+/// the job's process group), and returns how many jobs they were.
 ///
-/// A command job carries `JOBSPLIT_RESULT=<absolute dir>/tmp/...` in its environment. With the
-/// directory's lock held, any such process belongs to a run that is gone; left alone it would
-/// run its job a second time beside the rerun. Processes whose environment this user cannot
-/// read are not ours to end.
+/// Every process of a command job carries `JOBSPLIT_RUN=<canonical dir>` in its environment.
+/// With the directory's lock held, any such process belongs to a run that is gone; left alone it
+/// would run its job a second time beside the rerun. Processes whose environment this user
+/// cannot read are not ours to end.
 pub(crate) fn end_orphans(dir: &Path) -> usize {
-    let Ok(abs) = std::path::absolute(dir) else {
-        return 0;
-    };
-    let needle = format!("JOBSPLIT_RESULT={}/tmp/", abs.display()).into_bytes();
-    let me = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    let mut groups = Vec::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if pid as u32 == me {
-            continue;
-        }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if environ
-            .split(|&b| b == 0)
-            .any(|var| var.starts_with(&needle))
-        {
-            if let Some(pgid) = sys::process_group(pid) {
-                if !groups.contains(&pgid) {
-                    groups.push(pgid);
-                }
-            }
-        }
+    let run = run_marker(dir);
+    Marked {
+        run: &run,
+        job: None,
     }
-    // Each group is a job of a run that no longer exists.
-    for &pgid in &groups {
-        sys::signal_group(pgid, Signal::Kill);
-    }
-    groups.len()
+    .signal(Signal::Kill)
 }
 
 /// Checks an existing output directory against the plan: resume it, move it aside, or refuse.

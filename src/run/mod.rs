@@ -1,6 +1,7 @@
 //! Running this machine's share: the scheduler, command jobs, library jobs and their events.
 
 mod attempt;
+mod cancel;
 mod command;
 mod context;
 mod events;
@@ -10,6 +11,7 @@ mod library;
 mod runner;
 
 pub use attempt::{fields_of, Attempt, Outcome, Stream};
+pub use cancel::{Cancel, Level};
 pub use command::CommandExecutor;
 pub use context::JobContext;
 pub use events::Event;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use rayon::prelude::*;
 
 use super::attempt::{Attempt, Outcome, Stream};
+use super::cancel::Cancel;
 use super::events::Event;
 use super::executor::{Control, Executor, JobSpec};
 use super::guard::{end_orphans, prepare_dir, DirLock};
@@ -130,7 +131,7 @@ pub fn run_share(
     machine: usize,
     executor: &dyn Executor,
     opts: &RunOptions,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
     events: &(dyn Fn(&Event<'_>) + Sync),
 ) -> Result<RunSummary> {
     let clock = Instant::now();
@@ -269,7 +270,7 @@ pub fn run_share(
         done.1.notify_all();
     });
 
-    let interrupted = cancel.load(Ordering::Relaxed);
+    let interrupted = cancel.is_cancelled();
     let counts = state.tally.counts(skipped);
     let finished = counts.ok + counts.failed + counts.timeout + counts.interrupted;
     let not_started = pending.len() as u64 - finished;

@@ -3,13 +3,12 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::input::{Format, JobList, Machine};
-use crate::run::{Attempt, Control, Executor, JobSpec, Outcome, Stream};
+use crate::run::{Attempt, Cancel, Control, Executor, JobSpec, Outcome, Stream};
 
 /// Runs nothing: answers with `outcome(spec)` and remembers every call.
 struct Fake<F> {
@@ -86,7 +85,7 @@ fn run(
     plan: &Plan,
     exec: &dyn Executor,
     opts: &RunOptions,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
 ) -> Result<RunSummary> {
     run_share(work, plan, 0, exec, opts, cancel, &|_| {})
 }
@@ -102,7 +101,7 @@ fn runs_the_share_once_in_order_and_resumes_to_nothing() {
     let (work, plan) = study(30, "s");
     let o = opts(&tmp.path().join("a"));
     let fake = Fake::new(|_| Outcome::Ok);
-    let s = run(&work, &plan, &fake, &o, &AtomicBool::new(false)).unwrap();
+    let s = run(&work, &plan, &fake, &o, &Cancel::new()).unwrap();
     let share = plan.share(0);
     assert!(s.all_ok());
     assert_eq!(s.counts.ok, share.len() as u64);
@@ -121,7 +120,7 @@ fn runs_the_share_once_in_order_and_resumes_to_nothing() {
     assert_eq!(manifest.plan_digest, plan.plan_digest().hex());
 
     let again = Fake::new(|_| Outcome::Ok);
-    let s = run(&work, &plan, &again, &o, &AtomicBool::new(false)).unwrap();
+    let s = run(&work, &plan, &again, &o, &Cancel::new()).unwrap();
     assert!(again.calls().is_empty());
     assert_eq!(s.counts.skipped, share.len() as u64);
     assert!(s.all_ok());
@@ -142,13 +141,13 @@ fn retries_record_every_attempt_and_a_rerun_counts_on() {
             Outcome::Ok
         }
     });
-    let s = run(&work, &plan, &fake, &o, &AtomicBool::new(false)).unwrap();
+    let s = run(&work, &plan, &fake, &o, &Cancel::new()).unwrap();
     assert!(!s.all_ok());
     assert_eq!(s.counts.failed, 1);
     assert_eq!(fake.calls().iter().filter(|c| c.0 == bad).count(), 3);
     o.retries = 0;
     let fixed = Fake::new(|_| Outcome::Ok);
-    let s = run(&work, &plan, &fixed, &o, &AtomicBool::new(false)).unwrap();
+    let s = run(&work, &plan, &fixed, &o, &Cancel::new()).unwrap();
     assert_eq!(fixed.calls(), vec![(bad, 4)]);
     assert!(s.all_ok());
     let attempts: Vec<String> = rows(&o.dir)
@@ -165,10 +164,10 @@ fn cancellation_stops_starting_jobs_and_a_rerun_finishes_the_rest() {
     let (work, plan) = study(40, "c");
     let mut o = opts(&tmp.path().join("a"));
     o.threads = 1;
-    let cancel = AtomicBool::new(false);
+    let cancel = Cancel::new();
     let fake = Fake::new(|j: &JobSpec| {
         let _ = j;
-        cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        cancel.stop();
         Outcome::Ok
     });
     let s = run(&work, &plan, &fake, &o, &cancel).unwrap();
@@ -177,7 +176,7 @@ fn cancellation_stops_starting_jobs_and_a_rerun_finishes_the_rest() {
     assert_eq!(s.not_started, plan.share(0).len() as u64 - 1);
     assert_eq!(Manifest::read(&o.dir).unwrap().state, "interrupted");
     let rest = Fake::new(|_| Outcome::Ok);
-    let s = run(&work, &plan, &rest, &o, &AtomicBool::new(false)).unwrap();
+    let s = run(&work, &plan, &rest, &o, &Cancel::new()).unwrap();
     assert_eq!(rest.calls().len(), plan.share(0).len() - 1);
     assert!(s.all_ok());
 }
@@ -192,7 +191,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
         &plan,
         &Fake::new(|_| Outcome::Ok),
         &o,
-        &AtomicBool::new(false),
+        &Cancel::new(),
     )
     .unwrap();
 
@@ -202,7 +201,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
         &plan2,
         &Fake::new(|_| Outcome::Ok),
         &o,
-        &AtomicBool::new(false),
+        &Cancel::new(),
     )
     .unwrap_err();
     let msg = e.to_string();
@@ -221,7 +220,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
     let mut keep = o.clone();
     keep.resume = Resume::KeepDone;
     let fake = Fake::new(|_| Outcome::Ok);
-    let s = run(&work3, &plan3, &fake, &keep, &AtomicBool::new(false)).unwrap();
+    let s = run(&work3, &plan3, &fake, &keep, &Cancel::new()).unwrap();
     let done: std::collections::HashSet<u64> = plan.share(0).iter().copied().collect();
     assert!(fake.calls().iter().all(|(i, _)| !done.contains(i)));
     assert!(s.all_ok());
@@ -233,7 +232,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
         &plan2,
         &Fake::new(|_| Outcome::Ok),
         &fresh,
-        &AtomicBool::new(false),
+        &Cancel::new(),
     )
     .unwrap();
     let old = s.moved_aside.expect("moved aside");

@@ -13,6 +13,8 @@ mod examples;
 mod golden;
 mod merge_library;
 mod merge_logs;
+mod process_escape;
+mod process_signals;
 mod proptest_plan;
 mod run_crash;
 mod run_guard;

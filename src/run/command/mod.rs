@@ -3,16 +3,21 @@
 //! period and SIGKILL, and no process left behind.
 //!
 //! [`env`] is what a job is handed and hands back, [`supervise`] the loop that watches it,
-//! [`pipe`] the reading of its output; the system calls are in `crate::sys`.
+//! [`pipe`] the reading of its output, [`leftovers`] the finding of its processes (also those
+//! that left its process group); the system calls are in `crate::sys`.
 
 mod env;
+mod leftovers;
 mod pipe;
 mod supervise;
+
+pub(crate) use leftovers::{run_marker, Marked};
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Instant, SystemTime};
 
 use super::attempt::{Attempt, Outcome, Stream};
@@ -27,6 +32,8 @@ pub struct CommandExecutor<'w> {
     dir: PathBuf,
     capture: Capture,
     env: Vec<(String, OsString)>,
+    /// `JOBSPLIT_RUN`, found once the directory exists (at the first job).
+    marker: OnceLock<OsString>,
 }
 
 impl<'w> CommandExecutor<'w> {
@@ -41,6 +48,17 @@ impl<'w> CommandExecutor<'w> {
             dir,
             capture,
             env: env::param_vars(work),
+            marker: OnceLock::new(),
+        }
+    }
+}
+
+impl Drop for CommandExecutor<'_> {
+    /// The run is over: end whatever its jobs left running outside their process groups (a
+    /// daemon that closed its output is found only here).
+    fn drop(&mut self) {
+        if let Some(run) = self.marker.get() {
+            Marked { run, job: None }.signal(crate::sys::Signal::Kill);
         }
     }
 }
@@ -66,6 +84,7 @@ impl Executor for CommandExecutor<'_> {
             Ok(c) => c,
             Err(e) => return fail(e.to_string(), clock),
         };
+        let marker = self.marker.get_or_init(|| run_marker(&self.dir));
         let scratch = self.dir.join("jobs").join(job.index.to_string());
         let result_file = env::result_path(&self.dir, job);
         let _ = std::fs::remove_file(&result_file);
@@ -79,7 +98,8 @@ impl Executor for CommandExecutor<'_> {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
-            .envs(self.env.iter().map(|(k, v)| (k, v)));
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env(leftovers::RUN_VAR, marker);
         env::set_job_vars(&mut cmd, job, &self.machine, &scratch, &result_file);
         let child = match cmd.spawn() {
             Ok(c) => c,
@@ -87,7 +107,11 @@ impl Executor for CommandExecutor<'_> {
         };
         let mut last_line = String::new();
         let capture_last = self.capture == Capture::LastLine;
-        let ended = supervise::supervise(child, control, &mut |stream, line| {
+        let marked = Marked {
+            run: marker,
+            job: Some((job.index, job.attempt)),
+        };
+        let ended = supervise::supervise(child, marked, control, &mut |stream, line| {
             if capture_last && stream == Stream::Out && !line.trim().is_empty() {
                 line.clone_into(&mut last_line);
             }

@@ -1,6 +1,10 @@
-//! Supervising one job's shell: read its output until it and its process group are done,
-//! enforce the time limit and the cancel flag (SIGTERM, the grace period, SIGKILL), and end
-//! whatever it leaves behind.
+//! Supervising one job's shell: read its output until it and its processes are done, enforce
+//! the time limit and the run's cancellation (SIGTERM, the grace period, SIGKILL), and end
+//! whatever it leaves behind, in its process group or out of it.
+//!
+//! Every wait has a deadline that, once past, changes the state (stop, kill, look for
+//! leftovers, stop reading), so the loop never spins: it sleeps in `poll` until output, the
+//! shell's exit, a deadline or the next look at the cancel flag.
 
 use std::io;
 use std::os::fd::AsFd;
@@ -8,6 +12,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+use super::leftovers::Marked;
 use super::pipe::{Pipe, ReadFd};
 use crate::run::attempt::{Outcome, Stream};
 use crate::run::executor::Control;
@@ -15,6 +20,13 @@ use crate::sys::{self, Pid, Signal};
 
 /// How often a waiting worker looks at the cancel flag and the clock.
 const TICK: Duration = Duration::from_millis(100);
+/// After the shell exited, how long its output may stay open before we look for the processes
+/// that hold it outside its group.
+const SETTLE: Duration = Duration::from_millis(20);
+/// Once a job is over (its shell gone and its leftovers killed), how long to read what is
+/// still in its pipes before giving up on them: a holder that escaped even the marker cannot
+/// keep the run waiting.
+const DRAIN: Duration = Duration::from_millis(500);
 
 /// How a job's shell ended.
 pub(super) struct Ended {
@@ -23,14 +35,38 @@ pub(super) struct Ended {
     pub(super) error: Option<String>,
 }
 
-/// Reads the child's output until it and its process group are done, enforcing the time
-/// limit and the cancel flag.
+/// One running job: its shell (the leader of its process group) and its marked processes.
+struct Job<'a> {
+    pgid: Pid,
+    marked: Marked<'a>,
+}
+
+impl Job<'_> {
+    /// Asks the job to stop: SIGTERM to its group and to its processes outside it.
+    fn term(&self) {
+        sys::signal_group(self.pgid, Signal::Term);
+        self.marked.signal(Signal::Term);
+    }
+
+    /// Ends the job: SIGKILL to its group and to its processes outside it.
+    fn kill(&self) {
+        sys::signal_group(self.pgid, Signal::Kill);
+        self.marked.signal(Signal::Kill);
+    }
+}
+
+/// Reads the child's output until it and its processes are done, enforcing the time limit and
+/// the cancellation.
 pub(super) fn supervise(
     mut child: Child,
+    marked: Marked<'_>,
     control: &Control<'_>,
     log: &mut dyn FnMut(Stream, &str),
 ) -> Ended {
-    let pgid = child.id() as Pid;
+    let job = Job {
+        pgid: child.id() as Pid,
+        marked,
+    };
     let start = Instant::now();
     let mut pipes = [
         Pipe::new(
@@ -45,45 +81,71 @@ pub(super) fn supervise(
     let mut stopping: Option<(Outcome, Instant)> = None; // why, and when SIGTERM went
     let mut killed = false;
     let mut exited = false;
+    let mut settle: Option<Instant> = None; // when to look for holders of the pipes
+    let mut drain: Option<Instant> = None; // when to stop reading
     let mut backoff = Duration::from_micros(10);
-    let pidfd = sys::pidfd_open(pgid);
+    let pidfd = sys::pidfd_open(job.pgid);
     loop {
-        let open: Vec<usize> = (0..2).filter(|&i| pipes[i].is_open()).collect();
-        if open.is_empty() && (exited || sys::child_exited(pgid)) {
+        let any_open = pipes.iter().any(Pipe::is_open);
+        if !any_open && (exited || sys::child_exited(job.pgid)) {
             break;
         }
-        // Deadlines: the time limit, the grace period, the cancel flag.
+        let now = Instant::now();
+        // The run's cancellation, the time limit, the grace period.
+        if control.killing() && !killed {
+            stopping.get_or_insert((Outcome::Interrupted, now));
+            job.kill();
+            killed = true;
+            drain.get_or_insert(now + DRAIN);
+        }
         if stopping.is_none() {
             if control.cancelled() {
-                stopping = Some((Outcome::Interrupted, Instant::now()));
-            } else if control.timeout.is_some_and(|t| start.elapsed() >= t) {
-                stopping = Some((Outcome::Timeout, Instant::now()));
+                stopping = Some((Outcome::Interrupted, now));
+            } else if control.timeout.is_some_and(|t| now - start >= t) {
+                stopping = Some((Outcome::Timeout, now));
             }
             if stopping.is_some() {
-                sys::signal_group(pgid, Signal::Term);
+                job.term();
             }
         }
         if let Some((_, since)) = stopping {
-            if !killed && since.elapsed() >= control.grace {
-                sys::signal_group(pgid, Signal::Kill);
+            if !killed && now - since >= control.grace {
+                job.kill();
                 killed = true;
+                drain.get_or_insert(now + DRAIN);
             }
         }
+        // The shell is gone but something holds its output: a leftover outside its group.
+        if settle.is_some_and(|at| now >= at) {
+            settle = None;
+            if any_open {
+                job.marked.signal(Signal::Kill);
+                drain.get_or_insert(now + DRAIN);
+            }
+        }
+        if drain.is_some_and(|at| now >= at) {
+            drain = None;
+            pipes.iter_mut().for_each(|p| p.close(log));
+            continue;
+        }
+
         let mut wait = TICK;
-        if let (None, Some(t)) = (stopping, control.timeout) {
-            wait = wait.min(t.saturating_sub(start.elapsed()));
+        let mut until = |at: Instant| wait = wait.min(at.saturating_duration_since(now));
+        match (stopping, control.timeout) {
+            (None, Some(t)) => until(start + t),
+            (Some((_, since)), _) if !killed => until(since + control.grace),
+            _ => {}
         }
-        if let Some((_, since)) = stopping {
-            wait = wait.min(control.grace.saturating_sub(since.elapsed()));
-        }
-        if open.is_empty() && pidfd.is_none() {
+        settle.into_iter().chain(drain).for_each(until);
+        if !any_open && pidfd.is_none() {
             // Output closed but the shell has not exited yet, and no pidfd to wait on (an old
             // kernel): wait in steps that start tiny and grow.
             std::thread::sleep(wait.min(backoff));
             backoff = (backoff * 2).min(Duration::from_millis(20));
             continue;
         }
-        let mut fds: Vec<_> = open.iter().filter_map(|&i| pipes[i].fd()).collect();
+        let slots: Vec<usize> = (0..pipes.len()).filter(|&i| pipes[i].is_open()).collect();
+        let mut fds: Vec<_> = pipes.iter().filter_map(Pipe::fd).collect();
         // The pidfd becomes readable the moment the shell exits: no polling for its end.
         let watch_exit = !exited && pidfd.is_some();
         if let (true, Some(fd)) = (watch_exit, &pidfd) {
@@ -94,7 +156,7 @@ pub(super) fn supervise(
             Err(e) => {
                 if e.kind() != io::ErrorKind::Interrupted {
                     log(Stream::Event, &format!("poll failed: {e}"));
-                    sys::signal_group(pgid, Signal::Kill);
+                    job.kill();
                     killed = true;
                     pipes.iter_mut().for_each(|p| p.close(log));
                 }
@@ -102,35 +164,32 @@ pub(super) fn supervise(
             }
         };
         drop(fds);
-        if !ready.contains(&true) {
-            // Nothing to read: if the shell is gone but something it started holds the pipes,
-            // that leftover is part of the job: end it (when the job is being stopped, it has
-            // the rest of the grace period to clean up first).
-            if !exited && sys::child_exited(pgid) {
-                exited = true;
-                if stopping.is_none() {
-                    sys::signal_group(pgid, Signal::Kill);
-                }
-            }
-            continue;
-        }
-        for (slot, ready) in open.iter().zip(&ready) {
+        for (slot, ready) in slots.into_iter().zip(&ready) {
             if *ready {
-                pipes[*slot].read_some(log);
+                pipes[slot].read_some(log);
             }
         }
-        if watch_exit && ready.last() == Some(&true) {
+        let shell_ended = if watch_exit {
+            ready.last() == Some(&true)
+        } else {
+            !exited && !ready.contains(&true) && sys::child_exited(job.pgid)
+        };
+        if shell_ended {
             exited = true;
-            // Whatever the shell left running in its group is part of the job: end it (a job
-            // being stopped keeps the rest of its grace period).
+            // Whatever the shell left running is part of the job: end it (a job being stopped
+            // keeps the rest of its grace period to clean up).
             if stopping.is_none() && pipes.iter().any(Pipe::is_open) {
-                sys::signal_group(pgid, Signal::Kill);
+                sys::signal_group(job.pgid, Signal::Kill);
+                settle = Some(Instant::now() + SETTLE);
             }
         }
     }
     // The shell has exited (not yet reaped, so its pid and group id stay ours): end anything it
-    // left behind in its group, then reap it.
-    sys::signal_group(pgid, Signal::Kill);
+    // left behind in its group (and, for a job that was stopped, outside it), then reap it.
+    sys::signal_group(job.pgid, Signal::Kill);
+    if stopping.is_some() {
+        job.marked.signal(Signal::Kill);
+    }
     let status = child.wait();
     let (outcome, exit_code, error) = match (stopping, status) {
         (Some((Outcome::Timeout, _)), _) => (
