@@ -41,7 +41,9 @@ pub mod engine;
 mod error;
 pub mod input;
 pub mod merge;
+pub mod model;
 pub mod output;
+mod paths;
 pub mod plan;
 pub mod run;
 #[cfg(feature = "cli")]

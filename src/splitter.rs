@@ -9,11 +9,8 @@ use serde::Serialize;
 
 use crate::cli::JobSource;
 use crate::input::{Format, JobList};
-use crate::plan::Plan;
-use crate::run::{
-    item_bytes, run_share, Cancel, Event, JobContext, LibraryExecutor, RunOptions, RunSummary,
-};
-use crate::{Result, Work};
+use crate::run::{item_bytes, Event, JobContext, LibraryExecutor, RunSummary, Runner};
+use crate::Result;
 
 /// Turns a program into a jobsplit binary whose jobs are `f(ctx, item)` for each item.
 ///
@@ -105,18 +102,11 @@ where
         JobList::from_bytes(Path::new("<program items>"), Format::Jsonl, data)
     }
 
-    fn run(
-        &self,
-        work: &Work,
-        plan: &Plan,
-        machine: usize,
-        opts: &RunOptions,
-        cancel: &Cancel,
-        events: &(dyn Fn(&Event<'_>) + Sync),
-    ) -> Result<RunSummary> {
-        let progress = |index, fraction| events(&Event::JobProgress { index, fraction });
+    fn run(&self, runner: &Runner<'_>) -> Result<RunSummary> {
+        let work = runner.work();
+        let progress = |index, fraction| runner.emit(&Event::JobProgress { index, fraction });
         let executor = LibraryExecutor::new(&self.items, &self.f, work.keyer(), work.params())
             .with_progress(&progress);
-        run_share(work, plan, machine, &executor, opts, cancel, events)
+        runner.run(&executor)
     }
 }

@@ -3,9 +3,9 @@
 
 mod atomic;
 pub mod log;
+mod log_repair;
 pub mod manifest;
 pub mod results;
-pub mod results_reader;
 
 pub use atomic::write_atomic;
 pub(crate) use atomic::{sync_dir, tmp_path};

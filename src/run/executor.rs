@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use super::attempt::{Attempt, Stream};
+use super::attempt::Attempt;
 use super::cancel::{Cancel, Level};
+use crate::model::Stream;
 use crate::plan::JobKey;
 
 /// One attempt to run.

@@ -1,16 +1,22 @@
 //! The end-to-end suite: one test binary (as ripgrep and just lay theirs out), one harness.
 //! Each module is one area of the binary's behaviour; `harness` holds what they share.
 
-mod harness;
-
 mod cli_inputs;
 mod cli_merge;
 mod cli_plan;
 mod cli_snapshots;
+mod codec_columns;
+mod codec_log;
+mod codec_malformed;
+mod codec_torn;
 mod engine_k8s;
 mod engine_slurm;
 mod examples;
+mod exit_codes;
 mod golden;
+mod harness;
+mod integrity;
+mod lost_terminal;
 mod merge_library;
 mod merge_logs;
 mod process_escape;

@@ -6,7 +6,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::run::attempt::{fields_of, Attempt, Outcome};
+use crate::model::Status;
+use crate::run::attempt::{fields_of, Attempt};
 use crate::run::executor::JobSpec;
 use crate::Work;
 
@@ -74,13 +75,13 @@ pub(super) fn take_result(result_file: &Path, last_line: Option<String>, attempt
             let _ = std::fs::remove_file(result_file);
             match serde_json::from_slice::<serde_json::Value>(&bytes) {
                 Ok(v @ serde_json::Value::Object(_)) => attempt.fields = fields_of(&v),
-                _ if attempt.outcome != Outcome::Ok => {}
+                _ if attempt.outcome != Status::Ok => {}
                 parsed => {
                     let why = match parsed {
                         Ok(other) => format!("it holds {}, not an object", kind(&other)),
                         Err(e) => format!("it is not JSON ({e})"),
                     };
-                    attempt.outcome = Outcome::Failed;
+                    attempt.outcome = Status::Failed;
                     attempt.error = Some(format!(
                         "$JOBSPLIT_RESULT: {why}: write a JSON object such as {{\"x\": 1}}"
                     ));

@@ -26,7 +26,7 @@ pub(super) const RUN_VAR: &str = "JOBSPLIT_RUN";
 /// of the directory, through a symlink or `..`, names the same run), or its absolute path when
 /// it cannot be resolved.
 pub(crate) fn run_marker(dir: &Path) -> OsString {
-    std::fs::canonicalize(dir)
+    crate::paths::canonical_future(dir)
         .or_else(|_| std::path::absolute(dir))
         .unwrap_or_else(|_| dir.to_path_buf())
         .into_os_string()

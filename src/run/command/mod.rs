@@ -20,9 +20,10 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime};
 
-use super::attempt::{Attempt, Outcome, Stream};
+use super::attempt::Attempt;
 use super::executor::{Control, Executor, JobSpec};
 use crate::input::Capture;
+use crate::model::{Status, Stream};
 use crate::Work;
 
 /// Runs the jobs of a [`Work`] as shell commands.
@@ -40,8 +41,10 @@ impl<'w> CommandExecutor<'w> {
     /// An executor for `work` on `machine` whose output directory is `dir` (job scratch dirs go
     /// under `dir/jobs/`, result files under `dir/tmp/`).
     pub fn new(work: &'w Work, machine: &str, dir: PathBuf, capture: Capture) -> Self {
-        // A job may change directory before it writes $JOBSPLIT_RESULT: hand it absolute paths.
-        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        // A job may change directory before it writes $JOBSPLIT_RESULT: hand it absolute paths,
+        // canonical ones, as the run directory knows itself (a rerun finds a killed run's jobs
+        // by them, however either run spelled the directory).
+        let dir = crate::paths::canonical_future(&dir).unwrap_or(dir);
         CommandExecutor {
             work,
             machine: machine.to_owned(),
@@ -73,7 +76,7 @@ impl Executor for CommandExecutor<'_> {
         let started_at = SystemTime::now();
         let clock = Instant::now();
         let fail = |error: String, clock: Instant| Attempt {
-            outcome: Outcome::Failed,
+            outcome: Status::Failed,
             exit_code: None,
             error: Some(error),
             fields: Vec::new(),

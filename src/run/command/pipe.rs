@@ -4,7 +4,7 @@
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
 
-use crate::run::attempt::Stream;
+use crate::model::Stream;
 
 /// A line longer than this is cut into pieces, so a job printing without newlines cannot
 /// exhaust memory.

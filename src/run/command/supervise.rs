@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::leftovers::Marked;
 use super::pipe::{Pipe, ReadFd};
-use crate::run::attempt::{Outcome, Stream};
+use crate::model::{Status, Stream};
 use crate::run::executor::Control;
 use crate::sys::{self, Pid, Signal};
 
@@ -30,7 +30,7 @@ const DRAIN: Duration = Duration::from_millis(500);
 
 /// How a job's shell ended.
 pub(super) struct Ended {
-    pub(super) outcome: Outcome,
+    pub(super) outcome: Status,
     pub(super) exit_code: Option<i32>,
     pub(super) error: Option<String>,
 }
@@ -78,7 +78,7 @@ pub(super) fn supervise(
             Stream::Err,
         ),
     ];
-    let mut stopping: Option<(Outcome, Instant)> = None; // why, and when SIGTERM went
+    let mut stopping: Option<(Status, Instant)> = None; // why, and when SIGTERM went
     let mut killed = false;
     let mut exited = false;
     let mut settle: Option<Instant> = None; // when to look for holders of the pipes
@@ -93,16 +93,16 @@ pub(super) fn supervise(
         let now = Instant::now();
         // The run's cancellation, the time limit, the grace period.
         if control.killing() && !killed {
-            stopping.get_or_insert((Outcome::Interrupted, now));
+            stopping.get_or_insert((Status::Interrupted, now));
             job.kill();
             killed = true;
             drain.get_or_insert(now + DRAIN);
         }
         if stopping.is_none() {
             if control.cancelled() {
-                stopping = Some((Outcome::Interrupted, now));
+                stopping = Some((Status::Interrupted, now));
             } else if control.timeout.is_some_and(|t| now - start >= t) {
-                stopping = Some((Outcome::Timeout, now));
+                stopping = Some((Status::Timeout, now));
             }
             if stopping.is_some() {
                 job.term();
@@ -192,8 +192,8 @@ pub(super) fn supervise(
     }
     let status = child.wait();
     let (outcome, exit_code, error) = match (stopping, status) {
-        (Some((Outcome::Timeout, _)), _) => (
-            Outcome::Timeout,
+        (Some((Status::Timeout, _)), _) => (
+            Status::Timeout,
             None,
             Some(format!(
                 "timed out after {:.1?}",
@@ -202,20 +202,20 @@ pub(super) fn supervise(
         ),
         (Some((why, _)), _) => (why, None, Some("interrupted".to_owned())),
         (None, Ok(s)) => match (s.code(), s.signal()) {
-            (Some(0), _) => (Outcome::Ok, Some(0), None),
-            (Some(c), _) => (Outcome::Failed, Some(c), Some(format!("exit code {c}"))),
+            (Some(0), _) => (Status::Ok, Some(0), None),
+            (Some(c), _) => (Status::Failed, Some(c), Some(format!("exit code {c}"))),
             (None, Some(sig)) => (
-                Outcome::Failed,
+                Status::Failed,
                 None,
                 Some(format!(
                     "killed by signal {sig} ({})",
                     sys::signal_name(sig)
                 )),
             ),
-            (None, None) => (Outcome::Failed, None, Some("ended without status".into())),
+            (None, None) => (Status::Failed, None, Some("ended without status".into())),
         },
         (None, Err(e)) => (
-            Outcome::Failed,
+            Status::Failed,
             None,
             Some(format!("cannot wait for the job: {e}")),
         ),
