@@ -20,6 +20,7 @@ mod lost_terminal;
 mod merge_library;
 mod merge_logs;
 mod process_escape;
+mod process_library;
 mod process_signals;
 mod proptest_plan;
 mod run_crash;
