@@ -11,6 +11,7 @@ mod progress;
 mod resolve;
 mod run_cmd;
 mod run_resolve;
+mod signals;
 mod slurm_cmd;
 mod term;
 
