@@ -48,7 +48,7 @@ pub use detect::{detect, detect_engine, local_threads, Detected, SHARD_COUNT_ENV
 pub use shard::{shard_machine_name, Shard};
 pub use slurm_limits::{max_array_size, shard_warnings};
 pub use slurm_script::{
-    merge_script, slurm_files, slurm_script, SlurmScriptOptions, ARRAY_SCRIPT, DEFAULT_STOP_BEFORE,
-    MERGE_SCRIPT, RESCUE_SCRIPT, RESCUE_SH, SUBMIT_SH,
+    merge_script, slurm_files, slurm_script, SlurmScriptOptions, ARRAY_SCRIPT, MERGE_SCRIPT,
+    RESCUE_SCRIPT, RESCUE_SH, SUBMIT_SH,
 };
-pub use slurm_time::slurm_time;
+pub use slurm_time::{slurm_time, DEFAULT_STOP_BEFORE};

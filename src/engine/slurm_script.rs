@@ -67,7 +67,7 @@ pub struct SlurmScriptOptions {
     pub merge_time: Option<String>,
     /// How long before the time limit Slurm sends SIGTERM to jobsplit
     /// (`#SBATCH --signal=B:TERM@SECONDS`), so that it stops its jobs, records them and exits
-    /// before Slurm's SIGKILL; a rerun resumes. `None` takes [`DEFAULT_STOP_BEFORE`] (or
+    /// before Slurm's SIGKILL; a rerun resumes. `None` takes [`DEFAULT_STOP_BEFORE`](crate::engine::DEFAULT_STOP_BEFORE) (or
     /// half of `time` when that is shorter); zero writes no `--signal`. Slurm may send it up
     /// to a minute earlier than asked.
     pub stop_before: Option<Duration>,
@@ -108,13 +108,6 @@ impl SlurmScriptOptions {
         }
     }
 }
-
-/// The default of [`SlurmScriptOptions::stop_before`]: two minutes, time for jobsplit's
-/// grace (10 s by default) and Slurm's one-minute resolution of `--signal`.
-pub const DEFAULT_STOP_BEFORE: Duration = Duration::from_secs(120);
-
-/// Slurm's largest `--signal` lead time, in seconds.
-const MAX_SIGNAL_SECONDS: u64 = 65_535;
 
 /// The name of the array script in [`slurm_files`].
 pub const ARRAY_SCRIPT: &str = "array.sbatch";
@@ -210,41 +203,6 @@ struct Resolved<'a> {
     signal: Option<u64>,
 }
 
-/// The `--signal` lead time in seconds: `None` for none; refused when it is not shorter
-/// than the time limit (jobsplit would be told to stop as it starts) or beyond Slurm's.
-fn signal_seconds(
-    stop_before: Option<Duration>,
-    time: Option<&slurm_time::SlurmTime>,
-) -> Result<Option<u64>> {
-    let limit = time.and_then(|t| t.seconds);
-    let Some(lead) = stop_before else {
-        let default = DEFAULT_STOP_BEFORE.as_secs();
-        return Ok(Some(limit.map_or(default, |l| default.min(l / 2)).max(1)));
-    };
-    if lead.is_zero() {
-        return Ok(None);
-    }
-    let seconds = lead.as_secs() + u64::from(lead.subsec_nanos() > 0);
-    let given = humantime::format_duration(lead);
-    if seconds > MAX_SIGNAL_SECONDS {
-        return Err(Error::usage(format!(
-            "--stop-before {given}: Slurm signals at most {MAX_SIGNAL_SECONDS} s before the \
-             time limit; give a shorter --stop-before"
-        )));
-    }
-    if let Some(limit) = limit {
-        if seconds >= limit {
-            return Err(Error::usage(format!(
-                "--stop-before {given} is not shorter than --time {}: jobsplit would be told \
-                 to stop as it starts; give a shorter --stop-before (or 0 for none) or a longer \
-                 --time",
-                time.map_or("", |t| t.text.as_str())
-            )));
-        }
-    }
-    Ok(Some(seconds))
-}
-
 impl<'a> Resolved<'a> {
     fn new(opts: &'a SlurmScriptOptions) -> Result<Resolved<'a>> {
         if opts.shards == 0 {
@@ -314,7 +272,7 @@ impl<'a> Resolved<'a> {
             .as_deref()
             .map(|t| slurm_time::parse("--merge-time", t))
             .transpose()?;
-        let signal = signal_seconds(opts.stop_before, time.as_ref())?;
+        let signal = slurm_time::signal_seconds(opts.stop_before, time.as_ref())?;
         Ok(Resolved {
             opts,
             common,

@@ -1,12 +1,21 @@
 //! Slurm time limits (`sbatch --time`): Slurm's own forms pass unchanged, a duration with a
 //! unit (`90m`, `2h30m`, `1d`) becomes Slurm's `D-HH:MM:SS`, and a bare number is refused.
 //!
+//! It also turns `--stop-before` into the lead of `--signal=B:TERM@SECONDS`.
+//!
 //! A bare number is refused because it means two things: Slurm reads `--time 90` as 90
 //! minutes, jobsplit's `--timeout 90` as 90 seconds. Writing `90m` or `01:30:00` says which.
 
 use std::time::Duration;
 
 use crate::{Error, Result};
+
+/// The default of [`SlurmScriptOptions::stop_before`](super::SlurmScriptOptions::stop_before): two minutes, time for jobsplit's
+/// grace (10 s by default) and Slurm's one-minute resolution of `--signal`.
+pub const DEFAULT_STOP_BEFORE: Duration = Duration::from_secs(120);
+
+/// Slurm's largest `--signal` lead time, in seconds.
+const MAX_SIGNAL_SECONDS: u64 = 65_535;
 
 /// A time limit as sbatch reads it, with its length when it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +24,41 @@ pub(super) struct SlurmTime {
     pub(super) text: String,
     /// Its length in seconds; `None` for `INFINITE` / `UNLIMITED`.
     pub(super) seconds: Option<u64>,
+}
+
+/// The `--signal` lead time in seconds: `None` for none; refused when it is not shorter
+/// than the time limit (jobsplit would be told to stop as it starts) or beyond Slurm's.
+pub(super) fn signal_seconds(
+    stop_before: Option<Duration>,
+    time: Option<&SlurmTime>,
+) -> Result<Option<u64>> {
+    let limit = time.and_then(|t| t.seconds);
+    let Some(lead) = stop_before else {
+        let default = DEFAULT_STOP_BEFORE.as_secs();
+        return Ok(Some(limit.map_or(default, |l| default.min(l / 2)).max(1)));
+    };
+    if lead.is_zero() {
+        return Ok(None);
+    }
+    let seconds = lead.as_secs() + u64::from(lead.subsec_nanos() > 0);
+    let given = humantime::format_duration(lead);
+    if seconds > MAX_SIGNAL_SECONDS {
+        return Err(Error::usage(format!(
+            "--stop-before {given}: Slurm signals at most {MAX_SIGNAL_SECONDS} s before the \
+             time limit; give a shorter --stop-before"
+        )));
+    }
+    if let Some(limit) = limit {
+        if seconds >= limit {
+            return Err(Error::usage(format!(
+                "--stop-before {given} is not shorter than --time {}: jobsplit would be told \
+                 to stop as it starts; give a shorter --stop-before (or 0 for none) or a longer \
+                 --time",
+                time.map_or("", |t| t.text.as_str())
+            )));
+        }
+    }
+    Ok(Some(seconds))
 }
 
 /// `text` as an sbatch `--time` value (see the module's rules); `option` names the flag in

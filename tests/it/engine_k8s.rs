@@ -272,7 +272,8 @@ esac
         .output()
         .unwrap();
     let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap_or_default();
-    let text = String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    let text =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
     (o.status.code().unwrap_or(-1), text, calls)
 }
 
@@ -295,15 +296,27 @@ fn run_study_stops_waiting_when_the_study_fails_and_still_merges() {
     let (code, out, calls) = run_study(&["", "FailureTarget Failed"], &["Failed"], 86_400);
     assert_eq!(code, 1, "{out}\n{calls}");
     assert!(out.contains("job/squares: Failed"), "{out}");
-    assert!(calls.contains("-l jobsplit/step=merge"), "the merge runs anyway: {calls}");
+    assert!(
+        calls.contains("-l jobsplit/step=merge"),
+        "the merge runs anyway: {calls}"
+    );
     assert!(out.contains("merge log"), "{out}");
-    assert_eq!(calls.lines().filter(|l| l.starts_with("get job/squares ")).count(), 2);
+    assert_eq!(
+        calls
+            .lines()
+            .filter(|l| l.starts_with("get job/squares "))
+            .count(),
+        2
+    );
 }
 
 #[test]
 fn run_study_gives_up_after_its_timeout() {
     let (code, out, calls) = run_study(&[""], &[""], 2);
     assert_eq!(code, 2, "{out}\n{calls}");
-    assert!(out.contains("job/squares neither complete nor failed after 2 s"), "{out}");
+    assert!(
+        out.contains("job/squares neither complete nor failed after 2 s"),
+        "{out}"
+    );
     assert!(!calls.contains("step=merge"), "{calls}");
 }
