@@ -49,6 +49,7 @@ impl LogWriter {
     /// If the file cannot be read, written or truncated.
     pub fn open(path: &Path) -> Result<LogWriter> {
         let io = |e| Error::io(path, e);
+        super::refuse_link(path)?;
         if path.exists() {
             let good = complete_prefix(path).map_err(io)?;
             let len = std::fs::metadata(path).map_err(io)?.len();
@@ -60,15 +61,11 @@ impl LogWriter {
                 ));
             }
             if good < len {
-                let f = OpenOptions::new().write(true).open(path).map_err(io)?;
+                let f = super::open_output(OpenOptions::new().write(true), path)?;
                 f.set_len(good).map_err(io)?;
             }
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(io)?;
+        let file = super::open_output(OpenOptions::new().create(true).append(true), path)?;
         Ok(LogWriter {
             path: path.to_path_buf(),
             file,

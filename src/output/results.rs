@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
-use super::atomic::{sync_dir, tmp_path};
+use super::atomic::sync_dir;
 use super::rfc3339;
 use crate::error::{Error, Result};
 
@@ -138,15 +138,19 @@ impl ResultsWriter {
     pub fn open(path: &Path, fsync: bool) -> Result<(ResultsWriter, Existing)> {
         let io = |e| Error::io(path, e);
         let mut existing = Existing::default();
+        super::refuse_link(path)?;
+        if let Some(dir) = path.parent() {
+            super::remove_stale_temps(dir, &["results.csv"]);
+        }
         let columns = if path.exists() {
             let mut data = Vec::new();
-            File::open(path)
-                .and_then(|mut f| f.read_to_end(&mut data))
+            super::open_output(OpenOptions::new().read(true), path)?
+                .read_to_end(&mut data)
                 .map_err(io)?;
             let (columns, good_end) = scan(path, &data, &mut existing)?;
             if good_end < data.len() {
                 existing.repaired_bytes = (data.len() - good_end) as u64;
-                let f = OpenOptions::new().write(true).open(path).map_err(io)?;
+                let f = super::open_output(OpenOptions::new().write(true), path)?;
                 f.set_len(good_end as u64).map_err(io)?;
                 f.sync_all().map_err(io)?;
             }
@@ -154,13 +158,13 @@ impl ResultsWriter {
         } else {
             let mut header = FIXED.join(",");
             header.push('\n');
-            let mut f = File::create(path).map_err(io)?;
+            let mut f = super::open_output(OpenOptions::new().write(true).create_new(true), path)?;
             f.write_all(header.as_bytes()).map_err(io)?;
             f.sync_all().map_err(io)?;
             sync_dir(path);
             Vec::new()
         };
-        let file = OpenOptions::new().append(true).open(path).map_err(io)?;
+        let file = super::open_output(OpenOptions::new().append(true), path)?;
         let position = columns
             .iter()
             .enumerate()
@@ -239,10 +243,10 @@ impl ResultsWriter {
     fn grow(&mut self, columns: Vec<String>) -> Result<()> {
         let path = self.path.clone();
         let io = |e| Error::io(&path, e);
-        let tmp = tmp_path(&path);
+        let (tmp_file, tmp) = super::create_temp(&path).map_err(io)?;
         let result = (|| -> std::io::Result<()> {
             let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(&path)?;
-            let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(File::create(&tmp)?));
+            let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(tmp_file));
             let header: Vec<&str> = FIXED
                 .iter()
                 .copied()
@@ -269,7 +273,7 @@ impl ResultsWriter {
             return Err(io(e));
         }
         sync_dir(&path);
-        self.file = OpenOptions::new().append(true).open(&path).map_err(io)?;
+        self.file = super::open_output(OpenOptions::new().append(true), &path)?;
         self.position = columns
             .iter()
             .enumerate()

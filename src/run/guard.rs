@@ -22,12 +22,13 @@ impl DirLock {
     /// Takes the lock, or fails at once if another run holds it.
     pub(crate) fn take(dir: &Path) -> Result<DirLock> {
         let path = dir.join(".lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+        let file = crate::output::open_output(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true),
+            &path,
+        )?;
         // SAFETY: flock on a descriptor we own; it has no memory effects.
         let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if r != 0 {

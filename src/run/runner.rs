@@ -136,6 +136,8 @@ pub fn run_share(
     let clock = Instant::now();
     let m = &plan.machines()[machine];
     let share = plan.share(machine);
+    // Never write through a link: refuse before touching anything.
+    crate::output::refuse_output_links(&opts.dir)?;
     // One run per directory: refuse before touching anything (even before --fresh moves it).
     let mut lock = match opts.dir.is_dir() {
         true => Some(DirLock::take(&opts.dir)?),
@@ -149,6 +151,7 @@ pub fn run_share(
         lock = Some(DirLock::take(&opts.dir)?);
     }
     let _lock = lock;
+    crate::output::remove_stale_temps(&opts.dir, &["manifest.json", "status.json"]);
     let orphans = end_orphans(&opts.dir);
     if orphans > 0 {
         events(&Event::Warning(&format!(

@@ -25,3 +25,4 @@ mod run_signal;
 mod run_split;
 mod static_binary;
 mod study_property;
+mod symlinks;
