@@ -41,6 +41,7 @@ pub mod engine;
 mod error;
 pub mod input;
 pub mod merge;
+pub mod model;
 pub mod output;
 pub mod plan;
 pub mod run;

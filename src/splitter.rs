@@ -11,9 +11,7 @@ use serde::Serialize;
 use crate::cli::JobSource;
 use crate::input::{Format, JobList};
 use crate::plan::Plan;
-use crate::run::{
-    item_bytes, run_share, Event, JobContext, LibraryExecutor, RunOptions, RunSummary,
-};
+use crate::run::{item_bytes, Event, JobContext, LibraryExecutor, RunOptions, RunSummary, Runner};
 use crate::{Result, Work};
 
 /// Turns a program into a jobsplit binary whose jobs are `f(ctx, item)` for each item.
@@ -118,6 +116,9 @@ where
         let progress = |index, fraction| events(&Event::JobProgress { index, fraction });
         let executor = LibraryExecutor::new(&self.items, &self.f, work.keyer(), work.params())
             .with_progress(&progress);
-        run_share(work, plan, machine, &executor, opts, cancel, events)
+        Runner::new(work, plan, machine, opts)
+            .cancel(cancel)
+            .events(events)
+            .run(&executor)
     }
 }

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::run::{Event, Outcome};
+use crate::model::Status;
+use crate::run::Event;
 
 enum Display {
     Bar(ProgressBar),
@@ -100,7 +101,7 @@ impl Reporter {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(index);
-                if *outcome != Outcome::Ok {
+                if *outcome != Status::Ok {
                     let what = if *retrying { "will retry" } else { "" };
                     self.println(&format!(
                         "job {index} attempt {attempt} {}: {} {what}",
@@ -110,7 +111,7 @@ impl Reporter {
                 }
                 if !retrying {
                     self.done.fetch_add(1, Ordering::Relaxed);
-                    if *outcome != Outcome::Ok {
+                    if *outcome != Status::Ok {
                         self.failed.fetch_add(1, Ordering::Relaxed);
                     }
                     if let Display::Bar(bar) = &self.display {

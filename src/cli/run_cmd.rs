@@ -12,9 +12,9 @@ use super::args::RunArgs;
 use super::progress::Reporter;
 use super::resolve::{self, Study};
 use super::{exit, JobSource};
-use crate::engine::{self, Shard};
+use crate::engine;
 use crate::plan::Plan;
-use crate::run::{run_share, CommandExecutor, Resume, RunOptions, RunSummary};
+use crate::run::{CommandExecutor, Resume, RunOptions, RunSummary, Runner};
 use crate::Error;
 
 pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> {
@@ -123,7 +123,7 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
             Resume::Same
         },
         status_interval: Duration::from_secs(2),
-        shard: shard.map(|Shard { index, count }| (index, count)),
+        shard,
     };
     let share = plan.share(machine).len();
     let headline = format!(
@@ -195,7 +195,10 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
                     dir.clone(),
                     args.capture.unwrap_or(run.capture),
                 );
-                run_share(&work, &plan, machine, &executor, &opts, &cancel, &events)
+                Runner::new(&work, &plan, machine, &opts)
+                    .cancel(&cancel)
+                    .events(&events)
+                    .run(&executor)
             }
         };
         drop(stop_tx);

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::output::results::Status;
+use crate::model::Status;
 
 /// What a rescue needs from a merge output directory.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::output::results::{Status, FIXED};
+use crate::model::Status;
+use crate::output::results::FIXED;
 use crate::output::results_reader::ResultsReader;
 
 /// Where the row that counts for a job sits, and how it ranks.
@@ -36,27 +37,13 @@ const LEN_MASK: u32 = (1 << LEN_BITS) - 1;
 
 impl Slot {
     fn status(&self) -> Status {
-        match self.len_status >> LEN_BITS {
-            0 => Status::Ok,
-            1 => Status::Failed,
-            2 => Status::Timeout,
-            _ => Status::Interrupted,
-        }
+        Status::from_code(self.len_status >> LEN_BITS)
     }
     fn ok(&self) -> bool {
         self.status() == Status::Ok
     }
     fn len(&self) -> usize {
         (self.len_status & LEN_MASK) as usize
-    }
-}
-
-fn status_code(s: Status) -> u32 {
-    match s {
-        Status::Ok => 0,
-        Status::Failed => 1,
-        Status::Timeout => 2,
-        Status::Interrupted => 3,
     }
 }
 
@@ -508,7 +495,7 @@ fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
                 key: row.key,
                 started: row.started_us,
                 offset: row.offset,
-                len_status: len | (status_code(row.status) << LEN_BITS),
+                len_status: len | (row.status.code() << LEN_BITS),
                 file: EMPTY,
             },
         });

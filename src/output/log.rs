@@ -13,7 +13,7 @@ use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
 use super::rfc3339;
 use crate::error::{Error, Result};
-use crate::run::Stream;
+use crate::model::Stream;
 
 /// A member is ended by itself when its uncompressed lines reach this size.
 const MEMBER_LIMIT: usize = 1 << 20;

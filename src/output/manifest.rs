@@ -5,7 +5,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::write_atomic;
+use crate::engine::Shard;
 use crate::error::{Error, Result};
+use crate::model::RunState;
 
 /// Final outcome counts of a share.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,15 +22,6 @@ pub struct Counts {
     pub interrupted: u64,
     /// Already ok from an earlier run.
     pub skipped: u64,
-}
-
-/// The shard a run was, as one task of an engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    /// 0-based index.
-    pub index: u64,
-    /// Number of shards.
-    pub count: u64,
 }
 
 /// `manifest.json`: what this output directory holds.
@@ -63,7 +56,7 @@ pub struct Manifest {
     /// RFC 3339 UTC; null while running.
     pub ended_at: Option<String>,
     /// `running`, `finished` or `interrupted`.
-    pub state: String,
+    pub state: RunState,
     /// Final outcome counts.
     pub counts: Counts,
     /// Sum of attempt durations in seconds.
@@ -108,7 +101,7 @@ pub struct StatusFile {
     /// 64 hex digits.
     pub work_digest: String,
     /// `running`, `finished` or `interrupted`.
-    pub state: String,
+    pub state: RunState,
     /// Jobs in the share.
     pub share: u64,
     /// Jobs ended for good (ok, failed after all attempts, skipped).

@@ -5,16 +5,15 @@
 //! and a rename, so a crash leaves either the old or the new file, never a mix.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::{Duration, SystemTime};
 
 use super::atomic::sync_dir;
 use super::rfc3339;
 use crate::error::{Error, Result};
+use crate::model::Status;
 
 /// The fixed columns, in order.
 pub const FIXED: [&str; 9] = [
@@ -28,55 +27,6 @@ pub const FIXED: [&str; 9] = [
     "duration_s",
     "error",
 ];
-
-/// An attempt's status as written in results.csv.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Succeeded.
-    Ok,
-    /// Failed.
-    Failed,
-    /// Ran past its time limit.
-    Timeout,
-    /// Stopped by an interruption.
-    Interrupted,
-}
-
-impl Status {
-    /// The name in results.csv.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Failed => "failed",
-            Status::Timeout => "timeout",
-            Status::Interrupted => "interrupted",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Status {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Status, String> {
-        match s {
-            "ok" => Ok(Status::Ok),
-            "failed" => Ok(Status::Failed),
-            "timeout" => Ok(Status::Timeout),
-            "interrupted" => Ok(Status::Interrupted),
-            _ => Err(format!(
-                "unknown status `{s}` (ok, failed, timeout, interrupted)"
-            )),
-        }
-    }
-}
 
 /// One attempt, as the runner records it.
 #[derive(Debug, Clone, PartialEq)]

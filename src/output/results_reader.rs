@@ -7,8 +7,9 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::results::{Status, FIXED};
+use super::results::FIXED;
 use crate::error::{Error, Result};
+use crate::model::Status;
 
 /// Reads the rows of a results file in file order.
 ///
@@ -287,13 +288,7 @@ fn facts(r: &csv::ByteRecord, width: usize) -> std::result::Result<Facts, String
         return Err(format!("`{}` is not a job key", text(1)));
     }
     let key = u64::from_str_radix(text(1), 16).map_err(|_| "not a job key".to_owned())?;
-    let status = match &r[3] {
-        b"ok" => Status::Ok,
-        b"failed" => Status::Failed,
-        b"timeout" => Status::Timeout,
-        b"interrupted" => Status::Interrupted,
-        _ => return Err(text(3).parse::<Status>().unwrap_err()),
-    };
+    let status = text(3).parse::<Status>()?;
     let attempt = text(5)
         .parse::<u32>()
         .map_err(|_| format!("`{}` is not an attempt number", text(5)))?;

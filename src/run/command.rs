@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::attempt::{fields_of, Attempt, Outcome, Stream};
+use super::attempt::{fields_of, Attempt};
 use super::executor::{Control, Executor, JobSpec};
 use crate::input::Capture;
+use crate::model::{Status, Stream};
 use crate::Work;
 
 /// A line longer than this is cut into pieces, so a job printing without newlines cannot
@@ -82,7 +83,7 @@ impl Executor for CommandExecutor<'_> {
         let started_at = SystemTime::now();
         let clock = Instant::now();
         let fail = |error: String, clock: Instant| Attempt {
-            outcome: Outcome::Failed,
+            outcome: Status::Failed,
             exit_code: None,
             error: Some(error),
             fields: Vec::new(),
@@ -142,13 +143,13 @@ impl Executor for CommandExecutor<'_> {
                 let _ = std::fs::remove_file(&result_file);
                 match serde_json::from_slice::<serde_json::Value>(&bytes) {
                     Ok(v @ serde_json::Value::Object(_)) => attempt.fields = fields_of(&v),
-                    _ if attempt.outcome != Outcome::Ok => {}
+                    _ if attempt.outcome != Status::Ok => {}
                     parsed => {
                         let why = match parsed {
                             Ok(other) => format!("it holds {}, not an object", kind(&other)),
                             Err(e) => format!("it is not JSON ({e})"),
                         };
-                        attempt.outcome = Outcome::Failed;
+                        attempt.outcome = Status::Failed;
                         attempt.error = Some(format!(
                             "$JOBSPLIT_RESULT: {why}: write a JSON object such as {{\"x\": 1}}"
                         ));
@@ -176,7 +177,7 @@ fn kind(v: &serde_json::Value) -> &'static str {
 }
 
 struct Ended {
-    outcome: Outcome,
+    outcome: Status,
     exit_code: Option<i32>,
     error: Option<String>,
 }
@@ -196,7 +197,7 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
             Stream::Err,
         ),
     ];
-    let mut stopping: Option<(Outcome, Instant)> = None; // why, and when SIGTERM went
+    let mut stopping: Option<(Status, Instant)> = None; // why, and when SIGTERM went
     let mut killed = false;
     let mut exited = false;
     let mut backoff = Duration::from_micros(10);
@@ -209,9 +210,9 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
         // Deadlines: the time limit, the grace period, the cancel flag.
         if stopping.is_none() {
             if control.cancelled() {
-                stopping = Some((Outcome::Interrupted, Instant::now()));
+                stopping = Some((Status::Interrupted, Instant::now()));
             } else if control.timeout.is_some_and(|t| start.elapsed() >= t) {
-                stopping = Some((Outcome::Timeout, Instant::now()));
+                stopping = Some((Status::Timeout, Instant::now()));
             }
             if stopping.is_some() {
                 signal_group(pgid, libc::SIGTERM);
@@ -298,8 +299,8 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
     signal_group(pgid, libc::SIGKILL);
     let status = child.wait();
     let (outcome, exit_code, error) = match (stopping, status) {
-        (Some((Outcome::Timeout, _)), _) => (
-            Outcome::Timeout,
+        (Some((Status::Timeout, _)), _) => (
+            Status::Timeout,
             None,
             Some(format!(
                 "timed out after {:.1?}",
@@ -308,17 +309,17 @@ fn supervise(mut child: Child, control: &Control<'_>, log: &mut dyn FnMut(Stream
         ),
         (Some((why, _)), _) => (why, None, Some("interrupted".to_owned())),
         (None, Ok(s)) => match (s.code(), s.signal()) {
-            (Some(0), _) => (Outcome::Ok, Some(0), None),
-            (Some(c), _) => (Outcome::Failed, Some(c), Some(format!("exit code {c}"))),
+            (Some(0), _) => (Status::Ok, Some(0), None),
+            (Some(c), _) => (Status::Failed, Some(c), Some(format!("exit code {c}"))),
             (None, Some(sig)) => (
-                Outcome::Failed,
+                Status::Failed,
                 None,
                 Some(format!("killed by signal {sig} ({})", signal_name(sig))),
             ),
-            (None, None) => (Outcome::Failed, None, Some("ended without status".into())),
+            (None, None) => (Status::Failed, None, Some("ended without status".into())),
         },
         (None, Err(e)) => (
-            Outcome::Failed,
+            Status::Failed,
             None,
             Some(format!("cannot wait for the job: {e}")),
         ),

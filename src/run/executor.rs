@@ -4,7 +4,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::attempt::{Attempt, Stream};
+use super::attempt::Attempt;
+use crate::model::Stream;
 use crate::plan::JobKey;
 
 /// One attempt to run.

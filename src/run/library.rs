@@ -9,11 +9,12 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::attempt::{fields_of, Attempt, Outcome, Stream};
+use super::attempt::{fields_of, Attempt};
 use super::context::{JobContext, JobSink, NoSink};
 use super::executor::{Control, Executor, JobSpec};
 use crate::error::{Error, Result};
 use crate::input::to_canonical;
+use crate::model::{Status, Stream};
 use crate::plan::JobKeyer;
 
 /// A library job that did not succeed.
@@ -223,16 +224,16 @@ where
         let result = call(&self.f, &ctx, item);
         let duration = clock.elapsed();
         let (outcome, error, fields) = match result {
-            _ if control.cancelled() => (Outcome::Interrupted, Some("interrupted".into()), vec![]),
+            _ if control.cancelled() => (Status::Interrupted, Some("interrupted".into()), vec![]),
             Ok(r) => match serde_json::to_value(&r) {
-                Ok(v) => (Outcome::Ok, None, fields_of(&v)),
+                Ok(v) => (Status::Ok, None, fields_of(&v)),
                 Err(e) => (
-                    Outcome::Failed,
+                    Status::Failed,
                     Some(format!("the result cannot be written as JSON: {e}")),
                     vec![],
                 ),
             },
-            Err(message) => (Outcome::Failed, Some(message), vec![]),
+            Err(message) => (Status::Failed, Some(message), vec![]),
         };
         // A library job cannot be stopped from outside, so the time limit does not apply to it.
         Attempt {

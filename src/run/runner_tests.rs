@@ -9,7 +9,8 @@ use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::input::{Format, JobList, Machine};
-use crate::run::{Attempt, Control, Executor, JobSpec, Outcome, Stream};
+use crate::model::{RunState, Status, Stream};
+use crate::run::{Attempt, Control, Executor, JobSpec};
 
 /// Runs nothing: answers with `outcome(spec)` and remembers every call.
 struct Fake<F> {
@@ -17,7 +18,7 @@ struct Fake<F> {
     calls: Mutex<Vec<(u64, u32)>>,
 }
 
-impl<F: Fn(&JobSpec) -> Outcome + Sync> Fake<F> {
+impl<F: Fn(&JobSpec) -> Status + Sync> Fake<F> {
     fn new(outcome: F) -> Self {
         Fake {
             outcome,
@@ -32,7 +33,7 @@ impl<F: Fn(&JobSpec) -> Outcome + Sync> Fake<F> {
     }
 }
 
-impl<F: Fn(&JobSpec) -> Outcome + Sync> Executor for Fake<F> {
+impl<F: Fn(&JobSpec) -> Status + Sync> Executor for Fake<F> {
     fn execute(
         &self,
         job: &JobSpec,
@@ -44,8 +45,8 @@ impl<F: Fn(&JobSpec) -> Outcome + Sync> Executor for Fake<F> {
         let outcome = (self.outcome)(job);
         Attempt {
             outcome,
-            exit_code: Some(i32::from(outcome != Outcome::Ok)),
-            error: (outcome != Outcome::Ok).then(|| "nope".to_owned()),
+            exit_code: Some(i32::from(outcome != Status::Ok)),
+            error: (outcome != Status::Ok).then(|| "nope".to_owned()),
             fields: vec![("value".to_owned(), (job.index * 10).to_string())],
             started_at: SystemTime::now(),
             duration: Duration::from_millis(1),
@@ -88,7 +89,7 @@ fn run(
     opts: &RunOptions,
     cancel: &AtomicBool,
 ) -> Result<RunSummary> {
-    run_share(work, plan, 0, exec, opts, cancel, &|_| {})
+    Runner::new(work, plan, 0, opts).cancel(cancel).run(exec)
 }
 
 fn rows(dir: &Path) -> Vec<HashMap<String, String>> {
@@ -101,7 +102,7 @@ fn runs_the_share_once_in_order_and_resumes_to_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let (work, plan) = study(30, "s");
     let o = opts(&tmp.path().join("a"));
-    let fake = Fake::new(|_| Outcome::Ok);
+    let fake = Fake::new(|_| Status::Ok);
     let s = run(&work, &plan, &fake, &o, &AtomicBool::new(false)).unwrap();
     let share = plan.share(0);
     assert!(s.all_ok());
@@ -117,10 +118,10 @@ fn runs_the_share_once_in_order_and_resumes_to_nothing() {
         assert_eq!(row["value"], (i * 10).to_string());
     }
     let manifest = Manifest::read(&o.dir).unwrap();
-    assert_eq!(manifest.state, "finished");
+    assert_eq!(manifest.state, RunState::Finished);
     assert_eq!(manifest.plan_digest, plan.plan_digest().hex());
 
-    let again = Fake::new(|_| Outcome::Ok);
+    let again = Fake::new(|_| Status::Ok);
     let s = run(&work, &plan, &again, &o, &AtomicBool::new(false)).unwrap();
     assert!(again.calls().is_empty());
     assert_eq!(s.counts.skipped, share.len() as u64);
@@ -137,9 +138,9 @@ fn retries_record_every_attempt_and_a_rerun_counts_on() {
     o.retries = 2;
     let fake = Fake::new(move |j: &JobSpec| {
         if j.index == bad {
-            Outcome::Failed
+            Status::Failed
         } else {
-            Outcome::Ok
+            Status::Ok
         }
     });
     let s = run(&work, &plan, &fake, &o, &AtomicBool::new(false)).unwrap();
@@ -147,7 +148,7 @@ fn retries_record_every_attempt_and_a_rerun_counts_on() {
     assert_eq!(s.counts.failed, 1);
     assert_eq!(fake.calls().iter().filter(|c| c.0 == bad).count(), 3);
     o.retries = 0;
-    let fixed = Fake::new(|_| Outcome::Ok);
+    let fixed = Fake::new(|_| Status::Ok);
     let s = run(&work, &plan, &fixed, &o, &AtomicBool::new(false)).unwrap();
     assert_eq!(fixed.calls(), vec![(bad, 4)]);
     assert!(s.all_ok());
@@ -169,14 +170,14 @@ fn cancellation_stops_starting_jobs_and_a_rerun_finishes_the_rest() {
     let fake = Fake::new(|j: &JobSpec| {
         let _ = j;
         cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-        Outcome::Ok
+        Status::Ok
     });
     let s = run(&work, &plan, &fake, &o, &cancel).unwrap();
     assert!(s.interrupted);
     assert_eq!(fake.calls().len(), 1);
     assert_eq!(s.not_started, plan.share(0).len() as u64 - 1);
-    assert_eq!(Manifest::read(&o.dir).unwrap().state, "interrupted");
-    let rest = Fake::new(|_| Outcome::Ok);
+    assert_eq!(Manifest::read(&o.dir).unwrap().state, RunState::Interrupted);
+    let rest = Fake::new(|_| Status::Ok);
     let s = run(&work, &plan, &rest, &o, &AtomicBool::new(false)).unwrap();
     assert_eq!(rest.calls().len(), plan.share(0).len() - 1);
     assert!(s.all_ok());
@@ -190,7 +191,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
     run(
         &work,
         &plan,
-        &Fake::new(|_| Outcome::Ok),
+        &Fake::new(|_| Status::Ok),
         &o,
         &AtomicBool::new(false),
     )
@@ -200,7 +201,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
     let e = run(
         &work2,
         &plan2,
-        &Fake::new(|_| Outcome::Ok),
+        &Fake::new(|_| Status::Ok),
         &o,
         &AtomicBool::new(false),
     )
@@ -220,7 +221,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
     let (work3, plan3) = study(25, "one");
     let mut keep = o.clone();
     keep.resume = Resume::KeepDone;
-    let fake = Fake::new(|_| Outcome::Ok);
+    let fake = Fake::new(|_| Status::Ok);
     let s = run(&work3, &plan3, &fake, &keep, &AtomicBool::new(false)).unwrap();
     let done: std::collections::HashSet<u64> = plan.share(0).iter().copied().collect();
     assert!(fake.calls().iter().all(|(i, _)| !done.contains(i)));
@@ -231,7 +232,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
     let s = run(
         &work2,
         &plan2,
-        &Fake::new(|_| Outcome::Ok),
+        &Fake::new(|_| Status::Ok),
         &fresh,
         &AtomicBool::new(false),
     )

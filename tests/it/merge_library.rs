@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jobsplit::merge::{load_rescue, merge, status, MergeOptions};
+use jobsplit::model::Stream;
+use jobsplit::model::{RunState, Status};
 use jobsplit::output::log::LogWriter;
 use jobsplit::output::manifest::{Counts, Manifest};
-use jobsplit::output::results::{ResultRow, ResultsWriter, Status};
-use jobsplit::run::Stream;
+use jobsplit::output::results::{ResultRow, ResultsWriter};
 
 const WORK: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const PLAN: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -107,7 +108,7 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
         hostname: d.name.into(),
         started_at: jobsplit::output::rfc3339(start),
         ended_at: Some(jobsplit::output::rfc3339(end)),
-        state: "finished".into(),
+        state: RunState::Finished,
         counts: Counts {
             ok: count(Status::Ok),
             failed: count(Status::Failed),
@@ -484,7 +485,7 @@ fn status_reads_a_run_still_writing_its_results() {
         ],
     );
     let mut m = Manifest::read(&a).unwrap();
-    m.state = "running".into();
+    m.state = RunState::Running;
     m.ended_at = None;
     m.share = 6;
     m.write_atomic(&a).unwrap();
@@ -493,7 +494,7 @@ fn status_reads_a_run_still_writing_its_results() {
     let report = status(&[a]).unwrap();
     let s = &report.machines[0];
     assert_eq!((s.done, s.ok, s.failed, s.share), (2, 1, 1, 6));
-    assert_eq!(s.state, "running");
+    assert_eq!(s.state, RunState::Running);
     assert!(s.eta_s.is_some());
     assert!(report.render_table().contains("2/6"));
     serde_json::to_string(&report).unwrap();

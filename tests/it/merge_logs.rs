@@ -6,10 +6,10 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jobsplit::merge::{merge, MergeOptions};
+use jobsplit::model::Stream;
 use jobsplit::output::log::{LogReader, LogWriter};
 use jobsplit::output::manifest::{Counts, Manifest};
 use jobsplit::output::results::ResultsWriter;
-use jobsplit::run::Stream;
 use proptest::prelude::*;
 
 fn at(us: u64) -> SystemTime {
@@ -136,7 +136,7 @@ fn machine(root: &Path, name: &str, times: &[u64]) -> std::path::PathBuf {
         hostname: name.into(),
         started_at: jobsplit::output::rfc3339(at(0)),
         ended_at: None,
-        state: "running".into(),
+        state: jobsplit::model::RunState::Running,
         counts: Counts::default(),
         busy_s: 0.0,
         shard: None,

@@ -11,10 +11,9 @@ use serde_json::Map;
 
 use jobsplit::input::{Format, JobList, Machine};
 use jobsplit::merge::{load_rescue, merge, MergeOptions};
+use jobsplit::model::{Status, Stream};
 use jobsplit::plan::Plan;
-use jobsplit::run::{
-    run_share, Attempt, Control, Executor, JobSpec, Outcome, Resume, RunOptions, Stream,
-};
+use jobsplit::run::{Attempt, Control, Executor, JobSpec, Resume, RunOptions, Runner};
 use jobsplit::Work;
 
 /// Runs jobs in-process; stops the "host" (sets cancel) after `budget` jobs.
@@ -36,7 +35,7 @@ impl Executor for Host<'_> {
             self.cancel.store(true, Ordering::SeqCst);
         }
         Attempt {
-            outcome: Outcome::Ok,
+            outcome: Status::Ok,
             exit_code: Some(0),
             error: None,
             fields: vec![("square".into(), (job.index * job.index).to_string())],
@@ -75,7 +74,10 @@ fn run_hosts(work: &Work, plan: &Plan, out: &Path, budgets: &[usize]) {
             status_interval: Duration::from_secs(60),
             shard: None,
         };
-        run_share(work, plan, j, &host, &opts, &cancel, &|_| {}).unwrap();
+        Runner::new(work, plan, j, &opts)
+            .cancel(&cancel)
+            .run(&host)
+            .unwrap();
     }
 }
 

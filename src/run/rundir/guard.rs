@@ -6,11 +6,21 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::runner::Resume;
+use crate::error::{Error, Result};
 use crate::output::manifest::Manifest;
 use crate::plan::Plan;
 
-use crate::error::{Error, Result};
+/// What to do when the output directory holds an earlier run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resume {
+    /// Resume the same plan; refuse a different one.
+    #[default]
+    Same,
+    /// Move the old directory aside (never deleted) and start over.
+    Fresh,
+    /// Whatever the old plan, skip jobs whose key already has an ok row.
+    KeepDone,
+}
 
 /// An exclusive lock on `OUT/<machine>/.lock`, held for the whole run.
 #[derive(Debug)]
