@@ -7,6 +7,8 @@ mod cli_inputs;
 mod cli_merge;
 mod cli_plan;
 mod cli_snapshots;
+mod crash_property;
+mod crash_study;
 mod engine_k8s;
 mod engine_slurm;
 mod examples;
