@@ -43,6 +43,7 @@ pub mod input;
 pub mod merge;
 pub mod model;
 pub mod output;
+mod paths;
 pub mod plan;
 pub mod run;
 #[cfg(feature = "cli")]

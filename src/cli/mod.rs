@@ -9,33 +9,25 @@ mod plan_cmd;
 mod progress;
 mod resolve;
 mod run_cmd;
+mod run_resolve;
 mod slurm_cmd;
+mod term;
 
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 
 use clap::Parser as _;
 
 use crate::input::JobList;
-use crate::plan::Plan;
-use crate::run::{Event, RunOptions, RunSummary};
-use crate::Work;
+use crate::run::{RunSummary, Runner};
 use args::{Cli, Command};
+use term::errln;
 
 /// Jobs a program supplies itself (a `Splitter`), instead of a job list file and shell commands.
 pub(crate) trait JobSource: Sync {
     /// The job list (the items as canonical JSON lines).
     fn job_list(&self) -> crate::Result<JobList>;
-    /// Runs `machine`'s share with the program's own executor.
-    fn run(
-        &self,
-        work: &Work,
-        plan: &Plan,
-        machine: usize,
-        opts: &RunOptions,
-        cancel: &AtomicBool,
-        events: &(dyn Fn(&Event<'_>) + Sync),
-    ) -> crate::Result<RunSummary>;
+    /// Runs the share with the program's own executor.
+    fn run(&self, runner: &Runner<'_>) -> crate::Result<RunSummary>;
 }
 
 /// Runs the `jobsplit` command line and returns its exit code.
@@ -84,7 +76,7 @@ fn report(e: &anyhow::Error) -> u8 {
             break;
         }
     }
-    eprintln!("jobsplit: error: {}", chain.join(": "));
+    errln!("jobsplit: error: {}", chain.join(": "));
     code
 }
 

@@ -1,5 +1,6 @@
 //! `jobsplit slurm-script`: write the sbatch scripts of a study.
 
+use super::term::outln;
 use std::os::unix::fs::PermissionsExt as _;
 
 use anyhow::{Context as _, Result};
@@ -38,7 +39,7 @@ pub(crate) fn run(args: &SlurmArgs) -> Result<u8> {
         }
     }
     let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
-    println!(
+    outln!(
         "wrote {} in {}\nsubmit with: sh {}/submit.sh",
         names.join(", "),
         dir.display(),

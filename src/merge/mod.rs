@@ -362,7 +362,7 @@ fn read_tables(
 /// Refuses an output directory that is, holds or sits inside one of the inputs, before
 /// anything is created.
 fn check_out_dir(out: &Path, dirs: &[MachineDir]) -> Result<()> {
-    let out_canon = canonical_future(out).map_err(|e| Error::io(out, e))?;
+    let out_canon = crate::paths::canonical_future(out).map_err(|e| Error::io(out, e))?;
     for d in dirs {
         let Ok(c) = d.dir.canonicalize() else {
             continue;
@@ -379,36 +379,6 @@ fn check_out_dir(out: &Path, dirs: &[MachineDir]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The canonical form of a path that may not exist yet: its nearest existing ancestor,
-/// canonicalized, joined with the rest.
-fn canonical_future(path: &Path) -> std::io::Result<PathBuf> {
-    let abs = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(path)
-    };
-    let mut rest = Vec::new();
-    let mut base = abs.as_path();
-    loop {
-        match base.canonicalize() {
-            Ok(c) => {
-                let mut c = c;
-                for part in rest.iter().rev() {
-                    c.push(part);
-                }
-                return Ok(c);
-            }
-            Err(e) => match (base.parent(), base.file_name()) {
-                (Some(parent), Some(name)) => {
-                    rest.push(name.to_os_string());
-                    base = parent;
-                }
-                _ => return Err(e),
-            },
-        }
-    }
 }
 
 fn short(digest: &str) -> &str {

@@ -35,8 +35,10 @@ impl<'w> CommandExecutor<'w> {
     /// An executor for `work` on `machine` whose output directory is `dir` (job scratch dirs go
     /// under `dir/jobs/`, result files under `dir/tmp/`).
     pub fn new(work: &'w Work, machine: &str, dir: PathBuf, capture: Capture) -> Self {
-        // A job may change directory before it writes $JOBSPLIT_RESULT: hand it absolute paths.
-        let dir = std::path::absolute(&dir).unwrap_or(dir);
+        // A job may change directory before it writes $JOBSPLIT_RESULT: hand it absolute paths,
+        // canonical ones, as the run directory knows itself (a rerun finds a killed run's jobs
+        // by them, however either run spelled the directory).
+        let dir = crate::paths::canonical_future(&dir).unwrap_or(dir);
         let mut env = vec![(
             "JOBSPLIT_PARAMS".to_owned(),
             OsString::from(serde_json::Value::Object(work.params().clone()).to_string()),

@@ -131,6 +131,16 @@ impl<'r> Runner<'r> {
         self
     }
 
+    /// The work this runner runs.
+    pub fn work(&self) -> &'r Work {
+        self.work
+    }
+
+    /// Sends `event` where this runner sends its own (an executor's progress, say).
+    pub fn emit(&self, event: &Event<'_>) {
+        (self.events)(event);
+    }
+
     /// Runs the share with `executor`.
     ///
     /// Every attempt becomes a row of `results.csv` as it ends; output lines go to `log.gz`;
@@ -255,13 +265,14 @@ impl<'r> Runner<'r> {
                     clock,
                 )
             });
+            // Ends the status loop however the workers end, a panic included: the scope would
+            // otherwise wait for it forever, holding the directory's lock.
+            let _done = Done(&done);
             pool.scope(|s| {
                 for _ in 0..opts.threads.max(1) {
                     s.spawn(|_| state.worker(executor, &control, &settings, events));
                 }
             });
-            *done.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
-            done.1.notify_all();
         });
 
         let interrupted = control.cancelled();
@@ -311,6 +322,16 @@ impl<'r> Runner<'r> {
             interrupted,
             moved_aside,
         })
+    }
+}
+
+/// Sets the flag the status loop waits on when dropped.
+struct Done<'a>(&'a (Mutex<bool>, Condvar));
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        *self.0 .0.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.0 .1.notify_all();
     }
 }
 

@@ -1,8 +1,6 @@
 //! The end-to-end suite: one test binary (as ripgrep and just lay theirs out), one harness.
 //! Each module is one area of the binary's behaviour; `harness` holds what they share.
 
-mod harness;
-
 mod cli_inputs;
 mod cli_merge;
 mod cli_plan;
@@ -13,6 +11,8 @@ mod engine_k8s;
 mod engine_slurm;
 mod examples;
 mod golden;
+mod harness;
+mod lost_terminal;
 mod merge_library;
 mod merge_logs;
 mod proptest_plan;

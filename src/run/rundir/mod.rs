@@ -39,6 +39,9 @@ impl RunDir {
     /// Another run holds it, it holds another plan (with `Resume::Same`), or it cannot be
     /// created or read.
     pub(crate) fn take(dir: &Path, plan: &Plan, resume: Resume) -> Result<RunDir> {
+        // The directory is known by what it is, not by how it was spelled: the jobs a killed
+        // run left behind carry its canonical path, whatever spelling either run was given.
+        let dir = &crate::paths::canonical_future(dir).map_err(|e| Error::io(dir, e))?;
         // Never write through a link: refuse before touching anything.
         crate::output::refuse_output_links(dir)?;
         let mut lock = match dir.is_dir() {
