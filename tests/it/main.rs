@@ -6,6 +6,7 @@ mod cli_merge;
 mod cli_plan;
 mod cli_snapshots;
 mod crash_property;
+mod crash_rerun;
 mod crash_study;
 mod engine_k8s;
 mod engine_slurm;

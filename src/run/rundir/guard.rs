@@ -22,6 +22,9 @@ pub enum Resume {
     KeepDone,
 }
 
+/// How long a run waits for a directory's lock before it refuses.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// An exclusive lock on `OUT/<machine>/.lock`, held for the whole run.
 #[derive(Debug)]
 pub(crate) struct DirLock {
@@ -29,7 +32,7 @@ pub(crate) struct DirLock {
 }
 
 impl DirLock {
-    /// Takes the lock, or fails at once if another run holds it.
+    /// Takes the lock, or fails if another run holds it for longer than [`LOCK_PATIENCE`].
     pub(crate) fn take(dir: &Path) -> Result<DirLock> {
         let path = dir.join(".lock");
         let file = crate::output::open_output(
@@ -39,8 +42,20 @@ impl DirLock {
                 .write(true),
             &path,
         )?;
-        // SAFETY: flock on a descriptor we own; it has no memory effects.
-        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        // A job the run before was starting when it was killed (forked, not yet exec'd) holds
+        // a copy of the lock for a moment after that run is gone: wait a little before
+        // refusing, so that a rerun right after a kill -9 is not turned away.
+        let waited = std::time::Instant::now();
+        let r = loop {
+            // SAFETY: flock on a descriptor we own; it has no memory effects.
+            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            let busy =
+                r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK);
+            if !busy || waited.elapsed() >= LOCK_PATIENCE {
+                break r;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
         if r != 0 {
             let e = std::io::Error::last_os_error();
             if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
