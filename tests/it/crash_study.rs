@@ -39,6 +39,21 @@ impl Rng {
     }
 }
 
+/// About `size` bytes of short lines (most of them one character), some with a comma and
+/// quotes: many places right after a line break inside a quoted CSV value.
+fn value_lines(job: u64, size: u64) -> String {
+    let mut value = String::new();
+    let mut n = 0;
+    while (value.len() as u64) < size {
+        match n % 16 {
+            0 => value += &format!("job {job} line {n},\"x\"\n"),
+            _ => value += "y\n",
+        }
+        n += 1;
+    }
+    value
+}
+
 /// `name` from the environment as a number, else `default`.
 pub(crate) fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -61,9 +76,9 @@ pub(crate) struct CrashStudy {
 }
 
 impl CrashStudy {
-    /// A study drawn from `rng`: 12 to 24 jobs on 4 threads, about a third of them bringing a
-    /// new result column, all with multi-line values of up to `big` bytes.
-    pub(crate) fn new(rng: &mut Rng, out: Option<&Path>, big: u64) -> CrashStudy {
+    /// A study drawn from `rng`: 12 to 24 jobs on 4 threads, all with multi-line values of up to
+    /// `big` bytes, one in `new_column` of them (none if 0) bringing a new result column.
+    pub(crate) fn new(rng: &mut Rng, out: Option<&Path>, big: u64, new_column: u64) -> CrashStudy {
         let s = Study::new();
         let jobs = rng.range(12, 25);
         let root = s.path().to_path_buf();
@@ -73,15 +88,13 @@ impl CrashStudy {
             let mut result = serde_json::Map::new();
             result.insert("v".into(), "line1\nline2,\"q\"".into());
             let size = rng.range(0, big + 1);
-            let mut value = String::new();
-            let mut n = 0;
-            while (value.len() as u64) < size {
-                value += &format!("job {i} line {n},\"x\"\n");
-                n += 1;
-            }
-            result.insert("big".into(), value.into());
-            if rng.range(0, 3) == 0 {
-                result.insert(format!("c{i}"), format!("new\r\ncolumn {i}").into());
+            result.insert("big".into(), value_lines(i, size).into());
+            if new_column > 0 && rng.range(0, new_column) == 0 {
+                // The row that brings a column ends with it: a cut inside this value leaves a
+                // row as wide as the header (issue 10, failure 1).
+                let size = rng.range(16, big / 4 + 17);
+                let value = format!("new\r\ncolumn {i}\n{}", value_lines(i, size));
+                result.insert(format!("c{i}"), value.into());
             }
             s.write(
                 format!("res/{i}.json"),
@@ -155,6 +168,30 @@ impl CrashStudy {
         5
     }
 
+    /// Copies the machine directory's files (not its subdirectories) somewhere kept after the
+    /// test, for a failing case to be looked at; returns where.
+    pub(crate) fn keep_evidence(&self, seed: u64) -> PathBuf {
+        let kept =
+            std::env::temp_dir().join(format!("jobsplit-crash-{seed:x}-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&kept);
+        for entry in std::fs::read_dir(self.dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                let _ = std::fs::copy(entry.path(), kept.join(entry.file_name()));
+            }
+        }
+        let _ = std::fs::copy(self.s.join("jobs.txt"), kept.join("jobs.txt"));
+        kept
+    }
+
+    /// True if job `i` was seen with an ok row at an earlier observation.
+    pub(crate) fn seen_ok(&self, i: u64) -> bool {
+        self.ok_seen.contains_key(&i)
+    }
+
     /// How many times each job was started so far.
     fn starts(&self) -> BTreeMap<u64, usize> {
         (0..self.jobs)
@@ -212,6 +249,17 @@ impl CrashStudy {
             }
         }
         let python = python_reads(&self.dir());
+        let temps: Vec<String> = std::fs::read_dir(self.dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp"))
+            .collect();
+        if !temps.is_empty() {
+            self.violations
+                .push(format!("temporary files left: {temps:?}"));
+        }
         if lost > 0 {
             let which: Vec<u64> = (0..self.jobs).filter(|i| !ok.contains_key(i)).collect();
             self.violations.push(format!("lost jobs {which:?}"));

@@ -5,6 +5,7 @@ mod cli_inputs;
 mod cli_merge;
 mod cli_plan;
 mod cli_snapshots;
+mod crash_disk;
 mod crash_property;
 mod crash_rerun;
 mod crash_study;
