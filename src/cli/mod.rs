@@ -63,10 +63,7 @@ fn report(e: &anyhow::Error) -> u8 {
             return exit::OK;
         }
     }
-    let code = match e.downcast_ref::<crate::Error>() {
-        Some(crate::Error::Interrupted) => exit::INTERRUPTED,
-        _ => exit::BAD_INPUT,
-    };
+    let code = exit::of(e);
     // Context first, then the error itself; a crate error already names its cause, so the
     // chain stops there instead of repeating the operating system's words.
     let mut chain: Vec<String> = Vec::new();

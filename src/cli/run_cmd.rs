@@ -19,6 +19,14 @@ use crate::run::{CommandExecutor, RunSummary, Runner};
 
 pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> {
     let settings = resolve(args, source)?;
+    // A refusal is the one line a refused run prints.
+    Runner::new(
+        &settings.work,
+        &settings.plan,
+        settings.machine,
+        &settings.opts,
+    )
+    .check()?;
     if !confirmed(&settings)? {
         errln!("jobsplit: not run");
         return Ok(exit::OK);
@@ -44,7 +52,12 @@ fn confirmed(s: &RunSettings) -> Result<bool> {
         .with_prompt("Compare the plan digest with the other hosts. Run this share?")
         .default(true)
         .interact()
-        .map_err(|e| anyhow::anyhow!("cannot read the answer: {e}"))
+        .map_err(|e| {
+            crate::Error::usage(format!(
+                "cannot read the answer ({e}): pass --yes to run without asking"
+            ))
+            .into()
+        })
 }
 
 /// Runs the share with progress on `reporter`, stopping in order on SIGINT or SIGTERM.

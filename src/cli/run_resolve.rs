@@ -234,7 +234,9 @@ fn pick_machine(plan: &Plan, named: Option<&str>) -> Result<usize> {
             .items(&items)
             .default(0)
             .interact()
-            .map_err(|e| anyhow::anyhow!("cannot read the choice: {e}"))?;
+            .map_err(|e| {
+                Error::usage(format!("cannot read the choice ({e}): pass --machine NAME"))
+            })?;
         return Ok(choice);
     }
     bail!(Error::usage(format!(

@@ -36,6 +36,7 @@
 //! ```
 
 mod detect;
+mod sbatch_words;
 mod shard;
 mod slurm_script;
 

@@ -230,6 +230,9 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
             }
         }
     }
+    for d in &dirs {
+        warnings.extend(discover::set_aside_logs(&d.dir));
+    }
     if plan_digests.len() > 1 {
         warnings.push(format!(
             "{} plans of the same work (a rescue run beside the original?): merged by job key",

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::model::{RunState, Status};
 use crate::output::manifest::{Manifest, StatusFile};
-use crate::output::results_reader::ResultsReader;
+use crate::output::results::ResultsReader;
 
 /// A host whose status.json is older than this while it says `running` is flagged stale.
 const STALE: Duration = Duration::from_secs(60);

@@ -17,8 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::model::Status;
-use crate::output::results::FIXED;
-use crate::output::results_reader::ResultsReader;
+use crate::output::results::{Data, ResultsReader, FIXED};
 
 /// Where the row that counts for a job sits, and how it ranks.
 #[derive(Clone, Copy)]
@@ -509,31 +508,14 @@ fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
     })
 }
 
-/// Decompresses `gz` into `to`; a stream cut short keeps what was readable and returns a
-/// warning.
+/// Decompresses `gz` into `to` through the results codec's one gunzip path; a stream cut
+/// short keeps what was readable and returns a warning.
 fn gunzip(gz: &Path, to_file: &File, to: &Path) -> Result<Option<String>> {
-    let input = File::open(gz).map_err(|e| Error::io(gz, e))?;
-    let mut dec =
-        flate2::read::MultiGzDecoder::new(std::io::BufReader::with_capacity(1 << 16, input));
+    let mut data = Data::open(gz)?;
     let mut out = BufWriter::with_capacity(1 << 16, to_file);
-    let mut buf = vec![0u8; 1 << 16];
-    let mut warning = None;
-    loop {
-        match dec.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => out.write_all(&buf[..n]).map_err(|e| Error::io(to, e))?,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                warning = Some(format!(
-                    "{}: the compressed data ends early ({e}); the rows before the cut were kept",
-                    gz.display()
-                ));
-                break;
-            }
-        }
-    }
+    std::io::copy(&mut data, &mut out).map_err(|e| Error::io(to, e))?;
     out.flush().map_err(|e| Error::io(to, e))?;
-    Ok(warning)
+    Ok(data.cut_warning(gz))
 }
 
 /// Reads a file from offset 0 with pread, leaving the handle's own offset alone.

@@ -4,9 +4,9 @@
 mod atomic;
 mod fsx;
 pub mod log;
+mod log_repair;
 pub mod manifest;
 pub mod results;
-pub mod results_reader;
 
 pub(crate) use atomic::sync_dir;
 pub use atomic::write_atomic;

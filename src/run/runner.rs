@@ -131,6 +131,18 @@ impl<'r> Runner<'r> {
         self
     }
 
+    /// Checks, reading only, what [`Runner::run`] would refuse in the output directory (a
+    /// manifest of another plan, a foreign or malformed results.csv, a log.gz that is not gzip,
+    /// a file where a directory must be, a name too long for a directory), so a program can
+    /// refuse before it says anything else. `run` checks again.
+    ///
+    /// # Errors
+    /// The first refusal, naming its file and the fix.
+    pub fn check(&self) -> Result<()> {
+        let opts = self.opts;
+        RunDir::check(&opts.dir, self.plan, opts.resume, opts.job_logs)
+    }
+
     /// The work this runner runs.
     pub fn work(&self) -> &'r Work {
         self.work
@@ -150,16 +162,39 @@ impl<'r> Runner<'r> {
     /// A directory holding another plan (with `Resume::Same`), an unwritable directory, a full
     /// disk. What was recorded before the error stays valid.
     pub fn run(&self, executor: &dyn Executor) -> Result<RunSummary> {
+        let opts = self.opts;
+        // Everything a run can refuse is refused here, before its first byte is written.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads.max(1))
+            .build()
+            .map_err(|e| {
+                Error::usage(format!(
+                    "cannot start {} worker threads ({e}): the machine's process limit is lower; pass fewer --threads",
+                    opts.threads
+                ))
+            })?;
+        self.check()?;
+        let dir = RunDir::take(&opts.dir, self.plan, opts.resume)?;
+        // From here on the directory has been written: an error says so.
+        self.run_in(dir, &pool, executor)
+            .map_err(|e| e.stopped(&opts.dir))
+    }
+
+    fn run_in(
+        &self,
+        dir: RunDir,
+        pool: &rayon::ThreadPool,
+        executor: &dyn Executor,
+    ) -> Result<RunSummary> {
         let (work, plan, opts, events) = (self.work, self.plan, self.opts, self.events);
         let clock = Instant::now();
         let m = &plan.machines()[self.machine];
         let share = plan.share(self.machine);
-        let dir = RunDir::take(&opts.dir, plan, opts.resume)?;
         if dir.orphans() > 0 {
             events(&Event::Warning(&format!(
                 "ended {} jobs still running from an earlier run of {} that was killed; they run again",
                 dir.orphans(),
-                dir.path().display()
+                opts.dir.display()
             )));
         }
         let (results, existing) = ResultsWriter::open(&dir.path().join("results.csv"), opts.fsync)?;
@@ -170,12 +205,6 @@ impl<'r> Runner<'r> {
                 existing.repaired_bytes
             )));
         }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.threads.max(1))
-            .build()
-            .map_err(|e| {
-                Error::usage(format!("cannot start {} worker threads: {e}", opts.threads))
-            })?;
         let keyer = work.keyer();
         let keys: Vec<JobKey> = pool.install(|| {
             share
@@ -216,9 +245,10 @@ impl<'r> Runner<'r> {
             shard: opts.shard,
             first_key: Some(keyer.key(0, &work.jobs().job_bytes(0)).id()),
         };
-        dir.write_manifest(&manifest)?;
-
-        let mut log = LogWriter::open(&dir.path().join("log.gz"))?;
+        let (mut log, log_warning) = LogWriter::open(&dir.path().join("log.gz"))?;
+        if let Some(w) = log_warning {
+            events(&Event::Warning(&w));
+        }
         log.line(
             SystemTime::now(),
             None,
@@ -233,6 +263,7 @@ impl<'r> Runner<'r> {
             ),
         )?;
         log.end_member()?;
+        dir.write_manifest(&manifest)?;
         events(&Event::Started {
             machine: &m.name,
             share: share.len() as u64,

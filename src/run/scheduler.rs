@@ -178,7 +178,14 @@ impl<'a> Shared<'a> {
                 }
                 drop(log);
                 if let Some(dir) = settings.job_logs {
-                    let log = job_log_slot.get_or_insert_with(|| job_log(dir, index));
+                    let log = job_log_slot.get_or_insert_with(|| {
+                        job_log(dir, index).map(|(log, warning)| {
+                            if let Some(w) = warning {
+                                events(&Event::Warning(&w));
+                            }
+                            log
+                        })
+                    });
                     if let Ok(log) = log {
                         let _ = log.line(now, Some(index), stream, text);
                     }

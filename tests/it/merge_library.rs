@@ -71,7 +71,7 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
     let path = root.join(d.name);
     std::fs::create_dir_all(&path).unwrap();
     let (mut w, _) = ResultsWriter::open(&path.join("results.csv"), false).unwrap();
-    let mut log = LogWriter::open(&path.join("log.gz")).unwrap();
+    let (mut log, _) = LogWriter::open(&path.join("log.gz")).unwrap();
     for r in rows {
         w.append(r).unwrap();
         log.line(r.started_at, Some(r.index), Stream::Out, "out\tput")

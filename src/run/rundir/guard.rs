@@ -121,30 +121,51 @@ pub(crate) fn end_orphans(dir: &Path) -> usize {
     groups.len()
 }
 
-/// Checks an existing output directory against the plan: resume it, move it aside, or refuse.
-pub(crate) fn prepare_dir(dir: &Path, plan: &Plan, resume: Resume) -> Result<Option<PathBuf>> {
-    if !dir.join("manifest.json").exists() {
+/// What an existing output directory means for a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Use it as it is: empty, the same plan, or `--keep-done`.
+    Use,
+    /// Move it aside (`--fresh` over an earlier run).
+    MoveAside,
+}
+
+/// Judges an existing output directory against the plan, reading only: resume it, move it
+/// aside, or refuse.
+///
+/// # Errors
+/// A manifest that cannot be read, or one of another plan with `Resume::Same`.
+pub(crate) fn judge(dir: &Path, plan: &Plan, resume: Resume) -> Result<Verdict> {
+    if !dir.join(Manifest::FILE).exists() {
         if resume == Resume::Fresh && dir.join("results.csv").exists() {
-            return move_aside(dir).map(Some);
+            return Ok(Verdict::MoveAside);
         }
-        return Ok(None);
+        return Ok(Verdict::Use);
     }
     let old = Manifest::read(dir)?;
     let same = old.plan_digest == plan.plan_digest().hex();
     match resume {
-        Resume::Fresh => move_aside(dir).map(Some),
-        Resume::KeepDone => Ok(None),
-        Resume::Same if same => Ok(None),
+        Resume::Fresh => Ok(Verdict::MoveAside),
+        Resume::KeepDone => Ok(Verdict::Use),
+        Resume::Same if same => Ok(Verdict::Use),
         Resume::Same => Err(Error::PlanMismatch {
             message: format!(
                 "{} holds the output of plan {} but this plan is {}: pass --fresh to move the old \
                  output aside (it is kept, renamed) and start over, or --keep-done to keep it and \
                  skip every job it finished (e.g. after appending jobs)",
                 dir.display(),
-                &old.plan_digest[..old.plan_digest.len().min(8)],
+                old.plan_digest.chars().take(8).collect::<String>(),
                 plan.plan_digest().short()
             ),
         }),
+    }
+}
+
+/// Acts on [`judge`]: returns where the old directory went if it was moved aside.
+pub(crate) fn prepare_dir(dir: &Path, plan: &Plan, resume: Resume) -> Result<Option<PathBuf>> {
+    match judge(dir, plan, resume)? {
+        Verdict::Use => Ok(None),
+        Verdict::MoveAside => move_aside(dir).map(Some),
     }
 }
 
