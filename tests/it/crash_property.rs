@@ -22,7 +22,6 @@ use crate::harness::{signal, wait_child};
 const BASE_SEED: u64 = 0x6a6f_6273_706c_6974;
 
 #[test]
-#[ignore = "needs the torn-row fix of issue 10 failure 1"]
 fn kill_9_at_random_moments_loses_nothing_and_runs_nothing_twice() {
     let kills = env_number("JOBSPLIT_KILLS", 20) as usize;
     let only = std::env::var("JOBSPLIT_CRASH_SEED")

@@ -150,13 +150,24 @@ impl ResultsWriter {
             .expect("writing CSV to memory cannot fail");
             w.flush().expect("writing CSV to memory cannot fail");
         }
-        self.file
-            .write_all(&self.buf)
-            .map_err(|e| Error::io(&self.path, e))?;
+        self.write_row()?;
         if self.fsync {
             self.file
                 .sync_data()
                 .map_err(|e| Error::io(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the row in `buf`. A row a full disk cuts short is taken back whole (the file is
+    /// cut to where it started), so that rows written after it, once space comes back, never
+    /// sit behind a torn one.
+    fn write_row(&mut self) -> Result<()> {
+        let io = |e| Error::io(&self.path, e);
+        let before = self.file.metadata().map_err(io)?.len();
+        if let Err(e) = self.file.write_all(&self.buf) {
+            let _ = self.file.set_len(before);
+            return Err(io(e));
         }
         Ok(())
     }
