@@ -48,6 +48,7 @@ pub mod plan;
 pub mod run;
 #[cfg(feature = "cli")]
 mod splitter;
+mod sys;
 mod work;
 
 pub use run::{map, map_with, JobContext, JobError, MapOptions};

@@ -105,8 +105,10 @@ where
     fn run(&self, runner: &Runner<'_>) -> Result<RunSummary> {
         let work = runner.work();
         let progress = |index, fraction| runner.emit(&Event::JobProgress { index, fraction });
+        let events = |event: &Event<'_>| runner.emit(event);
         let executor = LibraryExecutor::new(&self.items, &self.f, work.keyer(), work.params())
-            .with_progress(&progress);
+            .with_progress(&progress)
+            .with_events(&events);
         runner.run(&executor)
     }
 }

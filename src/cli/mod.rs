@@ -10,6 +10,7 @@ mod progress;
 mod resolve;
 mod run_cmd;
 mod run_resolve;
+mod signals;
 mod slurm_cmd;
 mod term;
 

@@ -100,6 +100,11 @@ impl Reporter {
         }
     }
 
+    /// How many jobs run now.
+    pub(crate) fn running(&self) -> usize {
+        self.running.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
     /// Prints a warning even in quiet mode.
     pub(crate) fn warn(&self, line: &str) {
         self.always(&format!("jobsplit: warning: {line}"));

@@ -3,8 +3,6 @@
 
 use std::io::IsTerminal as _;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use anyhow::Result;
 
@@ -13,9 +11,9 @@ use super::exit;
 use super::progress::Reporter;
 use super::run_resolve::{resolve, RunSettings};
 use super::term::errln;
-use super::JobSource;
+use super::{signals, JobSource};
 use crate::plan::Plan;
-use crate::run::{CommandExecutor, RunSummary, Runner};
+use crate::run::{Cancel, CommandExecutor, RunSummary, Runner};
 
 pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> {
     let settings = resolve(args, source)?;
@@ -67,23 +65,25 @@ fn execute(
     reporter: &Reporter,
 ) -> Result<RunSummary> {
     if s.nice != 0 {
-        // SAFETY: setpriority has no memory effects; it lowers this process's priority, which
-        // every job inherits.
-        unsafe {
-            libc::setpriority(libc::PRIO_PROCESS, 0, s.nice);
-        }
+        // Every job inherits this process's priority.
+        let _ = crate::sys::set_nice(s.nice);
     }
-    let cancel = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // A second signal exits at once; the first asks for an orderly stop.
-        signal_hook::flag::register_conditional_shutdown(
-            sig,
-            exit::INTERRUPTED.into(),
-            Arc::clone(&cancel),
-        )?;
-        signal_hook::flag::register(sig, Arc::clone(&cancel))?;
-    }
+    let cancel = Cancel::new();
+    let caught = signals::register()?;
     let summary = std::thread::scope(|scope| {
+        let kind = signals::RunKind {
+            grace: s.opts.grace,
+            library: source.is_some(),
+        };
+        let signals = caught.watch(
+            scope,
+            &cancel,
+            kind,
+            || reporter.running(),
+            |line| {
+                reporter.always(&format!("jobsplit: {line}"));
+            },
+        );
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
         scope.spawn(move || {
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
@@ -106,6 +106,7 @@ fn execute(
             )),
         };
         drop(stop_tx);
+        signals.close();
         reporter.finish();
         result
     })?;

@@ -1,7 +1,8 @@
 //! Running this machine's share: the scheduler, command jobs, library jobs and their events.
 
 mod attempt;
-mod command;
+mod cancel;
+pub(crate) mod command;
 mod context;
 mod events;
 mod executor;
@@ -11,6 +12,7 @@ mod runner;
 mod scheduler;
 
 pub use attempt::{fields_of, Attempt};
+pub use cancel::{Cancel, Level};
 pub use command::CommandExecutor;
 pub use context::JobContext;
 pub use events::Event;

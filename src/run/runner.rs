@@ -2,12 +2,12 @@
 //! through the [scheduler](super::scheduler) in its [run directory](super::rundir).
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
 
+use super::cancel::Cancel;
 use super::events::Event;
 use super::executor::{Control, Executor};
 use super::rundir::{Resume, RunDir};
@@ -80,10 +80,9 @@ impl RunSummary {
 /// ```no_run
 /// # fn demo(work: &jobsplit::Work, plan: &jobsplit::plan::Plan, opts: &jobsplit::run::RunOptions,
 /// #         executor: &dyn jobsplit::run::Executor) -> jobsplit::Result<()> {
-/// use std::sync::atomic::AtomicBool;
-/// use jobsplit::run::Runner;
+/// use jobsplit::run::{Cancel, Runner};
 ///
-/// let cancel = AtomicBool::new(false); // set it from a signal handler to stop the run
+/// let cancel = Cancel::new(); // `stop()` or `kill()` it from another thread to end the run
 /// let summary = Runner::new(work, plan, 0, opts)
 ///     .cancel(&cancel)
 ///     .events(&|e| eprintln!("{e:?}"))
@@ -96,12 +95,12 @@ pub struct Runner<'r> {
     plan: &'r Plan,
     machine: usize,
     opts: &'r RunOptions,
-    cancel: &'r AtomicBool,
+    cancel: &'r Cancel,
     events: &'r (dyn Fn(&Event<'_>) + Sync),
 }
 
-/// The cancel flag of a runner nobody can cancel.
-static NEVER_CANCELLED: AtomicBool = AtomicBool::new(false);
+/// The cancellation of a runner nobody can cancel.
+static NEVER_CANCELLED: Cancel = Cancel::new();
 
 impl<'r> Runner<'r> {
     /// A runner of machine `machine`'s share of `plan` over `work`, with `opts`.
@@ -116,10 +115,11 @@ impl<'r> Runner<'r> {
         }
     }
 
-    /// Stops the run when `cancel` is set: no job starts after it, running jobs are stopped and
-    /// recorded `interrupted`; the summary says `interrupted` and a rerun resumes.
+    /// Stops the run when `cancel` is stopped (no job starts after it, running jobs are asked
+    /// to stop and get the grace period) or killed (they are ended now); they are recorded
+    /// `interrupted`, the summary says `interrupted` and a rerun resumes.
     #[must_use]
-    pub fn cancel(mut self, cancel: &'r AtomicBool) -> Self {
+    pub fn cancel(mut self, cancel: &'r Cancel) -> Self {
         self.cancel = cancel;
         self
     }
@@ -396,14 +396,7 @@ fn status_loop(
 
 /// This host's name (empty if the system will not say).
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
-    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if r != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    crate::sys::hostname()
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -87,7 +86,7 @@ fn run(
     plan: &Plan,
     exec: &dyn Executor,
     opts: &RunOptions,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
 ) -> Result<RunSummary> {
     Runner::new(work, plan, 0, opts).cancel(cancel).run(exec)
 }
@@ -103,7 +102,7 @@ fn runs_the_share_once_in_order_and_resumes_to_nothing() {
     let (work, plan) = study(30, "s");
     let o = opts(&tmp.path().join("a"));
     let fake = Fake::new(|_| Status::Ok);
-    let s = run(&work, &plan, &fake, &o, &AtomicBool::new(false)).unwrap();
+    let s = run(&work, &plan, &fake, &o, &Cancel::new()).unwrap();
     let share = plan.share(0);
     assert!(s.all_ok());
     assert_eq!(s.counts.ok, share.len() as u64);
@@ -122,7 +121,7 @@ fn runs_the_share_once_in_order_and_resumes_to_nothing() {
     assert_eq!(manifest.plan_digest, plan.plan_digest().hex());
 
     let again = Fake::new(|_| Status::Ok);
-    let s = run(&work, &plan, &again, &o, &AtomicBool::new(false)).unwrap();
+    let s = run(&work, &plan, &again, &o, &Cancel::new()).unwrap();
     assert!(again.calls().is_empty());
     assert_eq!(s.counts.skipped, share.len() as u64);
     assert!(s.all_ok());
@@ -143,13 +142,13 @@ fn retries_record_every_attempt_and_a_rerun_counts_on() {
             Status::Ok
         }
     });
-    let s = run(&work, &plan, &fake, &o, &AtomicBool::new(false)).unwrap();
+    let s = run(&work, &plan, &fake, &o, &Cancel::new()).unwrap();
     assert!(!s.all_ok());
     assert_eq!(s.counts.failed, 1);
     assert_eq!(fake.calls().iter().filter(|c| c.0 == bad).count(), 3);
     o.retries = 0;
     let fixed = Fake::new(|_| Status::Ok);
-    let s = run(&work, &plan, &fixed, &o, &AtomicBool::new(false)).unwrap();
+    let s = run(&work, &plan, &fixed, &o, &Cancel::new()).unwrap();
     assert_eq!(fixed.calls(), vec![(bad, 4)]);
     assert!(s.all_ok());
     let attempts: Vec<String> = rows(&o.dir)
@@ -166,10 +165,10 @@ fn cancellation_stops_starting_jobs_and_a_rerun_finishes_the_rest() {
     let (work, plan) = study(40, "c");
     let mut o = opts(&tmp.path().join("a"));
     o.threads = 1;
-    let cancel = AtomicBool::new(false);
+    let cancel = Cancel::new();
     let fake = Fake::new(|j: &JobSpec| {
         let _ = j;
-        cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        cancel.stop();
         Status::Ok
     });
     let s = run(&work, &plan, &fake, &o, &cancel).unwrap();
@@ -178,7 +177,7 @@ fn cancellation_stops_starting_jobs_and_a_rerun_finishes_the_rest() {
     assert_eq!(s.not_started, plan.share(0).len() as u64 - 1);
     assert_eq!(Manifest::read(&o.dir).unwrap().state, RunState::Interrupted);
     let rest = Fake::new(|_| Status::Ok);
-    let s = run(&work, &plan, &rest, &o, &AtomicBool::new(false)).unwrap();
+    let s = run(&work, &plan, &rest, &o, &Cancel::new()).unwrap();
     assert_eq!(rest.calls().len(), plan.share(0).len() - 1);
     assert!(s.all_ok());
 }
@@ -188,14 +187,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
     let tmp = tempfile::tempdir().unwrap();
     let (work, plan) = study(20, "one");
     let o = opts(&tmp.path().join("a"));
-    run(
-        &work,
-        &plan,
-        &Fake::new(|_| Status::Ok),
-        &o,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    run(&work, &plan, &Fake::new(|_| Status::Ok), &o, &Cancel::new()).unwrap();
 
     let (work2, plan2) = study(20, "two");
     let e = run(
@@ -203,7 +195,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
         &plan2,
         &Fake::new(|_| Status::Ok),
         &o,
-        &AtomicBool::new(false),
+        &Cancel::new(),
     )
     .unwrap_err();
     let msg = e.to_string();
@@ -222,7 +214,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
     let mut keep = o.clone();
     keep.resume = Resume::KeepDone;
     let fake = Fake::new(|_| Status::Ok);
-    let s = run(&work3, &plan3, &fake, &keep, &AtomicBool::new(false)).unwrap();
+    let s = run(&work3, &plan3, &fake, &keep, &Cancel::new()).unwrap();
     let done: std::collections::HashSet<u64> = plan.share(0).iter().copied().collect();
     assert!(fake.calls().iter().all(|(i, _)| !done.contains(i)));
     assert!(s.all_ok());
@@ -234,7 +226,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
         &plan2,
         &Fake::new(|_| Status::Ok),
         &fresh,
-        &AtomicBool::new(false),
+        &Cancel::new(),
     )
     .unwrap();
     let old = s.moved_aside.expect("moved aside");

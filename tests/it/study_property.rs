@@ -3,7 +3,7 @@
 //! Once in process with a fake executor (many cases), once through the binary (`binary`).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
@@ -13,14 +13,14 @@ use jobsplit::input::{Format, JobList, Machine};
 use jobsplit::merge::{load_rescue, merge, MergeOptions};
 use jobsplit::model::{Status, Stream};
 use jobsplit::plan::Plan;
-use jobsplit::run::{Attempt, Control, Executor, JobSpec, Resume, RunOptions, Runner};
+use jobsplit::run::{Attempt, Cancel, Control, Executor, JobSpec, Resume, RunOptions, Runner};
 use jobsplit::Work;
 
 /// Runs jobs in-process; stops the "host" (sets cancel) after `budget` jobs.
 struct Host<'a> {
     budget: usize,
     done: AtomicUsize,
-    cancel: &'a AtomicBool,
+    cancel: &'a Cancel,
 }
 
 impl Executor for Host<'_> {
@@ -32,7 +32,7 @@ impl Executor for Host<'_> {
     ) -> Attempt {
         log(Stream::Out, "working");
         if self.done.fetch_add(1, Ordering::SeqCst) + 1 >= self.budget {
-            self.cancel.store(true, Ordering::SeqCst);
+            self.cancel.stop();
         }
         Attempt {
             outcome: Status::Ok,
@@ -56,7 +56,7 @@ fn machines(spec: &[(u8, u8)], prefix: &str) -> Vec<Machine> {
 
 fn run_hosts(work: &Work, plan: &Plan, out: &Path, budgets: &[usize]) {
     for (j, m) in plan.machines().iter().enumerate() {
-        let cancel = AtomicBool::new(false);
+        let cancel = Cancel::new();
         let host = Host {
             budget: budgets[j],
             done: AtomicUsize::new(0),

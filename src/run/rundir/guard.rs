@@ -2,13 +2,14 @@
 //! nothing left running from a run that was killed (kill -9, an OOM kill).
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::error::{Error, Result};
 use crate::output::manifest::Manifest;
 use crate::plan::Plan;
+use crate::run::command::{run_marker, Marked};
+use crate::sys::{self, Signal};
 
 /// What to do when the output directory holds an earlier run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,79 +47,38 @@ impl DirLock {
         // a copy of the lock for a moment after that run is gone: wait a little before
         // refusing, so that a rerun right after a kill -9 is not turned away.
         let waited = std::time::Instant::now();
-        let r = loop {
-            // SAFETY: flock on a descriptor we own; it has no memory effects.
-            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            let busy =
-                r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK);
-            if !busy || waited.elapsed() >= LOCK_PATIENCE {
-                break r;
+        loop {
+            match sys::try_lock_exclusive(&file) {
+                Ok(true) => return Ok(DirLock { _file: file }),
+                Ok(false) if waited.elapsed() < LOCK_PATIENCE => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Ok(false) => {
+                    return Err(Error::usage(format!(
+                        "another jobsplit run is writing {}: wait for it to end, or stop it, then run again",
+                        dir.display()
+                    )))
+                }
+                Err(e) => return Err(Error::io(&path, e)),
             }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
-        if r != 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                return Err(Error::usage(format!(
-                    "another jobsplit run is writing {}: wait for it to end, or stop it, then run again",
-                    dir.display()
-                )));
-            }
-            return Err(Error::io(&path, e));
         }
-        Ok(DirLock { _file: file })
     }
 }
 
-/// Ends the jobs a killed earlier run of `dir` left running, and returns how many process
-/// groups it ended.
+/// Ends the jobs a killed earlier run of `dir` left running (also their processes that left
+/// the job's process group), and returns how many jobs they were.
 ///
-/// A command job carries `JOBSPLIT_RESULT=<absolute dir>/tmp/...` in its environment. With the
-/// directory's lock held, any such process belongs to a run that is gone; left alone it would
-/// run its job a second time beside the rerun. Processes whose environment this user cannot
-/// read are not ours to end.
+/// Every process of a command job carries `JOBSPLIT_RUN=<canonical dir>` in its environment
+/// (see `run::command::leftovers`). With the directory's lock held, any such process belongs to
+/// a run that is gone; left alone it would run its job a second time beside the rerun.
+/// Processes whose environment this user cannot read are not ours to end.
 pub(crate) fn end_orphans(dir: &Path) -> usize {
-    let Ok(abs) = std::path::absolute(dir) else {
-        return 0;
-    };
-    let needle = format!("JOBSPLIT_RESULT={}/tmp/", abs.display()).into_bytes();
-    let me = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    let mut groups = Vec::new();
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if pid as u32 == me {
-            continue;
-        }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if environ
-            .split(|&b| b == 0)
-            .any(|var| var.starts_with(&needle))
-        {
-            // SAFETY: getpgid only reads the process table.
-            let pgid = unsafe { libc::getpgid(pid) };
-            if pgid > 0 && !groups.contains(&pgid) {
-                groups.push(pgid);
-            }
-        }
+    let run = run_marker(dir);
+    Marked {
+        run: &run,
+        job: None,
     }
-    for &pgid in &groups {
-        // SAFETY: kill has no memory effects; the group is a job of a run that no longer exists.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-    }
-    groups.len()
+    .signal(Signal::Kill)
 }
 
 /// What an existing output directory means for a plan.
