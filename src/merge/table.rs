@@ -250,8 +250,8 @@ impl Table {
 
     /// Pass 2: writes the merged results.csv to `path` through `path.tmp` and a rename.
     pub(crate) fn write_file(&self, path: &Path, threads: usize) -> Result<()> {
-        let tmp = crate::output::tmp_path(path);
-        let result = self.write_to(&tmp, threads);
+        let (file, tmp) = crate::output::create_temp(path).map_err(|e| Error::io(path, e))?;
+        let result = self.write_to(file, &tmp, threads);
         if let Err(e) = result {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
@@ -264,10 +264,10 @@ impl Table {
         Ok(())
     }
 
-    fn write_to(&self, tmp: &Path, threads: usize) -> Result<()> {
+    fn write_to(&self, file: File, tmp: &Path, threads: usize) -> Result<()> {
         let io = |e| Error::io(tmp, e);
         let files: Vec<&File> = self.sources.iter().map(|s| &s.file).collect();
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(tmp).map_err(io)?);
+        let mut out = BufWriter::with_capacity(1 << 20, file);
         let header: Vec<&str> = FIXED
             .iter()
             .copied()
@@ -424,14 +424,8 @@ fn locate(dir: &Path, machine: &str, scratch: &Path, n: usize) -> Result<Source>
         ));
     }
     // Created now and filled by pass 1; the table removes it when dropped.
-    let read = scratch.join(format!(".input-{n}.results.csv.tmp"));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&read)
-        .map_err(|e| Error::io(&read, e))?;
+    let name = scratch.join(format!(".input-{n}.results.csv"));
+    let (file, read) = crate::output::create_temp(&name).map_err(|e| Error::io(&name, e))?;
     Ok(Source {
         file,
         shown: gz,
