@@ -249,3 +249,44 @@ fn a_row_the_full_disk_cut_short_is_taken_back_before_the_next_one() {
     assert_eq!(existing.rows, 2, "rows 0 and 2, and nothing of row 1");
     assert_eq!(existing.repaired_bytes, 0);
 }
+
+/// A full disk during the header rewrite (a row with a new column) is told as a full disk,
+/// with the advice to free space and rerun, not as a bare OS error.
+#[test]
+fn a_full_disk_during_the_header_rewrite_says_so() {
+    use jobsplit::model::Status;
+    use jobsplit::output::results::{ResultRow, ResultsWriter};
+    let fs = match Tmpfs::mount("256k") {
+        Ok(fs) => fs,
+        Err(why) => {
+            eprintln!("note: SKIPPED the full-disk header test: cannot mount a tmpfs ({why})");
+            return;
+        }
+    };
+    let path = fs.path().join("results.csv");
+    let row = |index: u64, column: &str| ResultRow {
+        index,
+        key: format!("{index:016x}"),
+        machine: "m".into(),
+        status: Status::Ok,
+        exit_code: Some(0),
+        attempt: 1,
+        started_at: std::time::SystemTime::now(),
+        duration: std::time::Duration::from_millis(5),
+        error: None,
+        fields: vec![(column.into(), "x".repeat(20_000))],
+    };
+    let (mut w, _) = ResultsWriter::open(&path, false).unwrap();
+    for i in 0..4 {
+        w.append(&row(i, "a")).unwrap();
+    }
+    // Less room than the rewritten file needs.
+    let ballast = fs.path().join("ballast");
+    let room = fs.free().saturating_sub(16 * 1024);
+    let mut file = std::fs::File::create(&ballast).unwrap();
+    let _ = std::io::Write::write_all(&mut file, &vec![0u8; room as usize]);
+    drop(file);
+    let err = w.append(&row(4, "b")).unwrap_err();
+    assert!(err.is_disk_full(), "{err}");
+    assert!(err.to_string().contains("free some space"), "{err}");
+}

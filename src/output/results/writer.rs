@@ -185,7 +185,11 @@ impl ResultsWriter {
                 .copied()
                 .chain(columns.iter().map(String::as_str))
                 .collect();
-            let csv_io = |e: csv::Error| io(e.into());
+            // The operating system's own error, so a full disk is told as one.
+            let csv_io = |e: csv::Error| match e.into_kind() {
+                csv::ErrorKind::Io(e) => io(e),
+                other => io(std::io::Error::other(format!("{other:?}"))),
+            };
             writer.write_record(&header).map_err(csv_io)?;
             while let Some(row) = reader.next_row()? {
                 for i in 0..header.len() {
