@@ -2,6 +2,7 @@
 //! missing and how fast each machine really was. Inputs are never modified.
 
 mod discover;
+mod inputs;
 mod logs;
 mod rescue;
 mod status;
