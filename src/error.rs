@@ -37,9 +37,22 @@ pub enum Error {
         /// What differs and the choices the user has.
         message: String,
     },
-    /// The run was interrupted (Ctrl-C or SIGTERM) before every job ended.
-    #[error("interrupted")]
-    Interrupted,
+    /// A run stopped on an error after it had begun writing its output directory (a full
+    /// disk, an I/O error). What it recorded is kept and valid; a rerun resumes.
+    #[error("the run stopped after it began writing {}: {source}", dir.display())]
+    Stopped {
+        /// The machine's output directory.
+        dir: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A failure that is jobsplit's own fault, not the input's: please report it.
+    #[error("internal error (please report it): {message}")]
+    Internal {
+        /// What failed.
+        message: String,
+    },
 }
 
 impl Error {
@@ -65,10 +78,29 @@ impl Error {
         Error::invalid(None, None, message)
     }
 
+    /// `self` as the error of a run that had begun writing `dir`.
+    pub fn stopped(self, dir: &Path) -> Self {
+        match self {
+            e @ Error::Stopped { .. } => e,
+            e => Error::Stopped {
+                dir: dir.to_path_buf(),
+                source: Box::new(e),
+            },
+        }
+    }
+
     /// True when the disk (or quota) is full.
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, Error::Io { source, .. }
-            if matches!(source.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)))
+        match self {
+            Error::Io { source, .. } => {
+                matches!(
+                    source.raw_os_error(),
+                    Some(libc::ENOSPC) | Some(libc::EDQUOT)
+                )
+            }
+            Error::Stopped { source, .. } => source.is_disk_full(),
+            _ => false,
+        }
     }
 }
 

@@ -41,11 +41,14 @@ pub mod engine;
 mod error;
 pub mod input;
 pub mod merge;
+pub mod model;
 pub mod output;
+mod paths;
 pub mod plan;
 pub mod run;
 #[cfg(feature = "cli")]
 mod splitter;
+mod sys;
 mod text;
 mod work;
 

@@ -4,17 +4,13 @@
 use std::fmt::Display;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
 
 use crate::cli::JobSource;
 use crate::input::{Format, JobList};
-use crate::plan::Plan;
-use crate::run::{
-    item_bytes, run_share, Event, JobContext, LibraryExecutor, RunOptions, RunSummary,
-};
-use crate::{Result, Work};
+use crate::run::{item_bytes, Event, JobContext, LibraryExecutor, RunSummary, Runner};
+use crate::Result;
 
 /// Turns a program into a jobsplit binary whose jobs are `f(ctx, item)` for each item.
 ///
@@ -106,18 +102,13 @@ where
         JobList::from_bytes(Path::new("<program items>"), Format::Jsonl, data)
     }
 
-    fn run(
-        &self,
-        work: &Work,
-        plan: &Plan,
-        machine: usize,
-        opts: &RunOptions,
-        cancel: &AtomicBool,
-        events: &(dyn Fn(&Event<'_>) + Sync),
-    ) -> Result<RunSummary> {
-        let progress = |index, fraction| events(&Event::JobProgress { index, fraction });
+    fn run(&self, runner: &Runner<'_>) -> Result<RunSummary> {
+        let work = runner.work();
+        let progress = |index, fraction| runner.emit(&Event::JobProgress { index, fraction });
+        let events = |event: &Event<'_>| runner.emit(event);
         let executor = LibraryExecutor::new(&self.items, &self.f, work.keyer(), work.params())
-            .with_progress(&progress);
-        run_share(work, plan, machine, &executor, opts, cancel, events)
+            .with_progress(&progress)
+            .with_events(&events);
+        runner.run(&executor)
     }
 }

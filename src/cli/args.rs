@@ -52,6 +52,23 @@ pub(crate) enum Command {
     /// Write a starter jobsplit.toml, machines.json and jobs.txt to edit.
     #[command(after_help = "Example:\n  jobsplit init my-study")]
     Init(InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  source <(jobsplit completions bash)          # bash, now; add it to ~/.bashrc to keep it\n  jobsplit completions zsh > ~/.zfunc/_jobsplit  # zsh, with ~/.zfunc in fpath\n  jobsplit completions fish > ~/.config/fish/completions/jobsplit.fish"
+    )]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) of every command.
+    #[command(
+        after_help = "Examples:\n  jobsplit man | man -l -\n  jobsplit man > ~/.local/share/man/man1/jobsplit.1"
+    )]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_name = "SHELL")]
+    pub(crate) shell: clap_complete::Shell,
 }
 
 /// The inputs that define the work and the plan; every host must give the same.
@@ -234,12 +251,18 @@ pub(crate) struct SlurmArgs {
     /// CPUs per task: jobs run at once in each task
     #[arg(long, default_value_t = 1, value_name = "C")]
     pub(crate) cpus_per_task: u32,
-    /// Time limit per task, e.g. 04:00:00
+    /// Time limit per task: 4h, 90m, 1d, or Slurm's 04:00:00, 1-12:00 (a bare number is refused)
     #[arg(long, value_name = "T")]
     pub(crate) time: Option<String>,
     /// Time limit of the merge job [default: --time]
     #[arg(long, value_name = "T")]
     pub(crate) merge_time: Option<String>,
+    /// SIGTERM to jobsplit this long before the time limit, to stop and record its jobs (0: none) [default: 2m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) stop_before: Option<std::time::Duration>,
+    /// Let Slurm requeue a task after a node failure or preemption; it resumes its shard
+    #[arg(long)]
+    pub(crate) requeue: bool,
     /// Partition
     #[arg(long, value_name = "P")]
     pub(crate) partition: Option<String>,

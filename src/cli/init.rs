@@ -1,5 +1,6 @@
 //! `jobsplit init`: a starter study a new user can edit and run at once.
 
+use super::term::outln;
 use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
@@ -50,7 +51,7 @@ pub(crate) fn run(args: &InitArgs) -> Result<u8> {
     for (name, text) in &files {
         write_new(&args.dir.join(name), text)?;
     }
-    println!(
+    outln!(
         "wrote jobsplit.toml, machines.json and jobs.txt in {}\nnext: cd {} && jobsplit plan",
         args.dir.display(),
         args.dir.display()

@@ -1,5 +1,6 @@
 //! `jobsplit merge` and `jobsplit status`.
 
+use super::term::{errln, out, outln};
 use anyhow::Result;
 
 use super::args::{MergeArgs, StatusArgs};
@@ -15,30 +16,30 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
         },
     )?;
     for w in &report.warnings {
-        eprintln!("jobsplit: warning: {}", crate::text::escape(w));
+        errln!("jobsplit: warning: {}", crate::text::escape(w));
     }
     for (index, first, other) in report.duplicates.iter().take(10) {
-        eprintln!(
+        errln!(
             "jobsplit: job {index} is ok in {} and again on machine {}",
             crate::text::escape(first),
             crate::text::escape(other)
         );
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report.summary)?);
+        outln!("{}", serde_json::to_string_pretty(&report.summary)?);
     } else {
-        print!("{}", report.render_table());
-        println!(
+        out!("{}", report.render_table());
+        outln!(
             "wrote {0}/results.csv, {0}/log.gz ({1} lines), {0}/summary.json, {0}/missing.txt ({2} jobs)",
             args.out.display(),
             report.log_lines,
             report.summary.missing
         );
         if let Some(p) = &args.write_machines {
-            println!("wrote calibrated machines to {}", p.display());
+            outln!("wrote calibrated machines to {}", p.display());
         }
         if !report.all_ok() {
-            println!(
+            outln!(
                 "to finish the missing jobs: jobsplit run --rescue {} (with the same inputs, on any machines)",
                 args.out.display()
             );
@@ -54,9 +55,9 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
 pub(crate) fn run_status(args: &StatusArgs) -> Result<u8> {
     let report = status(&args.dirs)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", report.render_table());
+        out!("{}", report.render_table());
     }
     Ok(exit::OK)
 }

@@ -2,6 +2,7 @@
 //! prompts, progress bars, exit codes). The `jobsplit` binary and `Splitter::main` call it.
 
 mod args;
+mod completions;
 mod exit;
 mod init;
 mod merge_cmd;
@@ -9,33 +10,26 @@ mod plan_cmd;
 mod progress;
 mod resolve;
 mod run_cmd;
+mod run_resolve;
+mod signals;
 mod slurm_cmd;
+mod term;
 
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 
 use clap::Parser as _;
 
 use crate::input::JobList;
-use crate::plan::Plan;
-use crate::run::{Event, RunOptions, RunSummary};
-use crate::Work;
+use crate::run::{RunSummary, Runner};
 use args::{Cli, Command};
+use term::errln;
 
 /// Jobs a program supplies itself (a `Splitter`), instead of a job list file and shell commands.
 pub(crate) trait JobSource: Sync {
     /// The job list (the items as canonical JSON lines).
     fn job_list(&self) -> crate::Result<JobList>;
-    /// Runs `machine`'s share with the program's own executor.
-    fn run(
-        &self,
-        work: &Work,
-        plan: &Plan,
-        machine: usize,
-        opts: &RunOptions,
-        cancel: &AtomicBool,
-        events: &(dyn Fn(&Event<'_>) + Sync),
-    ) -> crate::Result<RunSummary>;
+    /// Runs the share with the program's own executor.
+    fn run(&self, runner: &Runner<'_>) -> crate::Result<RunSummary>;
 }
 
 /// Runs the `jobsplit` command line and returns its exit code.
@@ -60,6 +54,8 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Command::Status(a) => merge_cmd::run_status(a),
         Command::SlurmScript(a) => slurm_cmd::run(a),
         Command::Init(a) => init::run(a),
+        Command::Completions(a) => completions::run_completions(a),
+        Command::Man => completions::run_man(),
     };
     match result {
         Ok(code) => code,
@@ -68,7 +64,7 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
 }
 
 /// A command line clap refuses: `--help` and `--version` print as clap prints them; a mistake
-/// is one line (clap's first, with the way to `--help`), exit 2.
+/// is one line (clap's first paragraph, with the way to `--help`), exit 2.
 fn usage_error(e: &clap::Error) -> u8 {
     use clap::error::ErrorKind;
     if matches!(
@@ -101,7 +97,7 @@ fn usage_error(e: &clap::Error) -> u8 {
         Some(cmd) => format!("jobsplit {} --help", crate::text::escape(&cmd)),
         None => "jobsplit --help".to_owned(),
     };
-    eprintln!(
+    errln!(
         "jobsplit: error: {} (see `{help}`)",
         crate::text::escape(first.trim_end())
     );
@@ -115,10 +111,7 @@ fn report(e: &anyhow::Error) -> u8 {
             return exit::OK;
         }
     }
-    let code = match e.downcast_ref::<crate::Error>() {
-        Some(crate::Error::Interrupted) => exit::INTERRUPTED,
-        _ => exit::BAD_INPUT,
-    };
+    let code = exit::of(e);
     // Context first, then the error itself; a crate error already names its cause, so the
     // chain stops there instead of repeating the operating system's words.
     let mut chain: Vec<String> = Vec::new();
@@ -129,7 +122,7 @@ fn report(e: &anyhow::Error) -> u8 {
         }
     }
     // A value from a file may hold a line break or an escape sequence: one visible line.
-    eprintln!(
+    errln!(
         "jobsplit: error: {}",
         crate::text::escape(&chain.join(": "))
     );

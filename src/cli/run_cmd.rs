@@ -1,234 +1,150 @@
-//! `jobsplit run`: pick this machine, confirm the plan, run its share with live progress.
+//! `jobsplit run`: resolve every setting ([`super::run_resolve`]), ask (on a terminal), run this
+//! machine's share with live progress, report.
 
 use std::io::IsTerminal as _;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::Path;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use super::args::RunArgs;
+use super::exit;
 use super::progress::Reporter;
-use super::resolve::{self, Study};
-use super::{exit, JobSource};
-use crate::engine::{self, Shard};
+use super::run_resolve::{resolve, RunSettings};
+use super::term::errln;
+use super::{signals, JobSource};
 use crate::plan::Plan;
-use crate::run::{run_share, CommandExecutor, Resume, RunOptions, RunSummary};
-use crate::Error;
+use crate::run::{Cancel, CommandExecutor, RunSummary, Runner};
 
 pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> {
-    let env = |name: &str| std::env::var(name).ok();
-    let shard = match args.shard {
-        Some(s) => Some(s),
-        None if args.machine.is_some() => None,
-        None => {
-            let count = match args.shard_count {
-                Some(n) => Some(n),
-                None => env(engine::SHARD_COUNT_ENV)
-                    .map(|v| {
-                        v.parse::<u64>().map_err(|_| {
-                            Error::usage(format!(
-                                "{}={v} is not a whole number",
-                                engine::SHARD_COUNT_ENV
-                            ))
-                        })
-                    })
-                    .transpose()?,
-            };
-            engine::detect(&env, count)?
-        }
-    };
-    let excluded = match &args.rescue {
-        Some(dir) => {
-            let rescue = crate::merge::load_rescue(dir)?;
-            if rescue.ok.is_empty() && !args.quiet {
-                eprintln!(
-                    "jobsplit: note: no job of {} is ok yet, so the rescue plan is the original plan",
-                    dir.display()
-                );
-            }
-            Some(rescue)
-        }
-        None => None,
-    };
-    let machines = shard
-        .map(|s| resolve::shard_machines(s.count))
-        .transpose()?;
-    let study = resolve::study_with(
-        &args.input,
-        machines,
-        excluded.as_ref().map_or(&[][..], |r| &r.ok),
-        source,
-    )?;
-    if let Some(r) = &excluded {
-        if r.work_digest != study.plan.work_digest().hex() {
-            bail!(Error::usage(format!(
-                "{} is the merge of work {} but these inputs are work {}: rescue with the same job list, config and seed",
-                args.rescue.as_deref().unwrap_or_else(|| std::path::Path::new("?")).display(),
-                crate::text::short(&r.work_digest),
-                study.plan.work_digest().short()
-            )));
-        }
+    let settings = resolve(args, source)?;
+    // A refusal is the one line a refused run prints.
+    Runner::new(
+        &settings.work,
+        &settings.plan,
+        settings.machine,
+        &settings.opts,
+    )
+    .check()?;
+    if !confirmed(&settings)? {
+        errln!("jobsplit: not run");
+        return Ok(exit::OK);
     }
-    let Study { config, work, plan } = study;
-    // Shell jobs from records need a template; refused before any directory is made.
-    let format = work.jobs().format();
-    if source.is_none() && work.template().is_none() && format != crate::input::Format::Lines {
-        bail!(Error::invalid(
-            Some(work.jobs().path()),
-            None,
-            format!(
-                "a {format} job list needs a command template: set [jobs] command or pass --cmd, e.g. --cmd 'run {{}}'"
-            ),
-        ));
-    }
-    let machine = match shard {
-        Some(s) => s.index as usize,
-        None => pick_machine(&plan, args.machine.as_deref())?,
-    };
-    let m = &plan.machines()[machine];
-    if let Some(hex) = &args.expect_digest {
-        let hex = hex.to_ascii_lowercase();
-        if hex.is_empty() || !plan.plan_digest().hex().starts_with(&hex) {
-            bail!(Error::usage(format!(
-                "the plan digest is {} but --expect-digest says {hex}: the hosts' inputs differ (job list, config, machines or seed)",
-                plan.plan_digest().short()
-            )));
-        }
-    }
-    let run = &config.run;
-    let threads = args
-        .threads
-        .or(run.threads)
-        .or_else(|| shard.and(engine::local_threads(&env)))
-        .or_else(|| shard.map(|_| std::thread::available_parallelism().map_or(1, usize::from)))
-        .unwrap_or(m.cores as usize)
-        .max(1);
-    let out = args.out.clone().unwrap_or_else(|| run.out.clone());
-    let dir = out.join(&m.name);
-    let opts = RunOptions {
-        dir: dir.clone(),
-        threads,
-        timeout: args.timeout.or(run.timeout).filter(|t| !t.is_zero()),
-        grace: args.grace.unwrap_or(run.grace),
-        retries: args.retries.unwrap_or(run.retries),
-        job_logs: args.job_logs || run.job_logs,
-        fsync: args.fsync || run.fsync,
-        resume: if args.fresh {
-            Resume::Fresh
-        } else if args.keep_done {
-            Resume::KeepDone
-        } else {
-            Resume::Same
-        },
-        status_interval: Duration::from_secs(2),
-        shard: shard.map(|Shard { index, count }| (index, count)),
-    };
-    let share = plan.share(machine).len();
-    let headline = format!(
-        "plan {} ({}, work {}): machine {} runs {share} of {} jobs{} with {threads} threads into {}",
-        plan.plan_digest().short(),
-        crate::plan::ALGORITHM,
-        plan.work_digest().short(),
-        m.name,
-        plan.jobs(),
-        if plan.excluded() > 0 { format!(" ({} excluded as done)", plan.excluded()) } else { String::new() },
-        dir.display()
-    );
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if !args.quiet {
-        eprintln!("jobsplit: {}", crate::text::escape(&headline));
-    }
-    if interactive && !args.yes {
-        let go = dialoguer::Confirm::new()
-            .with_prompt("Compare the plan digest with the other hosts. Run this share?")
-            .default(true)
-            .interact()
-            .map_err(|e| anyhow::anyhow!("cannot read the answer: {e}"))?;
-        if !go {
-            eprintln!("jobsplit: not run");
-            return Ok(exit::OK);
-        }
-    }
-    let nice = args.nice.unwrap_or(run.nice);
-    if nice != 0 {
-        // SAFETY: setpriority has no memory effects; it lowers this process's priority, which
-        // every job inherits.
-        unsafe {
-            libc::setpriority(libc::PRIO_PROCESS, 0, nice);
-        }
-    }
+    let reporter = Reporter::stderr(settings.quiet);
+    let summary = execute(&settings, source, &reporter)?;
+    Ok(report(&settings, &summary, &reporter))
+}
 
-    let cancel = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // A second signal exits at once; the first asks for an orderly stop.
-        signal_hook::flag::register_conditional_shutdown(
-            sig,
-            exit::INTERRUPTED.into(),
-            Arc::clone(&cancel),
-        )?;
-        signal_hook::flag::register(sig, Arc::clone(&cancel))?;
+/// Shows what will run and, on a terminal without `--yes`, asks.
+fn confirmed(s: &RunSettings) -> Result<bool> {
+    if !s.quiet {
+        for note in &s.notes {
+            errln!("jobsplit: note: {note}");
+        }
+        errln!("jobsplit: {}", crate::text::escape(&s.headline));
     }
-    let reporter = Reporter::new(args.quiet);
-    let interval = args
-        .progress_interval
-        .unwrap_or(run.progress_interval)
-        .max(Duration::from_millis(100));
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive || !s.confirm {
+        return Ok(true);
+    }
+    dialoguer::Confirm::new()
+        .with_prompt("Compare the plan digest with the other hosts. Run this share?")
+        .default(true)
+        .interact()
+        .map_err(|e| {
+            crate::Error::usage(format!(
+                "cannot read the answer ({e}): pass --yes to run without asking"
+            ))
+            .into()
+        })
+}
+
+/// Runs the share with progress on `reporter`, stopping in order on SIGINT or SIGTERM.
+fn execute(
+    s: &RunSettings,
+    source: Option<&dyn JobSource>,
+    reporter: &Reporter,
+) -> Result<RunSummary> {
+    if s.nice != 0 {
+        // Every job inherits this process's priority.
+        let _ = crate::sys::set_nice(s.nice);
+    }
+    let cancel = Cancel::new();
+    let caught = signals::register()?;
     let summary = std::thread::scope(|scope| {
+        let kind = signals::RunKind {
+            grace: s.opts.grace,
+            library: source.is_some(),
+        };
+        let signals = caught.watch(
+            scope,
+            &cancel,
+            kind,
+            || reporter.running(),
+            |line| {
+                reporter.always(&format!("jobsplit: {line}"));
+            },
+        );
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
-        let ticker = &reporter;
         scope.spawn(move || {
             while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                stop_rx.recv_timeout(interval)
+                stop_rx.recv_timeout(s.progress_interval)
             {
-                ticker.tick_line();
+                reporter.tick_line();
             }
         });
         let events = |e: &crate::run::Event<'_>| reporter.on_event(e);
+        let runner = Runner::new(&s.work, &s.plan, s.machine, &s.opts)
+            .cancel(&cancel)
+            .events(&events);
         let result = match source {
-            Some(src) => src.run(&work, &plan, machine, &opts, &cancel, &events),
-            None => {
-                let executor = CommandExecutor::new(
-                    &work,
-                    &m.name,
-                    dir.clone(),
-                    args.capture.unwrap_or(run.capture),
-                );
-                run_share(&work, &plan, machine, &executor, &opts, &cancel, &events)
-            }
+            Some(src) => src.run(&runner),
+            None => runner.run(&CommandExecutor::new(
+                &s.work,
+                &s.machine().name,
+                s.opts.dir.clone(),
+                s.capture,
+            )),
         };
         drop(stop_tx);
+        signals.close();
         reporter.finish();
         result
     })?;
+    Ok(summary)
+}
+
+/// The summary and the exit code.
+fn report(s: &RunSettings, summary: &RunSummary, reporter: &Reporter) -> u8 {
     if let Some(old) = &summary.moved_aside {
-        eprintln!(
+        reporter.always(&format!(
             "jobsplit: the earlier output was moved to {}",
             crate::text::escape(&old.display().to_string())
-        );
+        ));
     }
-    if !args.quiet {
-        eprint!(
-            "{}",
-            render_summary(&crate::text::escape(&m.name), &plan, &summary, &dir)
-        );
+    if !s.quiet {
+        reporter.always(&render_summary(
+            &crate::text::escape(&s.machine().name),
+            &s.plan,
+            summary,
+            &s.opts.dir,
+        ));
     }
-    Ok(if summary.interrupted {
-        eprintln!("jobsplit: interrupted; run the same command again to resume");
+    if summary.interrupted {
+        reporter.always("jobsplit: interrupted; run the same command again to resume");
         exit::INTERRUPTED
     } else if summary.all_ok() {
         exit::OK
     } else {
         exit::JOBS_FAILED
-    })
+    }
 }
 
-fn render_summary(machine: &str, plan: &Plan, s: &RunSummary, dir: &std::path::Path) -> String {
+fn render_summary(machine: &str, plan: &Plan, s: &RunSummary, dir: &Path) -> String {
     let c = &s.counts;
     let wall = s.wall.as_secs_f64();
     let ran = c.ok + c.failed + c.timeout + c.interrupted;
     format!(
-        "\nmachine {machine}, plan {}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  wall {wall:.2}s, busy {:.2}s, {:.1} jobs/s\n  results: {}\n",
+        "\nmachine {machine}, plan {}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  wall {wall:.2}s, busy {:.2}s, {:.1} jobs/s\n  results: {}",
         plan.plan_digest().short(),
         "ok", c.ok,
         "failed", c.failed,
@@ -242,58 +158,47 @@ fn render_summary(machine: &str, plan: &Plan, s: &RunSummary, dir: &std::path::P
     )
 }
 
-/// `--machine`/`JOBSPLIT_MACHINE` > the host name > a menu on a terminal > an error.
-fn pick_machine(plan: &Plan, named: Option<&str>) -> Result<usize> {
-    let names: Vec<&str> = plan.machines().iter().map(|m| m.name.as_str()).collect();
-    if let Some(name) = named {
-        if let Some(j) = plan.machine_index(name) {
-            return Ok(j);
-        }
-        let best = names
-            .iter()
-            .map(|n| (strsim::jaro_winkler(name, n), *n))
-            .max_by(|a, b| a.0.total_cmp(&b.0))
-            .filter(|(score, _)| *score > 0.7)
-            .map(|(_, n)| format!(" did you mean `{n}`?"))
-            .unwrap_or_default();
-        bail!(Error::usage(format!(
-            "unknown machine `{name}`:{best} (machines: {})",
-            names.join(", ")
-        )));
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::input::{Format, JobList, Machine};
+    use crate::output::manifest::Counts;
+
+    #[test]
+    fn summary_text() {
+        let list =
+            JobList::from_bytes(Path::new("j.txt"), Format::Lines, b"a\nb\n".to_vec()).unwrap();
+        let work = crate::Work::new(list, None, Default::default(), None).unwrap();
+        let machines = vec![Machine::new("ws1", 1.0, 1).unwrap()];
+        let plan = Plan::new(work.digest(), work.len(), work.seed_bytes(), machines, &[]).unwrap();
+        let summary = RunSummary {
+            share: 2,
+            counts: Counts {
+                ok: 1,
+                failed: 1,
+                ..Counts::default()
+            },
+            not_started: 0,
+            wall: Duration::from_secs(2),
+            busy: Duration::from_secs(3),
+            interrupted: false,
+            moved_aside: None,
+        };
+        let text = render_summary("ws1", &plan, &summary, Path::new("out/ws1"));
+        let text = text.replace(&plan.plan_digest().short(), "DIGEST");
+        insta::assert_snapshot!(text, @r"
+        machine ws1, plan DIGEST
+          ok                 1
+          failed             1
+          timeout            0
+          interrupted        0
+          skipped            0
+          not started        0
+          wall 2.00s, busy 3.00s, 1.0 jobs/s
+          results: out/ws1/results.csv
+        ");
     }
-    let host = crate::run::hostname();
-    let matches: Vec<usize> = (0..names.len())
-        .filter(|&j| !host.is_empty() && plan.machines()[j].matches_host(&host))
-        .collect();
-    if let [j] = matches[..] {
-        return Ok(j);
-    }
-    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        let items: Vec<String> = plan
-            .machines()
-            .iter()
-            .enumerate()
-            .map(|(j, m)| {
-                format!(
-                    "{:<16} weight {:<6} cores {:<4} jobs {}",
-                    crate::text::escape(&m.name),
-                    m.weight.to_string(),
-                    m.cores,
-                    plan.share(j).len()
-                )
-            })
-            .collect();
-        let choice = dialoguer::Select::new()
-            .with_prompt(format!("Which machine is this (host `{host}`)?"))
-            .items(&items)
-            .default(0)
-            .interact()
-            .map_err(|e| anyhow::anyhow!("cannot read the choice: {e}"))?;
-        return Ok(choice);
-    }
-    bail!(Error::usage(format!(
-        "which machine is this? pass --machine NAME or set JOBSPLIT_MACHINE (machines: {}; host name `{host}` matches none{})",
-        names.join(", "),
-        if matches.len() > 1 { " uniquely" } else { "" }
-    )))
 }

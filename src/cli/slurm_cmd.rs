@@ -1,12 +1,15 @@
 //! `jobsplit slurm-script`: write the sbatch scripts of a study.
 
+use super::term::{errln, outln};
 use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
 use super::args::SlurmArgs;
 use super::exit;
-use crate::engine::{slurm_files, SlurmScriptOptions};
+use crate::engine::{max_array_size, shard_warnings, slurm_files, SlurmScriptOptions};
+use crate::input::{Format, JobList};
 use crate::Error;
 
 pub(crate) fn run(args: &SlurmArgs) -> Result<u8> {
@@ -24,9 +27,14 @@ pub(crate) fn run(args: &SlurmArgs) -> Result<u8> {
     opts.cpus_per_task = args.cpus_per_task;
     opts.time.clone_from(&args.time);
     opts.merge_time.clone_from(&args.merge_time);
+    opts.stop_before = args.stop_before;
+    opts.requeue = args.requeue;
     opts.partition.clone_from(&args.partition);
     opts.extra_sbatch.clone_from(&args.sbatch_lines);
     let files = slurm_files(&opts)?;
+    for warning in shard_warnings(args.shards, job_count(args), cluster_max_array_size()) {
+        errln!("jobsplit: warning: {warning}");
+    }
     let dir = &args.submit_dir;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     for (name, text) in &files {
@@ -38,11 +46,67 @@ pub(crate) fn run(args: &SlurmArgs) -> Result<u8> {
         }
     }
     let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
-    println!(
+    outln!(
         "wrote {} in {}\nsubmit with: sh {}/submit.sh",
         names.join(", "),
         dir.display(),
         dir.display()
     );
     Ok(exit::OK)
+}
+
+/// How many jobs the study the options name has, when its job list can be read here (the
+/// warnings are advice: a job list only the cluster sees is no error).
+fn job_count(args: &SlurmArgs) -> Option<u64> {
+    let config = match &args.config {
+        Some(path) => Some(crate::input::Config::load(path).ok()?),
+        None => None,
+    };
+    let path = args
+        .jobs
+        .clone()
+        .or_else(|| config.as_ref()?.jobs.file.clone())?;
+    if path == Path::new("-") {
+        return None;
+    }
+    let format = config
+        .as_ref()
+        .and_then(|c| c.jobs.format)
+        .unwrap_or_else(|| Format::from_extension(&path));
+    JobList::load(&path, format).ok().map(|jobs| jobs.len())
+}
+
+/// The cluster's `MaxArraySize`, from `scontrol show config` when `scontrol` runs here and
+/// answers within 10 s (a controller that is down makes it retry for longer).
+fn cluster_max_array_size() -> Option<u64> {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("scontrol")
+        .args(["show", "config"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut stdout = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).map(|_| text)
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    };
+    let text = reader.join().ok()?.ok()?;
+    status.success().then(|| max_array_size(&text)).flatten()
 }

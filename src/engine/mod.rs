@@ -15,7 +15,9 @@
 //! 3. otherwise the task is no shard, and the machines file decides as on any host.
 //!
 //! [`slurm_files`] writes the sbatch scripts of a study: the array, the merge as a dependent
-//! job, and the rescue of what did not end ok.
+//! job, and the rescue of what did not end ok. [`slurm_time`] reads a time limit,
+//! [`shard_warnings`] says when an array has more shards than jobs or than the cluster's
+//! `MaxArraySize` ([`max_array_size`]) allows.
 //!
 //! # Examples
 //!
@@ -36,12 +38,17 @@
 //! ```
 
 mod detect;
+mod sbatch_words;
 mod shard;
+mod slurm_limits;
 mod slurm_script;
+mod slurm_time;
 
 pub use detect::{detect, detect_engine, local_threads, Detected, SHARD_COUNT_ENV};
 pub use shard::{shard_machine_name, Shard, MAX_SHARDS};
+pub use slurm_limits::{max_array_size, shard_warnings};
 pub use slurm_script::{
     merge_script, slurm_files, slurm_script, SlurmScriptOptions, ARRAY_SCRIPT, MERGE_SCRIPT,
     RESCUE_SCRIPT, RESCUE_SH, SUBMIT_SH,
 };
+pub use slurm_time::{slurm_time, DEFAULT_STOP_BEFORE};

@@ -30,7 +30,7 @@ pub const MAX_SHARDS: u64 = 1_000_000;
 /// assert!("4/4".parse::<Shard>().is_err());
 /// # Ok::<(), jobsplit::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Shard {
     /// The 0-based index of this shard, below `count`.
     pub index: u64,

@@ -1,8 +1,12 @@
 //! The sbatch scripts that run a study as a Slurm job array, merge it and rescue what failed.
+//! (Over 400 lines because each script's text is kept whole in the function that writes it.)
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::Duration;
 
+use super::sbatch_words::{extra_line, quote, quote_path, sbatch_path, word};
+use super::slurm_time;
 use crate::{Error, Result};
 
 /// What [`slurm_files`] needs to write the scripts of a study.
@@ -52,11 +56,25 @@ pub struct SlurmScriptOptions {
     /// CPUs per array task (`--cpus-per-task`); jobsplit runs that many jobs at once,
     /// read from `SLURM_CPUS_PER_TASK`.
     pub cpus_per_task: u32,
-    /// The time limit of each array task (`--time`, e.g. `04:00:00` or `1-00:00:00`);
-    /// `None` takes the partition's default.
+    /// The time limit of each array task (`--time`): Slurm's forms (`MM:SS`, `HH:MM:SS`,
+    /// `D-HH`, `D-HH:MM`, `D-HH:MM:SS`) as written, or a duration with a unit (`90m`,
+    /// `2h30m`, `1d`) converted to them; a bare number is refused ([`slurm_time`]). `None`
+    /// takes the partition's default.
+    ///
+    /// [`slurm_time`]: crate::engine::slurm_time
     pub time: Option<String>,
-    /// The time limit of the merge job; `None` takes `time`.
+    /// The time limit of the merge job, in the same forms; `None` takes `time`.
     pub merge_time: Option<String>,
+    /// How long before the time limit Slurm sends SIGTERM to jobsplit
+    /// (`#SBATCH --signal=B:TERM@SECONDS`), so that it stops its jobs, records them and exits
+    /// before Slurm's SIGKILL; a rerun resumes. `None` takes [`DEFAULT_STOP_BEFORE`](crate::engine::DEFAULT_STOP_BEFORE) (or
+    /// half of `time` when that is shorter); zero writes no `--signal`. Slurm may send it up
+    /// to a minute earlier than asked.
+    pub stop_before: Option<Duration>,
+    /// `#SBATCH --requeue`: Slurm may requeue a task after a node failure or a preemption;
+    /// the requeued task resumes its shard, and its log (`--open-mode=append`) keeps every
+    /// attempt.
+    pub requeue: bool,
     /// The partition (`--partition`); `None` takes the cluster's default.
     pub partition: Option<String>,
     /// More `#SBATCH` options for every job (array, merge, rescue), such as `--account=abc`
@@ -83,6 +101,8 @@ impl SlurmScriptOptions {
             cpus_per_task: 1,
             time: None,
             merge_time: None,
+            stop_before: None,
+            requeue: false,
             partition: None,
             extra_sbatch: Vec::new(),
         }
@@ -175,6 +195,12 @@ struct Resolved<'a> {
     input_args: String,
     /// `cd "$WORKDIR"` line for the helpers, or empty.
     cd_workdir: &'static str,
+    /// The array's and rescue's `--time`, in Slurm's form.
+    time: Option<String>,
+    /// The merge's `--time`, in Slurm's form.
+    merge_time: Option<String>,
+    /// Seconds of `--signal=B:TERM@`, if any.
+    signal: Option<u64>,
 }
 
 impl<'a> Resolved<'a> {
@@ -236,9 +262,17 @@ impl<'a> Resolved<'a> {
             input_args.push(' ');
             input_args.push_str(&quote("a jobsplit run argument", arg)?);
         }
-        for t in [&opts.time, &opts.merge_time].into_iter().flatten() {
-            word("--time", t)?;
-        }
+        let time = opts
+            .time
+            .as_deref()
+            .map(|t| slurm_time::parse("--time", t))
+            .transpose()?;
+        let merge_time = opts
+            .merge_time
+            .as_deref()
+            .map(|t| slurm_time::parse("--merge-time", t))
+            .transpose()?;
+        let signal = slurm_time::signal_seconds(opts.stop_before, time.as_ref())?;
         Ok(Resolved {
             opts,
             common,
@@ -246,7 +280,23 @@ impl<'a> Resolved<'a> {
             vars,
             input_args,
             cd_workdir,
+            time: time.map(|t| t.text),
+            merge_time: merge_time.map(|t| t.text),
+            signal,
         })
+    }
+
+    /// The `#SBATCH` options of a task that runs a shard (the array and the rescue).
+    fn task_lines(&self) -> Vec<String> {
+        // A requeued task appends to its log: the earlier attempt's lines stay.
+        let mut lines = vec!["--open-mode=append".to_owned()];
+        if let Some(seconds) = self.signal {
+            lines.push(format!("--signal=B:TERM@{seconds}"));
+        }
+        if self.opts.requeue {
+            lines.push("--requeue".to_owned());
+        }
+        lines
     }
 
     /// The `#SBATCH` block of a job.
@@ -274,8 +324,11 @@ impl<'a> Resolved<'a> {
                 "--ntasks=1".to_owned(),
                 format!("--cpus-per-task={}", o.cpus_per_task),
                 format!("--output={}/slurm-%A_%a.out", self.out_raw),
-            ],
-            o.time.as_ref(),
+            ]
+            .into_iter()
+            .chain(self.task_lines())
+            .collect::<Vec<_>>(),
+            self.time.as_ref(),
         );
         format!(
             r#"#!/bin/bash
@@ -286,10 +339,13 @@ impl<'a> Resolved<'a> {
 # (the array, then the merge after it). To run one shard again, e.g. shard {last} after a
 # node failure: sbatch --array={last} array.sbatch (its finished jobs are kept).
 # Slurm does not create the --output directory: create OUT first (submit.sh does).
+# A requeued task appends to its log (--open-mode=append). With --signal=B:TERM@S, Slurm
+# sends SIGTERM to the batch shell S seconds before the time limit: `exec` below makes
+# jobsplit that shell, so it stops its jobs, records them and exits before the SIGKILL.
 {header}
 set -euo pipefail
 {vars}: "${{SLURM_ARRAY_TASK_ID:?submit this script with sbatch: it is a job array}}"
-echo "jobsplit shard $SLURM_ARRAY_TASK_ID/{n}: Slurm job ${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID on $(hostname), ${{SLURM_CPUS_PER_TASK:-1}} CPUs"
+echo "jobsplit shard $SLURM_ARRAY_TASK_ID/{n}: Slurm job ${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID on $(hostname), ${{SLURM_CPUS_PER_TASK:-1}} CPUs, attempt $((${{SLURM_RESTART_COUNT:-0}} + 1))"
 exec "$JOBSPLIT" run{input} --shard "$SLURM_ARRAY_TASK_ID/{n}" --out "$OUT" --yes
 "#,
             name = o.job_name,
@@ -308,7 +364,7 @@ exec "$JOBSPLIT" run{input} --shard "$SLURM_ARRAY_TASK_ID/{n}" --out "$OUT" --ye
                 "--cpus-per-task=1".to_owned(),
                 format!("--output={}/slurm-merge-%j.out", self.out_raw),
             ],
-            o.merge_time.as_ref().or(o.time.as_ref()),
+            self.merge_time.as_ref().or(self.time.as_ref()),
         );
         format!(
             r#"#!/bin/bash
@@ -379,8 +435,11 @@ echo "if $MERGED/missing.txt then lists jobs: bash $scripts/{rescue_sh} [SHARDS]
                 format!("--job-name={}-rescue", o.job_name),
                 "--ntasks=1".to_owned(),
                 format!("--cpus-per-task={}", o.cpus_per_task),
-            ],
-            o.time.as_ref(),
+            ]
+            .into_iter()
+            .chain(self.task_lines())
+            .collect::<Vec<_>>(),
+            self.time.as_ref(),
         );
         format!(
             r#"#!/bin/bash
@@ -392,7 +451,7 @@ set -euo pipefail
 {vars}: "${{SLURM_ARRAY_TASK_ID:?submit this script with rescue.sh: it is a job array}}"
 : "${{JOBSPLIT_RESCUE_SHARDS:?submit this script with rescue.sh}}"
 : "${{JOBSPLIT_RESCUE_OUT:?submit this script with rescue.sh}}"
-echo "jobsplit rescue shard $SLURM_ARRAY_TASK_ID/$JOBSPLIT_RESCUE_SHARDS: Slurm job ${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID on $(hostname)"
+echo "jobsplit rescue shard $SLURM_ARRAY_TASK_ID/$JOBSPLIT_RESCUE_SHARDS: Slurm job ${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID on $(hostname), attempt $((${{SLURM_RESTART_COUNT:-0}} + 1))"
 exec "$JOBSPLIT" run{input} --rescue "$MERGED" --shard "$SLURM_ARRAY_TASK_ID/$JOBSPLIT_RESCUE_SHARDS" --out "$JOBSPLIT_RESCUE_OUT" --yes
 "#,
             name = o.job_name,
@@ -449,204 +508,6 @@ echo "merge job $merge_id: after it, merges $OUT and every rescue round into $ME
     }
 }
 
-/// Characters an `#SBATCH` value cannot hold safely (sbatch splits on spaces; `%` is a
-/// file-name pattern).
-fn unsafe_in_sbatch(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | '%' | '#')
-}
-
-/// A one-word `#SBATCH` value such as a job name, a partition or a time.
-fn word(option: &str, value: &str) -> Result<()> {
-    if value.is_empty()
-        || value
-            .chars()
-            .any(|c| c.is_whitespace() || matches!(c, '"' | '\'' | '\\'))
-    {
-        return Err(Error::usage(format!(
-            "{option} {value:?}: must be one word without spaces or quotes"
-        )));
-    }
-    Ok(())
-}
-
-/// A directory as written in an `#SBATCH` line.
-fn sbatch_path<'p>(option: &str, path: &'p Path) -> Result<&'p str> {
-    let text = utf8(option, path)?;
-    if text.is_empty() || text.chars().any(unsafe_in_sbatch) {
-        return Err(Error::usage(format!(
-            "{option} {text:?}: a directory named in an #SBATCH line cannot be empty or contain \
-             spaces, quotes, %, # or backslashes; choose another directory"
-        )));
-    }
-    Ok(text)
-}
-
-/// An extra `#SBATCH` option: `--mem=8G` or `#SBATCH --mem=8G`.
-fn extra_line(line: &str) -> Result<String> {
-    let option = line
-        .trim()
-        .strip_prefix("#SBATCH")
-        .unwrap_or(line.trim())
-        .trim();
-    if !option.starts_with('-') || option.contains(['\n', '\r']) {
-        return Err(Error::usage(format!(
-            "extra #SBATCH line {line:?}: expected one sbatch option such as --mem=8G"
-        )));
-    }
-    Ok(option.to_owned())
-}
-
-fn utf8<'p>(option: &str, path: &'p Path) -> Result<&'p str> {
-    path.to_str().ok_or_else(|| {
-        Error::usage(format!(
-            "{option} {}: the path is not valid UTF-8",
-            path.display()
-        ))
-    })
-}
-
-fn quote_path(option: &str, path: &Path) -> Result<String> {
-    quote(option, utf8(option, path)?)
-}
-
-/// `value` quoted for bash.
-fn quote(option: &str, value: &str) -> Result<String> {
-    shlex::try_quote(value)
-        .map(std::borrow::Cow::into_owned)
-        .map_err(|_| Error::usage(format!("{option} {value:?}: contains a NUL byte")))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn study() -> SlurmScriptOptions {
-        let mut opts = SlurmScriptOptions::new(4);
-        opts.job_name = "sweep".to_owned();
-        opts.jobsplit = "/shared/bin/jobsplit".into();
-        opts.config = Some("study.toml".into());
-        opts.workdir = Some("/home/ada/sweep".into());
-        opts.cpus_per_task = 8;
-        opts.time = Some("04:00:00".to_owned());
-        opts.merge_time = Some("00:30:00".to_owned());
-        opts.partition = Some("short".to_owned());
-        opts.extra_sbatch = vec![
-            "--account=physics".to_owned(),
-            "#SBATCH --mem=16G".to_owned(),
-        ];
-        opts
-    }
-
-    #[test]
-    fn snapshot_full_study() {
-        for (name, text) in slurm_files(&study()).unwrap() {
-            insta::assert_snapshot!(format!("full_{name}"), text);
-        }
-    }
-
-    #[test]
-    fn snapshot_minimal_study() {
-        let mut opts = SlurmScriptOptions::new(1);
-        opts.jobs = Some("jobs file.txt".into());
-        opts.run_args = vec!["--retries".to_owned(), "2".to_owned()];
-        for (name, text) in slurm_files(&opts).unwrap() {
-            insta::assert_snapshot!(format!("minimal_{name}"), text);
-        }
-    }
-
-    #[test]
-    fn single_functions_match_the_files() {
-        let files = slurm_files(&study()).unwrap();
-        assert_eq!(slurm_script(&study()).unwrap(), files[0].1);
-        assert_eq!(merge_script(&study()).unwrap(), files[1].1);
-    }
-
-    #[test]
-    fn array_header_is_what_slurm_needs() {
-        let script = slurm_script(&study()).unwrap();
-        for line in [
-            "#SBATCH --array=0-3\n",
-            "#SBATCH --cpus-per-task=8\n",
-            "#SBATCH --output=out/slurm-%A_%a.out\n",
-            "#SBATCH --time=04:00:00\n",
-            "#SBATCH --partition=short\n",
-            "#SBATCH --chdir=/home/ada/sweep\n",
-            "#SBATCH --mem=16G\n",
-            "set -euo pipefail\n",
-            "--shard \"$SLURM_ARRAY_TASK_ID/4\"",
-        ] {
-            assert!(script.contains(line), "no {line:?} in\n{script}");
-        }
-        // sbatch stops reading #SBATCH lines at the first command.
-        let first_command = script
-            .lines()
-            .position(|l| !l.is_empty() && !l.starts_with('#'))
-            .unwrap();
-        let lines: Vec<&str> = script.lines().collect();
-        let last_sbatch = lines
-            .iter()
-            .rposition(|l| l.starts_with("#SBATCH"))
-            .unwrap();
-        assert!(last_sbatch < first_command);
-    }
-
-    #[test]
-    fn refuses_options_that_make_a_broken_script() {
-        type Case = (Box<dyn Fn(&mut SlurmScriptOptions)>, &'static str);
-        let cases: Vec<Case> = vec![
-            (Box::new(|o| o.shards = 0), "--shards 0"),
-            (Box::new(|o| o.cpus_per_task = 0), "--cpus-per-task 0"),
-            (
-                Box::new(|o| o.config = None),
-                "give --config FILE or --jobs FILE",
-            ),
-            (
-                Box::new(|o| o.out = "my out".into()),
-                "--out \"my out\": a directory",
-            ),
-            (Box::new(|o| o.out = "out%x".into()), "--out \"out%x\""),
-            (
-                Box::new(|o| o.workdir = Some("/a b".into())),
-                "--chdir \"/a b\"",
-            ),
-            (
-                Box::new(|o| o.job_name = "a b".to_owned()),
-                "--job-name \"a b\"",
-            ),
-            (
-                Box::new(|o| o.partition = Some(String::new())),
-                "--partition \"\"",
-            ),
-            (
-                Box::new(|o| o.time = Some("4 h".to_owned())),
-                "--time \"4 h\"",
-            ),
-            (
-                Box::new(|o| o.extra_sbatch = vec!["mem=4G".to_owned()]),
-                "extra #SBATCH line \"mem=4G\"",
-            ),
-            (
-                Box::new(|o| o.config = Some("a\0b".into())),
-                "contains a NUL byte",
-            ),
-        ];
-        for (change, words) in cases {
-            let mut opts = study();
-            opts.jobs = None;
-            change(&mut opts);
-            let message = slurm_files(&opts).unwrap_err().to_string();
-            assert!(message.contains(words), "{message:?} lacks {words:?}");
-        }
-    }
-
-    #[test]
-    fn shell_values_are_quoted() {
-        let mut opts = study();
-        opts.config = Some("my study's config.toml".into());
-        let script = slurm_script(&opts).unwrap();
-        assert!(
-            script.contains("CONFIG=\"my study's config.toml\"\n"),
-            "{script}"
-        );
-    }
-}
+#[path = "slurm_script_tests.rs"]
+mod tests;

@@ -1,4 +1,6 @@
-//! Finding the machine directories (those holding a manifest.json) under the paths given.
+//! Finding the machine directories (those holding a manifest.json) under the paths given. A
+//! directory holding results but no manifest is refused, never skipped: its rows would be
+//! left out silently, and their jobs reported missing.
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +22,8 @@ pub struct MachineDir {
 /// Every machine directory under `inputs`, in the order given (sorted within a parent).
 ///
 /// # Errors
-/// An input with no manifest.json at or below it, or an unreadable manifest.
+/// An input with no manifest.json at or below it, a directory holding results but no
+/// manifest.json, or an unreadable manifest.
 pub fn find_machine_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
     let mut found = Vec::new();
     for input in inputs {
@@ -60,6 +63,13 @@ fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> Result<()> {
         }
         return Ok(());
     }
+    if holds_results(dir) && !dir.join(super::Summary::FILE).is_file() {
+        return Err(Error::invalid(
+            Some(dir),
+            None,
+            "holds results but no manifest.json, so its rows cannot be checked or merged: copy in the manifest.json its run wrote, or move this directory out of the inputs",
+        ));
+    }
     if depth >= MAX_DEPTH {
         return Ok(());
     }
@@ -76,6 +86,14 @@ fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// True if `dir` holds a results.csv or results.csv.gz (a merge output, which has a
+/// summary.json instead of a manifest, is passed over by the caller).
+fn holds_results(dir: &Path) -> bool {
+    ["results.csv", "results.csv.gz"]
+        .iter()
+        .any(|f| dir.join(f).symlink_metadata().is_ok())
+}
+
 /// True for `OUT/<machine>.old-<time>`, where `run --fresh` moves an earlier output.
 fn moved_aside(dir: &Path) -> bool {
     let Some(name) = dir.file_name().and_then(|n| n.to_str()) else {
@@ -85,4 +103,31 @@ fn moved_aside(dir: &Path) -> bool {
         return false;
     };
     Manifest::read(dir).is_ok_and(|m| m.machine == machine)
+}
+
+/// Warnings for the log bytes a run set aside in `dir` (`log.gz.damaged-*`, see
+/// `LogWriter::open`): their lines are in no log that merge reads.
+pub(crate) fn set_aside_logs(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(PathBuf, u64)> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("log.gz.damaged-")
+        })
+        .map(|e| (e.path(), e.metadata().map_or(0, |m| m.len())))
+        .collect();
+    found.sort();
+    found
+        .into_iter()
+        .map(|(path, len)| {
+            format!(
+                "{}: {len} bytes a run set aside from log.gz as damaged; their lines are not in the merged log (the file is kept for inspection)",
+                path.display()
+            )
+        })
+        .collect()
 }

@@ -2,6 +2,7 @@
 //! missing and how fast each machine really was. Inputs are never modified.
 
 mod discover;
+mod inputs;
 mod logs;
 mod rescue;
 mod status;
@@ -12,6 +13,7 @@ pub use rescue::{load_rescue, Rescue};
 pub use status::{status, MachineStatus, StatusReport};
 pub use table::Counts;
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -229,6 +231,9 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
             }
         }
     }
+    for d in &dirs {
+        warnings.extend(discover::set_aside_logs(&d.dir));
+    }
     if plan_digests.len() > 1 {
         warnings.push(format!(
             "{} plans of the same work (a rescue run beside the original?): merged by job key",
@@ -242,7 +247,8 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
 
     let log_inputs: Vec<PathBuf> = dirs.iter().map(|d| d.dir.join("log.gz")).collect();
-    let tmp_log = out.join("log.gz.tmp");
+    let (_, tmp_log) =
+        crate::output::create_temp(&out.join("log.gz")).map_err(|e| Error::io(out, e))?;
     let (tables, logs) = std::thread::scope(|scope| {
         let logs = scope.spawn(|| {
             let mut w = Vec::new();
@@ -370,7 +376,7 @@ fn read_tables(
 /// Refuses an output directory that is, holds or sits inside one of the inputs, before
 /// anything is created.
 fn check_out_dir(out: &Path, dirs: &[MachineDir]) -> Result<()> {
-    let out_canon = canonical_future(out).map_err(|e| Error::io(out, e))?;
+    let out_canon = crate::paths::canonical_future(out).map_err(|e| Error::io(out, e))?;
     for d in dirs {
         let Ok(c) = d.dir.canonicalize() else {
             continue;
@@ -387,36 +393,6 @@ fn check_out_dir(out: &Path, dirs: &[MachineDir]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The canonical form of a path that may not exist yet: its nearest existing ancestor,
-/// canonicalized, joined with the rest.
-fn canonical_future(path: &Path) -> std::io::Result<PathBuf> {
-    let abs = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(path)
-    };
-    let mut rest = Vec::new();
-    let mut base = abs.as_path();
-    loop {
-        match base.canonicalize() {
-            Ok(c) => {
-                let mut c = c;
-                for part in rest.iter().rev() {
-                    c.push(part);
-                }
-                return Ok(c);
-            }
-            Err(e) => match (base.parent(), base.file_name()) {
-                (Some(parent), Some(name)) => {
-                    rest.push(name.to_os_string());
-                    base = parent;
-                }
-                _ => return Err(e),
-            },
-        }
-    }
 }
 
 fn short(digest: &str) -> &str {
@@ -487,8 +463,14 @@ fn write_machines(path: &Path, summary: &Summary) -> Result<()> {
     }
     // Written whole beside the target, then linked into place: linking fails if the name was
     // taken meanwhile, so an existing file is never replaced and no half file is ever seen.
-    let tmp = crate::output::tmp_path(path);
-    write_atomic(&tmp, text.as_bytes())?;
+    let (mut file, tmp) = crate::output::create_temp(path).map_err(|e| Error::io(path, e))?;
+    if let Err(e) = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+    {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
     let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
     linked.map_err(|e| match e.kind() {

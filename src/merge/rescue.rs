@@ -1,9 +1,11 @@
-//! Reading a merge output back for a rescue plan: which jobs are already ok.
+//! Reading a merge output back for a rescue plan: which jobs are already ok (through the one
+//! results reader).
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::output::results::Status;
+use crate::model::Status;
+use crate::output::results::ResultsReader;
 
 /// What a rescue needs from a merge output directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,25 +25,31 @@ pub struct Rescue {
 pub fn load_rescue(merged: &Path) -> Result<Rescue> {
     let summary = super::Summary::read(merged)?;
     let path = merged.join("results.csv");
-    let mut reader = csv::Reader::from_path(&path).map_err(|e| csv_error(&path, e))?;
+    let mut reader = ResultsReader::open(&path)?;
     let mut ok = Vec::new();
-    for (n, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| csv_error(&path, e))?;
-        let bad = || {
-            Error::invalid(
+    while let Some(row) = reader.next_row()? {
+        if row.index >= summary.jobs_total {
+            return Err(Error::invalid(
                 Some(&path),
-                Some(n as u64 + 2),
-                "not a merged results row: run `jobsplit merge` again",
-            )
-        };
-        let index: u64 = record.get(0).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-        let status: Status = record.get(3).and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-        if index >= summary.jobs_total {
-            return Err(bad());
+                Some(row.line),
+                format!(
+                    "job index {} is beyond the work's {} jobs: run `jobsplit merge` again",
+                    row.index, summary.jobs_total
+                ),
+            ));
         }
-        if status == Status::Ok {
-            ok.push(index);
+        if row.status == Status::Ok {
+            ok.push(row.index);
         }
+    }
+    // A merge writes its files whole: a row cut short means a damaged file, and skipping it
+    // would run an ok job again.
+    if let Some(w) = reader.take_warnings().into_iter().next() {
+        return Err(Error::invalid(
+            Some(&path),
+            None,
+            format!("is damaged ({w}): run `jobsplit merge` again"),
+        ));
     }
     ok.sort_unstable();
     ok.dedup();
@@ -50,11 +58,4 @@ pub fn load_rescue(merged: &Path) -> Result<Rescue> {
         jobs_total: summary.jobs_total,
         ok,
     })
-}
-
-fn csv_error(path: &Path, e: csv::Error) -> Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::io(path, io),
-        other => Error::invalid(Some(path), None, format!("malformed CSV: {other:?}")),
-    }
 }

@@ -10,9 +10,9 @@ use super::discover::find_machine_dirs;
 use crate::error::Result;
 use std::collections::HashMap;
 
+use crate::model::{RunState, Status};
 use crate::output::manifest::{Manifest, StatusFile};
-use crate::output::results::Status;
-use crate::output::results_reader::ResultsReader;
+use crate::output::results::ResultsReader;
 
 /// A host whose status.json is older than this while it says `running` is flagged stale.
 const STALE: Duration = Duration::from_secs(60);
@@ -27,7 +27,7 @@ pub struct MachineStatus {
     /// The plan it runs (short digest).
     pub plan: String,
     /// `running`, `finished` or `interrupted`.
-    pub state: String,
+    pub state: RunState,
     /// Jobs in its share.
     pub share: u64,
     /// Jobs ended for good.
@@ -86,7 +86,7 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
                 s.rate_per_s,
                 s.eta_s,
                 s.updated_at.clone(),
-                s.state.clone(),
+                s.state,
             ),
             None => {
                 let c = &m.counts;
@@ -98,17 +98,17 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
                     0.0,
                     None,
                     m.ended_at.clone().unwrap_or_else(|| m.started_at.clone()),
-                    m.state.clone(),
+                    m.state,
                 )
             }
         };
         // A run that ended writes its manifest last: trust its state over a status file.
-        let state = if m.state != "running" {
-            m.state.clone()
+        let state = if m.state != RunState::Running {
+            m.state
         } else {
             state
         };
-        let stale = state == "running"
+        let stale = state == RunState::Running
             && crate::output::parse_rfc3339(&updated)
                 .and_then(|t| SystemTime::now().duration_since(t).ok())
                 .is_some_and(|age| age > STALE);
@@ -159,12 +159,12 @@ fn from_results(dir: &std::path::Path, m: &Manifest) -> Option<StatusFile> {
         last.saturating_sub(first) as f64 / 1e6
     };
     let rate = if span > 0.0 { done as f64 / span } else { 0.0 };
-    let running = m.state == "running";
+    let running = m.state == RunState::Running;
     Some(StatusFile {
         machine: m.machine.clone(),
         plan_digest: m.plan_digest.clone(),
         work_digest: m.work_digest.clone(),
-        state: m.state.clone(),
+        state: m.state,
         share: m.share,
         done,
         ok,
@@ -201,9 +201,9 @@ impl StatusReport {
                 m.rate_per_s,
                 m.eta_s.map_or("-".into(), |s| format!("{s:.0}s")),
                 if m.stale {
-                    format!("{} (stale?)", escape(&m.state))
+                    format!("{} (stale?)", m.state)
                 } else {
-                    escape(&m.state).into_owned()
+                    m.state.to_string()
                 },
                 escape(&m.updated_at)
             );

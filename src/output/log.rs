@@ -1,8 +1,9 @@
 //! log.gz: tab-separated lines `TIME\tJOB\tSTREAM\tTEXT`, written as a series of gzip members.
 //!
 //! Each member holds whole lines and is written to the file in one piece, so a file cut by
-//! kill -9 or a power loss decompresses up to its last complete member; on the next open the
-//! torn tail is cut away so `zcat` reads the whole file again.
+//! kill -9 or a power loss decompresses up to its last complete member; on the next open
+//! whatever follows the whole members (a torn or damaged member, and all after it) is set
+//! aside beside the log, never destroyed (`log_repair`), so `zcat` reads the whole log again.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -13,7 +14,7 @@ use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
 use super::rfc3339;
 use crate::error::{Error, Result};
-use crate::run::Stream;
+use crate::model::Stream;
 
 /// A member is ended by itself when its uncompressed lines reach this size.
 const MEMBER_LIMIT: usize = 1 << 20;
@@ -43,39 +44,38 @@ impl std::fmt::Debug for LogWriter {
 }
 
 impl LogWriter {
-    /// Opens `path` for appending (creating it); cuts away a member torn by a crash.
+    /// Checks an existing log as [`LogWriter::open`] would refuse it, reading only the first
+    /// bytes: a file that is not gzip at all is not a jobsplit log.
     ///
     /// # Errors
-    /// If the file cannot be read, written or truncated.
-    pub fn open(path: &Path) -> Result<LogWriter> {
-        let io = |e| Error::io(path, e);
-        if path.exists() {
-            let good = complete_prefix(path).map_err(io)?;
-            let len = std::fs::metadata(path).map_err(io)?.len();
-            if good == 0 && len > 0 && !starts_like_gzip(path).map_err(io)? {
-                return Err(Error::invalid(
-                    Some(path),
-                    None,
-                    "is not a gzip file, so not a jobsplit log: move it away (it is never truncated)",
-                ));
-            }
-            if good < len {
-                let f = OpenOptions::new().write(true).open(path).map_err(io)?;
-                f.set_len(good).map_err(io)?;
-            }
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(io)?;
-        Ok(LogWriter {
+    /// A file that is not gzip, or one that cannot be read.
+    pub fn check(path: &Path) -> Result<()> {
+        super::log_repair::check(path)
+    }
+
+    /// Opens `path` for appending (creating it). A file that does not end in whole gzip
+    /// members (a member torn by a crash, or a damaged one) has everything after its whole
+    /// members set aside as `<path>.damaged-<time>` beside it, byte for byte, and appending goes
+    /// on after them; the warning returned says so (the runner shows it).
+    ///
+    /// # Errors
+    /// If the file cannot be read, written or truncated, or is not gzip at all (it is then
+    /// never touched).
+    pub fn open(path: &Path) -> Result<(LogWriter, Option<String>)> {
+        super::refuse_link(path)?;
+        let warning = match path.exists() {
+            true => super::log_repair::repair(path)?,
+            false => None,
+        };
+        let file = super::open_output(OpenOptions::new().create(true).append(true), path)?;
+        let writer = LogWriter {
             path: path.to_path_buf(),
             file,
             pending: Vec::with_capacity(8192),
             out: Vec::new(),
             deflate: Compress::new(Compression::default(), false),
-        })
+        };
+        Ok((writer, warning))
     }
 
     /// Adds one line (a `\n` inside `text` is written as a space, so a line stays a line).
@@ -190,73 +190,14 @@ pub(crate) fn stored_gzip_member(data: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
 }
 
-/// Opens the per-job log `dir/<index>.log.gz`, creating `dir`.
+/// Opens the per-job log `dir/<index>.log.gz`, creating `dir`, as [`LogWriter::open`] does
+/// (with its warning).
 ///
 /// # Errors
 /// If the directory or file cannot be created.
-pub fn job_log(dir: &Path, index: u64) -> Result<LogWriter> {
+pub fn job_log(dir: &Path, index: u64) -> Result<(LogWriter, Option<String>)> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     LogWriter::open(&dir.join(format!("{index}.log.gz")))
-}
-
-/// True if the file starts with the gzip magic bytes (or is too short to tell).
-fn starts_like_gzip(path: &Path) -> std::io::Result<bool> {
-    let mut head = [0u8; 2];
-    let n = File::open(path)?.read(&mut head)?;
-    Ok(n < 2 || head == [0x1f, 0x8b])
-}
-
-/// The length of the longest prefix of `path` made of complete gzip members.
-fn complete_prefix(path: &Path) -> std::io::Result<u64> {
-    let mut reader = BufReader::new(File::open(path)?);
-    let mut good = 0u64;
-    let mut sink = [0u8; 64 * 1024];
-    loop {
-        if reader.fill_buf()?.is_empty() {
-            return Ok(good);
-        }
-        let mut counted = CountingReader {
-            inner: &mut reader,
-            count: 0,
-        };
-        let mut dec = flate2::bufread::GzDecoder::new(&mut counted);
-        let ok = loop {
-            match dec.read(&mut sink) {
-                Ok(0) => break true,
-                Ok(_) => {}
-                Err(_) => break false,
-            }
-        };
-        drop(dec);
-        if !ok {
-            return Ok(good);
-        }
-        good += counted.count;
-    }
-}
-
-/// A buffered reader that counts the bytes its user consumes.
-struct CountingReader<'a, R> {
-    inner: &'a mut R,
-    count: u64,
-}
-
-impl<R: BufRead> Read for CountingReader<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for CountingReader<'_, R> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-    fn consume(&mut self, amt: usize) {
-        self.count += amt as u64;
-        self.inner.consume(amt);
-    }
 }
 
 /// Streams the lines of a multi-member log.gz, one at a time. Reading never fails after
@@ -429,7 +370,7 @@ mod tests {
     use super::*;
 
     fn write_log(path: &Path, members: usize) {
-        let mut w = LogWriter::open(path).unwrap();
+        let (mut w, _) = LogWriter::open(path).unwrap();
         for m in 0..members {
             w.line(
                 SystemTime::now(),
@@ -491,8 +432,10 @@ mod tests {
             std::fs::write(&path, &full[..cut]).unwrap();
             let (got, _) = lines(&path);
             assert!(got.len() <= 5 && all.starts_with(&got), "cut at {cut}");
-            // Reopening cuts the torn member away and appends cleanly.
-            let mut w = LogWriter::open(&path).unwrap();
+            // Reopening sets the torn member aside and appends cleanly.
+            let (mut w, warning) = LogWriter::open(&path).unwrap();
+            let kept = std::fs::read(&path).unwrap().len();
+            assert_eq!(warning.is_some(), kept < cut, "cut at {cut}");
             w.line(SystemTime::now(), None, Stream::Event, "after")
                 .unwrap();
             w.finish().unwrap();

@@ -5,7 +5,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::write_atomic;
+use crate::engine::Shard;
 use crate::error::{Error, Result};
+use crate::model::RunState;
 
 /// Final outcome counts of a share.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,15 +22,6 @@ pub struct Counts {
     pub interrupted: u64,
     /// Already ok from an earlier run.
     pub skipped: u64,
-}
-
-/// The shard a run was, as one task of an engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Shard {
-    /// 0-based index.
-    pub index: u64,
-    /// Number of shards.
-    pub count: u64,
 }
 
 /// `manifest.json`: what this output directory holds.
@@ -63,7 +56,7 @@ pub struct Manifest {
     /// RFC 3339 UTC; null while running.
     pub ended_at: Option<String>,
     /// `running`, `finished` or `interrupted`.
-    pub state: String,
+    pub state: RunState,
     /// Final outcome counts.
     pub counts: Counts,
     /// Sum of attempt durations in seconds.
@@ -89,6 +82,47 @@ impl Manifest {
         write_json(&dir.join(Self::FILE), self)
     }
 
+    /// Writes `dir/manifest.json` atomically with [`Manifest::RESERVE`] bytes of trailing
+    /// white space (still valid JSON), so that [`Manifest::overwrite_in_place`] can later
+    /// replace it without asking the file system for a new block.
+    ///
+    /// # Errors
+    /// If the directory is not writable or the disk is full.
+    pub fn write_reserving(&self, dir: &Path) -> Result<()> {
+        let mut bytes = json_bytes(self);
+        bytes.resize(bytes.len() + Self::RESERVE, b' ');
+        bytes.push(b'\n');
+        write_atomic(&dir.join(Self::FILE), &bytes)
+    }
+
+    /// Room left at the end of a running manifest for its final counts, times and state.
+    pub const RESERVE: usize = 512;
+
+    /// Replaces `dir/manifest.json` in place, padding with white space to its old length: the
+    /// fallback when a full disk refuses the atomic write of a run's final manifest, so that a
+    /// manifest never stays `running` after its run ended.
+    ///
+    /// # Errors
+    /// If the new manifest is longer than the old file, or the file cannot be written.
+    pub fn overwrite_in_place(&self, dir: &Path) -> Result<()> {
+        use std::io::Write as _;
+        let path = dir.join(Self::FILE);
+        let io = |e| Error::io(&path, e);
+        let old_len = std::fs::symlink_metadata(&path).map_err(io)?.len() as usize;
+        let mut bytes = json_bytes(self);
+        if bytes.len() + 1 > old_len {
+            return Err(Error::io(
+                &path,
+                std::io::Error::other("the final manifest does not fit in the running one"),
+            ));
+        }
+        bytes.resize(old_len - 1, b' ');
+        bytes.push(b'\n');
+        let mut f = super::open_output(std::fs::OpenOptions::new().write(true), &path)?;
+        f.write_all(&bytes).map_err(io)?;
+        f.sync_data().map_err(io)
+    }
+
     /// Reads `dir/manifest.json`.
     ///
     /// # Errors
@@ -108,7 +142,7 @@ pub struct StatusFile {
     /// 64 hex digits.
     pub work_digest: String,
     /// `running`, `finished` or `interrupted`.
-    pub state: String,
+    pub state: RunState,
     /// Jobs in the share.
     pub share: u64,
     /// Jobs ended for good (ok, failed after all attempts, skipped).
@@ -146,8 +180,12 @@ impl StatusFile {
     }
 }
 
+fn json_bytes<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec_pretty(value).expect("serializing plain data")
+}
+
 fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(value).expect("serializing plain data");
+    let mut bytes = json_bytes(value);
     bytes.push(b'\n');
     write_atomic(path, &bytes)
 }

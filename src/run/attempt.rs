@@ -2,36 +2,13 @@
 
 use std::time::{Duration, SystemTime};
 
-/// How an attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Outcome {
-    /// It succeeded.
-    Ok,
-    /// It failed (non-zero exit, killed by a signal, an `Err` or a panic).
-    Failed,
-    /// It ran past its time limit and was stopped.
-    Timeout,
-    /// The run was interrupted while it ran.
-    Interrupted,
-}
-
-impl Outcome {
-    /// The lowercase name written to results.csv.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::Failed => "failed",
-            Outcome::Timeout => "timeout",
-            Outcome::Interrupted => "interrupted",
-        }
-    }
-}
+use crate::model::Status;
 
 /// The record of one attempt.
 #[derive(Debug, Clone)]
 pub struct Attempt {
     /// How it ended.
-    pub outcome: Outcome,
+    pub outcome: Status,
     /// The process's exit code, when it exited by itself.
     pub exit_code: Option<i32>,
     /// A one-line reason when it did not succeed.
@@ -42,31 +19,6 @@ pub struct Attempt {
     pub started_at: SystemTime,
     /// How long it took.
     pub duration: Duration,
-}
-
-/// Where a job's output lines go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
-    /// Standard output.
-    Out,
-    /// Standard error.
-    Err,
-    /// A library job's logger.
-    Log,
-    /// The runner's own events.
-    Event,
-}
-
-impl Stream {
-    /// The name used in log files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Stream::Out => "out",
-            Stream::Err => "err",
-            Stream::Log => "log",
-            Stream::Event => "event",
-        }
-    }
 }
 
 /// Turns a JSON result value into result columns: an object's fields in order (strings as is,

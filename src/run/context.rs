@@ -1,11 +1,14 @@
-//! What a library job sees: its index, key, generator, the parameters, a logger and a
-//! progress hook.
+//! What a library job sees: its index, key, generator, the parameters, a logger, a progress
+//! hook, and its deadline and the run's cancellation (a thread cannot be killed: a long job
+//! looks at `is_cancelled()` and returns).
 
 use std::cell::OnceCell;
+use std::time::Instant;
 
 use rand_chacha::ChaCha20Rng;
 use serde_json::{Map, Value};
 
+use super::cancel::Cancel;
 use crate::plan::{JobKey, JobKeyer};
 
 /// Sends a library job's log lines and progress somewhere (the run's log, or nowhere).
@@ -33,6 +36,8 @@ pub struct JobContext<'a> {
     key: OnceCell<JobKey>,
     params: &'a Map<String, Value>,
     sink: &'a dyn JobSink,
+    deadline: Option<Instant>,
+    cancel: Option<&'a Cancel>,
 }
 
 impl<'a> JobContext<'a> {
@@ -52,7 +57,16 @@ impl<'a> JobContext<'a> {
             key: OnceCell::new(),
             params,
             sink,
+            deadline: None,
+            cancel: None,
         }
+    }
+
+    /// Sets the job's deadline (its start plus the time limit) and the run's cancellation.
+    pub(crate) fn with_limits(mut self, deadline: Option<Instant>, cancel: &'a Cancel) -> Self {
+        self.deadline = deadline;
+        self.cancel = Some(cancel);
+        self
     }
 
     pub(crate) fn with_key(self, key: JobKey) -> Self {
@@ -98,6 +112,33 @@ impl<'a> JobContext<'a> {
         for line in text.as_ref().lines() {
             self.sink.line(self.index, line);
         }
+    }
+
+    /// When the job's time limit (`--timeout`) runs out, if it has one. A thread cannot be
+    /// stopped from outside: a job that runs past it is recorded `timeout` and its result
+    /// discarded, so a long job checks [`JobContext::is_cancelled`] and returns.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// True once the job should stop: its deadline passed, or the run was interrupted
+    /// (Ctrl-C). A job that returns after Ctrl-C is recorded as it ended (its result kept).
+    ///
+    /// # Examples
+    /// ```
+    /// let items: Vec<u32> = (0..4).collect();
+    /// let results = jobsplit::map(&items, |ctx, &n| -> Result<u32, String> {
+    ///     let mut steps = 0;
+    ///     while steps < 1000 && !ctx.is_cancelled() {
+    ///         steps += 1; // a step of the real work
+    ///     }
+    ///     Ok(n + steps)
+    /// });
+    /// assert!(results.iter().all(Result::is_ok));
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_some_and(Cancel::is_cancelled)
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
     /// Reports how far the job has got, from 0.0 to 1.0.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::attempt::Outcome;
+use crate::model::Status;
 
 /// Something that happened during a run.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ pub enum Event<'a> {
         /// 1 for the first attempt.
         attempt: u32,
         /// How it ended.
-        outcome: Outcome,
+        outcome: Status,
         /// How long it ran.
         duration: Duration,
         /// Why it failed, if it did.

@@ -1,10 +1,11 @@
 //! The seam between scheduling and running: the runner asks an [`Executor`] to run one attempt,
 //! so scheduling, resume and reporting are tested with a fake and no processes.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::attempt::{Attempt, Stream};
+use super::attempt::Attempt;
+use super::cancel::{Cancel, Level};
+use crate::model::Stream;
 use crate::plan::JobKey;
 
 /// One attempt to run.
@@ -21,8 +22,9 @@ pub struct JobSpec {
 /// Limits an attempt runs under.
 #[derive(Debug)]
 pub struct Control<'a> {
-    /// Set when the run is interrupted: stop the job now.
-    pub cancel: &'a AtomicBool,
+    /// The run's cancellation: once stopping, stop the job (SIGTERM, the grace period, SIGKILL);
+    /// once killing, end it now.
+    pub cancel: &'a Cancel,
     /// The attempt's time limit.
     pub timeout: Option<Duration>,
     /// Time between SIGTERM and SIGKILL.
@@ -32,7 +34,12 @@ pub struct Control<'a> {
 impl Control<'_> {
     /// True once the run was interrupted.
     pub fn cancelled(&self) -> bool {
-        self.cancel.load(Ordering::Relaxed)
+        self.cancel.is_cancelled()
+    }
+
+    /// True once the running jobs are to be ended without a grace period.
+    pub fn killing(&self) -> bool {
+        self.cancel.level() == Level::Killing
     }
 }
 

@@ -3,17 +3,20 @@
 
 use std::fmt::Display;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::{Instant, SystemTime};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::attempt::{fields_of, Attempt, Outcome, Stream};
+use super::attempt::{fields_of, Attempt};
 use super::context::{JobContext, JobSink, NoSink};
+use super::events::Event;
 use super::executor::{Control, Executor, JobSpec};
 use crate::error::{Error, Result};
 use crate::input::to_canonical;
+use crate::model::{Status, Stream};
 use crate::plan::JobKeyer;
 
 /// A library job that did not succeed.
@@ -147,6 +150,9 @@ pub struct LibraryExecutor<'a, T, F> {
     keyer: JobKeyer,
     params: &'a Map<String, Value>,
     progress: Option<&'a (dyn Fn(u64, f64) + Sync)>,
+    events: Option<&'a (dyn Fn(&Event<'_>) + Sync)>,
+    /// Set once the warning that a thread cannot be killed was sent.
+    warned: AtomicBool,
 }
 
 impl<'a, T, F> LibraryExecutor<'a, T, F> {
@@ -158,6 +164,31 @@ impl<'a, T, F> LibraryExecutor<'a, T, F> {
             keyer,
             params,
             progress: None,
+            events: None,
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    /// Sends the executor's warnings (a job past its time limit) to `events`.
+    #[must_use]
+    pub fn with_events(mut self, events: &'a (dyn Fn(&Event<'_>) + Sync)) -> Self {
+        self.events = Some(events);
+        self
+    }
+
+    /// Warns, once per run, that a job ran past its limit and could not be stopped.
+    fn warn_over_time(&self, index: u64, over: Duration, limit: Duration) {
+        if self.warned.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        if let Some(events) = self.events {
+            events(&Event::Warning(&format!(
+                "library job {index} ran {:.2} s past its time limit of {} s: a thread cannot be \
+                 killed, so a job that does not check ctx.is_cancelled() runs to its end; such \
+                 jobs are recorded `timeout` and their results discarded",
+                over.as_secs_f64(),
+                limit.as_secs_f64()
+            )));
         }
     }
 
@@ -219,22 +250,49 @@ where
             self.params,
             &sink,
         )
-        .with_key(job.key);
+        .with_key(job.key)
+        .with_limits(control.timeout.map(|t| clock + t), control.cancel);
         let result = call(&self.f, &ctx, item);
         let duration = clock.elapsed();
-        let (outcome, error, fields) = match result {
-            _ if control.cancelled() => (Outcome::Interrupted, Some("interrupted".into()), vec![]),
-            Ok(r) => match serde_json::to_value(&r) {
-                Ok(v) => (Outcome::Ok, None, fields_of(&v)),
+        // Past its limit: the job ran over (a thread cannot be stopped) and its result is not
+        // trusted. After Ctrl-C a job that returned `Ok` keeps its result; one that returned an
+        // error most likely gave up because it saw the cancellation.
+        let over = control
+            .timeout
+            .and_then(|limit| Some((duration.checked_sub(limit)?, limit)));
+        let (outcome, error, fields) = match (over, result) {
+            // It saw its deadline and gave up: a timeout, in its own words.
+            (Some((_, limit)), Err(message)) => (
+                Status::Timeout,
+                Some(format!(
+                    "timed out after {} s: {message}",
+                    limit.as_secs_f64()
+                )),
+                vec![],
+            ),
+            // It ran on regardless: a timeout, its result discarded.
+            (Some((over, limit)), Ok(_)) => {
+                self.warn_over_time(job.index, over, limit);
+                let error = format!(
+                    "ran {:.2} s over its limit of {} s, so its result is discarded (a library job stops only when it returns: check ctx.is_cancelled())",
+                    over.as_secs_f64(),
+                    limit.as_secs_f64()
+                );
+                (Status::Timeout, Some(error), vec![])
+            }
+            (None, Err(_)) if control.cancelled() => {
+                (Status::Interrupted, Some("interrupted".into()), vec![])
+            }
+            (None, Ok(r)) => match serde_json::to_value(&r) {
+                Ok(v) => (Status::Ok, None, fields_of(&v)),
                 Err(e) => (
-                    Outcome::Failed,
+                    Status::Failed,
                     Some(format!("the result cannot be written as JSON: {e}")),
                     vec![],
                 ),
             },
-            Err(message) => (Outcome::Failed, Some(message), vec![]),
+            (None, Err(message)) => (Status::Failed, Some(message), vec![]),
         };
-        // A library job cannot be stopped from outside, so the time limit does not apply to it.
         Attempt {
             outcome,
             exit_code: None,
@@ -243,5 +301,94 @@ where
             started_at,
             duration,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::Cancel;
+
+    /// Runs item 0 of `[10]` with `f` under `timeout` and `cancel`, collecting warnings.
+    fn execute_one<F>(f: F, timeout: Option<Duration>, cancel: &Cancel) -> (Attempt, Vec<String>)
+    where
+        F: Fn(&JobContext<'_>, &u64) -> std::result::Result<u64, String> + Sync,
+    {
+        let items = [10u64];
+        let params = Map::new();
+        let keyer = JobKeyer::new(&shared_bytes(&params), b"");
+        let key = keyer.key(0, &item_bytes(&items[0]).unwrap_or_default());
+        let warnings = std::sync::Mutex::new(Vec::new());
+        let events = |e: &Event<'_>| {
+            if let Event::Warning(w) = e {
+                warnings.lock().unwrap().push((*w).to_owned());
+            }
+        };
+        let exec = LibraryExecutor::new(&items, f, keyer, &params).with_events(&events);
+        let control = Control {
+            cancel,
+            timeout,
+            grace: Duration::ZERO,
+        };
+        let job = JobSpec {
+            index: 0,
+            key,
+            attempt: 1,
+        };
+        let attempt = exec.execute(&job, &control, &mut |_, _| {});
+        let second = exec.execute(&job, &control, &mut |_, _| {});
+        assert_eq!(second.outcome, attempt.outcome);
+        drop(exec);
+        (attempt, warnings.into_inner().unwrap())
+    }
+
+    #[test]
+    fn a_job_past_its_limit_is_a_timeout_without_its_result_and_warns_once() {
+        let slow = |_: &JobContext<'_>, &n: &u64| {
+            std::thread::sleep(Duration::from_millis(30));
+            Ok(n)
+        };
+        let (a, warnings) = execute_one(slow, Some(Duration::from_millis(5)), &Cancel::new());
+        assert_eq!(a.outcome, Status::Timeout);
+        assert!(a.fields.is_empty());
+        let error = a.error.unwrap_or_default();
+        assert!(error.contains("over its limit of 0.005 s"), "{error}");
+        assert!(error.contains("result is discarded"), "{error}");
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("a thread cannot be killed"));
+    }
+
+    #[test]
+    fn a_cooperative_job_sees_its_deadline() {
+        let waits = |ctx: &JobContext<'_>, &n: &u64| {
+            assert!(ctx.deadline().is_some());
+            while !ctx.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err::<u64, _>(format!("stopped at {n}"))
+        };
+        let (a, warnings) = execute_one(waits, Some(Duration::from_millis(20)), &Cancel::new());
+        assert_eq!(a.outcome, Status::Timeout);
+        let error = a.error.unwrap_or_default();
+        assert_eq!(error, "timed out after 0.02 s: stopped at 10");
+        // It stopped: nothing to warn about.
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn after_ctrl_c_a_job_keeps_its_real_outcome() {
+        let cancel = Cancel::new();
+        cancel.stop();
+        let done = |ctx: &JobContext<'_>, &n: &u64| {
+            assert!(ctx.is_cancelled() && ctx.deadline().is_none());
+            Ok(n * 2)
+        };
+        let (a, warnings) = execute_one(done, None, &cancel);
+        assert_eq!(a.outcome, Status::Ok);
+        assert_eq!(a.fields, vec![("result".to_owned(), "20".to_owned())]);
+        assert!(warnings.is_empty());
+        let gave_up = |_: &JobContext<'_>, _: &u64| Err::<u64, _>("cancelled".to_owned());
+        let (a, _) = execute_one(gave_up, None, &cancel);
+        assert_eq!(a.outcome, Status::Interrupted);
     }
 }

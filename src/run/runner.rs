@@ -1,37 +1,26 @@
-//! The scheduler: takes this machine's share, skips what an earlier run finished, runs the rest
-//! on a local pool in share order with retries, and records every attempt as it ends.
+//! The runner: takes this machine's share, skips what an earlier run finished, and runs the rest
+//! through the [scheduler](super::scheduler) in its [run directory](super::rundir).
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::path::PathBuf;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
 
-use super::attempt::{Attempt, Outcome, Stream};
+use super::cancel::Cancel;
 use super::events::Event;
-use super::executor::{Control, Executor, JobSpec};
-use super::guard::{end_orphans, prepare_dir, DirLock};
+use super::executor::{Control, Executor};
+use super::rundir::{Resume, RunDir};
+use super::scheduler::{Pending, Settings, Shared};
+use crate::engine::Shard;
 use crate::error::{Error, Result};
-use crate::output::log::{job_log, LogWriter};
+use crate::model::{RunState, Stream};
+use crate::output::log::LogWriter;
 pub use crate::output::manifest::Counts;
-use crate::output::manifest::{Manifest, StatusFile};
-use crate::output::results::{ResultRow, ResultsWriter, Status};
+use crate::output::manifest::Manifest;
+use crate::output::results::ResultsWriter;
 use crate::plan::{JobKey, Plan, ALGORITHM};
 use crate::Work;
-
-/// What to do when the output directory holds an earlier run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Resume {
-    /// Resume the same plan; refuse a different one.
-    #[default]
-    Same,
-    /// Move the old directory aside (never deleted) and start over.
-    Fresh,
-    /// Whatever the old plan, skip jobs whose key already has an ok row.
-    KeepDone,
-}
 
 /// Local settings of a run (not part of the plan).
 #[derive(Debug, Clone)]
@@ -55,7 +44,7 @@ pub struct RunOptions {
     /// How often `status.json` is refreshed.
     pub status_interval: Duration,
     /// The shard this run is, when it runs as one task of an engine.
-    pub shard: Option<(u64, u64)>,
+    pub shard: Option<Shard>,
 }
 
 /// What a run did.
@@ -84,422 +73,307 @@ impl RunSummary {
     }
 }
 
-#[derive(Default)]
-struct Tally {
-    ok: AtomicU64,
-    failed: AtomicU64,
-    timeout: AtomicU64,
-    interrupted: AtomicU64,
-    busy_us: AtomicU64,
-}
-
-impl Tally {
-    fn add(&self, outcome: Outcome) {
-        match outcome {
-            Outcome::Ok => &self.ok,
-            Outcome::Failed => &self.failed,
-            Outcome::Timeout => &self.timeout,
-            Outcome::Interrupted => &self.interrupted,
-        }
-        .fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn counts(&self, skipped: u64) -> Counts {
-        Counts {
-            ok: self.ok.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
-            timeout: self.timeout.load(Ordering::Relaxed),
-            interrupted: self.interrupted.load(Ordering::Relaxed),
-            skipped,
-        }
-    }
-}
-
-/// Runs machine `machine`'s share of `plan` over `work` with `executor`.
+/// Runs one machine's share of a plan: the one entry point for command jobs, library jobs and
+/// a `Splitter`'s closures alike.
 ///
-/// Every attempt becomes a row of `results.csv` as it ends; output lines go to `log.gz`;
-/// `manifest.json` and `status.json` describe the run. Setting `cancel` stops starting jobs and
-/// stops the running ones; the summary then says `interrupted`, and a rerun resumes.
+/// # Examples
+/// ```no_run
+/// # fn demo(work: &jobsplit::Work, plan: &jobsplit::plan::Plan, opts: &jobsplit::run::RunOptions,
+/// #         executor: &dyn jobsplit::run::Executor) -> jobsplit::Result<()> {
+/// use jobsplit::run::{Cancel, Runner};
 ///
-/// # Errors
-/// A directory holding another plan (with `Resume::Same`), an unwritable directory, a full
-/// disk. What was recorded before the error stays valid.
-pub fn run_share(
-    work: &Work,
-    plan: &Plan,
+/// let cancel = Cancel::new(); // `stop()` or `kill()` it from another thread to end the run
+/// let summary = Runner::new(work, plan, 0, opts)
+///     .cancel(&cancel)
+///     .events(&|e| eprintln!("{e:?}"))
+///     .run(executor)?;
+/// assert!(summary.all_ok());
+/// # Ok(()) }
+/// ```
+pub struct Runner<'r> {
+    work: &'r Work,
+    plan: &'r Plan,
     machine: usize,
-    executor: &dyn Executor,
-    opts: &RunOptions,
-    cancel: &AtomicBool,
-    events: &(dyn Fn(&Event<'_>) + Sync),
-) -> Result<RunSummary> {
-    let clock = Instant::now();
-    let m = &plan.machines()[machine];
-    let share = plan.share(machine);
-    // One run per directory: refuse before touching anything (even before --fresh moves it).
-    let mut lock = match opts.dir.is_dir() {
-        true => Some(DirLock::take(&opts.dir)?),
-        false => None,
-    };
-    let moved_aside = prepare_dir(&opts.dir, plan, opts.resume)?;
-    for sub in ["tmp", "jobs"] {
-        std::fs::create_dir_all(opts.dir.join(sub)).map_err(|e| Error::io(&opts.dir, e))?;
-    }
-    if lock.is_none() || moved_aside.is_some() {
-        lock = Some(DirLock::take(&opts.dir)?);
-    }
-    let _lock = lock;
-    let orphans = end_orphans(&opts.dir);
-    if orphans > 0 {
-        events(&Event::Warning(&format!(
-            "ended {orphans} jobs still running from an earlier run of {} that was killed; they run again",
-            opts.dir.display()
-        )));
+    opts: &'r RunOptions,
+    cancel: &'r Cancel,
+    events: &'r (dyn Fn(&Event<'_>) + Sync),
+}
+
+/// The cancellation of a runner nobody can cancel.
+static NEVER_CANCELLED: Cancel = Cancel::new();
+
+impl<'r> Runner<'r> {
+    /// A runner of machine `machine`'s share of `plan` over `work`, with `opts`.
+    pub fn new(work: &'r Work, plan: &'r Plan, machine: usize, opts: &'r RunOptions) -> Self {
+        Runner {
+            work,
+            plan,
+            machine,
+            opts,
+            cancel: &NEVER_CANCELLED,
+            events: &|_| {},
+        }
     }
 
-    let (results, existing) = ResultsWriter::open(&opts.dir.join("results.csv"), opts.fsync)?;
-    if existing.repaired_bytes > 0 {
-        events(&Event::Warning(&format!(
-            "{}: cut {} bytes of a row torn by a crash; that job runs again",
-            opts.dir.join("results.csv").display(),
-            existing.repaired_bytes
-        )));
+    /// Stops the run when `cancel` is stopped (no job starts after it, running jobs are asked
+    /// to stop and get the grace period) or killed (they are ended now); they are recorded
+    /// `interrupted`, the summary says `interrupted` and a rerun resumes.
+    #[must_use]
+    pub fn cancel(mut self, cancel: &'r Cancel) -> Self {
+        self.cancel = cancel;
+        self
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.max(1))
-        .build()
-        .map_err(|e| Error::usage(format!("cannot start {} worker threads: {e}", opts.threads)))?;
-    let keyer = work.keyer();
-    let keys: Vec<JobKey> = pool.install(|| {
-        share
-            .par_iter()
-            .map(|&i| keyer.key(i, &work.jobs().job_bytes(i)))
-            .collect()
-    });
-    let pending: Vec<(u64, JobKey, u32)> = share
-        .iter()
-        .zip(&keys)
-        .filter(|(_, k)| !existing.ok_keys.contains(&k.id()))
-        .map(|(&i, k)| (i, *k, existing.attempts.get(&k.id()).copied().unwrap_or(0)))
-        .collect();
-    let skipped = (share.len() - pending.len()) as u64;
-    drop(keys);
 
-    let started_at = SystemTime::now();
-    let mut manifest = Manifest {
-        algorithm: ALGORITHM.to_owned(),
-        work_digest: plan.work_digest().hex(),
-        plan_digest: plan.plan_digest().hex(),
-        machine: m.name.clone(),
-        weight: m.weight_f64(),
-        cores: m.cores,
-        threads: opts.threads as u64,
-        share: share.len() as u64,
-        jobs_total: plan.jobs(),
-        excluded: plan.excluded(),
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        hostname: hostname(),
-        started_at: crate::output::rfc3339(started_at),
-        ended_at: None,
-        state: "running".to_owned(),
-        counts: Counts {
-            skipped,
-            ..Counts::default()
-        },
-        busy_s: 0.0,
-        shard: opts
-            .shard
-            .map(|(index, count)| crate::output::manifest::Shard { index, count }),
-        first_key: Some(keyer.key(0, &work.jobs().job_bytes(0)).id()),
-    };
-    manifest.write_atomic(&opts.dir)?;
+    /// Sends the run's [`Event`]s to `events` (from the worker threads).
+    #[must_use]
+    pub fn events(mut self, events: &'r (dyn Fn(&Event<'_>) + Sync)) -> Self {
+        self.events = events;
+        self
+    }
 
-    let log = Mutex::new(LogWriter::open(&opts.dir.join("log.gz"))?);
-    log_event(
-        &log,
-        None,
-        &format!(
-            "run started: machine {} plan {} share {} pending {} threads {}",
-            m.name,
-            plan.plan_digest().short(),
-            share.len(),
-            pending.len(),
-            opts.threads
-        ),
-    )?;
-    events(&Event::Started {
-        machine: &m.name,
-        share: share.len() as u64,
-        skipped,
-        threads: opts.threads,
-    });
+    /// Checks, reading only, what [`Runner::run`] would refuse in the output directory (a
+    /// manifest of another plan, a foreign or malformed results.csv, a log.gz that is not gzip,
+    /// a file where a directory must be, a name too long for a directory), so a program can
+    /// refuse before it says anything else. `run` checks again.
+    ///
+    /// # Errors
+    /// The first refusal, naming its file and the fix.
+    pub fn check(&self) -> Result<()> {
+        let opts = self.opts;
+        RunDir::check(&opts.dir, self.plan, opts.resume, opts.job_logs)
+    }
 
-    let state = Shared {
-        results: Mutex::new(results),
-        log,
-        tally: Tally::default(),
-        next: AtomicUsize::new(0),
-        fatal: Mutex::new(None),
-        stop: AtomicBool::new(false),
-    };
-    let control = Control {
-        cancel,
-        timeout: opts.timeout,
-        grace: opts.grace,
-    };
-    let done = (Mutex::new(false), Condvar::new());
-    std::thread::scope(|scope| {
-        scope.spawn(|| status_loop(&state, &manifest, &done, opts, skipped, clock));
-        pool.scope(|s| {
-            for _ in 0..opts.threads.max(1) {
-                s.spawn(|_| {
-                    worker(
-                        &state,
-                        &pending,
-                        executor,
-                        &control,
-                        opts,
-                        m.name.as_str(),
-                        events,
-                    )
-                });
-            }
+    /// The work this runner runs.
+    pub fn work(&self) -> &'r Work {
+        self.work
+    }
+
+    /// Sends `event` where this runner sends its own (an executor's progress, say).
+    pub fn emit(&self, event: &Event<'_>) {
+        (self.events)(event);
+    }
+
+    /// Runs the share with `executor`.
+    ///
+    /// Every attempt becomes a row of `results.csv` as it ends; output lines go to `log.gz`;
+    /// `manifest.json` and `status.json` describe the run.
+    ///
+    /// # Errors
+    /// A directory holding another plan (with `Resume::Same`), an unwritable directory, a full
+    /// disk. What was recorded before the error stays valid.
+    pub fn run(&self, executor: &dyn Executor) -> Result<RunSummary> {
+        let opts = self.opts;
+        // Everything a run can refuse is refused here, before its first byte is written.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads.max(1))
+            .build()
+            .map_err(|e| {
+                Error::usage(format!(
+                    "cannot start {} worker threads ({e}): the machine's process limit is lower; pass fewer --threads",
+                    opts.threads
+                ))
+            })?;
+        self.check()?;
+        let dir = RunDir::take(&opts.dir, self.plan, opts.resume)?;
+        // From here on the directory has been written: an error says so.
+        self.run_in(dir, &pool, executor)
+            .map_err(|e| e.stopped(&opts.dir))
+    }
+
+    fn run_in(
+        &self,
+        dir: RunDir,
+        pool: &rayon::ThreadPool,
+        executor: &dyn Executor,
+    ) -> Result<RunSummary> {
+        let (work, plan, opts, events) = (self.work, self.plan, self.opts, self.events);
+        let clock = Instant::now();
+        let m = &plan.machines()[self.machine];
+        let share = plan.share(self.machine);
+        if dir.orphans() > 0 {
+            events(&Event::Warning(&format!(
+                "ended {} jobs still running from an earlier run of {} that was killed; they run again",
+                dir.orphans(),
+                opts.dir.display()
+            )));
+        }
+        let (results, existing) = ResultsWriter::open(&dir.path().join("results.csv"), opts.fsync)?;
+        if existing.repaired_bytes > 0 {
+            events(&Event::Warning(&format!(
+                "{}: cut {} bytes of a row torn by a crash; that job runs again",
+                dir.path().join("results.csv").display(),
+                existing.repaired_bytes
+            )));
+        }
+        let keyer = work.keyer();
+        let keys: Vec<JobKey> = pool.install(|| {
+            share
+                .par_iter()
+                .map(|&i| keyer.key(i, &work.jobs().job_bytes(i)))
+                .collect()
         });
-        *done.0.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        done.1.notify_all();
-    });
+        let pending: Vec<Pending> = share
+            .iter()
+            .zip(&keys)
+            .filter(|(_, k)| !existing.ok_keys.contains(&k.id()))
+            .map(|(&i, k)| (i, *k, existing.attempts.get(&k.id()).copied().unwrap_or(0)))
+            .collect();
+        let skipped = (share.len() - pending.len()) as u64;
+        drop(keys);
 
-    let interrupted = cancel.load(Ordering::Relaxed);
-    let counts = state.tally.counts(skipped);
-    let finished = counts.ok + counts.failed + counts.timeout + counts.interrupted;
-    let not_started = pending.len() as u64 - finished;
-    let busy = Duration::from_micros(state.tally.busy_us.load(Ordering::Relaxed));
-    let fatal = state.fatal.into_inner().unwrap_or_else(|p| p.into_inner());
-
-    let mut log = state.log.into_inner().unwrap_or_else(|p| p.into_inner());
-    let end_line = format!(
-        "run {}: ok {} failed {} timeout {} interrupted {} skipped {} not started {}",
-        if interrupted {
-            "interrupted"
-        } else {
-            "finished"
-        },
-        counts.ok,
-        counts.failed,
-        counts.timeout,
-        counts.interrupted,
-        skipped,
-        not_started
-    );
-    let log_result = log
-        .line(SystemTime::now(), None, Stream::Event, &end_line)
-        .and_then(|()| log.finish());
-
-    manifest.ended_at = Some(crate::output::rfc3339(SystemTime::now()));
-    manifest.state = if interrupted || fatal.is_some() {
-        "interrupted"
-    } else {
-        "finished"
-    }
-    .to_owned();
-    manifest.counts = Counts {
-        ok: counts.ok,
-        failed: counts.failed,
-        timeout: counts.timeout,
-        interrupted: counts.interrupted,
-        skipped,
-    };
-    manifest.busy_s = busy.as_secs_f64();
-    write_status(&opts.dir, &manifest, &state.tally, skipped, clock)?;
-    manifest.write_atomic(&opts.dir)?;
-    let _ = std::fs::remove_dir(opts.dir.join("tmp"));
-    let _ = std::fs::remove_dir(opts.dir.join("jobs"));
-    if let Some(e) = fatal {
-        return Err(e);
-    }
-    log_result?;
-    Ok(RunSummary {
-        share: share.len() as u64,
-        counts,
-        not_started,
-        wall: clock.elapsed(),
-        busy,
-        interrupted,
-        moved_aside,
-    })
-}
-
-struct Shared {
-    results: Mutex<ResultsWriter>,
-    log: Mutex<LogWriter>,
-    tally: Tally,
-    next: AtomicUsize,
-    fatal: Mutex<Option<Error>>,
-    stop: AtomicBool,
-}
-
-impl Shared {
-    fn fail(&self, e: Error) {
-        self.stop.store(true, Ordering::Relaxed);
-        let mut slot = self.fatal.lock().unwrap_or_else(|p| p.into_inner());
-        slot.get_or_insert(e);
-    }
-}
-
-fn log_event(log: &Mutex<LogWriter>, job: Option<u64>, text: &str) -> Result<()> {
-    let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
-    log.line(SystemTime::now(), job, Stream::Event, text)?;
-    log.end_member()
-}
-
-fn worker(
-    state: &Shared,
-    pending: &[(u64, JobKey, u32)],
-    executor: &dyn Executor,
-    control: &Control<'_>,
-    opts: &RunOptions,
-    machine: &str,
-    events: &(dyn Fn(&Event<'_>) + Sync),
-) {
-    loop {
-        if control.cancelled() || state.stop.load(Ordering::Relaxed) {
-            return;
-        }
-        let n = state.next.fetch_add(1, Ordering::Relaxed);
-        let Some(&(index, key, done_attempts)) = pending.get(n) else {
-            return;
+        let mut manifest = Manifest {
+            algorithm: ALGORITHM.to_owned(),
+            work_digest: plan.work_digest().hex(),
+            plan_digest: plan.plan_digest().hex(),
+            machine: m.name.clone(),
+            weight: m.weight_f64(),
+            cores: m.cores,
+            threads: opts.threads as u64,
+            share: share.len() as u64,
+            jobs_total: plan.jobs(),
+            excluded: plan.excluded(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            hostname: hostname(),
+            started_at: crate::output::rfc3339(SystemTime::now()),
+            ended_at: None,
+            state: RunState::Running,
+            counts: Counts {
+                skipped,
+                ..Counts::default()
+            },
+            busy_s: 0.0,
+            shard: opts.shard,
+            first_key: Some(keyer.key(0, &work.jobs().job_bytes(0)).id()),
         };
-        let mut job_log_slot: Option<Result<LogWriter>> = None;
-        let mut attempt = done_attempts;
-        let last_attempt = done_attempts + 1 + opts.retries;
-        loop {
-            attempt += 1;
-            events(&Event::JobStarted { index, attempt });
-            let spec = JobSpec {
-                index,
-                key,
-                attempt,
-            };
-            let mut wrote = false;
-            let mut log_error = None;
-            let result = executor.execute(&spec, control, &mut |stream, text| {
-                wrote = true;
-                // The time is read under the lock, so log.gz lines are in time order (merge
-                // relies on it).
-                let mut log = state.log.lock().unwrap_or_else(|p| p.into_inner());
-                let now = SystemTime::now();
-                if let Err(e) = log.line(now, Some(index), stream, text) {
-                    log_error.get_or_insert(e);
-                }
-                drop(log);
-                if opts.job_logs {
-                    let log =
-                        job_log_slot.get_or_insert_with(|| job_log(&opts.dir.join("logs"), index));
-                    if let Ok(log) = log {
-                        let _ = log.line(now, Some(index), stream, text);
-                    }
-                }
-            });
-            let retrying = matches!(result.outcome, Outcome::Failed | Outcome::Timeout)
-                && attempt < last_attempt
-                && !control.cancelled();
-            if let Err(e) = record(
-                state,
-                &result,
-                index,
-                key,
-                attempt,
-                machine,
-                wrote || result.error.is_some(),
-                log_error,
-            ) {
-                state.fail(e);
-                return;
-            }
-            events(&Event::JobFinished {
-                index,
-                attempt,
-                outcome: result.outcome,
-                duration: result.duration,
-                error: result.error.as_deref(),
-                retrying,
-            });
-            if !retrying {
-                state.tally.add(result.outcome);
-                break;
-            }
+        let (mut log, log_warning) = LogWriter::open(&dir.path().join("log.gz"))?;
+        if let Some(w) = log_warning {
+            events(&Event::Warning(&w));
         }
-        if let Some(Ok(log)) = job_log_slot {
-            if let Err(e) = log.finish() {
-                state.fail(e);
-            }
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn record(
-    state: &Shared,
-    attempt: &Attempt,
-    index: u64,
-    key: JobKey,
-    number: u32,
-    machine: &str,
-    flush_log: bool,
-    log_error: Option<Error>,
-) -> Result<()> {
-    state
-        .tally
-        .busy_us
-        .fetch_add(attempt.duration.as_micros() as u64, Ordering::Relaxed);
-    if let Some(e) = log_error {
-        return Err(e);
-    }
-    if flush_log {
-        let mut log = state.log.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(error) = &attempt.error {
-            log.line(
-                SystemTime::now(),
-                Some(index),
-                Stream::Event,
-                &format!("attempt {number} {}: {error}", attempt.outcome.as_str()),
-            )?;
-        }
+        log.line(
+            SystemTime::now(),
+            None,
+            Stream::Event,
+            &format!(
+                "run started: machine {} plan {} share {} pending {} threads {}",
+                m.name,
+                plan.plan_digest().short(),
+                share.len(),
+                pending.len(),
+                opts.threads
+            ),
+        )?;
         log.end_member()?;
+        dir.write_manifest(&manifest)?;
+        events(&Event::Started {
+            machine: &m.name,
+            share: share.len() as u64,
+            skipped,
+            threads: opts.threads,
+        });
+
+        let state = Shared::new(results, log, &pending);
+        let control = Control {
+            cancel: self.cancel,
+            timeout: opts.timeout,
+            grace: opts.grace,
+        };
+        let job_logs = dir.path().join("logs");
+        let settings = Settings {
+            machine: &m.name,
+            retries: opts.retries,
+            job_logs: opts.job_logs.then_some(job_logs.as_path()),
+        };
+        let done = (Mutex::new(false), Condvar::new());
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                status_loop(
+                    &state,
+                    &dir,
+                    &manifest,
+                    &done,
+                    opts.status_interval,
+                    skipped,
+                    clock,
+                )
+            });
+            // Ends the status loop however the workers end, a panic included: the scope would
+            // otherwise wait for it forever, holding the directory's lock.
+            let _done = Done(&done);
+            pool.scope(|s| {
+                for _ in 0..opts.threads.max(1) {
+                    s.spawn(|_| state.worker(executor, &control, &settings, events));
+                }
+            });
+        });
+
+        let interrupted = control.cancelled();
+        let counts = state.tally.counts(skipped);
+        let finished = counts.ok + counts.failed + counts.timeout + counts.interrupted;
+        let not_started = pending.len() as u64 - finished;
+        let busy = Duration::from_micros(state.tally.busy_us());
+        let fatal = state.take_fatal();
+
+        let mut log = state.log.into_inner().unwrap_or_else(|p| p.into_inner());
+        let end_line = format!(
+            "run {}: ok {} failed {} timeout {} interrupted {} skipped {} not started {}",
+            if interrupted {
+                "interrupted"
+            } else {
+                "finished"
+            },
+            counts.ok,
+            counts.failed,
+            counts.timeout,
+            counts.interrupted,
+            skipped,
+            not_started
+        );
+        let log_result = log
+            .line(SystemTime::now(), None, Stream::Event, &end_line)
+            .and_then(|()| log.finish());
+
+        let end_state = if interrupted || fatal.is_some() {
+            RunState::Interrupted
+        } else {
+            RunState::Finished
+        };
+        manifest.busy_s = busy.as_secs_f64();
+        let moved_aside = dir.moved_aside().map(PathBuf::from);
+        dir.finish(&mut manifest, end_state, counts, clock)?;
+        if let Some(e) = fatal {
+            return Err(e);
+        }
+        log_result?;
+        Ok(RunSummary {
+            share: share.len() as u64,
+            counts,
+            not_started,
+            wall: clock.elapsed(),
+            busy,
+            interrupted,
+            moved_aside,
+        })
     }
-    let row = ResultRow {
-        index,
-        key: key.id(),
-        machine: machine.to_owned(),
-        status: status_of(attempt.outcome),
-        exit_code: attempt.exit_code,
-        attempt: number,
-        started_at: attempt.started_at,
-        duration: attempt.duration,
-        error: attempt.error.clone(),
-        fields: attempt.fields.clone(),
-    };
-    state
-        .results
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .append(&row)
 }
 
-fn status_of(outcome: Outcome) -> Status {
-    match outcome {
-        Outcome::Ok => Status::Ok,
-        Outcome::Failed => Status::Failed,
-        Outcome::Timeout => Status::Timeout,
-        Outcome::Interrupted => Status::Interrupted,
+/// Sets the flag the status loop waits on when dropped.
+struct Done<'a>(&'a (Mutex<bool>, Condvar));
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        *self.0 .0.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.0 .1.notify_all();
     }
 }
 
+/// Refreshes status.json every `interval` (and ends the log's gzip member, so a crash loses
+/// little) until `done` is set.
 fn status_loop(
-    state: &Shared,
+    state: &Shared<'_>,
+    dir: &RunDir,
     manifest: &Manifest,
     done: &(Mutex<bool>, Condvar),
-    opts: &RunOptions,
+    interval: Duration,
     skipped: u64,
     clock: Instant,
 ) {
@@ -507,71 +381,22 @@ fn status_loop(
     while !*finished {
         let (guard, _) = done
             .1
-            .wait_timeout(finished, opts.status_interval)
+            .wait_timeout(finished, interval)
             .unwrap_or_else(|p| p.into_inner());
         finished = guard;
         if *finished {
             return;
         }
-        // Also end the log's gzip member at least this often, so a crash loses little.
-        if let Ok(mut log) = state.log.try_lock() {
-            let _ = log.end_member();
-        }
-        if let Err(e) = write_status(&opts.dir, manifest, &state.tally, skipped, clock) {
+        state.flush_log();
+        if let Err(e) = dir.write_status(manifest, state.tally.counts(skipped), clock) {
             state.fail(e);
         }
     }
 }
 
-fn write_status(
-    dir: &Path,
-    manifest: &Manifest,
-    tally: &Tally,
-    skipped: u64,
-    clock: Instant,
-) -> Result<()> {
-    let c = tally.counts(skipped);
-    let ran = c.ok + c.failed + c.timeout + c.interrupted;
-    let elapsed = clock.elapsed().as_secs_f64();
-    let rate = if elapsed > 0.0 {
-        ran as f64 / elapsed
-    } else {
-        0.0
-    };
-    let done = ran + skipped;
-    let remaining = manifest.share.saturating_sub(done);
-    StatusFile {
-        machine: manifest.machine.clone(),
-        plan_digest: manifest.plan_digest.clone(),
-        work_digest: manifest.work_digest.clone(),
-        state: manifest.state.clone(),
-        share: manifest.share,
-        done,
-        ok: c.ok + skipped,
-        failed: c.failed + c.timeout,
-        rate_per_s: rate,
-        eta_s: (rate > 0.0 && remaining > 0).then(|| remaining as f64 / rate),
-        updated_at: crate::output::rfc3339(SystemTime::now()),
-    }
-    .write_atomic(dir)
-}
-
 /// This host's name (empty if the system will not say).
 pub fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `buf.len()` bytes into `buf`.
-    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if r != 0 {
-        return String::new();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
-/// The key ids of a set of jobs (for tests and resume checks).
-#[allow(dead_code)]
-pub(crate) fn ids(keys: &[JobKey]) -> HashSet<String> {
-    keys.iter().map(JobKey::id).collect()
+    crate::sys::hostname()
 }
 
 #[cfg(test)]

@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::input::{Format, JobList, Machine};
-use crate::run::{Attempt, Control, Executor, JobSpec, Outcome, Stream};
+use crate::model::{RunState, Status, Stream};
+use crate::run::{Attempt, Control, Executor, JobSpec};
 
 /// Runs nothing: answers with `outcome(spec)` and remembers every call.
 struct Fake<F> {
@@ -17,7 +17,7 @@ struct Fake<F> {
     calls: Mutex<Vec<(u64, u32)>>,
 }
 
-impl<F: Fn(&JobSpec) -> Outcome + Sync> Fake<F> {
+impl<F: Fn(&JobSpec) -> Status + Sync> Fake<F> {
     fn new(outcome: F) -> Self {
         Fake {
             outcome,
@@ -32,7 +32,7 @@ impl<F: Fn(&JobSpec) -> Outcome + Sync> Fake<F> {
     }
 }
 
-impl<F: Fn(&JobSpec) -> Outcome + Sync> Executor for Fake<F> {
+impl<F: Fn(&JobSpec) -> Status + Sync> Executor for Fake<F> {
     fn execute(
         &self,
         job: &JobSpec,
@@ -44,8 +44,8 @@ impl<F: Fn(&JobSpec) -> Outcome + Sync> Executor for Fake<F> {
         let outcome = (self.outcome)(job);
         Attempt {
             outcome,
-            exit_code: Some(i32::from(outcome != Outcome::Ok)),
-            error: (outcome != Outcome::Ok).then(|| "nope".to_owned()),
+            exit_code: Some(i32::from(outcome != Status::Ok)),
+            error: (outcome != Status::Ok).then(|| "nope".to_owned()),
             fields: vec![("value".to_owned(), (job.index * 10).to_string())],
             started_at: SystemTime::now(),
             duration: Duration::from_millis(1),
@@ -86,9 +86,9 @@ fn run(
     plan: &Plan,
     exec: &dyn Executor,
     opts: &RunOptions,
-    cancel: &AtomicBool,
+    cancel: &Cancel,
 ) -> Result<RunSummary> {
-    run_share(work, plan, 0, exec, opts, cancel, &|_| {})
+    Runner::new(work, plan, 0, opts).cancel(cancel).run(exec)
 }
 
 fn rows(dir: &Path) -> Vec<HashMap<String, String>> {
@@ -101,8 +101,8 @@ fn runs_the_share_once_in_order_and_resumes_to_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let (work, plan) = study(30, "s");
     let o = opts(&tmp.path().join("a"));
-    let fake = Fake::new(|_| Outcome::Ok);
-    let s = run(&work, &plan, &fake, &o, &AtomicBool::new(false)).unwrap();
+    let fake = Fake::new(|_| Status::Ok);
+    let s = run(&work, &plan, &fake, &o, &Cancel::new()).unwrap();
     let share = plan.share(0);
     assert!(s.all_ok());
     assert_eq!(s.counts.ok, share.len() as u64);
@@ -117,11 +117,11 @@ fn runs_the_share_once_in_order_and_resumes_to_nothing() {
         assert_eq!(row["value"], (i * 10).to_string());
     }
     let manifest = Manifest::read(&o.dir).unwrap();
-    assert_eq!(manifest.state, "finished");
+    assert_eq!(manifest.state, RunState::Finished);
     assert_eq!(manifest.plan_digest, plan.plan_digest().hex());
 
-    let again = Fake::new(|_| Outcome::Ok);
-    let s = run(&work, &plan, &again, &o, &AtomicBool::new(false)).unwrap();
+    let again = Fake::new(|_| Status::Ok);
+    let s = run(&work, &plan, &again, &o, &Cancel::new()).unwrap();
     assert!(again.calls().is_empty());
     assert_eq!(s.counts.skipped, share.len() as u64);
     assert!(s.all_ok());
@@ -137,18 +137,18 @@ fn retries_record_every_attempt_and_a_rerun_counts_on() {
     o.retries = 2;
     let fake = Fake::new(move |j: &JobSpec| {
         if j.index == bad {
-            Outcome::Failed
+            Status::Failed
         } else {
-            Outcome::Ok
+            Status::Ok
         }
     });
-    let s = run(&work, &plan, &fake, &o, &AtomicBool::new(false)).unwrap();
+    let s = run(&work, &plan, &fake, &o, &Cancel::new()).unwrap();
     assert!(!s.all_ok());
     assert_eq!(s.counts.failed, 1);
     assert_eq!(fake.calls().iter().filter(|c| c.0 == bad).count(), 3);
     o.retries = 0;
-    let fixed = Fake::new(|_| Outcome::Ok);
-    let s = run(&work, &plan, &fixed, &o, &AtomicBool::new(false)).unwrap();
+    let fixed = Fake::new(|_| Status::Ok);
+    let s = run(&work, &plan, &fixed, &o, &Cancel::new()).unwrap();
     assert_eq!(fixed.calls(), vec![(bad, 4)]);
     assert!(s.all_ok());
     let attempts: Vec<String> = rows(&o.dir)
@@ -165,19 +165,19 @@ fn cancellation_stops_starting_jobs_and_a_rerun_finishes_the_rest() {
     let (work, plan) = study(40, "c");
     let mut o = opts(&tmp.path().join("a"));
     o.threads = 1;
-    let cancel = AtomicBool::new(false);
+    let cancel = Cancel::new();
     let fake = Fake::new(|j: &JobSpec| {
         let _ = j;
-        cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-        Outcome::Ok
+        cancel.stop();
+        Status::Ok
     });
     let s = run(&work, &plan, &fake, &o, &cancel).unwrap();
     assert!(s.interrupted);
     assert_eq!(fake.calls().len(), 1);
     assert_eq!(s.not_started, plan.share(0).len() as u64 - 1);
-    assert_eq!(Manifest::read(&o.dir).unwrap().state, "interrupted");
-    let rest = Fake::new(|_| Outcome::Ok);
-    let s = run(&work, &plan, &rest, &o, &AtomicBool::new(false)).unwrap();
+    assert_eq!(Manifest::read(&o.dir).unwrap().state, RunState::Interrupted);
+    let rest = Fake::new(|_| Status::Ok);
+    let s = run(&work, &plan, &rest, &o, &Cancel::new()).unwrap();
     assert_eq!(rest.calls().len(), plan.share(0).len() - 1);
     assert!(s.all_ok());
 }
@@ -187,22 +187,15 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
     let tmp = tempfile::tempdir().unwrap();
     let (work, plan) = study(20, "one");
     let o = opts(&tmp.path().join("a"));
-    run(
-        &work,
-        &plan,
-        &Fake::new(|_| Outcome::Ok),
-        &o,
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    run(&work, &plan, &Fake::new(|_| Status::Ok), &o, &Cancel::new()).unwrap();
 
     let (work2, plan2) = study(20, "two");
     let e = run(
         &work2,
         &plan2,
-        &Fake::new(|_| Outcome::Ok),
+        &Fake::new(|_| Status::Ok),
         &o,
-        &AtomicBool::new(false),
+        &Cancel::new(),
     )
     .unwrap_err();
     let msg = e.to_string();
@@ -220,8 +213,8 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
     let (work3, plan3) = study(25, "one");
     let mut keep = o.clone();
     keep.resume = Resume::KeepDone;
-    let fake = Fake::new(|_| Outcome::Ok);
-    let s = run(&work3, &plan3, &fake, &keep, &AtomicBool::new(false)).unwrap();
+    let fake = Fake::new(|_| Status::Ok);
+    let s = run(&work3, &plan3, &fake, &keep, &Cancel::new()).unwrap();
     let done: std::collections::HashSet<u64> = plan.share(0).iter().copied().collect();
     assert!(fake.calls().iter().all(|(i, _)| !done.contains(i)));
     assert!(s.all_ok());
@@ -231,9 +224,9 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
     let s = run(
         &work2,
         &plan2,
-        &Fake::new(|_| Outcome::Ok),
+        &Fake::new(|_| Status::Ok),
         &fresh,
-        &AtomicBool::new(false),
+        &Cancel::new(),
     )
     .unwrap();
     let old = s.moved_aside.expect("moved aside");

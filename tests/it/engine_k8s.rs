@@ -192,3 +192,131 @@ fn the_merge_job_reads_the_same_claim() {
         "run"
     );
 }
+
+/// Every container of every Job (the shards and the merge), as (Job name, container).
+fn job_containers() -> Vec<(String, Yaml)> {
+    of_kind(&documents(), "Job")
+        .iter()
+        .flat_map(|job| {
+            let name = str_of(&job["metadata"]["name"]).to_owned();
+            job["spec"]["template"]["spec"]["containers"]
+                .as_vec()
+                .unwrap()
+                .iter()
+                .map(move |c| (name.clone(), c.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn cpu_limits_equal_requests_so_threads_follow_them() {
+    // jobsplit's threads follow the container's CPU quota, which only a limit sets: without
+    // one, a pod takes its node's CPU count (tests/it/cluster_cgroup.rs runs the binary in a
+    // real cgroup).
+    let containers = job_containers();
+    assert_eq!(containers.len(), 2, "the shard and the merge containers");
+    for (job, c) in containers {
+        let resources = &c["resources"];
+        for what in ["cpu", "memory"] {
+            let request = str_of(&resources["requests"][what]);
+            let limit = str_of(&resources["limits"][what]);
+            assert_eq!(request, limit, "job/{job}: {what} limit == request");
+        }
+        // A whole number of CPUs: the quota rounds down, so 1500m would run 1 thread.
+        let cpu: u32 = str_of(&resources["limits"]["cpu"])
+            .parse()
+            .unwrap_or_else(|_| panic!("job/{job}: a whole number of CPUs"));
+        assert!(cpu >= 1);
+    }
+}
+
+/// `examples/kubernetes/run-study.sh` with a fake `kubectl` on `PATH`: `get` answers the
+/// study's conditions from `squares` (one answer per call, the last repeated) and the merge
+/// Job's from `merge`; every call is logged. Returns the exit code, the output and the log.
+fn run_study(squares: &[&str], merge: &[&str], timeout: u32) -> (i32, String, String) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let answers = |name: &str, list: &[&str]| {
+        std::fs::write(dir.path().join(name), list.join("\n") + "\n").unwrap();
+    };
+    answers("squares", squares);
+    answers("squares-merge", merge);
+    let kubectl = dir.path().join("kubectl");
+    std::fs::write(
+        &kubectl,
+        r#"#!/bin/sh
+echo "$*" >> "$FAKE/calls"
+case $1 in
+get)
+    name=${2#job/}
+    n=$(grep -c "^get job/$name " "$FAKE/calls")
+    total=$(wc -l < "$FAKE/$name")
+    [ "$n" -gt "$total" ] && n=$total
+    sed -n "${n}p" "$FAKE/$name" ;;
+logs) echo "merge log: 40 jobs" ;;
+apply) echo "applied $*" ;;
+*) exit 1 ;;
+esac
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&kubectl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/kubernetes/run-study.sh");
+    let o = std::process::Command::new("sh")
+        .arg(&script)
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+        .env("FAKE", dir.path())
+        .env("POLL", "1")
+        .env("TIMEOUT", timeout.to_string())
+        .output()
+        .unwrap();
+    let calls = std::fs::read_to_string(dir.path().join("calls")).unwrap_or_default();
+    let text =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    (o.status.code().unwrap_or(-1), text, calls)
+}
+
+#[test]
+fn run_study_merges_after_a_complete_study() {
+    let (code, out, calls) = run_study(&["", "Complete"], &["SuccessCriteriaMet Complete"], 60);
+    assert_eq!(code, 0, "{out}\n{calls}");
+    assert!(out.contains("job/squares: Complete"), "{out}");
+    assert!(out.contains("merge log: 40 jobs"), "{out}");
+    let applied: Vec<&str> = calls.lines().filter(|l| l.starts_with("apply")).collect();
+    assert_eq!(applied.len(), 2, "{calls}");
+    assert!(applied[0].ends_with("-l jobsplit/step=run"), "{calls}");
+    assert!(applied[1].ends_with("-l jobsplit/step=merge"), "{calls}");
+}
+
+#[test]
+fn run_study_stops_waiting_when_the_study_fails_and_still_merges() {
+    // A Job whose shards exhausted their retries: Failed (after FailureTarget), never
+    // Complete. `kubectl wait --for=condition=complete` would wait out its whole timeout.
+    let (code, out, calls) = run_study(&["", "FailureTarget Failed"], &["Failed"], 86_400);
+    assert_eq!(code, 1, "{out}\n{calls}");
+    assert!(out.contains("job/squares: Failed"), "{out}");
+    assert!(
+        calls.contains("-l jobsplit/step=merge"),
+        "the merge runs anyway: {calls}"
+    );
+    assert!(out.contains("merge log"), "{out}");
+    assert_eq!(
+        calls
+            .lines()
+            .filter(|l| l.starts_with("get job/squares "))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn run_study_gives_up_after_its_timeout() {
+    let (code, out, calls) = run_study(&[""], &[""], 2);
+    assert_eq!(code, 2, "{out}\n{calls}");
+    assert!(
+        out.contains("job/squares neither complete nor failed after 2 s"),
+        "{out}"
+    );
+    assert!(!calls.contains("step=merge"), "{calls}");
+}

@@ -1,21 +1,36 @@
 //! The end-to-end suite: one test binary (as ripgrep and just lay theirs out), one harness.
 //! Each module is one area of the binary's behaviour; `harness` holds what they share.
 
-mod harness;
-
 mod bad_input;
 mod cli_inputs;
 mod cli_merge;
 mod cli_plan;
 mod cli_snapshots;
+mod cluster_cgroup;
+mod cluster_slurm_script;
+mod codec_columns;
+mod codec_log;
+mod codec_malformed;
+mod codec_torn;
+mod crash_disk;
+mod crash_property;
+mod crash_rerun;
+mod crash_study;
 mod engine_k8s;
 mod engine_slurm;
 mod examples;
+mod exit_codes;
 mod fuzz_inputs;
 mod fuzz_outputs;
 mod golden;
+mod harness;
+mod integrity;
+mod lost_terminal;
 mod merge_library;
 mod merge_logs;
+mod process_escape;
+mod process_library;
+mod process_signals;
 mod proptest_plan;
 mod run_crash;
 mod run_guard;
@@ -26,6 +41,8 @@ mod run_results;
 mod run_resume;
 mod run_signal;
 mod run_split;
+mod shells;
 mod static_binary;
 mod study_property;
+mod symlinks;
 mod terminal_text;

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jobsplit::merge::{load_rescue, merge, status, MergeOptions};
+use jobsplit::model::Stream;
+use jobsplit::model::{RunState, Status};
 use jobsplit::output::log::LogWriter;
 use jobsplit::output::manifest::{Counts, Manifest};
-use jobsplit::output::results::{ResultRow, ResultsWriter, Status};
-use jobsplit::run::Stream;
+use jobsplit::output::results::{ResultRow, ResultsWriter};
 
 const WORK: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const PLAN: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -70,7 +71,7 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
     let path = root.join(d.name);
     std::fs::create_dir_all(&path).unwrap();
     let (mut w, _) = ResultsWriter::open(&path.join("results.csv"), false).unwrap();
-    let mut log = LogWriter::open(&path.join("log.gz")).unwrap();
+    let (mut log, _) = LogWriter::open(&path.join("log.gz")).unwrap();
     for r in rows {
         w.append(r).unwrap();
         log.line(r.started_at, Some(r.index), Stream::Out, "out\tput")
@@ -107,7 +108,7 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
         hostname: d.name.into(),
         started_at: jobsplit::output::rfc3339(start),
         ended_at: Some(jobsplit::output::rfc3339(end)),
-        state: "finished".into(),
+        state: RunState::Finished,
         counts: Counts {
             ok: count(Status::Ok),
             failed: count(Status::Failed),
@@ -484,7 +485,7 @@ fn status_reads_a_run_still_writing_its_results() {
         ],
     );
     let mut m = Manifest::read(&a).unwrap();
-    m.state = "running".into();
+    m.state = RunState::Running;
     m.ended_at = None;
     m.share = 6;
     m.write_atomic(&a).unwrap();
@@ -493,7 +494,7 @@ fn status_reads_a_run_still_writing_its_results() {
     let report = status(&[a]).unwrap();
     let s = &report.machines[0];
     assert_eq!((s.done, s.ok, s.failed, s.share), (2, 1, 1, 6));
-    assert_eq!(s.state, "running");
+    assert_eq!(s.state, RunState::Running);
     assert!(s.eta_s.is_some());
     assert!(report.render_table().contains("2/6"));
     serde_json::to_string(&report).unwrap();
@@ -530,16 +531,24 @@ fn results_header_grows_atomically_and_torn_rows_are_repaired() {
     };
     check(3);
 
-    // A crash in the middle of a rewrite: the temporary file cannot even be written. The file
-    // stays as it was, whole, and no temporary is left behind.
+    // A failure in the middle of a rewrite (here the file cannot be read back: a directory
+    // took its name). The file stays as it was, whole, and no temporary is left behind.
     let tmp = t.path().join("results.csv.tmp");
-    std::fs::create_dir(&tmp).unwrap();
     let before = std::fs::read(&path).unwrap();
+    let aside = t.path().join("aside.csv");
+    std::fs::rename(&path, &aside).unwrap();
+    std::fs::create_dir(&path).unwrap();
     assert!(w
         .append(&with(row(3, "m", Status::Ok, 4.0, 1.0), &[("c", "new")]))
         .is_err());
+    std::fs::remove_dir(&path).unwrap();
+    std::fs::rename(&aside, &path).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), before);
-    std::fs::remove_dir(&tmp).unwrap();
+    assert_eq!(
+        std::fs::read_dir(t.path()).unwrap().count(),
+        1,
+        "a temporary is left"
+    );
     // A half-written temporary left by a crash is simply replaced by the next rewrite.
     std::fs::write(&tmp, "index,key,garbage").unwrap();
     drop(w);

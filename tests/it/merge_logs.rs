@@ -6,10 +6,10 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jobsplit::merge::{merge, MergeOptions};
+use jobsplit::model::Stream;
 use jobsplit::output::log::{LogReader, LogWriter};
 use jobsplit::output::manifest::{Counts, Manifest};
 use jobsplit::output::results::ResultsWriter;
-use jobsplit::run::Stream;
 use proptest::prelude::*;
 
 fn at(us: u64) -> SystemTime {
@@ -27,7 +27,7 @@ fn lines_of(path: &Path) -> (Vec<Vec<u8>>, Option<String>) {
 
 /// Writes members of the given line counts; long lines make some members compressed ones.
 fn write_members(path: &Path, members: &[(usize, usize)]) -> Vec<Vec<u8>> {
-    let mut w = LogWriter::open(path).unwrap();
+    let (mut w, _) = LogWriter::open(path).unwrap();
     let mut expected = Vec::new();
     let mut t = 0;
     for (m, &(count, width)) in members.iter().enumerate() {
@@ -70,10 +70,23 @@ proptest! {
         let (got, _) = lines_of(&path);
         prop_assert!(expected.starts_with(&got), "not a prefix at cut {}", cut);
 
-        // Reopening cuts the torn tail away: zcat reads the whole file again, and appending
-        // continues after the last whole member.
+        // Reopening sets the torn tail aside (never a byte lost): zcat reads the whole file
+        // again, and appending continues after the last whole member.
         match LogWriter::open(&path) {
-            Ok(mut w) => {
+            Ok((mut w, set_aside)) => {
+                let kept = std::fs::read(&path).unwrap();
+                let aside: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .filter(|p| p.to_string_lossy().contains("log.gz.damaged-"))
+                    .collect();
+                prop_assert_eq!(set_aside.is_some(), kept.len() < damaged.len());
+                prop_assert_eq!(aside.len(), usize::from(set_aside.is_some()));
+                let mut all = kept.clone();
+                for p in &aside {
+                    all.extend(std::fs::read(p).unwrap());
+                }
+                prop_assert_eq!(&all, &damaged);
                 w.line(at(1 << 40), None, Stream::Event, "after").unwrap();
                 w.finish().unwrap();
                 let mut text = Vec::new();
@@ -112,7 +125,7 @@ fn machine(root: &Path, name: &str, times: &[u64]) -> std::path::PathBuf {
     let dir = root.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     ResultsWriter::open(&dir.join("results.csv"), false).unwrap();
-    let mut w = LogWriter::open(&dir.join("log.gz")).unwrap();
+    let (mut w, _) = LogWriter::open(&dir.join("log.gz")).unwrap();
     for (i, &t) in times.iter().enumerate() {
         w.line(at(t), Some(i as u64), Stream::Out, &format!("{name} {t}"))
             .unwrap();
@@ -136,7 +149,7 @@ fn machine(root: &Path, name: &str, times: &[u64]) -> std::path::PathBuf {
         hostname: name.into(),
         started_at: jobsplit::output::rfc3339(at(0)),
         ended_at: None,
-        state: "running".into(),
+        state: jobsplit::model::RunState::Running,
         counts: Counts::default(),
         busy_s: 0.0,
         shard: None,

@@ -72,3 +72,70 @@ fn a_rerun_ends_the_jobs_a_killed_run_left_behind() {
     )
     .is_empty()));
 }
+
+/// Kills a run of machine `a` started with `--out first_out` while its two jobs sleep, then
+/// reruns with `--out rerun_out` (another spelling of the same directory) and checks that the
+/// rerun found and ended the killed run's jobs before running them again.
+fn rerun_by_another_spelling_ends_leftovers(first_out: &str, rerun_out: &str) {
+    let s = Study::with(&sleepers(2, 60), r#"{"a": [1, 2]}"#, "");
+    std::fs::create_dir(s.join("real")).unwrap();
+    std::os::unix::fs::symlink("real", s.join("link")).unwrap();
+    let marker = s.env_marker();
+    let mut first = s
+        .std_cmd()
+        .args([
+            "run",
+            "--machine",
+            "a",
+            "--yes",
+            "--quiet",
+            "--out",
+            first_out,
+        ])
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(10), || procs_with_env(
+        &marker
+    )
+    .len()
+        >= 3));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let leftovers: Vec<i32> = procs_with_env(&marker).iter().map(|p| p.0).collect();
+    assert!(!leftovers.is_empty(), "the jobs outlived the killed run");
+    let out = s
+        .run("a")
+        .args(["--out", rerun_out, "--timeout", "1", "--grace", "0.2"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stderr).contains("still running from an earlier run"),
+        "{first_out} then {rerun_out}: {}",
+        text(&out.stderr)
+    );
+    let alive = |pid: &i32| std::path::Path::new(&format!("/proc/{pid}")).exists();
+    let survivors: Vec<i32> = leftovers.into_iter().filter(alive).collect();
+    for pid in &survivors {
+        // SAFETY: kill has no memory effects.
+        unsafe {
+            libc::kill(*pid, libc::SIGKILL);
+        }
+    }
+    assert!(
+        survivors.is_empty()
+            || wait_until(Duration::from_secs(5), || procs_with_env(&marker)
+                .is_empty()),
+        "{first_out} then {rerun_out}: the killed run's jobs ran on beside the rerun"
+    );
+}
+
+#[test]
+fn a_rerun_through_a_symlink_ends_the_leftovers() {
+    rerun_by_another_spelling_ends_leftovers("real", "link");
+    rerun_by_another_spelling_ends_leftovers("link", "real");
+}
+
+#[test]
+fn a_rerun_through_dot_dot_ends_the_leftovers() {
+    rerun_by_another_spelling_ends_leftovers("real", "real/../real");
+}

@@ -247,12 +247,16 @@ fn a_full_disk_stops_the_run_with_a_clear_message_and_a_valid_results_file() {
         .output()
         .unwrap();
     let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    // Not 2 ("nothing written"): the run wrote, and says so.
+    assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("no space left"), "{err}");
+    assert!(err.contains("stopped after it began writing"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     let results = mnt.join("solo/results.csv");
     let r = Results::read(&results);
     assert!(r.rows.len() < 40, "the disk never filled up");
+    // The manifest never stays `running` after the process ended.
     let m = crate::harness::read_json(&mnt.join("solo/manifest.json"));
-    assert_ne!(m["state"], "finished", "{m}");
+    assert_eq!(m["state"], "interrupted", "{m}");
+    assert!(m["ended_at"].is_string(), "{m}");
 }

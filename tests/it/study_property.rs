@@ -3,7 +3,7 @@
 //! Once in process with a fake executor (many cases), once through the binary (`binary`).
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
@@ -11,17 +11,16 @@ use serde_json::Map;
 
 use jobsplit::input::{Format, JobList, Machine};
 use jobsplit::merge::{load_rescue, merge, MergeOptions};
+use jobsplit::model::{Status, Stream};
 use jobsplit::plan::Plan;
-use jobsplit::run::{
-    run_share, Attempt, Control, Executor, JobSpec, Outcome, Resume, RunOptions, Stream,
-};
+use jobsplit::run::{Attempt, Cancel, Control, Executor, JobSpec, Resume, RunOptions, Runner};
 use jobsplit::Work;
 
 /// Runs jobs in-process; stops the "host" (sets cancel) after `budget` jobs.
 struct Host<'a> {
     budget: usize,
     done: AtomicUsize,
-    cancel: &'a AtomicBool,
+    cancel: &'a Cancel,
 }
 
 impl Executor for Host<'_> {
@@ -33,10 +32,10 @@ impl Executor for Host<'_> {
     ) -> Attempt {
         log(Stream::Out, "working");
         if self.done.fetch_add(1, Ordering::SeqCst) + 1 >= self.budget {
-            self.cancel.store(true, Ordering::SeqCst);
+            self.cancel.stop();
         }
         Attempt {
-            outcome: Outcome::Ok,
+            outcome: Status::Ok,
             exit_code: Some(0),
             error: None,
             fields: vec![("square".into(), (job.index * job.index).to_string())],
@@ -57,7 +56,7 @@ fn machines(spec: &[(u8, u8)], prefix: &str) -> Vec<Machine> {
 
 fn run_hosts(work: &Work, plan: &Plan, out: &Path, budgets: &[usize]) {
     for (j, m) in plan.machines().iter().enumerate() {
-        let cancel = AtomicBool::new(false);
+        let cancel = Cancel::new();
         let host = Host {
             budget: budgets[j],
             done: AtomicUsize::new(0),
@@ -75,7 +74,10 @@ fn run_hosts(work: &Work, plan: &Plan, out: &Path, budgets: &[usize]) {
             status_interval: Duration::from_secs(60),
             shard: None,
         };
-        run_share(work, plan, j, &host, &opts, &cancel, &|_| {}).unwrap();
+        Runner::new(work, plan, j, &opts)
+            .cancel(&cancel)
+            .run(&host)
+            .unwrap();
     }
 }
 

@@ -19,7 +19,8 @@ fn assert_clean(what: &str, text: &str) {
     );
 }
 
-/// A finished run of machine `a` whose manifest then names the machine and its state `HOSTILE`.
+/// A finished run of machine `a` whose manifest then names the machine `HOSTILE`, and whose
+/// status.json says it was updated at `HOSTILE`.
 fn hostile_output() -> Study {
     let s = Study::with(
         &["echo 1".to_owned(), "echo 2".to_owned()],
@@ -30,11 +31,9 @@ fn hostile_output() -> Study {
     let path = s.machine_dir("a").join("manifest.json");
     let mut m = read_json(&path);
     m["machine"] = HOSTILE.into();
-    m["state"] = HOSTILE.into();
     std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
     let status = s.machine_dir("a").join("status.json");
     let mut st = read_json(&status);
-    st["state"] = HOSTILE.into();
     st["updated_at"] = HOSTILE.into();
     std::fs::write(&status, serde_json::to_vec_pretty(&st).unwrap()).unwrap();
     s

@@ -1,20 +1,26 @@
-//! Streaming reader of results.csv (plain or `.csv.gz`): one row at a time, never the whole
-//! file in memory. A last row cut short by a crash (no line end) is skipped with a warning the
-//! caller gets back; a malformed row anywhere else is an error naming its line.
+//! The one reader of results.csv (plain or `.csv.gz`), used by the writer's resume scan, by
+//! `merge`, by a rescue and by `status`: one row at a time, never the whole file in memory.
+//!
+//! The torn-row rule lives here and only here ([`ResultsReader::next_row`]): a row is whole
+//! only when the CSV parser ends it outside quotes, at a line end. A last row cut short by a
+//! crash or a full disk (anywhere, also inside a quoted multi-line value right after a line
+//! break) is skipped with a warning the caller gets back, and [`ResultsReader::torn_at`] says
+//! where it starts; any other malformed row is an error naming its line.
 
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use super::results::{Status, FIXED};
+use super::data::Data;
+use super::row::{check_header, facts, micros_to_time, FIXED};
 use crate::error::{Error, Result};
+use crate::model::Status;
 
 /// Reads the rows of a results file in file order.
 ///
 /// # Examples
 /// ```no_run
-/// use jobsplit::output::results_reader::ResultsReader;
+/// use jobsplit::output::results::ResultsReader;
 ///
 /// let mut r = ResultsReader::open("out/ws1/results.csv".as_ref())?;
 /// while let Some(row) = r.next_row()? {
@@ -27,11 +33,12 @@ use crate::error::{Error, Result};
 /// ```
 pub struct ResultsReader {
     path: PathBuf,
-    csv: csv::Reader<Tracked>,
+    csv: csv::Reader<Data>,
     names: Vec<String>,
     record: csv::ByteRecord,
     warnings: Vec<String>,
     done: bool,
+    torn_at: Option<u64>,
 }
 
 impl std::fmt::Debug for ResultsReader {
@@ -101,17 +108,7 @@ impl ResultsReader {
     /// # Errors
     /// An unreadable file, or one whose header does not start with the fixed columns.
     pub fn open(path: &Path) -> Result<ResultsReader> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let gz = path.extension().is_some_and(|e| e == "gz");
-        let inner: Box<dyn Read + Send> = if gz {
-            Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-                1 << 16,
-                file,
-            )))
-        } else {
-            Box::new(file)
-        };
-        Self::from_reader(path, inner, gz)
+        Self::from_data(path, Data::open(path)?, MERGE_FIX)
     }
 
     /// Reads results from `inner`; `path` names it in messages. With `lenient_io`, a read error
@@ -124,38 +121,45 @@ impl ResultsReader {
         inner: Box<dyn Read + Send>,
         lenient_io: bool,
     ) -> Result<ResultsReader> {
-        let tracked = Tracked {
-            inner,
-            total: 0,
-            last: 0,
-            lenient: lenient_io,
-            cut: None,
-        };
+        Self::from_data(path, Data::new(inner, lenient_io), MERGE_FIX)
+    }
+
+    /// Reads results from `data`; a header that is cut short or foreign is an error ending with
+    /// `fix`.
+    pub(crate) fn from_data(path: &Path, data: Data, fix: &str) -> Result<ResultsReader> {
         let mut csv = csv::ReaderBuilder::new()
             .flexible(true)
             .buffer_capacity(1 << 16)
-            .from_reader(tracked);
-        // Read first so that a header cut short is told apart from a foreign one.
-        let _ = csv.byte_headers();
+            .from_reader(data.with_end_mark());
+        let header = csv.byte_headers().map_err(|e| match e.into_kind() {
+            csv::ErrorKind::Io(io) => Error::io(path, io),
+            other => Error::invalid(Some(path), Some(1), format!("unreadable header: {other:?}")),
+        });
+        let names: Vec<String> = header?
+            .iter()
+            .map(|h| String::from_utf8_lossy(h).into_owned())
+            .collect();
+        // Checked first, so that a header cut short is told apart from a foreign one.
         let t = csv.get_ref();
-        if csv.position().byte() >= t.total && t.last != b'\n' {
-            let why = cut_warning(path, t).map_or(String::new(), |w| format!(" ({w})"));
+        if csv.position().byte() > t.total {
+            let why = t
+                .cut_warning(path)
+                .map_or(String::new(), |w| format!(" ({w})"));
             return Err(Error::invalid(
                 Some(path),
                 Some(1),
-                format!("the header is cut short{why}: a crash at the very start? remove the file"),
+                format!("the header is cut short{why} (a crash at the very start?): {fix}"),
             ));
         }
-        let names =
-            super::results::read_header(path, &mut csv, "pass the files `jobsplit run` wrote")?;
-        let warnings = Vec::new();
+        check_header(path, &names, fix)?;
         Ok(ResultsReader {
             path: path.to_path_buf(),
             csv,
             names,
             record: csv::ByteRecord::new(),
-            warnings,
+            warnings: Vec::new(),
             done: false,
+            torn_at: None,
         })
     }
 
@@ -184,12 +188,19 @@ impl ResultsReader {
         &self.warnings
     }
 
+    /// Where the torn last row skipped starts (a byte offset), once the reading has met one.
+    pub fn torn_at(&self) -> Option<u64> {
+        self.torn_at
+    }
+
     /// Takes the warnings so far.
     pub fn take_warnings(&mut self) -> Vec<String> {
         std::mem::take(&mut self.warnings)
     }
 
-    /// The next row, or `None` at the end (a torn last row is skipped with a warning).
+    /// The next row, or `None` at the end. A last row that runs to the end of the data without
+    /// the parser ending it (outside quotes, at a line end) was cut short: it is skipped with a
+    /// warning.
     ///
     /// # Errors
     /// A read error, or a malformed row that is not the file's torn last one.
@@ -198,38 +209,32 @@ impl ResultsReader {
             return Ok(None);
         }
         let start = self.csv.position().clone();
-        let more = match self.csv.read_byte_record(&mut self.record) {
-            Ok(more) => more,
-            Err(e) => {
-                if self.at_torn_tail() {
-                    return Ok(self.torn(start.line()));
-                }
-                return Err(match e.into_kind() {
+        let more =
+            self.csv
+                .read_byte_record(&mut self.record)
+                .map_err(|e| match e.into_kind() {
                     csv::ErrorKind::Io(io) => Error::io(&self.path, io),
                     other => Error::invalid(
                         Some(&self.path),
                         Some(start.line()),
                         format!("malformed CSV ({other:?}): repair or remove this row"),
                     ),
-                });
-            }
-        };
+                })?;
         if !more {
-            self.done = true;
-            if let Some(w) = cut_warning(&self.path, self.csv.get_ref()) {
-                self.warnings.push(w);
-            }
-            return Ok(None);
+            return Ok(self.end());
         }
         let end = self.csv.position().byte();
         let t = self.csv.get_ref();
-        let torn = end >= t.total && t.last != b'\n';
-        if torn {
-            return Ok(self.torn(start.line()));
+        if end > t.total {
+            // The parser ran into the end mark: the row did not end at a line end of its own.
+            if t.content_end <= start.byte() {
+                // Nothing but line ends before the mark: the data ended cleanly.
+                return Ok(self.end());
+            }
+            return Ok(self.torn(start.byte(), start.line()));
         }
         let line = start.line();
-        let width = self.names.len();
-        let facts = facts(&self.record, width).map_err(|m| {
+        let f = facts(&self.record, self.names.len()).map_err(|m| {
             Error::invalid(
                 Some(&self.path),
                 Some(line),
@@ -237,12 +242,12 @@ impl ResultsReader {
             )
         })?;
         Ok(Some(Row {
-            index: facts.0,
-            key: facts.1,
-            status: facts.2,
-            attempt: facts.3,
-            started_us: facts.4,
-            duration_s: facts.5,
+            index: f.index,
+            key: f.key,
+            status: f.status,
+            attempt: f.attempt,
+            started_us: f.started_us,
+            duration_s: f.duration_s,
             offset: start.byte(),
             len: end - start.byte(),
             line,
@@ -250,14 +255,18 @@ impl ResultsReader {
         }))
     }
 
-    fn at_torn_tail(&self) -> bool {
-        let t = self.csv.get_ref();
-        self.csv.position().byte() >= t.total && t.last != b'\n'
+    fn end(&mut self) -> Option<Row<'_>> {
+        self.done = true;
+        if let Some(w) = self.csv.get_ref().cut_warning(&self.path) {
+            self.warnings.push(w);
+        }
+        None
     }
 
-    fn torn(&mut self, line: u64) -> Option<Row<'_>> {
+    fn torn(&mut self, offset: u64, line: u64) -> Option<Row<'_>> {
         self.done = true;
-        if let Some(w) = cut_warning(&self.path, self.csv.get_ref()) {
+        self.torn_at = Some(offset);
+        if let Some(w) = self.csv.get_ref().cut_warning(&self.path) {
             self.warnings.push(w);
         }
         self.warnings.push(format!(
@@ -268,95 +277,8 @@ impl ResultsReader {
     }
 }
 
-type Facts = (u64, u64, Status, u32, i64, f64);
-
-/// Parses and checks the fixed cells of a row.
-fn facts(r: &csv::ByteRecord, width: usize) -> std::result::Result<Facts, String> {
-    if r.len() != width {
-        return Err(format!(
-            "this row has {} fields but the header has {width}",
-            r.len()
-        ));
-    }
-    let text = |i: usize| std::str::from_utf8(&r[i]).unwrap_or("");
-    let index = text(0)
-        .parse::<u64>()
-        .map_err(|_| format!("`{}` is not a job index", text(0)))?;
-    let key = &r[1];
-    if key.len() != 16 || !key.iter().all(u8::is_ascii_hexdigit) {
-        return Err(format!("`{}` is not a job key", text(1)));
-    }
-    let key = u64::from_str_radix(text(1), 16).map_err(|_| "not a job key".to_owned())?;
-    let status = match &r[3] {
-        b"ok" => Status::Ok,
-        b"failed" => Status::Failed,
-        b"timeout" => Status::Timeout,
-        b"interrupted" => Status::Interrupted,
-        _ => return Err(text(3).parse::<Status>().unwrap_err()),
-    };
-    let attempt = text(5)
-        .parse::<u32>()
-        .map_err(|_| format!("`{}` is not an attempt number", text(5)))?;
-    let started = super::parse_micros(&r[6])
-        .ok_or_else(|| format!("`{}` is not an RFC 3339 time", text(6)))?;
-    let duration = text(7)
-        .parse::<f64>()
-        .ok()
-        .filter(|d| d.is_finite() && *d >= 0.0)
-        .ok_or_else(|| format!("`{}` is not a duration in seconds", text(7)))?;
-    Ok((index, key, status, attempt, started, duration))
-}
-
-fn cut_warning(path: &Path, t: &Tracked) -> Option<String> {
-    t.cut.as_ref().map(|e| {
-        format!(
-            "{}: the compressed data ends early ({e}); the rows before the cut were kept",
-            path.display()
-        )
-    })
-}
-
-/// Microseconds since the epoch as a time.
-pub(crate) fn micros_to_time(us: i64) -> SystemTime {
-    if us >= 0 {
-        UNIX_EPOCH + Duration::from_micros(us as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_micros(us.unsigned_abs())
-    }
-}
-
-/// A reader that remembers how many bytes it delivered and the last of them, so a row that
-/// ends the data without a line end can be told apart.
-struct Tracked {
-    inner: Box<dyn Read + Send>,
-    total: u64,
-    last: u8,
-    lenient: bool,
-    cut: Option<String>,
-}
-
-impl Read for Tracked {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.cut.is_some() {
-            return Ok(0);
-        }
-        match self.inner.read(buf) {
-            Ok(n) => {
-                if n > 0 {
-                    self.total += n as u64;
-                    self.last = buf[n - 1];
-                }
-                Ok(n)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Err(e),
-            Err(e) if self.lenient => {
-                self.cut = Some(e.to_string());
-                Ok(0)
-            }
-            Err(e) => Err(e),
-        }
-    }
-}
+/// The end of a message about a foreign or cut header, for `merge` and `status`.
+const MERGE_FIX: &str = "pass the files `jobsplit run` wrote";
 
 #[cfg(test)]
 mod tests {

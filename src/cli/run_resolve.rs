@@ -1,0 +1,247 @@
+//! `jobsplit run`, step one: every flag, environment variable and config key resolved, once,
+//! into a [`RunSettings`] before anything is asked, written or run.
+
+use std::io::IsTerminal as _;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+use super::args::RunArgs;
+use super::resolve::{self, Study};
+use super::JobSource;
+use crate::engine;
+use crate::input::{Capture, Machine};
+use crate::plan::Plan;
+use crate::run::{Resume, RunOptions};
+use crate::{Error, Work};
+
+/// Everything a run needs, resolved.
+pub(crate) struct RunSettings {
+    /// The work (job list, template, params, seed).
+    pub(crate) work: Work,
+    /// The plan.
+    pub(crate) plan: Plan,
+    /// This machine's index in the plan.
+    pub(crate) machine: usize,
+    /// The runner's settings.
+    pub(crate) opts: RunOptions,
+    /// What a command job's result is when it writes no result file.
+    pub(crate) capture: Capture,
+    /// The jobs' scheduling priority.
+    pub(crate) nice: i32,
+    /// Time between plain progress lines.
+    pub(crate) progress_interval: Duration,
+    /// No progress and no summary.
+    pub(crate) quiet: bool,
+    /// Ask before running (on a terminal).
+    pub(crate) confirm: bool,
+    /// The one line that says what will run where.
+    pub(crate) headline: String,
+    /// Notes worth showing before the run.
+    pub(crate) notes: Vec<String>,
+}
+
+impl RunSettings {
+    /// This machine.
+    pub(crate) fn machine(&self) -> &Machine {
+        &self.plan.machines()[self.machine]
+    }
+}
+
+/// Resolves flags, environment and config into one [`RunSettings`]: nothing is written, nothing
+/// is asked (except the machine menu on a terminal when no other rule names the machine).
+pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<RunSettings> {
+    let env = |name: &str| std::env::var(name).ok();
+    let mut notes = Vec::new();
+    let shard = match args.shard {
+        Some(s) => Some(s),
+        None if args.machine.is_some() => None,
+        None => {
+            let count = match args.shard_count {
+                Some(n) => Some(n),
+                None => env(engine::SHARD_COUNT_ENV)
+                    .map(|v| {
+                        v.parse::<u64>().map_err(|_| {
+                            Error::usage(format!(
+                                "{}={v} is not a whole number",
+                                engine::SHARD_COUNT_ENV
+                            ))
+                        })
+                    })
+                    .transpose()?,
+            };
+            engine::detect(&env, count)?
+        }
+    };
+    let excluded = match &args.rescue {
+        Some(dir) => {
+            let rescue = crate::merge::load_rescue(dir)?;
+            if rescue.ok.is_empty() {
+                notes.push(format!(
+                    "no job of {} is ok yet, so the rescue plan is the original plan",
+                    dir.display()
+                ));
+            }
+            Some(rescue)
+        }
+        None => None,
+    };
+    let machines = shard
+        .map(|s| resolve::shard_machines(s.count))
+        .transpose()?;
+    let study = resolve::study_with(
+        &args.input,
+        machines,
+        excluded.as_ref().map_or(&[][..], |r| &r.ok),
+        source,
+    )?;
+    if let Some(r) = &excluded {
+        if r.work_digest != study.plan.work_digest().hex() {
+            bail!(Error::usage(format!(
+                "{} is the merge of work {} but these inputs are work {}: rescue with the same job list, config and seed",
+                args.rescue.as_deref().unwrap_or_else(|| std::path::Path::new("?")).display(),
+                crate::text::short(&r.work_digest),
+                study.plan.work_digest().short()
+            )));
+        }
+    }
+    let Study { config, work, plan } = study;
+    // Shell jobs from records need a template; refused before any directory is made.
+    let format = work.jobs().format();
+    if source.is_none() && work.template().is_none() && format != crate::input::Format::Lines {
+        bail!(Error::invalid(
+            Some(work.jobs().path()),
+            None,
+            format!(
+                "a {format} job list needs a command template: set [jobs] command or pass --cmd, e.g. --cmd 'run {{}}'"
+            ),
+        ));
+    }
+    let machine = match shard {
+        Some(s) => s.index as usize,
+        None => pick_machine(&plan, args.machine.as_deref())?,
+    };
+    let m = plan.machines()[machine].clone();
+    if let Some(hex) = &args.expect_digest {
+        let hex = hex.to_ascii_lowercase();
+        if hex.is_empty() || !plan.plan_digest().hex().starts_with(&hex) {
+            bail!(Error::usage(format!(
+                "the plan digest is {} but --expect-digest says {hex}: the hosts' inputs differ (job list, config, machines or seed)",
+                plan.plan_digest().short()
+            )));
+        }
+    }
+    let run = &config.run;
+    let threads = args
+        .threads
+        .or(run.threads)
+        .or_else(|| shard.and(engine::local_threads(&env)))
+        .or_else(|| shard.map(|_| std::thread::available_parallelism().map_or(1, usize::from)))
+        .unwrap_or(m.cores as usize)
+        .max(1);
+    let out = args.out.clone().unwrap_or_else(|| run.out.clone());
+    let dir = out.join(&m.name);
+    let opts = RunOptions {
+        dir: dir.clone(),
+        threads,
+        timeout: args.timeout.or(run.timeout).filter(|t| !t.is_zero()),
+        grace: args.grace.unwrap_or(run.grace),
+        retries: args.retries.unwrap_or(run.retries),
+        job_logs: args.job_logs || run.job_logs,
+        fsync: args.fsync || run.fsync,
+        resume: if args.fresh {
+            Resume::Fresh
+        } else if args.keep_done {
+            Resume::KeepDone
+        } else {
+            Resume::Same
+        },
+        status_interval: Duration::from_secs(2),
+        shard,
+    };
+    let share = plan.share(machine).len();
+    let headline = format!(
+        "plan {} ({}, work {}): machine {} runs {share} of {} jobs{} with {threads} threads into {}",
+        plan.plan_digest().short(),
+        crate::plan::ALGORITHM,
+        plan.work_digest().short(),
+        m.name,
+        plan.jobs(),
+        if plan.excluded() > 0 { format!(" ({} excluded as done)", plan.excluded()) } else { String::new() },
+        dir.display()
+    );
+    Ok(RunSettings {
+        capture: args.capture.unwrap_or(run.capture),
+        nice: args.nice.unwrap_or(run.nice),
+        progress_interval: args
+            .progress_interval
+            .unwrap_or(run.progress_interval)
+            .max(Duration::from_millis(100)),
+        quiet: args.quiet,
+        confirm: !args.yes,
+        work,
+        plan,
+        machine,
+        opts,
+        headline,
+        notes,
+    })
+}
+
+/// `--machine`/`JOBSPLIT_MACHINE` > the host name > a menu on a terminal > an error.
+fn pick_machine(plan: &Plan, named: Option<&str>) -> Result<usize> {
+    let names: Vec<&str> = plan.machines().iter().map(|m| m.name.as_str()).collect();
+    if let Some(name) = named {
+        if let Some(j) = plan.machine_index(name) {
+            return Ok(j);
+        }
+        let best = names
+            .iter()
+            .map(|n| (strsim::jaro_winkler(name, n), *n))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .filter(|(score, _)| *score > 0.7)
+            .map(|(_, n)| format!(" did you mean `{n}`?"))
+            .unwrap_or_default();
+        bail!(Error::usage(format!(
+            "unknown machine `{name}`:{best} (machines: {})",
+            names.join(", ")
+        )));
+    }
+    let host = crate::run::hostname();
+    let matches: Vec<usize> = (0..names.len())
+        .filter(|&j| !host.is_empty() && plan.machines()[j].matches_host(&host))
+        .collect();
+    if let [j] = matches[..] {
+        return Ok(j);
+    }
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        let items: Vec<String> = plan
+            .machines()
+            .iter()
+            .enumerate()
+            .map(|(j, m)| {
+                format!(
+                    "{:<16} weight {:<6} cores {:<4} jobs {}",
+                    crate::text::escape(&m.name),
+                    m.weight.to_string(),
+                    m.cores,
+                    plan.share(j).len()
+                )
+            })
+            .collect();
+        let choice = dialoguer::Select::new()
+            .with_prompt(format!("Which machine is this (host `{host}`)?"))
+            .items(&items)
+            .default(0)
+            .interact()
+            .map_err(|e| {
+                Error::usage(format!("cannot read the choice ({e}): pass --machine NAME"))
+            })?;
+        return Ok(choice);
+    }
+    bail!(Error::usage(format!(
+        "which machine is this? pass --machine NAME or set JOBSPLIT_MACHINE (machines: {}; host name `{host}` matches none{})",
+        names.join(", "),
+        if matches.len() > 1 { " uniquely" } else { "" }
+    )))
+}

@@ -1,0 +1,242 @@
+//! Appending to results.csv: one row per attempt, appended and flushed as each attempt ends.
+//!
+//! Fixed columns come first; result columns follow in the order first seen. When a row brings a
+//! new column the file is rewritten whole (new header, old rows padded) through a temporary file
+//! and a rename, so a crash leaves either the old or the new file, never a mix. An existing
+//! file is read back with the one [`ResultsReader`] (the resume scan).
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::data::Data;
+use super::reader::ResultsReader;
+use super::row::{column_name, fixed_cells, ResultRow, FIXED};
+use crate::error::{Error, Result};
+use crate::model::Status;
+use crate::output::atomic::sync_dir;
+
+/// What an existing results.csv already holds.
+#[derive(Debug, Default)]
+pub struct Existing {
+    /// Rows read.
+    pub rows: u64,
+    /// Keys with an ok row.
+    pub ok_keys: HashSet<String>,
+    /// The highest attempt number per key.
+    pub attempts: HashMap<String, u32>,
+    /// Bytes cut from a row torn by a crash.
+    pub repaired_bytes: u64,
+}
+
+/// Appends rows to a results.csv.
+#[derive(Debug)]
+pub struct ResultsWriter {
+    path: PathBuf,
+    file: File,
+    fsync: bool,
+    columns: Vec<String>,
+    position: HashMap<String, usize>,
+    buf: Vec<u8>,
+    cells: Vec<String>,
+}
+
+impl ResultsWriter {
+    /// Opens `path` for appending, creating it with the fixed header if absent. An existing file
+    /// is read first: a last row torn by a crash (no line end) is cut away; any other malformed
+    /// row is an error naming its line, and the file is then left as it is.
+    ///
+    /// # Errors
+    /// An unreadable or unwritable file, a full disk, a file that is not a jobsplit results.csv,
+    /// a malformed row.
+    pub fn open(path: &Path, fsync: bool) -> Result<(ResultsWriter, Existing)> {
+        let io = |e| Error::io(path, e);
+        let mut existing = Existing::default();
+        crate::output::refuse_link(path)?;
+        if let Some(dir) = path.parent() {
+            crate::output::remove_stale_temps(dir, &["results.csv"]);
+        }
+        let columns = if path.exists() {
+            let (columns, torn_at) = scan(path, &mut existing)?;
+            if let Some(good_end) = torn_at {
+                let f = crate::output::open_output(OpenOptions::new().write(true), path)?;
+                let len = f.metadata().map_err(io)?.len();
+                existing.repaired_bytes = len.saturating_sub(good_end);
+                f.set_len(good_end).map_err(io)?;
+                f.sync_all().map_err(io)?;
+            }
+            columns
+        } else {
+            let mut header = FIXED.join(",");
+            header.push('\n');
+            let mut f =
+                crate::output::open_output(OpenOptions::new().write(true).create_new(true), path)?;
+            f.write_all(header.as_bytes()).map_err(io)?;
+            f.sync_all().map_err(io)?;
+            sync_dir(path);
+            Vec::new()
+        };
+        let file = crate::output::open_output(OpenOptions::new().append(true), path)?;
+        let position = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i))
+            .collect();
+        Ok((
+            ResultsWriter {
+                path: path.to_path_buf(),
+                file,
+                fsync,
+                columns,
+                position,
+                buf: Vec::with_capacity(256),
+                cells: Vec::new(),
+            },
+            existing,
+        ))
+    }
+
+    /// Checks an existing results file as [`ResultsWriter::open`] would, reading only: its
+    /// header and every row but a torn last one.
+    ///
+    /// # Errors
+    /// An unreadable file, a foreign header, a malformed row.
+    pub fn check(path: &Path) -> Result<()> {
+        scan(path, &mut Existing::default()).map(|_| ())
+    }
+
+    /// The result columns so far.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// Appends one row and flushes it to the file (and fsyncs, if asked).
+    ///
+    /// # Errors
+    /// A full disk or an I/O error; the file then holds every earlier row intact.
+    pub fn append(&mut self, row: &ResultRow) -> Result<()> {
+        let names: Vec<String> = row.fields.iter().map(|(k, _)| column_name(k)).collect();
+        let new: Vec<&String> = names
+            .iter()
+            .filter(|n| !self.position.contains_key(*n))
+            .collect();
+        if !new.is_empty() {
+            let mut columns = self.columns.clone();
+            for n in new {
+                if !columns.contains(n) {
+                    columns.push(n.clone());
+                }
+            }
+            self.grow(columns)?;
+        }
+        self.cells.clear();
+        self.cells.resize(self.columns.len(), String::new());
+        for (name, (_, value)) in names.iter().zip(&row.fields) {
+            self.cells[self.position[name]].clone_from(value);
+        }
+        self.buf.clear();
+        {
+            let mut w = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(&mut self.buf);
+            let fixed = fixed_cells(row);
+            w.write_record(
+                fixed
+                    .iter()
+                    .map(String::as_str)
+                    .chain(self.cells.iter().map(String::as_str)),
+            )
+            .expect("writing CSV to memory cannot fail");
+            w.flush().expect("writing CSV to memory cannot fail");
+        }
+        self.write_row()?;
+        if self.fsync {
+            self.file
+                .sync_data()
+                .map_err(|e| Error::io(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the row in `buf`. A row a full disk cuts short is taken back whole (the file is
+    /// cut to where it started), so that rows written after it, once space comes back, never
+    /// sit behind a torn one.
+    fn write_row(&mut self) -> Result<()> {
+        let io = |e| Error::io(&self.path, e);
+        let before = self.file.metadata().map_err(io)?.len();
+        if let Err(e) = self.file.write_all(&self.buf) {
+            let _ = self.file.set_len(before);
+            return Err(io(e));
+        }
+        Ok(())
+    }
+
+    /// Rewrites the file with `columns` as its result columns.
+    fn grow(&mut self, columns: Vec<String>) -> Result<()> {
+        let path = self.path.clone();
+        let io = |e| Error::io(&path, e);
+        let (tmp_file, tmp) = crate::output::create_temp(&path).map_err(io)?;
+        let result = (|| -> Result<()> {
+            let mut reader = ResultsReader::from_data(&path, Data::open(&path)?, RUN_FIX)?;
+            let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(tmp_file));
+            let header: Vec<&str> = FIXED
+                .iter()
+                .copied()
+                .chain(columns.iter().map(String::as_str))
+                .collect();
+            // The operating system's own error, so a full disk is told as one.
+            let csv_io = |e: csv::Error| match e.into_kind() {
+                csv::ErrorKind::Io(e) => io(e),
+                other => io(std::io::Error::other(format!("{other:?}"))),
+            };
+            writer.write_record(&header).map_err(csv_io)?;
+            while let Some(row) = reader.next_row()? {
+                for i in 0..header.len() {
+                    // Cells past the row's width are the new columns: empty.
+                    writer.write_field(row.cell(i)).map_err(csv_io)?;
+                }
+                writer.write_record(None::<&[u8]>).map_err(csv_io)?;
+            }
+            let file = writer
+                .into_inner()
+                .map_err(|e| io(e.into_error()))?
+                .into_inner()
+                .map_err(|e| io(e.into_error()))?;
+            file.sync_all().map_err(io)?;
+            std::fs::rename(&tmp, &path).map_err(io)
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        sync_dir(&path);
+        self.file = crate::output::open_output(OpenOptions::new().append(true), &path)?;
+        self.position = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i))
+            .collect();
+        self.columns = columns;
+        Ok(())
+    }
+}
+
+/// The end of a message about a results.csv `run` cannot append to.
+const RUN_FIX: &str = "move it away or pass --fresh";
+
+/// Reads an existing file with the one reader: its result columns, what it holds, and where a
+/// torn last row starts (the end of its last whole row), if it has one.
+fn scan(path: &Path, existing: &mut Existing) -> Result<(Vec<String>, Option<u64>)> {
+    let mut reader = ResultsReader::from_data(path, Data::open(path)?, RUN_FIX)?;
+    while let Some(row) = reader.next_row()? {
+        existing.rows += 1;
+        let key = String::from_utf8_lossy(row.cell(1)).into_owned();
+        if row.status == Status::Ok {
+            existing.ok_keys.insert(key.clone());
+        }
+        let a = existing.attempts.entry(key).or_insert(0);
+        *a = (*a).max(row.attempt);
+    }
+    Ok((reader.columns().to_vec(), reader.torn_at()))
+}

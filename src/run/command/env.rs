@@ -1,0 +1,108 @@
+//! What a command job is handed and what it hands back: its environment (`JOBSPLIT_*`
+//! variables) and the `$JOBSPLIT_RESULT` protocol (a JSON object written to a file, else the
+//! last line with `--capture last-line`).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::model::Status;
+use crate::run::attempt::{fields_of, Attempt};
+use crate::run::executor::JobSpec;
+use crate::Work;
+
+/// The variables every job of a work gets: `JOBSPLIT_PARAMS` and one `JOBSPLIT_PARAM_<NAME>`
+/// per scalar parameter.
+pub(super) fn param_vars(work: &Work) -> Vec<(String, OsString)> {
+    let mut env = vec![(
+        "JOBSPLIT_PARAMS".to_owned(),
+        OsString::from(serde_json::Value::Object(work.params().clone()).to_string()),
+    )];
+    for (name, value) in work.params() {
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => continue,
+        };
+        env.push((format!("JOBSPLIT_PARAM_{}", env_name(name)), text.into()));
+    }
+    env
+}
+
+/// `alpha-beta.x` -> `ALPHA_BETA_X`.
+fn env_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Where one attempt of a job is told to write its result: `dir/tmp/result-<index>-<attempt>.json`.
+pub(super) fn result_path(dir: &Path, job: &JobSpec) -> PathBuf {
+    dir.join("tmp")
+        .join(format!("result-{}-{}.json", job.index, job.attempt))
+}
+
+/// Sets the per-job variables of `job` on `cmd`.
+pub(super) fn set_job_vars(
+    cmd: &mut Command,
+    job: &JobSpec,
+    machine: &str,
+    scratch: &Path,
+    result_file: &Path,
+) {
+    cmd.env("JOBSPLIT_JOB_INDEX", job.index.to_string())
+        .env("JOBSPLIT_JOB_KEY", job.key.id())
+        .env("JOBSPLIT_SEED", job.key.seed().to_string())
+        .env("JOBSPLIT_ATTEMPT", job.attempt.to_string())
+        .env("JOBSPLIT_MACHINE", machine)
+        .env("JOBSPLIT_OUT", scratch)
+        .env("JOBSPLIT_RESULT", result_file);
+}
+
+/// Takes the job's result into `attempt`: the object in `result_file` (removed once read), else
+/// `last_line` when it is captured. A successful job whose result file is not a JSON object
+/// fails, saying why.
+pub(super) fn take_result(result_file: &Path, last_line: Option<String>, attempt: &mut Attempt) {
+    match std::fs::read(result_file) {
+        Ok(bytes) => {
+            let _ = std::fs::remove_file(result_file);
+            match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                Ok(v @ serde_json::Value::Object(_)) => attempt.fields = fields_of(&v),
+                _ if attempt.outcome != Status::Ok => {}
+                parsed => {
+                    let why = match parsed {
+                        Ok(other) => format!("it holds {}, not an object", kind(&other)),
+                        Err(e) => format!("it is not JSON ({e})"),
+                    };
+                    attempt.outcome = Status::Failed;
+                    attempt.error = Some(format!(
+                        "$JOBSPLIT_RESULT: {why}: write a JSON object such as {{\"x\": 1}}"
+                    ));
+                }
+            }
+        }
+        Err(_) => {
+            if let Some(line) = last_line.filter(|l| !l.is_empty()) {
+                attempt.fields = vec![("result".to_owned(), line)];
+            }
+        }
+    }
+}
+
+fn kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,138 @@
+//! Command jobs: `/bin/sh -c` in a process group of its own, output read line by line from two
+//! pipes by the worker thread itself (poll, no thread per job), stopped with SIGTERM, a grace
+//! period and SIGKILL, and no process left behind.
+//!
+//! [`env`] is what a job is handed and hands back, [`supervise`] the loop that watches it,
+//! [`pipe`] the reading of its output, [`leftovers`] the finding of its processes (also those
+//! that left its process group); the system calls are in `crate::sys`.
+
+mod env;
+mod leftovers;
+mod pipe;
+mod supervise;
+
+pub(crate) use leftovers::{run_marker, Marked};
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime};
+
+use super::attempt::Attempt;
+use super::executor::{Control, Executor, JobSpec};
+use crate::input::Capture;
+use crate::model::{Status, Stream};
+use crate::Work;
+
+/// Runs the jobs of a [`Work`] as shell commands.
+pub struct CommandExecutor<'w> {
+    work: &'w Work,
+    machine: String,
+    dir: PathBuf,
+    capture: Capture,
+    env: Vec<(String, OsString)>,
+    /// `JOBSPLIT_RUN`, found once the directory exists (at the first job).
+    marker: OnceLock<OsString>,
+}
+
+impl<'w> CommandExecutor<'w> {
+    /// An executor for `work` on `machine` whose output directory is `dir` (job scratch dirs go
+    /// under `dir/jobs/`, result files under `dir/tmp/`).
+    pub fn new(work: &'w Work, machine: &str, dir: PathBuf, capture: Capture) -> Self {
+        // A job may change directory before it writes $JOBSPLIT_RESULT: hand it absolute paths,
+        // canonical ones, as the run directory knows itself (a rerun finds a killed run's jobs
+        // by them, however either run spelled the directory).
+        let dir = crate::paths::canonical_future(&dir).unwrap_or(dir);
+        CommandExecutor {
+            work,
+            machine: machine.to_owned(),
+            dir,
+            capture,
+            env: env::param_vars(work),
+            marker: OnceLock::new(),
+        }
+    }
+}
+
+impl Drop for CommandExecutor<'_> {
+    /// The run is over: end whatever its jobs left running outside their process groups (a
+    /// daemon that closed its output is found only here).
+    fn drop(&mut self) {
+        if let Some(run) = self.marker.get() {
+            Marked { run, job: None }.signal(crate::sys::Signal::Kill);
+        }
+    }
+}
+
+impl Executor for CommandExecutor<'_> {
+    fn execute(
+        &self,
+        job: &JobSpec,
+        control: &Control<'_>,
+        log: &mut dyn FnMut(Stream, &str),
+    ) -> Attempt {
+        let started_at = SystemTime::now();
+        let clock = Instant::now();
+        let fail = |error: String, clock: Instant| Attempt {
+            outcome: Status::Failed,
+            exit_code: None,
+            error: Some(error),
+            fields: Vec::new(),
+            started_at,
+            duration: clock.elapsed(),
+        };
+        let command = match self.work.command(job.index) {
+            Ok(c) => c,
+            Err(e) => return fail(e.to_string(), clock),
+        };
+        let marker = self.marker.get_or_init(|| run_marker(&self.dir));
+        let scratch = self.dir.join("jobs").join(job.index.to_string());
+        let result_file = env::result_path(&self.dir, job);
+        let _ = std::fs::remove_file(&result_file);
+        // The scratch dir is created on demand, by the job (`mkdir -p "$JOBSPLIT_OUT"`): a
+        // mkdir and rmdir for every job would cost more than a short job itself (~100 us on
+        // ext4), and most jobs never use it. Its parent `jobs/` exists.
+        let mut cmd = Command::new("/bin/sh");
+        cmd.arg("-c")
+            .arg(&command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env(leftovers::RUN_VAR, marker);
+        env::set_job_vars(&mut cmd, job, &self.machine, &scratch, &result_file);
+        let child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => return fail(format!("cannot start /bin/sh: {e}"), clock),
+        };
+        let mut last_line = String::new();
+        let capture_last = self.capture == Capture::LastLine;
+        let marked = Marked {
+            run: marker,
+            job: Some((job.index, job.attempt)),
+        };
+        let ended = supervise::supervise(child, marked, control, &mut |stream, line| {
+            if capture_last && stream == Stream::Out && !line.trim().is_empty() {
+                line.clone_into(&mut last_line);
+            }
+            log(stream, line);
+        });
+        let mut attempt = Attempt {
+            outcome: ended.outcome,
+            exit_code: ended.exit_code,
+            error: ended.error,
+            fields: Vec::new(),
+            started_at,
+            duration: clock.elapsed(),
+        };
+        env::take_result(
+            &result_file,
+            capture_last.then_some(last_line),
+            &mut attempt,
+        );
+        attempt
+    }
+}

@@ -1,0 +1,90 @@
+//! Reading a job's output pipes: whole lines to the log, a line too long cut into pieces, the
+//! partial last line flushed when the pipe closes.
+
+use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd};
+
+use crate::model::Stream;
+
+/// A line longer than this is cut into pieces, so a job printing without newlines cannot
+/// exhaust memory.
+const MAX_LINE: usize = 1 << 20;
+
+/// A readable pipe end.
+pub(super) trait ReadFd: Read + AsFd + Send {}
+
+impl<T: Read + AsFd + Send> ReadFd for T {}
+
+thread_local! {
+    /// Each worker's read buffer, zeroed once rather than on every read.
+    static READ_BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; 64 * 1024]);
+}
+
+/// One output pipe and its partial line.
+pub(super) struct Pipe {
+    reader: Option<Box<dyn ReadFd>>,
+    stream: Stream,
+    partial: Vec<u8>,
+}
+
+impl Pipe {
+    pub(super) fn new(reader: Option<Box<dyn ReadFd>>, stream: Stream) -> Self {
+        Pipe {
+            reader,
+            stream,
+            partial: Vec::new(),
+        }
+    }
+
+    pub(super) fn is_open(&self) -> bool {
+        self.reader.is_some()
+    }
+
+    /// The descriptor to poll, while open.
+    pub(super) fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.reader.as_ref().map(|r| r.as_fd())
+    }
+
+    /// Reads what is there (one read), sending whole lines to `log`; closes the pipe at its end.
+    pub(super) fn read_some(&mut self, log: &mut dyn FnMut(Stream, &str)) {
+        let Some(mut reader) = self.reader.take() else {
+            return;
+        };
+        let open = READ_BUF.with_borrow_mut(|buf| match reader.read(buf) {
+            Ok(0) => false,
+            Ok(n) => {
+                let mut rest = &buf[..n];
+                while let Some(p) = memchr::memchr(b'\n', rest) {
+                    self.partial.extend_from_slice(&rest[..p]);
+                    self.emit(log);
+                    rest = &rest[p + 1..];
+                }
+                self.partial.extend_from_slice(rest);
+                if self.partial.len() >= MAX_LINE {
+                    self.emit(log);
+                }
+                true
+            }
+            Err(e) => e.kind() == io::ErrorKind::Interrupted,
+        });
+        if open {
+            self.reader = Some(reader);
+        } else {
+            self.close(log);
+        }
+    }
+
+    fn emit(&mut self, log: &mut dyn FnMut(Stream, &str)) {
+        let line = String::from_utf8_lossy(&self.partial);
+        log(self.stream, &line);
+        self.partial.clear();
+    }
+
+    /// Sends the partial line, if any, and stops reading.
+    pub(super) fn close(&mut self, log: &mut dyn FnMut(Stream, &str)) {
+        if !self.partial.is_empty() {
+            self.emit(log);
+        }
+        self.reader = None;
+    }
+}
