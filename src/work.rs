@@ -33,6 +33,7 @@ impl Work {
         if let Some(t) = &template {
             check_template(&jobs, t)?;
         }
+        jobs.check_nul(template.as_ref())?;
         let shared = to_canonical(&json!({
             "command": template.as_ref().map(Template::source),
             "params": Value::Object(params.clone()),

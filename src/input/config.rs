@@ -151,12 +151,13 @@ impl Config {
         let mut params = Map::new();
         for (k, v) in raw.params {
             let v = toml_to_json(&v)
-                .and_then(|v| match super::jobs::find_nul(&k, &v) {
-                    true => Err(
-                        "holds a NUL byte, which no job's environment can carry: remove it"
-                            .to_owned(),
+                // A top-level string becomes JOBSPLIT_PARAM_<NAME>, which cannot hold a NUL
+                // (JOBSPLIT_PARAMS, JSON, writes it as \u0000).
+                .and_then(|v| match &v {
+                    Value::String(s) if s.contains('\0') => Err(
+                        "holds a NUL byte, which no environment variable (JOBSPLIT_PARAM_<NAME>) can carry: remove it".to_owned(),
                     ),
-                    false => Ok(v),
+                    _ => Ok(v),
                 })
                 .map_err(|m| Error::invalid(Some(path), None, format!("[params] {k}: {m}")))?;
             params.insert(k, v);

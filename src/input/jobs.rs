@@ -191,12 +191,8 @@ impl JobList {
         }
         // Reserve exactly (one pass of memchr is cheap) so 10M jobs cost 16 bytes each, not 32.
         let mut spans = Vec::with_capacity(memchr::memchr_iter(b'\n', &data).count() + 1);
-        let has_nul = memchr::memchr(0, &data).is_some();
         let too_long = Self::for_each_line(&data, |line, start, end| {
             if !skipped_line(&data[start..end]) {
-                if has_nul && memchr::memchr(0, &data[start..end]).is_some() {
-                    return Err(Error::invalid(None, Some(line), NUL_MESSAGE));
-                }
                 let len = u32::try_from(end - start).map_err(|_| {
                     Error::invalid(None, Some(line), "a job longer than 4 GiB is not supported")
                 })?;
@@ -227,16 +223,12 @@ impl JobList {
             if text.iter().all(u8::is_ascii_whitespace) {
                 return Ok(());
             }
-            let value = serde_json::from_slice::<Value>(text).map_err(|e| {
+            serde_json::from_slice::<Value>(text).map_err(|e| {
                 self.error(
                     Some(line),
                     format!("not valid JSON ({e}): write one JSON value per line"),
                 )
             })?;
-            // A NUL can only be written `\u0000` in JSON: look closer only at such lines.
-            if memchr::memmem::find(text, b"\\u0000").is_some() && find_nul("", &value) {
-                return Err(self.error(Some(line), NUL_MESSAGE));
-            }
             spans.push((start, end, line));
             Ok(())
         })?;
@@ -277,9 +269,6 @@ impl JobList {
                     ),
                 ));
             }
-            if h.contains('\0') {
-                return Err(self.error(Some(1), NUL_MESSAGE));
-            }
             if names.iter().any(|x| x == h) {
                 return Err(self.error(
                     Some(1),
@@ -296,9 +285,6 @@ impl JobList {
                 break;
             }
             let line = record.position().map_or(0, csv::Position::line);
-            if record.as_slice().contains('\0') {
-                return Err(self.error(Some(line), NUL_MESSAGE));
-            }
             let start = record.position().map_or(start, |p| p.byte() as usize);
             let end = reader.position().byte() as usize;
             spans.push((start, end, line));
@@ -308,6 +294,53 @@ impl JobList {
         self.headers = names;
         for (start, end, line) in spans {
             self.push_span(start, end, line)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses a job whose shell command under `template` (none: the line is the command)
+    /// would hold a NUL byte, which no command can carry: a line used as is or as `{}`, or a
+    /// string field a `{name}` puts in. (`{}` of a record is canonical JSON, which writes a NUL
+    /// as `\u0000`; a record list without a template is only hashed.) Names the line.
+    ///
+    /// # Errors
+    /// The first such job, with its line.
+    pub fn check_nul(&self, template: Option<&super::Template>) -> Result<()> {
+        // A NUL is a 0 byte, or `\u0000` in JSON: most lists have neither.
+        let maybe = memchr::memchr(0, &self.data).is_some()
+            || (self.format == Format::Jsonl
+                && memchr::memmem::find(&self.data, b"\\u0000").is_some());
+        if !maybe {
+            return Ok(());
+        }
+        let message = |what: &str| {
+            format!("{what} holds a NUL byte, which no shell command can carry: remove it")
+        };
+        for i in 0..self.len() {
+            match (self.record(i), template) {
+                (Record::Line(line), t)
+                    if line.contains('\0') && t.is_none_or(|t| t.uses_whole()) =>
+                {
+                    let start = self.spans[i as usize].start as usize;
+                    let n = memchr::memchr_iter(b'\n', &self.data[..start]).count() as u64;
+                    return Err(self.error(Some(n + 1), message("this job")));
+                }
+                (Record::Json(Value::Object(map)), Some(t)) => {
+                    for name in t.fields() {
+                        if let Some(Value::String(s)) = map.get(name) {
+                            if s.contains('\0') {
+                                return Err(self.error(
+                                    self.line_of(i),
+                                    message(&format!(
+                                        "the field `{name}` the command template puts in"
+                                    )),
+                                ));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -390,21 +423,6 @@ impl JobList {
 /// The UTF-8 byte order mark.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Why a job holding a NUL byte is refused.
-const NUL_MESSAGE: &str =
-    "this job holds a NUL byte, which no shell command or environment can carry: remove it";
-
-/// True if `key` or any string or key inside `value` holds a NUL byte.
-pub(crate) fn find_nul(key: &str, value: &Value) -> bool {
-    key.contains('\0')
-        || match value {
-            Value::String(s) => s.contains('\0'),
-            Value::Array(items) => items.iter().any(|v| find_nul("", v)),
-            Value::Object(map) => map.iter().any(|(k, v)| find_nul(k, v)),
-            _ => false,
-        }
-}
-
 /// A line is skipped when it is empty, only white space, or a `#` comment.
 fn skipped_line(line: &[u8]) -> bool {
     // ASCII white space as Unicode counts it: `is_ascii_whitespace` leaves out U+000B.
@@ -454,29 +472,40 @@ mod tests {
     }
 
     #[test]
-    fn nul_bytes_are_refused_with_the_line() {
-        let e = lines("a\n# comment \0 skipped\nb\0c\n")
-            .unwrap_err()
-            .to_string();
+    fn a_nul_a_command_would_carry_is_refused_with_the_line() {
+        let t = |s: &str| s.parse::<super::super::Template>().unwrap();
+        let list = lines("a\n# comment \0 skipped\nb\0c\n").unwrap();
+        let e = list.check_nul(None).unwrap_err().to_string();
         assert!(
             e.starts_with("jobs.txt:3: this job holds a NUL byte"),
             "{e}"
         );
-        for (format, text, at) in [
-            (Format::Csv, &b"a\nx\ny\0\n"[..], "j:3:"),
-            (Format::Csv, b"a\0\nx\n", "j:1:"),
-            (Format::Jsonl, b"1\n{\"a\": [\"\\u0000\"]}\n", "j:2:"),
-            (Format::Jsonl, b"{\"\\u0000\": 1}\n", "j:1:"),
-        ] {
-            let e = JobList::from_bytes(Path::new("j"), format, text.to_vec())
-                .unwrap_err()
-                .to_string();
-            assert!(e.starts_with(at) && e.contains("NUL"), "{e}");
-        }
-        // An escaped backslash before `u0000` is no NUL.
+        assert!(list.check_nul(Some(&t("run {}"))).is_err());
+        // The line is not in the command.
+        list.check_nul(Some(&t("run {#}"))).unwrap();
+        let load = |format, text: &[u8]| {
+            JobList::from_bytes(Path::new("j"), format, text.to_vec()).unwrap()
+        };
+        let csv = load(Format::Csv, b"a,b\nx,1\ny\0,2\n");
+        let e = csv.check_nul(Some(&t("run {a}"))).unwrap_err().to_string();
         assert!(
-            JobList::from_bytes(Path::new("j"), Format::Jsonl, b"\"\\\\u0000\"\n".to_vec()).is_ok()
+            e.starts_with("j:3: the field `a`") && e.contains("NUL"),
+            "{e}"
         );
+        csv.check_nul(Some(&t("run {b}"))).unwrap();
+        // `{}` of a record is canonical JSON: the NUL is written \u0000.
+        csv.check_nul(Some(&t("run {}"))).unwrap();
+        csv.check_nul(None).unwrap();
+        let jsonl = load(
+            Format::Jsonl,
+            b"{\"a\": 1}\n{\"a\": \"\\u0000\", \"b\": [\"\\u0000\"]}\n",
+        );
+        let e = jsonl
+            .check_nul(Some(&t("run {a}")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("j:2: the field `a`"), "{e}");
+        jsonl.check_nul(Some(&t("run {b} {}"))).unwrap();
     }
 
     #[test]

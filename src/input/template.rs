@@ -100,6 +100,11 @@ impl Template {
         &self.source
     }
 
+    /// True if the template puts in the whole job (`{}`).
+    pub fn uses_whole(&self) -> bool {
+        self.parts.contains(&Part::Whole)
+    }
+
     /// The record fields the template names, in order of appearance.
     pub fn fields(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {

@@ -73,11 +73,6 @@ fn config_file() {
             &["[params] name", "NUL"],
         ),
         config(
-            "params NUL in a nested string",
-            "[params]\nt = { u = [\"\\u0000\"] }\n",
-            &["[params] t", "NUL"],
-        ),
-        config(
             "timeout not a duration",
             "[run]\ntimeout = \"soon\"\n",
             &["jobsplit.toml:2:", "not a duration"],
