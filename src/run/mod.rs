@@ -7,6 +7,7 @@ mod context;
 mod events;
 mod executor;
 mod library;
+mod nonfinite;
 mod rundir;
 mod runner;
 mod scheduler;

@@ -73,7 +73,7 @@ pub(super) fn take_result(result_file: &Path, last_line: Option<String>, attempt
     match std::fs::read(result_file) {
         Ok(bytes) => {
             let _ = std::fs::remove_file(result_file);
-            match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            match crate::run::nonfinite::parse(&bytes) {
                 Ok(v @ serde_json::Value::Object(_)) => attempt.fields = fields_of(&v),
                 _ if attempt.outcome != Status::Ok => {}
                 parsed => {
