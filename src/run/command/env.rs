@@ -13,7 +13,7 @@ use crate::Work;
 
 /// The variables every job of a work gets: `JOBSPLIT_PARAMS` and one `JOBSPLIT_PARAM_<NAME>`
 /// per scalar parameter.
-pub(super) fn param_vars(work: &Work) -> Vec<(String, OsString)> {
+pub(in crate::run) fn param_vars(work: &Work) -> Vec<(String, OsString)> {
     let mut env = vec![(
         "JOBSPLIT_PARAMS".to_owned(),
         OsString::from(serde_json::Value::Object(work.params().clone()).to_string()),
