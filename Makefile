@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-python test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge clean
+.PHONY: all build demo demo-sweep demo-pi test test-python test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge bench-python clean
 
 all: build
 
@@ -76,6 +76,10 @@ bench-map: build
 
 bench-merge: build
 	python3 bench/bench.py --only merge --jobsplit $(JOBSPLIT)
+
+## bench-python: 2,000 short Python jobs: a process per job vs persistent workers vs Pool(2)
+bench-python: build
+	python3 bench/python_workers.py --jobsplit $(JOBSPLIT)
 
 clean:
 	$(CARGO) clean

@@ -111,3 +111,21 @@ def test_a_command_job_writes_nan_through_the_package(tmp_path):
     assert r.returncode == 0, r.stderr
     row = jobsplit.load(str(tmp_path / "out" / "solo"))[0]
     assert math.isnan(row["x"]) and row["i"] == 0 and row["s"] > 0
+
+
+EXAMPLES = os.path.join(os.path.dirname(PYTHON_DIR), "examples", "python")
+
+
+def test_the_examples_run(tmp_path):
+    sweep = run(tmp_path, os.path.join(EXAMPLES, "sweep.py"))
+    assert sweep.returncode == 0, sweep.stderr
+    assert len(sweep.stdout.splitlines()) == 15
+    study = os.path.join(EXAMPLES, "monte_carlo.py")
+    for machine in ("ws1", "ws2"):
+        r = run(tmp_path, study, "run", "--machine", machine, "--quiet")
+        assert r.returncode == 0, r.stderr
+    assert run(tmp_path, study, "merge").returncode == 0
+    rows = jobsplit.load(str(tmp_path / "merged"))
+    assert len(rows) == 60 and all(r["status"] == "ok" for r in rows)
+    big = [r["pi"] for r in rows if r["n"] == 5000]
+    assert abs(sum(big) / len(big) - math.pi) < 0.05
