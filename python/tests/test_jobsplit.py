@@ -129,3 +129,18 @@ def test_the_examples_run(tmp_path):
     assert len(rows) == 60 and all(r["status"] == "ok" for r in rows)
     big = [r["pi"] for r in rows if r["n"] == 5000]
     assert abs(sum(big) / len(big) - math.pi) < 0.05
+
+
+def test_the_readme_study_runs_as_shown(tmp_path):
+    readme = open(os.path.join(os.path.dirname(PYTHON_DIR), "README.md"), encoding="utf-8").read()
+    block = readme.split("A study in 15 lines, `study.py`:\n\n```python\n", 1)[1].split("```", 1)[0]
+    assert len(block.strip().splitlines()) <= 15
+    (tmp_path / "study.py").write_text(block)
+    assert run(tmp_path, "study.py", "plan").returncode == 0
+    for machine in ("ws1", "ws2"):
+        r = run(tmp_path, "study.py", "run", "--machine", machine, "--threads", "2", "--quiet")
+        assert r.returncode == 0, r.stderr
+    assert run(tmp_path, "study.py", "merge").returncode == 0
+    rows = jobsplit.load(str(tmp_path / "merged"))
+    assert len(rows) == 100 and all(r["status"] == "ok" for r in rows)
+    assert abs(sum(r["pi"] for r in rows) / 100 - math.pi) < 0.1
