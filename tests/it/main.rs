@@ -46,3 +46,4 @@ mod static_binary;
 mod study_property;
 mod symlinks;
 mod terminal_text;
+mod workers;
