@@ -115,8 +115,10 @@ fn merge_inputs() {
             &["out/", "work", "one study"],
         ),
         merge_args(
-            merge("manifests of two works, one digest not ASCII")
-                .edit_json(MANIFEST, set("work_digest", "é".repeat(32).into())),
+            merge("manifests of two works, one digest not ASCII").edit_json(
+                MANIFEST,
+                set("work_digest", format!("a{}", "é".repeat(40)).into()),
+            ),
             &["out/", "one study"],
         ),
         merge_args(merge("the same machine twice").args(&[]), &[])
@@ -199,8 +201,10 @@ fn rescue_inputs() {
             &["merged", "abababab", "same job list"],
         ),
         rescue(
-            merge("summary digest not ASCII")
-                .edit_json(SUMMARY, set("work_digest", "é".repeat(32).into())),
+            merge("summary digest not ASCII").edit_json(
+                SUMMARY,
+                set("work_digest", format!("a{}", "é".repeat(40)).into()),
+            ),
             &["merged", "same job list"],
         ),
         rescue(
