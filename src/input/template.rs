@@ -139,6 +139,7 @@ impl Template {
                         _ => None,
                     }
                     .ok_or_else(|| {
+                        let name = crate::text::escape(name);
                         Error::usage(format!(
                             "job {index}: the command template names `{{{name}}}` but the record has no field `{name}`"
                         ))
@@ -199,6 +200,18 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no field `b`"));
+    }
+
+    #[test]
+    fn messages_are_one_line_whatever_the_names_hold() {
+        let t: Template = "run {\n}".parse().unwrap();
+        let e = t
+            .render(0, &Record::Json(json!({})))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains('\n') && e.contains("`{\\n}`"), "{e}");
+        let e = "a\n{".parse::<Template>().unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
     }
 
     #[test]
