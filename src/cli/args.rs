@@ -182,8 +182,8 @@ pub(crate) struct RunArgs {
     /// Run the jobs on persistent workers started as CMD (docs/workers.md; overrides [jobs] worker)
     #[arg(long, value_name = "CMD")]
     pub(crate) worker: Option<String>,
-    /// Restart each worker after N jobs (overrides [run] worker_recycle)
-    #[arg(long, value_name = "N")]
+    /// Restart each worker after N jobs, N >= 1 (overrides [run] worker_recycle)
+    #[arg(long, value_name = "N", value_parser = parse_worker_recycle, allow_negative_numbers = true)]
     pub(crate) worker_recycle: Option<u64>,
 }
 
@@ -217,6 +217,10 @@ fn parse_retries(s: &str) -> Result<u32, String> {
 fn parse_nice(s: &str) -> Result<i32, String> {
     // MAX_NICE fits an i32.
     ranged(s, 0, crate::input::MAX_NICE).map(|n| n as i32)
+}
+
+fn parse_worker_recycle(s: &str) -> Result<u64, String> {
+    ranged(s, 1, u64::MAX)
 }
 
 fn parse_shard_count(s: &str) -> Result<u64, String> {

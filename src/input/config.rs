@@ -100,7 +100,8 @@ pub struct RunConfig {
     pub job_logs: bool,
     /// fsync results.csv after every row (slower; survives power loss).
     pub fsync: bool,
-    /// Restart each persistent worker after this many jobs (none: never).
+    /// Restart each persistent worker after this many jobs, at least 1 (none: never).
+    #[serde(default, deserialize_with = "super::values::ranged::worker_recycle")]
     pub worker_recycle: Option<u64>,
 }
 

@@ -119,6 +119,16 @@ pub(super) mod ranged {
         Ok(read(d, "retries", 0, MAX_RETRIES, "")? as u32)
     }
 
+    pub(crate) fn worker_recycle<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Ok(Some(read(
+            d,
+            "worker_recycle",
+            1,
+            u64::MAX,
+            "; leave it out to never restart workers",
+        )?))
+    }
+
     pub(crate) fn nice<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
         Ok(read(d, "nice", 0, MAX_NICE, "; 19 is the politest")? as i32)
     }

@@ -138,6 +138,11 @@ fn config_file() {
             &["jobsplit.toml:2:", "threads"],
         ),
         config(
+            "worker_recycle 0",
+            "[run]\nworker_recycle = 0\n",
+            &["jobsplit.toml:2:", "worker_recycle", "never restart"],
+        ),
+        config(
             "retries negative",
             "[run]\nretries = -1\n",
             &["jobsplit.toml:2:", "retries"],

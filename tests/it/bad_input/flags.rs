@@ -57,6 +57,11 @@ fn flags() {
         ),
         flag("retries 2^32", &["--retries", "4294967296"], &["--retries"]),
         flag("retries negative", &["--retries=-1"], &["--retries"]),
+        flag(
+            "worker-recycle 0",
+            &["--worker-recycle", "0"],
+            &["--worker-recycle"],
+        ),
         flag("threads 0", &["--threads", "0"], &["--threads", "1 to"]),
         flag(
             "threads 10^8",
