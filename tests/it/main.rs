@@ -1,6 +1,7 @@
 //! The end-to-end suite: one test binary (as ripgrep and just lay theirs out), one harness.
 //! Each module is one area of the binary's behaviour; `harness` holds what they share.
 
+mod api_context;
 mod cli_inputs;
 mod cli_merge;
 mod cli_plan;
