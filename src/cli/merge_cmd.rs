@@ -16,10 +16,13 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
         },
     )?;
     for w in &report.warnings {
-        errln!("jobsplit: warning: {w}");
+        errln!("{}: warning: {w}", super::program::name());
     }
     for (index, first, other) in report.duplicates.iter().take(10) {
-        errln!("jobsplit: job {index} is ok in {first} and again on machine {other}");
+        errln!(
+            "{}: job {index} is ok in {first} and again on machine {other}",
+            super::program::name()
+        );
     }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report.summary)?);
@@ -36,7 +39,8 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
         }
         if !report.all_ok() {
             outln!(
-                "to finish the missing jobs: jobsplit run --rescue {} (with the same inputs, on any machines)",
+                "to finish the missing jobs: {} run --rescue {} (with the same inputs, on any machines)",
+                super::program::name(),
                 args.out.display()
             );
         }

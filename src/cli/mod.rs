@@ -7,6 +7,7 @@ mod exit;
 mod init;
 mod merge_cmd;
 mod plan_cmd;
+mod program;
 mod progress;
 mod resolve;
 mod run_cmd;
@@ -17,11 +18,12 @@ mod term;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::FromArgMatches as _;
 
 use crate::input::JobList;
 use crate::run::{RunSummary, Runner};
 use args::{Cli, Command};
+pub(crate) use program::Program;
 use term::errln;
 
 /// Jobs a program supplies itself (a `Splitter`), instead of a job list file and shell commands.
@@ -30,6 +32,8 @@ pub(crate) trait JobSource: Sync {
     fn job_list(&self) -> crate::Result<JobList>;
     /// Runs the share with the program's own executor.
     fn run(&self, runner: &Runner<'_>) -> crate::Result<RunSummary>;
+    /// How the program presents itself on its command line.
+    fn program(&self) -> Program;
 }
 
 /// Runs the `jobsplit` command line and returns its exit code.
@@ -43,16 +47,32 @@ pub(crate) fn main_with(source: Option<&dyn JobSource>) -> ExitCode {
 
 /// Runs the command line (with a program's own jobs, if any) and returns the exit code.
 pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
-    let cli = Cli::parse();
+    let program = source.map(JobSource::program);
+    if let Some(p) = &program {
+        program::set(p);
+    }
+    let mut cmd = program::command(program.as_ref());
+    let cli = cmd
+        .clone()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+        .unwrap_or_else(|e| e.format(&mut cmd).exit());
     let result = match &cli.command {
+        Command::Init(_) if source.is_some() => Err(crate::Error::usage(format!(
+            "`init` writes a job list and a command template for the jobsplit binary, and {} \
+             supplies its own jobs: write its jobsplit.toml ([params], seed) and machines.json \
+             yourself",
+            program::name()
+        ))
+        .into()),
         Command::Plan(a) => plan_cmd::run(a, source),
         Command::Run(a) => run_cmd::run(a, source),
         Command::Merge(a) => merge_cmd::run_merge(a),
         Command::Status(a) => merge_cmd::run_status(a),
         Command::SlurmScript(a) => slurm_cmd::run(a),
         Command::Init(a) => init::run(a),
-        Command::Completions(a) => completions::run_completions(a),
-        Command::Man => completions::run_man(),
+        Command::Completions(a) => completions::run_completions(a, program.as_ref()),
+        Command::Man => completions::run_man(program.as_ref()),
     };
     match result {
         Ok(code) => code,
@@ -77,7 +97,7 @@ fn report(e: &anyhow::Error) -> u8 {
             break;
         }
     }
-    errln!("jobsplit: error: {}", chain.join(": "));
+    errln!("{}: error: {}", program::name(), chain.join(": "));
     code
 }
 

@@ -40,6 +40,7 @@ mod run_resume;
 mod run_signal;
 mod run_split;
 mod shells;
+mod splitter_cli;
 mod static_binary;
 mod study_property;
 mod symlinks;
