@@ -76,6 +76,7 @@ pub mod run;
 #[cfg(feature = "cli")]
 mod splitter;
 mod sys;
+mod text;
 mod work;
 
 pub use run::{map, map_with, JobContext, JobError, JobRng, MapOptions};

@@ -16,12 +16,18 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
         },
     )?;
     for w in &report.warnings {
-        errln!("{}: warning: {w}", super::program::name());
+        errln!(
+            "{}: warning: {}",
+            super::program::name(),
+            crate::text::escape(w)
+        );
     }
     for (index, first, other) in report.duplicates.iter().take(10) {
         errln!(
-            "{}: job {index} is ok in {first} and again on machine {other}",
-            super::program::name()
+            "{}: job {index} is ok in {} and again on machine {}",
+            super::program::name(),
+            crate::text::escape(first),
+            crate::text::escape(other)
         );
     }
     if args.json {

@@ -52,11 +52,14 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         program::set(p);
     }
     let mut cmd = program::command(program.as_ref());
-    let cli = cmd
+    let parsed = cmd
         .clone()
         .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m))
-        .unwrap_or_else(|e| e.format(&mut cmd).exit());
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e.format(&mut cmd)),
+    };
     let result = match &cli.command {
         Command::Init(_) if source.is_some() => Err(crate::Error::usage(format!(
             "`init` writes a job list and a command template for the jobsplit binary, and {} \
@@ -80,6 +83,48 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
     }
 }
 
+/// A command line clap refuses: `--help` and `--version` print as clap prints them; a mistake
+/// is one line (clap's first paragraph, with the way to `--help`), exit 2.
+fn usage_error(e: &clap::Error) -> u8 {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.use_stderr() {
+            exit::BAD_INPUT
+        } else {
+            exit::OK
+        };
+    }
+    // clap's first paragraph says what is wrong (a missing argument on its next lines); the
+    // usage and tips after it are for --help.
+    let rendered = e.render().to_string();
+    let first: Vec<&str> = rendered
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let first = first.join(" ");
+    let first = first.strip_prefix("error: ").unwrap_or(&first);
+    let command = std::env::args_os().nth(1);
+    let command = command.as_ref().map(|c| c.to_string_lossy());
+    let help = match command.filter(|c| !c.starts_with('-')) {
+        Some(cmd) => format!("{} {} --help", program::name(), crate::text::escape(&cmd)),
+        None => format!("{} --help", program::name()),
+    };
+    errln!(
+        "{}: error: {} (see `{help}`)",
+        program::name(),
+        crate::text::escape(first.trim_end())
+    );
+    exit::BAD_INPUT
+}
+
 /// Prints an error as one line and picks its exit code. A closed stdout (`| head`) is success.
 fn report(e: &anyhow::Error) -> u8 {
     if let Some(io) = e.downcast_ref::<std::io::Error>() {
@@ -97,7 +142,12 @@ fn report(e: &anyhow::Error) -> u8 {
             break;
         }
     }
-    errln!("{}: error: {}", program::name(), chain.join(": "));
+    // A value from a file may hold a line break or an escape sequence: one visible line.
+    errln!(
+        "{}: error: {}",
+        program::name(),
+        crate::text::escape(&chain.join(": "))
+    );
     code
 }
 

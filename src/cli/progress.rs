@@ -83,8 +83,10 @@ impl Reporter {
         let _ = writeln!(sink, "{line}").and_then(|()| sink.flush());
     }
 
-    /// Prints a line above the bar (or plainly; nothing when quiet).
+    /// Prints a line above the bar (or plainly; nothing when quiet), escaped: a job's error
+    /// quotes what the job wrote, which may hold escape sequences or line breaks.
     pub(crate) fn println(&self, line: &str) {
+        let line = &*crate::text::escape(line);
         match &self.display {
             Display::Bar(bar) => bar.println(line),
             Display::Plain => self.write_line(line),
@@ -94,6 +96,9 @@ impl Reporter {
 
     /// Prints a line even in quiet mode (a warning, the run's outcome).
     pub(crate) fn always(&self, line: &str) {
+        // Several lines of our own (the summary): each escaped on its own.
+        let escaped: Vec<_> = line.split('\n').map(crate::text::escape).collect();
+        let line = &*escaped.join("\n");
         match &self.display {
             Display::Bar(bar) => bar.println(line),
             _ => self.write_line(line),

@@ -40,7 +40,11 @@ fn confirmed(s: &RunSettings) -> Result<bool> {
         for note in &s.notes {
             errln!("{}: note: {note}", super::program::name());
         }
-        errln!("{}: {}", super::program::name(), s.headline);
+        errln!(
+            "{}: {}",
+            super::program::name(),
+            crate::text::escape(&s.headline)
+        );
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !interactive || !s.confirm {
@@ -124,12 +128,12 @@ fn report(s: &RunSettings, summary: &RunSummary, reporter: &Reporter) -> u8 {
         reporter.always(&format!(
             "{}: the earlier output was moved to {}",
             super::program::name(),
-            old.display()
+            crate::text::escape(&old.display().to_string())
         ));
     }
     if !s.quiet {
         reporter.always(&render_summary(
-            &s.machine().name,
+            &crate::text::escape(&s.machine().name),
             &s.plan,
             summary,
             &s.opts.dir,
@@ -163,7 +167,7 @@ fn render_summary(machine: &str, plan: &Plan, s: &RunSummary, dir: &Path) -> Str
         "not started", s.not_started,
         s.busy.as_secs_f64(),
         if wall > 0.0 { ran as f64 / wall } else { 0.0 },
-        dir.join("results.csv").display(),
+        crate::text::escape(&dir.join("results.csv").display().to_string()),
     )
 }
 

@@ -163,7 +163,24 @@ impl JobList {
         Ok(())
     }
 
+    /// Refuses a UTF-8 byte order mark at the start of the file: in a lines list it would
+    /// become part of job 0's command (split-v1 keeps it in the job's bytes, so refusing it
+    /// changes no plan that was ever accepted); in JSONL it is not JSON.
+    fn refuse_bom(&self) -> Result<()> {
+        if self.data.starts_with(BOM) {
+            return Err(self.error(
+                Some(1),
+                format!(
+                    "the file starts with a byte order mark (bytes EF BB BF), which would become part of the first job: remove it, e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' {}",
+                    self.path.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn index_lines(&mut self) -> Result<()> {
+        self.refuse_bom()?;
         let data = std::mem::take(&mut self.data);
         if let Err(e) = std::str::from_utf8(&data) {
             let line = memchr::memchr_iter(b'\n', &data[..e.valid_up_to()]).count() as u64 + 1;
@@ -198,6 +215,7 @@ impl JobList {
     }
 
     fn index_jsonl(&mut self) -> Result<()> {
+        self.refuse_bom()?;
         let data = std::mem::take(&mut self.data);
         let mut spans = Vec::new();
         Self::for_each_line(&data, |line, start, end| {
@@ -280,6 +298,53 @@ impl JobList {
         Ok(())
     }
 
+    /// Refuses a job whose shell command under `template` (none: the line is the command)
+    /// would hold a NUL byte, which no command can carry: a line used as is or as `{}`, or a
+    /// string field a `{name}` puts in. (`{}` of a record is canonical JSON, which writes a NUL
+    /// as `\u0000`; a record list without a template is only hashed.) Names the line.
+    ///
+    /// # Errors
+    /// The first such job, with its line.
+    pub fn check_nul(&self, template: Option<&super::Template>) -> Result<()> {
+        // A NUL is a 0 byte, or `\u0000` in JSON: most lists have neither.
+        let maybe = memchr::memchr(0, &self.data).is_some()
+            || (self.format == Format::Jsonl
+                && memchr::memmem::find(&self.data, b"\\u0000").is_some());
+        if !maybe {
+            return Ok(());
+        }
+        let message = |what: &str| {
+            format!("{what} holds a NUL byte, which no shell command can carry: remove it")
+        };
+        for i in 0..self.len() {
+            match (self.record(i), template) {
+                (Record::Line(line), t)
+                    if line.contains('\0') && t.is_none_or(|t| t.uses_whole()) =>
+                {
+                    let start = self.spans[i as usize].start as usize;
+                    let n = memchr::memchr_iter(b'\n', &self.data[..start]).count() as u64;
+                    return Err(self.error(Some(n + 1), message("this job")));
+                }
+                (Record::Json(Value::Object(map)), Some(t)) => {
+                    for name in t.fields() {
+                        if let Some(Value::String(s)) = map.get(name) {
+                            if s.contains('\0') {
+                                return Err(self.error(
+                                    self.line_of(i),
+                                    message(&format!(
+                                        "the field `{name}` the command template puts in"
+                                    )),
+                                ));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The file the list was read from.
     pub fn path(&self) -> &Path {
         &self.path
@@ -355,6 +420,9 @@ impl JobList {
     }
 }
 
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// A line is skipped when it is empty, only white space, or a `#` comment.
 fn skipped_line(line: &[u8]) -> bool {
     // ASCII white space as Unicode counts it: `is_ascii_whitespace` leaves out U+000B.
@@ -401,6 +469,59 @@ mod tests {
         let e = JobList::from_bytes(Path::new("j.txt"), Format::Lines, b"a\nb\n\xff\n".to_vec())
             .unwrap_err();
         assert!(e.to_string().starts_with("j.txt:3: "), "{e}");
+    }
+
+    #[test]
+    fn a_nul_a_command_would_carry_is_refused_with_the_line() {
+        let t = |s: &str| s.parse::<super::super::Template>().unwrap();
+        let list = lines("a\n# comment \0 skipped\nb\0c\n").unwrap();
+        let e = list.check_nul(None).unwrap_err().to_string();
+        assert!(
+            e.starts_with("jobs.txt:3: this job holds a NUL byte"),
+            "{e}"
+        );
+        assert!(list.check_nul(Some(&t("run {}"))).is_err());
+        // The line is not in the command.
+        list.check_nul(Some(&t("run {#}"))).unwrap();
+        let load = |format, text: &[u8]| {
+            JobList::from_bytes(Path::new("j"), format, text.to_vec()).unwrap()
+        };
+        let csv = load(Format::Csv, b"a,b\nx,1\ny\0,2\n");
+        let e = csv.check_nul(Some(&t("run {a}"))).unwrap_err().to_string();
+        assert!(
+            e.starts_with("j:3: the field `a`") && e.contains("NUL"),
+            "{e}"
+        );
+        csv.check_nul(Some(&t("run {b}"))).unwrap();
+        // `{}` of a record is canonical JSON: the NUL is written \u0000.
+        csv.check_nul(Some(&t("run {}"))).unwrap();
+        csv.check_nul(None).unwrap();
+        let jsonl = load(
+            Format::Jsonl,
+            b"{\"a\": 1}\n{\"a\": \"\\u0000\", \"b\": [\"\\u0000\"]}\n",
+        );
+        let e = jsonl
+            .check_nul(Some(&t("run {a}")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("j:2: the field `a`"), "{e}");
+        jsonl.check_nul(Some(&t("run {b} {}"))).unwrap();
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_refused_with_the_fix() {
+        let e = lines("\u{feff}echo 1\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("jobs.txt:1: the file starts with a byte order mark"),
+            "{e}"
+        );
+        assert!(e.contains("sed -i '1s/^\\xEF\\xBB\\xBF//' jobs.txt"), "{e}");
+        let e = JobList::from_bytes(Path::new("j"), Format::Jsonl, b"\xEF\xBB\xBF1\n".to_vec());
+        assert!(e.unwrap_err().to_string().contains("byte order mark"));
+        // CSV ignores the mark, as split-v1 says.
+        let list = JobList::from_bytes(Path::new("j"), Format::Csv, b"\xEF\xBB\xBFa\n1\n".to_vec())
+            .unwrap();
+        assert_eq!(&*list.job_bytes(0), br#"{"a":"1"}"#);
     }
 
     #[test]

@@ -119,7 +119,7 @@ impl MergeReport {
         let c = &s.counts;
         let mut out = format!(
             "work {}: {} jobs, {} ok, {} failed, {} timeout, {} interrupted, {} not run{}\n",
-            &s.work_digest[..8.min(s.work_digest.len())],
+            crate::text::escape(crate::text::short(&s.work_digest)),
             s.jobs_total,
             c.ok,
             c.failed,
@@ -135,10 +135,10 @@ impl MergeReport {
         let width = s
             .machines
             .iter()
-            .map(|m| m.name.len())
+            .map(|m| crate::text::escape(&m.name).chars().count())
             .max()
             .unwrap_or(0)
-            .max(7);
+            .clamp(7, crate::text::MAX_COLUMN);
         out += &format!(
             "{:<width$}  {:>8}  {:>8}  {:>9}  {:>9}  {:>11}  {:>7}  {:>9}\n",
             "machine", "jobs", "attempts", "wall s", "busy s", "jobs/core-s", "weight", "suggested"
@@ -146,7 +146,7 @@ impl MergeReport {
         for m in &s.machines {
             out += &format!(
                 "{:<width$}  {:>8}  {:>8}  {:>9.1}  {:>9.1}  {:>11.3}  {:>7}  {:>9}\n",
-                m.name,
+                crate::text::escape(&m.name),
                 m.jobs,
                 m.attempts,
                 m.wall_s,
@@ -354,7 +354,17 @@ fn read_tables(
     scratch: &Path,
     threads: usize,
 ) -> Result<(table::Table, Vec<table::FileStats>)> {
-    let mut table = table::Table::new(jobs);
+    let mut table = table::Table::new(jobs).ok_or_else(|| {
+        Error::invalid(
+            Some(&dirs[0].dir.join(crate::output::manifest::Manifest::FILE)),
+            None,
+            format!(
+                "jobs_total is {jobs}: merging that many jobs needs {} GiB of memory, more than this machine gives (at most {} jobs): is the manifest corrupt?",
+                jobs.saturating_mul(32) >> 30,
+                table::MAX_JOBS
+            ),
+        )
+    })?;
     let inputs: Vec<(PathBuf, String)> = dirs
         .iter()
         .map(|d| (d.dir.clone(), d.manifest.machine.clone()))
@@ -386,7 +396,7 @@ fn check_out_dir(out: &Path, dirs: &[MachineDir]) -> Result<()> {
 }
 
 fn short(digest: &str) -> &str {
-    &digest[..8.min(digest.len())]
+    crate::text::short(digest)
 }
 
 fn wall_seconds(m: &crate::output::manifest::Manifest, st: &table::FileStats) -> f64 {

@@ -2,6 +2,7 @@
 //! Each module is one area of the binary's behaviour; `harness` holds what they share.
 
 mod api_context;
+mod bad_input;
 mod cli_inputs;
 mod cli_merge;
 mod cli_plan;
@@ -20,6 +21,8 @@ mod engine_k8s;
 mod engine_slurm;
 mod examples;
 mod exit_codes;
+mod fuzz_inputs;
+mod fuzz_outputs;
 mod golden;
 mod harness;
 mod integrity;
@@ -44,4 +47,5 @@ mod splitter_cli;
 mod static_binary;
 mod study_property;
 mod symlinks;
+mod terminal_text;
 mod workers;
