@@ -67,4 +67,11 @@ fn errors_and_init_speak_in_the_programs_name() {
     let (code, _, err) = pi(s.path(), &["plan", "--jobs", "jobs.txt"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.starts_with(&format!("{NAME}: error: ")), "{err}");
+    let (code, _, err) = pi(s.path(), &["plan", "--no-such-flag"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.starts_with(&format!("{NAME}: error: ")), "{err}");
+    assert!(
+        err.contains(&format!("(see `{NAME} plan --help`)")),
+        "{err}"
+    );
 }
