@@ -9,6 +9,8 @@ Sections (`--only a,b`):
   map       the library's map() vs raw rayon vs a sequential loop (examples/bench_map.rs)
   plan      `jobsplit plan` of 1M and 10M job lines vs sha256sum of the file
   merge     `jobsplit merge` of 1M rows in 10 dirs vs cat | sort
+  python    2,000 short Python jobs: a process per job vs persistent workers vs
+            multiprocessing.Pool(2) (bench/python_workers.py)
   uneven    3 simulated machines of speed 1, 2, 4: weighted vs equal split vs the ideal
   run       = dispatch,uneven
 
@@ -32,6 +34,7 @@ import sec_dispatch  # noqa: E402
 import sec_map  # noqa: E402
 import sec_merge  # noqa: E402
 import sec_plan  # noqa: E402
+import sec_python  # noqa: E402
 import sec_uneven  # noqa: E402
 from context import Ctx  # noqa: E402
 from harness import capture, run_once  # noqa: E402
@@ -44,6 +47,7 @@ SECTIONS = {
     "plan": ("Plan", sec_plan),
     "merge": ("Merge", sec_merge),
     "uneven": ("Uneven machines", sec_uneven),
+    "python": ("Python jobs: persistent workers", sec_python),
 }
 ALIASES = {"run": ["dispatch", "uneven"], "all": list(SECTIONS)}
 

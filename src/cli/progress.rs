@@ -112,7 +112,7 @@ impl Reporter {
 
     /// Prints a warning even in quiet mode.
     pub(crate) fn warn(&self, line: &str) {
-        self.always(&format!("jobsplit: warning: {line}"));
+        self.always(&format!("{}: warning: {line}", super::program::name()));
     }
 
     pub(crate) fn on_event(&self, event: &Event<'_>) {
@@ -218,7 +218,8 @@ impl Reporter {
             "?".into()
         };
         self.write_line(&format!(
-            "jobsplit: {done}/{total} done, {} failed, {rate:.1} jobs/s, ETA {eta}, {}",
+            "{}: {done}/{total} done, {} failed, {rate:.1} jobs/s, ETA {eta}, {}",
+            super::program::name(),
             self.failed.load(Ordering::Relaxed),
             self.message()
         ));

@@ -1,6 +1,7 @@
 //! The end-to-end suite: one test binary (as ripgrep and just lay theirs out), one harness.
 //! Each module is one area of the binary's behaviour; `harness` holds what they share.
 
+mod api_context;
 mod bad_input;
 mod cli_inputs;
 mod cli_merge;
@@ -42,6 +43,7 @@ mod run_resume;
 mod run_signal;
 mod run_split;
 mod shells;
+mod splitter_cli;
 mod static_binary;
 mod study_property;
 mod symlinks;
