@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge clean
+.PHONY: all build demo demo-sweep demo-pi test test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge bench-output bench-scale clean
 
 all: build
 
@@ -69,6 +69,12 @@ bench-map: build
 
 bench-merge: build
 	python3 bench/bench.py --only merge --jobsplit $(JOBSPLIT)
+
+bench-output: build
+	python3 bench/bench.py --only output --jobsplit $(JOBSPLIT)
+
+bench-scale: build
+	python3 bench/bench.py --only scale --jobsplit $(JOBSPLIT)
 
 clean:
 	$(CARGO) clean
