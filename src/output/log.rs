@@ -12,17 +12,23 @@ use std::time::SystemTime;
 
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
-use super::rfc3339;
+use super::Stamper;
 use crate::error::{Error, Result};
 use crate::model::Stream;
 
 /// A member is ended by itself when its uncompressed lines reach this size.
-const MEMBER_LIMIT: usize = 1 << 20;
+pub(crate) const MEMBER_LIMIT: usize = 1 << 20;
 
 /// A member with less than this is written stored (gzip framing, no compression): resetting a
 /// deflate state clears ~200 KB of tables, which costs more than a small job itself. Larger
 /// members, and every member `merge` writes, are compressed.
 const STORE_BELOW: usize = 8 * 1024;
+
+/// The compression level of the logs a run writes: zlib's "fast" (deflate_fast, Huffman trees
+/// fitted to each block), which compresses log lines about as well as `gzip -1` at several
+/// times its speed. Level 1 (deflate_quick: fixed trees) is faster still but makes the log
+/// about a third larger.
+pub(crate) const LEVEL: u32 = 2;
 
 /// Appends lines to a log.gz.
 pub struct LogWriter {
@@ -33,6 +39,7 @@ pub struct LogWriter {
     /// One deflate state, reset for each member: building a new one per member costs far more
     /// than compressing a few lines.
     deflate: Compress,
+    stamper: Stamper,
 }
 
 impl std::fmt::Debug for LogWriter {
@@ -77,7 +84,8 @@ impl LogWriter {
             file,
             pending: Vec::with_capacity(8192),
             out: Vec::new(),
-            deflate: Compress::new(Compression::default(), false),
+            deflate: Compress::new(Compression::new(LEVEL), false),
+            stamper: Stamper::default(),
         };
         Ok((writer, warning))
     }
@@ -93,28 +101,29 @@ impl LogWriter {
         stream: Stream,
         text: &str,
     ) -> Result<()> {
-        self.pending.extend_from_slice(rfc3339(time).as_bytes());
-        self.pending.push(b'\t');
-        match job {
-            Some(i) => self
-                .pending
-                .extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
-            None => self.pending.push(b'-'),
-        }
-        self.pending.push(b'\t');
-        self.pending.extend_from_slice(stream.as_str().as_bytes());
-        self.pending.push(b'\t');
-        if text.contains('\n') {
-            self.pending
-                .extend_from_slice(text.replace('\n', " ").as_bytes());
-        } else {
-            self.pending.extend_from_slice(text.as_bytes());
-        }
-        self.pending.push(b'\n');
+        self.stamper.format(time, &mut self.pending);
+        push_fields(&mut self.pending, job, stream, text);
         if self.pending.len() >= MEMBER_LIMIT {
             self.end_member()?;
         }
         Ok(())
+    }
+
+    /// Adds lines already formatted (whole lines, each ending in `\n`).
+    ///
+    /// # Errors
+    /// If ending a full member fails to write.
+    pub(crate) fn formatted(&mut self, lines: &[u8]) -> Result<()> {
+        self.pending.extend_from_slice(lines);
+        if self.pending.len() >= MEMBER_LIMIT {
+            self.end_member()?;
+        }
+        Ok(())
+    }
+
+    /// True when lines wait for their member to end.
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     /// Compresses the lines added since the last member into one gzip member and writes it.
@@ -136,6 +145,32 @@ impl LogWriter {
             .map_err(|e| Error::io(&self.path, e))
     }
 
+    /// Writes a member built elsewhere (after the lines added here, which end their own
+    /// member first), in one piece, and starts `member` afresh.
+    ///
+    /// # Errors
+    /// A full disk or an I/O error.
+    pub(crate) fn write_member(&mut self, member: &mut Member) -> Result<()> {
+        self.end_member()?;
+        let bytes = member.end();
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all(bytes)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Syncs the file to disk.
+    pub(crate) fn sync(&self) -> Result<()> {
+        self.file.sync_all().map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// The file written.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Ends the last member and syncs the file.
     ///
     /// # Errors
@@ -146,26 +181,132 @@ impl LogWriter {
     }
 }
 
-/// Writes `data` as one gzip member (RFC 1952: header, raw deflate, CRC-32, size) into `out`,
-/// reusing `deflate`.
-pub(crate) fn gzip_member(deflate: &mut Compress, data: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown).
-    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-    deflate.reset();
-    let start_in = deflate.total_in();
-    out.reserve(data.len() / 2 + 64);
-    loop {
-        let consumed = (deflate.total_in() - start_in) as usize;
-        if out.capacity() - out.len() < 64 {
-            out.reserve(out.capacity().max(4096));
+/// Appends `\tJOB\tSTREAM\tTEXT\n` (the fields after the time) to `out`.
+pub(crate) fn push_fields(out: &mut Vec<u8>, job: Option<u64>, stream: Stream, text: &str) {
+    out.push(b'\t');
+    match job {
+        Some(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+        None => out.push(b'-'),
+    }
+    out.push(b'\t');
+    out.extend_from_slice(stream.as_str().as_bytes());
+    out.push(b'\t');
+    let at = out.len();
+    out.extend_from_slice(text.as_bytes());
+    if memchr::memchr(b'\n', text.as_bytes()).is_some() {
+        for b in &mut out[at..] {
+            if *b == b'\n' {
+                *b = b' ';
+            }
         }
-        match deflate.compress_vec(&data[consumed..], out, FlushCompress::Finish) {
-            Ok(Status::StreamEnd) => break,
+    }
+    out.push(b'\n');
+}
+
+/// One gzip member built piece by piece: the lines go to deflate as they come, without being
+/// gathered first (the first few KiB are held, so that a small member is written stored), and
+/// the compressed bytes collect in memory until [`Member::end`] hands them out in one piece.
+pub(crate) struct Member {
+    deflate: Compress,
+    /// The first bytes of a member, until it is known to be worth compressing.
+    held: Vec<u8>,
+    compressing: bool,
+    crc: Crc,
+    len: usize,
+    out: Vec<u8>,
+}
+
+impl Member {
+    /// An empty member compressed at `level`.
+    pub(crate) fn new(level: u32) -> Member {
+        Member {
+            deflate: Compress::new(Compression::new(level), false),
+            held: Vec::with_capacity(STORE_BELOW),
+            compressing: false,
+            crc: Crc::new(),
+            len: 0,
+            out: Vec::new(),
+        }
+    }
+
+    /// Uncompressed bytes added so far.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Adds `data` (whole lines).
+    pub(crate) fn push(&mut self, data: &[u8]) {
+        if self.len == 0 {
+            self.out.clear();
+        }
+        self.crc.update(data);
+        self.len += data.len();
+        if !self.compressing {
+            if self.held.len() + data.len() < STORE_BELOW {
+                self.held.extend_from_slice(data);
+                return;
+            }
+            self.out.extend_from_slice(&GZIP_HEADER);
+            self.deflate.reset();
+            self.compressing = true;
+            let held = std::mem::take(&mut self.held);
+            deflate_into(&mut self.deflate, &held, &mut self.out, FlushCompress::None);
+            self.held = held;
+            self.held.clear();
+        }
+        deflate_into(&mut self.deflate, data, &mut self.out, FlushCompress::None);
+    }
+
+    /// Ends the member: its bytes, ready to write (empty if nothing was added). The next
+    /// [`push`](Member::push) starts a new one.
+    pub(crate) fn end(&mut self) -> &[u8] {
+        if self.len == 0 {
+            self.out.clear();
+            return &self.out;
+        }
+        if self.compressing {
+            deflate_into(&mut self.deflate, &[], &mut self.out, FlushCompress::Finish);
+            self.out.extend_from_slice(&self.crc.sum().to_le_bytes());
+            self.out.extend_from_slice(&(self.len as u32).to_le_bytes());
+        } else {
+            stored_gzip_member(&self.held, &mut self.out);
+            self.held.clear();
+        }
+        self.compressing = false;
+        self.crc = Crc::new();
+        self.len = 0;
+        &self.out
+    }
+}
+
+/// ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown).
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+
+/// Runs `data` through `deflate` into `out` (all of it; to the end of the stream with
+/// `Finish`).
+fn deflate_into(deflate: &mut Compress, mut data: &[u8], out: &mut Vec<u8>, flush: FlushCompress) {
+    loop {
+        // Room for all of it: deflate never expands by more than a few bytes per 16 KiB.
+        out.reserve(data.len() + data.len() / 64 + 1024);
+        let before = deflate.total_in();
+        let status = deflate.compress_vec(data, out, flush);
+        data = &data[(deflate.total_in() - before) as usize..];
+        match status {
+            Ok(Status::StreamEnd) => return,
+            Ok(_) if data.is_empty() && flush == FlushCompress::None => return,
             Ok(_) => {}
             Err(e) => unreachable!("deflate into memory failed: {e}"),
         }
     }
+}
+
+/// Writes `data` as one gzip member (RFC 1952: header, raw deflate, CRC-32, size) into `out`,
+/// reusing `deflate`.
+pub(crate) fn gzip_member(deflate: &mut Compress, data: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&GZIP_HEADER);
+    deflate.reset();
+    deflate_into(deflate, data, out, FlushCompress::Finish);
     let mut crc = Crc::new();
     crc.update(data);
     out.extend_from_slice(&crc.sum().to_le_bytes());
@@ -175,7 +316,7 @@ pub(crate) fn gzip_member(deflate: &mut Compress, data: &[u8], out: &mut Vec<u8>
 /// Writes `data` as one gzip member of stored (uncompressed) deflate blocks into `out`.
 pub(crate) fn stored_gzip_member(data: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    out.extend_from_slice(&GZIP_HEADER);
     let mut chunks = data.chunks(u16::MAX as usize).peekable();
     if chunks.peek().is_none() {
         out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);

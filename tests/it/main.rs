@@ -18,6 +18,7 @@ mod exit_codes;
 mod golden;
 mod harness;
 mod integrity;
+mod log_output;
 mod lost_terminal;
 mod merge_library;
 mod merge_logs;
