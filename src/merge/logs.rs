@@ -3,7 +3,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -32,7 +32,8 @@ impl Input {
     }
 }
 
-/// Merges `inputs` (log.gz files; missing ones are skipped) into `out` as gzip members.
+/// Merges `inputs` (log.gz files; missing ones are skipped) into `out` (an empty file the
+/// caller created, never a link) as gzip members.
 /// Returns the number of lines written.
 pub(crate) fn merge_logs(
     inputs: &[PathBuf],
@@ -52,7 +53,6 @@ pub(crate) fn merge_logs(
             heap.push(Reverse((stamp(&r.line), i)));
         }
     }
-    let _ = std::fs::remove_file(out);
     let mut writer = RawLogWriter::create(out)?;
     let mut lines = 0u64;
     while let Some(Reverse((_, i))) = heap.pop() {
@@ -87,7 +87,9 @@ const CHUNK: usize = 1 << 20;
 
 impl RawLogWriter {
     fn create(path: &Path) -> Result<Self> {
-        let mut file = std::io::BufWriter::new(File::create(path).map_err(|e| Error::io(path, e))?);
+        // Created empty (exclusively, never through a link) by the caller.
+        let file = crate::output::open_output(OpenOptions::new().write(true).truncate(true), path)?;
+        let mut file = std::io::BufWriter::new(file);
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
         let path = path.to_path_buf();
         let writer = std::thread::spawn(move || -> Result<()> {

@@ -2,6 +2,7 @@
 //! missing and how fast each machine really was. Inputs are never modified.
 
 mod discover;
+mod inputs;
 mod logs;
 mod rescue;
 mod status;
@@ -12,6 +13,7 @@ pub use rescue::{load_rescue, Rescue};
 pub use status::{status, MachineStatus, StatusReport};
 pub use table::Counts;
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -245,7 +247,8 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
 
     let log_inputs: Vec<PathBuf> = dirs.iter().map(|d| d.dir.join("log.gz")).collect();
-    let tmp_log = out.join("log.gz.tmp");
+    let (_, tmp_log) =
+        crate::output::create_temp(&out.join("log.gz")).map_err(|e| Error::io(out, e))?;
     let (tables, logs) = std::thread::scope(|scope| {
         let logs = scope.spawn(|| {
             let mut w = Vec::new();
@@ -450,8 +453,14 @@ fn write_machines(path: &Path, summary: &Summary) -> Result<()> {
     }
     // Written whole beside the target, then linked into place: linking fails if the name was
     // taken meanwhile, so an existing file is never replaced and no half file is ever seen.
-    let tmp = crate::output::tmp_path(path);
-    write_atomic(&tmp, text.as_bytes())?;
+    let (mut file, tmp) = crate::output::create_temp(path).map_err(|e| Error::io(path, e))?;
+    if let Err(e) = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+    {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
     let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);
     linked.map_err(|e| match e.kind() {

@@ -11,28 +11,30 @@
 //! temporary file in the output directory so that its rows can be read back the same way.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use super::inputs::{locate, scan, Candidate, Scanned, Source};
 use crate::error::{Error, Result};
 use crate::model::Status;
-use crate::output::results::{Data, ResultsReader, FIXED};
+use crate::output::results::FIXED;
 
 /// Where the row that counts for a job sits, and how it ranks.
 #[derive(Clone, Copy)]
-struct Slot {
-    key: u64,
-    started: i64,
-    offset: u64,
-    /// Row length in the low 29 bits, status code (`STATUS_*`) in the top 3.
-    len_status: u32,
-    file: u32,
+pub(super) struct Slot {
+    pub(super) key: u64,
+    pub(super) started: i64,
+    pub(super) offset: u64,
+    /// Row length in the low 29 bits, status code ([`Status::code`]) in the top 3.
+    pub(super) len_status: u32,
+    pub(super) file: u32,
 }
 
-const EMPTY: u32 = u32::MAX;
-const LEN_BITS: u32 = 29;
-const LEN_MASK: u32 = (1 << LEN_BITS) - 1;
+/// The `file` of a slot no row has filled yet.
+pub(super) const EMPTY: u32 = u32::MAX;
+pub(super) const LEN_BITS: u32 = 29;
+pub(super) const LEN_MASK: u32 = (1 << LEN_BITS) - 1;
 
 impl Slot {
     fn status(&self) -> Status {
@@ -56,32 +58,6 @@ pub(crate) struct FileStats {
     pub(crate) first_start_us: Option<i64>,
     /// Latest `started_at + duration_s`, microseconds since the epoch.
     pub(crate) last_end_us: Option<i64>,
-}
-
-/// One input to merge.
-pub(crate) struct Source {
-    /// The results file as the user knows it (for messages).
-    pub(crate) shown: PathBuf,
-    /// The plain CSV the rows are read back from (a temporary file for a gzip input).
-    read: PathBuf,
-    /// It, open: pass 2 reads the very file pass 1 read, even if a run replaced it since.
-    file: File,
-    temporary: bool,
-    /// The machine of its manifest.
-    pub(crate) machine: String,
-}
-
-/// A row of pass 1, before it is ranked against the others.
-struct Candidate {
-    index: u64,
-    slot: Slot,
-}
-
-struct Scanned {
-    columns: Vec<String>,
-    rows: Vec<Candidate>,
-    stats: FileStats,
-    warnings: Vec<String>,
 }
 
 /// The merged table under construction.
@@ -250,8 +226,8 @@ impl Table {
 
     /// Pass 2: writes the merged results.csv to `path` through `path.tmp` and a rename.
     pub(crate) fn write_file(&self, path: &Path, threads: usize) -> Result<()> {
-        let tmp = crate::output::tmp_path(path);
-        let result = self.write_to(&tmp, threads);
+        let (file, tmp) = crate::output::create_temp(path).map_err(|e| Error::io(path, e))?;
+        let result = self.write_to(file, &tmp, threads);
         if let Err(e) = result {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
@@ -264,10 +240,10 @@ impl Table {
         Ok(())
     }
 
-    fn write_to(&self, tmp: &Path, threads: usize) -> Result<()> {
+    fn write_to(&self, file: File, tmp: &Path, threads: usize) -> Result<()> {
         let io = |e| Error::io(tmp, e);
         let files: Vec<&File> = self.sources.iter().map(|s| &s.file).collect();
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(tmp).map_err(io)?);
+        let mut out = BufWriter::with_capacity(1 << 20, file);
         let header: Vec<&str> = FIXED
             .iter()
             .copied()
@@ -401,139 +377,4 @@ pub struct Counts {
     pub interrupted: u64,
     /// Jobs with no row at all.
     pub not_run: u64,
-}
-
-/// Finds `dir/results.csv` or `dir/results.csv.gz`; a gzip one is decompressed into `scratch`.
-fn locate(dir: &Path, machine: &str, scratch: &Path, n: usize) -> Result<Source> {
-    let plain = dir.join("results.csv");
-    if plain.exists() {
-        return Ok(Source {
-            file: File::open(&plain).map_err(|e| Error::io(&plain, e))?,
-            shown: plain.clone(),
-            read: plain,
-            temporary: false,
-            machine: machine.to_owned(),
-        });
-    }
-    let gz = dir.join("results.csv.gz");
-    if !gz.exists() {
-        return Err(Error::invalid(
-            Some(dir),
-            None,
-            "has a manifest.json but no results.csv: the run wrote nothing yet, or the file was lost",
-        ));
-    }
-    // Created now and filled by pass 1; the table removes it when dropped.
-    let read = scratch.join(format!(".input-{n}.results.csv.tmp"));
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&read)
-        .map_err(|e| Error::io(&read, e))?;
-    Ok(Source {
-        file,
-        shown: gz,
-        read,
-        temporary: true,
-        machine: machine.to_owned(),
-    })
-}
-
-/// Pass 1 over one input: every row, checked, reduced to a candidate.
-fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
-    let mut warnings = Vec::new();
-    if source.temporary {
-        if let Some(w) = gunzip(&source.shown, &source.file, &source.read)? {
-            warnings.push(w);
-        }
-    }
-    // pread-based, so that the shared handle's file offset does not matter.
-    let reader_at = ReadAt {
-        file: source
-            .file
-            .try_clone()
-            .map_err(|e| Error::io(&source.shown, e))?,
-        at: 0,
-    };
-    let mut reader = ResultsReader::from_reader(&source.shown, Box::new(reader_at), false)?;
-    let columns = reader.columns().to_vec();
-    let mut rows = Vec::new();
-    let mut stats = FileStats::default();
-    while let Some(row) = reader.next_row()? {
-        if row.index >= jobs {
-            return Err(Error::invalid(
-                Some(&source.shown),
-                Some(row.line),
-                format!(
-                    "job index {} is beyond the work's {jobs} jobs: repair or remove this row",
-                    row.index
-                ),
-            ));
-        }
-        let len = u32::try_from(row.len)
-            .ok()
-            .filter(|&l| l <= LEN_MASK)
-            .ok_or_else(|| {
-                Error::invalid(
-                    Some(&source.shown),
-                    Some(row.line),
-                    "a row of more than 512 MiB: repair or remove it",
-                )
-            })?;
-        stats.attempts += 1;
-        stats.busy_s += row.duration_s;
-        if row.status == Status::Ok {
-            stats.ok_rows += 1;
-        }
-        let end = row.started_us + (row.duration_s * 1e6) as i64;
-        stats.first_start_us = Some(
-            stats
-                .first_start_us
-                .map_or(row.started_us, |f| f.min(row.started_us)),
-        );
-        stats.last_end_us = Some(stats.last_end_us.map_or(end, |e| e.max(end)));
-        rows.push(Candidate {
-            index: row.index,
-            slot: Slot {
-                key: row.key,
-                started: row.started_us,
-                offset: row.offset,
-                len_status: len | (row.status.code() << LEN_BITS),
-                file: EMPTY,
-            },
-        });
-    }
-    warnings.extend(reader.take_warnings());
-    Ok(Scanned {
-        columns,
-        rows,
-        stats,
-        warnings,
-    })
-}
-
-/// Decompresses `gz` into `to` through the results codec's one gunzip path; a stream cut
-/// short keeps what was readable and returns a warning.
-fn gunzip(gz: &Path, to_file: &File, to: &Path) -> Result<Option<String>> {
-    let mut data = Data::open(gz)?;
-    let mut out = BufWriter::with_capacity(1 << 16, to_file);
-    std::io::copy(&mut data, &mut out).map_err(|e| Error::io(to, e))?;
-    out.flush().map_err(|e| Error::io(to, e))?;
-    Ok(data.cut_warning(gz))
-}
-
-/// Reads a file from offset 0 with pread, leaving the handle's own offset alone.
-struct ReadAt {
-    file: File,
-    at: u64,
-}
-
-impl Read for ReadAt {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.file.read_at(buf, self.at)?;
-        self.at += n as u64;
-        Ok(n)
-    }
 }

@@ -1,5 +1,7 @@
 //! Whole-file replacement that a crash cannot tear: write a temporary file beside the target,
-//! fsync it, rename it over the target, fsync the directory.
+//! fsync it, rename it over the target, fsync the directory. The temporary file is created
+//! exclusively and never through a link (`fsx::create_temp`); the rename replaces a link at the
+//! target's name, never writing through it.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -13,9 +15,8 @@ use crate::error::{Error, Result};
 /// # Errors
 /// If the directory is not writable or the disk is full.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = tmp_path(path);
+    let (mut f, tmp) = super::fsx::create_temp(path).map_err(|e| Error::io(path, e))?;
     let result = (|| {
-        let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -26,13 +27,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     sync_dir(path);
     Ok(())
-}
-
-/// `dir/name` -> `dir/name.tmp`.
-pub(crate) fn tmp_path(path: &Path) -> std::path::PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
 }
 
 /// Makes a rename in `path`'s directory durable (best effort).

@@ -69,16 +69,12 @@ impl LogWriter {
     /// If the file cannot be read, written or truncated, or is not gzip at all (it is then
     /// never touched).
     pub fn open(path: &Path) -> Result<(LogWriter, Option<String>)> {
-        let io = |e| Error::io(path, e);
+        super::refuse_link(path)?;
         let warning = match path.exists() {
             true => super::log_repair::repair(path)?,
             false => None,
         };
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(io)?;
+        let file = super::open_output(OpenOptions::new().create(true).append(true), path)?;
         let writer = LogWriter {
             path: path.to_path_buf(),
             file,

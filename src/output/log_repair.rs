@@ -29,7 +29,7 @@ pub(crate) fn repair(path: &Path) -> Result<Option<String>> {
         return Err(not_gzip(path));
     }
     let aside = set_aside(path, good)?;
-    let f = OpenOptions::new().write(true).open(path).map_err(io)?;
+    let f = super::open_output(OpenOptions::new().write(true), path)?;
     f.set_len(good).map_err(io)?;
     f.sync_all().map_err(io)?;
     Ok(Some(format!(

@@ -108,7 +108,7 @@ impl Manifest {
         use std::io::Write as _;
         let path = dir.join(Self::FILE);
         let io = |e| Error::io(&path, e);
-        let old_len = std::fs::metadata(&path).map_err(io)?.len() as usize;
+        let old_len = std::fs::symlink_metadata(&path).map_err(io)?.len() as usize;
         let mut bytes = json_bytes(self);
         if bytes.len() + 1 > old_len {
             return Err(Error::io(
@@ -118,10 +118,7 @@ impl Manifest {
         }
         bytes.resize(old_len - 1, b' ');
         bytes.push(b'\n');
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
+        let mut f = super::open_output(std::fs::OpenOptions::new().write(true), &path)?;
         f.write_all(&bytes).map_err(io)?;
         f.sync_data().map_err(io)
     }

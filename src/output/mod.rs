@@ -2,14 +2,18 @@
 //! docs/output-format.md is the user-facing contract.
 
 mod atomic;
+mod fsx;
 pub mod log;
 mod log_repair;
 pub(crate) mod log_thread;
 pub mod manifest;
 pub mod results;
 
+pub(crate) use atomic::sync_dir;
 pub use atomic::write_atomic;
-pub(crate) use atomic::{sync_dir, tmp_path};
+pub(crate) use fsx::{
+    create_temp, open_output, refuse_link, refuse_output_links, remove_stale_temps,
+};
 
 use std::time::SystemTime;
 

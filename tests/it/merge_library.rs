@@ -531,16 +531,24 @@ fn results_header_grows_atomically_and_torn_rows_are_repaired() {
     };
     check(3);
 
-    // A crash in the middle of a rewrite: the temporary file cannot even be written. The file
-    // stays as it was, whole, and no temporary is left behind.
+    // A failure in the middle of a rewrite (here the file cannot be read back: a directory
+    // took its name). The file stays as it was, whole, and no temporary is left behind.
     let tmp = t.path().join("results.csv.tmp");
-    std::fs::create_dir(&tmp).unwrap();
     let before = std::fs::read(&path).unwrap();
+    let aside = t.path().join("aside.csv");
+    std::fs::rename(&path, &aside).unwrap();
+    std::fs::create_dir(&path).unwrap();
     assert!(w
         .append(&with(row(3, "m", Status::Ok, 4.0, 1.0), &[("c", "new")]))
         .is_err());
+    std::fs::remove_dir(&path).unwrap();
+    std::fs::rename(&aside, &path).unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), before);
-    std::fs::remove_dir(&tmp).unwrap();
+    assert_eq!(
+        std::fs::read_dir(t.path()).unwrap().count(),
+        1,
+        "a temporary is left"
+    );
     // A half-written temporary left by a crash is simply replaced by the next rewrite.
     std::fs::write(&tmp, "index,key,garbage").unwrap();
     drop(w);

@@ -15,7 +15,7 @@ use super::reader::ResultsReader;
 use super::row::{column_name, fixed_cells, ResultRow, FIXED};
 use crate::error::{Error, Result};
 use crate::model::Status;
-use crate::output::atomic::{sync_dir, tmp_path};
+use crate::output::atomic::sync_dir;
 
 /// What an existing results.csv already holds.
 #[derive(Debug, Default)]
@@ -53,10 +53,14 @@ impl ResultsWriter {
     pub fn open(path: &Path, fsync: bool) -> Result<(ResultsWriter, Existing)> {
         let io = |e| Error::io(path, e);
         let mut existing = Existing::default();
+        crate::output::refuse_link(path)?;
+        if let Some(dir) = path.parent() {
+            crate::output::remove_stale_temps(dir, &["results.csv"]);
+        }
         let columns = if path.exists() {
             let (columns, torn_at) = scan(path, &mut existing)?;
             if let Some(good_end) = torn_at {
-                let f = OpenOptions::new().write(true).open(path).map_err(io)?;
+                let f = crate::output::open_output(OpenOptions::new().write(true), path)?;
                 let len = f.metadata().map_err(io)?.len();
                 existing.repaired_bytes = len.saturating_sub(good_end);
                 f.set_len(good_end).map_err(io)?;
@@ -66,13 +70,14 @@ impl ResultsWriter {
         } else {
             let mut header = FIXED.join(",");
             header.push('\n');
-            let mut f = File::create(path).map_err(io)?;
+            let mut f =
+                crate::output::open_output(OpenOptions::new().write(true).create_new(true), path)?;
             f.write_all(header.as_bytes()).map_err(io)?;
             f.sync_all().map_err(io)?;
             sync_dir(path);
             Vec::new()
         };
-        let file = OpenOptions::new().append(true).open(path).map_err(io)?;
+        let file = crate::output::open_output(OpenOptions::new().append(true), path)?;
         let position = columns
             .iter()
             .enumerate()
@@ -145,9 +150,7 @@ impl ResultsWriter {
             .expect("writing CSV to memory cannot fail");
             w.flush().expect("writing CSV to memory cannot fail");
         }
-        self.file
-            .write_all(&self.buf)
-            .map_err(|e| Error::io(&self.path, e))?;
+        self.write_row()?;
         if self.fsync {
             self.file
                 .sync_data()
@@ -156,21 +159,37 @@ impl ResultsWriter {
         Ok(())
     }
 
+    /// Writes the row in `buf`. A row a full disk cuts short is taken back whole (the file is
+    /// cut to where it started), so that rows written after it, once space comes back, never
+    /// sit behind a torn one.
+    fn write_row(&mut self) -> Result<()> {
+        let io = |e| Error::io(&self.path, e);
+        let before = self.file.metadata().map_err(io)?.len();
+        if let Err(e) = self.file.write_all(&self.buf) {
+            let _ = self.file.set_len(before);
+            return Err(io(e));
+        }
+        Ok(())
+    }
+
     /// Rewrites the file with `columns` as its result columns.
     fn grow(&mut self, columns: Vec<String>) -> Result<()> {
         let path = self.path.clone();
         let io = |e| Error::io(&path, e);
-        let tmp = tmp_path(&path);
+        let (tmp_file, tmp) = crate::output::create_temp(&path).map_err(io)?;
         let result = (|| -> Result<()> {
             let mut reader = ResultsReader::from_data(&path, Data::open(&path)?, RUN_FIX)?;
-            let mut writer =
-                csv::Writer::from_writer(std::io::BufWriter::new(File::create(&tmp).map_err(io)?));
+            let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(tmp_file));
             let header: Vec<&str> = FIXED
                 .iter()
                 .copied()
                 .chain(columns.iter().map(String::as_str))
                 .collect();
-            let csv_io = |e: csv::Error| io(e.into());
+            // The operating system's own error, so a full disk is told as one.
+            let csv_io = |e: csv::Error| match e.into_kind() {
+                csv::ErrorKind::Io(e) => io(e),
+                other => io(std::io::Error::other(format!("{other:?}"))),
+            };
             writer.write_record(&header).map_err(csv_io)?;
             while let Some(row) = reader.next_row()? {
                 for i in 0..header.len() {
@@ -192,7 +211,7 @@ impl ResultsWriter {
             return Err(e);
         }
         sync_dir(&path);
-        self.file = OpenOptions::new().append(true).open(&path).map_err(io)?;
+        self.file = crate::output::open_output(OpenOptions::new().append(true), &path)?;
         self.position = columns
             .iter()
             .enumerate()

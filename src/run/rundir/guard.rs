@@ -23,6 +23,9 @@ pub enum Resume {
     KeepDone,
 }
 
+/// How long a run waits for a directory's lock before it refuses.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// An exclusive lock on `OUT/<machine>/.lock`, held for the whole run.
 #[derive(Debug)]
 pub(crate) struct DirLock {
@@ -30,22 +33,34 @@ pub(crate) struct DirLock {
 }
 
 impl DirLock {
-    /// Takes the lock, or fails at once if another run holds it.
+    /// Takes the lock, or fails if another run holds it for longer than [`LOCK_PATIENCE`].
     pub(crate) fn take(dir: &Path) -> Result<DirLock> {
         let path = dir.join(".lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        match sys::try_lock_exclusive(&file) {
-            Ok(true) => Ok(DirLock { _file: file }),
-            Ok(false) => Err(Error::usage(format!(
-                "another jobsplit run is writing {}: wait for it to end, or stop it, then run again",
-                dir.display()
-            ))),
-            Err(e) => Err(Error::io(&path, e)),
+        let file = crate::output::open_output(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true),
+            &path,
+        )?;
+        // A job the run before was starting when it was killed (forked, not yet exec'd) holds
+        // a copy of the lock for a moment after that run is gone: wait a little before
+        // refusing, so that a rerun right after a kill -9 is not turned away.
+        let waited = std::time::Instant::now();
+        loop {
+            match sys::try_lock_exclusive(&file) {
+                Ok(true) => return Ok(DirLock { _file: file }),
+                Ok(false) if waited.elapsed() < LOCK_PATIENCE => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Ok(false) => {
+                    return Err(Error::usage(format!(
+                        "another jobsplit run is writing {}: wait for it to end, or stop it, then run again",
+                        dir.display()
+                    )))
+                }
+                Err(e) => return Err(Error::io(&path, e)),
+            }
         }
     }
 }

@@ -39,8 +39,8 @@ impl RunDir {
     /// Checks, reading only, everything [`RunDir::take`] and the files a run opens would
     /// refuse, so that a refusal comes before the first byte is written: the directory's name,
     /// files where it needs directories (`tmp`, `jobs`, and `logs` with `job_logs`), the
-    /// manifest and the plan it names, a foreign or malformed results.csv, a log.gz that is not
-    /// gzip.
+    /// manifest and the plan it names, output files that are symbolic links, a foreign or
+    /// malformed results.csv, a log.gz that is not gzip.
     ///
     /// # Errors
     /// The first thing a run would refuse, naming its file and the fix.
@@ -67,6 +67,8 @@ impl RunDir {
                 "is not a directory: the run writes the machine's output there; move it away",
             ));
         }
+        // Never write through a link: output files that are links are refused.
+        crate::output::refuse_output_links(dir)?;
         if judge(dir, plan, resume)? == Verdict::MoveAside {
             return Ok(());
         }
@@ -92,7 +94,8 @@ impl RunDir {
         Ok(())
     }
 
-    /// Takes `dir` for a run of `plan`: refuses a directory another run holds (before touching
+    /// Takes `dir` for a run of `plan`: refuses a directory whose output files are links or that
+    /// another run holds (before touching
     /// anything, even before `Resume::Fresh` moves it), prepares it for the plan, creates what
     /// a run needs and ends the jobs a killed earlier run left running.
     ///
@@ -100,6 +103,8 @@ impl RunDir {
     /// Another run holds it, it holds another plan (with `Resume::Same`), or it cannot be
     /// created or read.
     pub(crate) fn take(dir: &Path, plan: &Plan, resume: Resume) -> Result<RunDir> {
+        // Never write through a link: refuse before touching anything.
+        crate::output::refuse_output_links(dir)?;
         let mut lock = match dir.is_dir() {
             true => Some(DirLock::take(dir)?),
             false => None,
@@ -117,6 +122,7 @@ impl RunDir {
         // The directory is known by what it is, not by how it was spelled: the jobs a killed
         // run left behind carry its canonical path, whatever spelling either run was given.
         let canonical = crate::paths::canonical_future(dir).map_err(|e| Error::io(dir, e))?;
+        crate::output::remove_stale_temps(dir, &["manifest.json", "status.json"]);
         let orphans = end_orphans(&canonical);
         Ok(RunDir {
             path: dir.to_path_buf(),
