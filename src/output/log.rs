@@ -105,16 +105,11 @@ impl LogWriter {
         Ok(())
     }
 
-    /// Adds lines already formatted (whole lines, each ending in `\n`).
-    ///
-    /// # Errors
-    /// If ending a full member fails to write.
-    pub(crate) fn formatted(&mut self, lines: &[u8]) -> Result<()> {
+    /// Adds lines already formatted (whole lines, each ending in `\n`); true when they fill
+    /// the member, which the caller then ends with [`LogWriter::end_member`].
+    pub(crate) fn add(&mut self, lines: &[u8]) -> bool {
         self.pending.extend_from_slice(lines);
-        if self.pending.len() >= MEMBER_LIMIT {
-            self.end_member()?;
-        }
-        Ok(())
+        self.pending.len() >= MEMBER_LIMIT
     }
 
     /// True when lines wait for their member to end.

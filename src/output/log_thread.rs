@@ -236,18 +236,29 @@ impl Lane {
             }
         }
         push_fields(&mut s.lines, job, stream, text);
-        if let Some(log) = &mut s.job_log {
-            if let Err(e) = log.formatted(&s.lines[was..]) {
-                s.job_log_error.get_or_insert(e);
-            }
-        }
+        let job_log_full = match &mut s.job_log {
+            Some(log) => log.add(&s.lines[was..]),
+            None => false,
+        };
         let len = s.lines.len();
         if was < BATCH && len >= BATCH {
             if let Some(t) = self.shared.thread.get() {
                 t.unpark();
             }
         }
-        if len >= LANE_LIMIT {
+        if job_log_full {
+            // Compressed outside the lane's lock, so the log thread can take the lane
+            // meanwhile; no line comes to this lane before it is back (this worker adds them).
+            let mut log = slot.job_log.take();
+            drop(slot);
+            let ended = log.as_mut().map_or(Ok(()), LogWriter::end_member);
+            slot = lock(&self.cell.slot);
+            slot.job_log = log;
+            if let Err(e) = ended {
+                slot.job_log_error.get_or_insert(e);
+            }
+        }
+        if slot.lines.len() >= LANE_LIMIT {
             drop(
                 self.cell
                     .taken

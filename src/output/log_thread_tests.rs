@@ -206,3 +206,30 @@ fn a_line_after_a_write_is_never_stamped_before_the_lines_written() {
         );
     }
 }
+
+#[test]
+fn a_job_log_gets_the_lanes_lines_with_the_same_times_in_whole_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.gz");
+    let job_path = dir.path().join("3.log.gz");
+    let sink = sink(&path);
+    let lane = sink.lane();
+    lane.line(Some(2), Stream::Out, "before").unwrap();
+    let (job_log, _) = LogWriter::open(&job_path).unwrap();
+    lane.attach(job_log);
+    for i in 0..100_000 {
+        lane.line(Some(3), Stream::Out, &format!("line {i} of job 3"))
+            .unwrap();
+    }
+    lane.detach().unwrap();
+    lane.line(Some(4), Stream::Out, "after").unwrap();
+    drop(lane);
+    sink.finish().unwrap();
+    let all = read(&path);
+    let job = read(&job_path);
+    assert_eq!(all.len(), 100_002);
+    assert_eq!(job[..], all[1..100_001]);
+    let sizes = member_sizes(&job_path);
+    assert!(sizes.len() >= 2, "{sizes:?}");
+    assert!(sizes.iter().all(|&s| s <= MEMBER_LIMIT + 100), "{sizes:?}");
+}
