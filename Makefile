@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge bench-output bench-scale clean
+.PHONY: all build demo demo-sweep demo-pi test test-python test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge bench-output bench-scale bench-python clean
 
 all: build
 
@@ -41,6 +41,13 @@ test:
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
+	$(MAKE) test-python
+
+## test-python: the Python package's tests (pytest, installed if missing) against the built binary
+test-python:
+	$(CARGO) build
+	python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
+	JOBSPLIT_BIN=$(CURDIR)/target/debug/jobsplit python3 -m pytest -q python/tests
 
 ## static: one statically linked binary to copy to every host
 static:
@@ -75,6 +82,10 @@ bench-output: build
 
 bench-scale: build
 	python3 bench/bench.py --only scale --jobsplit $(JOBSPLIT)
+
+## bench-python: 2,000 short Python jobs: a process per job vs persistent workers vs Pool(2)
+bench-python: build
+	python3 bench/python_workers.py --jobsplit $(JOBSPLIT)
 
 clean:
 	$(CARGO) clean

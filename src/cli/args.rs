@@ -178,6 +178,12 @@ pub(crate) struct RunArgs {
     /// fsync results.csv after every row
     #[arg(long)]
     pub(crate) fsync: bool,
+    /// Run the jobs on persistent workers started as CMD (docs/workers.md; overrides [jobs] worker)
+    #[arg(long, value_name = "CMD")]
+    pub(crate) worker: Option<String>,
+    /// Restart each worker after N jobs (overrides [run] worker_recycle)
+    #[arg(long, value_name = "N")]
+    pub(crate) worker_recycle: Option<u64>,
 }
 
 fn parse_capture(s: &str) -> Result<crate::input::Capture, String> {

@@ -13,7 +13,7 @@ use super::run_resolve::{resolve, RunSettings};
 use super::term::errln;
 use super::{signals, JobSource};
 use crate::plan::Plan;
-use crate::run::{Cancel, CommandExecutor, RunSummary, Runner};
+use crate::run::{Cancel, CommandExecutor, RunSummary, Runner, WorkerExecutor};
 
 pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> {
     let settings = resolve(args, source)?;
@@ -96,9 +96,14 @@ fn execute(
         let runner = Runner::new(&s.work, &s.plan, s.machine, &s.opts)
             .cancel(&cancel)
             .events(&events);
-        let result = match source {
-            Some(src) => src.run(&runner),
-            None => runner.run(&CommandExecutor::new(
+        let result = match (source, &s.worker) {
+            (Some(src), _) => src.run(&runner),
+            (None, Some(worker)) => runner.run(
+                &WorkerExecutor::new(&s.work, &s.machine().name, s.opts.dir.clone(), worker)
+                    .recycle(s.worker_recycle)
+                    .grace(s.opts.grace),
+            ),
+            (None, None) => runner.run(&CommandExecutor::new(
                 &s.work,
                 &s.machine().name,
                 s.opts.dir.clone(),

@@ -27,6 +27,10 @@ pub(crate) struct RunSettings {
     pub(crate) opts: RunOptions,
     /// What a command job's result is when it writes no result file.
     pub(crate) capture: Capture,
+    /// The persistent worker command, when workers run the jobs.
+    pub(crate) worker: Option<String>,
+    /// Restart each worker after this many jobs.
+    pub(crate) worker_recycle: Option<u64>,
     /// The jobs' scheduling priority.
     pub(crate) nice: i32,
     /// Time between plain progress lines.
@@ -106,9 +110,27 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         }
     }
     let Study { config, work, plan } = study;
+    let worker = match (&args.worker, &config.jobs.worker) {
+        (Some(w), _) | (None, Some(w)) if source.is_none() => Some(w.clone()),
+        _ => None,
+    };
+    if let (Some(_), Some(t)) = (&worker, work.template()) {
+        bail!(Error::invalid(
+            config.path.as_deref(),
+            None,
+            format!(
+                "a worker runs the jobs, so the command template `{}` would not be used: remove [jobs] command (or --cmd), or the worker",
+                t.source()
+            ),
+        ));
+    }
     // Shell jobs from records need a template; refused before any directory is made.
     let format = work.jobs().format();
-    if source.is_none() && work.template().is_none() && format != crate::input::Format::Lines {
+    if source.is_none()
+        && worker.is_none()
+        && work.template().is_none()
+        && format != crate::input::Format::Lines
+    {
         bail!(Error::invalid(
             Some(work.jobs().path()),
             None,
@@ -172,6 +194,8 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
     );
     Ok(RunSettings {
         capture: args.capture.unwrap_or(run.capture),
+        worker,
+        worker_recycle: args.worker_recycle.or(run.worker_recycle),
         nice: args.nice.unwrap_or(run.nice),
         progress_interval: args
             .progress_interval

@@ -40,6 +40,9 @@ pub struct JobsConfig {
     pub format: Option<Format>,
     /// The command template.
     pub command: Option<String>,
+    /// A persistent worker command (docs/workers.md) that runs the jobs instead of a command
+    /// per job. Not part of the work: it changes neither the digests nor the seeds.
+    pub worker: Option<String>,
 }
 
 /// What to keep of a command job's output as its `result` column when it writes no result file.
@@ -93,6 +96,8 @@ pub struct RunConfig {
     pub job_logs: bool,
     /// fsync results.csv after every row (slower; survives power loss).
     pub fsync: bool,
+    /// Restart each persistent worker after this many jobs (none: never).
+    pub worker_recycle: Option<u64>,
 }
 
 impl Default for RunConfig {
@@ -108,6 +113,7 @@ impl Default for RunConfig {
             progress_interval: Duration::from_secs(10),
             job_logs: false,
             fsync: false,
+            worker_recycle: None,
         }
     }
 }

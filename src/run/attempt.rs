@@ -2,6 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::nonfinite;
 use crate::model::Status;
 
 /// The record of one attempt.
@@ -22,12 +23,14 @@ pub struct Attempt {
 }
 
 /// Turns a JSON result value into result columns: an object's fields in order (strings as is,
-/// other values as compact JSON), anything else as one `result` column.
+/// other values as compact JSON), anything else as one `result` column. A NaN or infinity read
+/// from a result (docs/workers.md) is written `NaN`, `Inf` or `-Inf`.
 pub fn fields_of(value: &serde_json::Value) -> Vec<(String, String)> {
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
+    let text = |v: &serde_json::Value| match (nonfinite::cell(v), v) {
+        (Some(cell), _) => cell.to_owned(),
+        (None, serde_json::Value::String(s)) => s.clone(),
+        (None, serde_json::Value::Null) => String::new(),
+        (None, other) => nonfinite::compact(other),
     };
     match value {
         serde_json::Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), text(v))).collect(),

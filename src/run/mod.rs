@@ -7,9 +7,11 @@ mod context;
 mod events;
 mod executor;
 mod library;
+mod nonfinite;
 mod rundir;
 mod runner;
 mod scheduler;
+mod worker;
 
 pub use attempt::{fields_of, Attempt};
 pub use cancel::{Cancel, Level};
@@ -20,3 +22,4 @@ pub use executor::{Control, Executor, JobSpec};
 pub use library::{item_bytes, map, map_with, JobError, LibraryExecutor, MapOptions};
 pub use rundir::Resume;
 pub use runner::{hostname, Counts, RunOptions, RunSummary, Runner};
+pub use worker::WorkerExecutor;

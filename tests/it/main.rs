@@ -43,3 +43,4 @@ mod shells;
 mod static_binary;
 mod study_property;
 mod symlinks;
+mod workers;

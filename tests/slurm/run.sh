@@ -395,6 +395,13 @@ if "$BIN" slurm-script --help 2>/dev/null | grep -q -- --requeue; then
         done
         if scontrol requeue "$task"; then
             say "requeue: requeued $task after $(grep -c ',ok,' "$rq/out/shard-0/results.csv") ok job(s)"
+            # The first attempt's jobsplit stops in order (its jobs get their grace period): on
+            # a loaded machine it can outlive the requeue by seconds, and a second attempt
+            # launched beside it fails. Wait for it to be gone first.
+            end=$((SECONDS + 60))
+            while pgrep -f -- "--shard 0/2 --out $rq/out" >/dev/null && ((SECONDS < end)); do
+                sleep 0.3
+            done
             # A requeued task waits (BeginTime) about 2 minutes before it may start again.
             end=$((SECONDS + 60))
             until [[ $(job_field "$task" JobState) == PENDING ]] &&

@@ -13,7 +13,7 @@ use crate::Work;
 
 /// The variables every job of a work gets: `JOBSPLIT_PARAMS` and one `JOBSPLIT_PARAM_<NAME>`
 /// per scalar parameter.
-pub(super) fn param_vars(work: &Work) -> Vec<(String, OsString)> {
+pub(in crate::run) fn param_vars(work: &Work) -> Vec<(String, OsString)> {
     let mut env = vec![(
         "JOBSPLIT_PARAMS".to_owned(),
         OsString::from(serde_json::Value::Object(work.params().clone()).to_string()),
@@ -73,7 +73,7 @@ pub(super) fn take_result(result_file: &Path, last_line: Option<String>, attempt
     match std::fs::read(result_file) {
         Ok(bytes) => {
             let _ = std::fs::remove_file(result_file);
-            match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            match crate::run::nonfinite::parse(&bytes) {
                 Ok(v @ serde_json::Value::Object(_)) => attempt.fields = fields_of(&v),
                 _ if attempt.outcome != Status::Ok => {}
                 parsed => {

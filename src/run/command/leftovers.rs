@@ -20,7 +20,7 @@ use std::path::Path;
 use crate::sys::{self, Pid, Signal};
 
 /// The variable that marks every process of a run.
-pub(super) const RUN_VAR: &str = "JOBSPLIT_RUN";
+pub(crate) const RUN_VAR: &str = "JOBSPLIT_RUN";
 
 /// The marker's value for output directory `dir`: its canonical path (so that every spelling
 /// of the directory, through a symlink or `..`, names the same run), or its absolute path when

@@ -6,12 +6,12 @@
 //! [`pipe`] the reading of its output, [`leftovers`] the finding of its processes (also those
 //! that left its process group); the system calls are in `crate::sys`.
 
-mod env;
+pub(in crate::run) mod env;
 mod leftovers;
-mod pipe;
+pub(in crate::run) mod pipe;
 mod supervise;
 
-pub(crate) use leftovers::{run_marker, Marked};
+pub(crate) use leftovers::{run_marker, Marked, RUN_VAR};
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;

@@ -11,7 +11,7 @@ use crate::model::Stream;
 const MAX_LINE: usize = 1 << 20;
 
 /// A readable pipe end.
-pub(super) trait ReadFd: Read + AsFd + Send {}
+pub(in crate::run) trait ReadFd: Read + AsFd + Send {}
 
 impl<T: Read + AsFd + Send> ReadFd for T {}
 
@@ -21,32 +21,41 @@ thread_local! {
 }
 
 /// One output pipe and its partial line.
-pub(super) struct Pipe {
+pub(in crate::run) struct Pipe {
     reader: Option<Box<dyn ReadFd>>,
     stream: Stream,
     partial: Vec<u8>,
+    max_line: usize,
 }
 
 impl Pipe {
-    pub(super) fn new(reader: Option<Box<dyn ReadFd>>, stream: Stream) -> Self {
+    pub(in crate::run) fn new(reader: Option<Box<dyn ReadFd>>, stream: Stream) -> Self {
         Pipe {
             reader,
             stream,
             partial: Vec::new(),
+            max_line: MAX_LINE,
         }
     }
 
-    pub(super) fn is_open(&self) -> bool {
+    /// The same pipe, cutting lines at `max_line` bytes instead (a worker's answers may be
+    /// long).
+    pub(in crate::run) fn with_max_line(mut self, max_line: usize) -> Self {
+        self.max_line = max_line;
+        self
+    }
+
+    pub(in crate::run) fn is_open(&self) -> bool {
         self.reader.is_some()
     }
 
     /// The descriptor to poll, while open.
-    pub(super) fn fd(&self) -> Option<BorrowedFd<'_>> {
+    pub(in crate::run) fn fd(&self) -> Option<BorrowedFd<'_>> {
         self.reader.as_ref().map(|r| r.as_fd())
     }
 
     /// Reads what is there (one read), sending whole lines to `log`; closes the pipe at its end.
-    pub(super) fn read_some(&mut self, log: &mut dyn FnMut(Stream, &str)) {
+    pub(in crate::run) fn read_some(&mut self, log: &mut dyn FnMut(Stream, &str)) {
         let Some(mut reader) = self.reader.take() else {
             return;
         };
@@ -60,7 +69,7 @@ impl Pipe {
                     rest = &rest[p + 1..];
                 }
                 self.partial.extend_from_slice(rest);
-                if self.partial.len() >= MAX_LINE {
+                if self.partial.len() >= self.max_line {
                     self.emit(log);
                 }
                 true
@@ -81,7 +90,7 @@ impl Pipe {
     }
 
     /// Sends the partial line, if any, and stops reading.
-    pub(super) fn close(&mut self, log: &mut dyn FnMut(Stream, &str)) {
+    pub(in crate::run) fn close(&mut self, log: &mut dyn FnMut(Stream, &str)) {
         if !self.partial.is_empty() {
             self.emit(log);
         }

@@ -1,0 +1,226 @@
+"""map() on one machine and Study across several: both write the items as a JSONL job list
+and a config, and run the jobsplit binary with this program as its persistent worker."""
+
+import csv
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+
+from . import _toml
+from ._binary import binary
+from ._serve import serve
+
+csv.field_size_limit(1 << 30)
+
+
+class JobError:
+    """An item whose job did not succeed: its ``index``, ``status`` and ``message``."""
+
+    def __init__(self, index, status, message):
+        self.index, self.status, self.message = index, status, message
+
+    def __repr__(self):
+        return f"JobError(index={self.index}, status={self.status!r}, message={self.message!r})"
+
+
+class JobsFailed(Exception):
+    """Some jobs of a :func:`map` failed: ``results`` holds every item's result, a
+    :class:`JobError` in place of each failure; ``errors`` the failures."""
+
+    def __init__(self, results):
+        self.results = results
+        self.errors = [r for r in results if isinstance(r, JobError)]
+        first = self.errors[0]
+        super().__init__(
+            f"{len(self.errors)} of {len(results)} jobs failed; the first, item {first.index}: {first.message}"
+        )
+
+
+def _jsonl(items):
+    """The job list: one item a line (jobsplit hashes each as canonical JSON)."""
+    lines = []
+    for i, item in enumerate(items):
+        try:
+            lines.append(json.dumps(item, allow_nan=False, ensure_ascii=False))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"item {i} cannot be a job ({e}): items must be JSON (no NaN)") from None
+    return "\n".join(lines) + "\n"
+
+
+def _config(seed, params, machines, worker, out, recycle=None):
+    text = ""
+    if seed is not None:
+        text += f"seed = {_toml.value(str(seed))}\n"
+    text += f"machines = {_toml.value(machines)}\n"
+    if params:
+        text += "[params]\n" + "".join(f"{_toml.key(k)} = {_toml.value(v)}\n" for k, v in params.items())
+    text += f"[jobs]\nfile = \"items.jsonl\"\nformat = \"jsonl\"\nworker = {_toml.value(worker)}\n"
+    text += f"[run]\nout = {_toml.value(out)}\n"
+    if recycle:
+        text += f"worker_recycle = {int(recycle)}\n"
+    return text
+
+
+def _write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _where(func):
+    module = getattr(func, "__module__", None)
+    qualname = getattr(func, "__qualname__", "")
+    if not module or "<" in qualname:
+        raise ValueError(
+            f"{func!r} cannot be found by a worker process: pass a function defined at the top "
+            "level of a module or script (not a lambda or a nested function)"
+        )
+    if module == "__main__":
+        file = getattr(sys.modules["__main__"], "__file__", None)
+    else:
+        file = getattr(sys.modules.get(module), "__file__", None)
+    if not file:
+        raise ValueError(
+            f"{func.__qualname__} is defined in an interactive session: define it in a file "
+            "(a script or a module) so the workers can load it"
+        )
+    return module, qualname, os.path.abspath(file)
+
+
+def _run(args):
+    """Runs the binary, passing Ctrl-C to it alone (it stops its workers and exits 130)."""
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return subprocess.run(args, stdin=subprocess.DEVNULL).returncode
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def map(func, items, *, threads=None, seed=None, params=None, timeout=None, retries=0,
+        recycle=None, out=None, errors="raise", python=None):
+    """Runs ``func(item)`` over ``items`` on this machine with persistent workers and returns
+    the results in item order.
+
+    Each job sees :data:`jobsplit.job` (its index, seed, params and generator), the same as the
+    jobs of a JSONL job list of the same items with the same ``seed`` and ``params``. ``out``
+    keeps the run (results.csv, log.gz): a second call with the same ``out`` resumes. A job
+    that fails raises :class:`JobsFailed` (with ``errors="return"``: a :class:`JobError` takes
+    its place). ``func`` must be defined in a file, and a script's ``map()`` call sit under
+    ``if __name__ == "__main__":`` (as for multiprocessing).
+    """
+    from ._spawn import IMPORTING
+
+    if os.environ.get(IMPORTING):
+        raise RuntimeError(
+            "jobsplit.map() was called while a worker loaded this script: put the call under "
+            "`if __name__ == \"__main__\":`"
+        )
+    items = list(items)
+    if not items:
+        return []
+    module, qualname, file = _where(func)
+    threads = threads or os.cpu_count() or 1
+    python = python or sys.executable
+    work = out or tempfile.mkdtemp(prefix="jobsplit-map-")
+    work = os.path.abspath(work)
+    worker = " ".join(shlex.quote(w) for w in [python, "-u", "-m", "jobsplit._spawn", module, qualname, file])
+    _write(os.path.join(work, "items.jsonl"), _jsonl(items))
+    _write(os.path.join(work, "machines.json"), json.dumps({"local": {"weight": 1, "cores": threads}}))
+    config = os.path.join(work, "jobsplit.toml")
+    _write(config, _config(seed, params, "machines.json", worker, os.path.join(work, "out"), recycle))
+    args = [binary(), "run", "--config", config, "--machine", "local", "--yes", "--quiet",
+            "--threads", str(threads), "--retries", str(retries)]
+    if timeout:
+        args += ["--timeout", str(timeout)]
+    env_path = os.pathsep.join([os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+                               + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = env_path  # the workers import this very package
+    try:
+        code = _run(args)
+    finally:
+        if old is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = old
+    if code == 130:
+        raise KeyboardInterrupt
+    if code not in (0, 1):
+        raise RuntimeError(f"jobsplit run failed (exit code {code}); see the message above")
+    last = {}
+    with open(os.path.join(work, "out", "local", "results.csv"), newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            i = int(row["index"])
+            if last.get(i, {}).get("status") != "ok":
+                last[i] = row
+    results = []
+    for i in range(len(items)):
+        row = last.get(i)
+        if row is None:
+            results.append(JobError(i, "not run", "the job did not run"))
+        elif row["status"] == "ok":
+            results.append(json.loads(row.get("value") or "null"))
+        else:
+            results.append(JobError(i, row["status"], row["error"]))
+    if errors == "raise" and any(isinstance(r, JobError) for r in results):
+        raise JobsFailed(results)
+    return results
+
+
+class Study:
+    """A study: ``func`` over ``items``, split across ``machines`` (a dict as in
+    machines.json, or its path). ``Study(items, func).main()`` gives the script jobsplit's
+    command line: ``python study.py plan``, ``run --machine ws1``, ``status``, ``merge``.
+    Every host computes the same plan: the items are a JSONL job list, so the plan digest,
+    keys and seeds equal those of a JSONL job list (and the Rust ``map()``) of the same items,
+    params and seed.
+
+    The script is also its own worker: jobsplit starts it again with ``JOBSPLIT_WORKER`` set,
+    and ``main()`` then serves ``func``.
+    """
+
+    def __init__(self, items, func, *, machines="machines.json", seed=None, params=None,
+                 out="out", workdir=".jobsplit", recycle=None):
+        self.items, self.func = items, func
+        self.machines, self.seed, self.params = machines, seed, params or {}
+        self.out, self.workdir, self.recycle = out, workdir, recycle
+
+    def write(self, script=None):
+        """Writes the job list, config (and machines file) into ``workdir``; returns the config."""
+        script = os.path.abspath(script or sys.argv[0])
+        work = os.path.abspath(self.workdir)
+        _write(os.path.join(work, "items.jsonl"), _jsonl(self.items))
+        if isinstance(self.machines, dict):
+            _write(os.path.join(work, "machines.json"), json.dumps(self.machines, indent=1))
+            machines = "machines.json"
+        else:
+            machines = os.path.abspath(self.machines)
+        worker = " ".join(shlex.quote(w) for w in [sys.executable, "-u", script])
+        config = os.path.join(work, "jobsplit.toml")
+        _write(config, _config(self.seed, self.params, machines, worker, os.path.abspath(self.out), self.recycle))
+        return config
+
+    def main(self, argv=None):
+        """Runs jobsplit's command ``argv`` (default: the script's arguments) and exits with its
+        code; in a worker, serves ``func`` instead."""
+        if os.environ.get("JOBSPLIT_WORKER"):
+            serve(self.func)
+            sys.exit(0)
+        argv = list(sys.argv[1:] if argv is None else argv)
+        if not argv or argv[0] in ("-h", "--help"):
+            print(f"usage: {os.path.basename(sys.argv[0])} plan | run --machine NAME | status | merge [jobsplit options]")
+            sys.exit(0 if argv else 2)
+        command, rest = argv[0], argv[1:]
+        if command in ("plan", "run", "slurm-script"):
+            args = [binary(), command, "--config", self.write()] + rest
+        elif command == "merge":
+            args = [binary(), "merge"] + (rest or [self.out, "--out", "merged"])
+        elif command == "status":
+            args = [binary(), "status"] + (rest or [self.out])
+        else:
+            args = [binary(), command] + rest
+        sys.exit(_run(args))
