@@ -10,7 +10,10 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use flate2::{Compress, Compression};
+
+use super::gzip::STORE_BELOW;
+pub(crate) use super::gzip::{gzip_member, stored_gzip_member, Member};
 
 use super::Stamper;
 use crate::error::{Error, Result};
@@ -18,11 +21,6 @@ use crate::model::Stream;
 
 /// A member is ended by itself when its uncompressed lines reach this size.
 pub(crate) const MEMBER_LIMIT: usize = 1 << 20;
-
-/// A member with less than this is written stored (gzip framing, no compression): resetting a
-/// deflate state clears ~200 KB of tables, which costs more than a small job itself. Larger
-/// members, and every member `merge` writes, are compressed.
-const STORE_BELOW: usize = 8 * 1024;
 
 /// The compression level of the logs a run writes: zlib's "fast" (deflate_fast, Huffman trees
 /// fitted to each block), which compresses log lines about as well as `gzip -1` at several
@@ -170,6 +168,15 @@ impl LogWriter {
         self.end_member()?;
         self.file.sync_all().map_err(|e| Error::io(&self.path, e))
     }
+
+    /// Ends the last member and hands back the file and its path, to be synced later.
+    ///
+    /// # Errors
+    /// A full disk or an I/O error.
+    pub(crate) fn end(mut self) -> Result<(File, PathBuf)> {
+        self.end_member()?;
+        Ok((self.file, self.path))
+    }
 }
 
 /// Appends `\tJOB\tSTREAM\tTEXT\n` (the fields after the time) to `out`.
@@ -192,138 +199,6 @@ pub(crate) fn push_fields(out: &mut Vec<u8>, job: Option<u64>, stream: Stream, t
         }
     }
     out.push(b'\n');
-}
-
-/// One gzip member built piece by piece: the lines go to deflate as they come, without being
-/// gathered first (the first few KiB are held, so that a small member is written stored), and
-/// the compressed bytes collect in memory until [`Member::end`] hands them out in one piece.
-pub(crate) struct Member {
-    deflate: Compress,
-    /// The first bytes of a member, until it is known to be worth compressing.
-    held: Vec<u8>,
-    compressing: bool,
-    crc: Crc,
-    len: usize,
-    out: Vec<u8>,
-}
-
-impl Member {
-    /// An empty member compressed at `level`.
-    pub(crate) fn new(level: u32) -> Member {
-        Member {
-            deflate: Compress::new(Compression::new(level), false),
-            held: Vec::with_capacity(STORE_BELOW),
-            compressing: false,
-            crc: Crc::new(),
-            len: 0,
-            out: Vec::new(),
-        }
-    }
-
-    /// Uncompressed bytes added so far.
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Adds `data` (whole lines).
-    pub(crate) fn push(&mut self, data: &[u8]) {
-        if self.len == 0 {
-            self.out.clear();
-        }
-        self.crc.update(data);
-        self.len += data.len();
-        if !self.compressing {
-            if self.held.len() + data.len() < STORE_BELOW {
-                self.held.extend_from_slice(data);
-                return;
-            }
-            self.out.extend_from_slice(&GZIP_HEADER);
-            self.deflate.reset();
-            self.compressing = true;
-            let held = std::mem::take(&mut self.held);
-            deflate_into(&mut self.deflate, &held, &mut self.out, FlushCompress::None);
-            self.held = held;
-            self.held.clear();
-        }
-        deflate_into(&mut self.deflate, data, &mut self.out, FlushCompress::None);
-    }
-
-    /// Ends the member: its bytes, ready to write (empty if nothing was added). The next
-    /// [`push`](Member::push) starts a new one.
-    pub(crate) fn end(&mut self) -> &[u8] {
-        if self.len == 0 {
-            self.out.clear();
-            return &self.out;
-        }
-        if self.compressing {
-            deflate_into(&mut self.deflate, &[], &mut self.out, FlushCompress::Finish);
-            self.out.extend_from_slice(&self.crc.sum().to_le_bytes());
-            self.out.extend_from_slice(&(self.len as u32).to_le_bytes());
-        } else {
-            stored_gzip_member(&self.held, &mut self.out);
-            self.held.clear();
-        }
-        self.compressing = false;
-        self.crc = Crc::new();
-        self.len = 0;
-        &self.out
-    }
-}
-
-/// ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown).
-const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-
-/// Runs `data` through `deflate` into `out` (all of it; to the end of the stream with
-/// `Finish`).
-fn deflate_into(deflate: &mut Compress, mut data: &[u8], out: &mut Vec<u8>, flush: FlushCompress) {
-    loop {
-        // Room for all of it: deflate never expands by more than a few bytes per 16 KiB.
-        out.reserve(data.len() + data.len() / 64 + 1024);
-        let before = deflate.total_in();
-        let status = deflate.compress_vec(data, out, flush);
-        data = &data[(deflate.total_in() - before) as usize..];
-        match status {
-            Ok(Status::StreamEnd) => return,
-            Ok(_) if data.is_empty() && flush == FlushCompress::None => return,
-            Ok(_) => {}
-            Err(e) => unreachable!("deflate into memory failed: {e}"),
-        }
-    }
-}
-
-/// Writes `data` as one gzip member (RFC 1952: header, raw deflate, CRC-32, size) into `out`,
-/// reusing `deflate`.
-pub(crate) fn gzip_member(deflate: &mut Compress, data: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    out.extend_from_slice(&GZIP_HEADER);
-    deflate.reset();
-    deflate_into(deflate, data, out, FlushCompress::Finish);
-    let mut crc = Crc::new();
-    crc.update(data);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-}
-
-/// Writes `data` as one gzip member of stored (uncompressed) deflate blocks into `out`.
-pub(crate) fn stored_gzip_member(data: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    out.extend_from_slice(&GZIP_HEADER);
-    let mut chunks = data.chunks(u16::MAX as usize).peekable();
-    if chunks.peek().is_none() {
-        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
-    }
-    while let Some(chunk) = chunks.next() {
-        let last = u8::from(chunks.peek().is_none());
-        let len = chunk.len() as u16;
-        out.push(last); // BFINAL, BTYPE = 00 (stored)
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(chunk);
-    }
-    let mut crc = Crc::new();
-    crc.update(data);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
 }
 
 /// Opens the per-job log `dir/<index>.log.gz`, creating `dir`, as [`LogWriter::open`] does
@@ -528,31 +403,6 @@ mod tests {
         })
         .unwrap();
         (out, warn)
-    }
-
-    #[test]
-    fn stored_and_compressed_members_read_back() {
-        use std::io::Read as _;
-        for size in [0usize, 1, 100, 65_535, 65_536, 200_000] {
-            let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
-            let mut out = Vec::new();
-            stored_gzip_member(&data, &mut out);
-            let mut back = Vec::new();
-            flate2::read::GzDecoder::new(out.as_slice())
-                .read_to_end(&mut back)
-                .unwrap();
-            assert_eq!(back, data, "stored, {size} bytes");
-            gzip_member(
-                &mut Compress::new(Compression::default(), false),
-                &data,
-                &mut out,
-            );
-            back.clear();
-            flate2::read::GzDecoder::new(out.as_slice())
-                .read_to_end(&mut back)
-                .unwrap();
-            assert_eq!(back, data, "compressed, {size} bytes");
-        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod atomic;
 mod fsx;
+mod gzip;
 pub mod log;
 mod log_repair;
 pub(crate) mod log_thread;

@@ -2,7 +2,10 @@ use std::io::Read as _;
 use std::path::Path;
 
 use super::*;
+use crate::model::Stream;
 use crate::output::log::read_lines;
+use crate::output::log::MEMBER_LIMIT;
+use std::time::SystemTime;
 
 fn sink(path: &Path) -> LogSink {
     let (log, _) = LogWriter::open(path).unwrap();
