@@ -1,10 +1,9 @@
 //! Writing a batch: every lane's lines up to now, merged by time into gzip members.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{lock, LaneCell, Shared};
+use super::{lock, Shared, LANE_LIMIT};
 use crate::error::Result;
 use crate::output::log::{LogWriter, Member, MEMBER_LIMIT};
 use crate::output::{Stamper, STAMP_LEN};
@@ -27,19 +26,24 @@ impl Shared {
         let mut now = Vec::with_capacity(STAMP_LEN);
         Stamper::default().format(SystemTime::now(), &mut now);
         let bound = if all { [0xff; STAMP_LEN] } else { key(&now) };
-        let cells: Vec<Arc<LaneCell>> = lock(&self.lanes).clone();
+        let cells = lock(&self.lanes);
         w.queued.resize_with(cells.len(), VecDeque::new);
         for (i, cell) in cells.iter().enumerate() {
             let mut slot = lock(&cell.slot);
             slot.burst = None;
+            // Only a full lane can have its worker waiting.
+            let full = slot.lines.len() >= LANE_LIMIT;
             if !slot.lines.is_empty() {
                 let fresh = w.spare.pop().unwrap_or_default();
                 let lines = std::mem::replace(&mut slot.lines, fresh);
                 w.queued[i].push_back((lines, 0));
             }
             drop(slot);
-            cell.taken.notify_all();
+            if full {
+                cell.taken.notify_all();
+            }
         }
+        drop(cells);
         while let Some((lane, limit)) = w.next_lane(&bound) {
             let Writer {
                 log,
