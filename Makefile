@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-python test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge bench-python clean
+.PHONY: all build demo demo-sweep demo-pi test test-python test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge bench-output bench-scale bench-python clean
 
 all: build
 
@@ -76,6 +76,12 @@ bench-map: build
 
 bench-merge: build
 	python3 bench/bench.py --only merge --jobsplit $(JOBSPLIT)
+
+bench-output: build
+	python3 bench/bench.py --only output --jobsplit $(JOBSPLIT)
+
+bench-scale: build
+	python3 bench/bench.py --only scale --jobsplit $(JOBSPLIT)
 
 ## bench-python: 2,000 short Python jobs: a process per job vs persistent workers vs Pool(2)
 bench-python: build

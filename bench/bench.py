@@ -12,6 +12,9 @@ Sections (`--only a,b`):
   python    2,000 short Python jobs: a process per job vs persistent workers vs
             multiprocessing.Pool(2) (bench/python_workers.py)
   uneven    3 simulated machines of speed 1, 2, 4: weighted vs equal split vs the ideal
+  output    output-heavy jobs (8M short lines, --job-logs, 1 MB lines): jobsplit's log.gz vs
+            xargs | gzip -1, GNU parallel | gzip -1 and the spawn floor (wall, CPU, size)
+  scale     per-job cost of `true` jobs from 2,500 to 100,000; startup to the first job
   run       = dispatch,uneven
 
 Writes target/bench/report.md and prints it. Exits non-zero only if the harness itself breaks;
@@ -33,8 +36,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sec_dispatch  # noqa: E402
 import sec_map  # noqa: E402
 import sec_merge  # noqa: E402
+import sec_output  # noqa: E402
 import sec_plan  # noqa: E402
 import sec_python  # noqa: E402
+import sec_scale  # noqa: E402
 import sec_uneven  # noqa: E402
 from context import Ctx  # noqa: E402
 from harness import capture, run_once  # noqa: E402
@@ -48,6 +53,8 @@ SECTIONS = {
     "merge": ("Merge", sec_merge),
     "uneven": ("Uneven machines", sec_uneven),
     "python": ("Python jobs: persistent workers", sec_python),
+    "output": ("Output-heavy jobs", sec_output),
+    "scale": ("Long job lists and startup", sec_scale),
 }
 ALIASES = {"run": ["dispatch", "uneven"], "all": list(SECTIONS)}
 
@@ -123,7 +130,7 @@ def header(ctx, a, started):
         lines.append(f"- **warning: the machine was busy (load average {load:.2f} on "
                      f"{os.cpu_count()} cores) when the run started; ratios are noisier than "
                      "usual. Rerun on a quiet machine before drawing conclusions.**")
-    if "dispatch" in a.sections:
+    if {"dispatch", "output", "scale"} & set(a.sections):
         for name in ("parallel", "rust-parallel"):
             lines.append(f"- {name}: {ctx.tools.version(name)}")
     return lines

@@ -28,6 +28,7 @@ class Run:
     rss_kb: int
     code: int
     stderr: str
+    cpu: float = 0.0  # user + system seconds of the process and the children it waited for
 
     def error(self):
         """One line saying why a failed run failed."""
@@ -64,7 +65,7 @@ def run_once(argv, *, stdin=None, stdout=None, env=None, cwd=None, timeout=None)
         text = err.read().decode(errors="replace")
         if timed_out:
             text += f"\ntimed out after {timeout:.0f} s"
-        return Run(seconds, usage.ru_maxrss, code, text)
+        return Run(seconds, usage.ru_maxrss, code, text, usage.ru_utime + usage.ru_stime)
 
 
 def capture(argv, timeout=60, cwd=None):
@@ -109,6 +110,7 @@ class Case:
     error: str = None        # set when the row cannot be measured
     times: list = field(default_factory=list)
     rss_kb: list = field(default_factory=list)
+    cpu: list = field(default_factory=list)
 
     @property
     def ok(self):
@@ -117,6 +119,10 @@ class Case:
     @property
     def median(self):
         return statistics.median(self.times)
+
+    @property
+    def median_cpu(self):
+        return statistics.median(self.cpu)
 
     @property
     def peak_rss_kb(self):
@@ -143,6 +149,7 @@ def measure(cases, repeats, warmup=0, timeout=None, log=print):
             if r >= warmup:
                 c.times.append(run.seconds)
                 c.rss_kb.append(run.rss_kb)
+                c.cpu.append(run.cpu)
         log(f"  round {r + 1}/{warmup + repeats} done")
     for c in cases:
         if c.ok and c.check:

@@ -10,19 +10,23 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use flate2::{Compress, Compression};
 
-use super::rfc3339;
+use super::gzip::STORE_BELOW;
+pub(crate) use super::gzip::{gzip_member, stored_gzip_member, Member};
+
+use super::Stamper;
 use crate::error::{Error, Result};
 use crate::model::Stream;
 
 /// A member is ended by itself when its uncompressed lines reach this size.
-const MEMBER_LIMIT: usize = 1 << 20;
+pub(crate) const MEMBER_LIMIT: usize = 1 << 20;
 
-/// A member with less than this is written stored (gzip framing, no compression): resetting a
-/// deflate state clears ~200 KB of tables, which costs more than a small job itself. Larger
-/// members, and every member `merge` writes, are compressed.
-const STORE_BELOW: usize = 8 * 1024;
+/// The compression level of the logs a run writes: zlib's "fast" (deflate_fast, Huffman trees
+/// fitted to each block), which compresses log lines about as well as `gzip -1` at several
+/// times its speed. Level 1 (deflate_quick: fixed trees) is faster still but makes the log
+/// about a third larger.
+pub(crate) const LEVEL: u32 = 2;
 
 /// Appends lines to a log.gz.
 pub struct LogWriter {
@@ -33,6 +37,7 @@ pub struct LogWriter {
     /// One deflate state, reset for each member: building a new one per member costs far more
     /// than compressing a few lines.
     deflate: Compress,
+    stamper: Stamper,
 }
 
 impl std::fmt::Debug for LogWriter {
@@ -73,7 +78,8 @@ impl LogWriter {
             file,
             pending: Vec::with_capacity(8192),
             out: Vec::new(),
-            deflate: Compress::new(Compression::default(), false),
+            deflate: Compress::new(Compression::new(LEVEL), false),
+            stamper: Stamper::default(),
         };
         Ok((writer, warning))
     }
@@ -89,28 +95,24 @@ impl LogWriter {
         stream: Stream,
         text: &str,
     ) -> Result<()> {
-        self.pending.extend_from_slice(rfc3339(time).as_bytes());
-        self.pending.push(b'\t');
-        match job {
-            Some(i) => self
-                .pending
-                .extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
-            None => self.pending.push(b'-'),
-        }
-        self.pending.push(b'\t');
-        self.pending.extend_from_slice(stream.as_str().as_bytes());
-        self.pending.push(b'\t');
-        if text.contains('\n') {
-            self.pending
-                .extend_from_slice(text.replace('\n', " ").as_bytes());
-        } else {
-            self.pending.extend_from_slice(text.as_bytes());
-        }
-        self.pending.push(b'\n');
+        self.stamper.format(time, &mut self.pending);
+        push_fields(&mut self.pending, job, stream, text);
         if self.pending.len() >= MEMBER_LIMIT {
             self.end_member()?;
         }
         Ok(())
+    }
+
+    /// Adds lines already formatted (whole lines, each ending in `\n`); true when they fill
+    /// the member, which the caller then ends with [`LogWriter::end_member`].
+    pub(crate) fn add(&mut self, lines: &[u8]) -> bool {
+        self.pending.extend_from_slice(lines);
+        self.pending.len() >= MEMBER_LIMIT
+    }
+
+    /// True when lines wait for their member to end.
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     /// Compresses the lines added since the last member into one gzip member and writes it.
@@ -132,6 +134,32 @@ impl LogWriter {
             .map_err(|e| Error::io(&self.path, e))
     }
 
+    /// Writes a member built elsewhere (after the lines added here, which end their own
+    /// member first), in one piece, and starts `member` afresh.
+    ///
+    /// # Errors
+    /// A full disk or an I/O error.
+    pub(crate) fn write_member(&mut self, member: &mut Member) -> Result<()> {
+        self.end_member()?;
+        let bytes = member.end();
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all(bytes)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Syncs the file to disk.
+    pub(crate) fn sync(&self) -> Result<()> {
+        self.file.sync_all().map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// The file written.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Ends the last member and syncs the file.
     ///
     /// # Errors
@@ -140,54 +168,37 @@ impl LogWriter {
         self.end_member()?;
         self.file.sync_all().map_err(|e| Error::io(&self.path, e))
     }
+
+    /// Ends the last member and hands back the file and its path, to be synced later.
+    ///
+    /// # Errors
+    /// A full disk or an I/O error.
+    pub(crate) fn end(mut self) -> Result<(File, PathBuf)> {
+        self.end_member()?;
+        Ok((self.file, self.path))
+    }
 }
 
-/// Writes `data` as one gzip member (RFC 1952: header, raw deflate, CRC-32, size) into `out`,
-/// reusing `deflate`.
-pub(crate) fn gzip_member(deflate: &mut Compress, data: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=255 (unknown).
-    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-    deflate.reset();
-    let start_in = deflate.total_in();
-    out.reserve(data.len() / 2 + 64);
-    loop {
-        let consumed = (deflate.total_in() - start_in) as usize;
-        if out.capacity() - out.len() < 64 {
-            out.reserve(out.capacity().max(4096));
+/// Appends `\tJOB\tSTREAM\tTEXT\n` (the fields after the time) to `out`.
+pub(crate) fn push_fields(out: &mut Vec<u8>, job: Option<u64>, stream: Stream, text: &str) {
+    out.push(b'\t');
+    match job {
+        Some(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+        None => out.push(b'-'),
+    }
+    out.push(b'\t');
+    out.extend_from_slice(stream.as_str().as_bytes());
+    out.push(b'\t');
+    let at = out.len();
+    out.extend_from_slice(text.as_bytes());
+    if memchr::memchr(b'\n', text.as_bytes()).is_some() {
+        for b in &mut out[at..] {
+            if *b == b'\n' {
+                *b = b' ';
+            }
         }
-        match deflate.compress_vec(&data[consumed..], out, FlushCompress::Finish) {
-            Ok(Status::StreamEnd) => break,
-            Ok(_) => {}
-            Err(e) => unreachable!("deflate into memory failed: {e}"),
-        }
     }
-    let mut crc = Crc::new();
-    crc.update(data);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-}
-
-/// Writes `data` as one gzip member of stored (uncompressed) deflate blocks into `out`.
-pub(crate) fn stored_gzip_member(data: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-    let mut chunks = data.chunks(u16::MAX as usize).peekable();
-    if chunks.peek().is_none() {
-        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
-    }
-    while let Some(chunk) = chunks.next() {
-        let last = u8::from(chunks.peek().is_none());
-        let len = chunk.len() as u16;
-        out.push(last); // BFINAL, BTYPE = 00 (stored)
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&(!len).to_le_bytes());
-        out.extend_from_slice(chunk);
-    }
-    let mut crc = Crc::new();
-    crc.update(data);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.push(b'\n');
 }
 
 /// Opens the per-job log `dir/<index>.log.gz`, creating `dir`, as [`LogWriter::open`] does
@@ -392,31 +403,6 @@ mod tests {
         })
         .unwrap();
         (out, warn)
-    }
-
-    #[test]
-    fn stored_and_compressed_members_read_back() {
-        use std::io::Read as _;
-        for size in [0usize, 1, 100, 65_535, 65_536, 200_000] {
-            let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
-            let mut out = Vec::new();
-            stored_gzip_member(&data, &mut out);
-            let mut back = Vec::new();
-            flate2::read::GzDecoder::new(out.as_slice())
-                .read_to_end(&mut back)
-                .unwrap();
-            assert_eq!(back, data, "stored, {size} bytes");
-            gzip_member(
-                &mut Compress::new(Compression::default(), false),
-                &data,
-                &mut out,
-            );
-            back.clear();
-            flate2::read::GzDecoder::new(out.as_slice())
-                .read_to_end(&mut back)
-                .unwrap();
-            assert_eq!(back, data, "compressed, {size} bytes");
-        }
     }
 
     #[test]

@@ -3,8 +3,10 @@
 
 mod atomic;
 mod fsx;
+mod gzip;
 pub mod log;
 mod log_repair;
+pub(crate) mod log_thread;
 pub mod manifest;
 pub mod results;
 
@@ -23,6 +25,78 @@ pub fn rfc3339(t: SystemTime) -> String {
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
     t.format(&f).unwrap_or_default()
+}
+
+/// Formats times as [`rfc3339`] does, fast: the date and the second are formatted once per
+/// second and kept, so a time in the same second as the last costs six digits.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Stamper {
+    /// The second (since the Unix epoch) `head` holds, if any.
+    second: Option<u64>,
+    /// `YYYY-MM-DDTHH:MM:SS.` of that second.
+    head: [u8; 20],
+}
+
+/// The length of a time as [`rfc3339`] writes it.
+pub(crate) const STAMP_LEN: usize = 27;
+
+impl Stamper {
+    /// `t` as `2026-11-23T05:01:02.123456Z`. Times before 1970 or after 9999 take the slow
+    /// path (and are then as wide as [`rfc3339`] writes them; none is, in practice).
+    pub(crate) fn format(&mut self, t: SystemTime, out: &mut Vec<u8>) {
+        let Some(d) = t
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .filter(|d| d.as_secs() < 253_402_300_800)
+        else {
+            out.extend_from_slice(rfc3339(t).as_bytes());
+            return;
+        };
+        let second = d.as_secs();
+        if self.second != Some(second) {
+            self.head = civil_head(second);
+            self.second = Some(second);
+        }
+        let mut stamp = [0u8; STAMP_LEN];
+        stamp[..20].copy_from_slice(&self.head);
+        let mut us = d.subsec_micros();
+        for b in stamp[20..26].iter_mut().rev() {
+            *b = b'0' + (us % 10) as u8;
+            us /= 10;
+        }
+        stamp[26] = b'Z';
+        out.extend_from_slice(&stamp);
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.` of a second since the Unix epoch (before year 10000), after
+/// H. Hinnant's civil_from_days.
+fn civil_head(second: u64) -> [u8; 20] {
+    let days = (second / 86_400) as i64;
+    let rest = second % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut head = *b"0000-00-00T00:00:00.";
+    let mut put = |at: usize, width: usize, mut v: u64| {
+        for b in head[at..at + width].iter_mut().rev() {
+            *b = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, year as u64);
+    put(5, 2, month as u64);
+    put(8, 2, day as u64);
+    put(11, 2, rest / 3600);
+    put(14, 2, rest / 60 % 60);
+    put(17, 2, rest % 60);
+    head
 }
 
 /// Parses a time written by [`rfc3339`] (or any RFC 3339 time).
@@ -87,6 +161,33 @@ mod tests {
         assert_eq!(s.len(), 27, "{s}");
         assert!(s.ends_with(".123456Z"));
         assert_eq!(parse_rfc3339(&s), Some(t));
+    }
+
+    #[test]
+    fn the_stamper_agrees_with_rfc3339() {
+        let mut stamper = Stamper::default();
+        let mut us: u64 = 0;
+        // Every day boundary of 400 years (leap rules included) and seconds around them, then
+        // steps of odd sizes.
+        let mut times: Vec<u64> = (0..146_097u64 + 3000)
+            .flat_map(|d| [d * 86_400_000_000, d * 86_400_000_000 + 86_399_999_999])
+            .collect();
+        while us < 9_000_000_000_000_000 {
+            times.push(us);
+            us = us * 3 / 2 + 7_654_321;
+        }
+        times.push(253_402_300_799_999_999);
+        let mut out = Vec::new();
+        for us in times {
+            let t = UNIX_EPOCH + Duration::from_micros(us);
+            out.clear();
+            stamper.format(t, &mut out);
+            assert_eq!(std::str::from_utf8(&out).unwrap(), rfc3339(t), "{us}");
+        }
+        let before = UNIX_EPOCH - Duration::from_secs(1);
+        out.clear();
+        stamper.format(before, &mut out);
+        assert_eq!(std::str::from_utf8(&out).unwrap(), rfc3339(before));
     }
 
     #[test]

@@ -278,7 +278,7 @@ impl<'r> Runner<'r> {
             threads: self.threads(),
         });
 
-        let state = Shared::new(results, log, &pending);
+        let state = Shared::new(results, log, &pending)?;
         let control = Control {
             cancel: self.cancel,
             timeout: opts.timeout,
@@ -320,7 +320,6 @@ impl<'r> Runner<'r> {
         let busy = Duration::from_micros(state.tally.busy_us());
         let fatal = state.take_fatal();
 
-        let mut log = state.log.into_inner().unwrap_or_else(|p| p.into_inner());
         let end_line = format!(
             "run {}: ok {} failed {} timeout {} interrupted {} skipped {} not started {}",
             if interrupted {
@@ -335,9 +334,7 @@ impl<'r> Runner<'r> {
             skipped,
             not_started
         );
-        let log_result = log
-            .line(SystemTime::now(), None, Stream::Event, &end_line)
-            .and_then(|()| log.finish());
+        let log_result = state.finish_log(&end_line);
 
         let end_state = if interrupted || fatal.is_some() {
             RunState::Interrupted
@@ -346,10 +343,13 @@ impl<'r> Runner<'r> {
         };
         manifest.busy_s = busy.as_secs_f64();
         let moved_aside = dir.moved_aside().map(PathBuf::from);
-        dir.finish(&mut manifest, end_state, counts, clock)?;
+        let finished = dir.finish(&mut manifest, end_state, counts, clock);
+        // The error that stopped the run comes first: on a full disk, writing status.json at
+        // the end fails too, but it is not why the run stopped.
         if let Some(e) = fatal {
             return Err(e);
         }
+        finished?;
         log_result?;
         Ok(RunSummary {
             share: share.len() as u64,
@@ -373,8 +373,8 @@ impl Drop for Done<'_> {
     }
 }
 
-/// Refreshes status.json every `interval` (and ends the log's gzip member, so a crash loses
-/// little) until `done` is set.
+/// Refreshes status.json every `interval` until `done` is set (the log ends its members by
+/// itself).
 fn status_loop(
     state: &Shared<'_>,
     dir: &RunDir,
@@ -394,7 +394,6 @@ fn status_loop(
         if *finished {
             return;
         }
-        state.flush_log();
         if let Err(e) = dir.write_status(manifest, state.tally.counts(skipped), clock) {
             state.fail(e);
         }

@@ -5,7 +5,6 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::SystemTime;
 
 use super::attempt::Attempt;
 use super::events::Event;
@@ -13,6 +12,7 @@ use super::executor::{Control, Executor, JobSpec};
 use crate::error::{Error, Result};
 use crate::model::{Status, Stream};
 use crate::output::log::{job_log, LogWriter};
+use crate::output::log_thread::{Lane, LogSink};
 use crate::output::manifest::Counts;
 use crate::output::results::{ResultRow, ResultsWriter};
 use crate::plan::JobKey;
@@ -62,7 +62,8 @@ impl Tally {
 /// error (which stops every worker).
 pub(crate) struct Shared<'a> {
     pub(crate) results: Mutex<ResultsWriter>,
-    pub(crate) log: Mutex<LogWriter>,
+    /// log.gz, written by a thread of its own; each worker has a lane into it.
+    log: LogSink,
     pub(crate) tally: Tally,
     pending: &'a [Pending],
     next: AtomicUsize,
@@ -81,16 +82,24 @@ pub(crate) struct Settings<'a> {
 }
 
 impl<'a> Shared<'a> {
-    pub(crate) fn new(results: ResultsWriter, log: LogWriter, pending: &'a [Pending]) -> Self {
-        Shared {
+    /// Workers sharing `results` and `log` (whose writing thread starts here).
+    ///
+    /// # Errors
+    /// If the log's thread cannot start or its last member cannot be written.
+    pub(crate) fn new(
+        results: ResultsWriter,
+        log: LogWriter,
+        pending: &'a [Pending],
+    ) -> Result<Self> {
+        Ok(Shared {
             results: Mutex::new(results),
-            log: Mutex::new(log),
+            log: LogSink::start(log)?,
             tally: Tally::default(),
             pending,
             next: AtomicUsize::new(0),
             fatal: Mutex::new(None),
             stop: AtomicBool::new(false),
-        }
+        })
     }
 
     /// Stops every worker; the first fatal error is the one the run returns.
@@ -105,11 +114,14 @@ impl<'a> Shared<'a> {
         self.fatal.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
-    /// Ends the log's current gzip member (so a crash loses little), unless a worker holds it.
-    pub(crate) fn flush_log(&self) {
-        if let Ok(mut log) = self.log.try_lock() {
-            let _ = log.end_member();
-        }
+    /// Writes `line` (a run event) as the log's last line, then the rest of the log, and syncs
+    /// it. Call once the workers have ended.
+    ///
+    /// # Errors
+    /// The first error writing the log.
+    pub(crate) fn finish_log(&self, line: &str) -> Result<()> {
+        self.log.lane().line(None, Stream::Event, line)?;
+        self.log.finish()
     }
 
     /// One worker: takes jobs until none are left, the run is cancelled or a fatal error.
@@ -120,15 +132,21 @@ impl<'a> Shared<'a> {
         settings: &Settings<'_>,
         events: &(dyn Fn(&Event<'_>) + Sync),
     ) {
+        let lane = self.log.lane();
         loop {
             if control.cancelled() || self.stop.load(Ordering::Relaxed) {
+                return;
+            }
+            if let Err(e) = self.log.check() {
+                self.fail(e);
                 return;
             }
             let n = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(&(index, key, done_attempts)) = self.pending.get(n) else {
                 return;
             };
-            if let Err(e) = self.run_job(
+            let ran = self.run_job(
+                &lane,
                 index,
                 key,
                 done_attempts,
@@ -136,7 +154,9 @@ impl<'a> Shared<'a> {
                 control,
                 settings,
                 events,
-            ) {
+            );
+            // A job's own log is ended with the job, also when the job's recording failed.
+            if let Err(e) = ran.and(lane.detach()) {
                 self.fail(e);
                 return;
             }
@@ -146,6 +166,7 @@ impl<'a> Shared<'a> {
     #[allow(clippy::too_many_arguments)]
     fn run_job(
         &self,
+        lane: &Lane,
         index: u64,
         key: JobKey,
         done_attempts: u32,
@@ -154,7 +175,9 @@ impl<'a> Shared<'a> {
         settings: &Settings<'_>,
         events: &(dyn Fn(&Event<'_>) + Sync),
     ) -> Result<()> {
-        let mut job_log_slot: Option<Result<LogWriter>> = None;
+        // With job logs: whether this job's log was opened (its lines go to it through the
+        // lane), or could not be (its lines then go to log.gz only, as before).
+        let mut job_log_tried = false;
         let last_attempt = done_attempts + 1 + settings.retries;
         let mut attempt = done_attempts;
         loop {
@@ -166,38 +189,35 @@ impl<'a> Shared<'a> {
                 attempt,
             };
             let mut wrote = false;
-            let mut log_error = None;
+            let mut log_failed = false;
             let result = executor.execute(&spec, control, &mut |stream, text| {
                 wrote = true;
-                // The time is read under the lock, so log.gz lines are in time order (merge
-                // relies on it).
-                let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
-                let now = SystemTime::now();
-                if let Err(e) = log.line(now, Some(index), stream, text) {
-                    log_error.get_or_insert(e);
+                if let (Some(dir), false) = (settings.job_logs, job_log_tried) {
+                    job_log_tried = true;
+                    if let Ok((log, warning)) = job_log(dir, index) {
+                        if let Some(w) = warning {
+                            events(&Event::Warning(&w));
+                        }
+                        lane.attach(log);
+                    }
                 }
-                drop(log);
-                if let Some(dir) = settings.job_logs {
-                    let log = job_log_slot.get_or_insert_with(|| {
-                        job_log(dir, index).map(|(log, warning)| {
-                            if let Some(w) = warning {
-                                events(&Event::Warning(&w));
-                            }
-                            log
-                        })
-                    });
-                    if let Ok(log) = log {
-                        let _ = log.line(now, Some(index), stream, text);
+                // The first error writing the log stops the run at once (no job starts after
+                // it); the job's further lines are dropped (it is not recorded: a rerun runs it).
+                if !log_failed {
+                    if let Err(e) = lane.line(Some(index), stream, text) {
+                        log_failed = true;
+                        self.fail(e);
                     }
                 }
             });
             let retrying = matches!(result.outcome, Status::Failed | Status::Timeout)
                 && attempt < last_attempt
                 && !control.cancelled();
-            if let Some(e) = log_error {
-                return Err(e);
+            if log_failed {
+                return self.log.check();
             }
             self.record(
+                lane,
                 &result,
                 &spec,
                 settings.machine,
@@ -216,16 +236,14 @@ impl<'a> Shared<'a> {
                 break;
             }
         }
-        match job_log_slot {
-            Some(Ok(log)) => log.finish(),
-            _ => Ok(()),
-        }
+        Ok(())
     }
 
     /// Records one attempt: its busy time, an event line for its error, the end of its log
     /// member (if it wrote), and its results.csv row.
     fn record(
         &self,
+        lane: &Lane,
         attempt: &Attempt,
         job: &JobSpec,
         machine: &str,
@@ -235,16 +253,15 @@ impl<'a> Shared<'a> {
             .busy_us
             .fetch_add(attempt.duration.as_micros() as u64, Ordering::Relaxed);
         if flush_log {
-            let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(error) = &attempt.error {
-                log.line(
-                    SystemTime::now(),
+                lane.line(
                     Some(job.index),
                     Stream::Event,
                     &format!("attempt {} {}: {error}", job.attempt, attempt.outcome),
                 )?;
             }
-            log.end_member()?;
+            // The job's lines are in the file before its row.
+            lane.flush()?;
         }
         let row = ResultRow {
             index: job.index,

@@ -26,6 +26,7 @@ mod fuzz_outputs;
 mod golden;
 mod harness;
 mod integrity;
+mod log_output;
 mod lost_terminal;
 mod merge_library;
 mod merge_logs;
