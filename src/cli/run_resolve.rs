@@ -183,13 +183,18 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
     };
     let share = plan.share(machine).len();
     let headline = format!(
-        "plan {} ({}, work {}): machine {} runs {share} of {} jobs{} with {threads} threads into {}",
+        "plan {} ({}, work {}): machine {} runs {share} of {}{} with {} into {}",
         plan.plan_digest().short(),
         crate::plan::ALGORITHM,
         plan.work_digest().short(),
         m.name,
-        plan.jobs(),
-        if plan.excluded() > 0 { format!(" ({} excluded as done)", plan.excluded()) } else { String::new() },
+        super::progress::count(plan.jobs(), "job", "jobs"),
+        if plan.excluded() > 0 {
+            format!(" ({} excluded as done)", plan.excluded())
+        } else {
+            String::new()
+        },
+        super::progress::count(threads as u64, "thread", "threads"),
         dir.display()
     );
     Ok(RunSettings {

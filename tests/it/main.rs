@@ -48,4 +48,5 @@ mod static_binary;
 mod study_property;
 mod symlinks;
 mod terminal_text;
+mod wording;
 mod workers;
