@@ -83,7 +83,8 @@ pub(crate) struct InputArgs {
     /// Job list format [default: from the extension, else lines]
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub(crate) format: Option<Format>,
-    /// Command template: {} the line, {name} a record field, {#} the index
+    /// Command template: {} the line, {name} a record field, {#} the index (from 0), {%} the
+    /// slot (from 1), {.} {/} {//} {/.} the line's path parts (as GNU parallel)
     #[arg(long = "cmd", value_name = "TEMPLATE")]
     pub(crate) command: Option<String>,
     /// Machines file (overrides `machines` in the config) [default: ./machines.json]
@@ -152,7 +153,7 @@ pub(crate) struct RunArgs {
     /// Time between SIGTERM and SIGKILL when stopping a job (at most 365d) [default: 10s]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_negative_numbers = true)]
     pub(crate) grace: Option<std::time::Duration>,
-    /// Extra attempts for a job that fails or times out, 0 to 1000 [default: 0]
+    /// Extra attempts for a job that fails or times out (3: up to 4 in all), 0 to 1000 [default: 0]
     #[arg(long, value_name = "N", value_parser = parse_retries, allow_negative_numbers = true)]
     pub(crate) retries: Option<u32>,
     /// Scheduling priority for jobs, 0 to 19 (19 is the politest) [default: 0]

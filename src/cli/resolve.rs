@@ -63,6 +63,14 @@ pub(crate) fn work(
         })?),
         (None, None) => None,
     };
+    if args.jobs.as_deref() == Some(path.as_path()) && !path.exists() {
+        if let Some(n) = path.to_str().filter(|s| s.parse::<u64>().is_ok()) {
+            // GNU parallel's `-j 4` means 4 jobs at once; here -j names the job list.
+            return Err(Error::usage(format!(
+                "--jobs {n}: no such file: -j/--jobs names the job list here; for {n} jobs at once (GNU parallel's -j {n}) pass --threads {n}"
+            )));
+        }
+    }
     let jobs = JobList::load(&path, format)?;
     Work::new(jobs, template, config.params.clone(), seed)
 }

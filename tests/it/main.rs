@@ -23,6 +23,7 @@ mod examples;
 mod exit_codes;
 mod fuzz_inputs;
 mod fuzz_outputs;
+mod gnu_parallel;
 mod golden;
 mod harness;
 mod integrity;
