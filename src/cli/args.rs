@@ -109,6 +109,9 @@ pub(crate) struct PlanArgs {
     /// Print the plan as JSON
     #[arg(long)]
     pub(crate) json: bool,
+    /// Print the shell commands MACHINE would run, in order, one per line
+    #[arg(long, value_name = "MACHINE", conflicts_with = "json")]
+    pub(crate) commands: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +143,9 @@ pub(crate) struct RunArgs {
     /// Run without asking to confirm
     #[arg(long, short = 'y')]
     pub(crate) yes: bool,
+    /// Print the commands this machine would run now, in order, one per line; run and write nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
     /// Refuse to run unless the plan digest starts with HEX
     #[arg(long, value_name = "HEX")]
     pub(crate) expect_digest: Option<String>,

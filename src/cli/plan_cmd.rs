@@ -13,7 +13,27 @@ pub(crate) fn run(args: &PlanArgs, source: Option<&dyn super::JobSource>) -> Res
     let study = resolve::study_with(&args.input, machines, &[], source)?;
     let stdout = io::stdout().lock();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
-    if args.json {
+    if let Some(name) = &args.commands {
+        if source.is_some() {
+            return Err(crate::Error::usage(
+                "--commands shows shell commands, and this program runs its jobs as functions",
+            )
+            .into());
+        }
+        let plan = &study.plan;
+        let Some(m) = plan.machines().iter().position(|m| &m.name == name) else {
+            let names: Vec<&str> = plan.machines().iter().map(|m| m.name.as_str()).collect();
+            return Err(crate::Error::usage(format!(
+                "--commands {}: no such machine in the plan (machines: {})",
+                crate::text::escape(name),
+                crate::text::escape(&names.join(", "))
+            ))
+            .into());
+        };
+        let share = plan.share(m);
+        let threads = (plan.machines()[m].cores as usize).clamp(1, share.len().max(1));
+        super::dry_run::write_commands(&study.work, share.iter().copied(), threads, &mut out)?;
+    } else if args.json {
         write_json(&study.plan, &mut out)?;
     } else {
         out.write_all(render_table(&study.plan).as_bytes())?;

@@ -16,6 +16,12 @@ use crate::plan::Plan;
 use crate::run::{Cancel, CommandExecutor, RunSummary, Runner, WorkerExecutor};
 
 pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> {
+    if args.dry_run && source.is_some() {
+        return Err(crate::Error::usage(
+            "--dry-run shows shell commands, and this program runs its jobs as functions",
+        )
+        .into());
+    }
     let settings = resolve(args, source)?;
     // A refusal is the one line a refused run prints.
     Runner::new(
@@ -25,6 +31,10 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         &settings.opts,
     )
     .check()?;
+    if args.dry_run {
+        super::dry_run::run(&settings)?;
+        return Ok(exit::OK);
+    }
     if !confirmed(&settings)? {
         errln!("{}: not run", super::program::name());
         return Ok(exit::OK);

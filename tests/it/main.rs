@@ -17,6 +17,7 @@ mod crash_disk;
 mod crash_property;
 mod crash_rerun;
 mod crash_study;
+mod dry_run;
 mod engine_k8s;
 mod engine_slurm;
 mod examples;
