@@ -38,16 +38,33 @@ pub(crate) fn work(
         }
         return Work::new(source.job_list()?, None, config.params.clone(), seed);
     }
-    let path = args
+    let no_list = || {
+        Error::usage(
+            "no job list: pass --jobs FILE (or - for stdin), pipe one in, set [jobs] file in jobsplit.toml, or create ./jobs.txt",
+        )
+    };
+    let mut piped = None;
+    let path = match args
         .jobs
         .clone()
         .or_else(|| config.jobs.file.clone())
-        .or_else(|| Path::new(DEFAULT_JOBS).is_file().then(|| PathBuf::from(DEFAULT_JOBS)))
-        .ok_or_else(|| {
-            Error::usage(
-                "no job list: pass --jobs FILE, set [jobs] file in jobsplit.toml, or create ./jobs.txt",
-            )
-        })?;
+        .or_else(|| {
+            Path::new(DEFAULT_JOBS)
+                .is_file()
+                .then(|| PathBuf::from(DEFAULT_JOBS))
+        }) {
+        Some(path) => path,
+        // Nothing names a list: one piped in is the list, unless the pipe held nothing.
+        None if stdin_is_piped() => {
+            let data = read_stdin()?;
+            if data.is_empty() {
+                return Err(no_list());
+            }
+            piped = Some(data);
+            PathBuf::from(STDIN)
+        }
+        None => return Err(no_list()),
+    };
     let format = args
         .format
         .or(config.jobs.format)
@@ -71,8 +88,47 @@ pub(crate) fn work(
             )));
         }
     }
-    let jobs = JobList::load(&path, format)?;
+    let jobs = if path.as_os_str() == STDIN {
+        let data = match piped {
+            Some(data) => data,
+            None => read_stdin()?,
+        };
+        JobList::from_bytes(Path::new(STDIN_NAME), format, data)?
+    } else {
+        JobList::load(&path, format)?
+    };
     Work::new(jobs, template, config.params.clone(), seed)
+}
+
+/// `--jobs -`: the job list is standard input.
+const STDIN: &str = "-";
+
+/// How messages name a job list read from standard input.
+const STDIN_NAME: &str = "<stdin>";
+
+/// True if standard input is a pipe or a redirected file (not a terminal, not /dev/null): a
+/// job list piped in (`seq 3 | jobsplit run --cmd 'echo {}'`).
+fn stdin_is_piped() -> bool {
+    use std::os::fd::AsFd as _;
+    use std::os::unix::fs::FileTypeExt as _;
+    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    std::fs::File::from(fd)
+        .metadata()
+        .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_file())
+}
+
+/// Reads all of standard input: the job list's bytes, which enter the work digest as a file's
+/// would, so every host that reads other bytes gets another plan digest.
+fn read_stdin() -> crate::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut data = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut data)
+        .map_err(|e| Error::io(Path::new(STDIN_NAME), e))?;
+    Ok(data)
 }
 
 /// The machines file path from flags over config, else `./machines.json`.

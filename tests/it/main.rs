@@ -47,6 +47,7 @@ mod run_split;
 mod shells;
 mod splitter_cli;
 mod static_binary;
+mod stdin_jobs;
 mod study_property;
 mod symlinks;
 mod terminal_text;
