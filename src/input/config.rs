@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::jobs::Format;
+use super::format::Format;
 use crate::error::{Error, Result};
 
 /// The config file looked for in the current directory when `--config` is not given.

@@ -2,6 +2,7 @@
 
 mod canonical;
 mod config;
+mod format;
 mod jobs;
 mod machines;
 mod template;
@@ -9,7 +10,8 @@ mod values;
 
 pub use canonical::{to_canonical, write_canonical};
 pub use config::{Capture, Config, JobsConfig, RunConfig, DEFAULT_CONFIG};
-pub use jobs::{Format, JobList, Record};
+pub use format::Format;
+pub use jobs::{JobList, Record};
 pub use machines::{load_machines, parse_machines, Machine, MAX_CORES, MAX_WEIGHT};
 pub use template::Template;
 pub use values::{
