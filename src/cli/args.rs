@@ -112,6 +112,9 @@ pub(crate) struct PlanArgs {
     /// Print the shell commands MACHINE would run, in order, one per line
     #[arg(long, value_name = "MACHINE", conflicts_with = "json")]
     pub(crate) commands: Option<String>,
+    /// Preview the rescue plan of merge output DIR: only the jobs not ok there
+    #[arg(long, value_name = "DIR")]
+    pub(crate) rescue: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -10,7 +10,20 @@ use crate::plan::{Plan, ALGORITHM};
 
 pub(crate) fn run(args: &PlanArgs, source: Option<&dyn super::JobSource>) -> Result<u8> {
     let machines = args.shard_count.map(resolve::shard_machines).transpose()?;
-    let study = resolve::study_with(&args.input, machines, &[], source)?;
+    let study = match &args.rescue {
+        Some(dir) => {
+            let r = resolve::rescue_study(&args.input, machines, dir, source)?;
+            let name = super::program::name();
+            for note in &r.notes {
+                super::term::errln!("{name}: note: {}", crate::text::escape(note));
+            }
+            for warning in &r.warnings {
+                super::term::errln!("{name}: warning: {}", crate::text::escape(warning));
+            }
+            r.study
+        }
+        None => resolve::study_with(&args.input, machines, &[], source)?,
+    };
     let stdout = io::stdout().lock();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
     if let Some(name) = &args.commands {

@@ -149,6 +149,73 @@ pub(crate) fn shard_machines(count: u64) -> crate::Result<Vec<Machine>> {
         .collect()
 }
 
+/// A rescue of the merge output `dir`: the study whose plan leaves out the jobs already ok
+/// there, checked to be the same work, with notes and warnings to show first.
+pub(crate) struct RescueStudy {
+    /// The rescue plan's study.
+    pub(crate) study: Study,
+    /// Worth saying (not an error).
+    pub(crate) notes: Vec<String>,
+    /// Likely mistakes: a machine that ran none of its jobs (dead?) still gets a share.
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Resolves a rescue of the merge output `dir` (see [`RescueStudy`]).
+pub(crate) fn rescue_study(
+    args: &InputArgs,
+    machines: Option<Vec<Machine>>,
+    dir: &Path,
+    source: Option<&dyn JobSource>,
+) -> Result<RescueStudy> {
+    let rescue = crate::merge::load_rescue(dir)?;
+    let mut notes = Vec::new();
+    if rescue.ok.is_empty() {
+        notes.push(format!(
+            "no job of {} is ok yet, so the rescue plan is the original plan",
+            crate::text::escape(&dir.display().to_string())
+        ));
+    }
+    let study = study_with(args, machines, &rescue.ok, source)?;
+    if rescue.work_digest != study.plan.work_digest().hex() {
+        return Err(Error::usage(format!(
+            "{} is the merge of work {} but these inputs are work {}: rescue with the same job list, config and seed",
+            crate::text::escape(&dir.display().to_string()),
+            crate::text::short(&rescue.work_digest),
+            study.plan.work_digest().short()
+        ))
+        .into());
+    }
+    // The plan these machines had before the rescue: a machine none of whose jobs is ok is
+    // likely the dead host the rescue is for, and the rescue would give it a share again.
+    let original = Plan::new(
+        study.work.digest(),
+        study.work.len(),
+        study.work.seed_bytes(),
+        study.plan.machines().to_vec(),
+        &[],
+    )
+    .context("computing the plan")?;
+    let mut warnings = Vec::new();
+    if !rescue.ok.is_empty() {
+        for (j, m) in original.machines().iter().enumerate() {
+            let share = original.share(j);
+            if !share.is_empty() && share.iter().all(|i| rescue.ok.binary_search(i).is_err()) {
+                warnings.push(format!(
+                    "machine {} has none of its {} in {} ok, yet the rescue gives it a share again: if it is dead, drop it from the machines file (or pass --machines with the live ones)",
+                    crate::text::escape(&m.name),
+                    super::progress::count(share.len() as u64, "job", "jobs"),
+                    crate::text::escape(&dir.display().to_string()),
+                ));
+            }
+        }
+    }
+    Ok(RescueStudy {
+        study,
+        notes,
+        warnings,
+    })
+}
+
 /// The whole study: work plus plan.
 pub(crate) struct Study {
     pub(crate) config: Config,

@@ -46,6 +46,13 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
 
 /// Shows what will run and, on a terminal without `--yes`, asks.
 fn confirmed(s: &RunSettings) -> Result<bool> {
+    for warning in &s.warnings {
+        errln!(
+            "{}: warning: {}",
+            super::program::name(),
+            crate::text::escape(warning)
+        );
+    }
     if !s.quiet {
         for note in &s.notes {
             errln!("{}: note: {note}", super::program::name());

@@ -35,6 +35,7 @@ mod process_escape;
 mod process_library;
 mod process_signals;
 mod proptest_plan;
+mod rescue_preview;
 mod run_crash;
 mod run_guard;
 mod run_input;
