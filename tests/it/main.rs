@@ -3,6 +3,7 @@
 
 mod api_context;
 mod bad_input;
+mod calibration;
 mod cli_inputs;
 mod cli_merge;
 mod cli_plan;
