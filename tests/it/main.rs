@@ -32,6 +32,7 @@ mod integrity;
 mod lost_terminal;
 mod merge_library;
 mod merge_logs;
+mod notebooks;
 mod process_escape;
 mod process_library;
 mod process_signals;
