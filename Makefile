@@ -43,10 +43,11 @@ test:
 	$(CARGO) test --doc
 	$(MAKE) test-python
 
-## test-python: the Python package's tests (pytest, installed if missing) against the built binary
+## test-python: the Python package's tests (pytest and pandas, installed if missing, so load()'s DataFrame path is tested) against the built binary
 test-python:
 	$(CARGO) build
 	python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
+	python3 -c "import pandas" >/dev/null 2>&1 || python3 -m pip install -q pandas
 	JOBSPLIT_BIN=$(CURDIR)/target/debug/jobsplit python3 -m pytest -q python/tests
 
 ## static: one statically linked binary to copy to every host

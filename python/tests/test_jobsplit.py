@@ -88,7 +88,7 @@ def test_a_study_on_three_machines_merges_and_loads(tmp_path):
         assert r.returncode == 0, r.stderr
     merged = run(tmp_path, "study.py", "merge")
     assert merged.returncode == 0, merged.stderr
-    rows = jobsplit.load(str(tmp_path / "merged"))
+    rows = records(jobsplit.load(str(tmp_path / "merged")))
     assert sorted(r["index"] for r in rows) == list(range(6))
     for r in rows:
         assert r["status"] == "ok" and r["exit_code"] is None and r["attempt"] == 1
@@ -109,8 +109,39 @@ def test_a_command_job_writes_nan_through_the_package(tmp_path):
     r = subprocess.run([jobsplit.binary(), "run", "--machine", "solo", "--yes", "--quiet"],
                        cwd=tmp_path, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    row = jobsplit.load(str(tmp_path / "out" / "solo"))[0]
+    row = records(jobsplit.load(str(tmp_path / "out" / "solo")))[0]
     assert math.isnan(row["x"]) and row["i"] == 0 and row["s"] > 0
+
+
+def records(loaded):
+    """`load`'s rows as a list of dicts, whether it gave a DataFrame (pandas installed) or a
+    list; a DataFrame's missing values become None."""
+    try:
+        import pandas
+    except ImportError:
+        return loaded
+    assert isinstance(loaded, pandas.DataFrame)
+    return [{k: (None if v is pandas.NA else v) for k, v in row.items()}
+            for row in loaded.to_dict("records")]
+
+
+def test_load_gives_a_typed_dataframe_with_pandas(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    script = tmp_path / "job.py"
+    script.write_text("import jobsplit\njobsplit.result(x=float('nan') if jobsplit.job.index else 1.5, "
+                      "word='w' + str(jobsplit.job.index))\n")
+    (tmp_path / "jobs.txt").write_text(f"{sys.executable} job.py\n" * 3)
+    (tmp_path / "machines.json").write_text('{"solo": [1, 1]}')
+    env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
+    r = subprocess.run([jobsplit.binary(), "run", "--machine", "solo", "--yes", "--quiet"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    frame = jobsplit.load(str(tmp_path / "out" / "solo"))
+    assert isinstance(frame, pandas.DataFrame) and len(frame) == 3
+    assert str(frame["exit_code"].dtype) == "Int64"
+    assert str(frame["started_at"].dt.tz) == "UTC"
+    assert frame["x"].dtype.kind == "f" and frame["index"].dtype.kind == "i"
+    assert frame["word"].tolist() == ["w0", "w1", "w2"]
 
 
 EXAMPLES = os.path.join(os.path.dirname(PYTHON_DIR), "examples", "python")
@@ -125,7 +156,7 @@ def test_the_examples_run(tmp_path):
         r = run(tmp_path, study, "run", "--machine", machine, "--quiet")
         assert r.returncode == 0, r.stderr
     assert run(tmp_path, study, "merge").returncode == 0
-    rows = jobsplit.load(str(tmp_path / "merged"))
+    rows = records(jobsplit.load(str(tmp_path / "merged")))
     assert len(rows) == 60 and all(r["status"] == "ok" for r in rows)
     big = [r["pi"] for r in rows if r["n"] == 5000]
     assert abs(sum(big) / len(big) - math.pi) < 0.05
@@ -141,7 +172,7 @@ def test_the_readme_study_runs_as_shown(tmp_path):
         r = run(tmp_path, "study.py", "run", "--machine", machine, "--threads", "2", "--quiet")
         assert r.returncode == 0, r.stderr
     assert run(tmp_path, "study.py", "merge").returncode == 0
-    rows = jobsplit.load(str(tmp_path / "merged"))
+    rows = records(jobsplit.load(str(tmp_path / "merged")))
     assert len(rows) == 100 and all(r["status"] == "ok" for r in rows)
     assert abs(sum(r["pi"] for r in rows) / 100 - math.pi) < 0.1
 
