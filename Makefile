@@ -85,7 +85,7 @@ bench-scale: build
 
 ## bench-python: 2,000 short Python jobs: a process per job vs persistent workers vs Pool(2)
 bench-python: build
-	python3 bench/python_workers.py --jobsplit $(JOBSPLIT)
+	python3 bench/bench.py --only python --jobsplit $(JOBSPLIT)
 
 clean:
 	$(CARGO) clean

@@ -9,6 +9,8 @@ Sections (`--only a,b`):
   map       the library's map() vs raw rayon vs a sequential loop (examples/bench_map.rs)
   plan      `jobsplit plan` of 1M and 10M job lines vs sha256sum of the file
   merge     `jobsplit merge` of 1M rows in 10 dirs vs cat | sort
+  python    2,000 short Python jobs: a process per job vs persistent workers vs
+            multiprocessing.Pool(2) (bench/python_workers.py)
   uneven    3 simulated machines of speed 1, 2, 4: weighted vs equal split vs the ideal
   output    output-heavy jobs (8M short lines, --job-logs, 1 MB lines): jobsplit's log.gz vs
             xargs | gzip -1, GNU parallel | gzip -1 and the spawn floor (wall, CPU, size)
@@ -36,6 +38,7 @@ import sec_map  # noqa: E402
 import sec_merge  # noqa: E402
 import sec_output  # noqa: E402
 import sec_plan  # noqa: E402
+import sec_python  # noqa: E402
 import sec_scale  # noqa: E402
 import sec_uneven  # noqa: E402
 from context import Ctx  # noqa: E402
@@ -49,6 +52,7 @@ SECTIONS = {
     "plan": ("Plan", sec_plan),
     "merge": ("Merge", sec_merge),
     "uneven": ("Uneven machines", sec_uneven),
+    "python": ("Python jobs: persistent workers", sec_python),
     "output": ("Output-heavy jobs", sec_output),
     "scale": ("Long job lists and startup", sec_scale),
 }

@@ -2,7 +2,10 @@
 as a process per job, on jobsplit's persistent workers, and with multiprocessing.Pool(2)
 (and joblib if installed). Prints wall times and ratios; never fails on speed.
 
-    python3 bench/python_workers.py --jobsplit target/release/jobsplit [--jobs 2000]
+    python3 bench/python_workers.py --jobsplit target/release/jobsplit [--jobs 2000] [--json]
+
+With --json it prints one JSON line instead (`make bench`'s python section reads it): the jobs,
+the import, and {"figures": {name: seconds}}.
 """
 
 import argparse
@@ -46,6 +49,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobsplit", required=True)
     ap.add_argument("--jobs", type=int, default=2000)
+    ap.add_argument("--json", action="store_true", help="print one JSON line of the figures")
     a = ap.parse_args()
     binary, n = os.path.abspath(a.jobsplit), a.jobs
     figures = {}
@@ -75,6 +79,9 @@ def main():
         figures["joblib(2)"] = time.perf_counter() - start
     except ImportError:
         pass
+    if a.json:
+        print(json.dumps({"jobs": n, "import": IMPORT.strip(), "figures": figures}))
+        return
     base = figures["persistent workers"]
     print(f"{n} short Python jobs ({IMPORT.strip()}, ~1 ms each), 2 slots")
     for name, t in figures.items():

@@ -12,7 +12,7 @@
 //! cargo run --release --example monte_carlo_pi -- estimate target/pi-merged/results.csv
 //! ```
 
-use rand_core::RngCore;
+use jobsplit::rand_core::RngCore;
 use serde::Serialize;
 
 /// The result columns of one job.

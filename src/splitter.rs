@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::cli::JobSource;
+use crate::cli::{JobSource, Program};
 use crate::input::{Format, JobList};
 use crate::run::{item_bytes, Event, JobContext, LibraryExecutor, RunSummary, Runner};
 use crate::Result;
@@ -31,14 +31,46 @@ use crate::Result;
 ///     })
 /// }
 /// ```
+///
+/// The command line speaks in the program's name (its help, examples and `NAME: error:`
+/// lines): the file name it was started as, or [`Splitter::name`]. It has no `init` (which
+/// writes a job list and a command template for the jobsplit binary), and no `--jobs`, `--cmd`
+/// or `--worker`: the program supplies and runs its own jobs.
 pub struct Splitter<T> {
     items: Vec<T>,
+    program: Program,
 }
 
 impl<T: Serialize + Sync> Splitter<T> {
     /// A splitter over `items`.
     pub fn new(items: Vec<T>) -> Self {
-        Splitter { items }
+        Splitter {
+            items,
+            program: Program::default(),
+        }
+    }
+
+    /// The name the command line uses for the program [default: the file name it was
+    /// started as].
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.program.name = Some(name.into());
+        self
+    }
+
+    /// The line `--help` opens with, on what the program does.
+    #[must_use]
+    pub fn about(mut self, about: impl Into<String>) -> Self {
+        self.program.about = Some(about.into());
+        self
+    }
+
+    /// The version `--version` prints (for example `env!("CARGO_PKG_VERSION")`) [default:
+    /// jobsplit's].
+    #[must_use]
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.program.version = Some(version.into());
+        self
     }
 
     /// Runs the command line with `f` as the job and exits the process with its exit code
@@ -73,6 +105,7 @@ impl<T: Serialize + Sync> Splitter<T> {
     {
         let source = Source {
             items: self.items,
+            program: self.program,
             f,
             _r: std::marker::PhantomData,
         };
@@ -82,6 +115,7 @@ impl<T: Serialize + Sync> Splitter<T> {
 
 struct Source<T, F, R, E> {
     items: Vec<T>,
+    program: Program,
     f: F,
     _r: std::marker::PhantomData<fn() -> (R, E)>,
 }
@@ -100,6 +134,10 @@ where
             data.push(b'\n');
         }
         JobList::from_bytes(Path::new("<program items>"), Format::Jsonl, data)
+    }
+
+    fn program(&self) -> Program {
+        self.program.clone()
     }
 
     fn run(&self, runner: &Runner<'_>) -> Result<RunSummary> {

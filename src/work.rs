@@ -33,6 +33,7 @@ impl Work {
         if let Some(t) = &template {
             check_template(&jobs, t)?;
         }
+        jobs.check_nul(template.as_ref())?;
         let shared = to_canonical(&json!({
             "command": template.as_ref().map(Template::source),
             "params": Value::Object(params.clone()),
@@ -128,6 +129,8 @@ fn check_template(jobs: &JobList, template: &Template) -> Result<()> {
     let Some(first) = template.fields().next() else {
         return Ok(());
     };
+    // Names come from the template and the file: one visible line whatever they hold.
+    let first = crate::text::escape(first);
     let fail =
         |line: Option<u64>, message: String| Err(Error::invalid(Some(jobs.path()), line, message));
     match jobs.format() {
@@ -138,18 +141,22 @@ fn check_template(jobs: &JobList, template: &Template) -> Result<()> {
             ),
         ),
         Format::Csv => match template.fields().find(|f| !jobs.headers().iter().any(|h| h == f)) {
-            Some(f) => fail(
-                Some(1),
-                format!(
-                    "the command template names `{{{f}}}` but the header has no column `{f}` (columns: {})",
-                    jobs.headers().join(", ")
-                ),
-            ),
+            Some(f) => {
+                let f = crate::text::escape(f);
+                fail(
+                    Some(1),
+                    format!(
+                        "the command template names `{{{f}}}` but the header has no column `{f}` (columns: {})",
+                        crate::text::escape(&jobs.headers().join(", "))
+                    ),
+                )
+            }
             None => Ok(()),
         },
         Format::Jsonl => {
             for i in 0..jobs.len() {
                 if let Some(f) = template.missing_field(&jobs.record(i)) {
+                    let f = crate::text::escape(f);
                     return fail(
                         jobs.line_of(i),
                         format!("the command template names `{{{f}}}` but this record has no field `{f}`: add it or change the template"),

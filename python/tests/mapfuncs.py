@@ -15,3 +15,8 @@ def picky(x):
     if x == 3:
         raise ValueError("three is not allowed")
     return x + 0.5
+
+
+def identity(item):
+    """The job's index, key and seed (as text: a seed above 2**53 does not survive a double)."""
+    return {"index": jobsplit.job.index, "key": jobsplit.job.key, "seed": str(jobsplit.job.seed)}

@@ -144,3 +144,42 @@ def test_the_readme_study_runs_as_shown(tmp_path):
     rows = jobsplit.load(str(tmp_path / "merged"))
     assert len(rows) == 100 and all(r["status"] == "ok" for r in rows)
     assert abs(sum(r["pi"] for r in rows) / 100 - math.pi) < 0.1
+
+
+def _rust_example(name):
+    """Builds the crate's example `name` with cargo and returns its executable (skips without
+    cargo)."""
+    import shutil
+
+    cargo = os.environ.get("CARGO") or shutil.which("cargo")
+    if not cargo:
+        pytest.skip("cargo is not installed: the Rust side cannot be built")
+    root = os.path.dirname(PYTHON_DIR)
+    out = subprocess.run([cargo, "build", "--quiet", "--example", name, "--message-format=json"],
+                         cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    for line in out.stdout.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == name:
+            if msg.get("executable"):
+                return msg["executable"]
+    raise AssertionError(f"cargo named no executable for example {name}")
+
+
+def test_seeds_and_keys_equal_the_rust_map(tmp_path):
+    from mapfuncs import identity
+
+    exe = _rust_example("map_seeds")
+    items = [0, 1, -7, 2.5, 0.1, 1e300, 12345678901234567890, "é \"q\" \t", None, True,
+             [1, {"b": 2, "a": [1.0, 3]}], {"z": 1, "a": "x"}, ""]
+    params = {"p": 3, "name": "é", "f": 0.25, "nested": {"y": [1, 2], "x": "z"}}  # TOML: no null
+    for seed in ("s1", None):
+        request = json.dumps({"items": items, "seed": seed, "params": params})
+        rust = subprocess.run([exe], input=request, capture_output=True, text=True)
+        assert rust.returncode == 0, rust.stderr
+        want = [json.loads(line) for line in rust.stdout.splitlines()]
+        assert len(want) == len(items)
+        assert all(w["first"] == w["seed"] for w in want), "the generator's first draw is the seed"
+        got = jobsplit.map(identity, items, threads=2, seed=seed, params=params)
+        assert [(g["index"], g["key"], g["seed"]) for g in got] == \
+            [(w["index"], w["key"], w["seed"]) for w in want], f"seed={seed!r}"

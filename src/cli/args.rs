@@ -102,8 +102,8 @@ fn parse_format(s: &str) -> Result<Format, String> {
 pub(crate) struct PlanArgs {
     #[command(flatten)]
     pub(crate) input: InputArgs,
-    /// Plan for N equal shards named shard-0..N-1 instead of the machines file
-    #[arg(long, value_name = "N")]
+    /// Plan for N equal shards named shard-0..N-1 instead of the machines file (1 to 1000000)
+    #[arg(long, value_name = "N", value_parser = parse_shard_count)]
     pub(crate) shard_count: Option<u64>,
     /// Print the plan as JSON
     #[arg(long)]
@@ -127,14 +127,14 @@ pub(crate) struct RunArgs {
     /// Run shard I of N equal shards (any batch engine); overrides Slurm/Kubernetes detection
     #[arg(long, value_name = "I/N", conflicts_with = "machine")]
     pub(crate) shard: Option<crate::engine::Shard>,
-    /// Shard count for a Kubernetes Indexed Job (else env JOBSPLIT_SHARD_COUNT)
-    #[arg(long, value_name = "N")]
+    /// Shard count for a Kubernetes Indexed Job (else env JOBSPLIT_SHARD_COUNT; 1 to 1000000)
+    #[arg(long, value_name = "N", value_parser = parse_shard_count)]
     pub(crate) shard_count: Option<u64>,
     /// Output directory; this machine writes OUT/<machine>/ (overrides [run] out)
     #[arg(long, short = 'o', value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
-    /// Worker threads (does not change the plan) [default: the machine's cores]
-    #[arg(long, short = 't', value_name = "N")]
+    /// Worker threads, 1 to 4096 (does not change the plan) [default: the machine's cores]
+    #[arg(long, short = 't', value_name = "N", value_parser = parse_threads, allow_negative_numbers = true)]
     pub(crate) threads: Option<usize>,
     /// Run without asking to confirm
     #[arg(long, short = 'y')]
@@ -145,17 +145,18 @@ pub(crate) struct RunArgs {
     /// Result capture: none, or last-line (last stdout line -> `result` column)
     #[arg(long, value_name = "MODE", value_parser = parse_capture)]
     pub(crate) capture: Option<crate::input::Capture>,
-    /// Per-job time limit: seconds or 90s, 10m, 2h (overrides [run] timeout)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Per-job time limit: seconds or 90s, 10m, 2h, at most 365d; 0 for none (overrides [run]
+    /// timeout)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_negative_numbers = true)]
     pub(crate) timeout: Option<std::time::Duration>,
-    /// Time between SIGTERM and SIGKILL when stopping a job
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Time between SIGTERM and SIGKILL when stopping a job (at most 365d) [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_negative_numbers = true)]
     pub(crate) grace: Option<std::time::Duration>,
-    /// Extra attempts for a job that fails or times out
-    #[arg(long, value_name = "N")]
+    /// Extra attempts for a job that fails or times out, 0 to 1000 [default: 0]
+    #[arg(long, value_name = "N", value_parser = parse_retries, allow_negative_numbers = true)]
     pub(crate) retries: Option<u32>,
-    /// Scheduling priority for jobs (0-19; 19 is the politest)
-    #[arg(long, value_name = "N")]
+    /// Scheduling priority for jobs, 0 to 19 (19 is the politest) [default: 0]
+    #[arg(long, value_name = "N", value_parser = parse_nice, allow_negative_numbers = true)]
     pub(crate) nice: Option<i32>,
     /// Move an output dir of another plan aside (kept, renamed) and start over
     #[arg(long, conflicts_with = "keep_done")]
@@ -169,8 +170,8 @@ pub(crate) struct RunArgs {
     /// No progress display and no summary
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
-    /// Seconds between progress lines when not on a terminal
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Time between progress lines when not on a terminal, 0.1s to 365d [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_progress_interval, allow_negative_numbers = true)]
     pub(crate) progress_interval: Option<std::time::Duration>,
     /// Also write one compressed log per job under OUT/<machine>/logs/
     #[arg(long)]
@@ -181,8 +182,8 @@ pub(crate) struct RunArgs {
     /// Run the jobs on persistent workers started as CMD (docs/workers.md; overrides [jobs] worker)
     #[arg(long, value_name = "CMD")]
     pub(crate) worker: Option<String>,
-    /// Restart each worker after N jobs (overrides [run] worker_recycle)
-    #[arg(long, value_name = "N")]
+    /// Restart each worker after N jobs, N >= 1 (overrides [run] worker_recycle)
+    #[arg(long, value_name = "N", value_parser = parse_worker_recycle, allow_negative_numbers = true)]
     pub(crate) worker_recycle: Option<u64>,
 }
 
@@ -192,6 +193,38 @@ fn parse_capture(s: &str) -> Result<crate::input::Capture, String> {
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     crate::input::parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn parse_progress_interval(s: &str) -> Result<std::time::Duration, String> {
+    crate::input::parse_progress_interval(s).map_err(|e| e.to_string())
+}
+
+/// A whole number in `lo..=hi`, refused (never clamped or wrapped) outside it.
+fn ranged(s: &str, lo: u64, hi: u64) -> Result<u64, String> {
+    crate::input::parse_ranged(s, lo, hi).map_err(|e| e.to_string())
+}
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    // MAX_THREADS fits any usize.
+    ranged(s, 1, crate::input::MAX_THREADS).map(|n| n as usize)
+}
+
+fn parse_retries(s: &str) -> Result<u32, String> {
+    // MAX_RETRIES fits a u32.
+    ranged(s, 0, crate::input::MAX_RETRIES).map(|n| n as u32)
+}
+
+fn parse_nice(s: &str) -> Result<i32, String> {
+    // MAX_NICE fits an i32.
+    ranged(s, 0, crate::input::MAX_NICE).map(|n| n as i32)
+}
+
+fn parse_worker_recycle(s: &str) -> Result<u64, String> {
+    ranged(s, 1, u64::MAX)
+}
+
+fn parse_shard_count(s: &str) -> Result<u64, String> {
+    ranged(s, 1, crate::engine::MAX_SHARDS)
 }
 
 #[derive(Debug, Args)]

@@ -3,43 +3,35 @@
 //! running program (a `Splitter` binary completes and documents itself, not `jobsplit`).
 
 use std::io::Write as _;
-use std::path::Path;
 
 use anyhow::Result;
-use clap::CommandFactory as _;
 
-use super::args::{Cli, CompletionsArgs};
+use super::args::CompletionsArgs;
 use super::exit;
+use super::program::{started_as, Program};
 
-/// The running program's name: the file name it was started as, else `jobsplit`.
-fn program_name() -> String {
-    std::env::args_os()
-        .next()
-        .as_deref()
-        .and_then(|arg0| Path::new(arg0).file_name())
-        .map(|name| name.to_string_lossy().into_owned())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "jobsplit".to_owned())
-}
-
-/// The clap command, named as the running program.
-fn command() -> (clap::Command, String) {
-    let name = program_name();
-    let cmd = Cli::command()
+/// The clap command, named as the running program: a `Splitter` program's own, else jobsplit's
+/// under the name it was started as.
+fn command(program: Option<&Program>) -> (clap::Command, String) {
+    let name = match program {
+        Some(_) => super::program::name().to_owned(),
+        None => started_as().unwrap_or_else(|| "jobsplit".to_owned()),
+    };
+    let cmd = super::program::command(program)
         .bin_name(name.clone())
         .display_name(name.clone());
     (cmd, name)
 }
 
-pub(crate) fn run_completions(args: &CompletionsArgs) -> Result<u8> {
-    let (mut cmd, name) = command();
+pub(crate) fn run_completions(args: &CompletionsArgs, program: Option<&Program>) -> Result<u8> {
+    let (mut cmd, name) = command(program);
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut cmd, name, &mut script);
     write_out(&script)
 }
 
-pub(crate) fn run_man() -> Result<u8> {
-    let (cmd, name) = command();
+pub(crate) fn run_man(program: Option<&Program>) -> Result<u8> {
+    let (cmd, name) = command(program);
     let man = clap_mangen::Man::new(cmd.clone());
     let mut page = Vec::new();
     man.render_title(&mut page)?;

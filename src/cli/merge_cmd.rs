@@ -16,10 +16,19 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
         },
     )?;
     for w in &report.warnings {
-        errln!("jobsplit: warning: {w}");
+        errln!(
+            "{}: warning: {}",
+            super::program::name(),
+            crate::text::escape(w)
+        );
     }
     for (index, first, other) in report.duplicates.iter().take(10) {
-        errln!("jobsplit: job {index} is ok in {first} and again on machine {other}");
+        errln!(
+            "{}: job {index} is ok in {} and again on machine {}",
+            super::program::name(),
+            crate::text::escape(first),
+            crate::text::escape(other)
+        );
     }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report.summary)?);
@@ -36,7 +45,8 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
         }
         if !report.all_ok() {
             outln!(
-                "to finish the missing jobs: jobsplit run --rescue {} (with the same inputs, on any machines)",
+                "to finish the missing jobs: {} run --rescue {} (with the same inputs, on any machines)",
+                super::program::name(),
                 args.out.display()
             );
         }

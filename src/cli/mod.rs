@@ -7,6 +7,7 @@ mod exit;
 mod init;
 mod merge_cmd;
 mod plan_cmd;
+mod program;
 mod progress;
 mod resolve;
 mod run_cmd;
@@ -17,11 +18,12 @@ mod term;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
+use clap::FromArgMatches as _;
 
 use crate::input::JobList;
 use crate::run::{RunSummary, Runner};
 use args::{Cli, Command};
+pub(crate) use program::Program;
 use term::errln;
 
 /// Jobs a program supplies itself (a `Splitter`), instead of a job list file and shell commands.
@@ -30,6 +32,8 @@ pub(crate) trait JobSource: Sync {
     fn job_list(&self) -> crate::Result<JobList>;
     /// Runs the share with the program's own executor.
     fn run(&self, runner: &Runner<'_>) -> crate::Result<RunSummary>;
+    /// How the program presents itself on its command line.
+    fn program(&self) -> Program;
 }
 
 /// Runs the `jobsplit` command line and returns its exit code.
@@ -43,21 +47,82 @@ pub(crate) fn main_with(source: Option<&dyn JobSource>) -> ExitCode {
 
 /// Runs the command line (with a program's own jobs, if any) and returns the exit code.
 pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
-    let cli = Cli::parse();
+    let program = source.map(JobSource::program);
+    if let Some(p) = &program {
+        program::set(p);
+    }
+    let mut cmd = program::command(program.as_ref());
+    let parsed = cmd
+        .clone()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e.format(&mut cmd)),
+    };
     let result = match &cli.command {
+        Command::Init(_) if source.is_some() => Err(crate::Error::usage(format!(
+            "`init` writes a job list and a command template for the jobsplit binary, and {} \
+             supplies its own jobs: write its jobsplit.toml ([params], seed) and machines.json \
+             yourself",
+            program::name()
+        ))
+        .into()),
         Command::Plan(a) => plan_cmd::run(a, source),
         Command::Run(a) => run_cmd::run(a, source),
         Command::Merge(a) => merge_cmd::run_merge(a),
         Command::Status(a) => merge_cmd::run_status(a),
         Command::SlurmScript(a) => slurm_cmd::run(a),
         Command::Init(a) => init::run(a),
-        Command::Completions(a) => completions::run_completions(a),
-        Command::Man => completions::run_man(),
+        Command::Completions(a) => completions::run_completions(a, program.as_ref()),
+        Command::Man => completions::run_man(program.as_ref()),
     };
     match result {
         Ok(code) => code,
         Err(e) => report(&e),
     }
+}
+
+/// A command line clap refuses: `--help` and `--version` print as clap prints them; a mistake
+/// is one line (clap's first paragraph, with the way to `--help`), exit 2.
+fn usage_error(e: &clap::Error) -> u8 {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return if e.use_stderr() {
+            exit::BAD_INPUT
+        } else {
+            exit::OK
+        };
+    }
+    // clap's first paragraph says what is wrong (a missing argument on its next lines); the
+    // usage and tips after it are for --help.
+    let rendered = e.render().to_string();
+    let first: Vec<&str> = rendered
+        .lines()
+        .skip_while(|l| l.trim().is_empty())
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let first = first.join(" ");
+    let first = first.strip_prefix("error: ").unwrap_or(&first);
+    let command = std::env::args_os().nth(1);
+    let command = command.as_ref().map(|c| c.to_string_lossy());
+    let help = match command.filter(|c| !c.starts_with('-')) {
+        Some(cmd) => format!("{} {} --help", program::name(), crate::text::escape(&cmd)),
+        None => format!("{} --help", program::name()),
+    };
+    errln!(
+        "{}: error: {} (see `{help}`)",
+        program::name(),
+        crate::text::escape(first.trim_end())
+    );
+    exit::BAD_INPUT
 }
 
 /// Prints an error as one line and picks its exit code. A closed stdout (`| head`) is success.
@@ -77,7 +142,12 @@ fn report(e: &anyhow::Error) -> u8 {
             break;
         }
     }
-    errln!("jobsplit: error: {}", chain.join(": "));
+    // A value from a file may hold a line break or an escape sequence: one visible line.
+    errln!(
+        "{}: error: {}",
+        program::name(),
+        crate::text::escape(&chain.join(": "))
+    );
     code
 }
 

@@ -76,10 +76,10 @@ pub(crate) fn render_table(plan: &Plan) -> String {
     let width = plan
         .machines()
         .iter()
-        .map(|m| m.name.chars().count())
+        .map(|m| crate::text::escape(&m.name).chars().count())
         .max()
         .unwrap_or(0)
-        .max("machine".len());
+        .clamp("machine".len(), crate::text::MAX_COLUMN);
     s += &format!(
         "{:<width$}  {:>8}  {:>6}  {:>7}  {:>9}\n",
         "machine", "weight", "cores", "share", "jobs"
@@ -93,7 +93,7 @@ pub(crate) fn render_table(plan: &Plan) -> String {
         };
         s += &format!(
             "{:<width$}  {:>8}  {:>6}  {:>6.1}%  {:>9}\n",
-            m.name,
+            crate::text::escape(&m.name),
             m.weight.to_string(),
             m.cores,
             share,

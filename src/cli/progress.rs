@@ -83,8 +83,10 @@ impl Reporter {
         let _ = writeln!(sink, "{line}").and_then(|()| sink.flush());
     }
 
-    /// Prints a line above the bar (or plainly; nothing when quiet).
+    /// Prints a line above the bar (or plainly; nothing when quiet), escaped: a job's error
+    /// quotes what the job wrote, which may hold escape sequences or line breaks.
     pub(crate) fn println(&self, line: &str) {
+        let line = &*crate::text::escape(line);
         match &self.display {
             Display::Bar(bar) => bar.println(line),
             Display::Plain => self.write_line(line),
@@ -94,6 +96,9 @@ impl Reporter {
 
     /// Prints a line even in quiet mode (a warning, the run's outcome).
     pub(crate) fn always(&self, line: &str) {
+        // Several lines of our own (the summary): each escaped on its own.
+        let escaped: Vec<_> = line.split('\n').map(crate::text::escape).collect();
+        let line = &*escaped.join("\n");
         match &self.display {
             Display::Bar(bar) => bar.println(line),
             _ => self.write_line(line),
@@ -107,7 +112,7 @@ impl Reporter {
 
     /// Prints a warning even in quiet mode.
     pub(crate) fn warn(&self, line: &str) {
-        self.always(&format!("jobsplit: warning: {line}"));
+        self.always(&format!("{}: warning: {line}", super::program::name()));
     }
 
     pub(crate) fn on_event(&self, event: &Event<'_>) {
@@ -213,7 +218,8 @@ impl Reporter {
             "?".into()
         };
         self.write_line(&format!(
-            "jobsplit: {done}/{total} done, {} failed, {rate:.1} jobs/s, ETA {eta}, {}",
+            "{}: {done}/{total} done, {} failed, {rate:.1} jobs/s, ETA {eta}, {}",
+            super::program::name(),
             self.failed.load(Ordering::Relaxed),
             self.message()
         ));

@@ -53,7 +53,10 @@ pub(crate) fn work(
         .or(config.jobs.format)
         .unwrap_or_else(|| Format::from_extension(&path));
     let template = match (&args.command, &config.jobs.command) {
-        (Some(flag), _) => Some(flag.parse::<Template>()?),
+        (Some(flag), _) => Some(
+            flag.parse::<Template>()
+                .map_err(|e| Error::usage(format!("--cmd: {e}")))?,
+        ),
         // From the config: the message names the file and the key.
         (None, Some(text)) => Some(text.parse::<Template>().map_err(|e| {
             Error::invalid(config.path.as_deref(), None, format!("[jobs] command: {e}"))

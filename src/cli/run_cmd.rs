@@ -26,7 +26,7 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
     )
     .check()?;
     if !confirmed(&settings)? {
-        errln!("jobsplit: not run");
+        errln!("{}: not run", super::program::name());
         return Ok(exit::OK);
     }
     let reporter = Reporter::stderr(settings.quiet);
@@ -38,9 +38,13 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
 fn confirmed(s: &RunSettings) -> Result<bool> {
     if !s.quiet {
         for note in &s.notes {
-            errln!("jobsplit: note: {note}");
+            errln!("{}: note: {note}", super::program::name());
         }
-        errln!("jobsplit: {}", s.headline);
+        errln!(
+            "{}: {}",
+            super::program::name(),
+            crate::text::escape(&s.headline)
+        );
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !interactive || !s.confirm {
@@ -81,7 +85,7 @@ fn execute(
             kind,
             || reporter.running(),
             |line| {
-                reporter.always(&format!("jobsplit: {line}"));
+                reporter.always(&format!("{}: {line}", super::program::name()));
             },
         );
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
@@ -122,20 +126,24 @@ fn execute(
 fn report(s: &RunSettings, summary: &RunSummary, reporter: &Reporter) -> u8 {
     if let Some(old) = &summary.moved_aside {
         reporter.always(&format!(
-            "jobsplit: the earlier output was moved to {}",
-            old.display()
+            "{}: the earlier output was moved to {}",
+            super::program::name(),
+            crate::text::escape(&old.display().to_string())
         ));
     }
     if !s.quiet {
         reporter.always(&render_summary(
-            &s.machine().name,
+            &crate::text::escape(&s.machine().name),
             &s.plan,
             summary,
             &s.opts.dir,
         ));
     }
     if summary.interrupted {
-        reporter.always("jobsplit: interrupted; run the same command again to resume");
+        reporter.always(&format!(
+            "{}: interrupted; run the same command again to resume",
+            super::program::name()
+        ));
         exit::INTERRUPTED
     } else if summary.all_ok() {
         exit::OK
@@ -159,7 +167,7 @@ fn render_summary(machine: &str, plan: &Plan, s: &RunSummary, dir: &Path) -> Str
         "not started", s.not_started,
         s.busy.as_secs_f64(),
         if wall > 0.0 { ran as f64 / wall } else { 0.0 },
-        dir.join("results.csv").display(),
+        crate::text::escape(&dir.join("results.csv").display().to_string()),
     )
 }
 

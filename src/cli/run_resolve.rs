@@ -104,7 +104,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
             bail!(Error::usage(format!(
                 "{} is the merge of work {} but these inputs are work {}: rescue with the same job list, config and seed",
                 args.rescue.as_deref().unwrap_or_else(|| std::path::Path::new("?")).display(),
-                &r.work_digest[..8.min(r.work_digest.len())],
+                crate::text::short(&r.work_digest),
                 study.plan.work_digest().short()
             )));
         }
@@ -246,7 +246,7 @@ fn pick_machine(plan: &Plan, named: Option<&str>) -> Result<usize> {
             .map(|(j, m)| {
                 format!(
                     "{:<16} weight {:<6} cores {:<4} jobs {}",
-                    m.name,
+                    crate::text::escape(&m.name),
                     m.weight.to_string(),
                     m.cores,
                     plan.share(j).len()

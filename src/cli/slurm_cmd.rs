@@ -33,7 +33,7 @@ pub(crate) fn run(args: &SlurmArgs) -> Result<u8> {
     opts.extra_sbatch.clone_from(&args.sbatch_lines);
     let files = slurm_files(&opts)?;
     for warning in shard_warnings(args.shards, job_count(args), cluster_max_array_size()) {
-        errln!("jobsplit: warning: {warning}");
+        errln!("{}: warning: {warning}", super::program::name());
     }
     let dir = &args.submit_dir;
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

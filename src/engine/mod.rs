@@ -45,7 +45,7 @@ mod slurm_script;
 mod slurm_time;
 
 pub use detect::{detect, detect_engine, local_threads, Detected, SHARD_COUNT_ENV};
-pub use shard::{shard_machine_name, Shard};
+pub use shard::{shard_machine_name, Shard, MAX_SHARDS};
 pub use slurm_limits::{max_array_size, shard_warnings};
 pub use slurm_script::{
     merge_script, slurm_files, slurm_script, SlurmScriptOptions, ARRAY_SCRIPT, MERGE_SCRIPT,

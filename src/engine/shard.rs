@@ -5,6 +5,11 @@ use std::str::FromStr;
 
 use crate::{Error, Result};
 
+/// The most shards a study may be split into: each is a machine of the plan, and a plan of more
+/// shards than this would cost more memory than it is worth (Kubernetes caps an Indexed Job at
+/// 100,000 completions; Slurm arrays are usually far smaller).
+pub const MAX_SHARDS: u64 = 1_000_000;
+
 /// One of `count` equal parts of a study, numbered from 0.
 ///
 /// On an engine (a Slurm job array, a Kubernetes Indexed Job, or any scheduler through
@@ -38,7 +43,7 @@ impl Shard {
     ///
     /// # Errors
     ///
-    /// A usage error when `count` is 0 or `index >= count`.
+    /// A usage error when `count` is 0 or above [`MAX_SHARDS`], or `index >= count`.
     pub fn new(index: u64, count: u64) -> Result<Shard> {
         check(index, count).map_err(|why| Error::usage(format!("shard {index}/{count}: {why}")))?;
         Ok(Shard { index, count })
@@ -70,6 +75,9 @@ pub fn shard_machine_name(index: u64) -> String {
 pub(crate) fn check(index: u64, count: u64) -> std::result::Result<(), String> {
     if count == 0 {
         return Err("the count must be at least 1".to_owned());
+    }
+    if count > MAX_SHARDS {
+        return Err(format!("the count must be at most {MAX_SHARDS}"));
     }
     if index >= count {
         return Err(format!(
@@ -165,6 +173,10 @@ mod tests {
             (
                 "1/2/3",
                 "--shard 1/2/3: the count '2/3' is not a whole number (expected I/N, e.g. 0/4)",
+            ),
+            (
+                "0/1000001",
+                "--shard 0/1000001: the count must be at most 1000000",
             ),
             (
                 "1/99999999999999999999",

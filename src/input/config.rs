@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::jobs::Format;
+use super::format::Format;
 use crate::error::{Error, Result};
 
 /// The config file looked for in the current directory when `--config` is not given.
@@ -75,28 +75,33 @@ impl std::str::FromStr for Capture {
 pub struct RunConfig {
     /// Output directory; this machine writes into `out/<machine>/`.
     pub out: PathBuf,
-    /// Worker threads (default: the machine's cores in the plan).
+    /// Worker threads, 1 to [`MAX_THREADS`](crate::input::MAX_THREADS) (default: the machine's cores in the plan).
+    #[serde(deserialize_with = "super::values::ranged::threads")]
     pub threads: Option<usize>,
-    /// Per-job time limit.
-    #[serde(with = "opt_duration")]
+    /// Per-job time limit, at most [`MAX_DURATION`](crate::input::MAX_DURATION) (0: none).
+    #[serde(deserialize_with = "super::values::opt_duration::deserialize")]
     pub timeout: Option<Duration>,
-    /// Time between SIGTERM and SIGKILL when a job is stopped.
-    #[serde(with = "duration")]
+    /// Time between SIGTERM and SIGKILL when a job is stopped, at most [`MAX_DURATION`](crate::input::MAX_DURATION).
+    #[serde(deserialize_with = "super::values::duration::grace")]
     pub grace: Duration,
-    /// Extra attempts for a job that fails or times out.
+    /// Extra attempts for a job that fails or times out, 0 to [`MAX_RETRIES`](crate::input::MAX_RETRIES).
+    #[serde(deserialize_with = "super::values::ranged::retries")]
     pub retries: u32,
-    /// Scheduling priority for jobs (0 = unchanged, 19 = lowest).
+    /// Scheduling priority for jobs, 0 (unchanged) to [`MAX_NICE`](crate::input::MAX_NICE) (the politest).
+    #[serde(deserialize_with = "super::values::ranged::nice")]
     pub nice: i32,
     /// Result capture for command jobs.
     pub capture: Capture,
-    /// Seconds between progress lines when not on a terminal.
-    #[serde(with = "duration")]
+    /// Time between progress lines when not on a terminal, [`MIN_PROGRESS_INTERVAL`](crate::input::MIN_PROGRESS_INTERVAL) to
+    /// [`MAX_DURATION`](crate::input::MAX_DURATION).
+    #[serde(deserialize_with = "super::values::duration::progress_interval")]
     pub progress_interval: Duration,
     /// Also write one compressed log per job under `logs/`.
     pub job_logs: bool,
     /// fsync results.csv after every row (slower; survives power loss).
     pub fsync: bool,
-    /// Restart each persistent worker after this many jobs (none: never).
+    /// Restart each persistent worker after this many jobs, at least 1 (none: never).
+    #[serde(default, deserialize_with = "super::values::ranged::worker_recycle")]
     pub worker_recycle: Option<u64>,
 }
 
@@ -153,6 +158,14 @@ impl Config {
         let mut params = Map::new();
         for (k, v) in raw.params {
             let v = toml_to_json(&v)
+                // A top-level string becomes JOBSPLIT_PARAM_<NAME>, which cannot hold a NUL
+                // (JOBSPLIT_PARAMS, JSON, writes it as \u0000).
+                .and_then(|v| match &v {
+                    Value::String(s) if s.contains('\0') => Err(
+                        "holds a NUL byte, which no environment variable (JOBSPLIT_PARAM_<NAME>) can carry: remove it".to_owned(),
+                    ),
+                    _ => Ok(v),
+                })
                 .map_err(|m| Error::invalid(Some(path), None, format!("[params] {k}: {m}")))?;
             params.insert(k, v);
         }
@@ -228,67 +241,10 @@ fn toml_to_json(v: &toml::Value) -> std::result::Result<Value, String> {
     })
 }
 
-mod duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    pub(super) enum Raw {
-        Seconds(f64),
-        Text(String),
-    }
-
-    pub(super) fn from_raw(raw: Raw) -> Result<Duration, String> {
-        match raw {
-            Raw::Seconds(s) if s.is_finite() && s >= 0.0 => Ok(Duration::from_secs_f64(s)),
-            Raw::Seconds(s) => Err(format!(
-                "{s} is not a duration: use seconds >= 0 or \"90s\", \"10m\", \"2h\""
-            )),
-            Raw::Text(t) => humantime::parse_duration(&t).map_err(|e| {
-                format!("`{t}` is not a duration ({e}): write \"90s\", \"10m\" or \"2h\"")
-            }),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        from_raw(Raw::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
-
-mod opt_duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Duration>, D::Error> {
-        match Option::<super::duration::Raw>::deserialize(d)? {
-            None => Ok(None),
-            Some(raw) => super::duration::from_raw(raw)
-                .map(|t| (!t.is_zero()).then_some(t))
-                .map_err(serde::de::Error::custom),
-        }
-    }
-}
-
-/// Parses a duration given on the command line: seconds, or `90s`, `10m`, `2h`.
-///
-/// # Errors
-/// If the text is neither.
-pub fn parse_duration(text: &str) -> Result<Duration> {
-    let raw = match text.parse::<f64>() {
-        Ok(s) => duration::Raw::Seconds(s),
-        Err(_) => duration::Raw::Text(text.to_owned()),
-    };
-    duration::from_raw(raw).map_err(Error::usage)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::MAX_DURATION;
 
     fn parse(text: &str) -> Result<Config> {
         Config::parse(Path::new("cfg/jobsplit.toml"), text)
@@ -331,6 +287,49 @@ capture = "last-line"
         );
         let e = parse("sed = \"x\"\n").unwrap_err().to_string();
         assert!(e.contains("did you mean `seed`?"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_refused_not_clamped() {
+        for (text, needle) in [
+            ("[run]\nnice = -5\n", "nice: -5 is too small"),
+            (
+                "[run]\nnice = 100\n",
+                "nice: 100 is too large: use at most 19",
+            ),
+            (
+                "[run]\nretries = 4294967295\n",
+                "retries: 4294967295 is too large",
+            ),
+            (
+                "[run]\nthreads = 0\n",
+                "threads: 0 is too small: use at least 1",
+            ),
+            ("[run]\ntimeout = 1e20\n", "timeout: 1e20 is too long"),
+            (
+                "[run]\ngrace = \"18446744073709551616s\"\n",
+                "grace: `18446744073709551616s` is too long",
+            ),
+            (
+                "[run]\nprogress_interval = 0.05\n",
+                "progress_interval: a progress interval",
+            ),
+            (
+                "[params]\nx = \"a\\u0000\"\n",
+                "[params] x: holds a NUL byte",
+            ),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.starts_with("cfg/jobsplit.toml:"), "{text}: {e}");
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+        let c = parse("[run]\nnice = 19\nretries = 1000\nthreads = 4096\ntimeout = \"365d\"\n")
+            .unwrap();
+        assert_eq!(
+            (c.run.nice, c.run.retries, c.run.threads),
+            (19, 1000, Some(4096))
+        );
+        assert_eq!(c.run.timeout, Some(MAX_DURATION));
     }
 
     #[test]

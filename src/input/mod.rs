@@ -2,12 +2,19 @@
 
 mod canonical;
 mod config;
+mod format;
 mod jobs;
 mod machines;
 mod template;
+mod values;
 
 pub use canonical::{to_canonical, write_canonical};
-pub use config::{parse_duration, Capture, Config, JobsConfig, RunConfig, DEFAULT_CONFIG};
-pub use jobs::{Format, JobList, Record};
+pub use config::{Capture, Config, JobsConfig, RunConfig, DEFAULT_CONFIG};
+pub use format::Format;
+pub use jobs::{JobList, Record};
 pub use machines::{load_machines, parse_machines, Machine, MAX_CORES, MAX_WEIGHT};
 pub use template::Template;
+pub use values::{
+    check_range, parse_duration, parse_progress_interval, parse_ranged, MAX_DURATION, MAX_NICE,
+    MAX_RETRIES, MAX_THREADS, MIN_PROGRESS_INTERVAL,
+};

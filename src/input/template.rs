@@ -32,9 +32,16 @@ impl FromStr for Template {
     fn from_str(source: &str) -> Result<Template> {
         let bad = |what: &str| {
             Error::usage(format!(
-                "command template `{source}`: {what} (write `{{{{` or `}}}}` for a literal brace)"
+                "command template `{}`: {what} (write `{{{{` or `}}}}` for a literal brace)",
+                crate::text::escape(source)
             ))
         };
+        if source.contains('\0') {
+            return Err(Error::usage(format!(
+                "command template `{}` holds a NUL byte, which no shell command can carry: remove it",
+                crate::text::escape(source)
+            )));
+        }
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut chars = source.chars().peekable();
@@ -93,6 +100,11 @@ impl Template {
         &self.source
     }
 
+    /// True if the template puts in the whole job (`{}`).
+    pub fn uses_whole(&self) -> bool {
+        self.parts.contains(&Part::Whole)
+    }
+
     /// The record fields the template names, in order of appearance.
     pub fn fields(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
@@ -127,6 +139,7 @@ impl Template {
                         _ => None,
                     }
                     .ok_or_else(|| {
+                        let name = crate::text::escape(name);
                         Error::usage(format!(
                             "job {index}: the command template names `{{{name}}}` but the record has no field `{name}`"
                         ))
@@ -190,8 +203,20 @@ mod tests {
     }
 
     #[test]
+    fn messages_are_one_line_whatever_the_names_hold() {
+        let t: Template = "run {\n}".parse().unwrap();
+        let e = t
+            .render(0, &Record::Json(json!({})))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains('\n') && e.contains("`{\\n}`"), "{e}");
+        let e = "a\n{".parse::<Template>().unwrap_err().to_string();
+        assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
     fn malformed_templates_are_errors() {
-        for bad in ["echo {", "echo }", "echo {a{b}}"] {
+        for bad in ["echo {", "echo }", "echo {a{b}}", "echo \0"] {
             assert!(bad.parse::<Template>().is_err(), "{bad}");
         }
     }

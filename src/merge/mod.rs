@@ -4,19 +4,19 @@
 mod discover;
 mod inputs;
 mod logs;
+mod report;
 mod rescue;
 mod status;
 mod table;
 
 pub use discover::{find_machine_dirs, MachineDir};
+pub use report::{MachineSummary, MergeReport, Summary};
 pub use rescue::{load_rescue, Rescue};
 pub use status::{status, MachineStatus, StatusReport};
 pub use table::Counts;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-
-use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::output::write_atomic;
@@ -28,141 +28,6 @@ pub struct MergeOptions {
     pub out: PathBuf,
     /// Also write a calibrated machines file here (never overwritten).
     pub write_machines: Option<PathBuf>,
-}
-
-/// Per-machine figures of a merge.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MachineSummary {
-    /// The machine's name.
-    pub name: String,
-    /// Its weight in the plan.
-    pub weight: f64,
-    /// Its cores in the plan.
-    pub cores: u64,
-    /// Jobs in the merged table credited to it (its ok rows that were kept).
-    pub jobs: u64,
-    /// Rows (attempts) it wrote.
-    pub attempts: u64,
-    /// Wall time of its runs, seconds.
-    pub wall_s: f64,
-    /// Sum of its attempts' durations, seconds.
-    pub busy_s: f64,
-    /// Ok jobs per core-second of busy time: its measured per-core speed.
-    pub jobs_per_core_s: f64,
-    /// The weight its measured speed suggests, on the scale of the given weights.
-    pub suggested_weight: Option<f64>,
-}
-
-/// `summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    /// The work all inputs share.
-    pub work_digest: String,
-    /// The plans seen (more than one after a rescue).
-    pub plan_digests: Vec<String>,
-    /// Jobs in the work.
-    pub jobs_total: u64,
-    /// Final status counts.
-    #[serde(flatten)]
-    pub counts: Counts,
-    /// Jobs without an ok row (the lines of missing.txt).
-    pub missing: u64,
-    /// Extra ok rows of jobs that ran more than once.
-    pub duplicates: u64,
-    /// Per machine.
-    pub machines: Vec<MachineSummary>,
-}
-
-impl Summary {
-    /// The file name.
-    pub const FILE: &'static str = "summary.json";
-
-    /// Reads `dir/summary.json`.
-    ///
-    /// # Errors
-    /// If it is missing or malformed.
-    pub fn read(dir: &Path) -> Result<Summary> {
-        let path = dir.join(Self::FILE);
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            Error::invalid(
-                Some(&path),
-                Some(e.line() as u64),
-                format!("not a merge summary ({e}): run `jobsplit merge` again"),
-            )
-        })
-    }
-}
-
-/// What a merge found.
-#[derive(Debug, Clone)]
-pub struct MergeReport {
-    /// The summary written to summary.json.
-    pub summary: Summary,
-    /// Things worth telling the user (a rescue merge, torn rows, duplicates).
-    pub warnings: Vec<String>,
-    /// Up to 100 duplicated jobs: index, first file, other machine.
-    pub duplicates: Vec<(u64, String, String)>,
-    /// Lines in the merged log.
-    pub log_lines: u64,
-}
-
-impl MergeReport {
-    /// True when every job has an ok row.
-    pub fn all_ok(&self) -> bool {
-        self.summary.missing == 0
-    }
-
-    /// The human table: totals, then one row per machine.
-    pub fn render_table(&self) -> String {
-        let s = &self.summary;
-        let c = &s.counts;
-        let mut out = format!(
-            "work {}: {} jobs, {} ok, {} failed, {} timeout, {} interrupted, {} not run{}\n",
-            &s.work_digest[..8.min(s.work_digest.len())],
-            s.jobs_total,
-            c.ok,
-            c.failed,
-            c.timeout,
-            c.interrupted,
-            c.not_run,
-            if s.duplicates > 0 {
-                format!(", {} duplicate ok rows", s.duplicates)
-            } else {
-                String::new()
-            }
-        );
-        let width = s
-            .machines
-            .iter()
-            .map(|m| m.name.len())
-            .max()
-            .unwrap_or(0)
-            .max(7);
-        out += &format!(
-            "{:<width$}  {:>8}  {:>8}  {:>9}  {:>9}  {:>11}  {:>7}  {:>9}\n",
-            "machine", "jobs", "attempts", "wall s", "busy s", "jobs/core-s", "weight", "suggested"
-        );
-        for m in &s.machines {
-            out += &format!(
-                "{:<width$}  {:>8}  {:>8}  {:>9.1}  {:>9.1}  {:>11.3}  {:>7}  {:>9}\n",
-                m.name,
-                m.jobs,
-                m.attempts,
-                m.wall_s,
-                m.busy_s,
-                m.jobs_per_core_s,
-                format_weight(m.weight),
-                m.suggested_weight.map_or("-".into(), format_weight)
-            );
-        }
-        out
-    }
-}
-
-fn format_weight(w: f64) -> String {
-    let s = format!("{w:.3}");
-    s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 /// Merges the machine directories under `inputs` into `opts.out`.
@@ -354,7 +219,17 @@ fn read_tables(
     scratch: &Path,
     threads: usize,
 ) -> Result<(table::Table, Vec<table::FileStats>)> {
-    let mut table = table::Table::new(jobs);
+    let mut table = table::Table::new(jobs).ok_or_else(|| {
+        Error::invalid(
+            Some(&dirs[0].dir.join(crate::output::manifest::Manifest::FILE)),
+            None,
+            format!(
+                "jobs_total is {jobs}: merging that many jobs needs {} GiB of memory, more than this machine gives (at most {} jobs): is the manifest corrupt?",
+                jobs.saturating_mul(32) >> 30,
+                table::MAX_JOBS
+            ),
+        )
+    })?;
     let inputs: Vec<(PathBuf, String)> = dirs
         .iter()
         .map(|d| (d.dir.clone(), d.manifest.machine.clone()))
@@ -386,7 +261,7 @@ fn check_out_dir(out: &Path, dirs: &[MachineDir]) -> Result<()> {
 }
 
 fn short(digest: &str) -> &str {
-    &digest[..8.min(digest.len())]
+    crate::text::short(digest)
 }
 
 fn wall_seconds(m: &crate::output::manifest::Manifest, st: &table::FileStats) -> f64 {

@@ -115,7 +115,7 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
         machines.push(MachineStatus {
             machine: m.machine.clone(),
             dir: d.dir.clone(),
-            plan: m.plan_digest[..8.min(m.plan_digest.len())].to_owned(),
+            plan: crate::text::short(&m.plan_digest).to_owned(),
             state,
             share: m.share,
             done,
@@ -176,15 +176,17 @@ fn from_results(dir: &std::path::Path, m: &Manifest) -> Option<StatusFile> {
 }
 
 impl StatusReport {
-    /// The human table.
+    /// The human table. Names and values from the hosts' files are escaped
+    /// (control characters written as `\u{1b}`): a machine name cannot move the cursor or split a row.
     pub fn render_table(&self) -> String {
+        use crate::text::escape;
         let width = self
             .machines
             .iter()
-            .map(|m| m.machine.len())
+            .map(|m| escape(&m.machine).chars().count())
             .max()
             .unwrap_or(0)
-            .max(7);
+            .clamp(7, crate::text::MAX_COLUMN);
         let mut out = format!(
             "{:<width$}  {:>8}  {:>13}  {:>6}  {:>8}  {:>8}  {:<12}  {}\n",
             "machine", "plan", "done", "failed", "jobs/s", "ETA", "state", "updated"
@@ -192,8 +194,8 @@ impl StatusReport {
         for m in &self.machines {
             out += &format!(
                 "{:<width$}  {:>8}  {:>13}  {:>6}  {:>8.2}  {:>8}  {:<12}  {}\n",
-                m.machine,
-                m.plan,
+                escape(&m.machine),
+                escape(&m.plan),
                 format!("{}/{}", m.done, m.share),
                 m.failed,
                 m.rate_per_s,
@@ -203,7 +205,7 @@ impl StatusReport {
                 } else {
                     m.state.to_string()
                 },
-                m.updated_at
+                escape(&m.updated_at)
             );
         }
         out += &format!(

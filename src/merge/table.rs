@@ -80,11 +80,19 @@ impl Drop for Table {
     }
 }
 
+/// The most jobs a merge takes (a table of 128 GiB): more is a corrupt manifest, not a study.
+pub(crate) const MAX_JOBS: usize = 1 << 32;
+
 /// Rows rendered per chunk of pass 2.
 const CHUNK: usize = 16 * 1024;
 
 impl Table {
-    pub(crate) fn new(jobs: u64) -> Table {
+    /// A table for `jobs` jobs (32 bytes each), or `None` when that much memory cannot be had:
+    /// `jobs` comes from a manifest, which may say anything.
+    pub(crate) fn new(jobs: u64) -> Option<Table> {
+        let mut slots = Vec::new();
+        let jobs = usize::try_from(jobs).ok().filter(|&n| n <= MAX_JOBS)?;
+        slots.try_reserve_exact(jobs).ok()?;
         let empty = Slot {
             key: 0,
             started: 0,
@@ -92,15 +100,16 @@ impl Table {
             len_status: 0,
             file: EMPTY,
         };
-        Table {
-            slots: vec![empty; jobs as usize],
+        slots.resize(jobs, empty);
+        Some(Table {
+            slots,
             sources: Vec::new(),
             maps: Vec::new(),
             columns: Vec::new(),
             duplicates: Vec::new(),
             duplicate_count: 0,
             warnings: Vec::new(),
-        }
+        })
     }
 
     /// Pass 1 over `dirs` (each a machine directory and its machine name), `threads` files at

@@ -5,10 +5,10 @@
 use std::cell::OnceCell;
 use std::time::Instant;
 
-use rand_chacha::ChaCha20Rng;
 use serde_json::{Map, Value};
 
 use super::cancel::Cancel;
+use super::job_rng::{JobRng, StreamHome};
 use crate::plan::{JobKey, JobKeyer};
 
 /// Sends a library job's log lines and progress somewhere (the run's log, or nowhere).
@@ -34,6 +34,8 @@ pub struct JobContext<'a> {
     keyer: &'a JobKeyer,
     job_bytes: &'a dyn Fn() -> Vec<u8>,
     key: OnceCell<JobKey>,
+    /// The job's one random stream, made on the first `rng()`.
+    stream: StreamHome,
     params: &'a Map<String, Value>,
     sink: &'a dyn JobSink,
     deadline: Option<Instant>,
@@ -55,6 +57,7 @@ impl<'a> JobContext<'a> {
             keyer,
             job_bytes,
             key: OnceCell::new(),
+            stream: StreamHome::default(),
             params,
             sink,
             deadline: None,
@@ -93,8 +96,13 @@ impl<'a> JobContext<'a> {
 
     /// The job's own random generator, seeded by its key: the same numbers on every host, in
     /// every run, whatever the thread count, and independent of every other job's.
-    pub fn rng(&self) -> ChaCha20Rng {
-        self.key().rng()
+    ///
+    /// The job has one stream: a second `rng()` continues where the first handle left off (it
+    /// does not start over and repeat the numbers). The first number drawn is the job's
+    /// [`seed`](JobContext::seed). See [`JobRng`] (and what a handle taken while another is
+    /// alive draws).
+    pub fn rng(&self) -> JobRng<'_> {
+        self.stream.lend(|| self.key().rng())
     }
 
     /// The seed a command job would get (the generator's first `u64`).

@@ -1,9 +1,11 @@
 //! Library jobs: Rust closures over items, run in-process with the same per-job keys and
 //! generators as command jobs. A panic or an `Err` fails that job only.
 
+use std::cell::RefCell;
 use std::fmt::Display;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
@@ -44,8 +46,14 @@ pub(crate) fn shared_bytes(params: &Map<String, Value>) -> Vec<u8> {
     to_canonical(&json!({"command": null, "params": Value::Object(params.clone())}))
 }
 
+/// Receives a job's `ctx.log` lines: `(index, lines)`, once per job that logged, when it ends.
+pub type LogFn = Arc<dyn Fn(u64, &[String]) + Send + Sync>;
+
+/// Receives a job's `ctx.progress(fraction)` reports: `(index, fraction)`, as they are made.
+pub type ProgressFn = Arc<dyn Fn(u64, f64) + Send + Sync>;
+
 /// Options for [`map_with`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct MapOptions {
     /// Worker threads; `None` uses every CPU (in a pool of its own, never rayon's global one).
     pub threads: Option<usize>,
@@ -53,6 +61,75 @@ pub struct MapOptions {
     pub seed: Option<String>,
     /// Parameters handed to every job (the config's `[params]`).
     pub params: Map<String, Value>,
+    /// Where the jobs' `ctx.log` lines go (see [`MapOptions::with_log`]); `None` drops them.
+    pub on_log: Option<LogFn>,
+    /// Where the jobs' `ctx.progress` reports go (see [`MapOptions::with_progress`]); `None`
+    /// drops them.
+    pub on_progress: Option<ProgressFn>,
+}
+
+impl MapOptions {
+    /// Hands each job's `ctx.log` lines to `f(index, lines)`: one call per job that logged,
+    /// on its thread as it ends (also when it failed or panicked), with all its lines in order,
+    /// so the lines of one job stay together and a job that logs nothing costs nothing.
+    ///
+    /// # Examples
+    /// ```
+    /// let opts = jobsplit::MapOptions::default()
+    ///     .with_log(|index, lines| eprintln!("job {index}: {}", lines.join(" | ")));
+    /// let results = jobsplit::map_with(&opts, &[1u32, 2], |ctx, &n| -> Result<u32, String> {
+    ///     ctx.log(format!("squaring {n}"));
+    ///     Ok(n * n)
+    /// });
+    /// assert_eq!(results[1], Ok(4));
+    /// ```
+    #[must_use]
+    pub fn with_log(mut self, f: impl Fn(u64, &[String]) + Send + Sync + 'static) -> Self {
+        self.on_log = Some(Arc::new(f));
+        self
+    }
+
+    /// Hands each `ctx.progress(fraction)` to `f(index, fraction)` (the fraction clamped to
+    /// 0.0..=1.0), on the job's thread as it is reported: keep `f` cheap, or have jobs report
+    /// now and then rather than on every step.
+    #[must_use]
+    pub fn with_progress(mut self, f: impl Fn(u64, f64) + Send + Sync + 'static) -> Self {
+        self.on_progress = Some(Arc::new(f));
+        self
+    }
+}
+
+impl std::fmt::Debug for MapOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |o: bool| if o { Some("<fn>") } else { None };
+        f.debug_struct("MapOptions")
+            .field("threads", &self.threads)
+            .field("seed", &self.seed)
+            .field("params", &self.params)
+            .field("on_log", &set(self.on_log.is_some()))
+            .field("on_progress", &set(self.on_progress.is_some()))
+            .finish()
+    }
+}
+
+/// Collects a `map` job's log lines (to hand over in one call when it ends) and forwards its
+/// progress.
+struct MapSink<'o> {
+    lines: Option<RefCell<Vec<String>>>,
+    progress: Option<&'o (dyn Fn(u64, f64) + Send + Sync)>,
+}
+
+impl JobSink for MapSink<'_> {
+    fn line(&self, _: u64, text: &str) {
+        if let Some(lines) = &self.lines {
+            lines.borrow_mut().push(text.to_owned());
+        }
+    }
+    fn progress(&self, index: u64, fraction: f64) {
+        if let Some(p) = self.progress {
+            p(index, fraction);
+        }
+    }
 }
 
 /// Runs `f` on every item in parallel and returns the results in item order.
@@ -64,7 +141,7 @@ pub struct MapOptions {
 ///
 /// # Examples
 /// ```
-/// use rand_core::RngCore;
+/// use jobsplit::rand_core::RngCore;
 ///
 /// let points: Vec<u64> = (0..100).collect();
 /// let results = jobsplit::map(&points, |ctx, &n| -> Result<u64, String> {
@@ -104,18 +181,33 @@ where
         builder = builder.num_threads(n);
     }
     let pool = builder.build().expect("starting the thread pool");
-    let sink = NoSink;
+    let on_log = opts.on_log.as_deref();
+    let on_progress = opts.on_progress.as_deref();
+    let watched = on_log.is_some() || on_progress.is_some();
     pool.install(|| {
         items
             .par_iter()
             .enumerate()
             .map(|(i, item)| {
+                let index = i as u64;
                 let bytes = || item_bytes(item).unwrap_or_default();
-                let ctx = JobContext::new(i as u64, 1, &keyer, &bytes, &opts.params, &sink);
-                call(&f, &ctx, item).map_err(|message| JobError {
-                    index: i as u64,
-                    message,
-                })
+                let result = if watched {
+                    let sink = MapSink {
+                        lines: on_log.map(|_| RefCell::new(Vec::new())),
+                        progress: on_progress,
+                    };
+                    let ctx = JobContext::new(index, 1, &keyer, &bytes, &opts.params, &sink);
+                    let result = call(&f, &ctx, item);
+                    let lines = sink.lines.map(RefCell::into_inner).unwrap_or_default();
+                    if let (Some(log), false) = (on_log, lines.is_empty()) {
+                        log(index, &lines);
+                    }
+                    result
+                } else {
+                    let ctx = JobContext::new(index, 1, &keyer, &bytes, &opts.params, &NoSink);
+                    call(&f, &ctx, item)
+                };
+                result.map_err(|message| JobError { index, message })
             })
             .collect()
     })
@@ -305,90 +397,5 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::run::Cancel;
-
-    /// Runs item 0 of `[10]` with `f` under `timeout` and `cancel`, collecting warnings.
-    fn execute_one<F>(f: F, timeout: Option<Duration>, cancel: &Cancel) -> (Attempt, Vec<String>)
-    where
-        F: Fn(&JobContext<'_>, &u64) -> std::result::Result<u64, String> + Sync,
-    {
-        let items = [10u64];
-        let params = Map::new();
-        let keyer = JobKeyer::new(&shared_bytes(&params), b"");
-        let key = keyer.key(0, &item_bytes(&items[0]).unwrap_or_default());
-        let warnings = std::sync::Mutex::new(Vec::new());
-        let events = |e: &Event<'_>| {
-            if let Event::Warning(w) = e {
-                warnings.lock().unwrap().push((*w).to_owned());
-            }
-        };
-        let exec = LibraryExecutor::new(&items, f, keyer, &params).with_events(&events);
-        let control = Control {
-            cancel,
-            timeout,
-            grace: Duration::ZERO,
-        };
-        let job = JobSpec {
-            index: 0,
-            key,
-            attempt: 1,
-        };
-        let attempt = exec.execute(&job, &control, &mut |_, _| {});
-        let second = exec.execute(&job, &control, &mut |_, _| {});
-        assert_eq!(second.outcome, attempt.outcome);
-        drop(exec);
-        (attempt, warnings.into_inner().unwrap())
-    }
-
-    #[test]
-    fn a_job_past_its_limit_is_a_timeout_without_its_result_and_warns_once() {
-        let slow = |_: &JobContext<'_>, &n: &u64| {
-            std::thread::sleep(Duration::from_millis(30));
-            Ok(n)
-        };
-        let (a, warnings) = execute_one(slow, Some(Duration::from_millis(5)), &Cancel::new());
-        assert_eq!(a.outcome, Status::Timeout);
-        assert!(a.fields.is_empty());
-        let error = a.error.unwrap_or_default();
-        assert!(error.contains("over its limit of 0.005 s"), "{error}");
-        assert!(error.contains("result is discarded"), "{error}");
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].contains("a thread cannot be killed"));
-    }
-
-    #[test]
-    fn a_cooperative_job_sees_its_deadline() {
-        let waits = |ctx: &JobContext<'_>, &n: &u64| {
-            assert!(ctx.deadline().is_some());
-            while !ctx.is_cancelled() {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            Err::<u64, _>(format!("stopped at {n}"))
-        };
-        let (a, warnings) = execute_one(waits, Some(Duration::from_millis(20)), &Cancel::new());
-        assert_eq!(a.outcome, Status::Timeout);
-        let error = a.error.unwrap_or_default();
-        assert_eq!(error, "timed out after 0.02 s: stopped at 10");
-        // It stopped: nothing to warn about.
-        assert!(warnings.is_empty(), "{warnings:?}");
-    }
-
-    #[test]
-    fn after_ctrl_c_a_job_keeps_its_real_outcome() {
-        let cancel = Cancel::new();
-        cancel.stop();
-        let done = |ctx: &JobContext<'_>, &n: &u64| {
-            assert!(ctx.is_cancelled() && ctx.deadline().is_none());
-            Ok(n * 2)
-        };
-        let (a, warnings) = execute_one(done, None, &cancel);
-        assert_eq!(a.outcome, Status::Ok);
-        assert_eq!(a.fields, vec![("result".to_owned(), "20".to_owned())]);
-        assert!(warnings.is_empty());
-        let gave_up = |_: &JobContext<'_>, _: &u64| Err::<u64, _>("cancelled".to_owned());
-        let (a, _) = execute_one(gave_up, None, &cancel);
-        assert_eq!(a.outcome, Status::Interrupted);
-    }
-}
+#[path = "library_tests.rs"]
+mod tests;

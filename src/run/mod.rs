@@ -6,6 +6,7 @@ pub(crate) mod command;
 mod context;
 mod events;
 mod executor;
+mod job_rng;
 mod library;
 mod nonfinite;
 mod rundir;
@@ -19,7 +20,10 @@ pub use command::CommandExecutor;
 pub use context::JobContext;
 pub use events::Event;
 pub use executor::{Control, Executor, JobSpec};
-pub use library::{item_bytes, map, map_with, JobError, LibraryExecutor, MapOptions};
+pub use job_rng::JobRng;
+pub use library::{
+    item_bytes, map, map_with, JobError, LibraryExecutor, LogFn, MapOptions, ProgressFn,
+};
 pub use rundir::Resume;
 pub use runner::{hostname, Counts, RunOptions, RunSummary, Runner};
 pub use worker::WorkerExecutor;

@@ -143,6 +143,13 @@ impl<'r> Runner<'r> {
         RunDir::check(&opts.dir, self.plan, opts.resume, opts.job_logs)
     }
 
+    /// Worker threads: as asked, but never more than the share has jobs (idle pool threads
+    /// are not free: 4096 of them for 2 jobs spun for minutes on 2 cores).
+    fn threads(&self) -> usize {
+        let share = self.plan.share(self.machine).len();
+        self.opts.threads.clamp(1, share.max(1))
+    }
+
     /// The work this runner runs.
     pub fn work(&self) -> &'r Work {
         self.work
@@ -165,7 +172,7 @@ impl<'r> Runner<'r> {
         let opts = self.opts;
         // Everything a run can refuse is refused here, before its first byte is written.
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(opts.threads.max(1))
+            .num_threads(self.threads())
             .build()
             .map_err(|e| {
                 Error::usage(format!(
@@ -228,7 +235,7 @@ impl<'r> Runner<'r> {
             machine: m.name.clone(),
             weight: m.weight_f64(),
             cores: m.cores,
-            threads: opts.threads as u64,
+            threads: self.threads() as u64,
             share: share.len() as u64,
             jobs_total: plan.jobs(),
             excluded: plan.excluded(),
@@ -259,7 +266,7 @@ impl<'r> Runner<'r> {
                 plan.plan_digest().short(),
                 share.len(),
                 pending.len(),
-                opts.threads
+                self.threads()
             ),
         )?;
         log.end_member()?;
@@ -268,7 +275,7 @@ impl<'r> Runner<'r> {
             machine: &m.name,
             share: share.len() as u64,
             skipped,
-            threads: opts.threads,
+            threads: self.threads(),
         });
 
         let state = Shared::new(results, log, &pending)?;
@@ -300,7 +307,7 @@ impl<'r> Runner<'r> {
             // otherwise wait for it forever, holding the directory's lock.
             let _done = Done(&done);
             pool.scope(|s| {
-                for _ in 0..opts.threads.max(1) {
+                for _ in 0..self.threads() {
                     s.spawn(|_| state.worker(executor, &control, &settings, events));
                 }
             });

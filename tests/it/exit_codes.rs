@@ -158,7 +158,9 @@ fn scopeguard(group: &Path) -> CgroupGuard {
 
 #[test]
 fn more_threads_than_the_process_limit_is_refused_before_anything_is_written() {
-    let s = study();
+    // More jobs than threads, so the run wants all 64.
+    let jobs: Vec<String> = (0..100).map(|i| format!("echo {i}")).collect();
+    let s = Study::with(&jobs, ONE, "");
     let before = files_under(s.path());
     let args = ["run", "--machine", "ws1", "--yes", "--threads", "64"];
     let Some(out) = in_pids_cgroup(&s, 24, &args) else {
@@ -169,4 +171,25 @@ fn more_threads_than_the_process_limit_is_refused_before_anything_is_written() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("threads"), "{err}");
     assert_eq!(files_under(s.path()), before, "{err}");
+}
+
+/// `--threads` far above the share's size starts no more threads than there are jobs: 4096
+/// threads for 2 jobs used to spin for minutes.
+#[test]
+fn many_more_threads_than_jobs_cost_nothing() {
+    let s = Study::with(&["echo a".to_owned(), "echo b".to_owned()], ONE, "");
+    let start = std::time::Instant::now();
+    let out = s
+        .run("ws1")
+        .args(["--threads", "4096", "--quiet"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(20),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(s.results("ws1").rows.len(), 2);
 }

@@ -397,6 +397,7 @@ fn program_items_have_the_reference_bytes_keys_and_seeds() {
             threads: Some(threads),
             seed: config.seed.clone(),
             params: config.params.clone(),
+            ..MapOptions::default()
         };
         let got = map_with(&opts, &items, |ctx, _| -> Result<_, String> {
             Ok((ctx.index(), ctx.key(), ctx.seed(), ctx.rng().next_u64()))

@@ -19,9 +19,12 @@ pub(crate) const THREE_MACHINES: &str = r#"{
 }
 "#;
 
-/// The path of the built `jobsplit` binary (cargo builds it for integration tests).
+/// The path of the built `jobsplit` binary (cargo builds it for integration tests), or the one
+/// `JOBSPLIT_TEST_BIN` names (to run a test against another build, e.g. to see it fail before
+/// a fix).
 pub(crate) fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("jobsplit")
+    std::env::var_os("JOBSPLIT_TEST_BIN")
+        .map_or_else(|| assert_cmd::cargo::cargo_bin("jobsplit"), PathBuf::from)
 }
 
 /// The variable [`Study::env_marker`] names.

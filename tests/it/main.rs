@@ -1,6 +1,8 @@
 //! The end-to-end suite: one test binary (as ripgrep and just lay theirs out), one harness.
 //! Each module is one area of the binary's behaviour; `harness` holds what they share.
 
+mod api_context;
+mod bad_input;
 mod cli_inputs;
 mod cli_merge;
 mod cli_plan;
@@ -19,6 +21,8 @@ mod engine_k8s;
 mod engine_slurm;
 mod examples;
 mod exit_codes;
+mod fuzz_inputs;
+mod fuzz_outputs;
 mod golden;
 mod harness;
 mod integrity;
@@ -40,7 +44,9 @@ mod run_resume;
 mod run_signal;
 mod run_split;
 mod shells;
+mod splitter_cli;
 mod static_binary;
 mod study_property;
 mod symlinks;
+mod terminal_text;
 mod workers;

@@ -91,14 +91,19 @@ fn a_cooperative_library_job_stops_at_its_deadline() {
     let took = start.elapsed();
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(took < Duration::from_secs(8), "took {took:?}");
+    // A hang guard only: each row's duration below says the jobs stopped early.
+    assert!(took < Duration::from_secs(60), "took {took:?}");
     assert!(!stderr.contains("a thread cannot be killed"), "{stderr}");
     let r = s.results("solo");
     assert_eq!(r.rows.len(), 4);
     for row in &r.rows {
         assert_eq!(row.status(), "timeout", "{row:?}");
         let d: f64 = row.get("duration_s").parse().unwrap();
-        assert!(d < 2.0, "job {} ran {d} s", row.index());
+        assert!(
+            d < 5.0,
+            "job {} ran {d} s (10 s if it ignored its deadline)",
+            row.index()
+        );
         let e = row.get("error");
         assert!(e.starts_with("timed out after 0.5 s: stopped after"), "{e}");
     }

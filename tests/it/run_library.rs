@@ -87,6 +87,7 @@ fn map_isolates_panics_and_draws_the_same_numbers_on_any_thread_count() {
         threads: Some(threads),
         seed: Some("lib-seed".into()),
         params: serde_json::Map::new(),
+        ..MapOptions::default()
     };
     let one = map_with(&opts(1), &items, job);
     let four = map_with(&opts(4), &items, job);

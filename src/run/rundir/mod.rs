@@ -57,6 +57,22 @@ impl RunDir {
                 ),
             ));
         }
+        // The nearest existing ancestor must be a directory (`--out` naming a file, say).
+        for parent in dir.ancestors().skip(1) {
+            if parent.as_os_str().is_empty() {
+                break;
+            }
+            if parent.exists() {
+                if !parent.is_dir() {
+                    return Err(Error::invalid(
+                        Some(parent),
+                        None,
+                        "is not a directory, but the output directory is to go inside it: pass another --out (or [run] out)",
+                    ));
+                }
+                break;
+            }
+        }
         if !dir.exists() {
             return Ok(());
         }

@@ -1,0 +1,144 @@
+//! What a merge reports: `summary.json` ([`Summary`], per machine [`MachineSummary`]) and the
+//! human table of a [`MergeReport`].
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::table::Counts;
+use crate::error::{Error, Result};
+
+/// Per-machine figures of a merge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MachineSummary {
+    /// The machine's name.
+    pub name: String,
+    /// Its weight in the plan.
+    pub weight: f64,
+    /// Its cores in the plan.
+    pub cores: u64,
+    /// Jobs in the merged table credited to it (its ok rows that were kept).
+    pub jobs: u64,
+    /// Rows (attempts) it wrote.
+    pub attempts: u64,
+    /// Wall time of its runs, seconds.
+    pub wall_s: f64,
+    /// Sum of its attempts' durations, seconds.
+    pub busy_s: f64,
+    /// Ok jobs per core-second of busy time: its measured per-core speed.
+    pub jobs_per_core_s: f64,
+    /// The weight its measured speed suggests, on the scale of the given weights.
+    pub suggested_weight: Option<f64>,
+}
+
+/// `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// The work all inputs share.
+    pub work_digest: String,
+    /// The plans seen (more than one after a rescue).
+    pub plan_digests: Vec<String>,
+    /// Jobs in the work.
+    pub jobs_total: u64,
+    /// Final status counts.
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Jobs without an ok row (the lines of missing.txt).
+    pub missing: u64,
+    /// Extra ok rows of jobs that ran more than once.
+    pub duplicates: u64,
+    /// Per machine.
+    pub machines: Vec<MachineSummary>,
+}
+
+impl Summary {
+    /// The file name.
+    pub const FILE: &'static str = "summary.json";
+
+    /// Reads `dir/summary.json`.
+    ///
+    /// # Errors
+    /// If it is missing or malformed.
+    pub fn read(dir: &Path) -> Result<Summary> {
+        let path = dir.join(Self::FILE);
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::invalid(
+                Some(&path),
+                Some(e.line() as u64),
+                format!("not a merge summary ({e}): run `jobsplit merge` again"),
+            )
+        })
+    }
+}
+
+/// What a merge found.
+#[derive(Debug, Clone)]
+pub struct MergeReport {
+    /// The summary written to summary.json.
+    pub summary: Summary,
+    /// Things worth telling the user (a rescue merge, torn rows, duplicates).
+    pub warnings: Vec<String>,
+    /// Up to 100 duplicated jobs: index, first file, other machine.
+    pub duplicates: Vec<(u64, String, String)>,
+    /// Lines in the merged log.
+    pub log_lines: u64,
+}
+
+impl MergeReport {
+    /// True when every job has an ok row.
+    pub fn all_ok(&self) -> bool {
+        self.summary.missing == 0
+    }
+
+    /// The human table: totals, then one row per machine.
+    pub fn render_table(&self) -> String {
+        let s = &self.summary;
+        let c = &s.counts;
+        let mut out = format!(
+            "work {}: {} jobs, {} ok, {} failed, {} timeout, {} interrupted, {} not run{}\n",
+            crate::text::escape(crate::text::short(&s.work_digest)),
+            s.jobs_total,
+            c.ok,
+            c.failed,
+            c.timeout,
+            c.interrupted,
+            c.not_run,
+            if s.duplicates > 0 {
+                format!(", {} duplicate ok rows", s.duplicates)
+            } else {
+                String::new()
+            }
+        );
+        let width = s
+            .machines
+            .iter()
+            .map(|m| crate::text::escape(&m.name).chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(7, crate::text::MAX_COLUMN);
+        out += &format!(
+            "{:<width$}  {:>8}  {:>8}  {:>9}  {:>9}  {:>11}  {:>7}  {:>9}\n",
+            "machine", "jobs", "attempts", "wall s", "busy s", "jobs/core-s", "weight", "suggested"
+        );
+        for m in &s.machines {
+            out += &format!(
+                "{:<width$}  {:>8}  {:>8}  {:>9.1}  {:>9.1}  {:>11.3}  {:>7}  {:>9}\n",
+                crate::text::escape(&m.name),
+                m.jobs,
+                m.attempts,
+                m.wall_s,
+                m.busy_s,
+                m.jobs_per_core_s,
+                format_weight(m.weight),
+                m.suggested_weight.map_or("-".into(), format_weight)
+            );
+        }
+        out
+    }
+}
+
+fn format_weight(w: f64) -> String {
+    let s = format!("{w:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
