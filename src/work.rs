@@ -112,9 +112,17 @@ impl Work {
     /// # Errors
     /// If there is no template and the job is a record rather than a line, or rendering fails.
     pub fn command(&self, index: u64) -> Result<String> {
+        self.command_in_slot(index, 1)
+    }
+
+    /// The shell command of job `index` run in `slot` (1-based; what `{%}` becomes).
+    ///
+    /// # Errors
+    /// As [`Work::command`].
+    pub fn command_in_slot(&self, index: u64, slot: u64) -> Result<String> {
         let record = self.jobs.record(index);
         match (&self.template, record) {
-            (Some(t), record) => t.render(index, &record),
+            (Some(t), record) => t.render_in_slot(index, slot, &record),
             (None, Record::Line(line)) => Ok(line.to_owned()),
             (None, Record::Json(_)) => Err(Error::invalid(
                 Some(self.jobs.path()),
@@ -126,6 +134,16 @@ impl Work {
 }
 
 fn check_template(jobs: &JobList, template: &Template) -> Result<()> {
+    if let (Some(p), Format::Csv | Format::Jsonl) = (template.path_placeholder(), jobs.format()) {
+        return Err(Error::invalid(
+            Some(jobs.path()),
+            None,
+            format!(
+                "the command template uses `{p}`, a part of a line read as a path, but this is a {} job list: name a field, e.g. `{{file}}`, or use a lines job list",
+                jobs.format()
+            ),
+        ));
+    }
     let Some(first) = template.fields().next() else {
         return Ok(());
     };

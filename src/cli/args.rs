@@ -83,7 +83,8 @@ pub(crate) struct InputArgs {
     /// Job list format [default: from the extension, else lines]
     #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
     pub(crate) format: Option<Format>,
-    /// Command template: {} the line, {name} a record field, {#} the index
+    /// Command template: {} the line, {name} a record field, {#} the index (from 0), {%} the
+    /// slot (from 1), {.} {/} {//} {/.} the line's path parts (as GNU parallel)
     #[arg(long = "cmd", value_name = "TEMPLATE")]
     pub(crate) command: Option<String>,
     /// Machines file (overrides `machines` in the config) [default: ./machines.json]
@@ -108,6 +109,12 @@ pub(crate) struct PlanArgs {
     /// Print the plan as JSON
     #[arg(long)]
     pub(crate) json: bool,
+    /// Print the shell commands MACHINE would run, in order, one per line
+    #[arg(long, value_name = "MACHINE", conflicts_with = "json")]
+    pub(crate) commands: Option<String>,
+    /// Preview the rescue plan of merge output DIR: only the jobs not ok there
+    #[arg(long, value_name = "DIR")]
+    pub(crate) rescue: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +146,9 @@ pub(crate) struct RunArgs {
     /// Run without asking to confirm
     #[arg(long, short = 'y')]
     pub(crate) yes: bool,
+    /// Print the commands this machine would run now, in order, one per line; run and write nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
     /// Refuse to run unless the plan digest starts with HEX
     #[arg(long, value_name = "HEX")]
     pub(crate) expect_digest: Option<String>,
@@ -152,7 +162,7 @@ pub(crate) struct RunArgs {
     /// Time between SIGTERM and SIGKILL when stopping a job (at most 365d) [default: 10s]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_negative_numbers = true)]
     pub(crate) grace: Option<std::time::Duration>,
-    /// Extra attempts for a job that fails or times out, 0 to 1000 [default: 0]
+    /// Extra attempts for a job that fails or times out (3: up to 4 in all), 0 to 1000 [default: 0]
     #[arg(long, value_name = "N", value_parser = parse_retries, allow_negative_numbers = true)]
     pub(crate) retries: Option<u32>,
     /// Scheduling priority for jobs, 0 to 19 (19 is the politest) [default: 0]

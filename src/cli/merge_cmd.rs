@@ -45,7 +45,7 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
         }
         if !report.all_ok() {
             outln!(
-                "to finish the missing jobs: {} run --rescue {} (with the same inputs, on any machines)",
+                "to finish the missing jobs: {} run --rescue {} (with the same inputs, on any machines: drop dead ones from the machines file; preview with `plan --rescue`)",
                 super::program::name(),
                 args.out.display()
             );

@@ -3,6 +3,7 @@
 
 mod args;
 mod completions;
+mod dry_run;
 mod exit;
 mod init;
 mod merge_cmd;

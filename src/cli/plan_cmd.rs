@@ -10,10 +10,43 @@ use crate::plan::{Plan, ALGORITHM};
 
 pub(crate) fn run(args: &PlanArgs, source: Option<&dyn super::JobSource>) -> Result<u8> {
     let machines = args.shard_count.map(resolve::shard_machines).transpose()?;
-    let study = resolve::study_with(&args.input, machines, &[], source)?;
+    let study = match &args.rescue {
+        Some(dir) => {
+            let r = resolve::rescue_study(&args.input, machines, dir, source)?;
+            let name = super::program::name();
+            for note in &r.notes {
+                super::term::errln!("{name}: note: {}", crate::text::escape(note));
+            }
+            for warning in &r.warnings {
+                super::term::errln!("{name}: warning: {}", crate::text::escape(warning));
+            }
+            r.study
+        }
+        None => resolve::study_with(&args.input, machines, &[], source)?,
+    };
     let stdout = io::stdout().lock();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
-    if args.json {
+    if let Some(name) = &args.commands {
+        if source.is_some() {
+            return Err(crate::Error::usage(
+                "--commands shows shell commands, and this program runs its jobs as functions",
+            )
+            .into());
+        }
+        let plan = &study.plan;
+        let Some(m) = plan.machines().iter().position(|m| &m.name == name) else {
+            let names: Vec<&str> = plan.machines().iter().map(|m| m.name.as_str()).collect();
+            return Err(crate::Error::usage(format!(
+                "--commands {}: no such machine in the plan (machines: {})",
+                crate::text::escape(name),
+                crate::text::escape(&names.join(", "))
+            ))
+            .into());
+        };
+        let share = plan.share(m);
+        let threads = (plan.machines()[m].cores as usize).clamp(1, share.len().max(1));
+        super::dry_run::write_commands(&study.work, share.iter().copied(), threads, &mut out)?;
+    } else if args.json {
         write_json(&study.plan, &mut out)?;
     } else {
         out.write_all(render_table(&study.plan).as_bytes())?;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 use crate::model::Status;
 use crate::run::Event;
@@ -44,9 +44,20 @@ impl Reporter {
         let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}",
+                "{spinner} {elapsed_precise} [{bar:30}] {pos}/{len} {rate}{eta} {msg}",
             )
             .expect("a valid template")
+            .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                if s.pos() > 0 {
+                    let _ = write!(w, "{} jobs/s", rate(s.per_sec()));
+                }
+            })
+            // No ETA before a job ended: it would say 0s.
+            .with_key("eta", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                if s.pos() > 0 {
+                    let _ = write!(w, ", ETA {}", eta(s.eta().as_secs()));
+                }
+            })
             .progress_chars("=> "),
         );
         bar.enable_steady_tick(Duration::from_millis(200));
@@ -144,12 +155,7 @@ impl Reporter {
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(index);
                 if *outcome != Status::Ok {
-                    let what = if *retrying { "will retry" } else { "" };
-                    self.println(&format!(
-                        "job {index} attempt {attempt} {}: {} {what}",
-                        outcome.as_str(),
-                        error.unwrap_or("")
-                    ));
+                    self.println(&job_line(*index, *attempt, *outcome, *error, *retrying));
                 }
                 if !retrying {
                     self.done.fetch_add(1, Ordering::Relaxed);
@@ -184,6 +190,15 @@ impl Reporter {
     }
 
     fn message(&self) -> String {
+        format!(
+            "failed {} {}",
+            self.failed.load(Ordering::Relaxed),
+            self.running_list()
+        )
+    }
+
+    /// `running [3 4 …]`: up to four running jobs, with their progress when they report it.
+    fn running_list(&self) -> String {
         let running = self.running.lock().unwrap_or_else(|p| p.into_inner());
         let mut shown: Vec<String> = running
             .iter()
@@ -196,11 +211,7 @@ impl Reporter {
         if running.len() > 4 {
             shown.push("…".into());
         }
-        format!(
-            "failed {} running [{}]",
-            self.failed.load(Ordering::Relaxed),
-            shown.join(" ")
-        )
+        format!("running [{}]", shown.join(" "))
     }
 
     /// One plain progress line (for the non-terminal ticker).
@@ -208,20 +219,12 @@ impl Reporter {
         if !matches!(self.display, Display::Plain) {
             return;
         }
-        let done = self.done.load(Ordering::Relaxed);
-        let total = self.total.load(Ordering::Relaxed);
-        let secs = self.start.elapsed().as_secs_f64();
-        let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
-        let eta = if rate > 0.0 {
-            format!("{:.0}s", total.saturating_sub(done) as f64 / rate)
-        } else {
-            "?".into()
-        };
-        self.write_line(&format!(
-            "{}: {done}/{total} done, {} failed, {rate:.1} jobs/s, ETA {eta}, {}",
-            super::program::name(),
+        self.write_line(&progress_line(
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
             self.failed.load(Ordering::Relaxed),
-            self.message()
+            self.start.elapsed().as_secs_f64(),
+            &self.running_list(),
         ));
     }
 
@@ -230,6 +233,71 @@ impl Reporter {
             bar.finish_and_clear();
         }
     }
+}
+
+/// `1 job`, `2 jobs`: `n` and the noun, singular for exactly one.
+pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// A rate with sensible precision (about three significant digits): `1062`, `12.3`, `1.23`,
+/// `0.52`, `0.0041`.
+fn rate(per_sec: f64) -> String {
+    match per_sec {
+        r if !r.is_finite() => "?".into(),
+        r if r >= 100.0 => format!("{r:.0}"),
+        r if r >= 10.0 => format!("{r:.1}"),
+        r if r >= 0.01 => format!("{r:.2}"),
+        r => format!("{r:.4}"),
+    }
+}
+
+/// A remaining time: `42s`, `3m05s`, `64h37m`.
+fn eta(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// The line printed when a job attempt did not end ok.
+fn job_line(
+    index: u64,
+    attempt: u32,
+    outcome: Status,
+    error: Option<&str>,
+    retrying: bool,
+) -> String {
+    let mut line = format!("job {index} attempt {attempt} {}", outcome.as_str());
+    if let Some(e) = error.filter(|e| !e.is_empty()) {
+        line.push_str(": ");
+        line.push_str(e);
+    }
+    if retrying {
+        line.push_str("; will retry");
+    }
+    line
+}
+
+/// The plain progress line: no rate or ETA before a job ended (they would say 0 and 0s).
+fn progress_line(done: u64, total: u64, failed: u64, secs: f64, running: &str) -> String {
+    let mut line = format!(
+        "{}: {done}/{total} done, {failed} failed",
+        super::program::name()
+    );
+    if done > 0 && secs > 0.0 {
+        let per_sec = done as f64 / secs;
+        line.push_str(&format!(", {} jobs/s", rate(per_sec)));
+        if done < total {
+            let left = (total - done) as f64 / per_sec;
+            line.push_str(&format!(", ETA {}", eta(left.ceil() as u64)));
+        }
+    }
+    line.push_str(", ");
+    line.push_str(running);
+    line
 }
 
 #[cfg(test)]
@@ -297,10 +365,96 @@ mod tests {
         feed(&r);
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         insta::assert_snapshot!(text, @r"
-        job 7 attempt 1 failed: exit code 3 will retry
-        job 7 attempt 1 timeout: timed out after 2.0s 
+        job 7 attempt 1 failed: exit code 3; will retry
+        job 7 attempt 1 timeout: timed out after 2.0s
         jobsplit: warning: results.csv: cut 12 bytes
         ");
+    }
+
+    #[test]
+    fn job_lines() {
+        let lines = [
+            job_line(3, 1, Status::Failed, Some("exit code 7"), true),
+            job_line(3, 2, Status::Failed, Some("exit code 7"), false),
+            job_line(5, 1, Status::Timeout, Some("timed out after 2.0s"), false),
+            job_line(6, 1, Status::Interrupted, None, false),
+            job_line(8, 1, Status::Failed, Some(""), true),
+        ];
+        insta::assert_snapshot!(lines.join("\n"), @r"
+        job 3 attempt 1 failed: exit code 7; will retry
+        job 3 attempt 2 failed: exit code 7
+        job 5 attempt 1 timeout: timed out after 2.0s
+        job 6 attempt 1 interrupted
+        job 8 attempt 1 failed; will retry
+        ");
+    }
+
+    #[test]
+    fn progress_lines() {
+        let lines = [
+            // Before a job ended: no rate, no ETA (it would say 0s).
+            progress_line(0, 3, 0, 0.0, "running []"),
+            progress_line(0, 3, 0, 4.0, "running [0 1 2]"),
+            progress_line(1, 3, 1, 2.0, "running [1 50% 2]"),
+            progress_line(
+                12_000,
+                20_000,
+                0,
+                11.3,
+                "running [12000 12001 12002 12003 …]",
+            ),
+            progress_line(31, 40, 2, 3.0, "running [31]"),
+            progress_line(3, 1000, 0, 700.0, "running [3]"),
+            progress_line(3, 3, 0, 5.0, "running []"),
+        ];
+        insta::assert_snapshot!(lines.join("\n"), @r"
+        jobsplit: 0/3 done, 0 failed, running []
+        jobsplit: 0/3 done, 0 failed, running [0 1 2]
+        jobsplit: 1/3 done, 1 failed, 0.50 jobs/s, ETA 4s, running [1 50% 2]
+        jobsplit: 12000/20000 done, 0 failed, 1062 jobs/s, ETA 8s, running [12000 12001 12002 12003 …]
+        jobsplit: 31/40 done, 2 failed, 10.3 jobs/s, ETA 1s, running [31]
+        jobsplit: 3/1000 done, 0 failed, 0.0043 jobs/s, ETA 64h37m, running [3]
+        jobsplit: 3/3 done, 0 failed, 0.60 jobs/s, running []
+        ");
+    }
+
+    #[test]
+    fn the_bar_message_says_failed_once() {
+        let r = Reporter::plain(false, Box::new(Buffer::default()));
+        feed(&r);
+        r.on_event(&Event::JobStarted {
+            index: 9,
+            attempt: 1,
+        });
+        insta::assert_snapshot!(r.message(), @"failed 1 running [9]");
+    }
+
+    #[test]
+    fn rates() {
+        let shown: Vec<String> = [1062.1263, 123.456, 12.345, 1.2345, 0.52, 0.0041, f64::NAN]
+            .into_iter()
+            .map(rate)
+            .collect();
+        insta::assert_snapshot!(shown.join(" "), @"1062 123 12.3 1.23 0.52 0.0041 ?");
+    }
+
+    #[test]
+    fn etas() {
+        let shown: Vec<String> = [0, 59, 60, 185, 3599, 3600, 232_634]
+            .into_iter()
+            .map(eta)
+            .collect();
+        insta::assert_snapshot!(shown.join(" "), @"0s 59s 1m00s 3m05s 59m59s 1h00m 64h37m");
+    }
+
+    #[test]
+    fn counts() {
+        let shown = [
+            count(0u64, "job", "jobs"),
+            count(1u64, "job", "jobs"),
+            count(2u64, "thread", "threads"),
+        ];
+        insta::assert_snapshot!(shown.join(", "), @"0 jobs, 1 job, 2 threads");
     }
 
     #[test]

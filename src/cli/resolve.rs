@@ -38,16 +38,33 @@ pub(crate) fn work(
         }
         return Work::new(source.job_list()?, None, config.params.clone(), seed);
     }
-    let path = args
+    let no_list = || {
+        Error::usage(
+            "no job list: pass --jobs FILE (or - for stdin), pipe one in, set [jobs] file in jobsplit.toml, or create ./jobs.txt",
+        )
+    };
+    let mut piped = None;
+    let path = match args
         .jobs
         .clone()
         .or_else(|| config.jobs.file.clone())
-        .or_else(|| Path::new(DEFAULT_JOBS).is_file().then(|| PathBuf::from(DEFAULT_JOBS)))
-        .ok_or_else(|| {
-            Error::usage(
-                "no job list: pass --jobs FILE, set [jobs] file in jobsplit.toml, or create ./jobs.txt",
-            )
-        })?;
+        .or_else(|| {
+            Path::new(DEFAULT_JOBS)
+                .is_file()
+                .then(|| PathBuf::from(DEFAULT_JOBS))
+        }) {
+        Some(path) => path,
+        // Nothing names a list: one piped in is the list, unless the pipe held nothing.
+        None if stdin_is_piped() => {
+            let data = read_stdin()?;
+            if data.is_empty() {
+                return Err(no_list());
+            }
+            piped = Some(data);
+            PathBuf::from(STDIN)
+        }
+        None => return Err(no_list()),
+    };
     let format = args
         .format
         .or(config.jobs.format)
@@ -63,8 +80,55 @@ pub(crate) fn work(
         })?),
         (None, None) => None,
     };
-    let jobs = JobList::load(&path, format)?;
+    if args.jobs.as_deref() == Some(path.as_path()) && !path.exists() {
+        if let Some(n) = path.to_str().filter(|s| s.parse::<u64>().is_ok()) {
+            // GNU parallel's `-j 4` means 4 jobs at once; here -j names the job list.
+            return Err(Error::usage(format!(
+                "--jobs {n}: no such file: -j/--jobs names the job list here; for {n} jobs at once (GNU parallel's -j {n}) pass --threads {n}"
+            )));
+        }
+    }
+    let jobs = if path.as_os_str() == STDIN {
+        let data = match piped {
+            Some(data) => data,
+            None => read_stdin()?,
+        };
+        JobList::from_bytes(Path::new(STDIN_NAME), format, data)?
+    } else {
+        JobList::load(&path, format)?
+    };
     Work::new(jobs, template, config.params.clone(), seed)
+}
+
+/// `--jobs -`: the job list is standard input.
+const STDIN: &str = "-";
+
+/// How messages name a job list read from standard input.
+const STDIN_NAME: &str = "<stdin>";
+
+/// True if standard input is a pipe or a redirected file (not a terminal, not /dev/null): a
+/// job list piped in (`seq 3 | jobsplit run --cmd 'echo {}'`).
+fn stdin_is_piped() -> bool {
+    use std::os::fd::AsFd as _;
+    use std::os::unix::fs::FileTypeExt as _;
+    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
+        return false;
+    };
+    std::fs::File::from(fd)
+        .metadata()
+        .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_file())
+}
+
+/// Reads all of standard input: the job list's bytes, which enter the work digest as a file's
+/// would, so every host that reads other bytes gets another plan digest.
+fn read_stdin() -> crate::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut data = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut data)
+        .map_err(|e| Error::io(Path::new(STDIN_NAME), e))?;
+    Ok(data)
 }
 
 /// The machines file path from flags over config, else `./machines.json`.
@@ -83,6 +147,73 @@ pub(crate) fn shard_machines(count: u64) -> crate::Result<Vec<Machine>> {
     (0..count)
         .map(|i| Machine::new(&format!("shard-{i}"), 1.0, 1))
         .collect()
+}
+
+/// A rescue of the merge output `dir`: the study whose plan leaves out the jobs already ok
+/// there, checked to be the same work, with notes and warnings to show first.
+pub(crate) struct RescueStudy {
+    /// The rescue plan's study.
+    pub(crate) study: Study,
+    /// Worth saying (not an error).
+    pub(crate) notes: Vec<String>,
+    /// Likely mistakes: a machine that ran none of its jobs (dead?) still gets a share.
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Resolves a rescue of the merge output `dir` (see [`RescueStudy`]).
+pub(crate) fn rescue_study(
+    args: &InputArgs,
+    machines: Option<Vec<Machine>>,
+    dir: &Path,
+    source: Option<&dyn JobSource>,
+) -> Result<RescueStudy> {
+    let rescue = crate::merge::load_rescue(dir)?;
+    let mut notes = Vec::new();
+    if rescue.ok.is_empty() {
+        notes.push(format!(
+            "no job of {} is ok yet, so the rescue plan is the original plan",
+            crate::text::escape(&dir.display().to_string())
+        ));
+    }
+    let study = study_with(args, machines, &rescue.ok, source)?;
+    if rescue.work_digest != study.plan.work_digest().hex() {
+        return Err(Error::usage(format!(
+            "{} is the merge of work {} but these inputs are work {}: rescue with the same job list, config and seed",
+            crate::text::escape(&dir.display().to_string()),
+            crate::text::short(&rescue.work_digest),
+            study.plan.work_digest().short()
+        ))
+        .into());
+    }
+    // The plan these machines had before the rescue: a machine none of whose jobs is ok is
+    // likely the dead host the rescue is for, and the rescue would give it a share again.
+    let original = Plan::new(
+        study.work.digest(),
+        study.work.len(),
+        study.work.seed_bytes(),
+        study.plan.machines().to_vec(),
+        &[],
+    )
+    .context("computing the plan")?;
+    let mut warnings = Vec::new();
+    if !rescue.ok.is_empty() {
+        for (j, m) in original.machines().iter().enumerate() {
+            let share = original.share(j);
+            if !share.is_empty() && share.iter().all(|i| rescue.ok.binary_search(i).is_err()) {
+                warnings.push(format!(
+                    "machine {} has none of its {} in {} ok, yet the rescue gives it a share again: if it is dead, drop it from the machines file (or pass --machines with the live ones)",
+                    crate::text::escape(&m.name),
+                    super::progress::count(share.len() as u64, "job", "jobs"),
+                    crate::text::escape(&dir.display().to_string()),
+                ));
+            }
+        }
+    }
+    Ok(RescueStudy {
+        study,
+        notes,
+        warnings,
+    })
 }
 
 /// The whole study: work plus plan.

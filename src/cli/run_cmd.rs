@@ -16,6 +16,12 @@ use crate::plan::Plan;
 use crate::run::{Cancel, CommandExecutor, RunSummary, Runner, WorkerExecutor};
 
 pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> {
+    if args.dry_run && source.is_some() {
+        return Err(crate::Error::usage(
+            "--dry-run shows shell commands, and this program runs its jobs as functions",
+        )
+        .into());
+    }
     let settings = resolve(args, source)?;
     // A refusal is the one line a refused run prints.
     Runner::new(
@@ -25,6 +31,10 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         &settings.opts,
     )
     .check()?;
+    if args.dry_run {
+        super::dry_run::run(&settings)?;
+        return Ok(exit::OK);
+    }
     if !confirmed(&settings)? {
         errln!("{}: not run", super::program::name());
         return Ok(exit::OK);
@@ -36,6 +46,13 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
 
 /// Shows what will run and, on a terminal without `--yes`, asks.
 fn confirmed(s: &RunSettings) -> Result<bool> {
+    for warning in &s.warnings {
+        errln!(
+            "{}: warning: {}",
+            super::program::name(),
+            crate::text::escape(warning)
+        );
+    }
     if !s.quiet {
         for note in &s.notes {
             errln!("{}: note: {note}", super::program::name());

@@ -43,6 +43,8 @@ pub(crate) struct RunSettings {
     pub(crate) headline: String,
     /// Notes worth showing before the run.
     pub(crate) notes: Vec<String>,
+    /// Warnings shown before the run, even when quiet.
+    pub(crate) warnings: Vec<String>,
 }
 
 impl RunSettings {
@@ -77,38 +79,19 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
             engine::detect(&env, count)?
         }
     };
-    let excluded = match &args.rescue {
-        Some(dir) => {
-            let rescue = crate::merge::load_rescue(dir)?;
-            if rescue.ok.is_empty() {
-                notes.push(format!(
-                    "no job of {} is ok yet, so the rescue plan is the original plan",
-                    dir.display()
-                ));
-            }
-            Some(rescue)
-        }
-        None => None,
-    };
     let machines = shard
         .map(|s| resolve::shard_machines(s.count))
         .transpose()?;
-    let study = resolve::study_with(
-        &args.input,
-        machines,
-        excluded.as_ref().map_or(&[][..], |r| &r.ok),
-        source,
-    )?;
-    if let Some(r) = &excluded {
-        if r.work_digest != study.plan.work_digest().hex() {
-            bail!(Error::usage(format!(
-                "{} is the merge of work {} but these inputs are work {}: rescue with the same job list, config and seed",
-                args.rescue.as_deref().unwrap_or_else(|| std::path::Path::new("?")).display(),
-                crate::text::short(&r.work_digest),
-                study.plan.work_digest().short()
-            )));
+    let mut warnings = Vec::new();
+    let study = match &args.rescue {
+        Some(dir) => {
+            let r = resolve::rescue_study(&args.input, machines, dir, source)?;
+            notes.extend(r.notes);
+            warnings = r.warnings;
+            r.study
         }
-    }
+        None => resolve::study_with(&args.input, machines, &[], source)?,
+    };
     let Study { config, work, plan } = study;
     let worker = match (&args.worker, &config.jobs.worker) {
         (Some(w), _) | (None, Some(w)) if source.is_none() => Some(w.clone()),
@@ -183,13 +166,18 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
     };
     let share = plan.share(machine).len();
     let headline = format!(
-        "plan {} ({}, work {}): machine {} runs {share} of {} jobs{} with {threads} threads into {}",
+        "plan {} ({}, work {}): machine {} runs {share} of {}{} with {} into {}",
         plan.plan_digest().short(),
         crate::plan::ALGORITHM,
         plan.work_digest().short(),
         m.name,
-        plan.jobs(),
-        if plan.excluded() > 0 { format!(" ({} excluded as done)", plan.excluded()) } else { String::new() },
+        super::progress::count(plan.jobs(), "job", "jobs"),
+        if plan.excluded() > 0 {
+            format!(" ({} excluded as done)", plan.excluded())
+        } else {
+            String::new()
+        },
+        super::progress::count(threads as u64, "thread", "threads"),
         dir.display()
     );
     Ok(RunSettings {
@@ -209,6 +197,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         opts,
         headline,
         notes,
+        warnings,
     })
 }
 

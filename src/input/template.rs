@@ -1,5 +1,11 @@
-//! Command templates: `{}` is the whole job, `{name}` a field of a record, `{#}` the job index;
-//! `{{` and `}}` are literal braces. Substituted values are shell-quoted.
+//! Command templates: `{}` is the whole job, `{name}` a field of a record, `{#}` the job index
+//! (from 0), `{%}` the slot running the job (1 to the thread count, as in GNU parallel), and on
+//! a lines job list GNU parallel's path parts of the line: `{.}` without its extension, `{/}`
+//! its basename, `{//}` its directory, `{/.}` its basename without extension. `{{` and `}}` are
+//! literal braces. Substituted values are shell-quoted.
+//!
+//! The template enters the work digest as written, so a new placeholder changes no digest; what
+//! `{%}` renders to depends on the run (which slot is free), like the time a job starts.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,7 +22,76 @@ enum Part {
     Literal(String),
     Whole,
     Index,
+    Slot,
+    Path(PathPart),
     Field(String),
+}
+
+/// A part of a line read as a path, as GNU parallel's replacement strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathPart {
+    /// `{.}`: the line without its extension.
+    NoExtension,
+    /// `{/}`: the basename.
+    Basename,
+    /// `{//}`: the directory.
+    Dirname,
+    /// `{/.}`: the basename without its extension.
+    BasenameNoExtension,
+}
+
+impl PathPart {
+    fn placeholder(self) -> &'static str {
+        match self {
+            PathPart::NoExtension => "{.}",
+            PathPart::Basename => "{/}",
+            PathPart::Dirname => "{//}",
+            PathPart::BasenameNoExtension => "{/.}",
+        }
+    }
+
+    fn of(self, line: &str) -> Cow<'_, str> {
+        match self {
+            PathPart::NoExtension => Cow::Borrowed(no_extension(line)),
+            PathPart::Basename => Cow::Borrowed(basename(line)),
+            PathPart::Dirname => Cow::Owned(dirname(line)),
+            PathPart::BasenameNoExtension => Cow::Borrowed(no_extension(basename(line))),
+        }
+    }
+}
+
+/// GNU parallel's `s:\.[^/.]*$::`: the last `.` and what follows, unless a `/` follows.
+fn no_extension(s: &str) -> &str {
+    match s.rfind('.') {
+        Some(p) if !s[p..].contains('/') => &s[..p],
+        _ => s,
+    }
+}
+
+/// GNU parallel's `s:^.*/::`.
+fn basename(s: &str) -> &str {
+    s.rfind('/').map_or(s, |p| &s[p + 1..])
+}
+
+/// Perl's `File::Basename::dirname` on Unix, which GNU parallel's `{//}` calls.
+fn dirname(s: &str) -> String {
+    fn fileparse(s: &str) -> (&str, &str) {
+        s.rfind('/').map_or(("./", s), |p| (&s[..=p], &s[p + 1..]))
+    }
+    // `s{(.)/*\z}{$1}s`: trailing slashes go, the first character stays.
+    fn strip(d: &str) -> &str {
+        match d.trim_end_matches('/') {
+            "" => &d[..d.len().min(1)],
+            t => t,
+        }
+    }
+    let (dir, base) = fileparse(s);
+    let dir = strip(dir);
+    if base.is_empty() {
+        strip(fileparse(dir).0).to_owned()
+    } else {
+        dir.to_owned()
+    }
 }
 
 /// A parsed command template.
@@ -72,6 +147,11 @@ impl FromStr for Template {
                     parts.push(match name.as_str() {
                         "" => Part::Whole,
                         "#" => Part::Index,
+                        "%" => Part::Slot,
+                        "." => Part::Path(PathPart::NoExtension),
+                        "/" => Part::Path(PathPart::Basename),
+                        "//" => Part::Path(PathPart::Dirname),
+                        "/." => Part::Path(PathPart::BasenameNoExtension),
                         _ => Part::Field(name),
                     });
                 }
@@ -100,9 +180,20 @@ impl Template {
         &self.source
     }
 
-    /// True if the template puts in the whole job (`{}`).
+    /// True if the template puts in the whole job (`{}`) or a path part of it (`{.}`...).
     pub fn uses_whole(&self) -> bool {
-        self.parts.contains(&Part::Whole)
+        self.parts
+            .iter()
+            .any(|p| matches!(p, Part::Whole | Part::Path(_)))
+    }
+
+    /// The first path placeholder (`{.}`, `{/}`, `{//}`, `{/.}`) the template uses, if any:
+    /// they apply to lines, not records.
+    pub fn path_placeholder(&self) -> Option<&'static str> {
+        self.parts.iter().find_map(|p| match p {
+            Part::Path(part) => Some(part.placeholder()),
+            _ => None,
+        })
     }
 
     /// The record fields the template names, in order of appearance.
@@ -121,18 +212,36 @@ impl Template {
         })
     }
 
-    /// The shell command for job `index` whose record is `record`.
+    /// The shell command for job `index` whose record is `record`, run in slot 1.
     ///
     /// # Errors
     /// If the template names a field the record lacks, or a value holds a NUL byte, which no
     /// shell command can carry.
     pub fn render(&self, index: u64, record: &Record<'_>) -> Result<String> {
+        self.render_in_slot(index, 1, record)
+    }
+
+    /// The shell command for job `index` whose record is `record`, run in `slot` (1-based).
+    ///
+    /// # Errors
+    /// As [`Template::render`]; a path placeholder on a record is an error too.
+    pub fn render_in_slot(&self, index: u64, slot: u64, record: &Record<'_>) -> Result<String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.push_str(s),
                 Part::Index => out.push_str(&index.to_string()),
+                Part::Slot => out.push_str(&slot.to_string()),
                 Part::Whole => out.push_str(&quote(&whole(record))?),
+                Part::Path(part) => match record {
+                    Record::Line(line) => out.push_str(&quote(&part.of(line))?),
+                    Record::Json(_) => {
+                        return Err(Error::usage(format!(
+                            "job {index}: `{}` is a part of a line read as a path: it needs a lines job list",
+                            part.placeholder()
+                        )))
+                    }
+                },
                 Part::Field(name) => {
                     let value = match record {
                         Record::Json(Value::Object(map)) => map.get(name),
@@ -188,6 +297,45 @@ mod tests {
         let r = Record::Json(json!({"a": "x y", "n": 5}));
         assert_eq!(t.render(0, &r).unwrap(), "run --a 'x y' --n 5");
         assert_eq!(t.fields().collect::<Vec<_>>(), vec!["a", "n"]);
+    }
+
+    #[test]
+    fn slot_and_path_parts_as_gnu_parallel() {
+        let t: Template = "echo {#} {%} {.} {/} {//} {/.}".parse().unwrap();
+        assert!(t.uses_whole());
+        assert_eq!(t.fields().count(), 0);
+        // Expected lines from `parallel --dry-run echo {#} {%} {.} {/} {//} {/.}` (20221122),
+        // with our `{#}` from 0 and slot 3.
+        let cases = [
+            ("a/b/c.txt", "echo 0 3 a/b/c c.txt a/b c"),
+            ("c.txt", "echo 0 3 c c.txt . c"),
+            ("a/b.tar.gz", "echo 0 3 a/b.tar b.tar.gz a b.tar"),
+            ("/x/y", "echo 0 3 /x/y y /x y"),
+            (".hidden", "echo 0 3 '' .hidden . ''"),
+            ("a/.hidden", "echo 0 3 a/ .hidden a ''"),
+            ("a/b/", "echo 0 3 a/b/ '' a ''"),
+            (
+                "sp ace/x y.z",
+                "echo 0 3 'sp ace/x y' 'x y.z' 'sp ace' 'x y'",
+            ),
+            ("dir.d/file", "echo 0 3 dir.d/file file dir.d file"),
+            ("/", "echo 0 3 / '' / ''"),
+            ("", "echo 0 3 '' '' . ''"),
+            ("./f.c", "echo 0 3 ./f f.c . f"),
+            ("a//b", "echo 0 3 a//b b a b"),
+        ];
+        for (line, want) in cases {
+            assert_eq!(
+                t.render_in_slot(0, 3, &Record::Line(line)).unwrap(),
+                want,
+                "{line:?}"
+            );
+        }
+        let e = t
+            .render(0, &Record::Json(json!({})))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`{.}`") && e.contains("lines job list"), "{e}");
     }
 
     #[test]

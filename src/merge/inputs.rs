@@ -113,8 +113,10 @@ pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
             })?;
         stats.attempts += 1;
         stats.busy_s += row.duration_s;
-        if row.status == Status::Ok {
-            stats.ok_rows += 1;
+        match row.status {
+            Status::Ok => stats.ok_rows += 1,
+            Status::Timeout => stats.timeout_rows += 1,
+            _ => {}
         }
         let end = row.started_us + (row.duration_s * 1e6) as i64;
         stats.first_start_us = Some(

@@ -174,6 +174,9 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         entry.jobs_per_core_s += st.ok_rows as f64; // ok rows for now; divided below
     }
     suggest_weights(&mut machines);
+    if opts.write_machines.is_some() {
+        warnings.extend(thin_weights(&machines, &dirs, &stats));
+    }
 
     let summary = Summary {
         work_digest: first.work_digest.clone(),
@@ -300,6 +303,53 @@ fn suggest_weights(machines: &mut [MachineSummary]) {
     for m in machines.iter_mut().filter(|m| m.jobs_per_core_s > 0.0) {
         m.suggested_weight = Some(round3(m.jobs_per_core_s / speed * given));
     }
+}
+
+/// Ok jobs below which a suggested weight is a rough estimate: the per-core speed of a random
+/// sample of n jobs is uncertain by roughly 1/sqrt(n) of its spread, too much under 30.
+const FEW_OK_JOBS: u64 = 30;
+
+/// Warnings for `--write-machines`: each suggested weight that rests on fewer than
+/// [`FEW_OK_JOBS`] ok jobs or on timed-out attempts, with the counts per machine.
+fn thin_weights(
+    machines: &[MachineSummary],
+    dirs: &[discover::MachineDir],
+    stats: &[table::FileStats],
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for m in machines {
+        let Some(weight) = m.suggested_weight else {
+            continue;
+        };
+        let (ok, timeouts) = dirs
+            .iter()
+            .zip(stats)
+            .filter(|(d, _)| d.manifest.machine == m.name)
+            .fold((0, 0), |(ok, t), (_, st)| {
+                (ok + st.ok_rows, t + st.timeout_rows)
+            });
+        let mut why = Vec::new();
+        if ok < FEW_OK_JOBS {
+            why.push(format!(
+                "{ok} ok job{} (fewer than {FEW_OK_JOBS})",
+                if ok == 1 { "" } else { "s" }
+            ));
+        }
+        if timeouts > 0 {
+            why.push(format!(
+                "{timeouts} timed-out attempt{} (their time is the limit, not the speed)",
+                if timeouts == 1 { "" } else { "s" }
+            ));
+        }
+        if !why.is_empty() {
+            warnings.push(format!(
+                "--write-machines: the weight {weight} suggested for {} rests on {}: a rough estimate; merge more jobs before relying on it",
+                crate::text::escape(&m.name),
+                why.join(" and ")
+            ));
+        }
+    }
+    warnings
 }
 
 /// Rounds to 3 significant digits.

@@ -53,6 +53,8 @@ impl Slot {
 pub(crate) struct FileStats {
     pub(crate) attempts: u64,
     pub(crate) ok_rows: u64,
+    /// Rows of attempts that timed out: their busy time measures the time limit, not speed.
+    pub(crate) timeout_rows: u64,
     pub(crate) busy_s: f64,
     /// Earliest `started_at`, microseconds since the epoch.
     pub(crate) first_start_us: Option<i64>,

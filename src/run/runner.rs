@@ -199,9 +199,17 @@ impl<'r> Runner<'r> {
         let share = plan.share(self.machine);
         if dir.orphans() > 0 {
             events(&Event::Warning(&format!(
-                "ended {} jobs still running from an earlier run of {} that was killed; they run again",
-                dir.orphans(),
-                opts.dir.display()
+                "ended {} still running from an earlier run of {} that was killed; {} again",
+                match dir.orphans() {
+                    1 => "1 job".to_owned(),
+                    n => format!("{n} jobs"),
+                },
+                opts.dir.display(),
+                if dir.orphans() == 1 {
+                    "it runs"
+                } else {
+                    "they run"
+                }
             )));
         }
         let (results, existing) = ResultsWriter::open(&dir.path().join("results.csv"), opts.fsync)?;

@@ -30,6 +30,19 @@ pub struct Existing {
     pub repaired_bytes: u64,
 }
 
+impl Existing {
+    /// Reads what the results.csv at `path` holds, writing nothing (a torn last row is left as
+    /// it is; `run` cuts it).
+    ///
+    /// # Errors
+    /// A results.csv that cannot be read or is not one.
+    pub fn read(path: &Path) -> Result<Existing> {
+        let mut existing = Existing::default();
+        scan(path, &mut existing)?;
+        Ok(existing)
+    }
+}
+
 /// Appends rows to a results.csv.
 #[derive(Debug)]
 pub struct ResultsWriter {

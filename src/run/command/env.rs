@@ -56,8 +56,10 @@ pub(super) fn set_job_vars(
     machine: &str,
     scratch: &Path,
     result_file: &Path,
+    slot: u64,
 ) {
     cmd.env("JOBSPLIT_JOB_INDEX", job.index.to_string())
+        .env("JOBSPLIT_SLOT", slot.to_string())
         .env("JOBSPLIT_JOB_KEY", job.key.id())
         .env("JOBSPLIT_SEED", job.key.seed().to_string())
         .env("JOBSPLIT_ATTEMPT", job.attempt.to_string())

@@ -83,7 +83,10 @@ impl Executor for CommandExecutor<'_> {
             started_at,
             duration: clock.elapsed(),
         };
-        let command = match self.work.command(job.index) {
+        // The slot: this worker thread's number in the run's pool, 1-based. Each pool thread runs
+        // one worker, which runs one job at a time, so running jobs never share a slot.
+        let slot = rayon::current_thread_index().map_or(1, |i| i as u64 + 1);
+        let command = match self.work.command_in_slot(job.index, slot) {
             Ok(c) => c,
             Err(e) => return fail(e.to_string(), clock),
         };
@@ -103,7 +106,7 @@ impl Executor for CommandExecutor<'_> {
             .process_group(0)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env(leftovers::RUN_VAR, marker);
-        env::set_job_vars(&mut cmd, job, &self.machine, &scratch, &result_file);
+        env::set_job_vars(&mut cmd, job, &self.machine, &scratch, &result_file, slot);
         let child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => return fail(format!("cannot start /bin/sh: {e}"), clock),
