@@ -141,23 +141,6 @@ fn a_job_still_printing_has_its_lines_in_the_log_and_in_its_own_log() {
     }
 }
 
-/// Mounts a 200 KiB tmpfs on `dir`, if this process may (root in a namespace that allows it).
-fn mount_tiny_tmpfs(dir: &Path) -> bool {
-    std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=200k", "tmpfs"])
-        .arg(dir)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-struct Unmount<'a>(&'a Path);
-
-impl Drop for Unmount<'_> {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(self.0).status();
-    }
-}
-
 #[test]
 fn a_disk_that_fills_while_the_log_is_written_stops_the_run_with_exit_3() {
     // Job 0 prints ~9 MB that compresses poorly: the disk fills while the log's thread writes
@@ -168,13 +151,14 @@ fn a_disk_that_fills_while_the_log_is_written_stops_the_run_with_exit_3() {
         "echo two".to_owned(),
     ];
     let s = Study::with(&jobs, r#"{"solo": [1, 1]}"#, "");
-    let mnt = s.join("full");
-    std::fs::create_dir(&mnt).unwrap();
-    if !mount_tiny_tmpfs(&mnt) {
-        eprintln!("note: cannot mount a tmpfs here (not root, or not allowed); skipping");
-        return;
-    }
-    let _unmount = Unmount(&mnt);
+    let fs = match crate::harness::Tmpfs::mount("200k") {
+        Ok(fs) => fs,
+        Err(why) => {
+            eprintln!("note: cannot mount a tmpfs here ({why}); skipping");
+            return;
+        }
+    };
+    let mnt = fs.path();
     let out = s
         .run("solo")
         .args(["--quiet", "--out", mnt.to_str().unwrap()])

@@ -1,8 +1,6 @@
 //! Bad input and safety of `jobsplit run`: choosing the machine, checking the digest, refusing
 //! another plan's output, `--fresh` and `--keep-done`, an unwritable output dir, a full disk.
 
-use std::path::Path;
-
 use crate::harness::{hostname, text, Results, Study, THREE_MACHINES};
 
 fn jobs(n: u64) -> Vec<String> {
@@ -207,23 +205,6 @@ fn an_unwritable_output_dir_is_one_clear_line() {
     assert!(lines[0].contains(&file.display().to_string()), "{err}");
 }
 
-/// Mounts a 200 KiB tmpfs on `dir`, if this process may (root in a namespace that allows it).
-fn mount_tiny_tmpfs(dir: &Path) -> bool {
-    std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=200k", "tmpfs"])
-        .arg(dir)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-struct Unmount<'a>(&'a Path);
-
-impl Drop for Unmount<'_> {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(self.0).status();
-    }
-}
-
 #[test]
 fn a_full_disk_stops_the_run_with_a_clear_message_and_a_valid_results_file() {
     let s = Study::with(
@@ -233,13 +214,14 @@ fn a_full_disk_stops_the_run_with_a_clear_message_and_a_valid_results_file() {
         r#"{"solo": [1, 1]}"#,
         "",
     );
-    let mnt = s.join("full");
-    std::fs::create_dir(&mnt).unwrap();
-    if !mount_tiny_tmpfs(&mnt) {
-        eprintln!("note: cannot mount a tmpfs here (not root, or not allowed); skipping the full-disk test");
-        return;
-    }
-    let _unmount = Unmount(&mnt);
+    let fs = match crate::harness::Tmpfs::mount("200k") {
+        Ok(fs) => fs,
+        Err(why) => {
+            eprintln!("note: cannot mount a tmpfs here ({why}); skipping");
+            return;
+        }
+    };
+    let mnt = fs.path();
     let out = s
         .run("solo")
         .args(["--quiet", "--out", mnt.to_str().unwrap()])
