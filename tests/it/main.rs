@@ -30,6 +30,7 @@ mod golden;
 mod harness;
 mod integrity;
 mod job_errors;
+mod job_log;
 mod log_output;
 mod lost_terminal;
 mod merge_library;
