@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-python test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge bench-output bench-scale bench-python clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge bench-output bench-scale bench-python clean
 
 all: build
 
@@ -36,18 +36,22 @@ demo-pi:
 	target/release/examples/monte_carlo_pi estimate target/pi-merged/results.csv
 
 ## test: formatting, lints and the whole test suite (unit, property, golden, end to end)
-test:
+test: test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
 	$(MAKE) test-python
 
+## test-deps: what the tests read results with (pytest; pandas, polars and duckdb for
+## load()'s DataFrame and the notebook snippets), from PyPI when missing
+test-deps:
+	python3 -c "import pytest, pandas, polars, duckdb" >/dev/null 2>&1 || \
+		python3 -m pip install -q pytest pandas polars duckdb
+
 ## test-python: the Python package's tests (pytest and pandas, installed if missing, so load()'s DataFrame path is tested) against the built binary
-test-python:
+test-python: test-deps
 	$(CARGO) build
-	python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
-	python3 -c "import pandas" >/dev/null 2>&1 || python3 -m pip install -q pandas
 	JOBSPLIT_BIN=$(CURDIR)/target/debug/jobsplit python3 -m pytest -q python/tests
 
 ## static: one statically linked binary to copy to every host
