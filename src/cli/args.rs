@@ -44,6 +44,11 @@ pub(crate) enum Command {
         after_help = "Examples:\n  jobsplit status out\n  jobsplit status /shared/out --json"
     )]
     Status(StatusArgs),
+    /// Show a job's log lines: every attempt, in time order, with attempt and stream.
+    #[command(
+        after_help = "Examples:\n  jobsplit log out/ws1 17\n  jobsplit log merged 17 20 --stream err\n  jobsplit log out 17 --json"
+    )]
+    Log(LogArgs),
     /// Write sbatch scripts for a Slurm job array, its merge and its rescue.
     #[command(
         after_help = "Example:\n  jobsplit slurm-script --shards 16 --cpus-per-task 8 --time 04:00:00 --config jobsplit.toml --submit-dir slurm\n  sh slurm/submit.sh"
@@ -259,6 +264,22 @@ pub(crate) struct StatusArgs {
     #[arg(required = true, value_name = "DIR")]
     pub(crate) dirs: Vec<PathBuf>,
     /// Print the status as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogArgs {
+    /// A machine output dir (OUT/<machine>), an OUT tree or a merged dir
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Job indices (every job's lines when none is given)
+    #[arg(value_name = "JOB")]
+    pub(crate) jobs: Vec<u64>,
+    /// Only the lines of this stream
+    #[arg(long, value_parser = ["out", "err", "log", "event"])]
+    pub(crate) stream: Option<String>,
+    /// One JSON object per line: time, job, attempt, stream, text
     #[arg(long)]
     pub(crate) json: bool,
 }

@@ -6,6 +6,7 @@ mod completions;
 mod dry_run;
 mod exit;
 mod init;
+mod log_cmd;
 mod merge_cmd;
 mod plan_cmd;
 mod program;
@@ -73,6 +74,7 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Command::Run(a) => run_cmd::run(a, source),
         Command::Merge(a) => merge_cmd::run_merge(a),
         Command::Status(a) => merge_cmd::run_status(a),
+        Command::Log(a) => log_cmd::run(a),
         Command::SlurmScript(a) => slurm_cmd::run(a),
         Command::Init(a) => init::run(a),
         Command::Completions(a) => completions::run_completions(a, program.as_ref()),

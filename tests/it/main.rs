@@ -29,6 +29,8 @@ mod gnu_parallel;
 mod golden;
 mod harness;
 mod integrity;
+mod job_errors;
+mod job_log;
 mod log_output;
 mod lost_terminal;
 mod merge_library;

@@ -9,6 +9,7 @@
 pub(in crate::run) mod env;
 mod leftovers;
 pub(in crate::run) mod pipe;
+mod reason;
 mod supervise;
 
 pub(crate) use leftovers::{run_marker, Marked, RUN_VAR};
@@ -112,6 +113,7 @@ impl Executor for CommandExecutor<'_> {
             Err(e) => return fail(format!("cannot start /bin/sh: {e}"), clock),
         };
         let mut last_line = String::new();
+        let mut last_err = reason::LastErrLine::default();
         let capture_last = self.capture == Capture::LastLine;
         let marked = Marked {
             run: marker,
@@ -121,12 +123,15 @@ impl Executor for CommandExecutor<'_> {
             if capture_last && stream == Stream::Out && !line.trim().is_empty() {
                 line.clone_into(&mut last_line);
             }
+            if stream == Stream::Err {
+                last_err.see(line);
+            }
             log(stream, line);
         });
         let mut attempt = Attempt {
             outcome: ended.outcome,
             exit_code: ended.exit_code,
-            error: ended.error,
+            error: ended.error.map(|e| last_err.add_to(ended.outcome, e)),
             fields: Vec::new(),
             started_at,
             duration: clock.elapsed(),
