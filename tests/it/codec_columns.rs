@@ -2,12 +2,9 @@
 //! own columns: one rule (a field that is a fixed column's name or starts with `result_` gets a
 //! `result_` prefix) that cannot map two fields to one column.
 
-use std::time::{Duration, UNIX_EPOCH};
+use jobsplit::output::results::{column_name, ResultsWriter};
 
-use jobsplit::model::Status;
-use jobsplit::output::results::{column_name, ResultRow, ResultsWriter};
-
-use crate::harness::{Results, Study};
+use crate::harness::{row, Results, Study};
 
 const FIELDS: [(&str, &str); 6] = [
     ("index", "1"),
@@ -23,22 +20,7 @@ fn no_two_fields_share_a_column() {
     let t = tempfile::tempdir().unwrap();
     let path = t.path().join("results.csv");
     let (mut w, _) = ResultsWriter::open(&path, false).unwrap();
-    w.append(&ResultRow {
-        index: 0,
-        key: "00000000000000ff".into(),
-        machine: "m".into(),
-        status: Status::Ok,
-        exit_code: Some(0),
-        attempt: 1,
-        started_at: UNIX_EPOCH + Duration::from_secs(1_795_000_000),
-        duration: Duration::from_secs(1),
-        error: None,
-        fields: FIELDS
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    })
-    .unwrap();
+    w.append(&row(0, &FIELDS)).unwrap();
     drop(w);
     let r = Results::read(&path);
     assert_eq!(

@@ -2,12 +2,9 @@
 //! refuses with one line naming the file and line, exit 2, and the file and the whole output
 //! directory are left byte for byte as they were.
 
-use std::time::{Duration, UNIX_EPOCH};
+use jobsplit::output::results::ResultsWriter;
 
-use jobsplit::model::Status;
-use jobsplit::output::results::{ResultRow, ResultsWriter};
-
-use crate::harness::{files_under, text, Study};
+use crate::harness::{files_under, row, text, Study};
 
 const ONE: &str = r#"{"solo": [1, 2]}"#;
 
@@ -78,19 +75,7 @@ fn the_writer_refuses_a_malformed_last_row_and_leaves_the_file_alone() {
     let t = tempfile::tempdir().unwrap();
     let path = t.path().join("results.csv");
     let (mut w, _) = ResultsWriter::open(&path, false).unwrap();
-    w.append(&ResultRow {
-        index: 0,
-        key: "00000000000000ff".into(),
-        machine: "solo".into(),
-        status: Status::Ok,
-        exit_code: Some(0),
-        attempt: 1,
-        started_at: UNIX_EPOCH + Duration::from_secs(1_795_000_000),
-        duration: Duration::from_secs(1),
-        error: None,
-        fields: vec![("v".into(), "1".into())],
-    })
-    .unwrap();
+    w.append(&row(0, &[("v", "1")])).unwrap();
     drop(w);
     let good = std::fs::read(&path).unwrap();
     for (what, bad) in malformed("00000000000000ff") {

@@ -4,30 +4,10 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{Duration, UNIX_EPOCH};
 
-use jobsplit::model::Status;
-use jobsplit::output::results::{ResultRow, ResultsReader, ResultsWriter};
+use jobsplit::output::results::{ResultsReader, ResultsWriter};
 
-use crate::harness::{text, Results, Study};
-
-fn row(index: u64, fields: &[(&str, &str)]) -> ResultRow {
-    ResultRow {
-        index,
-        key: format!("{:016x}", index * 0x1111 + 7),
-        machine: "m".into(),
-        status: Status::Ok,
-        exit_code: Some(0),
-        attempt: 1,
-        started_at: UNIX_EPOCH + Duration::from_secs(1_795_000_000 + index),
-        duration: Duration::from_millis(1500),
-        error: None,
-        fields: fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    }
-}
+use crate::harness::{row, text, Results, Study};
 
 /// A results.csv of rows with multi-line values (some ending in a line break, some holding
 /// quotes and commas), and the file length after each row.

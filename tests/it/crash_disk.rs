@@ -152,8 +152,7 @@ fn manifest_state(dir: &Path) -> String {
 /// this row") and the share could not finish. A row that fails to write is taken back whole.
 #[test]
 fn a_row_the_full_disk_cut_short_is_taken_back_before_the_next_one() {
-    use jobsplit::model::Status;
-    use jobsplit::output::results::{ResultRow, ResultsWriter};
+    use jobsplit::output::results::ResultsWriter;
     let fs = match Tmpfs::mount("256k") {
         Ok(fs) => fs,
         Err(why) => {
@@ -162,18 +161,7 @@ fn a_row_the_full_disk_cut_short_is_taken_back_before_the_next_one() {
         }
     };
     let path = fs.path().join("results.csv");
-    let row = |index: u64, value: String| ResultRow {
-        index,
-        key: format!("{index:016x}"),
-        machine: "m".into(),
-        status: Status::Ok,
-        exit_code: Some(0),
-        attempt: 1,
-        started_at: std::time::SystemTime::now(),
-        duration: std::time::Duration::from_millis(5),
-        error: None,
-        fields: vec![("v".into(), value)],
-    };
+    let row = |index: u64, value: String| crate::harness::row(index, &[("v", &value)]);
     let (mut w, _) = ResultsWriter::open(&path, false).unwrap();
     w.append(&row(0, "first\nrow".into())).unwrap();
     // All but about one page taken, then a row of several pages: cut short by the full disk.
@@ -200,8 +188,7 @@ fn a_row_the_full_disk_cut_short_is_taken_back_before_the_next_one() {
 /// with the advice to free space and rerun, not as a bare OS error.
 #[test]
 fn a_full_disk_during_the_header_rewrite_says_so() {
-    use jobsplit::model::Status;
-    use jobsplit::output::results::{ResultRow, ResultsWriter};
+    use jobsplit::output::results::ResultsWriter;
     let fs = match Tmpfs::mount("256k") {
         Ok(fs) => fs,
         Err(why) => {
@@ -210,18 +197,8 @@ fn a_full_disk_during_the_header_rewrite_says_so() {
         }
     };
     let path = fs.path().join("results.csv");
-    let row = |index: u64, column: &str| ResultRow {
-        index,
-        key: format!("{index:016x}"),
-        machine: "m".into(),
-        status: Status::Ok,
-        exit_code: Some(0),
-        attempt: 1,
-        started_at: std::time::SystemTime::now(),
-        duration: std::time::Duration::from_millis(5),
-        error: None,
-        fields: vec![(column.into(), "x".repeat(20_000))],
-    };
+    let big = "x".repeat(20_000);
+    let row = |index: u64, column: &str| crate::harness::row(index, &[(column, &big)]);
     let (mut w, _) = ResultsWriter::open(&path, false).unwrap();
     for i in 0..4 {
         w.append(&row(i, "a")).unwrap();

@@ -724,3 +724,24 @@ impl Drop for Tmpfs {
         }
     }
 }
+
+/// An ok row of job `index` with result `fields`, at a fixed time, for tests that write
+/// results.csv through the library's writer.
+pub(crate) fn row(index: u64, fields: &[(&str, &str)]) -> jobsplit::output::results::ResultRow {
+    use std::time::{Duration, UNIX_EPOCH};
+    jobsplit::output::results::ResultRow {
+        index,
+        key: format!("{:016x}", index * 0x1111 + 7),
+        machine: "m".into(),
+        status: jobsplit::model::Status::Ok,
+        exit_code: Some(0),
+        attempt: 1,
+        started_at: UNIX_EPOCH + Duration::from_secs(1_795_000_000 + index),
+        duration: Duration::from_millis(1500),
+        error: None,
+        fields: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
