@@ -23,14 +23,15 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         .into());
     }
     let settings = resolve(args, source)?;
-    // A refusal is the one line a refused run prints.
-    Runner::new(
+    // A refusal is the one line a refused run prints; the same runner then runs, without
+    // reading the directory a second time.
+    let runner = Runner::new(
         &settings.work,
         &settings.plan,
         settings.machine,
         &settings.opts,
-    )
-    .check()?;
+    );
+    runner.check()?;
     if args.dry_run {
         super::dry_run::run(&settings)?;
         return Ok(exit::OK);
@@ -40,7 +41,7 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         return Ok(exit::OK);
     }
     let reporter = Reporter::stderr(settings.quiet);
-    let summary = execute(&settings, source, &reporter)?;
+    let summary = execute(&settings, runner, source, &reporter)?;
     Ok(report(&settings, &summary, &reporter))
 }
 
@@ -82,6 +83,7 @@ fn confirmed(s: &RunSettings) -> Result<bool> {
 /// Runs the share with progress on `reporter`, stopping in order on SIGINT or SIGTERM.
 fn execute(
     s: &RunSettings,
+    runner: Runner<'_>,
     source: Option<&dyn JobSource>,
     reporter: &Reporter,
 ) -> Result<RunSummary> {
@@ -114,9 +116,7 @@ fn execute(
             }
         });
         let events = |e: &crate::run::Event<'_>| reporter.on_event(e);
-        let runner = Runner::new(&s.work, &s.plan, s.machine, &s.opts)
-            .cancel(&cancel)
-            .events(&events);
+        let runner = runner.cancel(&cancel).events(&events);
         let result = match (source, &s.worker) {
             (Some(src), _) => src.run(&runner),
             (None, Some(worker)) => runner.run(

@@ -2,7 +2,7 @@
 //! through the [scheduler](super::scheduler) in its [run directory](super::rundir).
 
 use std::path::PathBuf;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use rayon::prelude::*;
@@ -97,6 +97,8 @@ pub struct Runner<'r> {
     opts: &'r RunOptions,
     cancel: &'r Cancel,
     events: &'r (dyn Fn(&Event<'_>) + Sync),
+    /// Set once [`Runner::check`] passed, so `run` does not read the directory again.
+    checked: OnceLock<()>,
 }
 
 /// The cancellation of a runner nobody can cancel.
@@ -112,6 +114,7 @@ impl<'r> Runner<'r> {
             opts,
             cancel: &NEVER_CANCELLED,
             events: &|_| {},
+            checked: OnceLock::new(),
         }
     }
 
@@ -134,13 +137,18 @@ impl<'r> Runner<'r> {
     /// Checks, reading only, what [`Runner::run`] would refuse in the output directory (a
     /// manifest of another plan, a foreign or malformed results.csv, a log.gz that is not gzip,
     /// a file where a directory must be, a name too long for a directory), so a program can
-    /// refuse before it says anything else. `run` checks again.
+    /// refuse before it says anything else. `run` checks unless this runner already passed the check.
     ///
     /// # Errors
     /// The first refusal, naming its file and the fix.
     pub fn check(&self) -> Result<()> {
+        if self.checked.get().is_some() {
+            return Ok(());
+        }
         let opts = self.opts;
-        RunDir::check(&opts.dir, self.plan, opts.resume, opts.job_logs)
+        RunDir::check(&opts.dir, self.plan, opts.resume, opts.job_logs)?;
+        let _ = self.checked.set(());
+        Ok(())
     }
 
     /// Worker threads: as asked, but never more than the share has jobs (idle pool threads
