@@ -31,6 +31,10 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         settings.machine,
         &settings.opts,
     );
+    let runner = match &settings.steal {
+        Some(steal) => runner.steal(steal),
+        None => runner,
+    };
     runner.check()?;
     if args.dry_run {
         super::dry_run::run(&settings)?;

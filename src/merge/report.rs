@@ -49,6 +49,9 @@ pub struct Summary {
     pub duplicates: u64,
     /// Per machine.
     pub machines: Vec<MachineSummary>,
+    /// A stealing study's proof: own and stolen jobs per machine, claimed-unfinished blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<super::BalanceSummary>,
 }
 
 impl Summary {

@@ -172,6 +172,7 @@ fn from_results(dir: &std::path::Path, m: &Manifest) -> Option<StatusFile> {
         rate_per_s: rate,
         eta_s: (running && rate > 0.0).then(|| m.share.saturating_sub(done) as f64 / rate),
         updated_at: crate::output::rfc3339(modified),
+        steal: None,
     })
 }
 
