@@ -84,10 +84,10 @@ impl Claimer {
         let target = self.path(&record.owner, record.block);
         let mut bytes = serde_json::to_vec(record).expect("serializing plain data");
         bytes.push(b'\n');
-        if self.links.load(Ordering::Relaxed) {
-            match self.by_link(&owner_dir, &target, record, &bytes)? {
-                Some(outcome) => return Ok(outcome),
-                None => self.links.store(false, Ordering::Relaxed),
+        let links = self.links.load(Ordering::Relaxed);
+        if links {
+            if let Some(outcome) = self.by_link(&owner_dir, &target, record, &bytes)? {
+                return Ok(outcome);
             }
         }
         // O_CREAT|O_EXCL: whatever the answer, the claim read back decides.
@@ -97,11 +97,15 @@ impl Claimer {
             .open(&target)
         {
             Ok(mut f) => {
+                // The name was free, so the link before was refused for want of hard links.
+                if links {
+                    self.links.store(false, Ordering::Relaxed);
+                }
                 f.write_all(&bytes)
                     .and_then(|()| f.sync_all())
                     .map_err(|e| Error::io(&target, e))?;
             }
-            Err(e) if !target.exists() => return Err(Error::io(&target, e)),
+            Err(e) if !appears(&target) => return Err(Error::io(&target, e)),
             Err(_) => {}
         }
         self.read_back(&target, record)
@@ -125,13 +129,14 @@ impl Claimer {
         let linked = std::fs::hard_link(&tmp, target);
         let _ = std::fs::remove_file(&tmp);
         match linked {
-            // Linked, or refused: either way the name now exists and its content decides.
-            _ if target.exists() => self.read_back(target, record).map(Some),
+            // Linked, or refused (EEXIST, or EPERM from sshfs): either way the name exists
+            // and its content decides.
+            _ if appears(target) => self.read_back(target, record).map(Some),
             Ok(()) => Err(Error::io(
                 target,
                 std::io::Error::other("a claim just linked is not there"),
             )),
-            // No name and an error: this file system does not do hard links.
+            // No name and an error: perhaps no hard links here; the caller tries O_EXCL.
             Err(_) => Ok(None),
         }
     }
@@ -143,6 +148,20 @@ impl Claimer {
             other => Outcome::Lost(other),
         })
     }
+}
+
+/// Whether `path` exists, looking again for a moment if not: a host that lost a race on a
+/// network file system may be told so before its cached view of the directory shows the name.
+fn appears(path: &Path) -> bool {
+    let mut wait = std::time::Duration::from_millis(5);
+    for _ in 0..7 {
+        if path.exists() {
+            return true;
+        }
+        std::thread::sleep(wait);
+        wait *= 2;
+    }
+    path.exists()
 }
 
 /// Reads one claim file: `None` while its record is not readable yet (an `O_EXCL` claim being

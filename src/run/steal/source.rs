@@ -46,6 +46,9 @@ struct State {
     next_own: u64,
     own_done: bool,
     threads_of: Vec<Option<u64>>,
+    /// Blocks known claimed (won or lost here): a directory listing a network file system
+    /// caches may not show them yet.
+    known: Vec<HashSet<u64>>,
 }
 
 /// Blocks claimed as the workers go.
@@ -108,6 +111,7 @@ impl<'a> StealSource<'a> {
                 next_own: 0,
                 own_done: me.is_none(),
                 threads_of: vec![None; blocks.shares()],
+                known: vec![HashSet::new(); blocks.shares()],
             }),
             blocks,
             claimer,
@@ -199,9 +203,10 @@ impl<'a> StealSource<'a> {
         (0..self.blocks.shares())
             .map(|j| {
                 let owner = self.blocks.owner(j);
-                let claimed: HashSet<u64> = claimed_blocks(self.claimer.dir(), owner)
+                let mut claimed: HashSet<u64> = claimed_blocks(self.claimer.dir(), owner)
                     .into_iter()
                     .collect();
+                claimed.extend(&st.known[j]);
                 let unclaimed = (0..self.blocks.count(j))
                     .filter(|b| !claimed.contains(b))
                     .collect();
@@ -246,6 +251,7 @@ impl<'a> StealSource<'a> {
                 if self.held_before.contains(&(j, b)) {
                     continue;
                 }
+                st.known[j].insert(b);
                 if self.claim(j, b)? {
                     self.enqueue(st, j, b);
                     return Ok(Refill::Again);
@@ -259,6 +265,7 @@ impl<'a> StealSource<'a> {
         let views = self.views(st);
         match choose(&views, self.blocks.size(), self.my_rate(), self.threads) {
             Choice::Steal(j, b) => {
+                st.known[j].insert(b);
                 if self.claim(j, b)? {
                     self.enqueue(st, j, b);
                 }
