@@ -137,6 +137,21 @@ impl MergeReport {
                 m.suggested_weight.map_or("-".into(), format_weight)
             );
         }
+        if let Some(b) = &s.balance {
+            let parts: Vec<String> = b
+                .machines
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} {} own + {} stolen",
+                        crate::text::escape(&m.name),
+                        m.own,
+                        m.stolen
+                    )
+                })
+                .collect();
+            out += &format!("stealing, proved by claims: {}\n", parts.join(", "));
+        }
         out
     }
 }

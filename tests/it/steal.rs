@@ -88,6 +88,7 @@ fn three_machines_of_unlike_speed_run_every_job_once_and_the_fast_ones_steal() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(summary["missing"], 0);
     assert_eq!(summary["duplicates"], 0);
+    assert!(o.stdout.contains("proved by claims"), "{}", o.stdout);
     let (_, stolen_b) = credit(&summary, "b");
     let (_, stolen_c) = credit(&summary, "c");
     let (own_a, stolen_a) = credit(&summary, "a");
@@ -105,6 +106,14 @@ fn three_machines_of_unlike_speed_run_every_job_once_and_the_fast_ones_steal() {
         "{status}"
     );
     assert_eq!(status["steal"]["stealing"], true);
+    let shown = s.output(&["status", "out"]);
+    assert!(
+        shown
+            .stdout
+            .contains(&format!("steal: c claimed {}", status["steal"]["claimed"])),
+        "{}",
+        shown.stdout
+    );
     // The manifest names the layout; every claim is a file naming its holder.
     let manifest = s.manifest("c");
     let layout = s
@@ -369,4 +378,126 @@ fn merge_refuses_a_row_no_claim_proves() {
         o.stderr
     );
     assert!(!s.join("merged").exists(), "nothing written");
+}
+
+#[test]
+fn a_host_restarted_after_kill_9_finishes_its_claimed_blocks_first() {
+    let s = Study::with(&sleepy(24), THREE, "");
+    let needle = s.env_marker();
+    let mut a = spawn(
+        &s,
+        &["-M", "a", "--threads", "2", "--steal-block", "2"],
+        "0.3",
+    );
+    let results = s.machine_dir("a").join("results.csv");
+    assert!(wait_until(Duration::from_secs(30), || {
+        std::fs::read(&results).is_ok_and(|d| d.iter().filter(|&&b| b == b'\n').count() > 2)
+    }));
+    signal(a.id(), libc::SIGKILL);
+    wait_child(&mut a, Duration::from_secs(10));
+    for (pid, _) in procs_with_env(&needle) {
+        // SAFETY: kill has no memory effects.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+    assert_no_procs_with_env(&needle, Duration::from_secs(5));
+    let (o, before) = merge(&s, &["out"], "before");
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(!before["balance"]["claimed_unfinished"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let held: BTreeSet<u64> = before["balance"]["claimed_unfinished"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|u| {
+            u["jobs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|j| j.as_u64().unwrap())
+        })
+        .collect();
+    let restarted = jobsplit::output::rfc3339(std::time::SystemTime::now());
+    // The same machine on the same host again: its name record is its own, it resumes.
+    assert_eq!(
+        finish(spawn(&s, &["-M", "a", "--steal-block", "2"], "0")),
+        0
+    );
+    let mut second: Vec<(String, u64)> = s
+        .results("a")
+        .rows
+        .iter()
+        .filter(|r| r.get("started_at") >= restarted.as_str())
+        .map(|r| (r.get("started_at").to_owned(), r.index()))
+        .collect();
+    second.sort();
+    let first: BTreeSet<u64> = second[..held.len()].iter().map(|r| r.1).collect();
+    assert_eq!(first, held, "the blocks it held ran first: {second:?}");
+    let log = s.log("a");
+    assert!(
+        log.iter()
+            .filter(|l| l.text.starts_with("run started"))
+            .count()
+            == 2,
+        "{log:?}"
+    );
+    let (o, after) = merge(&s, &["out"], "after");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(after["missing"], 0);
+    assert_eq!(after["duplicates"], 0);
+    assert!(after["balance"]["claimed_unfinished"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn one_machine_name_runs_on_one_host_at_a_time_across_hosts() {
+    let s = Study::with(&sleepy(6), THREE, "");
+    assert_eq!(finish(spawn(&s, &["-M", "b"], "0")), 0);
+    let layout = s
+        .out()
+        .join(s.manifest("b")["balance"]["layout"].as_str().unwrap());
+    // Machine a, as recorded by a host that is not this one (its directory lock is its own).
+    let record = serde_json::json!({
+        "owner": "", "block": 0, "machine": "a", "host": "elsewhere", "pid": 42,
+        "run": "0123456789abcdef0123456789abcdef", "at": "2026-01-01T00:00:00Z", "jobs": [],
+        "slurm_job": "77", "slurm_restart": 0
+    });
+    s.write(
+        layout.join("hosts/a.json"),
+        serde_json::to_vec_pretty(&record).unwrap(),
+    );
+    let before = files_under(&s.out());
+    let o = Out::of(
+        s.std_cmd()
+            .args(["run", "--yes", "--quiet", "--steal", "-M", "a"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("running on host `elsewhere`"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(files_under(&s.out()), before, "nothing written");
+    // A Slurm requeue of that job (on any node) takes the name over.
+    let o = Out::of(
+        s.std_cmd()
+            .args(["run", "--yes", "--quiet", "--steal", "-M", "a"])
+            .env("SLURM_JOB_ID", "77")
+            .env("SLURM_RESTART_COUNT", "1")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        !layout.join("hosts/a.json").exists(),
+        "given back at the end"
+    );
 }

@@ -184,6 +184,10 @@ impl RunDir {
         steal: Option<StealStatus>,
     ) -> Result<()> {
         let mut status = status_of(manifest, counts, clock);
+        if steal.is_some() {
+            // A stealing host's end depends on the others' too: no ETA of its own.
+            status.eta_s = None;
+        }
         status.steal = steal;
         status.write_atomic(&self.path)
     }
