@@ -68,3 +68,48 @@ impl<'p> Blocks<'p> {
         &share[start.min(end)..end]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Machine;
+    use crate::plan::{Digest, Plan};
+    use proptest::prelude::*;
+
+    fn plan(jobs: u64, cores: &[u64]) -> Plan {
+        let machines: Vec<Machine> = cores
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| Machine::new(&format!("m{i}"), 1.0, c).unwrap())
+            .collect();
+        Plan::new(Digest([7; 32]), jobs, b"seed", machines, &[]).unwrap()
+    }
+
+    proptest! {
+        /// Every job of every share is in exactly one block of that share, in plan order.
+        #[test]
+        fn blocks_cut_each_share_exactly(jobs in 0u64..500, block in 1u64..40, m in 1usize..4) {
+            let cores: Vec<u64> = (1..=m as u64).collect();
+            let p = plan(jobs, &cores);
+            let b = Blocks::new(&p, block);
+            for j in 0..b.shares() {
+                let joined: Vec<u64> =
+                    (0..b.count(j)).flat_map(|k| b.jobs(j, k).to_vec()).collect();
+                prop_assert_eq!(&joined[..], p.share(j));
+                for k in 0..b.count(j) {
+                    prop_assert!(!b.jobs(j, k).is_empty());
+                    prop_assert!(b.jobs(j, k).len() as u64 <= block);
+                }
+            }
+        }
+
+        /// The default block gives at most BLOCKS_PER_CORE blocks per core of the study.
+        #[test]
+        fn the_default_block_aims_at_48_blocks_per_core(jobs in 0u64..100_000, c in 1u64..64) {
+            let p = plan(jobs, &[c]);
+            let b = default_block(&p);
+            prop_assert!(b >= 1);
+            prop_assert!(jobs.div_ceil(b) <= BLOCKS_PER_CORE * c);
+        }
+    }
+}
