@@ -270,7 +270,8 @@ impl<'r> Runner<'r> {
         let first_key = Some(keyer.key(0, &work.jobs().job_bytes(0)).id());
         let (pending, skipped, stealer) = match steal {
             Some(s) => {
-                let source = s.source(plan, work, existing, self.threads() as u64)?;
+                let earlier = dir.path().join(Manifest::FILE).exists();
+                let source = s.source(plan, work, existing, self.threads() as u64, earlier)?;
                 (Vec::new(), source.skipped, Some(source))
             }
             None => {

@@ -501,3 +501,36 @@ fn one_machine_name_runs_on_one_host_at_a_time_across_hosts() {
         "given back at the end"
     );
 }
+
+#[test]
+fn a_frozen_host_is_never_taken_over_and_nothing_runs_twice() {
+    let s = Study::with(&sleepy(30), THREE, "");
+    let mut a = spawn(&s, &["-M", "a", "--steal-block", "2"], "0.3");
+    let results = s.machine_dir("a").join("results.csv");
+    assert!(wait_until(Duration::from_secs(30), || {
+        std::fs::read(&results).is_ok_and(|d| d.iter().filter(|&&b| b == b'\n').count() > 1)
+    }));
+    // Frozen holding a block: its status.json goes stale, its unclaimed blocks are stolen.
+    signal(a.id(), libc::SIGSTOP);
+    let b = spawn(&s, &["-M", "b", "--steal-block", "2"], "0");
+    let c = spawn(&s, &["-M", "c", "--steal-block", "2"], "0");
+    let (b, c) = (finish(b), finish(c));
+    signal(a.id(), libc::SIGCONT);
+    let a = wait_child(&mut a, Duration::from_secs(60)).code();
+    assert_eq!((a, b, c), (Some(0), 0, 0));
+    let rows = ok_rows(&s, "out", &["a", "b", "c"]);
+    assert_eq!(rows.len(), 30);
+    for (i, by) in &rows {
+        assert_eq!(by.len(), 1, "job {i} ran once, here by {by:?}");
+    }
+    let (o, summary) = merge(&s, &["out"], "merged");
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(summary["duplicates"], 0);
+    let (own_a, _) = credit(&summary, "a");
+    assert!(
+        own_a >= 2,
+        "a finished the block it held when frozen: {summary}"
+    );
+    let stolen: u64 = ["b", "c"].iter().map(|m| credit(&summary, m).1).sum();
+    assert!(stolen > 0, "{summary}");
+}

@@ -123,13 +123,15 @@ impl Stealing {
         NameRecord::take(&self.out.join(&self.layout), &self.who)
     }
 
-    /// The job source of this run.
+    /// The job source of this run (`earlier`: this machine's directory holds an earlier run,
+    /// whose claims it resumes first).
     pub(crate) fn source<'a>(
         &self,
         plan: &'a Plan,
         work: &'a crate::Work,
         existing: Existing,
         threads: u64,
+        earlier: bool,
     ) -> Result<StealSource<'a>> {
         StealSource::new(
             blocks::Blocks::new(plan, self.block),
@@ -140,6 +142,7 @@ impl Stealing {
             work,
             existing,
             threads,
+            earlier,
         )
     }
 

@@ -49,7 +49,15 @@ struct State {
     /// Blocks known claimed (won or lost here): a directory listing a network file system
     /// caches may not show them yet.
     known: Vec<HashSet<u64>>,
+    /// Shares found fully claimed (claims are never removed: they stay so).
+    full: Vec<bool>,
+    /// The last views and when they were taken.
+    cached: Option<(Instant, Vec<ShareView>)>,
 }
+
+/// How long a thief reuses what it read of the claims and the other hosts' status (a study
+/// of many hosts would otherwise list every share's claims for every block it steals).
+const VIEWS_FOR: Duration = Duration::from_millis(500);
 
 /// Blocks claimed as the workers go.
 pub(crate) struct StealSource<'a> {
@@ -85,11 +93,14 @@ impl<'a> StealSource<'a> {
         work: &'a Work,
         existing: Existing,
         threads: u64,
+        earlier: bool,
     ) -> Result<Self> {
         let claimer = Claimer::new(claims);
         // What an earlier run of this machine claimed (here or on another host) comes first.
+        // A machine with no earlier run (no manifest: a run writes it before its first claim)
+        // holds nothing, and need not read every claim.
         let mut held = Vec::new();
-        for j in 0..blocks.shares() {
+        for j in (0..blocks.shares()).filter(|_| earlier) {
             let mut numbers = claimed_blocks(claimer.dir(), blocks.owner(j));
             numbers.sort_unstable();
             for b in numbers {
@@ -112,6 +123,8 @@ impl<'a> StealSource<'a> {
                 own_done: me.is_none(),
                 threads_of: vec![None; blocks.shares()],
                 known: vec![HashSet::new(); blocks.shares()],
+                full: vec![false; blocks.shares()],
+                cached: None,
             }),
             blocks,
             claimer,
@@ -199,15 +212,31 @@ impl<'a> StealSource<'a> {
 
     /// What every share has left unclaimed, and how fast its owner goes.
     fn views(&self, st: &mut State) -> Vec<ShareView> {
+        if let Some((at, views)) = &st.cached {
+            if at.elapsed() < VIEWS_FOR {
+                let mut views = views.clone();
+                for (v, known) in views.iter_mut().zip(&st.known) {
+                    v.unclaimed.retain(|b| !known.contains(b));
+                }
+                return views;
+            }
+        }
         let now = SystemTime::now();
-        (0..self.blocks.shares())
+        let views: Vec<ShareView> = (0..self.blocks.shares())
             .map(|j| {
+                if st.full[j] {
+                    return ShareView {
+                        unclaimed: Vec::new(),
+                        rate: None,
+                        threads: 1,
+                    };
+                }
                 let owner = self.blocks.owner(j);
                 let mut claimed: HashSet<u64> = claimed_blocks(self.claimer.dir(), owner)
                     .into_iter()
                     .collect();
                 claimed.extend(&st.known[j]);
-                let unclaimed = (0..self.blocks.count(j))
+                let unclaimed: Vec<u64> = (0..self.blocks.count(j))
                     .filter(|b| !claimed.contains(b))
                     .collect();
                 let dir = self.out.join(owner);
@@ -236,7 +265,12 @@ impl<'a> StealSource<'a> {
                     threads: st.threads_of[j].unwrap_or(1),
                 }
             })
-            .collect()
+            .collect();
+        for (j, v) in views.iter().enumerate() {
+            st.full[j] = v.unclaimed.is_empty();
+        }
+        st.cached = Some((Instant::now(), views.clone()));
+        views
     }
 
     fn refill(&self, st: &mut State) -> Result<Refill> {
