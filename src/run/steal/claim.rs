@@ -50,6 +50,8 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct Claimer {
     dir: PathBuf,
+    /// Owner directories known to exist.
+    made: std::sync::Mutex<std::collections::HashSet<String>>,
     /// False once the file system refused a hard link: `O_EXCL` from then on.
     links: AtomicBool,
 }
@@ -59,6 +61,7 @@ impl Claimer {
     pub fn new(dir: PathBuf) -> Claimer {
         Claimer {
             dir,
+            made: std::sync::Mutex::default(),
             links: AtomicBool::new(true),
         }
     }
@@ -80,7 +83,13 @@ impl Claimer {
     /// A claims directory that cannot be created or read.
     pub fn claim(&self, record: &ClaimRecord) -> Result<Outcome> {
         let owner_dir = self.dir.join(&record.owner);
-        std::fs::create_dir_all(&owner_dir).map_err(|e| Error::io(&owner_dir, e))?;
+        {
+            let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
+            if !made.contains(&record.owner) {
+                std::fs::create_dir_all(&owner_dir).map_err(|e| Error::io(&owner_dir, e))?;
+                made.insert(record.owner.clone());
+            }
+        }
         let target = self.path(&record.owner, record.block);
         let mut bytes = serde_json::to_vec(record).expect("serializing plain data");
         bytes.push(b'\n');
@@ -101,9 +110,7 @@ impl Claimer {
                 if links {
                     self.links.store(false, Ordering::Relaxed);
                 }
-                f.write_all(&bytes)
-                    .and_then(|()| f.sync_all())
-                    .map_err(|e| Error::io(&target, e))?;
+                f.write_all(&bytes).map_err(|e| Error::io(&target, e))?;
             }
             Err(e) if !appears(&target) => return Err(Error::io(&target, e)),
             Err(_) => {}
@@ -120,8 +127,9 @@ impl Claimer {
         bytes: &[u8],
     ) -> Result<Option<Outcome>> {
         let tmp = owner_dir.join(format!(".{}.{}.tmp", record.block, record.run));
-        let written = std::fs::File::create(&tmp)
-            .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
+        // Not fsynced, as results.csv is not by default: a claim whose content a power loss
+        // of the file server took is held by nobody (never by two); merge lists its block.
+        let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes));
         if let Err(e) = written {
             let _ = std::fs::remove_file(&tmp);
             return Err(Error::io(&tmp, e));
@@ -129,13 +137,11 @@ impl Claimer {
         let linked = std::fs::hard_link(&tmp, target);
         let _ = std::fs::remove_file(&tmp);
         match linked {
-            // Linked, or refused (EEXIST, or EPERM from sshfs): either way the name exists
+            // Linked: the read back decides (the reply may have been for a retransmission).
+            Ok(()) => self.read_back(target, record).map(Some),
+            // Refused (EEXIST, or EPERM from sshfs): either way the name exists
             // and its content decides.
             _ if appears(target) => self.read_back(target, record).map(Some),
-            Ok(()) => Err(Error::io(
-                target,
-                std::io::Error::other("a claim just linked is not there"),
-            )),
             // No name and an error: perhaps no hard links here; the caller tries O_EXCL.
             Err(_) => Ok(None),
         }

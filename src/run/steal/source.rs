@@ -20,7 +20,7 @@ use crate::run::scheduler::{JobSource, Pending};
 use crate::Work;
 
 /// How long a thief waits before it looks again when no block is worth stealing yet.
-const LOOK_AGAIN: Duration = Duration::from_millis(200);
+const LOOK_AGAIN: Duration = Duration::from_millis(100);
 
 /// What a stealing run has done so far (for status.json, the log and the summary).
 #[derive(Debug, Default)]
@@ -305,7 +305,11 @@ impl<'a> StealSource<'a> {
                 }
                 Ok(Refill::Again)
             }
-            Choice::Wait => Ok(Refill::Wait),
+            Choice::Wait => {
+                // Look afresh next time: the blocks waited for are being claimed by others.
+                st.cached = None;
+                Ok(Refill::Wait)
+            }
             Choice::Nothing => Ok(Refill::Done),
         }
     }
