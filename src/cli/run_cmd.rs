@@ -124,13 +124,13 @@ fn execute(
         let result = match (source, &s.worker) {
             (Some(src), _) => src.run(&runner),
             (None, Some(worker)) => runner.run(
-                &WorkerExecutor::new(&s.work, &s.machine().name, s.opts.dir.clone(), worker)
+                &WorkerExecutor::new(&s.work, s.machine_name(), s.opts.dir.clone(), worker)
                     .recycle(s.worker_recycle)
                     .grace(s.opts.grace),
             ),
             (None, None) => runner.run(&CommandExecutor::new(
                 &s.work,
-                &s.machine().name,
+                s.machine_name(),
                 s.opts.dir.clone(),
                 s.capture,
             )),
@@ -154,7 +154,7 @@ fn report(s: &RunSettings, summary: &RunSummary, reporter: &Reporter) -> u8 {
     }
     if !s.quiet {
         reporter.always(&render_summary(
-            &crate::text::escape(&s.machine().name),
+            &crate::text::escape(s.machine_name()),
             &s.plan,
             summary,
             &s.opts.dir,

@@ -54,6 +54,15 @@ impl RunSettings {
     pub(crate) fn machine(&self) -> &Machine {
         &self.plan.machines()[self.machine]
     }
+
+    /// The name this run goes by (its rows, `$JOBSPLIT_MACHINE`): the machine's, or a
+    /// helper's (`--helper NAME`, not in the plan).
+    pub(crate) fn machine_name(&self) -> &str {
+        match self.steal.as_ref().and_then(|s| s.helper.as_deref()) {
+            Some(helper) => helper,
+            None => &self.machine().name,
+        }
+    }
 }
 
 /// Resolves flags, environment and config into one [`RunSettings`]: nothing is written, nothing

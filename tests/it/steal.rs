@@ -13,7 +13,7 @@ const THREE: &str = r#"{"a": {"weight": 1, "cores": 1}, "b": {"weight": 1, "core
 /// Jobs that sleep `$SLEEP` seconds (each host sets its own: its simulated speed).
 fn sleepy(n: usize) -> Vec<String> {
     (0..n)
-        .map(|i| format!("sleep \"$SLEEP\"; echo job {i}"))
+        .map(|i| format!("sleep \"$SLEEP\"; echo job {i} on $JOBSPLIT_MACHINE"))
         .collect()
 }
 
@@ -318,6 +318,15 @@ fn a_helper_joins_a_running_study_and_steals() {
     assert_eq!(own, 0);
     assert!(stolen > 0, "{summary}");
     assert_eq!(s.manifest("spare")["balance"]["helper"], true);
+    // Its jobs run as the helper ($JOBSPLIT_MACHINE), not as a machine of the plan.
+    let out: Vec<String> = s
+        .log("spare")
+        .into_iter()
+        .filter(|l| l.stream == "out")
+        .map(|l| l.text)
+        .collect();
+    assert_eq!(out.len() as u64, stolen, "{out:?}");
+    assert!(out.iter().all(|l| l.ends_with(" on spare")), "{out:?}");
 }
 
 #[test]
