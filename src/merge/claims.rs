@@ -64,6 +64,8 @@ pub(super) struct Proof {
     plans: Vec<PlanClaims>,
     credit: BTreeMap<String, (u64, u64)>,
     empty: Vec<String>,
+    /// The machines among the inputs.
+    inputs: HashSet<String>,
 }
 
 /// Checks the stealing inputs among `dirs`: `None` when there are none.
@@ -80,6 +82,7 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
         plans: Vec::new(),
         credit: BTreeMap::new(),
         empty: Vec::new(),
+        inputs: dirs.iter().map(|d| d.manifest.machine.clone()).collect(),
     };
     for (plan, group) in by_plan {
         let Some(first) = group.iter().find_map(|d| d.manifest.balance.as_ref()) else {
@@ -313,11 +316,28 @@ impl Proof {
             for u in &summary.claimed_unfinished {
                 *per.entry(u.machine.as_str()).or_default() += u.jobs.len() as u64;
             }
-            let who: Vec<String> = per.iter().map(|(m, n)| format!("{m} {n}")).collect();
-            warnings.push(format!(
-                "{held} jobs were claimed but not finished ({}): their hosts died, froze or were cut off; they are in missing.txt, and `jobsplit run --steal --rescue` runs them",
-                who.join(", ")
-            ));
+            let (given, absent): (Vec<_>, Vec<_>) =
+                per.iter().partition(|(m, _)| self.inputs.contains(**m));
+            let list = |v: &[(&&str, &u64)]| {
+                v.iter()
+                    .map(|(m, n)| format!("{} {n}", crate::text::escape(m)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if !given.is_empty() {
+                warnings.push(format!(
+                    "{} jobs were claimed but not finished ({}): their hosts died, froze or were cut off; they are in missing.txt, and `jobsplit run --steal --rescue` runs them (only once those hosts are gone for good: a frozen host that resumes finishes them)",
+                    given.iter().map(|(_, n)| **n).sum::<u64>(),
+                    list(&given)
+                ));
+            }
+            if !absent.is_empty() {
+                warnings.push(format!(
+                    "{} jobs are held by machines whose output is not among the inputs ({}): pass their directories too (or the shared OUT)",
+                    absent.iter().map(|(_, n)| **n).sum::<u64>(),
+                    list(&absent)
+                ));
+            }
         }
         for e in self.empty {
             warnings.push(format!(
