@@ -301,16 +301,20 @@ fn suggest_weights(machines: &mut [MachineSummary]) {
         let ok = m.jobs_per_core_s;
         m.jobs_per_core_s = if m.busy_s > 0.0 { ok / m.busy_s } else { 0.0 };
     }
+    // A stealing study's helpers (weight 0, not in the machines file) get no suggestion.
     let measured: Vec<&MachineSummary> = machines
         .iter()
-        .filter(|m| m.jobs_per_core_s > 0.0)
+        .filter(|m| m.jobs_per_core_s > 0.0 && m.weight > 0.0)
         .collect();
     let given: f64 = measured.iter().map(|m| m.weight).sum();
     let speed: f64 = measured.iter().map(|m| m.jobs_per_core_s).sum();
     if speed <= 0.0 {
         return;
     }
-    for m in machines.iter_mut().filter(|m| m.jobs_per_core_s > 0.0) {
+    for m in machines
+        .iter_mut()
+        .filter(|m| m.jobs_per_core_s > 0.0 && m.weight > 0.0)
+    {
         m.suggested_weight = Some(round3(m.jobs_per_core_s / speed * given));
     }
 }
@@ -373,7 +377,7 @@ fn round3(x: f64) -> f64 {
 
 fn write_machines(path: &Path, summary: &Summary) -> Result<()> {
     let mut map = serde_json::Map::new();
-    for m in &summary.machines {
+    for m in summary.machines.iter().filter(|m| m.weight > 0.0) {
         let w = m.suggested_weight.unwrap_or(m.weight);
         map.insert(
             m.name.clone(),

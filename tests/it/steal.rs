@@ -318,6 +318,21 @@ fn a_helper_joins_a_running_study_and_steals() {
     assert_eq!(own, 0);
     assert!(stolen > 0, "{summary}");
     assert_eq!(s.manifest("spare")["balance"]["helper"], true);
+    // A calibrated machines file is for the machines of the plan: the helper is not in it.
+    let o = s.output(&[
+        "merge",
+        "out",
+        "-o",
+        "m2",
+        "--write-machines",
+        "calibrated.json",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let calibrated = read_json(&s.join("calibrated.json"));
+    assert!(
+        calibrated.get("solo").is_some() && calibrated.get("spare").is_none(),
+        "{calibrated}"
+    );
     // Its jobs run as the helper ($JOBSPLIT_MACHINE), not as a machine of the plan.
     let out: Vec<String> = s
         .log("spare")
