@@ -210,67 +210,73 @@ impl<'a> StealSource<'a> {
         (done > 0 && t > 0.0).then(|| done as f64 / t)
     }
 
-    /// What every share has left unclaimed, and how fast its owner goes.
-    fn views(&self, st: &mut State) -> Vec<ShareView> {
+    /// What every share has left unclaimed, and how fast its owner goes, and whether that
+    /// was read just now (not reused from the last [`VIEWS_FOR`]).
+    fn views(&self, st: &mut State) -> (Vec<ShareView>, bool) {
         if let Some((at, views)) = &st.cached {
             if at.elapsed() < VIEWS_FOR {
                 let mut views = views.clone();
                 for (v, known) in views.iter_mut().zip(&st.known) {
                     v.unclaimed.retain(|b| !known.contains(b));
                 }
-                return views;
+                return (views, false);
             }
         }
         let now = SystemTime::now();
         let views: Vec<ShareView> = (0..self.blocks.shares())
-            .map(|j| {
-                if st.full[j] {
-                    return ShareView {
-                        unclaimed: Vec::new(),
-                        rate: None,
-                        threads: 1,
-                    };
-                }
-                let owner = self.blocks.owner(j);
-                let mut claimed: HashSet<u64> = claimed_blocks(self.claimer.dir(), owner)
-                    .into_iter()
-                    .collect();
-                claimed.extend(&st.known[j]);
-                let unclaimed: Vec<u64> = (0..self.blocks.count(j))
-                    .filter(|b| !claimed.contains(b))
-                    .collect();
-                let dir = self.out.join(owner);
-                if st.threads_of[j].is_none() {
-                    st.threads_of[j] =
-                        read_claim_like::<Manifest>(&dir.join(Manifest::FILE)).map(|m| m.threads);
-                }
-                let rate = if Some(j) == self.me {
-                    self.my_rate()
-                } else {
-                    read_claim_like::<StatusFile>(&dir.join(StatusFile::FILE))
-                        // Another plan's status (the original beside a rescue) says nothing.
-                        .filter(|s| s.plan_digest == self.plan_digest)
-                        .and_then(|s| {
-                            live_rate(
-                                s.state == RunState::Running,
-                                &s.updated_at,
-                                s.rate_per_s,
-                                now,
-                            )
-                        })
-                };
-                ShareView {
-                    unclaimed,
-                    rate,
-                    threads: st.threads_of[j].unwrap_or(1),
-                }
-            })
+            .map(|j| self.view_of(st, j, now))
             .collect();
-        for (j, v) in views.iter().enumerate() {
-            st.full[j] = v.unclaimed.is_empty();
-        }
         st.cached = Some((Instant::now(), views.clone()));
-        views
+        (views, true)
+    }
+
+    /// What share `j` has left unclaimed (read now), and how fast its owner goes.
+    fn view_of(&self, st: &mut State, j: usize, now: SystemTime) -> ShareView {
+        if st.full[j] {
+            return ShareView {
+                unclaimed: Vec::new(),
+                tail_jobs: 0,
+                rate: None,
+                threads: 1,
+            };
+        }
+        let owner = self.blocks.owner(j);
+        let mut claimed: HashSet<u64> = claimed_blocks(self.claimer.dir(), owner)
+            .into_iter()
+            .collect();
+        claimed.extend(&st.known[j]);
+        let unclaimed: Vec<u64> = (0..self.blocks.count(j))
+            .filter(|b| !claimed.contains(b))
+            .collect();
+        st.full[j] = unclaimed.is_empty();
+        let dir = self.out.join(owner);
+        if st.threads_of[j].is_none() {
+            st.threads_of[j] =
+                read_claim_like::<Manifest>(&dir.join(Manifest::FILE)).map(|m| m.threads);
+        }
+        let rate = if Some(j) == self.me {
+            self.my_rate()
+        } else {
+            read_claim_like::<StatusFile>(&dir.join(StatusFile::FILE))
+                // Another plan's status (the original beside a rescue) says nothing.
+                .filter(|s| s.plan_digest == self.plan_digest)
+                .and_then(|s| {
+                    live_rate(
+                        s.state == RunState::Running,
+                        &s.updated_at,
+                        s.rate_per_s,
+                        now,
+                    )
+                })
+        };
+        ShareView {
+            tail_jobs: unclaimed
+                .last()
+                .map_or(0, |&b| self.blocks.jobs(j, b).len() as u64),
+            unclaimed,
+            rate,
+            threads: st.threads_of[j].unwrap_or(1),
+        }
     }
 
     fn refill(&self, st: &mut State) -> Result<Refill> {
@@ -296,8 +302,18 @@ impl<'a> StealSource<'a> {
             st.own_done = true;
         }
         self.stats.stealing.store(true, Ordering::Relaxed);
-        let views = self.views(st);
-        match choose(&views, self.blocks.size(), self.my_rate(), self.threads) {
+        let (mut views, fresh) = self.views(st);
+        let mut choice = choose(&views, self.blocks.size(), self.my_rate(), self.threads);
+        if let (Choice::Steal(j, _), false) = (choice, fresh) {
+            // Decide on the victim as it is now: since the views were read its owner (or
+            // other thieves) may have claimed what made it look worth stealing from.
+            views[j] = self.view_of(st, j, SystemTime::now());
+            if let Some((_, cached)) = &mut st.cached {
+                cached[j] = views[j].clone();
+            }
+            choice = choose(&views, self.blocks.size(), self.my_rate(), self.threads);
+        }
+        match choice {
             Choice::Steal(j, b) => {
                 st.known[j].insert(b);
                 if self.claim(j, b)? {

@@ -12,6 +12,8 @@ use std::time::{Duration, SystemTime};
 pub struct ShareView {
     /// Unclaimed block numbers, ascending.
     pub unclaimed: Vec<u64>,
+    /// Jobs in the last unclaimed block (a share's last block may be short).
+    pub tail_jobs: u64,
     /// The owner's jobs per second, `None` when it is not (or no longer visibly) running.
     pub rate: Option<f64>,
     /// The owner's worker threads.
@@ -64,8 +66,9 @@ pub fn choose(shares: &[ShareView], block: u64, my_rate: Option<f64>, my_threads
     // The owner reaches the tail after every unclaimed block before it, then runs it on one
     // of its threads; the thief would run it now on one of its own.
     let ahead = (view.unclaimed.len() - 1) as f64;
-    let owner_done = ahead * b / owner + b * view.threads.max(1) as f64 / owner;
-    let thief_done = b * my_threads.max(1) as f64 / mine;
+    let jobs = view.tail_jobs.max(1) as f64;
+    let owner_done = ahead * b / owner + jobs * view.threads.max(1) as f64 / owner;
+    let thief_done = jobs * my_threads.max(1) as f64 / mine;
     if thief_done < owner_done {
         Choice::Steal(j, tail)
     } else {
@@ -79,6 +82,7 @@ mod tests {
 
     fn view(unclaimed: &[u64], rate: Option<f64>) -> ShareView {
         ShareView {
+            tail_jobs: 4,
             unclaimed: unclaimed.to_vec(),
             rate,
             threads: 1,
