@@ -298,3 +298,42 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the order of attempts, by links or by exclusive creates: each block's first
+        /// claimant wins it, every later attempt by another run loses, and the holder never
+        /// changes.
+        #[test]
+        fn the_first_claimant_holds_a_block_for_good(
+            attempts in proptest::collection::vec((0u64..6, 0usize..4), 1..40),
+            links in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let claimer = Claimer::new(dir.path().join("claims"));
+            claimer.links.store(links, Ordering::Relaxed);
+            let mut holder: std::collections::HashMap<u64, usize> = Default::default();
+            for (block, run) in attempts {
+                let record = ClaimRecord {
+                    owner: "o".into(),
+                    block,
+                    machine: format!("m{run}"),
+                    host: "h".into(),
+                    pid: 1,
+                    run: format!("run{run}"),
+                    at: "t".into(),
+                    jobs: vec![block],
+                };
+                let first = *holder.entry(block).or_insert(run);
+                let won = claimer.claim(&record).unwrap() == Outcome::Won;
+                prop_assert_eq!(won, first == run);
+                let held = read_claim(&claimer.path("o", block)).unwrap().unwrap();
+                prop_assert_eq!(held.run, format!("run{first}"));
+            }
+        }
+    }
+}

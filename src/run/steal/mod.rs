@@ -1,6 +1,6 @@
 //! Dynamic balancing with no server: work stealing over the shared output directory.
 //!
-//! Every host computes the same split-v1 plan; each share is cut into [blocks](blocks) of
+//! Every host computes the same split-v1 plan; each share is cut into [blocks] of
 //! consecutive jobs; a host [claims](claim) a block with one atomic file-system operation
 //! before running it, its own share from the head, then other shares from the tail
 //! ([victim]). The first host records the [layout] (mode, block size, plan) and every other
