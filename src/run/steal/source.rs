@@ -53,6 +53,9 @@ struct State {
     full: Vec<bool>,
     /// The last views and when they were taken.
     cached: Option<(Instant, Vec<ShareView>)>,
+    /// When a worker last found nothing worth stealing yet: the others wait without looking
+    /// (a host looks about 10 times a second, whatever its threads).
+    waited: Option<Instant>,
 }
 
 /// How long a thief reuses what it read of the claims and the other hosts' status (a study
@@ -125,6 +128,7 @@ impl<'a> StealSource<'a> {
                 known: vec![HashSet::new(); blocks.shares()],
                 full: vec![false; blocks.shares()],
                 cached: None,
+                waited: None,
             }),
             blocks,
             claimer,
@@ -302,6 +306,9 @@ impl<'a> StealSource<'a> {
             st.own_done = true;
         }
         self.stats.stealing.store(true, Ordering::Relaxed);
+        if st.waited.is_some_and(|t| t.elapsed() < LOOK_AGAIN) {
+            return Ok(Refill::Wait);
+        }
         let (mut views, fresh) = self.views(st);
         let mut choice = choose(&views, self.blocks.size(), self.my_rate(), self.threads);
         if let (Choice::Steal(j, _), false) = (choice, fresh) {
@@ -324,6 +331,7 @@ impl<'a> StealSource<'a> {
             Choice::Wait => {
                 // Look afresh next time: the blocks waited for are being claimed by others.
                 st.cached = None;
+                st.waited = Some(Instant::now());
                 Ok(Refill::Wait)
             }
             Choice::Nothing => Ok(Refill::Done),
