@@ -31,6 +31,11 @@ pub enum Choice {
     Nothing,
 }
 
+/// A thief steals a block only when it would finish it in under this share of the time the
+/// owner would: job durations vary, and a block taken for a marginal gain ends the study late
+/// as often as early (a slow thief then runs the study's last block).
+pub const MARGIN: f64 = 0.75;
+
 /// How long a status.json may go unrefreshed before its host counts as not running (it only
 /// makes the host's unclaimed blocks fair game sooner; nothing it holds is touched).
 pub const STALE: Duration = Duration::from_secs(10);
@@ -69,7 +74,7 @@ pub fn choose(shares: &[ShareView], block: u64, my_rate: Option<f64>, my_threads
     let jobs = view.tail_jobs.max(1) as f64;
     let owner_done = ahead * b / owner + jobs * view.threads.max(1) as f64 / owner;
     let thief_done = jobs * my_threads.max(1) as f64 / mine;
-    if thief_done < owner_done {
+    if thief_done < MARGIN * owner_done {
         Choice::Steal(j, tail)
     } else {
         Choice::Wait
