@@ -288,6 +288,19 @@ fn a_host_killed_mid_run_loses_only_its_claimed_blocks_and_a_rescue_finishes_the
         o.stderr
     );
 
+    // A rescue plan stealing in the study's own OUT would claim under claims of its own.
+    let before = files_under(&s.out());
+    let o = Out::of(
+        s.std_cmd()
+            .args([
+                "run", "--yes", "--quiet", "--steal", "-M", "b", "--rescue", "merged",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("stealing study of plan"), "{}", o.stderr);
+    assert_eq!(files_under(&s.out()), before, "nothing written");
     // A rescue of the missing jobs, stealing too, in its own output directory.
     let r = spawn(&s, &["-M", "b", "--rescue", "merged", "-o", "rescue"], "0");
     assert_eq!(finish(r), 0);

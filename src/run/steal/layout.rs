@@ -123,7 +123,9 @@ pub fn check(out: &Path, plan: &Plan, steal: Option<u64>) -> Result<()> {
                     ),
                 ));
             }
-        } else if layout.excluded == 0 && plan.excluded() == 0 {
+        } else if layout.work_digest == work || (layout.excluded == 0 && plan.excluded() == 0) {
+            // Two plans of one work stealing in one OUT (a stale job list or machines file, or
+            // two rescue plans) would each claim the same jobs under their own claims.
             return Err(Error::invalid(
                 Some(&file),
                 None,
