@@ -200,6 +200,20 @@ pub(crate) struct RunArgs {
     /// Restart each worker after N jobs, N >= 1 (overrides [run] worker_recycle)
     #[arg(long, value_name = "N", value_parser = parse_worker_recycle, allow_negative_numbers = true)]
     pub(crate) worker_recycle: Option<u64>,
+    /// Balance by work stealing over the shared OUT: claim blocks, take slower shares' tails
+    /// (docs/balance.md; overrides [run] balance)
+    #[arg(long)]
+    pub(crate) steal: bool,
+    /// Jobs per stealing block, 1 to 1e9; every host must agree (overrides [run] steal_block)
+    #[arg(long, value_name = "N", value_parser = parse_steal_block, allow_negative_numbers = true)]
+    pub(crate) steal_block: Option<u64>,
+    /// Join a stealing study as a helper called NAME: a pure thief not in the machines file
+    #[arg(long, value_name = "NAME", requires = "steal", conflicts_with_all = ["machine", "shard"])]
+    pub(crate) helper: Option<String>,
+}
+
+fn parse_steal_block(s: &str) -> Result<u64, String> {
+    ranged(s, 1, crate::run::steal::blocks::MAX_BLOCK)
 }
 
 fn parse_capture(s: &str) -> Result<crate::input::Capture, String> {

@@ -283,10 +283,15 @@ fn job_line(
 
 /// The plain progress line: no rate or ETA before a job ended (they would say 0 and 0s).
 fn progress_line(done: u64, total: u64, failed: u64, secs: f64, running: &str) -> String {
-    let mut line = format!(
-        "{}: {done}/{total} done, {failed} failed",
-        super::program::name()
-    );
+    // A stealing run may end more jobs than its share (it steals), or have none (a helper).
+    let mut line = if done > total {
+        format!("{}: {done} done, {failed} failed", super::program::name())
+    } else {
+        format!(
+            "{}: {done}/{total} done, {failed} failed",
+            super::program::name()
+        )
+    };
     if done > 0 && secs > 0.0 {
         let per_sec = done as f64 / secs;
         line.push_str(&format!(", {} jobs/s", rate(per_sec)));

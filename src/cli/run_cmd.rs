@@ -31,6 +31,10 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         settings.machine,
         &settings.opts,
     );
+    let runner = match &settings.steal {
+        Some(steal) => runner.steal(steal),
+        None => runner,
+    };
     runner.check()?;
     if args.dry_run {
         super::dry_run::run(&settings)?;
@@ -120,13 +124,13 @@ fn execute(
         let result = match (source, &s.worker) {
             (Some(src), _) => src.run(&runner),
             (None, Some(worker)) => runner.run(
-                &WorkerExecutor::new(&s.work, &s.machine().name, s.opts.dir.clone(), worker)
+                &WorkerExecutor::new(&s.work, s.machine_name(), s.opts.dir.clone(), worker)
                     .recycle(s.worker_recycle)
                     .grace(s.opts.grace),
             ),
             (None, None) => runner.run(&CommandExecutor::new(
                 &s.work,
-                &s.machine().name,
+                s.machine_name(),
                 s.opts.dir.clone(),
                 s.capture,
             )),
@@ -150,7 +154,7 @@ fn report(s: &RunSettings, summary: &RunSummary, reporter: &Reporter) -> u8 {
     }
     if !s.quiet {
         reporter.always(&render_summary(
-            &crate::text::escape(&s.machine().name),
+            &crate::text::escape(s.machine_name()),
             &s.plan,
             summary,
             &s.opts.dir,

@@ -12,7 +12,7 @@ use super::JobSource;
 use crate::engine;
 use crate::input::{Capture, Machine};
 use crate::plan::Plan;
-use crate::run::{Resume, RunOptions};
+use crate::run::{Balance, Resume, RunOptions, StealOptions};
 use crate::{Error, Work};
 
 /// Everything a run needs, resolved.
@@ -45,12 +45,23 @@ pub(crate) struct RunSettings {
     pub(crate) notes: Vec<String>,
     /// Warnings shown before the run, even when quiet.
     pub(crate) warnings: Vec<String>,
+    /// `Some` for a stealing run.
+    pub(crate) steal: Option<StealOptions>,
 }
 
 impl RunSettings {
     /// This machine.
     pub(crate) fn machine(&self) -> &Machine {
         &self.plan.machines()[self.machine]
+    }
+
+    /// The name this run goes by (its rows, `$JOBSPLIT_MACHINE`): the machine's, or a
+    /// helper's (`--helper NAME`, not in the plan).
+    pub(crate) fn machine_name(&self) -> &str {
+        match self.steal.as_ref().and_then(|s| s.helper.as_deref()) {
+            Some(helper) => helper,
+            None => &self.machine().name,
+        }
     }
 }
 
@@ -61,7 +72,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
     let mut notes = Vec::new();
     let shard = match args.shard {
         Some(s) => Some(s),
-        None if args.machine.is_some() => None,
+        None if args.machine.is_some() || args.helper.is_some() => None,
         None => {
             let count = match args.shard_count {
                 Some(n) => Some(n),
@@ -122,11 +133,18 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
             ),
         ));
     }
-    let machine = match shard {
-        Some(s) => s.index as usize,
-        None => pick_machine(&plan, args.machine.as_deref())?,
+    let steal = resolve_steal(args, &config.run, &plan)?;
+    let helper = steal.as_ref().and_then(|s| s.helper.clone());
+    let machine = match (shard, &helper) {
+        (_, Some(_)) => 0,
+        (Some(s), None) => s.index as usize,
+        (None, None) => pick_machine(&plan, args.machine.as_deref())?,
     };
-    let m = plan.machines()[machine].clone();
+    let mut m = plan.machines()[machine].clone();
+    if let Some(h) = &helper {
+        m.name = h.clone();
+        m.cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    }
     if let Some(hex) = &args.expect_digest {
         let hex = hex.to_ascii_lowercase();
         if hex.is_empty() || !plan.plan_digest().hex().starts_with(&hex) {
@@ -164,7 +182,11 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         status_interval: Duration::from_secs(2),
         shard,
     };
-    let share = plan.share(machine).len();
+    let share = if helper.is_some() {
+        0
+    } else {
+        plan.share(machine).len()
+    };
     let headline = format!(
         "plan {} ({}, work {}): machine {} runs {share} of {}{} with {} into {}",
         plan.plan_digest().short(),
@@ -179,7 +201,15 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         },
         super::progress::count(threads as u64, "thread", "threads"),
         dir.display()
-    );
+    ) + &match &steal {
+        Some(s) => format!(
+            ", stealing blocks of {}{}",
+            s.block
+                .unwrap_or_else(|| crate::run::steal::blocks::default_block(&plan)),
+            if helper.is_some() { " as a helper" } else { "" }
+        ),
+        None => String::new(),
+    };
     Ok(RunSettings {
         capture: args.capture.unwrap_or(run.capture),
         worker,
@@ -198,7 +228,50 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         headline,
         notes,
         warnings,
+        steal,
     })
+}
+
+/// `--steal`/`[run] balance`, `--steal-block`/`[run] steal_block` and `--helper`, checked.
+fn resolve_steal(
+    args: &RunArgs,
+    run: &crate::input::RunConfig,
+    plan: &Plan,
+) -> Result<Option<StealOptions>> {
+    let stealing = args.steal || run.balance == Balance::Steal;
+    if !stealing {
+        if args.steal_block.is_some() {
+            bail!(Error::usage(
+                "--steal-block sets the block size of a stealing run: pass --steal too (or set [run] balance = \"steal\")"
+            ));
+        }
+        return Ok(None);
+    }
+    if args.fresh || args.keep_done {
+        bail!(Error::usage(format!(
+            "{} cannot go with --steal: the claims in the shared output directory name this machine; start a new study in another --out",
+            if args.fresh { "--fresh" } else { "--keep-done" }
+        )));
+    }
+    if let Some(h) = &args.helper {
+        let bad =
+            h.is_empty() || h.starts_with('.') || h.contains(['/', '\\', '\0']) || h.len() > 255;
+        if bad {
+            bail!(Error::usage(format!(
+                "--helper `{}` cannot name a directory: use letters, digits, `-` and `_`",
+                crate::text::escape(h)
+            )));
+        }
+        if plan.machine_index(h).is_some() {
+            bail!(Error::usage(format!(
+                "--helper `{h}` is a machine of the plan: pass --machine {h} to run its share, or name the helper otherwise"
+            )));
+        }
+    }
+    Ok(Some(StealOptions {
+        block: args.steal_block.or(run.steal_block),
+        helper: args.helper.clone(),
+    }))
 }
 
 /// `--machine`/`JOBSPLIT_MACHINE` > the host name > a menu on a terminal > an error.

@@ -103,6 +103,11 @@ pub struct RunConfig {
     /// Restart each persistent worker after this many jobs, at least 1 (none: never).
     #[serde(default, deserialize_with = "super::values::ranged::worker_recycle")]
     pub worker_recycle: Option<u64>,
+    /// How jobs are balanced across hosts: `static` (each runs its share) or `steal`.
+    pub balance: crate::run::Balance,
+    /// Jobs per stealing block, 1 to 1e9 (none: from the plan; docs/balance.md).
+    #[serde(default, deserialize_with = "super::values::ranged::steal_block")]
+    pub steal_block: Option<u64>,
 }
 
 impl Default for RunConfig {
@@ -119,6 +124,8 @@ impl Default for RunConfig {
             job_logs: false,
             fsync: false,
             worker_recycle: None,
+            balance: crate::run::Balance::Static,
+            steal_block: None,
         }
     }
 }

@@ -129,6 +129,16 @@ pub(super) mod ranged {
         )?))
     }
 
+    pub(crate) fn steal_block<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        Ok(Some(read(
+            d,
+            "steal_block",
+            1,
+            crate::run::steal::blocks::MAX_BLOCK,
+            "; leave it out for a block size from the plan",
+        )?))
+    }
+
     pub(crate) fn nice<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
         Ok(read(d, "nice", 0, MAX_NICE, "; 19 is the politest")? as i32)
     }

@@ -1,6 +1,7 @@
 //! `merge`: join every host's output into one, prove each job ran exactly once, report what is
 //! missing and how fast each machine really was. Inputs are never modified.
 
+mod claims;
 mod discover;
 mod inputs;
 mod logs;
@@ -9,6 +10,7 @@ mod rescue;
 mod status;
 mod table;
 
+pub use claims::{BalanceSummary, StealCredit, Unfinished};
 pub use discover::{find_machine_dirs, MachineDir};
 pub use report::{MachineSummary, MergeReport, Summary};
 pub use rescue::{load_rescue, Rescue};
@@ -105,6 +107,8 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
             plan_digests.len()
         ));
     }
+    // A stealing study's rows are proved by its claims before anything is written.
+    let proof = claims::prove(&dirs)?;
     let out = &opts.out;
     check_out_dir(out, &dirs)?;
     let created = !out.exists();
@@ -143,6 +147,11 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         ));
     }
     let (counts, missing) = table.tally();
+    let balance = proof.map(|p| {
+        let (b, mut w) = p.finish(&missing);
+        warnings.append(&mut w);
+        b
+    });
     let duplicates = std::mem::take(&mut table.duplicates);
 
     // Per machine, by name (a rescue's dirs add to the same machine).
@@ -186,6 +195,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         missing: missing.len() as u64,
         duplicates: table.duplicate_count,
         machines,
+        balance,
     };
 
     // Write results.csv and missing.txt through temporary files, so a failure leaves no half file.
@@ -291,16 +301,20 @@ fn suggest_weights(machines: &mut [MachineSummary]) {
         let ok = m.jobs_per_core_s;
         m.jobs_per_core_s = if m.busy_s > 0.0 { ok / m.busy_s } else { 0.0 };
     }
+    // A stealing study's helpers (weight 0, not in the machines file) get no suggestion.
     let measured: Vec<&MachineSummary> = machines
         .iter()
-        .filter(|m| m.jobs_per_core_s > 0.0)
+        .filter(|m| m.jobs_per_core_s > 0.0 && m.weight > 0.0)
         .collect();
     let given: f64 = measured.iter().map(|m| m.weight).sum();
     let speed: f64 = measured.iter().map(|m| m.jobs_per_core_s).sum();
     if speed <= 0.0 {
         return;
     }
-    for m in machines.iter_mut().filter(|m| m.jobs_per_core_s > 0.0) {
+    for m in machines
+        .iter_mut()
+        .filter(|m| m.jobs_per_core_s > 0.0 && m.weight > 0.0)
+    {
         m.suggested_weight = Some(round3(m.jobs_per_core_s / speed * given));
     }
 }
@@ -363,7 +377,7 @@ fn round3(x: f64) -> f64 {
 
 fn write_machines(path: &Path, summary: &Summary) -> Result<()> {
     let mut map = serde_json::Map::new();
-    for m in &summary.machines {
+    for m in summary.machines.iter().filter(|m| m.weight > 0.0) {
         let w = m.suggested_weight.unwrap_or(m.weight);
         map.insert(
             m.name.clone(),

@@ -49,6 +49,9 @@ pub struct Summary {
     pub duplicates: u64,
     /// Per machine.
     pub machines: Vec<MachineSummary>,
+    /// A stealing study's proof: own and stolen jobs per machine, claimed-unfinished blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<super::BalanceSummary>,
 }
 
 impl Summary {
@@ -133,6 +136,21 @@ impl MergeReport {
                 format_weight(m.weight),
                 m.suggested_weight.map_or("-".into(), format_weight)
             );
+        }
+        if let Some(b) = &s.balance {
+            let parts: Vec<String> = b
+                .machines
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} {} own + {} stolen",
+                        crate::text::escape(&m.name),
+                        m.own,
+                        m.stolen
+                    )
+                })
+                .collect();
+            out += &format!("stealing, proved by claims: {}\n", parts.join(", "));
         }
         out
     }

@@ -44,6 +44,9 @@ pub struct MachineStatus {
     pub updated_at: String,
     /// Running by its files, but silent for a minute: the host may have died.
     pub stale: bool,
+    /// A stealing host's claims (claimed, stolen, stealing); absent for the static split.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steal: Option<crate::output::balance::StealStatus>,
 }
 
 /// Every host's progress and the totals.
@@ -125,6 +128,7 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
             eta_s: eta,
             updated_at: updated,
             stale,
+            steal: st.as_ref().and_then(|s| s.steal.clone()),
         });
     }
     Ok(StatusReport {
@@ -172,6 +176,7 @@ fn from_results(dir: &std::path::Path, m: &Manifest) -> Option<StatusFile> {
         rate_per_s: rate,
         eta_s: (running && rate > 0.0).then(|| m.share.saturating_sub(done) as f64 / rate),
         updated_at: crate::output::rfc3339(modified),
+        steal: None,
     })
 }
 
@@ -208,10 +213,31 @@ impl StatusReport {
                 escape(&m.updated_at)
             );
         }
+        out += &steal_lines(&self.machines);
         out += &format!(
             "total: {}/{} done ({} ok, {} failed) of {} jobs in the work\n",
             self.done, self.planned, self.ok, self.failed, self.jobs_total
         );
         out
     }
+}
+
+/// One line per stealing host: the jobs of the blocks it holds, how many it stole, whether it
+/// steals now (its own share fully claimed). Empty for a static study.
+fn steal_lines(machines: &[MachineStatus]) -> String {
+    let mut out = String::new();
+    for m in machines {
+        let Some(st) = &m.steal else {
+            continue;
+        };
+        out += &format!(
+            "steal: {} claimed {} done {} stolen {}{}\n",
+            crate::text::escape(&m.machine),
+            st.claimed,
+            m.done,
+            st.stolen,
+            if st.stealing { " (stealing)" } else { "" }
+        );
+    }
+    out
 }

@@ -68,6 +68,9 @@ pub struct Manifest {
     /// with it, so merge tells outputs of different seeds apart. Absent from older manifests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_key: Option<String>,
+    /// How a stealing run was balanced; absent for the static split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<super::balance::BalanceInfo>,
 }
 
 impl Manifest {
@@ -157,6 +160,9 @@ pub struct StatusFile {
     pub eta_s: Option<f64>,
     /// RFC 3339 UTC.
     pub updated_at: String,
+    /// A stealing host's claims; absent for the static split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steal: Option<super::balance::StealStatus>,
 }
 
 impl StatusFile {

@@ -2,6 +2,7 @@
 //! docs/output-format.md is the user-facing contract.
 
 mod atomic;
+pub mod balance;
 mod fsx;
 mod gzip;
 pub mod log;

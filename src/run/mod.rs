@@ -12,6 +12,7 @@ mod nonfinite;
 mod rundir;
 mod runner;
 mod scheduler;
+pub mod steal;
 mod worker;
 
 pub use attempt::{fields_of, Attempt};
@@ -26,4 +27,5 @@ pub use library::{
 };
 pub use rundir::Resume;
 pub use runner::{hostname, Counts, RunOptions, RunSummary, Runner};
+pub use steal::{Balance, StealOptions};
 pub use worker::WorkerExecutor;

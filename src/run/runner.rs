@@ -11,7 +11,8 @@ use super::cancel::Cancel;
 use super::events::Event;
 use super::executor::{Control, Executor};
 use super::rundir::{Resume, RunDir};
-use super::scheduler::{Pending, Settings, Shared};
+use super::scheduler::{JobSource, ListSource, Pending, Settings, Shared};
+use super::steal::{StealOptions, Stealing};
 use crate::engine::Shard;
 use crate::error::{Error, Result};
 use crate::model::{RunState, Stream};
@@ -99,6 +100,8 @@ pub struct Runner<'r> {
     events: &'r (dyn Fn(&Event<'_>) + Sync),
     /// Set once [`Runner::check`] passed, so `run` does not read the directory again.
     checked: OnceLock<()>,
+    /// `Some` for a stealing run (`--steal`).
+    steal: Option<Stealing>,
 }
 
 /// The cancellation of a runner nobody can cancel.
@@ -115,7 +118,22 @@ impl<'r> Runner<'r> {
             cancel: &NEVER_CANCELLED,
             events: &|_| {},
             checked: OnceLock::new(),
+            steal: None,
         }
+    }
+
+    /// Balances by stealing (docs/balance.md): blocks are claimed in the shared output
+    /// directory (the parent of `opts.dir`) as the run goes, its own share first, then the
+    /// tails of slower shares. With `steal.helper` the run is a pure thief of that name.
+    #[must_use]
+    pub fn steal(mut self, steal: &StealOptions) -> Self {
+        self.steal = Some(Stealing::new(
+            self.plan,
+            self.machine,
+            &self.opts.dir,
+            steal,
+        ));
+        self
     }
 
     /// Stops the run when `cancel` is stopped (no job starts after it, running jobs are asked
@@ -146,6 +164,14 @@ impl<'r> Runner<'r> {
             return Ok(());
         }
         let opts = self.opts;
+        match &self.steal {
+            Some(s) => s.check(self.plan)?,
+            None => super::steal::layout::check(
+                opts.dir.parent().unwrap_or(std::path::Path::new(".")),
+                self.plan,
+                None,
+            )?,
+        }
         RunDir::check(&opts.dir, self.plan, opts.resume, opts.job_logs)?;
         let _ = self.checked.set(());
         Ok(())
@@ -154,7 +180,10 @@ impl<'r> Runner<'r> {
     /// Worker threads: as asked, but never more than the share has jobs (idle pool threads
     /// are not free: 4096 of them for 2 jobs spun for minutes on 2 cores).
     fn threads(&self) -> usize {
-        let share = self.plan.share(self.machine).len();
+        let share = match self.steal {
+            Some(_) => (self.plan.jobs() - self.plan.excluded()) as usize,
+            None => self.plan.share(self.machine).len(),
+        };
         self.opts.threads.clamp(1, share.max(1))
     }
 
@@ -189,6 +218,9 @@ impl<'r> Runner<'r> {
                 ))
             })?;
         self.check()?;
+        if let Some(s) = &self.steal {
+            s.agree(self.plan)?;
+        }
         let dir = RunDir::take(&opts.dir, self.plan, opts.resume)?;
         // From here on the directory has been written: an error says so.
         self.run_in(dir, &pool, executor)
@@ -204,7 +236,12 @@ impl<'r> Runner<'r> {
         let (work, plan, opts, events) = (self.work, self.plan, self.opts, self.events);
         let clock = Instant::now();
         let m = &plan.machines()[self.machine];
-        let share = plan.share(self.machine);
+        let steal = self.steal.as_ref();
+        let share: &[u64] = match steal {
+            Some(s) if s.me.is_none() => &[],
+            _ => plan.share(self.machine),
+        };
+        let name = steal.map_or(m.name.as_str(), |s| s.who.machine.as_str());
         if dir.orphans() > 0 {
             events(&Event::Warning(&format!(
                 "ended {} still running from an earlier run of {} that was killed; {} again",
@@ -220,6 +257,7 @@ impl<'r> Runner<'r> {
                 }
             )));
         }
+        let name_record = steal.map(|s| s.take_name()).transpose()?;
         let (results, existing) = ResultsWriter::open(&dir.path().join("results.csv"), opts.fsync)?;
         if existing.repaired_bytes > 0 {
             events(&Event::Warning(&format!(
@@ -229,28 +267,33 @@ impl<'r> Runner<'r> {
             )));
         }
         let keyer = work.keyer();
-        let keys: Vec<JobKey> = pool.install(|| {
-            share
-                .par_iter()
-                .map(|&i| keyer.key(i, &work.jobs().job_bytes(i)))
-                .collect()
-        });
-        let pending: Vec<Pending> = share
-            .iter()
-            .zip(&keys)
-            .filter(|(_, k)| !existing.ok_keys.contains(&k.id()))
-            .map(|(&i, k)| (i, *k, existing.attempts.get(&k.id()).copied().unwrap_or(0)))
-            .collect();
-        let skipped = (share.len() - pending.len()) as u64;
-        drop(keys);
+        let first_key = Some(keyer.key(0, &work.jobs().job_bytes(0)).id());
+        let (pending, skipped, stealer) = match steal {
+            Some(s) => {
+                let earlier = dir.path().join(Manifest::FILE).exists();
+                let source = s.source(plan, work, existing, self.threads() as u64, earlier)?;
+                (Vec::new(), source.skipped, Some(source))
+            }
+            None => {
+                let (pending, skipped) = self.pending(pool, share, &existing);
+                (pending, skipped, None)
+            }
+        };
 
         let mut manifest = Manifest {
             algorithm: ALGORITHM.to_owned(),
             work_digest: plan.work_digest().hex(),
             plan_digest: plan.plan_digest().hex(),
-            machine: m.name.clone(),
-            weight: m.weight_f64(),
-            cores: m.cores,
+            machine: name.to_owned(),
+            weight: if share.is_empty() && steal.is_some() {
+                0.0
+            } else {
+                m.weight_f64()
+            },
+            cores: match steal {
+                Some(s) if s.me.is_none() => self.threads() as u64,
+                _ => m.cores,
+            },
             threads: self.threads() as u64,
             share: share.len() as u64,
             jobs_total: plan.jobs(),
@@ -266,7 +309,8 @@ impl<'r> Runner<'r> {
             },
             busy_s: 0.0,
             shard: opts.shard,
-            first_key: Some(keyer.key(0, &work.jobs().job_bytes(0)).id()),
+            first_key,
+            balance: steal.map(Stealing::info),
         };
         let (mut log, log_warning) = LogWriter::open(&dir.path().join("log.gz"))?;
         if let Some(w) = log_warning {
@@ -277,24 +321,38 @@ impl<'r> Runner<'r> {
             None,
             Stream::Event,
             &format!(
-                "run started: machine {} plan {} share {} pending {} threads {}",
-                m.name,
+                "run started: machine {} plan {} share {} pending {} threads {}{}",
+                name,
                 plan.plan_digest().short(),
                 share.len(),
                 pending.len(),
-                self.threads()
+                self.threads(),
+                match steal {
+                    Some(s) => format!(" balance steal block {} run {}", s.block, s.who.run),
+                    None => String::new(),
+                }
             ),
         )?;
         log.end_member()?;
         dir.write_manifest(&manifest)?;
         events(&Event::Started {
-            machine: &m.name,
+            machine: name,
             share: share.len() as u64,
             skipped,
             threads: self.threads(),
         });
 
-        let state = Shared::new(results, log, &pending)?;
+        let list = ListSource::new(&pending);
+        let source: &dyn JobSource = match &stealer {
+            Some(s) => s,
+            None => &list,
+        };
+        let steal_status = || {
+            stealer
+                .as_ref()
+                .map(|s| super::steal::status(s.block(), &s.stats))
+        };
+        let state = Shared::new(results, log, source)?;
         let control = Control {
             cancel: self.cancel,
             timeout: opts.timeout,
@@ -302,7 +360,7 @@ impl<'r> Runner<'r> {
         };
         let job_logs = dir.path().join("logs");
         let settings = Settings {
-            machine: &m.name,
+            machine: name,
             retries: opts.retries,
             job_logs: opts.job_logs.then_some(job_logs.as_path()),
         };
@@ -317,6 +375,7 @@ impl<'r> Runner<'r> {
                     opts.status_interval,
                     skipped,
                     clock,
+                    &steal_status,
                 )
             });
             // Ends the status loop however the workers end, a panic included: the scope would
@@ -332,7 +391,11 @@ impl<'r> Runner<'r> {
         let interrupted = control.cancelled();
         let counts = state.tally.counts(skipped);
         let finished = counts.ok + counts.failed + counts.timeout + counts.interrupted;
-        let not_started = pending.len() as u64 - finished;
+        let taken = match &stealer {
+            Some(s) => s.stats.claimed.load(std::sync::atomic::Ordering::Relaxed),
+            None => pending.len() as u64 + skipped,
+        };
+        let not_started = (taken - skipped).saturating_sub(finished);
         let busy = Duration::from_micros(state.tally.busy_us());
         let fatal = state.take_fatal();
 
@@ -349,7 +412,16 @@ impl<'r> Runner<'r> {
             counts.interrupted,
             skipped,
             not_started
-        );
+        ) + &match steal_status() {
+            Some(st) => format!(
+                " claimed {} stolen {} claims {} claims/s {:.0}",
+                st.claimed,
+                st.stolen,
+                st.claims,
+                st.claims_per_s.unwrap_or(0.0)
+            ),
+            None => String::new(),
+        };
         let log_result = state.finish_log(&end_line);
 
         let end_state = if interrupted || fatal.is_some() {
@@ -359,7 +431,10 @@ impl<'r> Runner<'r> {
         };
         manifest.busy_s = busy.as_secs_f64();
         let moved_aside = dir.moved_aside().map(PathBuf::from);
-        let finished = dir.finish(&mut manifest, end_state, counts, clock);
+        let finished = dir.finish(&mut manifest, end_state, counts, clock, steal_status());
+        if let Some(r) = name_record {
+            r.release();
+        }
         // The error that stopped the run comes first: on a full disk, writing status.json at
         // the end fails too, but it is not why the run stopped.
         if let Some(e) = fatal {
@@ -368,7 +443,7 @@ impl<'r> Runner<'r> {
         finished?;
         log_result?;
         Ok(RunSummary {
-            share: share.len() as u64,
+            share: taken,
             counts,
             not_started,
             wall: clock.elapsed(),
@@ -376,6 +451,32 @@ impl<'r> Runner<'r> {
             interrupted,
             moved_aside,
         })
+    }
+
+    /// The jobs of the share still to run (with the attempts earlier runs made), and how many
+    /// an earlier run finished.
+    fn pending(
+        &self,
+        pool: &rayon::ThreadPool,
+        share: &[u64],
+        existing: &crate::output::results::Existing,
+    ) -> (Vec<Pending>, u64) {
+        let work = self.work;
+        let keyer = work.keyer();
+        let keys: Vec<JobKey> = pool.install(|| {
+            share
+                .par_iter()
+                .map(|&i| keyer.key(i, &work.jobs().job_bytes(i)))
+                .collect()
+        });
+        let pending: Vec<Pending> = share
+            .iter()
+            .zip(&keys)
+            .filter(|(_, k)| !existing.ok_keys.contains(&k.id()))
+            .map(|(&i, k)| (i, *k, existing.attempts.get(&k.id()).copied().unwrap_or(0)))
+            .collect();
+        let skipped = (share.len() - pending.len()) as u64;
+        (pending, skipped)
     }
 }
 
@@ -391,6 +492,7 @@ impl Drop for Done<'_> {
 
 /// Refreshes status.json every `interval` until `done` is set (the log ends its members by
 /// itself).
+#[allow(clippy::too_many_arguments)]
 fn status_loop(
     state: &Shared<'_>,
     dir: &RunDir,
@@ -399,6 +501,7 @@ fn status_loop(
     interval: Duration,
     skipped: u64,
     clock: Instant,
+    steal: &(dyn Fn() -> Option<crate::output::balance::StealStatus> + Sync),
 ) {
     let mut finished = done.0.lock().unwrap_or_else(|p| p.into_inner());
     while !*finished {
@@ -410,7 +513,7 @@ fn status_loop(
         if *finished {
             return;
         }
-        if let Err(e) = dir.write_status(manifest, state.tally.counts(skipped), clock) {
+        if let Err(e) = dir.write_status(manifest, state.tally.counts(skipped), clock, steal()) {
             state.fail(e);
         }
     }

@@ -20,6 +20,39 @@ use crate::plan::JobKey;
 /// A job still to run: its index, key and the attempts earlier runs made.
 pub(crate) type Pending = (u64, JobKey, u32);
 
+/// Where the workers take their jobs from: this share's pending list, or blocks claimed as
+/// they go (see [`super::steal`]).
+pub(crate) trait JobSource: Sync {
+    /// The next job, or `None` when this run has none left (`stopped` says the run is ending).
+    ///
+    /// # Errors
+    /// A claims directory that cannot be written or read.
+    fn next(&self, stopped: &dyn Fn() -> bool) -> Result<Option<Pending>>;
+}
+
+/// The pending jobs of this share, in share order.
+pub(crate) struct ListSource<'a> {
+    pending: &'a [Pending],
+    next: AtomicUsize,
+}
+
+impl<'a> ListSource<'a> {
+    /// A source of `pending`, in order.
+    pub(crate) fn new(pending: &'a [Pending]) -> Self {
+        ListSource {
+            pending,
+            next: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl JobSource for ListSource<'_> {
+    fn next(&self, _stopped: &dyn Fn() -> bool) -> Result<Option<Pending>> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        Ok(self.pending.get(n).copied())
+    }
+}
+
 /// Final outcomes so far, counted without a lock.
 #[derive(Default)]
 pub(crate) struct Tally {
@@ -65,8 +98,7 @@ pub(crate) struct Shared<'a> {
     /// log.gz, written by a thread of its own; each worker has a lane into it.
     log: LogSink,
     pub(crate) tally: Tally,
-    pending: &'a [Pending],
-    next: AtomicUsize,
+    source: &'a dyn JobSource,
     fatal: Mutex<Option<Error>>,
     stop: AtomicBool,
 }
@@ -89,14 +121,13 @@ impl<'a> Shared<'a> {
     pub(crate) fn new(
         results: ResultsWriter,
         log: LogWriter,
-        pending: &'a [Pending],
+        source: &'a dyn JobSource,
     ) -> Result<Self> {
         Ok(Shared {
             results: Mutex::new(results),
             log: LogSink::start(log)?,
             tally: Tally::default(),
-            pending,
-            next: AtomicUsize::new(0),
+            source,
             fatal: Mutex::new(None),
             stop: AtomicBool::new(false),
         })
@@ -141,9 +172,14 @@ impl<'a> Shared<'a> {
                 self.fail(e);
                 return;
             }
-            let n = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(&(index, key, done_attempts)) = self.pending.get(n) else {
-                return;
+            let stopped = || control.cancelled() || self.stop.load(Ordering::Relaxed);
+            let (index, key, done_attempts) = match self.source.next(&stopped) {
+                Ok(Some(job)) => job,
+                Ok(None) => return,
+                Err(e) => {
+                    self.fail(e);
+                    return;
+                }
             };
             let ran = self.run_job(
                 &lane,

@@ -54,6 +54,7 @@ mod shells;
 mod splitter_cli;
 mod static_binary;
 mod stdin_jobs;
+mod steal;
 mod study_property;
 mod symlinks;
 mod terminal_text;

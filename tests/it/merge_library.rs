@@ -119,6 +119,7 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
         busy_s: rows.iter().map(|r| r.duration.as_secs_f64()).sum(),
         shard: None,
         first_key: None,
+        balance: None,
     }
     .write_atomic(&path)
     .unwrap();

@@ -14,6 +14,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::error::{Error, Result};
 use crate::model::RunState;
+use crate::output::balance::StealStatus;
 use crate::output::log::LogWriter;
 use crate::output::manifest::{Counts, Manifest, StatusFile};
 use crate::output::results::ResultsWriter;
@@ -180,8 +181,15 @@ impl RunDir {
         manifest: &Manifest,
         counts: Counts,
         clock: Instant,
+        steal: Option<StealStatus>,
     ) -> Result<()> {
-        status_of(manifest, counts, clock).write_atomic(&self.path)
+        let mut status = status_of(manifest, counts, clock);
+        if steal.is_some() {
+            // A stealing host's end depends on the others' too: no ETA of its own.
+            status.eta_s = None;
+        }
+        status.steal = steal;
+        status.write_atomic(&self.path)
     }
 
     /// Ends the run: the manifest with its final `state` (in place if a full disk refuses a
@@ -196,11 +204,12 @@ impl RunDir {
         state: RunState,
         counts: Counts,
         clock: Instant,
+        steal: Option<StealStatus>,
     ) -> Result<()> {
         manifest.ended_at = Some(crate::output::rfc3339(SystemTime::now()));
         manifest.state = state;
         manifest.counts = counts;
-        let status = self.write_status(manifest, counts, clock);
+        let status = self.write_status(manifest, counts, clock, steal);
         let written = manifest
             .write_atomic(&self.path)
             .or_else(|e| manifest.overwrite_in_place(&self.path).map_err(|_| e));
@@ -234,5 +243,6 @@ fn status_of(manifest: &Manifest, c: Counts, clock: Instant) -> StatusFile {
         rate_per_s: rate,
         eta_s: (rate > 0.0 && remaining > 0).then(|| remaining as f64 / rate),
         updated_at: crate::output::rfc3339(SystemTime::now()),
+        steal: None,
     }
 }

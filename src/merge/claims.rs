@@ -1,0 +1,349 @@
+//! Merge's proof of a stealing study: every row is covered by a claim naming the machine that
+//! wrote it (so no job has rows from two machines), every manifest agrees with the layout, and
+//! what was claimed but not finished is listed. Anything else is refused, never merged.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::discover::MachineDir;
+use crate::error::{Error, Result};
+use crate::model::Status;
+use crate::output::results::ResultsReader;
+use crate::run::steal::claim::{read_claim, ClaimRecord};
+use crate::run::steal::layout::LayoutFile;
+
+/// summary.json's `balance`: what a stealing study's claims prove.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BalanceSummary {
+    /// Per machine (helpers included): ok jobs of its own share and ok jobs it stole.
+    pub machines: Vec<StealCredit>,
+    /// Claims won whose jobs have no ok row (their holder died, froze or was cut off): the
+    /// jobs are in missing.txt and a `--rescue` runs them.
+    pub claimed_unfinished: Vec<Unfinished>,
+    /// Claims written, by plan digest.
+    pub claims: BTreeMap<String, u64>,
+}
+
+/// One machine's ok jobs, own and stolen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StealCredit {
+    /// The machine.
+    pub name: String,
+    /// Ok jobs of blocks of its own share.
+    pub own: u64,
+    /// Ok jobs of blocks of other machines' shares.
+    pub stolen: u64,
+}
+
+/// A claimed block with jobs not ok.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unfinished {
+    /// The claim file, relative to its layout directory.
+    pub claim: String,
+    /// The machine holding it (empty if its record was never written).
+    pub machine: String,
+    /// The host that claimed it.
+    pub host: String,
+    /// Its jobs without an ok row.
+    pub jobs: Vec<u64>,
+}
+
+/// The claims of one plan, read.
+struct PlanClaims {
+    /// The plan's digest.
+    plan: String,
+    /// job index -> position in `records`.
+    of_job: HashMap<u64, usize>,
+    records: Vec<(String, ClaimRecord)>,
+}
+
+/// What [`prove`] found, to finish once the merged table knows which jobs are ok.
+pub(super) struct Proof {
+    plans: Vec<PlanClaims>,
+    credit: BTreeMap<String, (u64, u64)>,
+    empty: Vec<String>,
+    /// The machines among the inputs.
+    inputs: HashSet<String>,
+}
+
+/// Checks the stealing inputs among `dirs`: `None` when there are none.
+///
+/// # Errors
+/// A stealing and a static run of one plan, manifests disagreeing with their layout or each
+/// other, a missing layout, a row no claim covers or covered by another machine's claim.
+pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
+    let mut by_plan: BTreeMap<&str, Vec<&MachineDir>> = BTreeMap::new();
+    for d in dirs {
+        by_plan.entry(&d.manifest.plan_digest).or_default().push(d);
+    }
+    let mut proof = Proof {
+        plans: Vec::new(),
+        credit: BTreeMap::new(),
+        empty: Vec::new(),
+        inputs: dirs.iter().map(|d| d.manifest.machine.clone()).collect(),
+    };
+    for (plan, group) in by_plan {
+        let Some(first) = group.iter().find_map(|d| d.manifest.balance.as_ref()) else {
+            continue;
+        };
+        for d in &group {
+            let manifest = d.dir.join("manifest.json");
+            match &d.manifest.balance {
+                None => {
+                    return Err(Error::invalid(
+                        Some(&manifest),
+                        None,
+                        format!(
+                            "machine `{}` ran plan {} with the static split, other machines of it stole: a static and a stealing run must not share a study; merge them apart",
+                            d.manifest.machine,
+                            crate::text::short(plan)
+                        ),
+                    ))
+                }
+                Some(b) if b.block != first.block || b.layout != first.layout => {
+                    return Err(Error::invalid(
+                        Some(&manifest),
+                        None,
+                        format!(
+                            "steals blocks of {} under {}, but another machine of plan {} blocks of {} under {}: these are not one stealing study",
+                            b.block,
+                            b.layout,
+                            crate::text::short(plan),
+                            first.block,
+                            first.layout
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let layout_dir = find_layout(&group, &first.layout)?;
+        let file = layout_dir.join(LayoutFile::FILE);
+        let layout: LayoutFile =
+            serde_json::from_slice(&std::fs::read(&file).map_err(|e| Error::io(&file, e))?)
+                .map_err(|e| {
+                    Error::invalid(
+                        Some(&file),
+                        Some(e.line() as u64),
+                        format!("not a jobsplit layout ({e}): restore it"),
+                    )
+                })?;
+        if layout.plan_digest != plan || layout.block != first.block {
+            return Err(Error::invalid(
+                Some(&file),
+                None,
+                format!(
+                    "records plan {} with blocks of {}, but the manifests say plan {} with blocks of {}: restore the layout or merge the right outputs",
+                    crate::text::short(&layout.plan_digest),
+                    layout.block,
+                    crate::text::short(plan),
+                    first.block
+                ),
+            ));
+        }
+        let mut claims = read_claims(&layout_dir.join("claims"), &mut proof.empty)?;
+        claims.plan = plan.to_owned();
+        for d in &group {
+            check_rows(d, &claims, &layout_dir, &mut proof.credit)?;
+        }
+        proof.plans.push(claims);
+    }
+    Ok((!proof.plans.is_empty()).then_some(proof))
+}
+
+/// The layout directory `relative` beside one of `group`'s machine directories.
+fn find_layout(group: &[&MachineDir], relative: &str) -> Result<PathBuf> {
+    for d in group {
+        let parent = d.dir.parent().unwrap_or(Path::new("."));
+        let dir = parent.join(relative);
+        if dir.join(LayoutFile::FILE).is_file() {
+            return Ok(dir);
+        }
+    }
+    Err(Error::invalid(
+        Some(&group[0].dir),
+        None,
+        format!(
+            "stole blocks, but the claims that prove its rows ({relative}/ beside it) are not there: merge the machine directories where the hosts wrote them (pass the shared OUT)"
+        ),
+    ))
+}
+
+fn read_claims(dir: &Path, empty: &mut Vec<String>) -> Result<PlanClaims> {
+    let mut claims = PlanClaims {
+        plan: String::new(),
+        of_job: HashMap::new(),
+        records: Vec::new(),
+    };
+    let mut files = Vec::new();
+    for owner in std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .flatten()
+    {
+        let Ok(entries) = std::fs::read_dir(owner.path()) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.parse::<u64>().is_ok() {
+                files.push(e.path());
+            }
+        }
+    }
+    files.sort();
+    for path in files {
+        let shown = path
+            .strip_prefix(dir.parent().unwrap_or(dir))
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let Some(record) = read_claim(&path)? else {
+            empty.push(path.display().to_string());
+            continue;
+        };
+        let at = claims.records.len();
+        for &i in &record.jobs {
+            if let Some(other) = claims.of_job.insert(i, at) {
+                return Err(Error::invalid(
+                    Some(&path),
+                    None,
+                    format!(
+                        "claims job {i}, which {} claims too: the claims directory was tampered with; restore it",
+                        claims.records[other].0
+                    ),
+                ));
+            }
+        }
+        claims.records.push((shown, record));
+    }
+    Ok(claims)
+}
+
+/// Every row of `d` must be covered by a claim naming `d`'s machine.
+fn check_rows(
+    d: &MachineDir,
+    claims: &PlanClaims,
+    layout_dir: &Path,
+    credit: &mut BTreeMap<String, (u64, u64)>,
+) -> Result<()> {
+    let machine = &d.manifest.machine;
+    let path = d.dir.join("results.csv");
+    if !path.exists() {
+        return Ok(());
+    }
+    let mut reader = ResultsReader::open(&path)?;
+    let mut ok: HashSet<u64> = HashSet::new();
+    let (mut own, mut stolen) = (0, 0);
+    while let Some(row) = reader.next_row()? {
+        let covered = claims.of_job.get(&row.index).map(|&c| &claims.records[c]);
+        let why = match covered {
+            None => Some("no claim covers it".to_owned()),
+            Some((file, c)) if c.machine != *machine => {
+                Some(format!("its claim {file} names machine `{}`", c.machine))
+            }
+            Some(_) if row.machine() != machine.as_bytes() => {
+                Some("the row names another machine".to_owned())
+            }
+            Some(_) => None,
+        };
+        if let Some(why) = why {
+            return Err(Error::invalid(
+                Some(&path),
+                Some(row.line),
+                format!(
+                    "job {} was run by machine `{machine}` in a stealing study, but {why} (claims in {}): a row the claims do not prove is never merged; remove it, or merge without this directory",
+                    row.index,
+                    layout_dir.display()
+                ),
+            ));
+        }
+        if row.status == Status::Ok && ok.insert(row.index) {
+            let (_, c) = covered.expect("checked above");
+            if c.owner == *machine {
+                own += 1;
+            } else {
+                stolen += 1;
+            }
+        }
+    }
+    let entry = credit.entry(machine.clone()).or_default();
+    entry.0 += own;
+    entry.1 += stolen;
+    Ok(())
+}
+
+impl Proof {
+    /// The balance summary, given the jobs with no ok row in the merged table; also warnings.
+    pub(super) fn finish(self, missing: &[u64]) -> (BalanceSummary, Vec<String>) {
+        let missing: HashSet<u64> = missing.iter().copied().collect();
+        let mut summary = BalanceSummary::default();
+        let mut warnings = Vec::new();
+        for (name, (own, stolen)) in self.credit {
+            summary.machines.push(StealCredit { name, own, stolen });
+        }
+        for plan in &self.plans {
+            for (file, c) in &plan.records {
+                let jobs: Vec<u64> = c
+                    .jobs
+                    .iter()
+                    .copied()
+                    .filter(|i| missing.contains(i))
+                    .collect();
+                if !jobs.is_empty() {
+                    summary.claimed_unfinished.push(Unfinished {
+                        claim: file.clone(),
+                        machine: c.machine.clone(),
+                        host: c.host.clone(),
+                        jobs,
+                    });
+                }
+            }
+        }
+        summary.claims = self
+            .plans
+            .iter()
+            .map(|p| (p.plan.clone(), p.records.len() as u64))
+            .collect();
+        let held: u64 = summary
+            .claimed_unfinished
+            .iter()
+            .map(|u| u.jobs.len() as u64)
+            .sum();
+        if held > 0 {
+            let mut per: BTreeMap<&str, u64> = BTreeMap::new();
+            for u in &summary.claimed_unfinished {
+                *per.entry(u.machine.as_str()).or_default() += u.jobs.len() as u64;
+            }
+            let (given, absent): (Vec<_>, Vec<_>) =
+                per.iter().partition(|(m, _)| self.inputs.contains(**m));
+            let list = |v: &[(&&str, &u64)]| {
+                v.iter()
+                    .map(|(m, n)| format!("{} {n}", crate::text::escape(m)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if !given.is_empty() {
+                warnings.push(format!(
+                    "{} jobs were claimed but not finished ({}): their hosts died, froze or were cut off; they are in missing.txt, and `jobsplit run --steal --rescue` runs them (only once those hosts are gone for good: a frozen host that resumes finishes them)",
+                    given.iter().map(|(_, n)| **n).sum::<u64>(),
+                    list(&given)
+                ));
+            }
+            if !absent.is_empty() {
+                warnings.push(format!(
+                    "{} jobs are held by machines whose output is not among the inputs ({}): pass their directories too (or the shared OUT)",
+                    absent.iter().map(|(_, n)| **n).sum::<u64>(),
+                    list(&absent)
+                ));
+            }
+        }
+        for e in self.empty {
+            warnings.push(format!(
+                "{e}: a claim with no record (its host died claiming it): its jobs are missing; a rescue runs them"
+            ));
+        }
+        (summary, warnings)
+    }
+}

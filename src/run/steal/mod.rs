@@ -1,0 +1,173 @@
+//! Dynamic balancing with no server: work stealing over the shared output directory.
+//!
+//! Every host computes the same split-v1 plan; each share is cut into [blocks] of
+//! consecutive jobs; a host [claims](claim) a block with one atomic file-system operation
+//! before running it, its own share from the head, then other shares from the tail
+//! ([victim]). The first host records the [layout] (mode, block size, plan) and every other
+//! host agrees with it or is refused. See docs/balance.md.
+
+pub mod blocks;
+pub mod claim;
+pub mod layout;
+pub(crate) mod source;
+pub mod victim;
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// How a study's jobs are balanced across its hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Balance {
+    /// Each host runs its own share (the default).
+    #[default]
+    Static,
+    /// Hosts claim blocks and steal the tails of slower shares.
+    Steal,
+}
+
+impl FromStr for Balance {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Balance, Error> {
+        match s {
+            "static" => Ok(Balance::Static),
+            "steal" => Ok(Balance::Steal),
+            _ => Err(Error::usage(format!(
+                "unknown balance `{s}`: use static or steal"
+            ))),
+        }
+    }
+}
+
+/// The settings of a stealing run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StealOptions {
+    /// Jobs per block (`None`: from the plan, see [`blocks::default_block`]).
+    pub block: Option<u64>,
+    /// Run as a helper called this, a pure thief not in the machines file.
+    pub helper: Option<String>,
+}
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use crate::error::Result;
+use crate::output::balance::{BalanceInfo, StealStatus};
+use crate::output::results::Existing;
+use crate::plan::Plan;
+use claim::ClaimRecord;
+use layout::NameRecord;
+use source::{StealSource, StealStats};
+
+/// A stealing run of one machine (or helper), resolved.
+#[derive(Debug)]
+pub(crate) struct Stealing {
+    /// Jobs per block.
+    pub(crate) block: u64,
+    /// The shared output directory.
+    out: PathBuf,
+    /// This machine's share (`None` for a helper).
+    pub(crate) me: Option<usize>,
+    /// Who claims: machine, host, pid and run id.
+    pub(crate) who: ClaimRecord,
+    /// The layout's directory, relative to `out`.
+    layout: PathBuf,
+}
+
+impl Stealing {
+    /// Stealing for machine `machine` of `plan` writing `dir` (`OUT/<machine>`).
+    pub(crate) fn new(plan: &Plan, machine: usize, dir: &Path, opts: &StealOptions) -> Stealing {
+        let out = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = match &opts.helper {
+            Some(h) => h.clone(),
+            None => plan.machines()[machine].name.clone(),
+        };
+        Stealing {
+            block: opts.block.unwrap_or_else(|| blocks::default_block(plan)),
+            out,
+            me: opts.helper.is_none().then_some(machine),
+            who: ClaimRecord {
+                owner: String::new(),
+                block: 0,
+                machine: name,
+                host: crate::sys::hostname(),
+                pid: std::process::id(),
+                run: claim::run_id(),
+                at: crate::output::rfc3339(SystemTime::now()),
+                jobs: Vec::new(),
+            },
+            layout: layout::relative_dir(plan),
+        }
+    }
+
+    /// Checks, reading only, that this run may join the study in `out`.
+    pub(crate) fn check(&self, plan: &Plan) -> Result<()> {
+        layout::check(&self.out, plan, Some(self.block))?;
+        NameRecord::check(&self.out.join(&self.layout), &self.who)
+    }
+
+    /// Records the layout if this is the first host, and agrees with it.
+    pub(crate) fn agree(&self, plan: &Plan) -> Result<()> {
+        layout::agree(&self.out, plan, self.block, &self.who).map(|_| ())
+    }
+
+    /// Takes this machine's name across hosts (call with its directory's lock held).
+    pub(crate) fn take_name(&self) -> Result<NameRecord> {
+        NameRecord::take(&self.out.join(&self.layout), &self.who)
+    }
+
+    /// The job source of this run (`earlier`: this machine's directory holds an earlier run,
+    /// whose claims it resumes first).
+    pub(crate) fn source<'a>(
+        &self,
+        plan: &'a Plan,
+        work: &'a crate::Work,
+        existing: Existing,
+        threads: u64,
+        earlier: bool,
+    ) -> Result<StealSource<'a>> {
+        StealSource::new(
+            blocks::Blocks::new(plan, self.block),
+            self.out.join(&self.layout).join("claims"),
+            self.out.clone(),
+            self.me,
+            self.who.clone(),
+            work,
+            existing,
+            threads,
+            earlier,
+        )
+    }
+
+    /// manifest.json's `balance`.
+    pub(crate) fn info(&self) -> BalanceInfo {
+        BalanceInfo {
+            mode: Balance::Steal,
+            block: self.block,
+            layout: self.layout.to_string_lossy().into_owned(),
+            run: self.who.run.clone(),
+            helper: self.me.is_none(),
+        }
+    }
+}
+
+/// status.json's `steal` from a source's statistics.
+pub(crate) fn status(block: u64, s: &StealStats) -> StealStatus {
+    let attempts = s.attempts.load(Ordering::Relaxed);
+    let us = s.claim_us.load(Ordering::Relaxed);
+    StealStatus {
+        block,
+        claimed: s.claimed.load(Ordering::Relaxed),
+        stolen: s.stolen.load(Ordering::Relaxed),
+        stealing: s.stealing.load(Ordering::Relaxed),
+        claims: s.claims.load(Ordering::Relaxed),
+        claims_per_s: (us > 0).then(|| attempts as f64 * 1e6 / us as f64),
+    }
+}
