@@ -10,6 +10,8 @@ use rayon::prelude::*;
 use super::cancel::Cancel;
 use super::events::Event;
 use super::executor::{Control, Executor};
+use super::job_cancels::JobCancels;
+use super::rerun::JobSet;
 use super::rundir::{Resume, RunDir};
 use super::scheduler::{Pending, Settings, Shared};
 use crate::engine::Shard;
@@ -45,6 +47,9 @@ pub struct RunOptions {
     pub status_interval: Duration,
     /// The shard this run is, when it runs as one task of an engine.
     pub shard: Option<Shard>,
+    /// Jobs of the share to run again although they are ok or cancelled (`--rerun`); every
+    /// one must be in the share.
+    pub rerun: JobSet,
 }
 
 /// What a run did.
@@ -67,9 +72,10 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    /// True when every job of the share is ok (now or earlier).
+    /// True when every job of the share is ok (now or earlier) or was cancelled by the user
+    /// (`jobsplit cancel`: their choice, not a failure).
     pub fn all_ok(&self) -> bool {
-        self.counts.ok + self.counts.skipped == self.share
+        self.counts.ok + self.counts.skipped + self.counts.cancelled == self.share
     }
 }
 
@@ -146,9 +152,47 @@ impl<'r> Runner<'r> {
             return Ok(());
         }
         let opts = self.opts;
+        self.check_rerun()?;
         RunDir::check(&opts.dir, self.plan, opts.resume, opts.job_logs)?;
         let _ = self.checked.set(());
         Ok(())
+    }
+
+    /// Refuses a `--rerun` naming a job outside this machine's share.
+    fn check_rerun(&self) -> Result<()> {
+        let rerun = &self.opts.rerun;
+        if rerun.is_empty() {
+            return Ok(());
+        }
+        let (plan, jobs) = (self.plan, self.plan.jobs());
+        if let Some(max) = rerun.max().filter(|&m| m >= jobs) {
+            return Err(Error::usage(format!(
+                "--rerun {rerun}: there is no job {max}: the work has {jobs} jobs (0-{})",
+                jobs.saturating_sub(1)
+            )));
+        }
+        let mut share = plan.share(self.machine).to_vec();
+        share.sort_unstable();
+        // More indices than the share has jobs: one of the first share+1 is outside it.
+        let outside = rerun
+            .iter()
+            .take(share.len() + 1)
+            .find(|i| share.binary_search(i).is_err());
+        let Some(i) = outside else {
+            return Ok(());
+        };
+        let me = &plan.machines()[self.machine].name;
+        let owner = (0..plan.machines().len()).find(|&j| plan.share(j).contains(&i));
+        Err(Error::usage(match owner {
+            Some(j) => format!(
+                "--rerun {rerun}: job {i} is not in {me}'s share but in {}'s: rerun it there (run --machine {} --rerun {i})",
+                plan.machines()[j].name,
+                plan.machines()[j].name
+            ),
+            None => format!(
+                "--rerun {rerun}: job {i} is in no share of this plan (a rescue plan leaves out the jobs already ok): rerun it with the original plan"
+            ),
+        }))
     }
 
     /// Worker threads: as asked, but never more than the share has jobs (idle pool threads
@@ -235,14 +279,36 @@ impl<'r> Runner<'r> {
                 .map(|&i| keyer.key(i, &work.jobs().job_bytes(i)))
                 .collect()
         });
+        // A job whose last row is `cancelled` is not run again, unless `--rerun` names it (as
+        // it does an ok one).
+        let rerun = &opts.rerun;
+        let cancelled_before = share
+            .iter()
+            .zip(&keys)
+            .filter(|(&i, k)| {
+                !rerun.contains(i)
+                    && existing.cancelled_keys.contains(&k.id())
+                    && !existing.ok_keys.contains(&k.id())
+            })
+            .count() as u64;
         let pending: Vec<Pending> = share
             .iter()
             .zip(&keys)
-            .filter(|(_, k)| !existing.ok_keys.contains(&k.id()))
+            .filter(|(&i, k)| {
+                rerun.contains(i)
+                    || !(existing.ok_keys.contains(&k.id())
+                        || existing.cancelled_keys.contains(&k.id()))
+            })
             .map(|(&i, k)| (i, *k, existing.attempts.get(&k.id()).copied().unwrap_or(0)))
             .collect();
-        let skipped = (share.len() - pending.len()) as u64;
+        let skipped = (share.len() - pending.len()) as u64 - cancelled_before;
         drop(keys);
+        // The jobs rerun now are no longer cancelled: withdrawn from requests still waiting.
+        if !rerun.is_empty() {
+            crate::run::cancel_request::withdraw(dir.path(), &|i| rerun.contains(i))?;
+        }
+        let cancels = JobCancels::new(dir.path(), share, pending.iter().map(|p| p.0));
+        cancels.poll();
 
         let mut manifest = Manifest {
             algorithm: ALGORITHM.to_owned(),
@@ -262,6 +328,7 @@ impl<'r> Runner<'r> {
             state: RunState::Running,
             counts: Counts {
                 skipped,
+                cancelled: cancelled_before,
                 ..Counts::default()
             },
             busy_s: 0.0,
@@ -299,12 +366,14 @@ impl<'r> Runner<'r> {
             cancel: self.cancel,
             timeout: opts.timeout,
             grace: opts.grace,
+            job: None,
         };
         let job_logs = dir.path().join("logs");
         let settings = Settings {
             machine: &m.name,
             retries: opts.retries,
             job_logs: opts.job_logs.then_some(job_logs.as_path()),
+            cancels: Some(&cancels),
         };
         let done = (Mutex::new(false), Condvar::new());
         std::thread::scope(|scope| {
@@ -315,10 +384,11 @@ impl<'r> Runner<'r> {
                     &manifest,
                     &done,
                     opts.status_interval,
-                    skipped,
+                    (skipped, cancelled_before),
                     clock,
                 )
             });
+            scope.spawn(|| cancels.watch(&done));
             // Ends the status loop however the workers end, a panic included: the scope would
             // otherwise wait for it forever, holding the directory's lock.
             let _done = Done(&done);
@@ -330,14 +400,16 @@ impl<'r> Runner<'r> {
         });
 
         let interrupted = control.cancelled();
-        let counts = state.tally.counts(skipped);
-        let finished = counts.ok + counts.failed + counts.timeout + counts.interrupted;
+        let mut counts = state.tally.counts(skipped);
+        let finished =
+            counts.ok + counts.failed + counts.timeout + counts.interrupted + counts.cancelled;
+        counts.cancelled += cancelled_before;
         let not_started = pending.len() as u64 - finished;
         let busy = Duration::from_micros(state.tally.busy_us());
         let fatal = state.take_fatal();
 
         let end_line = format!(
-            "run {}: ok {} failed {} timeout {} interrupted {} skipped {} not started {}",
+            "run {}: ok {} failed {} timeout {} interrupted {} cancelled {} skipped {} not started {}",
             if interrupted {
                 "interrupted"
             } else {
@@ -347,6 +419,7 @@ impl<'r> Runner<'r> {
             counts.failed,
             counts.timeout,
             counts.interrupted,
+            counts.cancelled,
             skipped,
             not_started
         );
@@ -359,6 +432,9 @@ impl<'r> Runner<'r> {
         };
         manifest.busy_s = busy.as_secs_f64();
         let moved_aside = dir.moved_aside().map(PathBuf::from);
+        if end_state == RunState::Finished {
+            cancels.finish();
+        }
         let finished = dir.finish(&mut manifest, end_state, counts, clock);
         // The error that stopped the run comes first: on a full disk, writing status.json at
         // the end fails too, but it is not why the run stopped.
@@ -397,7 +473,7 @@ fn status_loop(
     manifest: &Manifest,
     done: &(Mutex<bool>, Condvar),
     interval: Duration,
-    skipped: u64,
+    (skipped, cancelled_before): (u64, u64),
     clock: Instant,
 ) {
     let mut finished = done.0.lock().unwrap_or_else(|p| p.into_inner());
@@ -410,7 +486,9 @@ fn status_loop(
         if *finished {
             return;
         }
-        if let Err(e) = dir.write_status(manifest, state.tally.counts(skipped), clock) {
+        let mut counts = state.tally.counts(skipped);
+        counts.cancelled += cancelled_before;
+        if let Err(e) = dir.write_status(manifest, counts, clock) {
             state.fail(e);
         }
     }
