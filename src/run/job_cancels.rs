@@ -90,8 +90,10 @@ impl JobCancels {
         }
     }
 
-    /// Reads the requests not read yet, stops the running jobs they name, and answers each.
-    pub(crate) fn poll(&self) {
+    /// Reads the requests not read yet and stops the running jobs they name; with `answer`,
+    /// answers each (the first look, as the run starts, does not: those requests were left
+    /// while no run was writing, and nobody waits for their answer).
+    pub(crate) fn poll(&self, answer: bool) {
         let requests = read_requests(&self.dir);
         let mut inner = self.lock();
         for r in requests {
@@ -105,7 +107,9 @@ impl JobCancels {
                 .collect();
             // An answer that cannot be written is only the asker's loss (it says no run took
             // the request); the run goes on with the cancellation.
-            let _ = write_answer(&self.dir, &r.id, &answers);
+            if answer {
+                let _ = write_answer(&self.dir, &r.id, &answers);
+            }
             inner.seen.insert(r.id);
         }
     }
@@ -139,7 +143,7 @@ impl JobCancels {
                 return;
             }
             drop(finished);
-            self.poll();
+            self.poll(true);
             finished = done.0.lock().unwrap_or_else(|p| p.into_inner());
         }
     }
@@ -166,7 +170,7 @@ mod tests {
             panic!("job 2 was not cancelled")
         };
         let id = write_request(tmp.path(), &[2, 3, 1, 7]).unwrap();
-        c.poll();
+        c.poll(true);
         assert!(two.is_cancelled());
         assert_eq!(
             read_answer(tmp.path(), &id).unwrap(),
@@ -183,10 +187,10 @@ mod tests {
         assert!(matches!(c.begin(4), Begin::Run(_)));
         c.end(4);
         // Read once: a second look changes nothing.
-        c.poll();
+        c.poll(true);
         assert!(matches!(c.begin(3), Begin::Run(_)));
         let late = write_request(tmp.path(), &[4]).unwrap();
-        c.poll();
+        c.poll(true);
         assert_eq!(
             read_answer(tmp.path(), &late).unwrap(),
             [(4, Answer::Ended)]

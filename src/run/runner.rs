@@ -308,7 +308,7 @@ impl<'r> Runner<'r> {
             crate::run::cancel_request::withdraw(dir.path(), &|i| rerun.contains(i))?;
         }
         let cancels = JobCancels::new(dir.path(), share, pending.iter().map(|p| p.0));
-        cancels.poll();
+        cancels.poll(false);
 
         let mut manifest = Manifest {
             algorithm: ALGORITHM.to_owned(),
