@@ -49,7 +49,7 @@ pub(crate) enum Command {
         after_help = "Examples:\n  jobsplit log out/ws1 17\n  jobsplit log merged 17 20 --stream err\n  jobsplit log out 17 --json"
     )]
     Log(LogArgs),
-    /// Stop jobs of a running share (or keep them from starting): recorded cancelled, not retried.
+    /// Stop jobs of a run, or keep them from starting: recorded cancelled, not retried.
     #[command(
         after_help = "Examples:\n  jobsplit cancel out/ws1 17\n  jobsplit cancel /shared/out 17 20 21\n\nA run writing the directory stops the jobs within a second (SIGTERM, then SIGKILL after its\n--grace) and records them `cancelled`; where no run is writing, the request stays in\nOUT/<machine>/cancel/ and the next run there does not start them. `run --rerun` runs them again.\n\nExit codes: 0 every job cancelled (or waiting for the next run), 1 some job had ended already or\nis in no running share, 2 bad input."
     )]

@@ -255,6 +255,7 @@ mod tests {
         assert_eq!(rs[0].jobs, [17]);
         remove_requests(m, std::slice::from_ref(&id));
         assert!(read_requests(m).is_empty());
+        std::fs::remove_file(m.join("cancel/.partial.txt")).unwrap();
         remove_answer(m, &id);
         assert!(!m.join("cancel").exists());
     }
