@@ -300,3 +300,58 @@ fn bad_rerun_lists_are_refused_in_one_line_with_nothing_written() {
         assert_eq!(s.files(), before, "--rerun {list:?} wrote something");
     }
 }
+
+#[test]
+fn a_cancelled_library_job_sees_is_cancelled_and_is_recorded_cancelled() {
+    // examples/deadline.rs: four jobs of 40 steps of 100 ms, each looking at ctx.is_cancelled()
+    // between steps; 4 slots, so all run at once.
+    let exe = crate::harness::build_example("deadline");
+    let s = Study::new();
+    s.write("machines.json", r#"{"solo": [1, 4]}"#);
+    s.write(
+        "jobsplit.toml",
+        "machines = \"machines.json\"\n[params]\nsteps = 40\nstep_ms = 100\n",
+    );
+    let mut cmd = std::process::Command::new(exe);
+    crate::harness::clean_env(&mut cmd);
+    let mut child = cmd
+        .current_dir(s.path())
+        .args(["run", "--machine", "solo", "--yes", "--retries", "2"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = KillOnPanic {
+        pid: child.id(),
+        marker: s.env_marker(),
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || s
+            .machine_dir("solo")
+            .join(".lock")
+            .exists()
+            && s.machine_dir("solo").join("manifest.json").exists()),
+        "the run did not start"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let out = s.output(&["cancel", "out/solo", "2"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("job 2 on solo: running"),
+        "{}",
+        out.stdout
+    );
+    let status = wait_child(&mut child, Duration::from_secs(60));
+    assert_eq!(status.code(), Some(0));
+    let r = s.results("solo");
+    assert_eq!(r.rows.len(), 4, "{:?}", r.rows);
+    for row in &r.rows {
+        let want = if row.index() == 2 { "cancelled" } else { "ok" };
+        assert_eq!(row.status(), want, "{row:?}");
+    }
+    let row = r.rows.iter().find(|r| r.index() == 2).unwrap();
+    // Its result (it returned an error on seeing the cancellation) is not kept.
+    assert_eq!(row.get("error"), "cancelled by jobsplit cancel");
+    assert_eq!(row.try_get("steps").unwrap_or(""), "");
+}
