@@ -349,9 +349,12 @@ fn a_cancelled_job_stops_its_worker_and_a_fresh_one_runs_the_rest() {
         .filter(|l| l.job == Some(first) && l.text.starts_with("job "))
         .map(|l| l.text.rsplit(' ').next().unwrap().to_owned())
         .collect();
-    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    // (On a loaded machine the cancel can come before the worker read the job: no line then.)
+    assert!(stopped.len() <= 1, "{stopped:?}");
     let pids = distinct_pids(&r);
     assert_eq!(pids.len(), 1, "{pids:?}");
-    assert!(!pids.contains(&stopped[0]), "{pids:?} {stopped:?}");
+    if let Some(p) = stopped.first() {
+        assert!(!pids.contains(p), "{pids:?} {stopped:?}");
+    }
     crate::harness::assert_no_procs_with_env(&marker, Duration::from_secs(3));
 }
