@@ -23,15 +23,19 @@ pub enum Status {
     Timeout,
     /// The run was interrupted while it ran.
     Interrupted,
+    /// The user cancelled it (`jobsplit cancel`): not retried, not resumed; `run --rerun` runs
+    /// it again.
+    Cancelled,
 }
 
 impl Status {
     /// Every status, in the order of [`Status::code`].
-    pub const ALL: [Status; 4] = [
+    pub const ALL: [Status; 5] = [
         Status::Ok,
         Status::Failed,
         Status::Timeout,
         Status::Interrupted,
+        Status::Cancelled,
     ];
 
     /// The lowercase name written to results.csv.
@@ -41,6 +45,7 @@ impl Status {
             Status::Failed => "failed",
             Status::Timeout => "timeout",
             Status::Interrupted => "interrupted",
+            Status::Cancelled => "cancelled",
         }
     }
 
@@ -51,14 +56,16 @@ impl Status {
             .find(|s| s.as_str().as_bytes() == cell)
     }
 
-    /// A two-bit code for compact tables (0 ok, 1 failed, 2 timeout, 3 interrupted).
+    /// A three-bit code for compact tables (0 ok, 1 failed, 2 timeout, 3 interrupted,
+    /// 4 cancelled).
     pub fn code(self) -> u32 {
         self as u32
     }
 
-    /// The status of a [`Status::code`] (only its two low bits count).
+    /// The status of a [`Status::code`] (only its three low bits count; an unused code is
+    /// [`Status::Cancelled`]).
     pub fn from_code(code: u32) -> Status {
-        Status::ALL[(code & 3) as usize]
+        Status::ALL[((code & 7) as usize).min(Status::ALL.len() - 1)]
     }
 
     /// True for [`Status::Ok`].
@@ -76,8 +83,9 @@ impl fmt::Display for Status {
 impl FromStr for Status {
     type Err = String;
     fn from_str(s: &str) -> Result<Status, String> {
-        Status::from_bytes(s.as_bytes())
-            .ok_or_else(|| format!("unknown status `{s}` (ok, failed, timeout, interrupted)"))
+        Status::from_bytes(s.as_bytes()).ok_or_else(|| {
+            format!("unknown status `{s}` (ok, failed, timeout, interrupted, cancelled)")
+        })
     }
 }
 

@@ -49,6 +49,11 @@ pub(crate) enum Command {
         after_help = "Examples:\n  jobsplit log out/ws1 17\n  jobsplit log merged 17 20 --stream err\n  jobsplit log out 17 --json"
     )]
     Log(LogArgs),
+    /// Stop jobs of a run, or keep them from starting: recorded cancelled, not retried.
+    #[command(
+        after_help = "Examples:\n  jobsplit cancel out/ws1 17\n  jobsplit cancel /shared/out 17 20 21\n\nA run writing the directory stops the jobs within a second (SIGTERM, then SIGKILL after its\n--grace) and records them `cancelled`; where no run is writing, the request stays in\nOUT/<machine>/cancel/ and the next run there does not start them. `run --rerun` runs them again.\n\nExit codes: 0 every job cancelled (or waiting for the next run), 1 some job had ended already or\nis in no running share, 2 bad input."
+    )]
+    Cancel(CancelArgs),
     /// Write sbatch scripts for a Slurm job array, its merge and its rescue.
     #[command(
         after_help = "Example:\n  jobsplit slurm-script --shards 16 --cpus-per-task 8 --time 04:00:00 --config jobsplit.toml --submit-dir slurm\n  sh slurm/submit.sh"
@@ -182,6 +187,10 @@ pub(crate) struct RunArgs {
     /// Re-plan only the jobs not ok in this merge output (see `jobsplit merge`)
     #[arg(long, value_name = "MERGED_DIR")]
     pub(crate) rescue: Option<PathBuf>,
+    /// Run these jobs of this machine's share again although they are ok or cancelled, as
+    /// 17,20-25 (new attempt rows; merge takes the latest ok)
+    #[arg(long, value_name = "LIST")]
+    pub(crate) rerun: Option<crate::run::JobSet>,
     /// No progress display and no summary
     #[arg(long, short = 'q')]
     pub(crate) quiet: bool,
@@ -280,6 +289,16 @@ pub(crate) struct StatusArgs {
     /// Print the status as JSON
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CancelArgs {
+    /// A machine output dir (OUT/<machine>) or an OUT tree
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Job indices to cancel
+    #[arg(value_name = "JOB", required = true)]
+    pub(crate) jobs: Vec<u64>,
 }
 
 #[derive(Debug, Args)]

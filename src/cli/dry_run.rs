@@ -53,11 +53,16 @@ pub(crate) fn run(s: &super::run_resolve::RunSettings) -> Result<()> {
         Resume::Same | Resume::KeepDone => Existing::default(),
     };
     let keyer = s.work.keyer();
+    // As the run decides: skip ok jobs and those whose last row is cancelled, unless --rerun
+    // names them.
     let pending = share.iter().copied().filter(|&i| {
-        existing.ok_keys.is_empty()
-            || !existing
-                .ok_keys
-                .contains(&keyer.key(i, &s.work.jobs().job_bytes(i)).id())
+        if s.opts.rerun.contains(i)
+            || (existing.ok_keys.is_empty() && existing.cancelled_keys.is_empty())
+        {
+            return true;
+        }
+        let key = keyer.key(i, &s.work.jobs().job_bytes(i)).id();
+        !existing.ok_keys.contains(&key) && !existing.cancelled_keys.contains(&key)
     });
     let threads = s.opts.threads.clamp(1, share.len().max(1));
     let mut out = io::BufWriter::new(io::stdout().lock());

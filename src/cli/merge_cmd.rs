@@ -43,6 +43,17 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
         if let Some(p) = &args.write_machines {
             outln!("wrote calibrated machines to {}", p.display());
         }
+        if !report.cancelled.is_empty() {
+            let c = report.summary.counts.cancelled;
+            let shown: Vec<String> = report.cancelled.iter().map(u64::to_string).collect();
+            outln!(
+                "cancelled by the user: {} {}{} (not missing; `{} run --rerun LIST` on their machine runs them again)",
+                if c == 1 { "job" } else { "jobs" },
+                shown.join(", "),
+                if c > shown.len() as u64 { ", ..." } else { "" },
+                super::program::name()
+            );
+        }
         if !report.all_ok() {
             outln!(
                 "to finish the missing jobs: {} run --rescue {} (with the same inputs, on any machines: drop dead ones from the machines file; preview with `plan --rescue`)",

@@ -2,6 +2,7 @@
 //! prompts, progress bars, exit codes). The `jobsplit` binary and `Splitter::main` call it.
 
 mod args;
+mod cancel_cmd;
 mod completions;
 mod dry_run;
 mod exit;
@@ -75,6 +76,7 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Command::Merge(a) => merge_cmd::run_merge(a),
         Command::Status(a) => merge_cmd::run_status(a),
         Command::Log(a) => log_cmd::run(a),
+        Command::Cancel(a) => cancel_cmd::run(a),
         Command::SlurmScript(a) => slurm_cmd::run(a),
         Command::Init(a) => init::run(a),
         Command::Completions(a) => completions::run_completions(a, program.as_ref()),

@@ -159,7 +159,8 @@ impl Reporter {
                 }
                 if !retrying {
                     self.done.fetch_add(1, Ordering::Relaxed);
-                    if *outcome != Status::Ok {
+                    // A job the user cancelled did not fail.
+                    if !matches!(outcome, Status::Ok | Status::Cancelled) {
                         self.failed.fetch_add(1, Ordering::Relaxed);
                     }
                     if let Display::Bar(bar) = &self.display {

@@ -175,7 +175,7 @@ pub(crate) fn rescue_study(
             crate::text::escape(&dir.display().to_string())
         ));
     }
-    let study = study_with(args, machines, &rescue.ok, source)?;
+    let study = study_with(args, machines, &rescue.excluded(), source)?;
     if rescue.work_digest != study.plan.work_digest().hex() {
         return Err(Error::usage(format!(
             "{} is the merge of work {} but these inputs are work {}: rescue with the same job list, config and seed",

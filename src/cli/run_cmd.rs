@@ -177,8 +177,14 @@ fn render_summary(machine: &str, plan: &Plan, s: &RunSummary, dir: &Path) -> Str
     let c = &s.counts;
     let wall = s.wall.as_secs_f64();
     let ran = c.ok + c.failed + c.timeout + c.interrupted;
+    // A line for cancelled jobs only when there are some (`jobsplit cancel`).
+    let cancelled = if c.cancelled > 0 {
+        format!("\n  {:<12}{:>8}", "cancelled", c.cancelled)
+    } else {
+        String::new()
+    };
     format!(
-        "\nmachine {machine}, plan {}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  wall {wall:.2}s, busy {:.2}s, {:.1} jobs/s\n  results: {}",
+        "\nmachine {machine}, plan {}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  {:<12}{:>8}{cancelled}\n  {:<12}{:>8}\n  {:<12}{:>8}\n  wall {wall:.2}s, busy {:.2}s, {:.1} jobs/s\n  results: {}",
         plan.plan_digest().short(),
         "ok", c.ok,
         "failed", c.failed,

@@ -181,6 +181,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         },
         status_interval: Duration::from_secs(2),
         shard,
+        rerun: args.rerun.clone().unwrap_or_default(),
     };
     let share = if helper.is_some() {
         0

@@ -153,6 +153,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         b
     });
     let duplicates = std::mem::take(&mut table.duplicates);
+    let cancelled = table.cancelled(100);
 
     // Per machine, by name (a rescue's dirs add to the same machine).
     let credited = table.credited();
@@ -222,6 +223,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         warnings,
         duplicates,
         log_lines,
+        cancelled,
     })
 }
 

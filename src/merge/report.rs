@@ -86,10 +86,13 @@ pub struct MergeReport {
     pub duplicates: Vec<(u64, String, String)>,
     /// Lines in the merged log.
     pub log_lines: u64,
+    /// Up to 100 jobs cancelled by the user (`jobsplit cancel`), ascending: not missing, not
+    /// rescued; `run --rerun` on their machine runs them again.
+    pub cancelled: Vec<u64>,
 }
 
 impl MergeReport {
-    /// True when every job has an ok row.
+    /// True when every job has an ok row or was cancelled by the user.
     pub fn all_ok(&self) -> bool {
         self.summary.missing == 0
     }
@@ -99,13 +102,18 @@ impl MergeReport {
         let s = &self.summary;
         let c = &s.counts;
         let mut out = format!(
-            "work {}: {} jobs, {} ok, {} failed, {} timeout, {} interrupted, {} not run{}\n",
+            "work {}: {} jobs, {} ok, {} failed, {} timeout, {} interrupted, {}{} not run{}\n",
             crate::text::escape(crate::text::short(&s.work_digest)),
             s.jobs_total,
             c.ok,
             c.failed,
             c.timeout,
             c.interrupted,
+            if c.cancelled > 0 {
+                format!("{} cancelled, ", c.cancelled)
+            } else {
+                String::new()
+            },
             c.not_run,
             if s.duplicates > 0 {
                 format!(", {} duplicate ok rows", s.duplicates)

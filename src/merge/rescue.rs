@@ -16,6 +16,19 @@ pub struct Rescue {
     pub jobs_total: u64,
     /// Ascending indices of the jobs with an ok row: the rescue plan excludes them.
     pub ok: Vec<u64>,
+    /// Ascending indices of the jobs the user cancelled (`jobsplit cancel`; their row in the
+    /// merge is `cancelled`): the rescue plan excludes them too.
+    pub cancelled: Vec<u64>,
+}
+
+impl Rescue {
+    /// Ascending indices the rescue plan leaves out: the ok jobs and the cancelled ones.
+    pub fn excluded(&self) -> Vec<u64> {
+        let mut all: Vec<u64> = self.ok.iter().chain(&self.cancelled).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
 }
 
 /// Reads `summary.json` and `results.csv` of a merge output directory.
@@ -27,6 +40,7 @@ pub fn load_rescue(merged: &Path) -> Result<Rescue> {
     let path = merged.join("results.csv");
     let mut reader = ResultsReader::open(&path)?;
     let mut ok = Vec::new();
+    let mut cancelled = Vec::new();
     while let Some(row) = reader.next_row()? {
         if row.index >= summary.jobs_total {
             return Err(Error::invalid(
@@ -38,8 +52,10 @@ pub fn load_rescue(merged: &Path) -> Result<Rescue> {
                 ),
             ));
         }
-        if row.status == Status::Ok {
-            ok.push(row.index);
+        match row.status {
+            Status::Ok => ok.push(row.index),
+            Status::Cancelled => cancelled.push(row.index),
+            _ => {}
         }
     }
     // A merge writes its files whole: a row cut short means a damaged file, and skipping it
@@ -53,9 +69,13 @@ pub fn load_rescue(merged: &Path) -> Result<Rescue> {
     }
     ok.sort_unstable();
     ok.dedup();
+    cancelled.sort_unstable();
+    cancelled.dedup();
+    cancelled.retain(|i| ok.binary_search(i).is_err());
     Ok(Rescue {
         work_digest: summary.work_digest,
         jobs_total: summary.jobs_total,
         ok,
+        cancelled,
     })
 }

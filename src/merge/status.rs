@@ -93,7 +93,7 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
             ),
             None => {
                 let c = &m.counts;
-                let done = c.ok + c.failed + c.timeout + c.skipped;
+                let done = c.ok + c.failed + c.timeout + c.cancelled + c.skipped;
                 (
                     done,
                     c.ok + c.skipped,
@@ -147,15 +147,18 @@ fn from_results(dir: &std::path::Path, m: &Manifest) -> Option<StatusFile> {
     let path = dir.join("results.csv");
     let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
     let mut reader = ResultsReader::open(&path).ok()?;
-    // Per key: (ok seen, latest non-ok start) -> the job's final state so far.
-    let mut jobs: HashMap<u64, bool> = HashMap::new();
+    // Per key: (ok seen, last row cancelled) -> the job's final state so far.
+    let mut jobs: HashMap<u64, (bool, bool)> = HashMap::new();
     let (mut first, mut last) = (i64::MAX, i64::MIN);
     while let Ok(Some(row)) = reader.next_row() {
-        *jobs.entry(row.key).or_default() |= row.status == Status::Ok;
+        let job = jobs.entry(row.key).or_default();
+        job.0 |= row.status == Status::Ok;
+        job.1 = row.status == Status::Cancelled;
         first = first.min(row.started_us);
         last = last.max(row.started_us + (row.duration_s * 1e6) as i64);
     }
-    let ok = jobs.values().filter(|&&ok| ok).count() as u64;
+    let ok = jobs.values().filter(|j| j.0).count() as u64;
+    let cancelled = jobs.values().filter(|j| !j.0 && j.1).count() as u64;
     let done = jobs.len() as u64;
     let span = if done == 0 {
         0.0
@@ -172,7 +175,8 @@ fn from_results(dir: &std::path::Path, m: &Manifest) -> Option<StatusFile> {
         share: m.share,
         done,
         ok,
-        failed: done - ok,
+        failed: done - ok - cancelled,
+        cancelled,
         rate_per_s: rate,
         eta_s: (running && rate > 0.0).then(|| m.share.saturating_sub(done) as f64 / rate),
         updated_at: crate::output::rfc3339(modified),

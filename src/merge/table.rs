@@ -180,7 +180,8 @@ impl Table {
                         ),
                     ));
                 }
-                if kept.ok() && slot.ok() {
+                // Two ok rows in one file are a `run --rerun`: the later one counts, no warning.
+                if kept.ok() && slot.ok() && kept.file != slot.file {
                     self.duplicate_count += 1;
                     if self.duplicates.len() < 100 {
                         self.duplicates.push((
@@ -198,7 +199,7 @@ impl Table {
         Ok(scanned.stats)
     }
 
-    /// Final status counts and the indices with no ok row.
+    /// Final status counts and the indices with no ok row (a cancelled job is not missing).
     pub(crate) fn tally(&self) -> (Counts, Vec<u64>) {
         let mut c = Counts::default();
         let mut missing = Vec::new();
@@ -216,10 +217,25 @@ impl Table {
                 Status::Failed => c.failed += 1,
                 Status::Timeout => c.timeout += 1,
                 Status::Interrupted => c.interrupted += 1,
+                Status::Cancelled => {
+                    c.cancelled += 1;
+                    continue;
+                }
             }
             missing.push(i as u64);
         }
         (c, missing)
+    }
+
+    /// The first `limit` jobs whose row that counts is `cancelled`, ascending.
+    pub(crate) fn cancelled(&self, limit: usize) -> Vec<u64> {
+        (0..self.slots.len() as u64)
+            .filter(|&i| {
+                let s = &self.slots[i as usize];
+                s.file != EMPTY && s.status() == Status::Cancelled
+            })
+            .take(limit)
+            .collect()
     }
 
     /// Ok jobs of the merged table per machine name (the machine of the input its row is in).
@@ -386,6 +402,10 @@ pub struct Counts {
     pub timeout: u64,
     /// Jobs whose last row was interrupted.
     pub interrupted: u64,
+    /// Jobs whose last row was cancelled by the user (no ok row): not missing, not rescued.
+    /// Absent (0) in summaries of older versions.
+    #[serde(default)]
+    pub cancelled: u64,
     /// Jobs with no row at all.
     pub not_run: u64,
 }

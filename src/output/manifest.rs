@@ -22,6 +22,10 @@ pub struct Counts {
     pub interrupted: u64,
     /// Already ok from an earlier run.
     pub skipped: u64,
+    /// Cancelled by the user (`jobsplit cancel`), in this run or an earlier one: they are not
+    /// run again unless `run --rerun` names them. Absent (0) in files of older versions.
+    #[serde(default)]
+    pub cancelled: u64,
 }
 
 /// `manifest.json`: what this output directory holds.
@@ -148,12 +152,16 @@ pub struct StatusFile {
     pub state: RunState,
     /// Jobs in the share.
     pub share: u64,
-    /// Jobs ended for good (ok, failed after all attempts, skipped).
+    /// Jobs ended for good (ok, failed after all attempts, cancelled, skipped).
     pub done: u64,
     /// Jobs ok (including skipped ones).
     pub ok: u64,
     /// Jobs failed or timed out.
     pub failed: u64,
+    /// Jobs cancelled by the user (`jobsplit cancel`); counted in `done`. Absent (0) in files
+    /// of older versions.
+    #[serde(default)]
+    pub cancelled: u64,
     /// Jobs ended per second in this run.
     pub rate_per_s: f64,
     /// Estimated seconds to the end.

@@ -40,6 +40,8 @@ pub struct JobContext<'a> {
     sink: &'a dyn JobSink,
     deadline: Option<Instant>,
     cancel: Option<&'a Cancel>,
+    /// This job's own cancellation (`jobsplit cancel`).
+    job_cancel: Option<&'a Cancel>,
 }
 
 impl<'a> JobContext<'a> {
@@ -62,6 +64,7 @@ impl<'a> JobContext<'a> {
             sink,
             deadline: None,
             cancel: None,
+            job_cancel: None,
         }
     }
 
@@ -69,6 +72,12 @@ impl<'a> JobContext<'a> {
     pub(crate) fn with_limits(mut self, deadline: Option<Instant>, cancel: &'a Cancel) -> Self {
         self.deadline = deadline;
         self.cancel = Some(cancel);
+        self
+    }
+
+    /// Sets this job's own cancellation (`jobsplit cancel`), if the scheduler gave it one.
+    pub(crate) fn with_job_cancel(mut self, job_cancel: Option<&'a Cancel>) -> Self {
+        self.job_cancel = job_cancel;
         self
     }
 
@@ -129,8 +138,9 @@ impl<'a> JobContext<'a> {
         self.deadline
     }
 
-    /// True once the job should stop: its deadline passed, or the run was interrupted
-    /// (Ctrl-C). A job that returns after Ctrl-C is recorded as it ended (its result kept).
+    /// True once the job should stop: its deadline passed, the run was interrupted (Ctrl-C),
+    /// or the user cancelled this job (`jobsplit cancel`). A job that returns after Ctrl-C is
+    /// recorded as it ended (its result kept); a cancelled one is recorded `cancelled`.
     ///
     /// # Examples
     /// ```
@@ -146,6 +156,7 @@ impl<'a> JobContext<'a> {
     /// ```
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_some_and(Cancel::is_cancelled)
+            || self.job_cancel.is_some_and(Cancel::is_cancelled)
             || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::attempt::Attempt;
 use super::cancel::{Cancel, Level};
-use crate::model::Stream;
+use crate::model::{Status, Stream};
 use crate::plan::JobKey;
 
 /// One attempt to run.
@@ -29,17 +29,49 @@ pub struct Control<'a> {
     pub timeout: Option<Duration>,
     /// Time between SIGTERM and SIGKILL.
     pub grace: Duration,
+    /// This job's own cancellation (`jobsplit cancel`), when the scheduler gave it one: once
+    /// stopping, the job is stopped as for the run's and recorded [`Status::Cancelled`].
+    pub job: Option<&'a Cancel>,
 }
 
 impl Control<'_> {
-    /// True once the run was interrupted.
+    /// True once the run was interrupted or this job cancelled.
     pub fn cancelled(&self) -> bool {
-        self.cancel.is_cancelled()
+        self.cancel.is_cancelled() || self.job.is_some_and(Cancel::is_cancelled)
     }
 
-    /// True once the running jobs are to be ended without a grace period.
+    /// True once the running jobs (or this one) are to be ended without a grace period.
     pub fn killing(&self) -> bool {
         self.cancel.level() == Level::Killing
+            || self.job.is_some_and(|j| j.level() == Level::Killing)
+    }
+
+    /// How a job stopped because [`Control::cancelled`] is true ends: [`Status::Cancelled`] when
+    /// the user cancelled this job, else [`Status::Interrupted`].
+    pub fn stopped_status(&self) -> Status {
+        if self.job.is_some_and(Cancel::is_cancelled) {
+            Status::Cancelled
+        } else {
+            Status::Interrupted
+        }
+    }
+
+    /// The `error` of an attempt stopped because [`Control::cancelled`] is true.
+    pub fn stopped_error(&self) -> &'static str {
+        match self.stopped_status() {
+            Status::Cancelled => "cancelled by jobsplit cancel",
+            _ => "interrupted",
+        }
+    }
+
+    /// The same limits with `job` as this job's own cancellation.
+    pub fn for_job<'j>(&'j self, job: &'j Cancel) -> Control<'j> {
+        Control {
+            cancel: self.cancel,
+            timeout: self.timeout,
+            grace: self.grace,
+            job: Some(job),
+        }
     }
 }
 

@@ -343,7 +343,8 @@ where
             &sink,
         )
         .with_key(job.key)
-        .with_limits(control.timeout.map(|t| clock + t), control.cancel);
+        .with_limits(control.timeout.map(|t| clock + t), control.cancel)
+        .with_job_cancel(control.job);
         let result = call(&self.f, &ctx, item);
         let duration = clock.elapsed();
         // Past its limit: the job ran over (a thread cannot be stopped) and its result is not
@@ -352,7 +353,15 @@ where
         let over = control
             .timeout
             .and_then(|limit| Some((duration.checked_sub(limit)?, limit)));
+        // Cancelled by the user (`jobsplit cancel`) before it returned: cancelled, whatever it
+        // returned (it saw ctx.is_cancelled() turn true, or ran on regardless).
+        let cancelled = control.job.is_some_and(|c| c.is_cancelled());
         let (outcome, error, fields) = match (over, result) {
+            (_, _) if cancelled => (
+                Status::Cancelled,
+                Some(control.stopped_error().to_owned()),
+                vec![],
+            ),
             // It saw its deadline and gave up: a timeout, in its own words.
             (Some((_, limit)), Err(message)) => (
                 Status::Timeout,
@@ -372,9 +381,11 @@ where
                 );
                 (Status::Timeout, Some(error), vec![])
             }
-            (None, Err(_)) if control.cancelled() => {
-                (Status::Interrupted, Some("interrupted".into()), vec![])
-            }
+            (None, Err(_)) if control.cancelled() => (
+                Status::Interrupted,
+                Some(control.stopped_error().to_owned()),
+                vec![],
+            ),
             (None, Ok(r)) => match serde_json::to_value(&r) {
                 Ok(v) => (Status::Ok, None, fields_of(&v)),
                 Err(e) => (

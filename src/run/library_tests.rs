@@ -23,6 +23,7 @@ where
         cancel,
         timeout,
         grace: Duration::ZERO,
+        job: None,
     };
     let job = JobSpec {
         index: 0,

@@ -2,13 +2,16 @@
 
 mod attempt;
 mod cancel;
+pub mod cancel_request;
 pub(crate) mod command;
 mod context;
 mod events;
 mod executor;
+mod job_cancels;
 mod job_rng;
 mod library;
 mod nonfinite;
+mod rerun;
 mod rundir;
 mod runner;
 mod scheduler;
@@ -25,6 +28,7 @@ pub use job_rng::JobRng;
 pub use library::{
     item_bytes, map, map_with, JobError, LibraryExecutor, LogFn, MapOptions, ProgressFn,
 };
+pub use rerun::JobSet;
 pub use rundir::Resume;
 pub use runner::{hostname, Counts, RunOptions, RunSummary, Runner};
 pub use steal::{Balance, StealOptions};

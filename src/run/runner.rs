@@ -10,6 +10,8 @@ use rayon::prelude::*;
 use super::cancel::Cancel;
 use super::events::Event;
 use super::executor::{Control, Executor};
+use super::job_cancels::JobCancels;
+use super::rerun::JobSet;
 use super::rundir::{Resume, RunDir};
 use super::scheduler::{JobSource, ListSource, Pending, Settings, Shared};
 use super::steal::{StealOptions, Stealing};
@@ -46,6 +48,9 @@ pub struct RunOptions {
     pub status_interval: Duration,
     /// The shard this run is, when it runs as one task of an engine.
     pub shard: Option<Shard>,
+    /// Jobs of the share to run again although they are ok or cancelled (`--rerun`); every
+    /// one must be in the share.
+    pub rerun: JobSet,
 }
 
 /// What a run did.
@@ -68,9 +73,10 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    /// True when every job of the share is ok (now or earlier).
+    /// True when every job of the share is ok (now or earlier) or was cancelled by the user
+    /// (`jobsplit cancel`: their choice, not a failure).
     pub fn all_ok(&self) -> bool {
-        self.counts.ok + self.counts.skipped == self.share
+        self.counts.ok + self.counts.skipped + self.counts.cancelled == self.share
     }
 }
 
@@ -172,9 +178,47 @@ impl<'r> Runner<'r> {
                 None,
             )?,
         }
+        self.check_rerun()?;
         RunDir::check(&opts.dir, self.plan, opts.resume, opts.job_logs)?;
         let _ = self.checked.set(());
         Ok(())
+    }
+
+    /// Refuses a `--rerun` naming a job outside this machine's share.
+    fn check_rerun(&self) -> Result<()> {
+        let rerun = &self.opts.rerun;
+        if rerun.is_empty() {
+            return Ok(());
+        }
+        let (plan, jobs) = (self.plan, self.plan.jobs());
+        if let Some(max) = rerun.max().filter(|&m| m >= jobs) {
+            return Err(Error::usage(format!(
+                "--rerun {rerun}: there is no job {max}: the work has {jobs} jobs (0-{})",
+                jobs.saturating_sub(1)
+            )));
+        }
+        let mut share = plan.share(self.machine).to_vec();
+        share.sort_unstable();
+        // More indices than the share has jobs: one of the first share+1 is outside it.
+        let outside = rerun
+            .iter()
+            .take(share.len() + 1)
+            .find(|i| share.binary_search(i).is_err());
+        let Some(i) = outside else {
+            return Ok(());
+        };
+        let me = &plan.machines()[self.machine].name;
+        let owner = (0..plan.machines().len()).find(|&j| plan.share(j).contains(&i));
+        Err(Error::usage(match owner {
+            Some(j) => format!(
+                "--rerun {rerun}: job {i} is not in {me}'s share but in {}'s: rerun it there (run --machine {} --rerun {i})",
+                plan.machines()[j].name,
+                plan.machines()[j].name
+            ),
+            None => format!(
+                "--rerun {rerun}: job {i} is in no share of this plan (a rescue plan leaves out the jobs already ok): rerun it with the original plan"
+            ),
+        }))
     }
 
     /// Worker threads: as asked, but never more than the share has jobs (idle pool threads
@@ -268,17 +312,24 @@ impl<'r> Runner<'r> {
         }
         let keyer = work.keyer();
         let first_key = Some(keyer.key(0, &work.jobs().job_bytes(0)).id());
-        let (pending, skipped, stealer) = match steal {
+        let (pending, skipped, cancelled_before, stealer) = match steal {
             Some(s) => {
                 let earlier = dir.path().join(Manifest::FILE).exists();
                 let source = s.source(plan, work, existing, self.threads() as u64, earlier)?;
-                (Vec::new(), source.skipped, Some(source))
+                (Vec::new(), source.skipped, 0, Some(source))
             }
             None => {
-                let (pending, skipped) = self.pending(pool, share, &existing);
-                (pending, skipped, None)
+                let (pending, skipped, cancelled_before) = self.pending(pool, share, &existing);
+                (pending, skipped, cancelled_before, None)
             }
         };
+        let rerun = &opts.rerun;
+        // The jobs rerun now are no longer cancelled: withdrawn from requests still waiting.
+        if !rerun.is_empty() {
+            crate::run::cancel_request::withdraw(dir.path(), &|i| rerun.contains(i))?;
+        }
+        let cancels = JobCancels::new(dir.path(), share, pending.iter().map(|p| p.0));
+        cancels.poll(false);
 
         let mut manifest = Manifest {
             algorithm: ALGORITHM.to_owned(),
@@ -305,6 +356,7 @@ impl<'r> Runner<'r> {
             state: RunState::Running,
             counts: Counts {
                 skipped,
+                cancelled: cancelled_before,
                 ..Counts::default()
             },
             busy_s: 0.0,
@@ -357,12 +409,14 @@ impl<'r> Runner<'r> {
             cancel: self.cancel,
             timeout: opts.timeout,
             grace: opts.grace,
+            job: None,
         };
         let job_logs = dir.path().join("logs");
         let settings = Settings {
             machine: name,
             retries: opts.retries,
             job_logs: opts.job_logs.then_some(job_logs.as_path()),
+            cancels: Some(&cancels),
         };
         let done = (Mutex::new(false), Condvar::new());
         std::thread::scope(|scope| {
@@ -373,11 +427,12 @@ impl<'r> Runner<'r> {
                     &manifest,
                     &done,
                     opts.status_interval,
-                    skipped,
+                    (skipped, cancelled_before),
                     clock,
                     &steal_status,
                 )
             });
+            scope.spawn(|| cancels.watch(&done));
             // Ends the status loop however the workers end, a panic included: the scope would
             // otherwise wait for it forever, holding the directory's lock.
             let _done = Done(&done);
@@ -389,18 +444,20 @@ impl<'r> Runner<'r> {
         });
 
         let interrupted = control.cancelled();
-        let counts = state.tally.counts(skipped);
-        let finished = counts.ok + counts.failed + counts.timeout + counts.interrupted;
+        let mut counts = state.tally.counts(skipped);
+        let finished =
+            counts.ok + counts.failed + counts.timeout + counts.interrupted + counts.cancelled;
+        counts.cancelled += cancelled_before;
         let taken = match &stealer {
             Some(s) => s.stats.claimed.load(std::sync::atomic::Ordering::Relaxed),
-            None => pending.len() as u64 + skipped,
+            None => share.len() as u64,
         };
-        let not_started = (taken - skipped).saturating_sub(finished);
+        let not_started = (taken - skipped - cancelled_before).saturating_sub(finished);
         let busy = Duration::from_micros(state.tally.busy_us());
         let fatal = state.take_fatal();
 
         let end_line = format!(
-            "run {}: ok {} failed {} timeout {} interrupted {} skipped {} not started {}",
+            "run {}: ok {} failed {} timeout {} interrupted {} cancelled {} skipped {} not started {}",
             if interrupted {
                 "interrupted"
             } else {
@@ -410,6 +467,7 @@ impl<'r> Runner<'r> {
             counts.failed,
             counts.timeout,
             counts.interrupted,
+            counts.cancelled,
             skipped,
             not_started
         ) + &match steal_status() {
@@ -431,6 +489,9 @@ impl<'r> Runner<'r> {
         };
         manifest.busy_s = busy.as_secs_f64();
         let moved_aside = dir.moved_aside().map(PathBuf::from);
+        if end_state == RunState::Finished {
+            cancels.finish();
+        }
         let finished = dir.finish(&mut manifest, end_state, counts, clock, steal_status());
         if let Some(r) = name_record {
             r.release();
@@ -455,12 +516,15 @@ impl<'r> Runner<'r> {
 
     /// The jobs of the share still to run (with the attempts earlier runs made), and how many
     /// an earlier run finished.
+    /// The share's jobs still to run, the jobs an earlier run finished (skipped) and those
+    /// whose last row is `cancelled` (not run again unless `--rerun` names them, as it does an
+    /// ok one).
     fn pending(
         &self,
         pool: &rayon::ThreadPool,
         share: &[u64],
         existing: &crate::output::results::Existing,
-    ) -> (Vec<Pending>, u64) {
+    ) -> (Vec<Pending>, u64, u64) {
         let work = self.work;
         let keyer = work.keyer();
         let keys: Vec<JobKey> = pool.install(|| {
@@ -469,14 +533,28 @@ impl<'r> Runner<'r> {
                 .map(|&i| keyer.key(i, &work.jobs().job_bytes(i)))
                 .collect()
         });
+        let rerun = &self.opts.rerun;
+        let cancelled_before = share
+            .iter()
+            .zip(&keys)
+            .filter(|(&i, k)| {
+                !rerun.contains(i)
+                    && existing.cancelled_keys.contains(&k.id())
+                    && !existing.ok_keys.contains(&k.id())
+            })
+            .count() as u64;
         let pending: Vec<Pending> = share
             .iter()
             .zip(&keys)
-            .filter(|(_, k)| !existing.ok_keys.contains(&k.id()))
+            .filter(|(&i, k)| {
+                rerun.contains(i)
+                    || !(existing.ok_keys.contains(&k.id())
+                        || existing.cancelled_keys.contains(&k.id()))
+            })
             .map(|(&i, k)| (i, *k, existing.attempts.get(&k.id()).copied().unwrap_or(0)))
             .collect();
-        let skipped = (share.len() - pending.len()) as u64;
-        (pending, skipped)
+        let skipped = (share.len() - pending.len()) as u64 - cancelled_before;
+        (pending, skipped, cancelled_before)
     }
 }
 
@@ -499,7 +577,7 @@ fn status_loop(
     manifest: &Manifest,
     done: &(Mutex<bool>, Condvar),
     interval: Duration,
-    skipped: u64,
+    (skipped, cancelled_before): (u64, u64),
     clock: Instant,
     steal: &(dyn Fn() -> Option<crate::output::balance::StealStatus> + Sync),
 ) {
@@ -513,7 +591,9 @@ fn status_loop(
         if *finished {
             return;
         }
-        if let Err(e) = dir.write_status(manifest, state.tally.counts(skipped), clock, steal()) {
+        let mut counts = state.tally.counts(skipped);
+        counts.cancelled += cancelled_before;
+        if let Err(e) = dir.write_status(manifest, counts, clock, steal()) {
             state.fail(e);
         }
     }

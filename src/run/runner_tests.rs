@@ -78,6 +78,7 @@ fn opts(dir: &Path) -> RunOptions {
         resume: Resume::Same,
         status_interval: Duration::from_millis(20),
         shard: None,
+        rerun: Default::default(),
     }
 }
 

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use super::attempt::Attempt;
 use super::events::Event;
 use super::executor::{Control, Executor, JobSpec};
+use super::job_cancels::{Begin, JobCancels};
 use crate::error::{Error, Result};
 use crate::model::{Status, Stream};
 use crate::output::log::{job_log, LogWriter};
@@ -60,6 +61,7 @@ pub(crate) struct Tally {
     failed: AtomicU64,
     timeout: AtomicU64,
     interrupted: AtomicU64,
+    cancelled: AtomicU64,
     busy_us: AtomicU64,
 }
 
@@ -70,6 +72,7 @@ impl Tally {
             Status::Failed => &self.failed,
             Status::Timeout => &self.timeout,
             Status::Interrupted => &self.interrupted,
+            Status::Cancelled => &self.cancelled,
         }
         .fetch_add(1, Ordering::Relaxed);
     }
@@ -82,6 +85,7 @@ impl Tally {
             timeout: self.timeout.load(Ordering::Relaxed),
             interrupted: self.interrupted.load(Ordering::Relaxed),
             skipped,
+            cancelled: self.cancelled.load(Ordering::Relaxed),
         }
     }
 
@@ -111,6 +115,8 @@ pub(crate) struct Settings<'a> {
     pub(crate) retries: u32,
     /// `Some(dir)`: also write `dir/<index>.log.gz` per job.
     pub(crate) job_logs: Option<&'a Path>,
+    /// The jobs the user cancels (`jobsplit cancel`), when the run takes requests.
+    pub(crate) cancels: Option<&'a JobCancels>,
 }
 
 impl<'a> Shared<'a> {
@@ -181,16 +187,36 @@ impl<'a> Shared<'a> {
                     return;
                 }
             };
-            let ran = self.run_job(
-                &lane,
-                index,
-                key,
-                done_attempts,
-                executor,
-                control,
-                settings,
-                events,
-            );
+            // A job the user cancelled gets its own cancellation in the control it runs under.
+            let begin = settings.cancels.map(|c| c.begin(index));
+            let ran = match &begin {
+                Some(Begin::Cancelled) => {
+                    self.never_started(index, key, done_attempts, settings.machine, events)
+                }
+                Some(Begin::Run(job)) => self.run_job(
+                    &lane,
+                    index,
+                    key,
+                    done_attempts,
+                    executor,
+                    &control.for_job(job),
+                    settings,
+                    events,
+                ),
+                None => self.run_job(
+                    &lane,
+                    index,
+                    key,
+                    done_attempts,
+                    executor,
+                    control,
+                    settings,
+                    events,
+                ),
+            };
+            if let Some(c) = settings.cancels {
+                c.end(index);
+            }
             // A job's own log is ended with the job, also when the job's recording failed.
             if let Err(e) = ran.and(lane.detach()) {
                 self.fail(e);
@@ -272,6 +298,46 @@ impl<'a> Shared<'a> {
                 break;
             }
         }
+        Ok(())
+    }
+
+    /// Records a job cancelled before it started as a `cancelled` attempt that never ran.
+    fn never_started(
+        &self,
+        index: u64,
+        key: JobKey,
+        done_attempts: u32,
+        machine: &str,
+        events: &(dyn Fn(&Event<'_>) + Sync),
+    ) -> Result<()> {
+        let attempt = done_attempts + 1;
+        let error = "cancelled by jobsplit cancel before it started";
+        events(&Event::JobStarted { index, attempt });
+        let row = ResultRow {
+            index,
+            key: key.id(),
+            machine: machine.to_owned(),
+            status: Status::Cancelled,
+            exit_code: None,
+            attempt,
+            started_at: std::time::SystemTime::now(),
+            duration: std::time::Duration::ZERO,
+            error: Some(error.to_owned()),
+            fields: Vec::new(),
+        };
+        self.results
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .append(&row)?;
+        events(&Event::JobFinished {
+            index,
+            attempt,
+            outcome: Status::Cancelled,
+            duration: std::time::Duration::ZERO,
+            error: Some(error),
+            retrying: false,
+        });
+        self.tally.add(Status::Cancelled);
         Ok(())
     }
 

@@ -115,6 +115,7 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
             timeout: count(Status::Timeout),
             interrupted: count(Status::Interrupted),
             skipped: 0,
+            cancelled: count(Status::Cancelled),
         },
         busy_s: rows.iter().map(|r| r.duration.as_secs_f64()).sum(),
         shard: None,

@@ -73,6 +73,7 @@ fn run_hosts(work: &Work, plan: &Plan, out: &Path, budgets: &[usize]) {
             resume: Resume::Same,
             status_interval: Duration::from_secs(60),
             shard: None,
+            rerun: Default::default(),
         };
         Runner::new(work, plan, j, &opts)
             .cancel(&cancel)

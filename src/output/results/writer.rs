@@ -26,6 +26,8 @@ pub struct Existing {
     pub ok_keys: HashSet<String>,
     /// The highest attempt number per key.
     pub attempts: HashMap<String, u32>,
+    /// Keys whose last row is `cancelled` (`jobsplit cancel`): a resume does not run them.
+    pub cancelled_keys: HashSet<String>,
     /// Bytes cut from a row torn by a crash.
     pub repaired_bytes: u64,
 }
@@ -247,6 +249,11 @@ fn scan(path: &Path, existing: &mut Existing) -> Result<(Vec<String>, Option<u64
         let key = String::from_utf8_lossy(row.cell(1)).into_owned();
         if row.status == Status::Ok {
             existing.ok_keys.insert(key.clone());
+        }
+        if row.status == Status::Cancelled {
+            existing.cancelled_keys.insert(key.clone());
+        } else {
+            existing.cancelled_keys.remove(&key);
         }
         let a = existing.attempts.entry(key).or_insert(0);
         *a = (*a).max(row.attempt);

@@ -93,14 +93,14 @@ pub(super) fn supervise(
         let now = Instant::now();
         // The run's cancellation, the time limit, the grace period.
         if control.killing() && !killed {
-            stopping.get_or_insert((Status::Interrupted, now));
+            stopping.get_or_insert((control.stopped_status(), now));
             job.kill();
             killed = true;
             drain.get_or_insert(now + DRAIN);
         }
         if stopping.is_none() {
             if control.cancelled() {
-                stopping = Some((Status::Interrupted, now));
+                stopping = Some((control.stopped_status(), now));
             } else if control.timeout.is_some_and(|t| now - start >= t) {
                 stopping = Some((Status::Timeout, now));
             }
@@ -200,7 +200,17 @@ pub(super) fn supervise(
                 control.timeout.unwrap_or_default()
             )),
         ),
-        (Some((why, _)), _) => (why, None, Some("interrupted".to_owned())),
+        (Some((why, _)), _) => (
+            why,
+            None,
+            Some(
+                match why {
+                    Status::Cancelled => "cancelled by jobsplit cancel",
+                    _ => "interrupted",
+                }
+                .to_owned(),
+            ),
+        ),
         (None, Ok(s)) => match (s.code(), s.signal()) {
             (Some(0), _) => (Status::Ok, Some(0), None),
             (Some(c), _) => (Status::Failed, Some(c), Some(format!("exit code {c}"))),

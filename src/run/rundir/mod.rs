@@ -229,7 +229,7 @@ fn status_of(manifest: &Manifest, c: Counts, clock: Instant) -> StatusFile {
     } else {
         0.0
     };
-    let done = ran + c.skipped;
+    let done = ran + c.cancelled + c.skipped;
     let remaining = manifest.share.saturating_sub(done);
     StatusFile {
         machine: manifest.machine.clone(),
@@ -240,6 +240,7 @@ fn status_of(manifest: &Manifest, c: Counts, clock: Instant) -> StatusFile {
         done,
         ok: c.ok + c.skipped,
         failed: c.failed + c.timeout,
+        cancelled: c.cancelled,
         rate_per_s: rate,
         eta_s: (rate > 0.0 && remaining > 0).then(|| remaining as f64 / rate),
         updated_at: crate::output::rfc3339(SystemTime::now()),

@@ -161,6 +161,11 @@ impl Failure {
                 Failure::Gone(Status::Failed, exit_code, error)
             }
             Gone::Stopped(Status::Timeout) => Failure::Gone(Status::Timeout, None, String::new()),
+            Gone::Stopped(Status::Cancelled) => Failure::Gone(
+                Status::Cancelled,
+                None,
+                "cancelled by jobsplit cancel".to_owned(),
+            ),
             Gone::Stopped(status) => Failure::Gone(status, None, "interrupted".to_owned()),
         }
     }

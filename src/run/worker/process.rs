@@ -169,14 +169,14 @@ impl Worker {
         let now = Instant::now();
         if control.killing() {
             self.kill_now();
-            return Err(Gone::Stopped(Status::Interrupted));
+            return Err(Gone::Stopped(control.stopped_status()));
         }
         let timed_out = control.timeout.is_some_and(|t| now - started >= t);
         if control.cancelled() || timed_out {
             let why = if timed_out && !control.cancelled() {
                 Status::Timeout
             } else {
-                Status::Interrupted
+                control.stopped_status()
             };
             self.stop(control, log);
             return Err(Gone::Stopped(why));

@@ -1,0 +1,135 @@
+//! `run --rerun 17,20-25`: the jobs of this machine's share to run again although they are ok
+//! (or were cancelled). Kept as ranges, so `0-999999999` costs nothing.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A set of job indices written as a comma-separated list of indices and inclusive ranges:
+/// `17`, `20-25`, `17,20-25`.
+///
+/// # Examples
+/// ```
+/// use jobsplit::run::JobSet;
+///
+/// let set: JobSet = "20-25,17, 21".parse().unwrap();
+/// assert!(set.contains(17) && set.contains(25) && !set.contains(19));
+/// assert_eq!(set.to_string(), "17,20-25");
+/// assert_eq!(set.len(), 7);
+/// assert!("5-3".parse::<JobSet>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct JobSet {
+    /// Inclusive ranges, ascending, neither overlapping nor touching.
+    ranges: Vec<(u64, u64)>,
+}
+
+impl JobSet {
+    /// True if `index` is in the set.
+    pub fn contains(&self, index: u64) -> bool {
+        let p = self.ranges.partition_point(|&(_, hi)| hi < index);
+        self.ranges.get(p).is_some_and(|&(lo, _)| lo <= index)
+    }
+
+    /// How many indices the set holds.
+    pub fn len(&self) -> u64 {
+        self.ranges
+            .iter()
+            .map(|&(lo, hi)| (hi - lo).saturating_add(1))
+            .fold(0, u64::saturating_add)
+    }
+
+    /// True if the set holds no index.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// The greatest index, if any.
+    pub fn max(&self) -> Option<u64> {
+        self.ranges.last().map(|&(_, hi)| hi)
+    }
+
+    /// The indices in ascending order.
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.ranges.iter().flat_map(|&(lo, hi)| lo..=hi)
+    }
+}
+
+impl FromStr for JobSet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<JobSet, String> {
+        let index = |t: &str, item: &str| -> Result<u64, String> {
+            t.trim().parse::<u64>().map_err(|_| {
+                format!(
+                    "`{item}` is not a job index or a range A-B of them (write it as 17 or 20-25)"
+                )
+            })
+        };
+        let mut ranges = Vec::new();
+        for item in s.split(',') {
+            let item = item.trim();
+            if item.is_empty() {
+                return Err(format!(
+                    "`{s}` has an empty item: list job indices and ranges separated by commas, as 17,20-25"
+                ));
+            }
+            let (lo, hi) = match item.split_once('-') {
+                Some((a, b)) => (index(a, item)?, index(b, item)?),
+                None => {
+                    let i = index(item, item)?;
+                    (i, i)
+                }
+            };
+            if lo > hi {
+                return Err(format!(
+                    "`{item}` is a range that runs backwards: write it {hi}-{lo}"
+                ));
+            }
+            ranges.push((lo, hi));
+        }
+        ranges.sort_unstable();
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+        for (lo, hi) in ranges {
+            match merged.last_mut() {
+                Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        Ok(JobSet { ranges: merged })
+    }
+}
+
+impl fmt::Display for JobSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, &(lo, hi)) in self.ranges.iter().enumerate() {
+            if n > 0 {
+                f.write_str(",")?;
+            }
+            if lo == hi {
+                write!(f, "{lo}")?;
+            } else {
+                write!(f, "{lo}-{hi}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_merges_and_refuses() {
+        let s: JobSet = "3, 1-2,10-12,11-20,0".parse().unwrap();
+        assert_eq!(s.to_string(), "0-3,10-20");
+        assert_eq!(s.len(), 15);
+        assert_eq!(s.iter().take(5).collect::<Vec<_>>(), [0, 1, 2, 3, 10]);
+        assert!(!s.contains(4) && s.contains(20) && !s.contains(21));
+        let big: JobSet = "0-18446744073709551615".parse().unwrap();
+        assert_eq!(big.len(), u64::MAX);
+        for bad in ["", "1,,2", "a", "1-", "-3", "5-3", "1.5", "1-2-3", "-1"] {
+            assert!(bad.parse::<JobSet>().is_err(), "{bad}");
+        }
+    }
+}
