@@ -266,6 +266,15 @@ pub(crate) struct StatusArgs {
     /// Print the status as JSON
     #[arg(long)]
     pub(crate) json: bool,
+    /// Refresh until every host of the plan has ended (in place on a terminal, else a table a round)
+    #[arg(long)]
+    pub(crate) watch: bool,
+    /// Time between two refreshes of --watch
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = parse_duration, requires = "watch")]
+    pub(crate) interval: std::time::Duration,
+    /// Stop --watch after N refreshes even if hosts still run
+    #[arg(long, value_name = "N", requires = "watch")]
+    pub(crate) count: Option<u64>,
 }
 
 #[derive(Debug, Args)]

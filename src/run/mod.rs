@@ -11,6 +11,7 @@ mod library;
 mod nonfinite;
 mod rundir;
 mod runner;
+mod running;
 mod scheduler;
 mod worker;
 

@@ -11,13 +11,14 @@ use super::cancel::Cancel;
 use super::events::Event;
 use super::executor::{Control, Executor};
 use super::rundir::{Resume, RunDir};
+use super::running::Running;
 use super::scheduler::{Pending, Settings, Shared};
 use crate::engine::Shard;
 use crate::error::{Error, Result};
 use crate::model::{RunState, Stream};
 use crate::output::log::LogWriter;
 pub use crate::output::manifest::Counts;
-use crate::output::manifest::Manifest;
+use crate::output::manifest::{Manifest, PlannedMachine};
 use crate::output::results::ResultsWriter;
 use crate::plan::{JobKey, Plan, ALGORITHM};
 use crate::Work;
@@ -267,6 +268,12 @@ impl<'r> Runner<'r> {
             busy_s: 0.0,
             shard: opts.shard,
             first_key: Some(keyer.key(0, &work.jobs().job_bytes(0)).id()),
+            planned: (0..plan.machines().len())
+                .map(|j| PlannedMachine {
+                    machine: plan.machines()[j].name.clone(),
+                    share: plan.share(j).len() as u64,
+                })
+                .collect(),
         };
         let (mut log, log_warning) = LogWriter::open(&dir.path().join("log.gz"))?;
         if let Some(w) = log_warning {
@@ -307,12 +314,20 @@ impl<'r> Runner<'r> {
             job_logs: opts.job_logs.then_some(job_logs.as_path()),
         };
         let done = (Mutex::new(false), Condvar::new());
+        // The attempts running, for status.json, kept from the run's own events.
+        let running = Running::default();
+        let tracked = |e: &Event<'_>| {
+            running.observe(e);
+            events(e);
+        };
+        let events: &(dyn Fn(&Event<'_>) + Sync) = &tracked;
         std::thread::scope(|scope| {
             scope.spawn(|| {
                 status_loop(
                     &state,
                     &dir,
                     &manifest,
+                    &running,
                     &done,
                     opts.status_interval,
                     skipped,
@@ -359,7 +374,13 @@ impl<'r> Runner<'r> {
         };
         manifest.busy_s = busy.as_secs_f64();
         let moved_aside = dir.moved_aside().map(PathBuf::from);
-        let finished = dir.finish(&mut manifest, end_state, counts, clock);
+        let finished = dir.finish(
+            &mut manifest,
+            end_state,
+            counts,
+            clock,
+            opts.status_interval,
+        );
         // The error that stopped the run comes first: on a full disk, writing status.json at
         // the end fails too, but it is not why the run stopped.
         if let Some(e) = fatal {
@@ -389,12 +410,14 @@ impl Drop for Done<'_> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Refreshes status.json every `interval` until `done` is set (the log ends its members by
 /// itself).
 fn status_loop(
     state: &Shared<'_>,
     dir: &RunDir,
     manifest: &Manifest,
+    running: &Running,
     done: &(Mutex<bool>, Condvar),
     interval: Duration,
     skipped: u64,
@@ -410,7 +433,8 @@ fn status_loop(
         if *finished {
             return;
         }
-        if let Err(e) = dir.write_status(manifest, state.tally.counts(skipped), clock) {
+        let live = (running.snapshot(), interval);
+        if let Err(e) = dir.write_status(manifest, state.tally.counts(skipped), clock, live) {
             state.fail(e);
         }
     }

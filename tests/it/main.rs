@@ -31,6 +31,7 @@ mod harness;
 mod integrity;
 mod job_errors;
 mod job_log;
+mod live_status;
 mod log_output;
 mod lost_terminal;
 mod merge_library;

@@ -119,6 +119,7 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
         busy_s: rows.iter().map(|r| r.duration.as_secs_f64()).sum(),
         shard: None,
         first_key: None,
+        planned: Vec::new(),
     }
     .write_atomic(&path)
     .unwrap();
@@ -494,7 +495,7 @@ fn status_reads_a_run_still_writing_its_results() {
     let report = status(&[a]).unwrap();
     let s = &report.machines[0];
     assert_eq!((s.done, s.ok, s.failed, s.share), (2, 1, 1, 6));
-    assert_eq!(s.state, RunState::Running);
+    assert_eq!(s.state, RunState::Running.into());
     assert!(s.eta_s.is_some());
     assert!(report.render_table().contains("2/6"));
     serde_json::to_string(&report).unwrap();

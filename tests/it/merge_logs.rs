@@ -154,6 +154,7 @@ fn machine(root: &Path, name: &str, times: &[u64]) -> std::path::PathBuf {
         busy_s: 0.0,
         shard: None,
         first_key: None,
+        planned: Vec::new(),
     }
     .write_atomic(&dir)
     .unwrap();
