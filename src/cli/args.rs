@@ -191,6 +191,9 @@ pub(crate) struct RunArgs {
     /// Also write one compressed log per job under OUT/<machine>/logs/
     #[arg(long)]
     pub(crate) job_logs: bool,
+    /// Run this shell command on events (job_failed, job_timed_out, machine_finished, run_interrupted): JSON on stdin, JOBSPLIT_* variables
+    #[arg(long, value_name = "CMD")]
+    pub(crate) notify: Option<String>,
     /// fsync results.csv after every row
     #[arg(long)]
     pub(crate) fsync: bool,

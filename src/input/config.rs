@@ -103,6 +103,8 @@ pub struct RunConfig {
     /// Restart each persistent worker after this many jobs, at least 1 (none: never).
     #[serde(default, deserialize_with = "super::values::ranged::worker_recycle")]
     pub worker_recycle: Option<u64>,
+    /// A shell command run on a run's events (a job failed for good, the machine finished...).
+    pub notify: Option<String>,
 }
 
 impl Default for RunConfig {
@@ -119,6 +121,7 @@ impl Default for RunConfig {
             job_logs: false,
             fsync: false,
             worker_recycle: None,
+            notify: None,
         }
     }
 }

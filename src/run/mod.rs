@@ -9,6 +9,7 @@ mod executor;
 mod job_rng;
 mod library;
 mod nonfinite;
+pub mod notify;
 mod rundir;
 mod runner;
 mod running;

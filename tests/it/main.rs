@@ -37,6 +37,7 @@ mod lost_terminal;
 mod merge_library;
 mod merge_logs;
 mod notebooks;
+mod notify;
 mod process_escape;
 mod process_library;
 mod process_signals;
