@@ -25,24 +25,41 @@ fn status_json(s: &Study) -> serde_json::Value {
     serde_json::from_str(&out.stdout).expect("status --json prints JSON")
 }
 
+/// A run the test started, killed if the test fails before it ends (else it would hold the
+/// test's output pipes).
+pub(crate) struct Reaped(pub(crate) std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            // SIGTERM: the run ends its jobs' process groups, then exits.
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &self.0.id().to_string()])
+                .status();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 #[test]
 fn status_json_lists_a_running_job_while_it_runs() {
     // One machine, two jobs: each waits for a file, so it is running until the test lets it go.
     let jobs = vec!["while [ ! -e release ]; do sleep 0.05; done".to_owned(); 2];
     let s = Study::with(&jobs, r#"{"solo": {"weight": 1, "cores": 1}}"#, "");
-    let mut child = s
-        .std_cmd()
-        .args([
-            "run",
-            "--machine",
-            "solo",
-            "--yes",
-            "--quiet",
-            "--threads",
-            "1",
-        ])
-        .spawn()
-        .unwrap();
+    let mut child = Reaped(
+        s.std_cmd()
+            .args([
+                "run",
+                "--machine",
+                "solo",
+                "--yes",
+                "--quiet",
+                "--threads",
+                "1",
+            ])
+            .spawn()
+            .unwrap(),
+    );
     let dir = s.machine_dir("solo");
     let running = wait_for("status.json lists a running job", || {
         let bytes = std::fs::read(dir.join("status.json")).ok()?;
@@ -64,7 +81,7 @@ fn status_json_lists_a_running_job_while_it_runs() {
     assert_eq!(json["machines"][0]["running"][0]["index"], jobs[0]["index"]);
 
     s.write("release", "");
-    assert!(child.wait().unwrap().success());
+    assert!(child.0.wait().unwrap().success());
     let end: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("status.json")).unwrap()).unwrap();
     assert_eq!(end["running"].as_array().unwrap().len(), 0, "{end}");

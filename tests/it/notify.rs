@@ -59,12 +59,13 @@ fn notify_from_the_config_gets_run_interrupted() {
         r#"{"a": {"weight": 1, "cores": 1}}"#,
         &format!("[run]\nnotify = '''{RECORD}'''\ngrace = \"1s\"\n"),
     );
-    let mut child = s
-        .std_cmd()
-        .args(["run", "--machine", "a", "--yes", "--quiet"])
-        .env("NOTIFY_DIR", s.path())
-        .spawn()
-        .unwrap();
+    let mut child = crate::live_status::Reaped(
+        s.std_cmd()
+            .args(["run", "--machine", "a", "--yes", "--quiet"])
+            .env("NOTIFY_DIR", s.path())
+            .spawn()
+            .unwrap(),
+    );
     let status = s.machine_dir("a").join("status.json");
     let start = Instant::now();
     while !status.exists() {
@@ -75,10 +76,10 @@ fn notify_from_the_config_gets_run_interrupted() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &child.0.id().to_string()])
         .status()
         .unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(child.0.wait().unwrap().code(), Some(130));
     let ev = events(&s);
     assert_eq!(ev.last().unwrap()["event"], "run_interrupted", "{ev:?}");
     assert_eq!(ev.last().unwrap()["interrupted"], 1, "{ev:?}");
