@@ -200,6 +200,9 @@ pub(crate) struct RunArgs {
     /// Also write one compressed log per job under OUT/<machine>/logs/
     #[arg(long)]
     pub(crate) job_logs: bool,
+    /// Run this shell command on events (job_failed, job_timed_out, machine_finished, run_interrupted): JSON on stdin, JOBSPLIT_* variables
+    #[arg(long, value_name = "CMD")]
+    pub(crate) notify: Option<String>,
     /// fsync results.csv after every row
     #[arg(long)]
     pub(crate) fsync: bool,
@@ -289,6 +292,15 @@ pub(crate) struct StatusArgs {
     /// Print the status as JSON
     #[arg(long)]
     pub(crate) json: bool,
+    /// Refresh until every host of the plan has ended (in place on a terminal, else a table a round)
+    #[arg(long)]
+    pub(crate) watch: bool,
+    /// Time between two refreshes of --watch
+    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = parse_duration, requires = "watch")]
+    pub(crate) interval: std::time::Duration,
+    /// Stop --watch after N refreshes even if hosts still run
+    #[arg(long, value_name = "N", requires = "watch")]
+    pub(crate) count: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -70,6 +70,9 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
 }
 
 pub(crate) fn run_status(args: &StatusArgs) -> Result<u8> {
+    if args.watch {
+        return super::watch::run_watch(args);
+    }
     let report = status(&args.dirs)?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);

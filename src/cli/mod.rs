@@ -18,6 +18,7 @@ mod run_resolve;
 mod signals;
 mod slurm_cmd;
 mod term;
+mod watch;
 
 use std::process::ExitCode;
 

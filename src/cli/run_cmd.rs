@@ -13,6 +13,7 @@ use super::run_resolve::{resolve, RunSettings};
 use super::term::errln;
 use super::{signals, JobSource};
 use crate::plan::Plan;
+use crate::run::notify::Notifier;
 use crate::run::{Cancel, CommandExecutor, RunSummary, Runner, WorkerExecutor};
 
 pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> {
@@ -119,7 +120,30 @@ fn execute(
                 reporter.tick_line();
             }
         });
-        let events = |e: &crate::run::Event<'_>| reporter.on_event(e);
+        let notifier = match &s.notify {
+            Some(cmd) => Some(
+                Notifier::start(
+                    cmd,
+                    &s.machine().name,
+                    s.opts.dir.clone(),
+                    Box::new(|w: &str| {
+                        errln!(
+                            "{}: warning: {}",
+                            super::program::name(),
+                            crate::text::escape(w)
+                        );
+                    }),
+                )
+                .map_err(|e| crate::Error::usage(format!("cannot start the notifier ({e})")))?,
+            ),
+            None => None,
+        };
+        let events = |e: &crate::run::Event<'_>| {
+            reporter.on_event(e);
+            if let Some(n) = &notifier {
+                n.observe(e);
+            }
+        };
         let runner = runner.cancel(&cancel).events(&events);
         let result = match (source, &s.worker) {
             (Some(src), _) => src.run(&runner),
@@ -138,7 +162,10 @@ fn execute(
         drop(stop_tx);
         signals.close();
         reporter.finish();
-        result
+        if let (Some(n), Ok(summary)) = (notifier, &result) {
+            n.finish(summary);
+        }
+        Ok::<_, anyhow::Error>(result?)
     })?;
     Ok(summary)
 }

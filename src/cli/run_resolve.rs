@@ -31,6 +31,8 @@ pub(crate) struct RunSettings {
     pub(crate) worker: Option<String>,
     /// Restart each worker after this many jobs.
     pub(crate) worker_recycle: Option<u64>,
+    /// The notify command, if any.
+    pub(crate) notify: Option<String>,
     /// The jobs' scheduling priority.
     pub(crate) nice: i32,
     /// Time between plain progress lines.
@@ -215,6 +217,11 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         capture: args.capture.unwrap_or(run.capture),
         worker,
         worker_recycle: args.worker_recycle.or(run.worker_recycle),
+        notify: args
+            .notify
+            .clone()
+            .or_else(|| run.notify.clone())
+            .filter(|c| !c.trim().is_empty()),
         nice: args.nice.unwrap_or(run.nice),
         progress_interval: args
             .progress_interval

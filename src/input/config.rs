@@ -108,6 +108,8 @@ pub struct RunConfig {
     /// Jobs per stealing block, 1 to 1e9 (none: from the plan; docs/balance.md).
     #[serde(default, deserialize_with = "super::values::ranged::steal_block")]
     pub steal_block: Option<u64>,
+    /// A shell command run on a run's events (a job failed for good, the machine finished...).
+    pub notify: Option<String>,
 }
 
 impl Default for RunConfig {
@@ -126,6 +128,7 @@ impl Default for RunConfig {
             worker_recycle: None,
             balance: crate::run::Balance::Static,
             steal_block: None,
+            notify: None,
         }
     }
 }

@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 /// Per-machine figures of a merge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MachineSummary {
-    /// The machine's name.
+    /// The machine's name: `machine` in summary.json, as in every other JSON file (it was
+    /// `name` before; that spelling is still read).
+    #[serde(rename = "machine", alias = "name")]
     pub name: String,
     /// Its weight in the plan.
     pub weight: f64,

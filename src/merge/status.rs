@@ -11,23 +11,74 @@ use crate::error::Result;
 use std::collections::HashMap;
 
 use crate::model::{RunState, Status};
-use crate::output::manifest::{Manifest, StatusFile};
+use crate::output::manifest::{Manifest, RunningJob, StatusFile};
 use crate::output::results::ResultsReader;
 
-/// A host whose status.json is older than this while it says `running` is flagged stale.
-const STALE: Duration = Duration::from_secs(60);
+/// A `running` host is stale when its status.json has not been refreshed for this many of its
+/// status intervals...
+const STALE_INTERVALS: f64 = 5.0;
+/// ...and for at least this long (a short interval must not flag a host on a slow disk).
+const STALE_MIN: Duration = Duration::from_secs(30);
+/// The silence that makes a host stale when its status.json does not say its interval.
+const STALE_UNKNOWN: Duration = Duration::from_secs(60);
+
+/// The state of a host in `status`: its run's state, or `planned` when the plan gives it a share
+/// but it has no output directory yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostState {
+    /// Running (or killed without a chance to say so: see `stale`).
+    Running,
+    /// Every job of its share was tried.
+    Finished,
+    /// Stopped early; a rerun resumes.
+    Interrupted,
+    /// In the plan, not started: no output directory found.
+    Planned,
+}
+
+impl From<RunState> for HostState {
+    fn from(s: RunState) -> Self {
+        match s {
+            RunState::Running => HostState::Running,
+            RunState::Finished => HostState::Finished,
+            RunState::Interrupted => HostState::Interrupted,
+        }
+    }
+}
+
+impl std::fmt::Display for HostState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HostState::Running => "running",
+            HostState::Finished => "finished",
+            HostState::Interrupted => "interrupted",
+            HostState::Planned => "planned",
+        })
+    }
+}
+
+/// The silence after which a `running` host with status interval `interval_s` is stale.
+pub(crate) fn stale_after(interval_s: Option<f64>) -> Duration {
+    match interval_s {
+        Some(i) if i.is_finite() && i > 0.0 => {
+            Duration::from_secs_f64((i * STALE_INTERVALS).min(1e9)).max(STALE_MIN)
+        }
+        _ => STALE_UNKNOWN,
+    }
+}
 
 /// One host's progress.
 #[derive(Debug, Clone, Serialize)]
 pub struct MachineStatus {
     /// The machine's name.
     pub machine: String,
-    /// Its output directory.
-    pub dir: PathBuf,
-    /// The plan it runs (short digest).
-    pub plan: String,
-    /// `running`, `finished` or `interrupted`.
-    pub state: RunState,
+    /// Its output directory (null for a `planned` host).
+    pub dir: Option<PathBuf>,
+    /// The plan it runs (64 hex digits).
+    pub plan_digest: String,
+    /// `running`, `finished`, `interrupted`, or `planned` (no output directory yet).
+    pub state: HostState,
     /// Jobs in its share.
     pub share: u64,
     /// Jobs ended for good.
@@ -42,11 +93,13 @@ pub struct MachineStatus {
     pub eta_s: Option<f64>,
     /// When the host last wrote its status.
     pub updated_at: String,
-    /// Running by its files, but silent for a minute: the host may have died.
+    /// Running by its files, but silent for too long (see `stale_after`): it may have died.
     pub stale: bool,
     /// A stealing host's claims (claimed, stolen, stealing); absent for the static split.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steal: Option<crate::output::balance::StealStatus>,
+    /// The attempts running at `updated_at`, by index.
+    pub running: Vec<RunningJob>,
 }
 
 /// Every host's progress and the totals.
@@ -62,7 +115,11 @@ pub struct StatusReport {
     pub ok: u64,
     /// Jobs failed or timed out.
     pub failed: u64,
-    /// Per host.
+    /// Attempts running now.
+    pub running: u64,
+    /// True when every host of the plan has ended (none running or planned).
+    pub ended: bool,
+    /// Per host, planned ones last.
     pub machines: Vec<MachineStatus>,
 }
 
@@ -81,6 +138,10 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
         let st = StatusFile::read(&d.dir)
             .ok()
             .or_else(|| from_results(&d.dir, m));
+        let (interval, running) = st
+            .as_ref()
+            .map(|s| (s.interval_s, s.running.clone()))
+            .unwrap_or_default();
         let (done, ok, failed, rate, eta, updated, state) = match &st {
             Some(s) => (
                 s.done,
@@ -114,12 +175,12 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
         let stale = state == RunState::Running
             && crate::output::parse_rfc3339(&updated)
                 .and_then(|t| SystemTime::now().duration_since(t).ok())
-                .is_some_and(|age| age > STALE);
+                .is_some_and(|age| age > stale_after(interval));
         machines.push(MachineStatus {
             machine: m.machine.clone(),
-            dir: d.dir.clone(),
-            plan: crate::text::short(&m.plan_digest).to_owned(),
-            state,
+            dir: Some(d.dir.clone()),
+            plan_digest: m.plan_digest.clone(),
+            state: state.into(),
             share: m.share,
             done,
             ok,
@@ -129,16 +190,61 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
             updated_at: updated,
             stale,
             steal: st.as_ref().and_then(|s| s.steal.clone()),
+            // A run that ended runs nothing, whatever its last status.json said.
+            running: if state == RunState::Running {
+                running
+            } else {
+                Vec::new()
+            },
         });
     }
+    machines.extend(not_started(&dirs, &machines));
     Ok(StatusReport {
         jobs_total: dirs[0].manifest.jobs_total,
         planned: machines.iter().map(|m| m.share).sum(),
         done: machines.iter().map(|m| m.done).sum(),
         ok: machines.iter().map(|m| m.ok).sum(),
         failed: machines.iter().map(|m| m.failed).sum(),
+        running: machines.iter().map(|m| m.running.len() as u64).sum(),
+        ended: machines
+            .iter()
+            .all(|m| matches!(m.state, HostState::Finished | HostState::Interrupted)),
         machines,
     })
+}
+
+/// The machines the found hosts' plans list that have no directory among them, in plan order:
+/// every manifest lists its plan's machines and shares.
+fn not_started(
+    dirs: &[super::discover::MachineDir],
+    found: &[MachineStatus],
+) -> Vec<MachineStatus> {
+    let mut out: Vec<MachineStatus> = Vec::new();
+    for d in dirs {
+        let m = &d.manifest;
+        for p in &m.planned {
+            let seen = found.iter().chain(&out).any(|f| f.machine == p.machine);
+            if !seen {
+                out.push(MachineStatus {
+                    machine: p.machine.clone(),
+                    dir: None,
+                    plan_digest: m.plan_digest.clone(),
+                    state: HostState::Planned,
+                    share: p.share,
+                    done: 0,
+                    ok: 0,
+                    failed: 0,
+                    rate_per_s: 0.0,
+                    eta_s: None,
+                    updated_at: String::new(),
+                    stale: false,
+                    running: Vec::new(),
+                    steal: None,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// A status made from a machine directory's results.csv (read as it is, a torn last row
@@ -181,6 +287,8 @@ fn from_results(dir: &std::path::Path, m: &Manifest) -> Option<StatusFile> {
         eta_s: (running && rate > 0.0).then(|| m.share.saturating_sub(done) as f64 / rate),
         updated_at: crate::output::rfc3339(modified),
         steal: None,
+        interval_s: None,
+        running: Vec::new(),
     })
 }
 
@@ -204,7 +312,7 @@ impl StatusReport {
             out += &format!(
                 "{:<width$}  {:>8}  {:>13}  {:>6}  {:>8.2}  {:>8}  {:<12}  {}\n",
                 escape(&m.machine),
-                escape(&m.plan),
+                escape(crate::text::short(&m.plan_digest)),
                 format!("{}/{}", m.done, m.share),
                 m.failed,
                 m.rate_per_s,
@@ -214,13 +322,20 @@ impl StatusReport {
                 } else {
                     m.state.to_string()
                 },
-                escape(&m.updated_at)
+                if m.updated_at.is_empty() {
+                    "-".to_owned()
+                } else {
+                    escape(&m.updated_at).into_owned()
+                }
             );
+            if !m.running.is_empty() {
+                out += &running_line(&m.running, width);
+            }
         }
         out += &steal_lines(&self.machines);
         out += &format!(
-            "total: {}/{} done ({} ok, {} failed) of {} jobs in the work\n",
-            self.done, self.planned, self.ok, self.failed, self.jobs_total
+            "total: {}/{} done ({} ok, {} failed, {} running) of {} jobs in the work\n",
+            self.done, self.planned, self.ok, self.failed, self.running, self.jobs_total
         );
         out
     }
@@ -244,4 +359,30 @@ fn steal_lines(machines: &[MachineStatus]) -> String {
         );
     }
     out
+}
+
+/// Running jobs shown per host; more are counted.
+const RUNNING_SHOWN: usize = 8;
+
+/// `  running: 17 (attempt 2, 12s), 4 (3s), …` under a host's row.
+fn running_line(jobs: &[RunningJob], width: usize) -> String {
+    let now = SystemTime::now();
+    let shown: Vec<String> = jobs
+        .iter()
+        .take(RUNNING_SHOWN)
+        .map(|j| {
+            let age = crate::output::parse_rfc3339(&j.started_at)
+                .and_then(|t| now.duration_since(t).ok())
+                .map_or("?".to_owned(), |d| format!("{}s", d.as_secs()));
+            match j.attempt {
+                1 => format!("{} ({age})", j.index),
+                a => format!("{} (attempt {a}, {age})", j.index),
+            }
+        })
+        .collect();
+    let more = match jobs.len().saturating_sub(RUNNING_SHOWN) {
+        0 => String::new(),
+        n => format!(", {n} more"),
+    };
+    format!("{:<width$}  running: {}{more}\n", "", shown.join(", "))
 }

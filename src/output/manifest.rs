@@ -75,6 +75,30 @@ pub struct Manifest {
     /// How a stealing run was balanced; absent for the static split.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<super::balance::BalanceInfo>,
+    /// Every machine of the plan with its share, so `status` shows the hosts that have not
+    /// started. Absent from older manifests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub planned: Vec<PlannedMachine>,
+}
+
+/// A machine of the plan, as listed in every host's manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedMachine {
+    /// The machine's name.
+    pub machine: String,
+    /// Jobs in its share.
+    pub share: u64,
+}
+
+/// An attempt running when status.json was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunningJob {
+    /// The job's index.
+    pub index: u64,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// When the attempt started, RFC 3339 UTC.
+    pub started_at: String,
 }
 
 impl Manifest {
@@ -171,6 +195,12 @@ pub struct StatusFile {
     /// A stealing host's claims; absent for the static split.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub steal: Option<super::balance::StealStatus>,
+    /// Seconds between two writes of this file while running (absent from older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_s: Option<f64>,
+    /// The attempts running, by index (empty once the run ended; absent from older files).
+    #[serde(default)]
+    pub running: Vec<RunningJob>,
 }
 
 impl StatusFile {

@@ -13,6 +13,7 @@ use super::executor::{Control, Executor};
 use super::job_cancels::JobCancels;
 use super::rerun::JobSet;
 use super::rundir::{Resume, RunDir};
+use super::running::Running;
 use super::scheduler::{JobSource, ListSource, Pending, Settings, Shared};
 use super::steal::{StealOptions, Stealing};
 use crate::engine::Shard;
@@ -20,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::model::{RunState, Stream};
 use crate::output::log::LogWriter;
 pub use crate::output::manifest::Counts;
-use crate::output::manifest::Manifest;
+use crate::output::manifest::{Manifest, PlannedMachine};
 use crate::output::results::ResultsWriter;
 use crate::plan::{JobKey, Plan, ALGORITHM};
 use crate::Work;
@@ -363,6 +364,12 @@ impl<'r> Runner<'r> {
             shard: opts.shard,
             first_key,
             balance: steal.map(Stealing::info),
+            planned: (0..plan.machines().len())
+                .map(|j| PlannedMachine {
+                    machine: plan.machines()[j].name.clone(),
+                    share: plan.share(j).len() as u64,
+                })
+                .collect(),
         };
         let (mut log, log_warning) = LogWriter::open(&dir.path().join("log.gz"))?;
         if let Some(w) = log_warning {
@@ -419,12 +426,20 @@ impl<'r> Runner<'r> {
             cancels: Some(&cancels),
         };
         let done = (Mutex::new(false), Condvar::new());
+        // The attempts running, for status.json, kept from the run's own events.
+        let running = Running::default();
+        let tracked = |e: &Event<'_>| {
+            running.observe(e);
+            events(e);
+        };
+        let events: &(dyn Fn(&Event<'_>) + Sync) = &tracked;
         std::thread::scope(|scope| {
             scope.spawn(|| {
                 status_loop(
                     &state,
                     &dir,
                     &manifest,
+                    &running,
                     &done,
                     opts.status_interval,
                     (skipped, cancelled_before),
@@ -492,7 +507,14 @@ impl<'r> Runner<'r> {
         if end_state == RunState::Finished {
             cancels.finish();
         }
-        let finished = dir.finish(&mut manifest, end_state, counts, clock, steal_status());
+        let finished = dir.finish(
+            &mut manifest,
+            end_state,
+            counts,
+            clock,
+            steal_status(),
+            opts.status_interval,
+        );
         if let Some(r) = name_record {
             r.release();
         }
@@ -575,6 +597,7 @@ fn status_loop(
     state: &Shared<'_>,
     dir: &RunDir,
     manifest: &Manifest,
+    running: &Running,
     done: &(Mutex<bool>, Condvar),
     interval: Duration,
     (skipped, cancelled_before): (u64, u64),
@@ -591,9 +614,10 @@ fn status_loop(
         if *finished {
             return;
         }
+        let live = (running.snapshot(), interval);
         let mut counts = state.tally.counts(skipped);
         counts.cancelled += cancelled_before;
-        if let Err(e) = dir.write_status(manifest, counts, clock, steal()) {
+        if let Err(e) = dir.write_status(manifest, counts, clock, steal(), live) {
             state.fail(e);
         }
     }

@@ -121,6 +121,7 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
         shard: None,
         first_key: None,
         balance: None,
+        planned: Vec::new(),
     }
     .write_atomic(&path)
     .unwrap();
@@ -496,7 +497,7 @@ fn status_reads_a_run_still_writing_its_results() {
     let report = status(&[a]).unwrap();
     let s = &report.machines[0];
     assert_eq!((s.done, s.ok, s.failed, s.share), (2, 1, 1, 6));
-    assert_eq!(s.state, RunState::Running);
+    assert_eq!(s.state, RunState::Running.into());
     assert!(s.eta_s.is_some());
     assert!(report.render_table().contains("2/6"));
     serde_json::to_string(&report).unwrap();

@@ -155,6 +155,7 @@ fn machine(root: &Path, name: &str, times: &[u64]) -> std::path::PathBuf {
         shard: None,
         first_key: None,
         balance: None,
+        planned: Vec::new(),
     }
     .write_atomic(&dir)
     .unwrap();

@@ -31,6 +31,7 @@ fn hostile_output() -> Study {
     let path = s.machine_dir("a").join("manifest.json");
     let mut m = read_json(&path);
     m["machine"] = HOSTILE.into();
+    m["planned"][0]["machine"] = HOSTILE.into();
     std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
     let status = s.machine_dir("a").join("status.json");
     let mut st = read_json(&status);

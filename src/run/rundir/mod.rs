@@ -10,13 +10,13 @@ mod guard;
 pub use guard::Resume;
 
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Error, Result};
 use crate::model::RunState;
 use crate::output::balance::StealStatus;
 use crate::output::log::LogWriter;
-use crate::output::manifest::{Counts, Manifest, StatusFile};
+use crate::output::manifest::{Counts, Manifest, RunningJob, StatusFile};
 use crate::output::results::ResultsWriter;
 use crate::plan::Plan;
 use guard::{end_orphans, judge, prepare_dir, DirLock, Verdict};
@@ -172,7 +172,8 @@ impl RunDir {
         manifest.write_reserving(&self.path)
     }
 
-    /// Writes status.json from the manifest and the counts so far (`clock` is the run's start).
+    /// Writes status.json from the manifest, the counts so far and the attempts running
+    /// (`clock` is the run's start, `interval` the time to the next write).
     ///
     /// # Errors
     /// A full disk or an unwritable directory.
@@ -182,6 +183,7 @@ impl RunDir {
         counts: Counts,
         clock: Instant,
         steal: Option<StealStatus>,
+        live: (Vec<RunningJob>, Duration),
     ) -> Result<()> {
         let mut status = status_of(manifest, counts, clock);
         if steal.is_some() {
@@ -189,6 +191,7 @@ impl RunDir {
             status.eta_s = None;
         }
         status.steal = steal;
+        (status.running, status.interval_s) = (live.0, Some(live.1.as_secs_f64()));
         status.write_atomic(&self.path)
     }
 
@@ -205,11 +208,12 @@ impl RunDir {
         counts: Counts,
         clock: Instant,
         steal: Option<StealStatus>,
+        interval: Duration,
     ) -> Result<()> {
         manifest.ended_at = Some(crate::output::rfc3339(SystemTime::now()));
         manifest.state = state;
         manifest.counts = counts;
-        let status = self.write_status(manifest, counts, clock, steal);
+        let status = self.write_status(manifest, counts, clock, steal, (Vec::new(), interval));
         let written = manifest
             .write_atomic(&self.path)
             .or_else(|e| manifest.overwrite_in_place(&self.path).map_err(|_| e));
@@ -245,5 +249,7 @@ fn status_of(manifest: &Manifest, c: Counts, clock: Instant) -> StatusFile {
         eta_s: (rate > 0.0 && remaining > 0).then(|| remaining as f64 / rate),
         updated_at: crate::output::rfc3339(SystemTime::now()),
         steal: None,
+        interval_s: None,
+        running: Vec::new(),
     }
 }

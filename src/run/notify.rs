@@ -1,0 +1,234 @@
+//! Notifications: a user's command (`--notify CMD`, `[run] notify`) run on a few events of a run,
+//! fed by the run's own [`Event`]s. It never blocks or breaks the run: the workers only put the
+//! event on a bounded queue (a full queue drops it and counts it), one thread of its own runs
+//! the commands one at a time, each under a time limit after which its process group is killed,
+//! and every failure goes to a warning callback (the library never prints).
+//!
+//! Events (`JOBSPLIT_EVENT`): `job_failed` and `job_timed_out` (a job ended so after its last
+//! attempt), `machine_finished` (the share was run to its end), `run_interrupted` (stopped early).
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{json, Value};
+
+use super::events::Event;
+use super::runner::RunSummary;
+use crate::model::Status;
+
+/// Events waiting while a command runs; more are dropped and counted.
+pub const QUEUE: usize = 8;
+/// How long one notify command may run before its process group is killed.
+pub const TIME_LIMIT: Duration = Duration::from_secs(10);
+
+/// Warnings of the notifier, sent from its thread.
+pub type Warn = Box<dyn Fn(&str) + Send + Sync>;
+
+/// Runs a notify command on a run's events. Feed it with [`Notifier::observe`] (from any
+/// thread), end it with [`Notifier::finish`].
+pub struct Notifier {
+    tx: Option<SyncSender<Value>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    machine: String,
+    dir: PathBuf,
+    dropped: Arc<AtomicU64>,
+    closing: Arc<AtomicBool>,
+}
+
+impl Notifier {
+    /// A notifier running `command` (with `sh -c`) for machine `machine` writing `dir`;
+    /// `warn` gets its failures.
+    ///
+    /// # Errors
+    /// If its thread cannot start.
+    pub fn start(
+        command: &str,
+        machine: &str,
+        dir: PathBuf,
+        warn: Warn,
+    ) -> std::io::Result<Notifier> {
+        let (tx, rx) = sync_channel::<Value>(QUEUE);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let closing = Arc::new(AtomicBool::new(false));
+        let (cmd, d, c) = (command.to_owned(), dropped.clone(), closing.clone());
+        let thread = std::thread::Builder::new()
+            .name("jobsplit-notify".into())
+            .spawn(move || deliver(&cmd, &rx, &d, &c, &*warn))?;
+        Ok(Notifier {
+            tx: Some(tx),
+            thread: Some(thread),
+            machine: machine.to_owned(),
+            dir,
+            dropped,
+            closing,
+        })
+    }
+
+    /// Queues a notification if `event` is one (never waits: a full queue drops it).
+    pub fn observe(&self, event: &Event<'_>) {
+        let Event::JobFinished {
+            index,
+            attempt,
+            outcome,
+            duration,
+            error,
+            retrying: false,
+        } = *event
+        else {
+            return;
+        };
+        let name = match outcome {
+            Status::Failed => "job_failed",
+            Status::Timeout => "job_timed_out",
+            _ => return,
+        };
+        let mut v = self.base(name);
+        v["index"] = index.into();
+        v["attempt"] = attempt.into();
+        v["error"] = error.unwrap_or_default().into();
+        v["duration_s"] = duration.as_secs_f64().into();
+        if let Some(tx) = &self.tx {
+            if let Err(TrySendError::Full(_)) = tx.try_send(v) {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Sends the run's last event (`machine_finished` or `run_interrupted`) and waits for it:
+    /// job events still queued are dropped, so this waits at most two time limits.
+    pub fn finish(mut self, summary: &RunSummary) {
+        let name = if summary.interrupted {
+            "run_interrupted"
+        } else {
+            "machine_finished"
+        };
+        let mut v = self.base(name);
+        let c = summary.counts;
+        for (k, n) in [
+            ("share", summary.share),
+            ("ok", c.ok),
+            ("failed", c.failed),
+            ("timeout", c.timeout),
+            ("interrupted", c.interrupted),
+            ("skipped", c.skipped),
+            ("not_started", summary.not_started),
+        ] {
+            v[k] = n.into();
+        }
+        v["wall_s"] = summary.wall.as_secs_f64().into();
+        self.closing.store(true, Ordering::Relaxed);
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(v);
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    fn base(&self, event: &str) -> Value {
+        json!({
+            "event": event,
+            "machine": self.machine,
+            "dir": self.dir,
+            "time": crate::output::rfc3339(SystemTime::now()),
+        })
+    }
+}
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        self.closing.store(true, Ordering::Relaxed);
+        drop(self.tx.take());
+    }
+}
+
+/// The notifier's thread: one command per event, in order.
+fn deliver(
+    command: &str,
+    rx: &Receiver<Value>,
+    dropped: &AtomicU64,
+    closing: &AtomicBool,
+    warn: &(dyn Fn(&str) + Send + Sync),
+) {
+    let mut coalesced = 0u64;
+    while let Ok(mut v) = rx.recv() {
+        let is_job = v["index"].is_u64();
+        if is_job && closing.load(Ordering::Relaxed) {
+            coalesced += 1;
+            continue;
+        }
+        let lost = dropped.swap(0, Ordering::Relaxed) + std::mem::take(&mut coalesced);
+        v["dropped"] = lost.into();
+        if lost > 0 {
+            warn(&format!(
+                "notify: {lost} events not sent: the notify command was busy (queue of {QUEUE})"
+            ));
+        }
+        if let Err(why) = run_one(command, &v) {
+            warn(&format!(
+                "notify command for {}: {why}",
+                v["event"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    if coalesced > 0 {
+        warn(&format!(
+            "notify: {coalesced} job events not sent: the run ended first"
+        ));
+    }
+}
+
+/// Runs `command` for event `v`: JSON on stdin, fields in `JOBSPLIT_*` variables.
+fn run_one(command: &str, v: &Value) -> Result<(), String> {
+    use std::os::unix::process::CommandExt as _;
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(command)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    if let Value::Object(map) = v {
+        for (k, val) in map {
+            let text = match val {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            // A NUL cannot be in a variable; the JSON on stdin keeps it.
+            cmd.env(
+                format!("JOBSPLIT_{}", k.to_ascii_uppercase()),
+                text.replace('\0', " "),
+            );
+        }
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start /bin/sh ({e})"))?;
+    let pid = child.id() as crate::sys::Pid;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A command that does not read its stdin is fine: a broken pipe is ignored.
+        let _ = stdin.write_all(format!("{v}\n").as_bytes());
+    }
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(()),
+            Ok(Some(status)) => return Err(format!("ended with {status}")),
+            Ok(None) if start.elapsed() >= TIME_LIMIT => {
+                crate::sys::signal_group(pid, crate::sys::Signal::Kill);
+                let _ = child.wait();
+                return Err(format!(
+                    "still running after {}s: its process group was killed",
+                    TIME_LIMIT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("cannot wait for it ({e})")),
+        }
+    }
+}
