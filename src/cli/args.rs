@@ -49,6 +49,11 @@ pub(crate) enum Command {
         after_help = "Examples:\n  jobsplit log out/ws1 17\n  jobsplit log merged 17 20 --stream err\n  jobsplit log out 17 --json"
     )]
     Log(LogArgs),
+    /// Write a report of a run: one self-contained HTML page (timeline, durations, machines, failures, jobs), or Markdown.
+    #[command(
+        after_help = "Examples:\n  jobsplit report out -o report.html\n  jobsplit report merged --markdown\n  jobsplit report merged --markdown -o report.md\n\nExit codes: 0 written, 2 bad input (nothing written)."
+    )]
+    Report(ReportArgs),
     /// Write sbatch scripts for a Slurm job array, its merge and its rescue.
     #[command(
         after_help = "Example:\n  jobsplit slurm-script --shards 16 --cpus-per-task 8 --time 04:00:00 --config jobsplit.toml --submit-dir slurm\n  sh slurm/submit.sh"
@@ -282,6 +287,19 @@ pub(crate) struct LogArgs {
     /// One JSON object per line: time, job, attempt, stream, text
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// An OUT tree (or one machine dir) written by `jobsplit run`, or a merged dir
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Write the report here (HTML needs it; Markdown goes to stdout without it)
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Markdown instead of HTML
+    #[arg(long)]
+    pub(crate) markdown: bool,
 }
 
 #[derive(Debug, Args)]
