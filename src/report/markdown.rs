@@ -162,6 +162,6 @@ mod tests {
     fn cells_cannot_break_a_table_or_render_markup() {
         assert_eq!(cell("a|b"), "a\\|b");
         assert_eq!(cell("<img onerror=x>"), "\\<img onerror=x\\>");
-        assert_eq!(cell("two\nlines"), "two\\nlines");
+        assert_eq!(cell("two\nlines"), r"two\\nlines");
     }
 }
