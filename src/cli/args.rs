@@ -49,7 +49,7 @@ pub(crate) enum Command {
         after_help = "Examples:\n  jobsplit log out/ws1 17\n  jobsplit log merged 17 20 --stream err\n  jobsplit log out 17 --json"
     )]
     Log(LogArgs),
-    /// Write a report of a run: one self-contained HTML page (or Markdown) of where time went.
+    /// Write a report of a run: one self-contained HTML page, or Markdown.
     #[command(
         after_help = "Examples:\n  jobsplit report out -o report.html\n  jobsplit report merged --markdown\n  jobsplit report merged --markdown -o report.md\n\nExit codes: 0 written, 2 bad input (nothing written)."
     )]
