@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge bench-output bench-scale bench-python clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge bench-output bench-scale bench-python clean
 
 all: build
 
@@ -53,6 +53,14 @@ test-deps:
 test-python: test-deps
 	$(CARGO) build
 	JOBSPLIT_BIN=$(CURDIR)/target/debug/jobsplit python3 -m pytest -q python/tests
+
+## test-browser: the report page in a real headless chromium (Debian's, installed when missing
+## and root; a missing browser fails: JOBSPLIT_REQUIRE_BROWSER=1); screenshot in target/report-browser/
+test-browser:
+	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || true
+	python3 -c "import websocket" >/dev/null 2>&1 || python3 -m pip install -q websocket-client
+	$(CARGO) build
+	JOBSPLIT_REQUIRE_BROWSER=1 python3 tests/browser/report_test.py target/debug/jobsplit
 
 ## static: one statically linked binary to copy to every host
 static:

@@ -54,6 +54,11 @@ pub(crate) enum Command {
         after_help = "Examples:\n  jobsplit cancel out/ws1 17\n  jobsplit cancel /shared/out 17 20 21\n\nA run writing the directory stops the jobs within a second (SIGTERM, then SIGKILL after its\n--grace) and records them `cancelled`; where no run is writing, the request stays in\nOUT/<machine>/cancel/ and the next run there does not start them. `run --rerun` runs them again.\n\nExit codes: 0 every job cancelled (or waiting for the next run), 1 some job had ended already or\nis in no running share, 2 bad input."
     )]
     Cancel(CancelArgs),
+    /// Write a report of a run: one self-contained HTML page, or Markdown.
+    #[command(
+        after_help = "Examples:\n  jobsplit report out -o report.html\n  jobsplit report merged --markdown\n  jobsplit report merged --markdown -o report.md\n\nExit codes: 0 written, 2 bad input (nothing written)."
+    )]
+    Report(ReportArgs),
     /// Write sbatch scripts for a Slurm job array, its merge and its rescue.
     #[command(
         after_help = "Example:\n  jobsplit slurm-script --shards 16 --cpus-per-task 8 --time 04:00:00 --config jobsplit.toml --submit-dir slurm\n  sh slurm/submit.sh"
@@ -327,6 +332,19 @@ pub(crate) struct LogArgs {
     /// One JSON object per line: time, job, attempt, stream, text
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// An OUT tree (or one machine dir) written by `jobsplit run`, or a merged dir
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Write the report here (HTML needs it; Markdown goes to stdout without it)
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Markdown instead of HTML
+    #[arg(long)]
+    pub(crate) markdown: bool,
 }
 
 #[derive(Debug, Args)]

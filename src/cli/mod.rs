@@ -12,6 +12,7 @@ mod merge_cmd;
 mod plan_cmd;
 mod program;
 mod progress;
+mod report_cmd;
 mod resolve;
 mod run_cmd;
 mod run_resolve;
@@ -78,6 +79,7 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Command::Status(a) => merge_cmd::run_status(a),
         Command::Log(a) => log_cmd::run(a),
         Command::Cancel(a) => cancel_cmd::run(a),
+        Command::Report(a) => report_cmd::run(a),
         Command::SlurmScript(a) => slurm_cmd::run(a),
         Command::Init(a) => init::run(a),
         Command::Completions(a) => completions::run_completions(a, program.as_ref()),

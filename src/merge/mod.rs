@@ -298,7 +298,7 @@ fn wall_seconds(m: &crate::output::manifest::Manifest, st: &table::FileStats) ->
 /// Every share is a random sample of the jobs (the plan shuffles them), so ok jobs per busy
 /// core-second estimate each machine's per-core speed without bias. Suggested weights are those
 /// speeds rescaled to the same total as the given weights.
-fn suggest_weights(machines: &mut [MachineSummary]) {
+pub(crate) fn suggest_weights(machines: &mut [MachineSummary]) {
     for m in machines.iter_mut() {
         let ok = m.jobs_per_core_s;
         m.jobs_per_core_s = if m.busy_s > 0.0 { ok / m.busy_s } else { 0.0 };

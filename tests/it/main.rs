@@ -43,6 +43,7 @@ mod process_escape;
 mod process_library;
 mod process_signals;
 mod proptest_plan;
+mod report;
 mod rescue_preview;
 mod run_crash;
 mod run_guard;
