@@ -32,6 +32,7 @@ mod integrity;
 mod job_errors;
 mod job_log;
 mod log_output;
+mod log_tsv;
 mod lost_terminal;
 mod merge_library;
 mod merge_logs;
