@@ -46,7 +46,7 @@ pub(crate) enum Command {
     Status(StatusArgs),
     /// Show a job's log lines: every attempt, in time order, with attempt and stream.
     #[command(
-        after_help = "Examples:\n  jobsplit log out/ws1 17\n  jobsplit log merged 17 20 --stream err\n  jobsplit log out 17 --json"
+        after_help = "Examples:\n  jobsplit log out/ws1 17\n  jobsplit log merged 17 20 --stream err\n  jobsplit log out 17 --json\n  jobsplit log out --failed --tsv > failed.tsv"
     )]
     Log(LogArgs),
     /// Stop jobs of a run, or keep them from starting: recorded cancelled, not retried.
@@ -329,9 +329,18 @@ pub(crate) struct LogArgs {
     /// Only the lines of this stream
     #[arg(long, value_parser = ["out", "err", "log", "event"])]
     pub(crate) stream: Option<String>,
-    /// One JSON object per line: time, job, attempt, stream, text
+    /// Only the lines of attempt N (counted per host, from 1)
+    #[arg(long, value_name = "N")]
+    pub(crate) attempt: Option<u32>,
+    /// Only the lines of attempts that failed (failed, timeout, killed), retried or not
     #[arg(long)]
+    pub(crate) failed: bool,
+    /// One JSON object per line: time, job, attempt, stream, text
+    #[arg(long, conflicts_with = "tsv")]
     pub(crate) json: bool,
+    /// Tab-separated with a header; text always quoted, `"` doubled (pandas, polars, duckdb, R)
+    #[arg(long)]
+    pub(crate) tsv: bool,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod dry_run;
 mod exit;
 mod init;
 mod log_cmd;
+mod log_format;
 mod merge_cmd;
 mod plan_cmd;
 mod program;

@@ -34,6 +34,7 @@ mod job_errors;
 mod job_log;
 mod live_status;
 mod log_output;
+mod log_tsv;
 mod lost_terminal;
 mod merge_library;
 mod merge_logs;
