@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm static bench bench-quick bench-run bench-plan bench-map bench-merge bench-output bench-scale bench-python clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-multihost static bench bench-quick bench-run bench-plan bench-map bench-merge bench-output bench-scale bench-python clean
 
 all: build
 
@@ -66,6 +66,12 @@ test-browser:
 static:
 	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(STATIC_TARGET)
 	@file $(STATIC_BIN) 2>/dev/null || true
+
+## test-multihost: `run --steal` on 3 hosts sharing OUT over sshfs (tests/multihost/run.sh; needs
+## root, installs openssh-server and sshfs from Debian packages when missing): exactly once with
+## unlike speeds, kill -9 and rescue, a frozen host, refusals, a claim race, helpers, late hosts
+test-multihost: static
+	bash tests/multihost/run.sh $(STATIC_BIN)
 
 ## test-slurm: a real one-node Slurm (installed from Debian packages; needs root), a 4-task array
 test-slurm: static
