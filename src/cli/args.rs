@@ -376,6 +376,13 @@ pub(crate) struct SlurmArgs {
     /// Let Slurm requeue a task after a node failure or preemption; it resumes its shard
     #[arg(long)]
     pub(crate) requeue: bool,
+    /// Array tasks balance the study among themselves: `run --steal` through the shared --out
+    /// (docs/balance.md); tasks that start late find their share taken and end at once
+    #[arg(long)]
+    pub(crate) steal: bool,
+    /// Jobs per claimed block with --steal (`run --steal-block`) [default: about 48 blocks per core]
+    #[arg(long, value_name = "N", requires = "steal")]
+    pub(crate) steal_block: Option<u64>,
     /// Partition
     #[arg(long, value_name = "P")]
     pub(crate) partition: Option<String>,

@@ -29,6 +29,13 @@ pub(crate) fn run(args: &SlurmArgs) -> Result<u8> {
     opts.merge_time.clone_from(&args.merge_time);
     opts.stop_before = args.stop_before;
     opts.requeue = args.requeue;
+    if args.steal {
+        opts.run_args.push("--steal".to_owned());
+    }
+    if let Some(b) = args.steal_block {
+        opts.run_args
+            .extend(["--steal-block".to_owned(), b.to_string()]);
+    }
     opts.partition.clone_from(&args.partition);
     opts.extra_sbatch.clone_from(&args.sbatch_lines);
     let files = slurm_files(&opts)?;

@@ -6,7 +6,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
-use crate::harness::{files_under, Out, Study};
+use crate::harness::{files_under, Out, Results, Study};
 
 /// A study of `n` jobs in `jobs.txt`.
 fn study(n: usize) -> Study {
@@ -219,4 +219,53 @@ fn a_requeued_or_time_limited_task_keeps_its_log_and_stops_gracefully() {
     );
     assert_eq!(o.code, 2, "{o:?}");
     assert!(o.stderr.contains("--stop-before 5m"), "{}", o.stderr);
+}
+
+#[test]
+fn steal_tasks_take_the_shares_of_tasks_not_started_and_a_late_task_ends_at_once() {
+    let s = study(24);
+    let o = script(
+        &s,
+        NO_SLURM,
+        &["--shards", "3", "--steal", "--steal-block", "2"],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let text = array(&s);
+    assert!(
+        text.contains(" --steal --steal-block 2 --shard "),
+        "the tasks run --steal: {text}"
+    );
+    // The array's tasks run as Slurm would start them, one at a time: the first steals the
+    // shares of the tasks not started yet, the later ones find everything claimed.
+    std::fs::create_dir_all(s.join("out")).unwrap();
+    for task in ["0", "2", "1"] {
+        let out = std::process::Command::new("bash")
+            .arg(s.join("slurm/array.sbatch"))
+            .current_dir(s.join("."))
+            .env("SLURM_ARRAY_TASK_ID", task)
+            .env("SLURM_ARRAY_JOB_ID", "7")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "task {task}: {out:?}");
+    }
+    let rows = Results::read(&s.join("out/shard-0/results.csv")).rows;
+    assert_eq!(rows.len(), 24, "task 0 ran every job, its own and stolen");
+    for late in ["shard-1", "shard-2"] {
+        let path = s.join("out").join(late).join("results.csv");
+        assert!(
+            !path.exists() || Results::read(&path).rows.is_empty(),
+            "{late} started after everything was claimed and ran nothing"
+        );
+    }
+    let m = s.output(&["merge", "out", "--out", "merged"]);
+    assert_eq!(m.code, 0, "{}{}", m.stdout, m.stderr);
+    assert!(m.stdout.contains("proved by claims"), "{}", m.stdout);
+}
+
+#[test]
+fn steal_block_without_steal_is_refused() {
+    let s = study(4);
+    let o = script(&s, NO_SLURM, &["--shards", "2", "--steal-block", "2"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(!s.join("slurm").exists(), "nothing written");
 }

@@ -15,6 +15,8 @@
 #   3. submits it as --array=1,5,9: every task must refuse to run (ids not contiguous);
 #   4. if the binary has `slurm-script`: generates the study's scripts, runs submit.sh and
 #      checks the merged result;
+#   4b. slurm-script --steal as a throttled array (%2): the tasks steal through the shared OUT,
+#      the late ones find their shares taken; the merge proves every job ran exactly once;
 #   5. `sbatch --test-only` of the generated array, merge and rescue scripts for every form
 #      of --time (1h, 90m, 45s, 1d, 30:00, 1-12, ...), and the time limit Slurm reads from a
 #      held submission of each; the MaxArraySize warning against the real `scontrol`;
@@ -319,6 +321,60 @@ generate() {
 }
 # ids_of LOG: the array and merge job ids submit.sh printed.
 ids_of() { grep -o '^[a-z]* job [0-9]*' "$1" | awk '{ print $3 }'; }
+
+# ---------------------------------------------------------------- 4b. slurm-script --steal
+# A throttled array (%2: half the tasks start only when the first two ended) whose tasks steal
+# from each other through the shared OUT: the late tasks find their shares taken and end at
+# once; the merge proves every job ran exactly once by the claims.
+if "$BIN" slurm-script --help 2>/dev/null | grep -q -- --steal; then
+    dir=$WORK/steal
+    if generate "$dir" --shards "$SHARDS" --steal --steal-block 2 --time 00:10:00; then
+        sed -i "s/^#SBATCH --array=0-$((SHARDS - 1))\$/#SBATCH --array=0-$((SHARDS - 1))%2/" "$dir/scripts/array.sbatch"
+        if grep -q -- "--array=0-$((SHARDS - 1))%2" "$dir/scripts/array.sbatch" &&
+            grep -q -- '--steal' "$dir/scripts/array.sbatch"; then
+            ok "steal: slurm-script --steal writes run --steal; the array throttled to %2"
+        else
+            bad "steal: array.sbatch: $(grep -E 'array=|exec' "$dir/scripts/array.sbatch")"
+        fi
+        if (cd "$STUDY" && bash "$dir/scripts/submit.sh") >"$dir/submit.log" 2>&1; then
+            ids=$(ids_of "$dir/submit.log")
+            read -r -d '' -a more <<<"$ids" || true
+            JOB_IDS+=("${more[@]}")
+            # shellcheck disable=SC2086
+            if wait_gone $ids; then
+                set -- $ids
+                if all_completed "$1" "$SHARDS" && all_completed "$2" 1; then
+                    ok "steal: $SHARDS throttled tasks and the merge COMPLETED with exit 0"
+                else
+                    bad "steal: states: $(states "$1" | tr '\n' ';') merge $(states "$2")"
+                    show_logs "$dir"/out/slurm-*.out "$dir"/out/merge-*.out
+                fi
+                if python3 - "$dir" "$NJOBS" <<'PY'; then
+import csv, json, sys
+d, n = sys.argv[1], int(sys.argv[2])
+rows = list(csv.DictReader(open(f"{d}/merged/results.csv", newline="")))
+ok = sorted(int(r["index"]) for r in rows if r["status"] == "ok")
+assert ok == list(range(n)), ok
+s = json.load(open(f"{d}/merged/summary.json"))
+b = s["balance"]
+assert sum(m["own"] + m["stolen"] for m in b["machines"]) == n, b
+assert s.get("duplicates", 0) == 0, s
+PY
+                    ok "steal: merged/results.csv has every job ok once, proved by the claims"
+                else
+                    bad "steal: the merge does not prove exactly once"
+                    show_logs "$dir"/out/merge-*.out
+                fi
+            else
+                bad "steal: jobs $ids not finished after $TIMEOUT s"
+            fi
+        else
+            bad "steal: submit.sh failed: $(cat "$dir/submit.log")"
+        fi
+    else
+        bad "steal: slurm-script --steal failed: $(cat "$dir/generate.log")"
+    fi
+fi
 
 if "$BIN" slurm-script --help 2>/dev/null | grep -q -- --requeue; then
     # ------------------------------------------------------------ 5. sbatch --test-only
