@@ -113,6 +113,10 @@ fn writes_to_a_shared_volume() {
         !command.iter().any(|a| a.starts_with("--shard")),
         "the shard comes from JOB_COMPLETION_INDEX, not a flag: {command:?}"
     );
+    assert!(
+        command.contains(&"--steal"),
+        "the pods steal through the shared volume: {command:?}"
+    );
     let out = command[command.iter().position(|a| *a == "--out").unwrap() + 1];
     // The --out directory lies in a mount of a PersistentVolumeClaim volume.
     let claim_volumes: Vec<&str> = pod["volumes"]
