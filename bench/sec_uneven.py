@@ -12,6 +12,7 @@ of 20-100 ms keep that a few percent of the fastest machine's jobs. The ideal ig
 """
 
 import csv
+import json
 import os
 import random
 import statistics
@@ -37,12 +38,13 @@ def job_lines(n, seed=7):
     return lines, bases
 
 
-def run_hosts(ctx, jobs, machines, name):
-    """Runs the three machines at once; returns (makespan, {machine: seconds}) or raises
-    Unavailable with the first failure."""
+def run_hosts(ctx, jobs, machines, name, extra=()):
+    """Runs the three machines at once (with `extra` run arguments, e.g. --steal); returns
+    (makespan, {machine: seconds}, {machine: indices}, claims/s) or raises Unavailable with
+    the first failure."""
     out = ctx.scratch(f"uneven-{name}")
     argvs = {m: ctx.jobsplit_cmd("run", "--jobs", jobs, "--machines", machines, "--machine", m,
-                                 "--out", out, "--yes", "--quiet", "--threads", "1")
+                                 "--out", out, "--yes", "--quiet", "--threads", "1", *extra)
              for m in SPEEDS}
     results = {}
 
@@ -60,7 +62,21 @@ def run_hosts(ctx, jobs, machines, name):
         if r.code != 0:
             raise Unavailable(f"jobsplit run --machine {m}: {r.error()}")
     shares = {m: share_of(os.path.join(out, m, "results.csv")) for m in SPEEDS}
-    return makespan, {m: r.seconds for m, r in results.items()}, shares
+    return makespan, {m: r.seconds for m, r in results.items()}, shares, claim_rate(out)
+
+
+def claim_rate(out):
+    """The median claims per second the stealing hosts measured (status.json), or None."""
+    rates = []
+    for m in SPEEDS:
+        try:
+            with open(os.path.join(out, m, "status.json")) as f:
+                st = json.load(f).get("steal") or {}
+        except (OSError, ValueError):
+            continue
+        if st.get("claims_per_s"):
+            rates.append(st["claims_per_s"])
+    return statistics.median(rates) if rates else None
 
 
 def per_job_cost(ctx, n):
@@ -115,6 +131,14 @@ def run(ctx, parts, targets):
         "equal split (weights 1, 1, 1)":
             ctx.write_json("machines-uneven-equal.json",
                            {m: {"weight": 1, "cores": 1} for m in SPEEDS}),
+        # Work stealing over the output directory (run --steal): the hosts balance while they
+        # run, so a wrong weight costs little.
+        "jobsplit --steal, true weights":
+            ctx.write_json("machines-uneven-steal.json",
+                           {m: {"weight": s, "cores": 1} for m, s in SPEEDS.items()}),
+        "jobsplit --steal, equal weights":
+            ctx.write_json("machines-uneven-steal-equal.json",
+                           {m: {"weight": 1, "cores": 1} for m in SPEEDS}),
     }
     t = Table(f"uneven machines: {n} jobs of {BASE_MS[0]}-{BASE_MS[1]} ms / speed, "
               "speeds 1, 2, 4, one core each",
@@ -133,6 +157,12 @@ def run(ctx, parts, targets):
               seconds(bound), "-", ratio(bound, ideal), "-", "-")
     target = Target("weighted makespan within 10% of ideal", None, "jobsplit not measured")
     targets.append(target)
+    steal_target = Target("--steal makespan within 10% of ideal with either weights", None,
+                          "--steal not measured")
+    targets.append(steal_target)
+    claim_target = Target("a claim costs under 1% of the mean job", None, "not measured")
+    targets.append(claim_target)
+    rates = []
     spans = {name: [] for name in splits}
     walls = {name: [] for name in splits}
     errors = {}
@@ -145,7 +175,13 @@ def run(ctx, parts, targets):
             try:
                 if name.startswith("jobsplit, calibrated") and not os.path.exists(machines):
                     calibrate(ctx, machines)
-                span, wall, shares = run_hosts(ctx, jobs, machines, name.split()[1][0])
+                steal = "--steal" in name
+                span, wall, shares, rate = run_hosts(
+                    ctx, jobs, machines,
+                    ("s" + name.split()[2][0]) if steal else name.split()[1][0],
+                    ("--steal",) if steal else ())
+                if rate:
+                    rates.append(rate)
             except Unavailable as e:
                 errors[name] = f"not available: {e}"
                 continue
@@ -172,11 +208,58 @@ def run(ctx, parts, targets):
             target.evidence = (f"true weights: makespan {span / ideal:.2f}x ideal, the work "
                                f"it dealt the busiest machine {assigned[name] / ideal:.2f}x")
             target.met = span <= 1.10 * ideal
+        if "--steal" in name:
+            steal_target.evidence = ((steal_target.evidence + "; ")
+                                     if steal_target.met is not None else "")
+            steal_target.evidence += f"{name.split(', ')[1]}: {span / ideal:.2f}x ideal"
+            steal_target.met = (steal_target.met is not False) and span <= 1.10 * ideal
         if "calibrated" in name:
             target.evidence += f"; calibrated weights: makespan {span / ideal:.2f}x ideal"
             target.met = target.met or span <= 1.10 * ideal
+    if rates:
+        rate = statistics.median(rates)
+        mean = sum(bases) / n / statistics.mean(SPEEDS.values())
+        claim_target.evidence = (f"{rate:.0f} claims/s ({1e3 / rate:.2f} ms a claim, local "
+                                 f"disk) against a mean job of {mean * 1e3:.0f} ms: "
+                                 f"{100 / rate / mean:.1f}% per job before blocks share it")
+        claim_target.met = 1 / rate <= 0.01 * mean
+        t.notes.append(f"--steal: claims per second (median of the hosts' status.json): "
+                       f"{rate:.0f}")
     t.notes.append("makespan: from starting the three runs to the last one's exit, median over "
                    f"{repeats} repeats; the ideal leaves out the per-job spawn cost")
     t.notes.append("dealt work, busiest: the sleep time the split gave its most loaded machine "
                    "(sum of base / speed over its jobs), i.e. the makespan with free spawns: "
                    "the quality of the split alone")
+    small_study(ctx, parts, repeats)
+
+
+def small_study(ctx, parts, repeats):
+    """A study stealing cannot help: 12 jobs on 3 one-core machines (4 per core), true
+    weights: the static split is already as good as blocks of one job can make it."""
+    n = 12
+    lines, bases = job_lines(n, seed=8)
+    jobs = ctx.data_path(f"uneven-small-{n}.txt")
+    with open(jobs, "w") as f:
+        f.writelines(lines)
+    ideal = sum(bases) / sum(SPEEDS.values())
+    machines = ctx.write_json("machines-uneven-small.json",
+                              {m: {"weight": s, "cores": 1} for m, s in SPEEDS.items()})
+    t = Table(f"uneven machines, a study too small to steal: {n} jobs (4 per core), "
+              "true weights", ["split", "makespan (median)", "ratio to ideal"])
+    parts.append(t)
+    t.add("ideal: total work / total speed", seconds(ideal), "1.00x")
+    for name, extra in (("static split", ()), ("--steal", ("--steal",))):
+        spans = []
+        for _ in range(repeats):
+            try:
+                span, _, _, _ = run_hosts(ctx, jobs, machines, "small" + str(len(extra)), extra)
+            except Unavailable as e:
+                t.add(name, f"not available: {e}", "-")
+                break
+            spans.append(span)
+        else:
+            span = statistics.median(spans)
+            t.add(name, seconds(span), ratio(span, ideal))
+    t.notes.append("below about 8 jobs per core a block is one job: stealing can only move "
+                   "whole jobs, so neither split comes near the ideal; a difference here is "
+                   "one job's length, not balancing")
