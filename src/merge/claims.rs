@@ -29,7 +29,8 @@ pub struct BalanceSummary {
 /// One machine's ok jobs, own and stolen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StealCredit {
-    /// The machine.
+    /// The machine (`machine` in summary.json, as in every JSON file jobsplit writes).
+    #[serde(rename = "machine", alias = "name")]
     pub name: String,
     /// Ok jobs of blocks of its own share.
     pub own: u64,

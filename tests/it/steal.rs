@@ -65,7 +65,7 @@ fn credit(summary: &serde_json::Value, machine: &str) -> (u64, u64) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|m| m["name"] == machine)
+        .find(|m| m["machine"] == machine)
         .unwrap_or_else(|| panic!("{machine} in {summary}"));
     (m["own"].as_u64().unwrap(), m["stolen"].as_u64().unwrap())
 }

@@ -116,7 +116,7 @@ EOF
 stolen() {
     python3 -c 'import json,sys
 s=json.load(open(sys.argv[1]))
-print(next((m["stolen"] for m in s["balance"]["machines"] if m["name"]==sys.argv[2]), 0))' \
+print(next((m["stolen"] for m in s["balance"]["machines"] if m["machine"]==sys.argv[2]), 0))' \
         "$SRV/$1/$2/summary.json" "$3"
 }
 # tree_sum DIR: a checksum of every file under DIR (names and bytes).
