@@ -165,15 +165,8 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
             Some(p) => &mut machines[p],
             None => {
                 machines.push(MachineSummary {
-                    name: m.machine.clone(),
-                    weight: m.weight,
-                    cores: m.cores,
                     jobs: credited.get(m.machine.as_str()).copied().unwrap_or(0),
-                    attempts: 0,
-                    wall_s: 0.0,
-                    busy_s: 0.0,
-                    jobs_per_core_s: 0.0,
-                    suggested_weight: None,
+                    ..MachineSummary::new(&m.machine, m.weight, m.cores)
                 });
                 machines.last_mut().expect("just pushed")
             }

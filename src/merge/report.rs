@@ -33,6 +33,23 @@ pub struct MachineSummary {
     pub suggested_weight: Option<f64>,
 }
 
+impl MachineSummary {
+    /// A machine with its plan's weight and cores and no figures yet.
+    pub fn new(name: &str, weight: f64, cores: u64) -> MachineSummary {
+        MachineSummary {
+            name: name.to_owned(),
+            weight,
+            cores,
+            jobs: 0,
+            attempts: 0,
+            wall_s: 0.0,
+            busy_s: 0.0,
+            jobs_per_core_s: 0.0,
+            suggested_weight: None,
+        }
+    }
+}
+
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {

@@ -134,17 +134,7 @@ pub fn gather(dir: &Path) -> Result<Report> {
             let e = match pos {
                 Some(p) => &mut machines[p],
                 None => {
-                    machines.push(MachineSummary {
-                        name: m.machine.clone(),
-                        weight: m.weight,
-                        cores: m.cores,
-                        jobs: 0,
-                        attempts: 0,
-                        wall_s: 0.0,
-                        busy_s: 0.0,
-                        jobs_per_core_s: 0.0,
-                        suggested_weight: None,
-                    });
+                    machines.push(MachineSummary::new(&m.machine, m.weight, m.cores));
                     machines.last_mut().expect("just pushed")
                 }
             };
@@ -162,17 +152,7 @@ pub fn gather(dir: &Path) -> Result<Report> {
     // Machines seen in rows but not in the summary (a hand-edited file): shown without figures.
     for name in &b.machine_names {
         if !machines.iter().any(|m| &m.name == name) {
-            machines.push(MachineSummary {
-                name: name.clone(),
-                weight: 0.0,
-                cores: 0,
-                jobs: 0,
-                attempts: 0,
-                wall_s: 0.0,
-                busy_s: 0.0,
-                jobs_per_core_s: 0.0,
-                suggested_weight: None,
-            });
+            machines.push(MachineSummary::new(name, 0.0, 0));
         }
     }
     let t0 = b.starts.iter().copied().min().unwrap_or(0);
