@@ -1,7 +1,7 @@
 //! The seam between scheduling and running: the runner asks an [`Executor`] to run one attempt,
 //! so scheduling, resume and reporting are tested with a fake and no processes.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::attempt::Attempt;
 use super::cancel::{Cancel, Level};
@@ -18,6 +18,11 @@ pub struct JobSpec {
     /// 1 for the first attempt.
     pub attempt: u32,
 }
+
+/// How long a job killed by a stop signal waits for the run to be signalled too (see
+/// [`Control::signalled_with_the_run`]): signals sent together arrive within milliseconds; a
+/// job killed by hand with no stop of the run costs this much once, at its end.
+pub(crate) const SIGNAL_WINDOW: Duration = Duration::from_millis(500);
 
 /// Limits an attempt runs under.
 #[derive(Debug)]
@@ -61,6 +66,27 @@ impl Control<'_> {
         match self.stopped_status() {
             Status::Cancelled => "cancelled by jobsplit cancel",
             _ => "interrupted",
+        }
+    }
+
+    /// True when a job that died of `signal` while nobody here stopped it was signalled together
+    /// with the run: Slurm's requeue or `scancel`, a container's stop and a terminal's Ctrl-C send
+    /// SIGTERM, SIGINT or SIGHUP to every process at once, and the job may die before the run's
+    /// own handler has marked it stopping. Such a job was interrupted, not failed: it waits up to
+    /// `SIGNAL_WINDOW` (half a second) for the run's cancellation before saying no.
+    pub fn signalled_with_the_run(&self, signal: i32) -> bool {
+        if ![libc::SIGTERM, libc::SIGINT, libc::SIGHUP].contains(&signal) {
+            return false;
+        }
+        let until = Instant::now() + SIGNAL_WINDOW;
+        loop {
+            if self.cancel.is_cancelled() {
+                return true;
+            }
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 

@@ -97,3 +97,52 @@ fn sigint_interrupts_and_a_rerun_resumes() {
 fn sigterm_interrupts_and_a_rerun_resumes() {
     interrupt_then_resume(libc::SIGTERM);
 }
+
+/// Slurm's requeue and `scancel`, a container's stop and a terminal's Ctrl-C signal every
+/// process at once: a job may die of the SIGTERM before the run's own handler has seen it. That
+/// job was interrupted, not failed (it used to be recorded `failed`, "killed by signal 15", and
+/// the requeued Slurm task then exited 1).
+#[test]
+fn a_job_signalled_with_the_run_is_interrupted_not_failed() {
+    let s = Study::new();
+    let jobs = [
+        "sleep 20; echo done 0".to_owned(),
+        "sleep 20; echo done 1".to_owned(),
+    ];
+    s.setup(&jobs, TWO_SLOTS, "");
+    let needle = s.env_marker();
+    let mut child = s
+        .std_cmd()
+        .args(["run", "--machine", "solo", "--yes"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let jobs = || crate::harness::procs_with_env(&needle);
+    assert!(
+        wait_until(Duration::from_secs(20), || jobs()
+            .iter()
+            .filter(|(_, cmd)| cmd.starts_with("sleep"))
+            .count()
+            == 2),
+        "the jobs did not start"
+    );
+    // The jobs' processes first (their shells and sleeps), the run 200 ms later: the worst
+    // order for the run, which finds its jobs already dead of the signal.
+    for (pid, _) in jobs() {
+        // SAFETY: kill has no memory effects; a process already gone is fine.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    signal(child.id(), libc::SIGTERM);
+    let status = wait_child(&mut child, Duration::from_secs(15));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let r = s.results("solo");
+    assert_eq!(r.rows.len(), 2, "{:?}", r.rows);
+    for row in &r.rows {
+        assert_eq!(row.status(), "interrupted", "{row:?}\n{stderr}");
+        assert_eq!(row.get("error"), "interrupted");
+    }
+    assert_eq!(s.manifest("solo")["counts"]["failed"], 0);
+}

@@ -191,6 +191,13 @@ pub(super) fn supervise(
         job.marked.signal(Signal::Kill);
     }
     let status = child.wait();
+    // Killed by a stop signal that reached the run too (Slurm's requeue signals every process):
+    // an interruption, whichever of the two saw the signal first.
+    if let (None, Ok(Some(sig))) = (stopping, status.as_ref().map(ExitStatusExt::signal)) {
+        if control.signalled_with_the_run(sig) {
+            stopping = Some((control.stopped_status(), Instant::now()));
+        }
+    }
     let (outcome, exit_code, error) = match (stopping, status) {
         (Some((Status::Timeout, _)), _) => (
             Status::Timeout,

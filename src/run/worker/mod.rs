@@ -111,7 +111,7 @@ impl<'w> WorkerExecutor<'w> {
         if !worker.greeted {
             let hello = worker
                 .next_message(started, control, log)
-                .map_err(|gone| Failure::from_gone(gone, "before saying hello"))?;
+                .map_err(|gone| Failure::from_gone(gone, "before saying hello", control))?;
             protocol::check_hello(&hello).map_err(Failure::Protocol)?;
             worker.greeted = true;
         }
@@ -127,15 +127,15 @@ impl<'w> WorkerExecutor<'w> {
         );
         worker
             .send(&line, started, control, log)
-            .map_err(|gone| Failure::from_gone(gone, "while running this job"))?;
+            .map_err(|gone| Failure::from_gone(gone, "while running this job", control))?;
         let answer = match worker.next_message(started, control, log) {
             Ok(m) => m,
             // An answer written just before the worker exited still counts.
             Err(gone @ Gone::Exited { .. }) => match worker.take_queued() {
                 Some(m) => m,
-                None => return Err(Failure::from_gone(gone, "while running this job")),
+                None => return Err(Failure::from_gone(gone, "while running this job", control)),
             },
-            Err(gone) => return Err(Failure::from_gone(gone, "while running this job")),
+            Err(gone) => return Err(Failure::from_gone(gone, "while running this job", control)),
         };
         protocol::read_answer(job.index, &answer).map_err(Failure::Protocol)
     }
@@ -150,9 +150,15 @@ enum Failure {
 }
 
 impl Failure {
-    fn from_gone(gone: Gone, when: &str) -> Failure {
+    fn from_gone(gone: Gone, when: &str, control: &Control<'_>) -> Failure {
         match gone {
-            Gone::Exited { how, exit_code } => {
+            // Signalled together with the run (Slurm's requeue signals every process).
+            Gone::Exited {
+                signal: Some(sig), ..
+            } if control.signalled_with_the_run(sig) => {
+                Failure::from_gone(Gone::Stopped(control.stopped_status()), when, control)
+            }
+            Gone::Exited { how, exit_code, .. } => {
                 let error = if when.starts_with("before") {
                     format!("the worker exited {when} ({how}): check the worker command and its stderr in log.gz")
                 } else {

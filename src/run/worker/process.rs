@@ -29,7 +29,12 @@ const WRITE_INLINE: usize = 48 << 10;
 /// Why waiting for a message ended without one.
 pub(super) enum Gone {
     /// The worker exited or closed its stdout: how, for the message, and its exit code.
-    Exited { how: String, exit_code: Option<i32> },
+    Exited {
+        how: String,
+        exit_code: Option<i32>,
+        /// The signal that killed it, if one did.
+        signal: Option<i32>,
+    },
     /// The time limit or the run's cancellation stopped it (it has been ended and reaped).
     Stopped(Status),
 }
@@ -269,19 +274,23 @@ impl Worker {
                 (Some(c), _) => Gone::Exited {
                     how: format!("exit code {c}"),
                     exit_code: Some(c),
+                    signal: None,
                 },
                 (None, Some(sig)) => Gone::Exited {
                     how: format!("killed by signal {sig} ({})", sys::signal_name(sig)),
                     exit_code: None,
+                    signal: Some(sig),
                 },
                 (None, None) => Gone::Exited {
                     how: "ended without status".to_owned(),
                     exit_code: None,
+                    signal: None,
                 },
             },
             Err(e) => Gone::Exited {
                 how: format!("cannot wait for it: {e}"),
                 exit_code: None,
+                signal: None,
             },
         }
     }
