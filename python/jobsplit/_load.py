@@ -6,6 +6,15 @@ import glob
 import os
 
 FIXED = ["index", "key", "machine", "status", "exit_code", "attempt", "started_at", "duration_s", "error"]
+TEXT = FIXED + ["command"]
+
+
+def _kind(name):
+    """The group of a column after the fixed ones: inputs, the command, results (the order of
+    results.csv's header; docs/output-format.md)."""
+    if name == "input" or name.startswith("input_"):
+        return 0
+    return 1 if name == "command" else 2
 
 
 def _files(path):
@@ -50,8 +59,10 @@ def load(path="merged"):
     directory of several machines, or a results.csv).
 
     With pandas installed: a DataFrame, ``started_at`` a UTC datetime, ``exit_code`` a nullable
-    integer, ``index`` and ``attempt`` integers, ``duration_s`` a float, each result column
-    numeric when every value in it is a number (``NaN``, ``Inf``, ``-Inf`` included), else text.
+    integer, ``index`` and ``attempt`` integers, ``duration_s`` a float, each input column
+    (``input_<field>``, ``input``) and result column numeric when every value in it is a number
+    (``NaN``, ``Inf``, ``-Inf`` included), else text; ``command`` text. Columns of several
+    files are joined by name: fixed, then inputs, the command, results.
     Without pandas: a list of dicts with the same conversions (``None`` for empty cells of
     numeric columns).
     """
@@ -63,6 +74,8 @@ def load(path="merged"):
                 if name not in header:
                     header.append(name)
             rows.extend(reader)
+    rest = [n for n in header if n not in FIXED]
+    header = [n for n in header if n in FIXED] + sorted(rest, key=_kind)  # a stable sort
     columns = {name: [row.get(name) or "" for row in rows] for name in header}
     converted = {}
     for name, cells in columns.items():
@@ -74,7 +87,7 @@ def load(path="merged"):
             converted[name] = [float(c) for c in cells]
         elif name == "started_at":
             converted[name] = [_time(c) for c in cells]
-        elif name in FIXED:
+        elif name in TEXT:
             converted[name] = cells
         else:
             numbers = _numeric(cells)
@@ -89,6 +102,6 @@ def load(path="merged"):
     if "started_at" in frame:
         frame["started_at"] = pandas.to_datetime(frame["started_at"], utc=True)
     for name in header:
-        if name not in FIXED and converted[name] is not columns[name]:
+        if name not in TEXT and converted[name] is not columns[name]:
             frame[name] = pandas.to_numeric(pandas.Series(converted[name], dtype="object"), errors="coerce")
     return frame

@@ -95,6 +95,9 @@ def test_a_study_on_three_machines_merges_and_loads(tmp_path):
         assert r["started_at"].tzinfo is not None and isinstance(r["duration_s"], float)
         assert 0.3 < r["mean"] < 0.7
         assert r["odd"] == (math.inf if r["alpha"] > 3 else 1.0)
+        # The item's fields are beside its results (numbers as numbers); a worker has no command.
+        assert r["input_alpha"] == r["alpha"] and r["input_tag"] == "t%d" % r["alpha"]
+        assert "command" not in r
     # A rerun resumes: nothing left to do, the same rows.
     again = run(tmp_path, "study.py", "run", "--machine", "ws1", "--quiet")
     assert again.returncode == 0, again.stderr
@@ -142,6 +145,9 @@ def test_load_gives_a_typed_dataframe_with_pandas(tmp_path):
     assert str(frame["started_at"].dt.tz) == "UTC"
     assert frame["x"].dtype.kind == "f" and frame["index"].dtype.kind == "i"
     assert frame["word"].tolist() == ["w0", "w1", "w2"]
+    # The line and the command as run come first, as text.
+    assert list(frame.columns[9:]) == ["input", "command", "x", "word"]
+    assert frame["command"].tolist() == [f"{sys.executable} job.py"] * 3
 
 
 EXAMPLES = os.path.join(os.path.dirname(PYTHON_DIR), "examples", "python")

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use super::inputs::{locate, scan, Candidate, Scanned, Source};
 use crate::error::{Error, Result};
 use crate::model::Status;
-use crate::output::results::FIXED;
+use crate::output::results::{insert_column, FIXED};
 
 /// Where the row that counts for a job sits, and how it ranks.
 #[derive(Clone, Copy)]
@@ -146,7 +146,34 @@ impl Table {
                 stats.push(self.fold(first + i, scanned)?);
             }
         }
+        self.order_columns();
         Ok(stats)
+    }
+
+    /// Puts the merged columns in the one order of results.csv (inputs, `command`, results;
+    /// each group in the order first seen: [`insert_column`]) and points the inputs' maps at
+    /// their new places.
+    fn order_columns(&mut self) {
+        let mut ordered = Vec::with_capacity(self.columns.len());
+        for c in &self.columns {
+            insert_column(&mut ordered, c);
+        }
+        let moved: Vec<usize> = self
+            .columns
+            .iter()
+            .map(|c| {
+                ordered
+                    .iter()
+                    .position(|o| o == c)
+                    .expect("every column placed")
+            })
+            .collect();
+        for map in &mut self.maps {
+            for p in map.iter_mut() {
+                *p = moved[*p];
+            }
+        }
+        self.columns = ordered;
     }
 
     /// Ranks one scanned input's rows against the rows kept so far.

@@ -16,6 +16,8 @@ pub struct Attempt {
     pub error: Option<String>,
     /// Result columns, in the job's order.
     pub fields: Vec<(String, String)>,
+    /// The shell command it ran (a command job's `command` column).
+    pub command: Option<String>,
     /// When it started.
     pub started_at: SystemTime,
     /// How long it took.

@@ -401,6 +401,7 @@ where
             exit_code: None,
             error,
             fields,
+            command: None,
             started_at,
             duration,
         }

@@ -7,6 +7,7 @@ pub(crate) mod command;
 mod context;
 mod events;
 mod executor;
+mod input_cells;
 mod job_cancels;
 mod job_rng;
 mod library;

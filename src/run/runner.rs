@@ -424,6 +424,7 @@ impl<'r> Runner<'r> {
             retries: opts.retries,
             job_logs: opts.job_logs.then_some(job_logs.as_path()),
             cancels: Some(&cancels),
+            work: self.work,
         };
         let done = (Mutex::new(false), Condvar::new());
         // The attempts running, for status.json, kept from the run's own events.

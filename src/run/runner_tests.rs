@@ -47,6 +47,7 @@ impl<F: Fn(&JobSpec) -> Status + Sync> Executor for Fake<F> {
             exit_code: Some(i32::from(outcome != Status::Ok)),
             error: (outcome != Status::Ok).then(|| "nope".to_owned()),
             fields: vec![("value".to_owned(), (job.index * 10).to_string())],
+            command: None,
             started_at: SystemTime::now(),
             duration: Duration::from_millis(1),
         }

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use super::attempt::Attempt;
 use super::events::Event;
 use super::executor::{Control, Executor, JobSpec};
+use super::input_cells::input_cells;
 use super::job_cancels::{Begin, JobCancels};
 use crate::error::{Error, Result};
 use crate::model::{Status, Stream};
@@ -17,6 +18,7 @@ use crate::output::log_thread::{Lane, LogSink};
 use crate::output::manifest::Counts;
 use crate::output::results::{ResultRow, ResultsWriter};
 use crate::plan::JobKey;
+use crate::Work;
 
 /// A job still to run: its index, key and the attempts earlier runs made.
 pub(crate) type Pending = (u64, JobKey, u32);
@@ -117,6 +119,8 @@ pub(crate) struct Settings<'a> {
     pub(crate) job_logs: Option<&'a Path>,
     /// The jobs the user cancels (`jobsplit cancel`), when the run takes requests.
     pub(crate) cancels: Option<&'a JobCancels>,
+    /// The work, whose records give every row the job's inputs.
+    pub(crate) work: &'a Work,
 }
 
 impl<'a> Shared<'a> {
@@ -191,7 +195,7 @@ impl<'a> Shared<'a> {
             let begin = settings.cancels.map(|c| c.begin(index));
             let ran = match &begin {
                 Some(Begin::Cancelled) => {
-                    self.never_started(index, key, done_attempts, settings.machine, events)
+                    self.never_started(index, key, done_attempts, settings, events)
                 }
                 Some(Begin::Run(job)) => self.run_job(
                     &lane,
@@ -282,7 +286,7 @@ impl<'a> Shared<'a> {
                 lane,
                 &result,
                 &spec,
-                settings.machine,
+                settings,
                 wrote || result.error.is_some(),
             )?;
             events(&Event::JobFinished {
@@ -307,7 +311,7 @@ impl<'a> Shared<'a> {
         index: u64,
         key: JobKey,
         done_attempts: u32,
-        machine: &str,
+        settings: &Settings<'_>,
         events: &(dyn Fn(&Event<'_>) + Sync),
     ) -> Result<()> {
         let attempt = done_attempts + 1;
@@ -316,13 +320,15 @@ impl<'a> Shared<'a> {
         let row = ResultRow {
             index,
             key: key.id(),
-            machine: machine.to_owned(),
+            machine: settings.machine.to_owned(),
             status: Status::Cancelled,
             exit_code: None,
             attempt,
             started_at: std::time::SystemTime::now(),
             duration: std::time::Duration::ZERO,
             error: Some(error.to_owned()),
+            inputs: input_cells(&settings.work.jobs().record(index)),
+            command: None,
             fields: Vec::new(),
         };
         self.results
@@ -348,7 +354,7 @@ impl<'a> Shared<'a> {
         lane: &Lane,
         attempt: &Attempt,
         job: &JobSpec,
-        machine: &str,
+        settings: &Settings<'_>,
         flush_log: bool,
     ) -> Result<()> {
         self.tally
@@ -368,13 +374,15 @@ impl<'a> Shared<'a> {
         let row = ResultRow {
             index: job.index,
             key: job.key.id(),
-            machine: machine.to_owned(),
+            machine: settings.machine.to_owned(),
             status: attempt.outcome,
             exit_code: attempt.exit_code,
             attempt: job.attempt,
             started_at: attempt.started_at,
             duration: attempt.duration,
             error: attempt.error.clone(),
+            inputs: input_cells(&settings.work.jobs().record(job.index)),
+            command: attempt.command.clone(),
             fields: attempt.fields.clone(),
         };
         self.results

@@ -36,8 +36,8 @@ fn no_two_fields_share_a_column() {
     );
     let row = &r.rows[0];
     for ((field, value), column) in FIELDS.iter().zip(r.result_columns()) {
-        assert_eq!(row.get(column), *value, "{field}");
-        assert_eq!(column_name(field), *column);
+        assert_eq!(row.get(&column), *value, "{field}");
+        assert_eq!(column_name(field), column);
     }
     assert_eq!(row.index(), 0);
 }

@@ -420,9 +420,18 @@ impl Results {
         Ok(Results { headers, rows })
     }
 
-    /// The result columns (after the fixed ones).
-    pub(crate) fn result_columns(&self) -> &[String] {
-        &self.headers[9..]
+    /// The result columns (after the fixed ones, the inputs and the command).
+    pub(crate) fn result_columns(&self) -> Vec<String> {
+        self.columns_of(jobsplit::output::results::ColumnKind::Result)
+    }
+
+    /// The columns after the fixed ones of one kind (inputs, command, results), in order.
+    pub(crate) fn columns_of(&self, kind: jobsplit::output::results::ColumnKind) -> Vec<String> {
+        self.headers[9..]
+            .iter()
+            .filter(|c| jobsplit::output::results::ColumnKind::of(c) == kind)
+            .cloned()
+            .collect()
     }
 
     /// Rows of job `index`, in file order.
@@ -739,6 +748,8 @@ pub(crate) fn row(index: u64, fields: &[(&str, &str)]) -> jobsplit::output::resu
         started_at: UNIX_EPOCH + Duration::from_secs(1_795_000_000 + index),
         duration: Duration::from_millis(1500),
         error: None,
+        inputs: Vec::new(),
+        command: None,
         fields: fields
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

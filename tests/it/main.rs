@@ -29,6 +29,7 @@ mod fuzz_outputs;
 mod gnu_parallel;
 mod golden;
 mod harness;
+mod inputs_columns;
 mod integrity;
 mod job_errors;
 mod job_log;

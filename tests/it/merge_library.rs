@@ -33,6 +33,8 @@ fn row(index: u64, machine: &str, status: Status, start: f64, dur: f64) -> Resul
         attempt: 1,
         started_at: at(start),
         duration: Duration::from_secs_f64(dur),
+        inputs: Vec::new(),
+        command: None,
         error: (status != Status::Ok).then(|| format!("{status}, \"quoted\"")),
         fields: Vec::new(),
     }

@@ -46,6 +46,12 @@ fn monte_carlo_pi_splits_over_three_machines_and_merges() {
     let (code, stdout, err) = run(&["estimate", "merged/results.csv"]);
     assert_eq!(code, Some(0), "{stdout}{err}");
     assert!(stdout.starts_with("pi ~ 3.14"), "{stdout}");
+    // Each row carries its item (a number: the `input` column), and no command.
+    let merged = crate::harness::Results::read(&s.join("merged/results.csv"));
+    assert_eq!(&merged.headers[9..], ["input", "samples", "inside"]);
+    for row in &merged.rows {
+        assert_eq!(row.get("input"), row.index().to_string());
+    }
     // The library jobs' log lines are in the log.
     let lines = s.log("ws1");
     assert!(lines

@@ -39,6 +39,7 @@ impl Executor for Host<'_> {
             exit_code: Some(0),
             error: None,
             fields: vec![("square".into(), (job.index * job.index).to_string())],
+            command: None,
             started_at: SystemTime::now(),
             duration: Duration::from_micros(50),
         }

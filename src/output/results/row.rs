@@ -21,9 +21,6 @@ pub const FIXED: [&str; 9] = [
     "error",
 ];
 
-/// The prefix that keeps a result field from taking a fixed column's name (or another field's).
-const PREFIX: &str = "result_";
-
 /// One attempt, as the runner records it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultRow {
@@ -45,45 +42,12 @@ pub struct ResultRow {
     pub duration: Duration,
     /// Why it did not succeed.
     pub error: Option<String>,
-    /// Result columns.
+    /// The job's inputs, by column name (`input`, `input_<field>`; see [`super::columns`]).
+    pub inputs: Vec<(String, String)>,
+    /// The shell command the attempt ran, for a command job.
+    pub command: Option<String>,
+    /// Result fields, by field name (written under [`super::column_name`]).
     pub fields: Vec<(String, String)>,
-}
-
-/// A result field's column name. A field named like a fixed column, or starting with
-/// `result_`, gets `result_` in front (`index` -> `result_index`, `result_index` ->
-/// `result_result_index`); any other keeps its name. No two fields share a column and no field
-/// takes a fixed column: removing one `result_` from a prefixed column gives its field back
-/// ([`field_name`]).
-///
-/// # Examples
-/// ```
-/// use jobsplit::output::results::column_name;
-///
-/// assert_eq!(column_name("loss"), "loss");
-/// assert_eq!(column_name("index"), "result_index");
-/// assert_eq!(column_name("result_index"), "result_result_index");
-/// assert_eq!(column_name("result"), "result");
-/// ```
-pub fn column_name(field: &str) -> String {
-    if FIXED.contains(&field) || field.starts_with(PREFIX) {
-        format!("{PREFIX}{field}")
-    } else {
-        field.to_owned()
-    }
-}
-
-/// The result field a result column holds: the inverse of [`column_name`].
-///
-/// # Examples
-/// ```
-/// use jobsplit::output::results::field_name;
-///
-/// assert_eq!(field_name("loss"), "loss");
-/// assert_eq!(field_name("result_index"), "index");
-/// assert_eq!(field_name("result_result_index"), "result_index");
-/// ```
-pub fn field_name(column: &str) -> &str {
-    column.strip_prefix(PREFIX).unwrap_or(column)
 }
 
 /// The fixed cells of a row, as written.
@@ -189,25 +153,5 @@ mod tests {
     fn micros_read_back() {
         assert_eq!(micros_to_time(-1), UNIX_EPOCH - Duration::from_micros(1));
         assert_eq!(micros_to_time(5), UNIX_EPOCH + Duration::from_micros(5));
-    }
-
-    #[test]
-    fn column_names_never_collide_and_read_back() {
-        let fields = [
-            "index",
-            "result_index",
-            "result_result_index",
-            "status",
-            "result",
-            "result_",
-            "",
-            "loss",
-        ];
-        let columns: Vec<String> = fields.iter().map(|f| column_name(f)).collect();
-        for (i, c) in columns.iter().enumerate() {
-            assert!(!FIXED.contains(&c.as_str()), "{c}");
-            assert_eq!(field_name(c), fields[i]);
-            assert!(!columns[..i].contains(c), "{c} twice");
-        }
     }
 }

@@ -1,8 +1,10 @@
 //! Appending to results.csv: one row per attempt, appended and flushed as each attempt ends.
 //!
-//! Fixed columns come first; result columns follow in the order first seen. When a row brings a
-//! new column the file is rewritten whole (new header, old rows padded) through a temporary file
-//! and a rename, so a crash leaves either the old or the new file, never a mix. An existing
+//! Fixed columns come first; the job's inputs, the command and the result columns follow, each
+//! group in the order first seen ([`insert_column`]). When a row brings a new column the file is
+//! rewritten whole (new header, old rows' cells moved to their columns, the new ones empty)
+//! through a temporary file and a rename, so a crash leaves either the old or the new file,
+//! never a mix. An existing
 //! file is read back with the one [`ResultsReader`] (the resume scan).
 
 use std::collections::{HashMap, HashSet};
@@ -10,9 +12,10 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::columns::{column_name, insert_column, COMMAND};
 use super::data::Data;
 use super::reader::ResultsReader;
-use super::row::{column_name, fixed_cells, ResultRow, FIXED};
+use super::row::{fixed_cells, ResultRow, FIXED};
 use crate::error::{Error, Result};
 use crate::model::Status;
 use crate::output::atomic::sync_dir;
@@ -132,22 +135,28 @@ impl ResultsWriter {
     /// A full disk or an I/O error; the file then holds every earlier row intact.
     pub fn append(&mut self, row: &ResultRow) -> Result<()> {
         let names: Vec<String> = row.fields.iter().map(|(k, _)| column_name(k)).collect();
-        let new: Vec<&String> = names
+        let cells = row
+            .inputs
             .iter()
-            .filter(|n| !self.position.contains_key(*n))
-            .collect();
-        if !new.is_empty() {
+            .map(|(c, v)| (c.as_str(), v))
+            .chain(row.command.as_ref().map(|c| (COMMAND, c)))
+            .chain(
+                names
+                    .iter()
+                    .map(String::as_str)
+                    .zip(row.fields.iter().map(|(_, v)| v)),
+            );
+        let cells: Vec<(&str, &String)> = cells.collect();
+        if cells.iter().any(|(n, _)| !self.position.contains_key(*n)) {
             let mut columns = self.columns.clone();
-            for n in new {
-                if !columns.contains(n) {
-                    columns.push(n.clone());
-                }
+            for (n, _) in &cells {
+                insert_column(&mut columns, n);
             }
             self.grow(columns)?;
         }
         self.cells.clear();
         self.cells.resize(self.columns.len(), String::new());
-        for (name, (_, value)) in names.iter().zip(&row.fields) {
+        for (name, value) in cells {
             self.cells[self.position[name]].clone_from(value);
         }
         self.buf.clear();
@@ -206,10 +215,23 @@ impl ResultsWriter {
                 other => io(std::io::Error::other(format!("{other:?}"))),
             };
             writer.write_record(&header).map_err(csv_io)?;
+            // For each column of the new header, the cell of an old row that fills it (none for
+            // the new columns: empty).
+            let from: Vec<Option<usize>> = header
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    if i < FIXED.len() {
+                        Some(i)
+                    } else {
+                        self.position.get(*name).map(|p| FIXED.len() + p)
+                    }
+                })
+                .collect();
             while let Some(row) = reader.next_row()? {
-                for i in 0..header.len() {
-                    // Cells past the row's width are the new columns: empty.
-                    writer.write_field(row.cell(i)).map_err(csv_io)?;
+                for cell in &from {
+                    let cell = cell.map_or(&b""[..], |i| row.cell(i));
+                    writer.write_field(cell).map_err(csv_io)?;
                 }
                 writer.write_record(None::<&[u8]>).map_err(csv_io)?;
             }

@@ -81,6 +81,7 @@ impl Executor for CommandExecutor<'_> {
             exit_code: None,
             error: Some(error),
             fields: Vec::new(),
+            command: None,
             started_at,
             duration: clock.elapsed(),
         };
@@ -110,7 +111,12 @@ impl Executor for CommandExecutor<'_> {
         env::set_job_vars(&mut cmd, job, &self.machine, &scratch, &result_file, slot);
         let child = match cmd.spawn() {
             Ok(c) => c,
-            Err(e) => return fail(format!("cannot start /bin/sh: {e}"), clock),
+            Err(e) => {
+                return Attempt {
+                    command: Some(command),
+                    ..fail(format!("cannot start /bin/sh: {e}"), clock)
+                }
+            }
         };
         let mut last_line = String::new();
         let mut last_err = reason::LastErrLine::default();
@@ -133,6 +139,7 @@ impl Executor for CommandExecutor<'_> {
             exit_code: ended.exit_code,
             error: ended.error.map(|e| last_err.add_to(ended.outcome, e)),
             fields: Vec::new(),
+            command: Some(command),
             started_at,
             duration: clock.elapsed(),
         };

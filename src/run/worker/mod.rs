@@ -192,6 +192,7 @@ impl Executor for WorkerExecutor<'_> {
             exit_code,
             error,
             fields,
+            command: None,
             started_at,
             duration: started.elapsed(),
         };
