@@ -186,7 +186,7 @@ fn a_results_file_from_before_grows_its_inputs_in_front_of_its_results() {
         "the old row's result stays in its column"
     );
     assert_eq!(old.get("input_x"), "", "the old row had no inputs recorded");
-    let rerun = r.rows.iter().filter(|row| row.index() == 1).last().unwrap();
+    let rerun = r.rows.iter().rfind(|row| row.index() == 1).unwrap();
     assert_eq!(rerun.status(), "ok");
     assert_eq!(rerun.get("input_x"), "2");
     assert_eq!(rerun.get("y"), "2");
