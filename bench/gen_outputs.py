@@ -10,7 +10,7 @@ Rows: every job index 0..ROWS-1 appears once, in exactly one machine's results.c
 are shuffled and dealt into equal shares (as a plan does), and each file lists its share in run
 order, not index order, so a merge really has to sort. About 1% of jobs failed.
 
-Usage: gen_outputs.py OUT_DIR ROWS [--machines 10] [--seed 1]
+Usage: gen_outputs.py OUT_DIR ROWS [--machines 10] [--seed 1] [--inputs]
 """
 
 import argparse
@@ -22,6 +22,10 @@ import random
 from datetime import datetime, timedelta, timezone
 
 HEADER = "index,key,machine,status,exit_code,attempt,started_at,duration_s,error,value\n"
+# With --inputs: each row also carries its job's inputs and command, as runs write them since
+# issue 12 (docs/output-format.md, *Inputs beside results*).
+HEADER_INPUTS = ("index,key,machine,status,exit_code,attempt,started_at,duration_s,error,"
+                 "input_alpha,input_name,command,value\n")
 STATUS_OK, STATUS_FAILED = "ok", "failed"
 EPOCH = datetime(2026, 11, 23, 5, 0, 0, tzinfo=timezone.utc)
 
@@ -35,7 +39,7 @@ def stamp(t):
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def row(index, machine, rng, started):
+def row(index, machine, rng, started, inputs=False):
     """One results.csv line for a job; returns (line, status, duration)."""
     duration = rng.uniform(0.002, 0.05)
     if rng.random() < 0.01:
@@ -43,8 +47,9 @@ def row(index, machine, rng, started):
     else:
         status, code, error, value = STATUS_OK, 0, "", f"{rng.random():.6f}"
     attempt = 2 if rng.random() < 0.002 else 1
+    extra = f"{index * 0.001:.3f},point-{index},python3 sim.py --alpha {index * 0.001:.3f}," if inputs else ""
     line = (f"{index},{key(index)},{machine},{status},{code},{attempt},"
-            f"{stamp(started)},{duration:.6f},{error},{value}\n")
+            f"{stamp(started)},{duration:.6f},{error},{extra}{value}\n")
     return line, status, duration
 
 
@@ -79,15 +84,15 @@ def manifest(machine, machines, rows, share, counts, busy, started, finished):
     }
 
 
-def write_machine(out, machine, machines, rows, share, seed):
+def write_machine(out, machine, machines, rows, share, seed, inputs=False):
     rng = random.Random(f"{seed}-{machine}")
     d = os.path.join(out, machine)
     os.makedirs(d, exist_ok=True)
     t = start = EPOCH + timedelta(seconds=rng.uniform(0, 2))
-    csv_lines, logs = [HEADER], []
+    csv_lines, logs = [HEADER_INPUTS if inputs else HEADER], []
     counts = {STATUS_OK: 0, STATUS_FAILED: 0}
     for index in share:
-        line, status, duration = row(index, machine, rng, t)
+        line, status, duration = row(index, machine, rng, t, inputs)
         csv_lines.append(line)
         logs.append(log_lines(index, status, t, duration))
         counts[status] += 1
@@ -108,12 +113,13 @@ def main():
     ap.add_argument("rows", type=int)
     ap.add_argument("--machines", type=int, default=10)
     ap.add_argument("--seed", default="1")
+    ap.add_argument("--inputs", action="store_true", help="rows carry input columns and the command")
     a = ap.parse_args()
     names = [f"m{j:02d}" for j in range(a.machines)]
     order = list(range(a.rows))
     random.Random(a.seed).shuffle(order)
     for j, name in enumerate(names):
-        write_machine(a.out, name, names, a.rows, order[j::a.machines], a.seed)
+        write_machine(a.out, name, names, a.rows, order[j::a.machines], a.seed, a.inputs)
 
 
 if __name__ == "__main__":

@@ -3,17 +3,19 @@
 # wall seconds and peak RSS per round; with a second binary, runs them in alternation so that a
 # busy machine slows both alike.
 #
-#   bench/merge_bench.sh [JOBSPLIT [BASELINE_JOBSPLIT]] [ROUNDS]   (env: ROWS, DATA)
+#   bench/merge_bench.sh [JOBSPLIT [BASELINE_JOBSPLIT]] [ROUNDS]   (env: ROWS, DATA, INPUTS=1 for
+#   rows with input columns and a command, as runs write them since issue 12)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-target/release/jobsplit}
 base=${2:-}
 rounds=${3:-5}
 rows=${ROWS:-1000000}
-data=${DATA:-target/bench/merge-data-$rows}
+inputs=${INPUTS:-}
+data=${DATA:-target/bench/merge-data-$rows${inputs:+-inputs}}
 [ -x /usr/bin/time ] || { echo "needs GNU time: apt-get install -y time" >&2; exit 2; }
 if [ ! -f "$data/m09/manifest.json" ]; then
-    python3 "$here/gen_outputs.py" "$data" "$rows" --machines 10
+    python3 "$here/gen_outputs.py" "$data" "$rows" --machines 10 ${inputs:+--inputs}
 fi
 cat "$data"/*/results.csv "$data"/*/log.gz > /dev/null    # into the page cache
 out=$(mktemp -d)
