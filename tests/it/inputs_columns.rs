@@ -35,6 +35,25 @@ fn merged(s: &Study, inputs: &[&str]) -> Results {
     Results::read(&s.join("merged/results.csv"))
 }
 
+/// Rewrites the results.csv at `path` as an earlier version wrote it: without the input and
+/// command columns.
+fn as_before_inputs(path: &std::path::Path) {
+    let (header, rows) = read_csv(path);
+    let keep: Vec<&String> = header
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| *i < 9 || ColumnKind::of(c) == ColumnKind::Result)
+        .map(|(_, c)| c)
+        .collect();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&keep).unwrap();
+    for row in &rows {
+        w.write_record(keep.iter().map(|c| row[*c].as_str()))
+            .unwrap();
+    }
+    std::fs::write(path, w.into_inner().unwrap()).unwrap();
+}
+
 fn by_index(r: &Results) -> BTreeMap<u64, BTreeMap<String, String>> {
     r.rows
         .iter()
@@ -158,22 +177,7 @@ fn a_results_file_from_before_grows_its_inputs_in_front_of_its_results() {
     s.run("solo").assert().code(1);
     let path = s.machine_dir("solo").join("results.csv");
     // Rewrite it as a file of an earlier version: no input columns, no command.
-    let (header, rows) = read_csv(&path);
-    let keep: Vec<&String> = header
-        .iter()
-        .filter(|c| {
-            !matches!(ColumnKind::of(c), ColumnKind::Input | ColumnKind::Command)
-                || header.iter().position(|h| h == *c).unwrap() < 9
-        })
-        .collect();
-    assert_eq!(keep.len(), 10, "{header:?}");
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&keep).unwrap();
-    for row in &rows {
-        w.write_record(keep.iter().map(|c| row[*c].as_str()))
-            .unwrap();
-    }
-    std::fs::write(&path, w.into_inner().unwrap()).unwrap();
+    as_before_inputs(&path);
 
     s.write(gate, "");
     s.run("solo").assert().code(0);
@@ -201,18 +205,7 @@ fn merge_joins_hosts_by_column_name_with_inputs_first_even_when_one_host_is_from
     s.run("b").assert().code(0);
     // Host b wrote its file before inputs were recorded: result column only.
     let path = s.machine_dir("b").join("results.csv");
-    let (header, rows) = read_csv(&path);
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let keep: Vec<&String> = header
-        .iter()
-        .filter(|c| !matches!(c.as_str(), "input_p" | "input_q" | "command"))
-        .collect();
-    w.write_record(&keep).unwrap();
-    for row in &rows {
-        w.write_record(keep.iter().map(|c| row[*c].as_str()))
-            .unwrap();
-    }
-    std::fs::write(&path, w.into_inner().unwrap()).unwrap();
+    as_before_inputs(&path);
 
     let r = merged(&s, &["out"]);
     assert_eq!(&r.headers[9..], ["input_p", "input_q", "command", "r"]);

@@ -10,22 +10,16 @@ use crate::harness::{
 const TWO_SLOTS: &str = r#"{"solo": [1, 2]}"#;
 const JOBS: u64 = 10;
 
-fn interrupt_then_resume(sig: libc::c_int) {
-    let s = Study::new();
-    // Slow until the marker exists, so the interruption finds jobs running and the rerun is quick.
-    let fast = sh_quote(s.join("fast").to_str().unwrap());
-    let jobs: Vec<String> = (0..JOBS)
-        .map(|i| format!("echo start {i}; test -e {fast} || sleep 20; echo end {i}"))
-        .collect();
-    s.setup(&jobs, TWO_SLOTS, "");
+/// Starts `run` of machine `solo` (two slots) with stderr piped, and waits until both slots run
+/// a job's `sleep` (the runner's signal handlers are in place by then).
+fn start_two_sleeps(s: &Study) -> std::process::Child {
     let needle = s.env_marker();
-    let mut child = s
+    let child = s
         .std_cmd()
         .args(["run", "--machine", "solo", "--yes"])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until both slots run a job (the runner's signal handlers are in place by then).
     assert!(
         wait_until(Duration::from_secs(20), || {
             crate::harness::procs_with_env(&needle)
@@ -36,6 +30,19 @@ fn interrupt_then_resume(sig: libc::c_int) {
         }),
         "the jobs did not start"
     );
+    child
+}
+
+fn interrupt_then_resume(sig: libc::c_int) {
+    let s = Study::new();
+    // Slow until the marker exists, so the interruption finds jobs running and the rerun is quick.
+    let fast = sh_quote(s.join("fast").to_str().unwrap());
+    let jobs: Vec<String> = (0..JOBS)
+        .map(|i| format!("echo start {i}; test -e {fast} || sleep 20; echo end {i}"))
+        .collect();
+    s.setup(&jobs, TWO_SLOTS, "");
+    let needle = s.env_marker();
+    let mut child = start_two_sleeps(&s);
     let sent = Instant::now();
     signal(child.id(), sig);
     let status = wait_child(&mut child, Duration::from_secs(15));
@@ -111,21 +118,8 @@ fn a_job_signalled_with_the_run_is_interrupted_not_failed() {
     ];
     s.setup(&jobs, TWO_SLOTS, "");
     let needle = s.env_marker();
-    let mut child = s
-        .std_cmd()
-        .args(["run", "--machine", "solo", "--yes"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = start_two_sleeps(&s);
     let jobs = || crate::harness::procs_with_env(&needle);
-    assert!(
-        wait_until(Duration::from_secs(20), || jobs()
-            .iter()
-            .filter(|(_, cmd)| cmd.starts_with("sleep"))
-            .count()
-            == 2),
-        "the jobs did not start"
-    );
     // The jobs' processes first (their shells and sleeps), the run 200 ms later: the worst
     // order for the run, which finds its jobs already dead of the signal.
     for (pid, _) in jobs() {
