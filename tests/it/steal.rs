@@ -224,18 +224,18 @@ fn another_block_size_mode_or_plan_on_the_same_out_is_refused_with_nothing_writt
     assert_eq!(files_under(&t.out()), before);
 }
 
-#[test]
-fn a_host_killed_mid_run_loses_only_its_claimed_blocks_and_a_rescue_finishes_them() {
-    let s = Study::with(&sleepy(40), THREE, "");
+/// Runs machine `a` (2 threads, B = 2, jobs sleeping `sleep` s) until its results.csv has more
+/// than `rows` rows, then kills it and its jobs with SIGKILL, as a host that dies.
+fn kill_a_after(s: &Study, sleep: &str, rows: usize) {
     let needle = s.env_marker();
     let mut a = spawn(
-        &s,
+        s,
         &["-M", "a", "--threads", "2", "--steal-block", "2"],
-        "0.4",
+        sleep,
     );
     let results = s.machine_dir("a").join("results.csv");
     let started = wait_until(Duration::from_secs(30), || {
-        std::fs::read(&results).is_ok_and(|d| d.iter().filter(|&&b| b == b'\n').count() > 3)
+        std::fs::read(&results).is_ok_and(|d| d.iter().filter(|&&b| b == b'\n').count() > rows)
     });
     assert!(started, "a recorded nothing");
     signal(a.id(), libc::SIGKILL);
@@ -248,6 +248,12 @@ fn a_host_killed_mid_run_loses_only_its_claimed_blocks_and_a_rescue_finishes_the
         }
     }
     assert_no_procs_with_env(&needle, Duration::from_secs(5));
+}
+
+#[test]
+fn a_host_killed_mid_run_loses_only_its_claimed_blocks_and_a_rescue_finishes_them() {
+    let s = Study::with(&sleepy(40), THREE, "");
+    kill_a_after(&s, "0.4", 3);
     // b and c run their shares and steal what a had not claimed.
     let b = spawn(&s, &["-M", "b", "--steal-block", "2"], "0");
     let c = spawn(&s, &["-M", "c", "--steal-block", "2"], "0");
@@ -424,26 +430,7 @@ fn merge_refuses_a_row_no_claim_proves() {
 #[test]
 fn a_host_restarted_after_kill_9_finishes_its_claimed_blocks_first() {
     let s = Study::with(&sleepy(24), THREE, "");
-    let needle = s.env_marker();
-    let mut a = spawn(
-        &s,
-        &["-M", "a", "--threads", "2", "--steal-block", "2"],
-        "0.3",
-    );
-    let results = s.machine_dir("a").join("results.csv");
-    assert!(wait_until(Duration::from_secs(30), || {
-        std::fs::read(&results).is_ok_and(|d| d.iter().filter(|&&b| b == b'\n').count() > 2)
-    }));
-    signal(a.id(), libc::SIGKILL);
-    wait_child(&mut a, Duration::from_secs(10));
-    for (pid, _) in procs_with_env(&needle) {
-        // SAFETY: kill has no memory effects.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-            libc::kill(pid, libc::SIGKILL);
-        }
-    }
-    assert_no_procs_with_env(&needle, Duration::from_secs(5));
+    kill_a_after(&s, "0.3", 2);
     let (o, before) = merge(&s, &["out"], "before");
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(!before["balance"]["claimed_unfinished"]
