@@ -13,11 +13,13 @@ mod job_rng;
 mod library;
 mod nonfinite;
 pub mod notify;
+mod pending;
 mod rerun;
 mod rundir;
 mod runner;
 mod running;
 mod scheduler;
+mod status_loop;
 pub mod steal;
 mod worker;
 

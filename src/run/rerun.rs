@@ -4,6 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::error::{Error, Result};
+use crate::plan::Plan;
+
 /// A set of job indices written as a comma-separated list of indices and inclusive ranges:
 /// `17`, `20-25`, `17,20-25`.
 ///
@@ -24,6 +27,47 @@ pub struct JobSet {
 }
 
 impl JobSet {
+    /// Refuses a set (`--rerun`) naming a job outside the share of machine `machine` of `plan`,
+    /// saying whose share it is in.
+    ///
+    /// # Errors
+    /// A usage error naming the first such job and the machine to rerun it on.
+    pub fn check_in_share(&self, plan: &Plan, machine: usize) -> Result<()> {
+        let rerun = self;
+        if rerun.is_empty() {
+            return Ok(());
+        }
+        let jobs = plan.jobs();
+        if let Some(max) = rerun.max().filter(|&m| m >= jobs) {
+            return Err(Error::usage(format!(
+                "--rerun {rerun}: there is no job {max}: the work has {jobs} jobs (0-{})",
+                jobs.saturating_sub(1)
+            )));
+        }
+        let mut share = plan.share(machine).to_vec();
+        share.sort_unstable();
+        // More indices than the share has jobs: one of the first share+1 is outside it.
+        let outside = rerun
+            .iter()
+            .take(share.len() + 1)
+            .find(|i| share.binary_search(i).is_err());
+        let Some(i) = outside else {
+            return Ok(());
+        };
+        let me = &plan.machines()[machine].name;
+        let owner = (0..plan.machines().len()).find(|&j| plan.share(j).contains(&i));
+        Err(Error::usage(match owner {
+            Some(j) => format!(
+                "--rerun {rerun}: job {i} is not in {me}'s share but in {}'s: rerun it there (run --machine {} --rerun {i})",
+                plan.machines()[j].name,
+                plan.machines()[j].name
+            ),
+            None => format!(
+                "--rerun {rerun}: job {i} is in no share of this plan (a rescue plan leaves out the jobs already ok): rerun it with the original plan"
+            ),
+        }))
+    }
+
     /// True if `index` is in the set.
     pub fn contains(&self, index: u64) -> bool {
         let p = self.ranges.partition_point(|&(_, hi)| hi < index);

@@ -5,16 +5,16 @@ use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use rayon::prelude::*;
-
 use super::cancel::Cancel;
 use super::events::Event;
 use super::executor::{Control, Executor};
 use super::job_cancels::JobCancels;
+use super::pending::{to_run, ToRun};
 use super::rerun::JobSet;
 use super::rundir::{Resume, RunDir};
 use super::running::Running;
-use super::scheduler::{JobSource, ListSource, Pending, Settings, Shared};
+use super::scheduler::{JobSource, ListSource, Settings, Shared};
+use super::status_loop::{status_loop, Done, StatusSource};
 use super::steal::{StealOptions, Stealing};
 use crate::engine::Shard;
 use crate::error::{Error, Result};
@@ -23,7 +23,7 @@ use crate::output::log::LogWriter;
 pub use crate::output::manifest::Counts;
 use crate::output::manifest::{Manifest, PlannedMachine};
 use crate::output::results::ResultsWriter;
-use crate::plan::{JobKey, Plan, ALGORITHM};
+use crate::plan::{Plan, ALGORITHM};
 use crate::Work;
 
 /// Local settings of a run (not part of the plan).
@@ -179,47 +179,10 @@ impl<'r> Runner<'r> {
                 None,
             )?,
         }
-        self.check_rerun()?;
+        self.opts.rerun.check_in_share(self.plan, self.machine)?;
         RunDir::check(&opts.dir, self.plan, opts.resume, opts.job_logs)?;
         let _ = self.checked.set(());
         Ok(())
-    }
-
-    /// Refuses a `--rerun` naming a job outside this machine's share.
-    fn check_rerun(&self) -> Result<()> {
-        let rerun = &self.opts.rerun;
-        if rerun.is_empty() {
-            return Ok(());
-        }
-        let (plan, jobs) = (self.plan, self.plan.jobs());
-        if let Some(max) = rerun.max().filter(|&m| m >= jobs) {
-            return Err(Error::usage(format!(
-                "--rerun {rerun}: there is no job {max}: the work has {jobs} jobs (0-{})",
-                jobs.saturating_sub(1)
-            )));
-        }
-        let mut share = plan.share(self.machine).to_vec();
-        share.sort_unstable();
-        // More indices than the share has jobs: one of the first share+1 is outside it.
-        let outside = rerun
-            .iter()
-            .take(share.len() + 1)
-            .find(|i| share.binary_search(i).is_err());
-        let Some(i) = outside else {
-            return Ok(());
-        };
-        let me = &plan.machines()[self.machine].name;
-        let owner = (0..plan.machines().len()).find(|&j| plan.share(j).contains(&i));
-        Err(Error::usage(match owner {
-            Some(j) => format!(
-                "--rerun {rerun}: job {i} is not in {me}'s share but in {}'s: rerun it there (run --machine {} --rerun {i})",
-                plan.machines()[j].name,
-                plan.machines()[j].name
-            ),
-            None => format!(
-                "--rerun {rerun}: job {i} is in no share of this plan (a rescue plan leaves out the jobs already ok): rerun it with the original plan"
-            ),
-        }))
     }
 
     /// Worker threads: as asked, but never more than the share has jobs (idle pool threads
@@ -278,30 +241,17 @@ impl<'r> Runner<'r> {
         pool: &rayon::ThreadPool,
         executor: &dyn Executor,
     ) -> Result<RunSummary> {
-        let (work, plan, opts, events) = (self.work, self.plan, self.opts, self.events);
+        let (plan, opts, events) = (self.plan, self.opts, self.events);
         let clock = Instant::now();
-        let m = &plan.machines()[self.machine];
         let steal = self.steal.as_ref();
         let share: &[u64] = match steal {
             Some(s) if s.me.is_none() => &[],
             _ => plan.share(self.machine),
         };
-        let name = steal.map_or(m.name.as_str(), |s| s.who.machine.as_str());
-        if dir.orphans() > 0 {
-            events(&Event::Warning(&format!(
-                "ended {} still running from an earlier run of {} that was killed; {} again",
-                match dir.orphans() {
-                    1 => "1 job".to_owned(),
-                    n => format!("{n} jobs"),
-                },
-                opts.dir.display(),
-                if dir.orphans() == 1 {
-                    "it runs"
-                } else {
-                    "they run"
-                }
-            )));
-        }
+        let name = steal.map_or(plan.machines()[self.machine].name.as_str(), |s| {
+            s.who.machine.as_str()
+        });
+        self.warn_orphans(&dir);
         let name_record = steal.map(|s| s.take_name()).transpose()?;
         let (results, existing) = ResultsWriter::open(&dir.path().join("results.csv"), opts.fsync)?;
         if existing.repaired_bytes > 0 {
@@ -311,19 +261,24 @@ impl<'r> Runner<'r> {
                 existing.repaired_bytes
             )));
         }
-        let keyer = work.keyer();
-        let first_key = Some(keyer.key(0, &work.jobs().job_bytes(0)).id());
-        let (pending, skipped, cancelled_before, stealer) = match steal {
+        let (to_run, stealer) = match steal {
             Some(s) => {
                 let earlier = dir.path().join(Manifest::FILE).exists();
-                let source = s.source(plan, work, existing, self.threads() as u64, earlier)?;
-                (Vec::new(), source.skipped, 0, Some(source))
+                let source = s.source(plan, self.work, existing, self.threads() as u64, earlier)?;
+                let to_run = ToRun {
+                    skipped: source.skipped,
+                    ..ToRun::default()
+                };
+                (to_run, Some(source))
             }
-            None => {
-                let (pending, skipped, cancelled_before) = self.pending(pool, share, &existing);
-                (pending, skipped, cancelled_before, None)
-            }
+            None => (to_run(self.work, pool, share, &existing, &opts.rerun), None),
         };
+        let ToRun {
+            pending,
+            skipped,
+            cancelled_before,
+        } = &to_run;
+        let (skipped, cancelled_before) = (*skipped, *cancelled_before);
         let rerun = &opts.rerun;
         // The jobs rerun now are no longer cancelled: withdrawn from requests still waiting.
         if !rerun.is_empty() {
@@ -332,67 +287,8 @@ impl<'r> Runner<'r> {
         let cancels = JobCancels::new(dir.path(), share, pending.iter().map(|p| p.0));
         cancels.poll(false);
 
-        let mut manifest = Manifest {
-            algorithm: ALGORITHM.to_owned(),
-            work_digest: plan.work_digest().hex(),
-            plan_digest: plan.plan_digest().hex(),
-            machine: name.to_owned(),
-            weight: if share.is_empty() && steal.is_some() {
-                0.0
-            } else {
-                m.weight_f64()
-            },
-            cores: match steal {
-                Some(s) if s.me.is_none() => self.threads() as u64,
-                _ => m.cores,
-            },
-            threads: self.threads() as u64,
-            share: share.len() as u64,
-            jobs_total: plan.jobs(),
-            excluded: plan.excluded(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            hostname: hostname(),
-            started_at: crate::output::rfc3339(SystemTime::now()),
-            ended_at: None,
-            state: RunState::Running,
-            counts: Counts {
-                skipped,
-                cancelled: cancelled_before,
-                ..Counts::default()
-            },
-            busy_s: 0.0,
-            shard: opts.shard,
-            first_key,
-            balance: steal.map(Stealing::info),
-            planned: (0..plan.machines().len())
-                .map(|j| PlannedMachine {
-                    machine: plan.machines()[j].name.clone(),
-                    share: plan.share(j).len() as u64,
-                })
-                .collect(),
-        };
-        let (mut log, log_warning) = LogWriter::open(&dir.path().join("log.gz"))?;
-        if let Some(w) = log_warning {
-            events(&Event::Warning(&w));
-        }
-        log.line(
-            SystemTime::now(),
-            None,
-            Stream::Event,
-            &format!(
-                "run started: machine {} plan {} share {} pending {} threads {}{}",
-                name,
-                plan.plan_digest().short(),
-                share.len(),
-                pending.len(),
-                self.threads(),
-                match steal {
-                    Some(s) => format!(" balance steal block {} run {}", s.block, s.who.run),
-                    None => String::new(),
-                }
-            ),
-        )?;
-        log.end_member()?;
+        let mut manifest = self.manifest(name, share, &to_run);
+        let log = self.open_log(&dir, name, share, pending.len())?;
         dir.write_manifest(&manifest)?;
         events(&Event::Started {
             machine: name,
@@ -401,7 +297,7 @@ impl<'r> Runner<'r> {
             threads: self.threads(),
         });
 
-        let list = ListSource::new(&pending);
+        let list = ListSource::new(pending);
         let source: &dyn JobSource = match &stealer {
             Some(s) => s,
             None => &list,
@@ -434,23 +330,18 @@ impl<'r> Runner<'r> {
             events(e);
         };
         let events: &(dyn Fn(&Event<'_>) + Sync) = &tracked;
+        let status = StatusSource {
+            state: &state,
+            dir: &dir,
+            manifest: &manifest,
+            running: &running,
+            before: (skipped, cancelled_before),
+            clock,
+            steal: &steal_status,
+        };
         std::thread::scope(|scope| {
-            scope.spawn(|| {
-                status_loop(
-                    &state,
-                    &dir,
-                    &manifest,
-                    &running,
-                    &done,
-                    opts.status_interval,
-                    (skipped, cancelled_before),
-                    clock,
-                    &steal_status,
-                )
-            });
+            scope.spawn(|| status_loop(&status, &done, opts.status_interval));
             scope.spawn(|| cancels.watch(&done));
-            // Ends the status loop however the workers end, a panic included: the scope would
-            // otherwise wait for it forever, holding the directory's lock.
             let _done = Done(&done);
             pool.scope(|s| {
                 for _ in 0..self.threads() {
@@ -471,32 +362,8 @@ impl<'r> Runner<'r> {
         let not_started = (taken - skipped - cancelled_before).saturating_sub(finished);
         let busy = Duration::from_micros(state.tally.busy_us());
         let fatal = state.take_fatal();
-
-        let end_line = format!(
-            "run {}: ok {} failed {} timeout {} interrupted {} cancelled {} skipped {} not started {}",
-            if interrupted {
-                "interrupted"
-            } else {
-                "finished"
-            },
-            counts.ok,
-            counts.failed,
-            counts.timeout,
-            counts.interrupted,
-            counts.cancelled,
-            skipped,
-            not_started
-        ) + &match steal_status() {
-            Some(st) => format!(
-                " claimed {} stolen {} claims {} claims/s {:.0}",
-                st.claimed,
-                st.stolen,
-                st.claims,
-                st.claims_per_s.unwrap_or(0.0)
-            ),
-            None => String::new(),
-        };
-        let log_result = state.finish_log(&end_line);
+        let log_result =
+            state.finish_log(&end_line(interrupted, &counts, not_started, steal_status()));
 
         let end_state = if interrupted || fatal.is_some() {
             RunState::Interrupted
@@ -537,91 +404,131 @@ impl<'r> Runner<'r> {
         })
     }
 
-    /// The jobs of the share still to run (with the attempts earlier runs made), and how many
-    /// an earlier run finished.
-    /// The share's jobs still to run, the jobs an earlier run finished (skipped) and those
-    /// whose last row is `cancelled` (not run again unless `--rerun` names them, as it does an
-    /// ok one).
-    fn pending(
-        &self,
-        pool: &rayon::ThreadPool,
-        share: &[u64],
-        existing: &crate::output::results::Existing,
-    ) -> (Vec<Pending>, u64, u64) {
-        let work = self.work;
-        let keyer = work.keyer();
-        let keys: Vec<JobKey> = pool.install(|| {
-            share
-                .par_iter()
-                .map(|&i| keyer.key(i, &work.jobs().job_bytes(i)))
-                .collect()
-        });
-        let rerun = &self.opts.rerun;
-        let cancelled_before = share
-            .iter()
-            .zip(&keys)
-            .filter(|(&i, k)| {
-                !rerun.contains(i)
-                    && existing.cancelled_keys.contains(&k.id())
-                    && !existing.ok_keys.contains(&k.id())
-            })
-            .count() as u64;
-        let pending: Vec<Pending> = share
-            .iter()
-            .zip(&keys)
-            .filter(|(&i, k)| {
-                rerun.contains(i)
-                    || !(existing.ok_keys.contains(&k.id())
-                        || existing.cancelled_keys.contains(&k.id()))
-            })
-            .map(|(&i, k)| (i, *k, existing.attempts.get(&k.id()).copied().unwrap_or(0)))
-            .collect();
-        let skipped = (share.len() - pending.len()) as u64 - cancelled_before;
-        (pending, skipped, cancelled_before)
-    }
-}
-
-/// Sets the flag the status loop waits on when dropped.
-struct Done<'a>(&'a (Mutex<bool>, Condvar));
-
-impl Drop for Done<'_> {
-    fn drop(&mut self) {
-        *self.0 .0.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        self.0 .1.notify_all();
-    }
-}
-
-/// Refreshes status.json every `interval` until `done` is set (the log ends its members by
-/// itself).
-#[allow(clippy::too_many_arguments)]
-fn status_loop(
-    state: &Shared<'_>,
-    dir: &RunDir,
-    manifest: &Manifest,
-    running: &Running,
-    done: &(Mutex<bool>, Condvar),
-    interval: Duration,
-    (skipped, cancelled_before): (u64, u64),
-    clock: Instant,
-    steal: &(dyn Fn() -> Option<crate::output::balance::StealStatus> + Sync),
-) {
-    let mut finished = done.0.lock().unwrap_or_else(|p| p.into_inner());
-    while !*finished {
-        let (guard, _) = done
-            .1
-            .wait_timeout(finished, interval)
-            .unwrap_or_else(|p| p.into_inner());
-        finished = guard;
-        if *finished {
+    /// Says when the directory's earlier run, killed, left jobs running that this run ended.
+    fn warn_orphans(&self, dir: &RunDir) {
+        let n = dir.orphans();
+        if n == 0 {
             return;
         }
-        let live = (running.snapshot(), interval);
-        let mut counts = state.tally.counts(skipped);
-        counts.cancelled += cancelled_before;
-        if let Err(e) = dir.write_status(manifest, counts, clock, steal(), live) {
-            state.fail(e);
+        let (jobs, again) = match n {
+            1 => ("1 job".to_owned(), "it runs"),
+            n => (format!("{n} jobs"), "they run"),
+        };
+        (self.events)(&Event::Warning(&format!(
+            "ended {jobs} still running from an earlier run of {} that was killed; {again} again",
+            self.opts.dir.display(),
+        )));
+    }
+
+    /// The manifest of this run as it starts.
+    fn manifest(&self, name: &str, share: &[u64], to_run: &ToRun) -> Manifest {
+        let (plan, steal) = (self.plan, self.steal.as_ref());
+        let m = &plan.machines()[self.machine];
+        let work = self.work;
+        Manifest {
+            algorithm: ALGORITHM.to_owned(),
+            work_digest: plan.work_digest().hex(),
+            plan_digest: plan.plan_digest().hex(),
+            machine: name.to_owned(),
+            weight: if share.is_empty() && steal.is_some() {
+                0.0
+            } else {
+                m.weight_f64()
+            },
+            cores: match steal {
+                Some(s) if s.me.is_none() => self.threads() as u64,
+                _ => m.cores,
+            },
+            threads: self.threads() as u64,
+            share: share.len() as u64,
+            jobs_total: plan.jobs(),
+            excluded: plan.excluded(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            hostname: hostname(),
+            started_at: crate::output::rfc3339(SystemTime::now()),
+            ended_at: None,
+            state: RunState::Running,
+            counts: Counts {
+                skipped: to_run.skipped,
+                cancelled: to_run.cancelled_before,
+                ..Counts::default()
+            },
+            busy_s: 0.0,
+            shard: self.opts.shard,
+            first_key: Some(work.keyer().key(0, &work.jobs().job_bytes(0)).id()),
+            balance: steal.map(Stealing::info),
+            planned: (0..plan.machines().len())
+                .map(|j| PlannedMachine {
+                    machine: plan.machines()[j].name.clone(),
+                    share: plan.share(j).len() as u64,
+                })
+                .collect(),
         }
     }
+
+    /// Opens log.gz (warning about what it set aside) and writes the run's first line.
+    fn open_log(
+        &self,
+        dir: &RunDir,
+        name: &str,
+        share: &[u64],
+        pending: usize,
+    ) -> Result<LogWriter> {
+        let (mut log, log_warning) = LogWriter::open(&dir.path().join("log.gz"))?;
+        if let Some(w) = log_warning {
+            (self.events)(&Event::Warning(&w));
+        }
+        log.line(
+            SystemTime::now(),
+            None,
+            Stream::Event,
+            &format!(
+                "run started: machine {} plan {} share {} pending {} threads {}{}",
+                name,
+                self.plan.plan_digest().short(),
+                share.len(),
+                pending,
+                self.threads(),
+                match &self.steal {
+                    Some(s) => format!(" balance steal block {} run {}", s.block, s.who.run),
+                    None => String::new(),
+                }
+            ),
+        )?;
+        log.end_member()?;
+        Ok(log)
+    }
+}
+
+/// The run's last log line: how it ended and its counts.
+fn end_line(
+    interrupted: bool,
+    counts: &Counts,
+    not_started: u64,
+    steal: Option<crate::output::balance::StealStatus>,
+) -> String {
+    let mut line =
+        format!(
+        "run {}: ok {} failed {} timeout {} interrupted {} cancelled {} skipped {} not started {}",
+        if interrupted { "interrupted" } else { "finished" },
+        counts.ok,
+        counts.failed,
+        counts.timeout,
+        counts.interrupted,
+        counts.cancelled,
+        counts.skipped,
+        not_started
+    );
+    if let Some(st) = steal {
+        line += &format!(
+            " claimed {} stolen {} claims {} claims/s {:.0}",
+            st.claimed,
+            st.stolen,
+            st.claims,
+            st.claims_per_s.unwrap_or(0.0)
+        );
+    }
+    line
 }
 
 /// This host's name (empty if the system will not say).
