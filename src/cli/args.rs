@@ -205,6 +205,9 @@ pub(crate) struct RunArgs {
     /// Also write one compressed log per job under OUT/<machine>/logs/
     #[arg(long)]
     pub(crate) job_logs: bool,
+    /// Where command jobs run: launch (this directory) or job (each in its own fresh OUT/<machine>/jobs/<index>/) [default: launch]
+    #[arg(long, value_name = "WHERE", value_parser = parse_workdir)]
+    pub(crate) workdir: Option<crate::input::Workdir>,
     /// Run this shell command on events (job_failed, job_timed_out, machine_finished, run_interrupted): JSON on stdin, JOBSPLIT_* variables
     #[arg(long, value_name = "CMD")]
     pub(crate) notify: Option<String>,
@@ -234,6 +237,10 @@ fn parse_steal_block(s: &str) -> Result<u64, String> {
 }
 
 fn parse_capture(s: &str) -> Result<crate::input::Capture, String> {
+    s.parse().map_err(|e: crate::Error| e.to_string())
+}
+
+fn parse_workdir(s: &str) -> Result<crate::input::Workdir, String> {
     s.parse().map_err(|e: crate::Error| e.to_string())
 }
 

@@ -91,13 +91,14 @@ pub(crate) fn command(program: Option<&Program>) -> clap::Command {
 }
 
 /// Flags for the jobsplit binary's own jobs: a program supplies its jobs and runs them itself.
-const HIDDEN: [&str; 6] = [
+const HIDDEN: [&str; 7] = [
     "jobs",
     "format",
     "command",
     "worker",
     "worker_recycle",
     "capture",
+    "workdir",
 ];
 
 fn reword_arg(arg: clap::Arg, name: &str) -> clap::Arg {

@@ -152,12 +152,10 @@ fn execute(
                     .recycle(s.worker_recycle)
                     .grace(s.opts.grace),
             ),
-            (None, None) => runner.run(&CommandExecutor::new(
-                &s.work,
-                s.machine_name(),
-                s.opts.dir.clone(),
-                s.capture,
-            )),
+            (None, None) => runner.run(
+                &CommandExecutor::new(&s.work, s.machine_name(), s.opts.dir.clone(), s.capture)
+                    .workdir(s.workdir),
+            ),
         };
         drop(stop_tx);
         signals.close();

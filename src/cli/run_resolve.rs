@@ -10,7 +10,7 @@ use super::args::RunArgs;
 use super::resolve::{self, Study};
 use super::JobSource;
 use crate::engine;
-use crate::input::{Capture, Machine};
+use crate::input::{Capture, Machine, Workdir};
 use crate::plan::Plan;
 use crate::run::{Balance, Resume, RunOptions, StealOptions};
 use crate::{Error, Work};
@@ -27,6 +27,8 @@ pub(crate) struct RunSettings {
     pub(crate) opts: RunOptions,
     /// What a command job's result is when it writes no result file.
     pub(crate) capture: Capture,
+    /// Where command jobs run.
+    pub(crate) workdir: Workdir,
     /// The persistent worker command, when workers run the jobs.
     pub(crate) worker: Option<String>,
     /// Restart each worker after this many jobs.
@@ -213,8 +215,21 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         ),
         None => String::new(),
     };
+    let workdir = args.workdir.unwrap_or(run.workdir);
+    if let (Workdir::Job, Some(_)) = (workdir, &worker) {
+        let why = "runs each command job in its own directory, but a persistent worker ([jobs] worker) runs every job in one process that cannot change directory per job";
+        bail!(match args.workdir {
+            Some(_) => Error::usage(format!("--workdir job {why}: drop --workdir job, or the worker")),
+            None => Error::invalid(
+                config.path.as_deref(),
+                None,
+                format!("[run] workdir = \"job\" {why}: remove workdir, or the worker (pass --workdir launch to override it here)"),
+            ),
+        });
+    }
     Ok(RunSettings {
         capture: args.capture.unwrap_or(run.capture),
+        workdir,
         worker,
         worker_recycle: args.worker_recycle.or(run.worker_recycle),
         notify: args

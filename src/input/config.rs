@@ -69,6 +69,31 @@ impl std::str::FromStr for Capture {
     }
 }
 
+/// Where a command job runs: the directory jobsplit was launched from, or a fresh directory of
+/// its own (`OUT/<machine>/jobs/<index>/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workdir {
+    /// The launch directory (jobsplit's current directory).
+    #[default]
+    Launch,
+    /// The job's own `jobs/<index>/`, created empty before each attempt.
+    Job,
+}
+
+impl std::str::FromStr for Workdir {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Workdir> {
+        match s {
+            "launch" => Ok(Workdir::Launch),
+            "job" => Ok(Workdir::Job),
+            _ => Err(Error::usage(format!(
+                "unknown workdir `{s}`: use launch (the directory jobsplit runs in) or job (each job in its own fresh OUT/<machine>/jobs/<index>/)"
+            ))),
+        }
+    }
+}
+
 /// The `[run]` table: local settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -92,6 +117,8 @@ pub struct RunConfig {
     pub nice: i32,
     /// Result capture for command jobs.
     pub capture: Capture,
+    /// Where command jobs run: `launch` or `job` (each in its own fresh `jobs/<index>/`).
+    pub workdir: Workdir,
     /// Time between progress lines when not on a terminal, [`MIN_PROGRESS_INTERVAL`](crate::input::MIN_PROGRESS_INTERVAL) to
     /// [`MAX_DURATION`](crate::input::MAX_DURATION).
     #[serde(deserialize_with = "super::values::duration::progress_interval")]
@@ -122,6 +149,7 @@ impl Default for RunConfig {
             retries: 0,
             nice: 0,
             capture: Capture::None,
+            workdir: Workdir::Launch,
             progress_interval: Duration::from_secs(10),
             job_logs: false,
             fsync: false,

@@ -65,4 +65,5 @@ mod study_property;
 mod symlinks;
 mod terminal_text;
 mod wording;
+mod workdir;
 mod workers;

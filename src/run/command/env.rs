@@ -30,6 +30,14 @@ pub(in crate::run) fn param_vars(work: &Work) -> Vec<(String, OsString)> {
     env
 }
 
+/// `JOBSPLIT_LAUNCH_DIR`: the directory jobsplit was started in, absolute, so that a job
+/// running in its own directory (`workdir = "job"`) still finds the study's files. None if the
+/// current directory is gone.
+pub(in crate::run) fn launch_var() -> Option<(String, OsString)> {
+    let dir = std::env::current_dir().ok()?;
+    Some(("JOBSPLIT_LAUNCH_DIR".to_owned(), dir.into_os_string()))
+}
+
 /// `alpha-beta.x` -> `ALPHA_BETA_X`.
 fn env_name(name: &str) -> String {
     name.chars()

@@ -11,6 +11,7 @@ mod leftovers;
 pub(in crate::run) mod pipe;
 mod reason;
 mod supervise;
+mod workdir;
 
 pub(crate) use leftovers::{run_marker, Marked, RUN_VAR};
 
@@ -23,7 +24,7 @@ use std::time::{Instant, SystemTime};
 
 use super::attempt::Attempt;
 use super::executor::{Control, Executor, JobSpec};
-use crate::input::Capture;
+use crate::input::{Capture, Workdir};
 use crate::model::{Status, Stream};
 use crate::Work;
 
@@ -33,6 +34,7 @@ pub struct CommandExecutor<'w> {
     machine: String,
     dir: PathBuf,
     capture: Capture,
+    workdir: Workdir,
     env: Vec<(String, OsString)>,
     /// `JOBSPLIT_RUN`, found once the directory exists (at the first job).
     marker: OnceLock<OsString>,
@@ -51,9 +53,23 @@ impl<'w> CommandExecutor<'w> {
             machine: machine.to_owned(),
             dir,
             capture,
-            env: env::param_vars(work),
+            workdir: Workdir::Launch,
+            env: env::launch_var()
+                .into_iter()
+                .chain(env::param_vars(work))
+                .collect(),
             marker: OnceLock::new(),
         }
+    }
+}
+
+impl CommandExecutor<'_> {
+    /// Runs each job in `workdir`: the launch directory (the default), or with
+    /// [`Workdir::Job`] its own fresh `dir/jobs/<index>/`, emptied before each attempt.
+    #[must_use]
+    pub fn workdir(mut self, workdir: Workdir) -> Self {
+        self.workdir = workdir;
+        self
     }
 }
 
@@ -98,8 +114,21 @@ impl Executor for CommandExecutor<'_> {
         let _ = std::fs::remove_file(&result_file);
         // The scratch dir is created on demand, by the job (`mkdir -p "$JOBSPLIT_OUT"`): a
         // mkdir and rmdir for every job would cost more than a short job itself (~100 us on
-        // ext4), and most jobs never use it. Its parent `jobs/` exists.
+        // ext4), and most jobs never use it. Its parent `jobs/` exists. With `workdir = "job"`
+        // it is made here, fresh, and the job starts in it.
         let mut cmd = Command::new("/bin/sh");
+        if self.workdir == Workdir::Job {
+            if let Err(e) = workdir::fresh_dir(&scratch) {
+                return Attempt {
+                    command: Some(command),
+                    ..fail(
+                        format!("cannot make its directory {}: {e}", scratch.display()),
+                        clock,
+                    )
+                };
+            }
+            cmd.current_dir(&scratch);
+        }
         cmd.arg("-c")
             .arg(&command)
             .stdin(Stdio::null())
