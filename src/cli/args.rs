@@ -291,6 +291,9 @@ pub(crate) struct MergeArgs {
     /// Also write a machines file with weights calibrated from measured speed
     #[arg(long, value_name = "FILE")]
     pub(crate) write_machines: Option<PathBuf>,
+    /// Do not gather each job's jobs/<index>/ files and per-job log into OUT/jobs/<index>/
+    #[arg(long)]
+    pub(crate) no_files: bool,
     /// Print the summary as JSON
     #[arg(long)]
     pub(crate) json: bool,

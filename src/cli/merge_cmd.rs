@@ -13,6 +13,7 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
         &MergeOptions {
             out: args.out.clone(),
             write_machines: args.write_machines.clone(),
+            collect_files: !args.no_files,
         },
     )?;
     for w in &report.warnings {
@@ -40,6 +41,29 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
             report.log_lines,
             report.summary.missing
         );
+        if let Some(f) = report.summary.files.as_ref().filter(|f| f.jobs > 0) {
+            outln!(
+                "collected {} file{} ({}) of {} job{} into {}/jobs/ ({} linked, {} copied{}{})",
+                f.files,
+                if f.files == 1 { "" } else { "s" },
+                super::progress::bytes(f.bytes),
+                f.jobs,
+                if f.jobs == 1 { "" } else { "s" },
+                args.out.display(),
+                f.linked,
+                f.copied,
+                if f.logs > 0 {
+                    format!(", {} per-job logs", f.logs)
+                } else {
+                    String::new()
+                },
+                if f.symlinks > 0 {
+                    format!(", {} symbolic links", f.symlinks)
+                } else {
+                    String::new()
+                },
+            );
+        }
         if let Some(p) = &args.write_machines {
             outln!("wrote calibrated machines to {}", p.display());
         }

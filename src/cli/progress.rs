@@ -306,6 +306,21 @@ fn progress_line(done: u64, total: u64, failed: u64, secs: f64, running: &str) -
     line
 }
 
+/// A byte count for people: `512 B`, `4.2 kB`, `1.3 MB`, `2.0 GB` (powers of 1000).
+pub(crate) fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 999.95 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 #[path = "progress_tests.rs"]
 mod tests;

@@ -171,3 +171,13 @@ fn a_closed_sink_loses_lines_not_the_run() {
     r.tick_line();
     r.always("the end");
 }
+
+#[test]
+fn bytes_read_as_people_say_them() {
+    assert_eq!(super::bytes(0), "0 B");
+    assert_eq!(super::bytes(999), "999 B");
+    assert_eq!(super::bytes(4_200), "4.2 kB");
+    assert_eq!(super::bytes(999_999), "1.0 MB");
+    assert_eq!(super::bytes(1_300_000), "1.3 MB");
+    assert_eq!(super::bytes(2_000_000_000), "2.0 GB");
+}

@@ -3,6 +3,7 @@
 
 mod claims;
 mod discover;
+mod files;
 mod inputs;
 mod logs;
 mod report;
@@ -12,6 +13,7 @@ mod table;
 
 pub use claims::{BalanceSummary, StealCredit, Unfinished};
 pub use discover::{find_machine_dirs, MachineDir};
+pub use files::FilesSummary;
 pub use report::{MachineSummary, MergeReport, Summary};
 pub use rescue::{load_rescue, Rescue};
 pub use status::{status, MachineStatus, StatusReport};
@@ -30,6 +32,9 @@ pub struct MergeOptions {
     pub out: PathBuf,
     /// Also write a calibrated machines file here (never overwritten).
     pub write_machines: Option<PathBuf>,
+    /// Gather each job's `jobs/<index>/` files and per-job log into `out/jobs/<index>/`
+    /// (`--no-files` turns it off).
+    pub collect_files: bool,
 }
 
 /// Merges the machine directories under `inputs` into `opts.out`.
@@ -181,6 +186,29 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         warnings.extend(thin_weights(&machines, &dirs, &stats));
     }
 
+    // Each job's files, from the input whose row won, into a temporary tree moved into place last.
+    let collected = if opts.collect_files {
+        let winners: Vec<(u64, &Path)> = table
+            .winners()
+            .map(|(i, f)| (i, dirs[f].dir.as_path()))
+            .collect();
+        match files::collect(out, &winners) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp_log);
+                if created {
+                    let _ = std::fs::remove_dir(out);
+                }
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(c) = &collected {
+        warnings.extend(c.warnings.iter().cloned());
+    }
+
     let summary = Summary {
         work_digest: first.work_digest.clone(),
         plan_digests,
@@ -190,6 +218,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         duplicates: table.duplicate_count,
         machines,
         balance,
+        files: collected.as_ref().map(|c| c.summary.clone()),
     };
 
     // Write results.csv and missing.txt through temporary files, so a failure leaves no half file.
@@ -205,6 +234,13 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     }
     write_atomic(&out.join("missing.txt"), missing_text.as_bytes())?;
     std::fs::rename(&tmp_log, out.join("log.gz")).map_err(|e| Error::io(out.join("log.gz"), e))?;
+    match collected {
+        Some(c) => {
+            c.install(out)?;
+        }
+        // An earlier merge's files would no longer match this results.csv.
+        None => files::remove_old(out, &out.join(files::DIR))?,
+    }
     let mut json = serde_json::to_vec_pretty(&summary).expect("serializing plain data");
     json.push(b'\n');
     write_atomic(&out.join(Summary::FILE), &json)?;

@@ -71,6 +71,9 @@ pub struct Summary {
     /// A stealing study's proof: own and stolen jobs per machine, claimed-unfinished blocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub balance: Option<super::BalanceSummary>,
+    /// The files collected into `jobs/` (absent with `--no-files`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<super::FilesSummary>,
 }
 
 impl Summary {

@@ -265,6 +265,15 @@ impl Table {
             .collect()
     }
 
+    /// Every job with a row: its index and the input (in the order of `add_dirs`) whose row won.
+    pub(crate) fn winners(&self) -> impl Iterator<Item = (u64, usize)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.file != EMPTY)
+            .map(|(i, s)| (i as u64, s.file as usize))
+    }
+
     /// Ok jobs of the merged table per machine name (the machine of the input its row is in).
     pub(crate) fn credited(&self) -> std::collections::HashMap<&str, u64> {
         let mut per_file = vec![0u64; self.sources.len()];

@@ -37,6 +37,7 @@ mod live_status;
 mod log_output;
 mod log_tsv;
 mod lost_terminal;
+mod merge_files;
 mod merge_library;
 mod merge_logs;
 mod notebooks;

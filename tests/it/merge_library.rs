@@ -134,6 +134,7 @@ fn opts(out: &Path) -> MergeOptions {
     MergeOptions {
         out: out.to_path_buf(),
         write_machines: None,
+        collect_files: true,
     }
 }
 
@@ -416,6 +417,7 @@ fn a_machine_twice_as_fast_per_core_is_suggested_twice_the_weight() {
     let o = MergeOptions {
         out: out.clone(),
         write_machines: Some(machines.clone()),
+        collect_files: true,
     };
     let report = merge(&[s.clone(), f.clone()], &o).unwrap();
     let m = &report.summary.machines;
@@ -440,6 +442,7 @@ fn a_machine_twice_as_fast_per_core_is_suggested_twice_the_weight() {
     let again = MergeOptions {
         out: t.path().join("m2"),
         write_machines: Some(machines.clone()),
+        collect_files: true,
     };
     let e = merge(&[s, f], &again).unwrap_err().to_string();
     assert!(e.contains("never overwrites"), "{e}");

@@ -181,6 +181,7 @@ fn merged_logs_are_in_time_order_and_keep_a_cut_input_readable_part() {
         &MergeOptions {
             out: out.clone(),
             write_machines: None,
+            collect_files: true,
         },
     )
     .unwrap();

@@ -115,7 +115,7 @@ proptest! {
         let budgets: Vec<usize> = budgets.iter().map(|&b| if b == 0 { usize::MAX } else { b }).collect();
         run_hosts(&work, &plan, &root.join("out"), &budgets);
         let m1 = root.join("m1");
-        let report = merge(&[root.join("out")], &MergeOptions { out: m1.clone(), write_machines: None }).unwrap();
+        let report = merge(&[root.join("out")], &MergeOptions { out: m1.clone(), write_machines: None, collect_files: true }).unwrap();
         let lost: u64 = report.summary.missing;
 
         let rescue = load_rescue(&m1).unwrap();
@@ -127,7 +127,7 @@ proptest! {
         run_hosts(&work, &plan2, &root.join("rescue"), &[usize::MAX; 5]);
         let inputs: Vec<PathBuf> = vec![root.join("out"), root.join("rescue")];
         let m2 = root.join("m2");
-        let report = merge(&inputs, &MergeOptions { out: m2.clone(), write_machines: None }).unwrap();
+        let report = merge(&inputs, &MergeOptions { out: m2.clone(), write_machines: None, collect_files: true }).unwrap();
         prop_assert!(report.all_ok());
         prop_assert_eq!(report.summary.duplicates, 0);
         let rows = read_rows(&m2.join("results.csv"));
