@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-multihost static bench bench-quick bench-run bench-plan bench-map bench-merge bench-output bench-scale bench-python clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-multihost static bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
 
 all: build
 
@@ -95,6 +95,10 @@ bench-map: build
 
 bench-merge: build
 	python3 bench/bench.py --only merge --jobsplit $(JOBSPLIT)
+
+## bench-merge-files: merge with each job's files collected (linked, copied) beside --no-files
+bench-merge-files: build
+	sh bench/merge_files.sh $(JOBSPLIT)
 
 bench-output: build
 	python3 bench/bench.py --only output --jobsplit $(JOBSPLIT)
