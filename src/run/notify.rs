@@ -2,7 +2,9 @@
 //! fed by the run's own [`Event`]s. It never blocks or breaks the run: the workers only put the
 //! event on a bounded queue (a full queue drops it and counts it), one thread of its own runs
 //! the commands one at a time, each under a time limit after which its process group is killed,
-//! and every failure goes to a warning callback (the library never prints).
+//! and every failure goes to a warning callback (the library never prints) and, once the run has
+//! ended, into the machine's log.gz as `event` lines (`notify: ...`), so that it is on record
+//! when nobody watched the terminal.
 //!
 //! Events (`JOBSPLIT_EVENT`): `job_failed` and `job_timed_out` (a job ended so after its last
 //! attempt), `machine_finished` (the share was run to its end), `run_interrupted` (stopped early).
@@ -12,7 +14,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Value};
@@ -38,7 +40,12 @@ pub struct Notifier {
     dir: PathBuf,
     dropped: Arc<AtomicU64>,
     closing: Arc<AtomicBool>,
+    /// Failures with their time, for log.gz.
+    failures: Failures,
 }
+
+/// Failures of the notify thread, with their time, kept for log.gz.
+type Failures = Arc<Mutex<Vec<(SystemTime, String)>>>;
 
 impl Notifier {
     /// A notifier running `command` (with `sh -c`) for machine `machine` writing `dir`;
@@ -55,10 +62,24 @@ impl Notifier {
         let (tx, rx) = sync_channel::<Value>(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
         let closing = Arc::new(AtomicBool::new(false));
-        let (cmd, d, c) = (command.to_owned(), dropped.clone(), closing.clone());
+        let failures = Failures::default();
+        let (cmd, d, c, f) = (
+            command.to_owned(),
+            dropped.clone(),
+            closing.clone(),
+            failures.clone(),
+        );
         let thread = std::thread::Builder::new()
             .name("jobsplit-notify".into())
-            .spawn(move || deliver(&cmd, &rx, &d, &c, &*warn))?;
+            .spawn(move || {
+                let warn = |w: &str| {
+                    f.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((SystemTime::now(), w.to_owned()));
+                    warn(w);
+                };
+                deliver(&cmd, &rx, &d, &c, &warn);
+            })?;
         Ok(Notifier {
             tx: Some(tx),
             thread: Some(thread),
@@ -66,6 +87,7 @@ impl Notifier {
             dir,
             dropped,
             closing,
+            failures,
         })
     }
 
@@ -128,6 +150,35 @@ impl Notifier {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+        self.record();
+    }
+
+    /// Appends the failures so far to the machine's log.gz as event lines (the run has ended
+    /// and closed it). A log that cannot be written loses them: they were shown as warnings.
+    fn record(&self) {
+        let failures =
+            std::mem::take(&mut *self.failures.lock().unwrap_or_else(|p| p.into_inner()));
+        if failures.is_empty() {
+            return;
+        }
+        let path = self.dir.join("log.gz");
+        let Ok((mut log, _)) = crate::output::log::LogWriter::open(&path) else {
+            return;
+        };
+        for (at, text) in failures {
+            if log
+                .line(
+                    at,
+                    None,
+                    crate::model::Stream::Event,
+                    &format!("notify: {text}"),
+                )
+                .is_err()
+            {
+                return;
+            }
+        }
+        let _ = log.finish();
     }
 
     fn base(&self, event: &str) -> Value {
@@ -144,6 +195,11 @@ impl Drop for Notifier {
     fn drop(&mut self) {
         self.closing.store(true, Ordering::Relaxed);
         drop(self.tx.take());
+        // Not finished (the run failed): what failed so far is still recorded.
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.record();
     }
 }
 
@@ -153,7 +209,7 @@ fn deliver(
     rx: &Receiver<Value>,
     dropped: &AtomicU64,
     closing: &AtomicBool,
-    warn: &(dyn Fn(&str) + Send + Sync),
+    warn: &dyn Fn(&str),
 ) {
     let mut coalesced = 0u64;
     while let Ok(mut v) = rx.recv() {

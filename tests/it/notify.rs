@@ -111,3 +111,30 @@ fn a_notify_command_that_hangs_or_fails_does_not_break_the_run() {
         "the hanging notify command still runs"
     );
 }
+
+/// A notify failure is on record in the machine's log.gz (an `event` line), not only on a
+/// terminal nobody may watch.
+#[test]
+fn notify_failures_are_written_to_the_log() {
+    let jobs = vec!["exit 1".to_owned(), "true".to_owned()];
+    let s = Study::with(&jobs, r#"{"a": {"weight": 1, "cores": 1}}"#, "");
+    let out = s
+        .run("a")
+        .args(["--quiet", "--notify", "echo oops >&2; exit 7"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let log = s.log("a");
+    let notes: Vec<&str> = log
+        .iter()
+        .filter(|l| l.job.is_none() && l.stream == "event" && l.text.starts_with("notify: "))
+        .map(|l| l.text.as_str())
+        .collect();
+    assert_eq!(notes.len(), 2, "job_failed and machine_finished: {notes:?}");
+    assert!(notes[0].contains("job_failed"), "{notes:?}");
+    assert!(notes[1].contains("machine_finished"), "{notes:?}");
+    // The log stays one valid gzip stream of whole members, read by `jobsplit log`.
+    let o = s.output(&["log", "out/a", "--json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}
