@@ -87,6 +87,8 @@ pub struct MachineStatus {
     pub ok: u64,
     /// Jobs failed or timed out.
     pub failed: u64,
+    /// Jobs cancelled by the user (`jobsplit cancel`): ended, not failed.
+    pub cancelled: u64,
     /// Jobs per second.
     pub rate_per_s: f64,
     /// Seconds to go, if running.
@@ -115,6 +117,8 @@ pub struct StatusReport {
     pub ok: u64,
     /// Jobs failed or timed out.
     pub failed: u64,
+    /// Jobs cancelled by the user.
+    pub cancelled: u64,
     /// Attempts running now.
     pub running: u64,
     /// True when every host of the plan has ended (none running or planned).
@@ -142,11 +146,12 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
             .as_ref()
             .map(|s| (s.interval_s, s.running.clone()))
             .unwrap_or_default();
-        let (done, ok, failed, rate, eta, updated, state) = match &st {
+        let (done, ok, failed, cancelled, rate, eta, updated, state) = match &st {
             Some(s) => (
                 s.done,
                 s.ok,
                 s.failed,
+                s.cancelled,
                 s.rate_per_s,
                 s.eta_s,
                 s.updated_at.clone(),
@@ -159,6 +164,7 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
                     done,
                     c.ok + c.skipped,
                     c.failed + c.timeout,
+                    c.cancelled,
                     0.0,
                     None,
                     m.ended_at.clone().unwrap_or_else(|| m.started_at.clone()),
@@ -185,6 +191,7 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
             done,
             ok,
             failed,
+            cancelled,
             rate_per_s: rate,
             eta_s: eta,
             updated_at: updated,
@@ -205,6 +212,7 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
         done: machines.iter().map(|m| m.done).sum(),
         ok: machines.iter().map(|m| m.ok).sum(),
         failed: machines.iter().map(|m| m.failed).sum(),
+        cancelled: machines.iter().map(|m| m.cancelled).sum(),
         running: machines.iter().map(|m| m.running.len() as u64).sum(),
         ended: machines
             .iter()
@@ -234,6 +242,7 @@ fn not_started(
                     done: 0,
                     ok: 0,
                     failed: 0,
+                    cancelled: 0,
                     rate_per_s: 0.0,
                     eta_s: None,
                     updated_at: String::new(),
@@ -305,16 +314,17 @@ impl StatusReport {
             .unwrap_or(0)
             .clamp(7, crate::text::MAX_COLUMN);
         let mut out = format!(
-            "{:<width$}  {:>8}  {:>13}  {:>6}  {:>8}  {:>8}  {:<12}  {}\n",
-            "machine", "plan", "done", "failed", "jobs/s", "ETA", "state", "updated"
+            "{:<width$}  {:>8}  {:>13}  {:>6}  {:>9}  {:>8}  {:>8}  {:<12}  {}\n",
+            "machine", "plan", "done", "failed", "cancelled", "jobs/s", "ETA", "state", "updated"
         );
         for m in &self.machines {
             out += &format!(
-                "{:<width$}  {:>8}  {:>13}  {:>6}  {:>8.2}  {:>8}  {:<12}  {}\n",
+                "{:<width$}  {:>8}  {:>13}  {:>6}  {:>9}  {:>8.2}  {:>8}  {:<12}  {}\n",
                 escape(&m.machine),
                 escape(crate::text::short(&m.plan_digest)),
                 format!("{}/{}", m.done, m.share),
                 m.failed,
+                m.cancelled,
                 m.rate_per_s,
                 m.eta_s.map_or("-".into(), |s| format!("{s:.0}s")),
                 if m.stale {
@@ -334,8 +344,14 @@ impl StatusReport {
         }
         out += &steal_lines(&self.machines);
         out += &format!(
-            "total: {}/{} done ({} ok, {} failed, {} running) of {} jobs in the work\n",
-            self.done, self.planned, self.ok, self.failed, self.running, self.jobs_total
+            "total: {}/{} done ({} ok, {} failed, {} cancelled, {} running) of {} jobs in the work\n",
+            self.done,
+            self.planned,
+            self.ok,
+            self.failed,
+            self.cancelled,
+            self.running,
+            self.jobs_total
         );
         out
     }

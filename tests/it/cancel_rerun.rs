@@ -165,6 +165,20 @@ fn a_job_cancelled_before_it_starts_never_starts_also_from_an_out_tree() {
     assert_eq!(row.status(), "cancelled");
     assert_eq!(row.get("duration_s"), "0.000000");
     assert_eq!(results.rows.len(), 4);
+    // `status` counts it cancelled, in its table and its JSON.
+    let st = s.output(&["status", "out", "--json"]);
+    assert_eq!(st.code, 0, "{}", st.stderr);
+    let v: serde_json::Value = serde_json::from_str(&st.stdout).unwrap();
+    assert_eq!(v["cancelled"], 1);
+    assert_eq!(v["machines"][0]["cancelled"], 1);
+    assert_eq!(v["machines"][0]["failed"], 0);
+    let table = s.output(&["status", "out"]).stdout;
+    let header = table.lines().next().unwrap();
+    assert!(header.contains("cancelled"), "{table}");
+    assert!(
+        table.contains("(3 ok, 0 failed, 1 cancelled, 0 running)"),
+        "{table}"
+    );
 }
 
 #[test]
