@@ -202,6 +202,9 @@ pub(crate) struct RunArgs {
     /// Time between progress lines when not on a terminal, 0.1s to 365d [default: 10s]
     #[arg(long, value_name = "DURATION", value_parser = parse_progress_interval, allow_negative_numbers = true)]
     pub(crate) progress_interval: Option<std::time::Duration>,
+    /// Time between two writes of status.json while running, 0.1s to 1h [default: 2s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_status_interval)]
+    pub(crate) status_interval: Option<std::time::Duration>,
     /// Also write one compressed log per job under OUT/<machine>/logs/
     #[arg(long)]
     pub(crate) job_logs: bool,
@@ -246,6 +249,10 @@ fn parse_workdir(s: &str) -> Result<crate::input::Workdir, String> {
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     crate::input::parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn parse_status_interval(s: &str) -> Result<std::time::Duration, String> {
+    crate::input::parse_status_interval(s).map_err(|e| e.to_string())
 }
 
 fn parse_progress_interval(s: &str) -> Result<std::time::Duration, String> {

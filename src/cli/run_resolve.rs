@@ -183,7 +183,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         } else {
             Resume::Same
         },
-        status_interval: Duration::from_secs(2),
+        status_interval: args.status_interval.unwrap_or(run.status_interval),
         shard,
         rerun: args.rerun.clone().unwrap_or_default(),
     };

@@ -123,6 +123,9 @@ pub struct RunConfig {
     /// [`MAX_DURATION`](crate::input::MAX_DURATION).
     #[serde(deserialize_with = "super::values::duration::progress_interval")]
     pub progress_interval: Duration,
+    /// Time between two writes of status.json while running, 0.1 s to 1 hour.
+    #[serde(deserialize_with = "super::values::duration::status_interval")]
+    pub status_interval: Duration,
     /// Also write one compressed log per job under `logs/`.
     pub job_logs: bool,
     /// fsync results.csv after every row (slower; survives power loss).
@@ -151,6 +154,7 @@ impl Default for RunConfig {
             capture: Capture::None,
             workdir: Workdir::Launch,
             progress_interval: Duration::from_secs(10),
+            status_interval: Duration::from_secs(2),
             job_logs: false,
             fsync: false,
             worker_recycle: None,

@@ -10,6 +10,9 @@ use crate::error::{Error, Result};
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The shortest progress interval accepted: 0.1 s.
 pub const MIN_PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+/// The status.json refresh interval accepted (`status_interval`): 0.1 s to 1 hour.
+pub const STATUS_INTERVAL: (Duration, Duration) =
+    (Duration::from_millis(100), Duration::from_secs(3600));
 /// The most worker threads accepted (`threads`, `--threads`).
 pub const MAX_THREADS: u64 = 4096;
 /// The most extra attempts accepted (`retries`, `--retries`).
@@ -23,7 +26,7 @@ pub(super) mod duration {
 
     use serde::{Deserialize, Deserializer};
 
-    use super::{MAX_DURATION, MIN_PROGRESS_INTERVAL};
+    use super::{MAX_DURATION, MIN_PROGRESS_INTERVAL, STATUS_INTERVAL};
 
     #[derive(Deserialize)]
     #[serde(untagged)]
@@ -62,6 +65,23 @@ pub(super) mod duration {
             ));
         }
         Ok(d)
+    }
+
+    /// A status interval: a duration within [`STATUS_INTERVAL`].
+    pub(crate) fn check_status_interval(d: Duration) -> Result<Duration, String> {
+        let (lo, hi) = STATUS_INTERVAL;
+        if d < lo || d > hi {
+            return Err(format!(
+                "a status interval of {d:?} is out of range: use 0.1 seconds to 1 hour (\"1h\")"
+            ));
+        }
+        Ok(d)
+    }
+
+    pub(crate) fn status_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        from_raw(Raw::deserialize(d)?)
+            .and_then(check_status_interval)
+            .map_err(|m| serde::de::Error::custom(format!("status_interval: {m}")))
     }
 
     pub(crate) fn grace<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -197,6 +217,14 @@ pub fn parse_progress_interval(text: &str) -> Result<Duration> {
     duration::check_progress_interval(parse_duration(text)?).map_err(Error::usage)
 }
 
+/// Parses a status interval given on the command line: 0.1 s to 1 hour.
+///
+/// # Errors
+/// If the text is not a duration or is outside the range.
+pub fn parse_status_interval(text: &str) -> Result<Duration> {
+    duration::check_status_interval(parse_duration(text)?).map_err(Error::usage)
+}
+
 /// Parses a duration given on the command line: seconds, or `90s`, `10m`, `2h`, at most
 /// [`MAX_DURATION`].
 ///
@@ -221,6 +249,12 @@ mod tests {
         assert!(parse_duration("NaN").is_err());
         assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
         assert!(parse_progress_interval("0").is_err());
+        assert!(parse_status_interval("0.05").is_err());
+        assert!(parse_status_interval("2h").is_err());
+        assert_eq!(
+            parse_status_interval("0.5").unwrap(),
+            Duration::from_millis(500)
+        );
         assert_eq!(parse_ranged("19", 0, 19).unwrap(), 19);
         for bad in ["-1", "20", "", "1.5", "99999999999999999999999", "+3"] {
             assert!(parse_ranged(bad, 0, 19).is_err(), "{bad}");

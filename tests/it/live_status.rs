@@ -232,3 +232,52 @@ fn watch_stops_after_count_rounds_while_a_host_has_not_started() {
         .collect();
     assert_eq!(lines.len(), 2);
 }
+
+/// `[run] status_interval` / `--status-interval` set how often status.json is written (it was
+/// always 2 s); status.json says it (`interval_s`), and out-of-range values are refused.
+#[test]
+fn the_status_interval_is_configurable_and_checked() {
+    let jobs = vec!["while [ ! -e release ]; do sleep 0.05; done".to_owned()];
+    let s = Study::with(
+        &jobs,
+        r#"{"solo": {"weight": 1, "cores": 1}}"#,
+        "[run]\nstatus_interval = 0.25\n",
+    );
+    let mut child = Reaped(
+        s.std_cmd()
+            .args(["run", "--machine", "solo", "--yes", "--quiet"])
+            .spawn()
+            .unwrap(),
+    );
+    let dir = s.machine_dir("solo");
+    let file = wait_for("status.json is written while running", || {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("status.json")).ok()?).ok()?;
+        (v["state"] == "running").then_some(v)
+    });
+    assert_eq!(file["interval_s"], 0.25, "{file}");
+    s.write("release", "");
+    assert!(child.0.wait().unwrap().success());
+
+    // The flag beats the config; both refuse what is out of range, naming the key.
+    let out = s
+        .run("solo")
+        .args(["--status-interval", "5s", "--fresh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let end: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("status.json")).unwrap()).unwrap();
+    assert_eq!(end["interval_s"], 5.0);
+    let bad = s.output(&["run", "--machine", "solo", "--yes", "--status-interval", "0"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("status interval"), "{}", bad.stderr);
+    s.write(
+        "jobsplit.toml",
+        "machines = \"machines.json\"\n[run]\nstatus_interval = \"2h\"\n[jobs]\nfile = \"jobs.txt\"\n",
+    );
+    let bad = s.output(&["run", "--machine", "solo", "--yes"]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("status_interval"), "{}", bad.stderr);
+    assert!(bad.stderr.contains("jobsplit.toml"), "{}", bad.stderr);
+}
