@@ -311,6 +311,9 @@ pub(crate) struct StatusArgs {
     /// Machine output dirs (OUT/<machine>) or their parents
     #[arg(required = true, value_name = "DIR")]
     pub(crate) dirs: Vec<PathBuf>,
+    /// The study (read only when no host has started yet: its plan's machines are listed planned)
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
     /// Print the status as JSON
     #[arg(long)]
     pub(crate) json: bool,

@@ -93,11 +93,36 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
     })
 }
 
+/// The hosts' status; before any host has started (no manifest under the dirs), the study's
+/// plan (its config and flags, as `plan` reads them) with every machine `planned`, or the error
+/// saying how to get that.
+pub(crate) fn status_or_plan(args: &StatusArgs) -> Result<crate::merge::StatusReport> {
+    match status(&args.dirs) {
+        Ok(r) => Ok(r),
+        Err(_) if crate::merge::nothing_started(&args.dirs) => {
+            let given = args.input.config.is_some() || args.input.machines.is_some();
+            let study_here = given || std::path::Path::new(crate::input::DEFAULT_CONFIG).is_file();
+            if !study_here {
+                let dirs: Vec<String> = args.dirs.iter().map(|d| d.display().to_string()).collect();
+                return Err(crate::Error::usage(format!(
+                    "{}: no host has started yet (no manifest.json here or below): pass the study's config (status {} --config FILE) to list the planned machines",
+                    dirs.join(", "),
+                    dirs.join(" ")
+                ))
+                .into());
+            }
+            let study = super::resolve::study_with(&args.input, None, &[], None)?;
+            Ok(crate::merge::planned_status(&study.plan))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub(crate) fn run_status(args: &StatusArgs) -> Result<u8> {
     if args.watch {
         return super::watch::run_watch(args);
     }
-    let report = status(&args.dirs)?;
+    let report = status_or_plan(args)?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {

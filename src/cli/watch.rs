@@ -10,7 +10,6 @@ use anyhow::Result;
 use super::args::StatusArgs;
 use super::exit;
 use super::term::{out, outln};
-use crate::merge::status;
 
 /// Clears the screen and moves the cursor home.
 const CLEAR: &str = "\x1b[H\x1b[2J";
@@ -20,7 +19,7 @@ pub(crate) fn run_watch(args: &StatusArgs) -> Result<u8> {
     let mut round = 0u64;
     loop {
         round += 1;
-        let report = status(&args.dirs)?;
+        let report = super::merge_cmd::status_or_plan(args)?;
         if args.json {
             outln!("{}", serde_json::to_string(&report)?);
         } else if tty {

@@ -55,6 +55,19 @@ pub fn find_machine_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
         .collect()
 }
 
+/// True when no host has started under any of `inputs`: each is missing, or holds no
+/// manifest.json and no results at or below it (what `status` can then show comes from the
+/// study's plan alone).
+pub fn nothing_started(inputs: &[PathBuf]) -> bool {
+    inputs.iter().all(|input| {
+        if !input.exists() {
+            return true;
+        }
+        let mut found = Vec::new();
+        input.is_dir() && walk(input, 0, &mut found).is_ok() && found.is_empty()
+    })
+}
+
 fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> Result<()> {
     if dir.join(Manifest::FILE).is_file() {
         // An output `run --fresh` moved aside is another plan's: only taken when named itself.

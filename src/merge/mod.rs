@@ -12,11 +12,11 @@ mod status;
 mod table;
 
 pub use claims::{BalanceSummary, StealCredit, Unfinished};
-pub use discover::{find_machine_dirs, MachineDir};
+pub use discover::{find_machine_dirs, nothing_started, MachineDir};
 pub use files::FilesSummary;
 pub use report::{MachineSummary, MergeReport, Summary};
 pub use rescue::{load_rescue, Rescue};
-pub use status::{status, MachineStatus, StatusReport};
+pub use status::{planned_status, status, MachineStatus, StatusReport};
 pub use table::Counts;
 
 use std::io::Write as _;

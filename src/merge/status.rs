@@ -221,6 +221,43 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
     })
 }
 
+/// The status of a study no host has started: every machine of `plan` `planned` with its share.
+pub fn planned_status(plan: &crate::plan::Plan) -> StatusReport {
+    let machines: Vec<MachineStatus> = plan
+        .machines()
+        .iter()
+        .enumerate()
+        .map(|(j, m)| MachineStatus {
+            machine: m.name.clone(),
+            dir: None,
+            plan_digest: plan.plan_digest().hex(),
+            state: HostState::Planned,
+            share: plan.share(j).len() as u64,
+            done: 0,
+            ok: 0,
+            failed: 0,
+            cancelled: 0,
+            rate_per_s: 0.0,
+            eta_s: None,
+            updated_at: String::new(),
+            stale: false,
+            running: Vec::new(),
+            steal: None,
+        })
+        .collect();
+    StatusReport {
+        jobs_total: plan.jobs(),
+        planned: machines.iter().map(|m| m.share).sum(),
+        done: 0,
+        ok: 0,
+        failed: 0,
+        cancelled: 0,
+        running: 0,
+        ended: false,
+        machines,
+    }
+}
+
 /// The machines the found hosts' plans list that have no directory among them, in plan order:
 /// every manifest lists its plan's machines and shares.
 fn not_started(

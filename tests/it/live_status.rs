@@ -269,7 +269,14 @@ fn the_status_interval_is_configurable_and_checked() {
     let end: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("status.json")).unwrap()).unwrap();
     assert_eq!(end["interval_s"], 5.0);
-    let bad = s.output(&["run", "--machine", "solo", "--yes", "--status-interval", "0"]);
+    let bad = s.output(&[
+        "run",
+        "--machine",
+        "solo",
+        "--yes",
+        "--status-interval",
+        "0",
+    ]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("status interval"), "{}", bad.stderr);
     s.write(
@@ -280,4 +287,39 @@ fn the_status_interval_is_configurable_and_checked() {
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("status_interval"), "{}", bad.stderr);
     assert!(bad.stderr.contains("jobsplit.toml"), "{}", bad.stderr);
+}
+
+/// Before any host has started there is no manifest to read: `status` lists the study's planned
+/// machines from its config (the one in the directory, or `--config`), and without one says how.
+#[test]
+fn status_before_any_host_started_lists_the_plan_or_says_how() {
+    let jobs: Vec<String> = (0..9).map(|i| format!("echo {i}")).collect();
+    let s = Study::with(&jobs, MACHINES, "");
+    let plan = s.plan_json(&[]);
+    let json = status_json(&s);
+    assert_eq!(json["jobs_total"], 9);
+    assert_eq!(json["planned"], 9);
+    assert_eq!(json["ended"], false);
+    let machines = json["machines"].as_array().unwrap();
+    assert_eq!(machines.len(), 3);
+    for (m, p) in machines.iter().zip(plan["machines"].as_array().unwrap()) {
+        assert_eq!(m["state"], "planned");
+        assert_eq!(m["machine"], p["name"]);
+        assert_eq!(m["share"], p["jobs"].as_array().unwrap().len());
+        assert_eq!(m["plan_digest"], plan["plan_digest"]);
+    }
+    let table = s.output(&["status", "out"]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.contains("planned"), "{}", table.stdout);
+
+    // Without a config here, one line says what to pass; with --config it works again.
+    std::fs::rename(s.join("jobsplit.toml"), s.join("study.toml")).unwrap();
+    let o = s.output(&["status", "out"]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
+    assert!(o.stderr.contains("no host has started yet"), "{}", o.stderr);
+    assert!(o.stderr.contains("--config"), "{}", o.stderr);
+    let o = s.output(&["status", "out", "--config", "study.toml", "--json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!s.join("out").exists(), "status writes nothing");
 }
