@@ -104,8 +104,13 @@ pub(crate) fn status_or_plan(args: &StatusArgs) -> Result<crate::merge::StatusRe
             let study_here = given || std::path::Path::new(crate::input::DEFAULT_CONFIG).is_file();
             if !study_here {
                 let dirs: Vec<String> = args.dirs.iter().map(|d| d.display().to_string()).collect();
+                let what = if args.dirs.iter().any(|d| !d.exists()) {
+                    "not a directory (yet): no host has started, or the path is wrong"
+                } else {
+                    "no host has started yet (no manifest.json here or below)"
+                };
                 return Err(crate::Error::usage(format!(
-                    "{}: no host has started yet (no manifest.json here or below): pass the study's config (status {} --config FILE) to list the planned machines",
+                    "{}: {what}: pass the study's config (status {} --config FILE) to list the planned machines",
                     dirs.join(", "),
                     dirs.join(" ")
                 ))
