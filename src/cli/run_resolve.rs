@@ -216,14 +216,19 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         None => String::new(),
     };
     let workdir = args.workdir.unwrap_or(run.workdir);
-    if let (Workdir::Job, Some(_)) = (workdir, &worker) {
-        let why = "runs each command job in its own directory, but a persistent worker ([jobs] worker) runs every job in one process that cannot change directory per job";
+    let shared_process = match (&worker, source) {
+        (Some(_), _) => Some("a persistent worker ([jobs] worker) runs every job in one process"),
+        (None, Some(_)) => Some("this program runs its jobs as threads of one process"),
+        (None, None) => None,
+    };
+    if let (Workdir::Job, Some(who)) = (workdir, shared_process) {
+        let why = format!("runs each command job in its own directory, but {who} that cannot change directory per job");
         bail!(match args.workdir {
-            Some(_) => Error::usage(format!("--workdir job {why}: drop --workdir job, or the worker")),
+            Some(_) => Error::usage(format!("--workdir job {why}: drop --workdir job")),
             None => Error::invalid(
                 config.path.as_deref(),
                 None,
-                format!("[run] workdir = \"job\" {why}: remove workdir, or the worker (pass --workdir launch to override it here)"),
+                format!("[run] workdir = \"job\" {why}: remove workdir (or pass --workdir launch to override it here)"),
             ),
         });
     }

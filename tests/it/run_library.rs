@@ -25,6 +25,19 @@ fn monte_carlo_pi_splits_over_three_machines_and_merges() {
     };
     let out_dir = s.join("out");
     let cfg = config.to_str().unwrap();
+    // Its jobs are threads of one process: they cannot each run in a directory of their own.
+    let (code, _, err) = run(&[
+        "run",
+        "--config",
+        cfg,
+        "--machine",
+        "ws1",
+        "--yes",
+        "--workdir",
+        "job",
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("threads of one process"), "{err}");
     for m in ["ws1", "ws2", "server"] {
         let (code, _, err) = run(&[
             "run",
