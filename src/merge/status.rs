@@ -104,6 +104,29 @@ pub struct MachineStatus {
     pub running: Vec<RunningJob>,
 }
 
+impl MachineStatus {
+    /// A machine of plan `plan_digest` with a share of `share` jobs and no output directory.
+    fn planned(machine: &str, plan_digest: &str, share: u64) -> MachineStatus {
+        MachineStatus {
+            machine: machine.to_owned(),
+            dir: None,
+            plan_digest: plan_digest.to_owned(),
+            state: HostState::Planned,
+            share,
+            done: 0,
+            ok: 0,
+            failed: 0,
+            cancelled: 0,
+            rate_per_s: 0.0,
+            eta_s: None,
+            updated_at: String::new(),
+            stale: false,
+            running: Vec::new(),
+            steal: None,
+        }
+    }
+}
+
 /// Every host's progress and the totals.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusReport {
@@ -227,22 +250,12 @@ pub fn planned_status(plan: &crate::plan::Plan) -> StatusReport {
         .machines()
         .iter()
         .enumerate()
-        .map(|(j, m)| MachineStatus {
-            machine: m.name.clone(),
-            dir: None,
-            plan_digest: plan.plan_digest().hex(),
-            state: HostState::Planned,
-            share: plan.share(j).len() as u64,
-            done: 0,
-            ok: 0,
-            failed: 0,
-            cancelled: 0,
-            rate_per_s: 0.0,
-            eta_s: None,
-            updated_at: String::new(),
-            stale: false,
-            running: Vec::new(),
-            steal: None,
+        .map(|(j, m)| {
+            MachineStatus::planned(
+                &m.name,
+                &plan.plan_digest().hex(),
+                plan.share(j).len() as u64,
+            )
         })
         .collect();
     StatusReport {
@@ -270,23 +283,7 @@ fn not_started(
         for p in &m.planned {
             let seen = found.iter().chain(&out).any(|f| f.machine == p.machine);
             if !seen {
-                out.push(MachineStatus {
-                    machine: p.machine.clone(),
-                    dir: None,
-                    plan_digest: m.plan_digest.clone(),
-                    state: HostState::Planned,
-                    share: p.share,
-                    done: 0,
-                    ok: 0,
-                    failed: 0,
-                    cancelled: 0,
-                    rate_per_s: 0.0,
-                    eta_s: None,
-                    updated_at: String::new(),
-                    stale: false,
-                    running: Vec::new(),
-                    steal: None,
-                });
+                out.push(MachineStatus::planned(&p.machine, &m.plan_digest, p.share));
             }
         }
     }

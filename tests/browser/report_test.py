@@ -10,7 +10,7 @@ one proves the check can fail). A screenshot is kept at target/report-browser/re
 Usage: report_test.py JOBSPLIT_BIN. Without chromium it skips, unless JOBSPLIT_REQUIRE_BROWSER=1
 (as in CI), where a missing browser is a failure.
 """
-import json, os, shutil, subprocess, sys, tempfile, time, base64, pathlib
+import base64, json, os, pathlib, shutil, signal, subprocess, sys, tempfile, time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ART = ROOT / "target" / "report-browser"
@@ -43,7 +43,9 @@ def study(jobsplit, work):
             fail(f"jobsplit {' '.join(args)} exited {r.returncode}: {r.stderr}")
         return r
     js("init", ".")
-    jobs = [f"sleep 0.0{k % 5}; echo job {k}" for k in range(11)]
+    # Each ok job returns a number `n`, 0 to 10 in a shuffled order: a column to sort as numbers.
+    jobs = [f"sleep 0.0{k % 5}; echo job {k}; echo '{{\"n\": {(k * 7) % 11}}}' > \"$JOBSPLIT_RESULT\""
+            for k in range(11)]
     jobs.append(f"echo '{PAYLOAD}' >&2; exit 3")
     (work / "jobs.txt").write_text("\n".join(jobs) + "\n")
     (work / "machines.json").write_text('{"a": [1, 2], "b": [1, 3]}\n')
@@ -58,7 +60,8 @@ class Page:
         import websocket  # websocket-client, from PyPI
         self.proc = subprocess.Popen([chromium, *FLAGS, f"--user-data-dir={profile}",
                                       "--remote-debugging-port=0", "about:blank"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
         port_file = pathlib.Path(profile) / "DevToolsActivePort"
         deadline = time.time() + 60  # hang guard only
         while not port_file.exists() or not port_file.read_text().strip():
@@ -110,9 +113,34 @@ class Page:
         self.eval("new Promise(r => setTimeout(r, 500))")
 
     def close(self):
+        """Ends chromium and every process it started (renderers, the GPU and network services
+        may outlive the browser process and go on writing into the profile)."""
         self.ws.close()
         self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.proc.wait()
+        deadline = time.time() + 10  # hang guard only
+        while time.time() < deadline and group_alive(self.proc.pid):
+            time.sleep(0.05)
+
+
+def group_alive(pgid):
+    """True while any process of process group `pgid` is alive (not a zombie)."""
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
 
 
 def network(requests):
@@ -170,6 +198,16 @@ def main():
             durs = page.eval("[...document.querySelectorAll('#jobs tbody tr')].map(r => parseFloat(r.cells[6].textContent))")
             if durs != sorted(durs, reverse=True):
                 fail(f"sorting by duration gave {durs}")
+            # A result column of numbers sorts as numbers (10 after 9), not as text.
+            page.eval("[...document.querySelectorAll('#jobs-head th')].find(t => t.textContent === 'n').click()")
+            col = page.eval("[...document.querySelectorAll('#jobs-head th')].findIndex(t => t.textContent === 'n')")
+            ns = page.eval(f"[...document.querySelectorAll('#jobs tbody tr')].map(r => r.cells[{col}].textContent).filter(t => t !== '')")
+            if ns != [str(n) for n in range(11)]:
+                fail(f"sorting by the result column n gave {ns}")
+            # The machines table names each machine.
+            names = page.eval("[...document.querySelectorAll('#machines tbody tr')].map(r => r.cells[0].textContent)")
+            if sorted(names) != ["a", "b"]:
+                fail(f"the machines table names {names}, not a and b")
             if network(page.requests):
                 fail(f"the report made network requests: {network(page.requests)}")
 
