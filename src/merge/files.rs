@@ -64,10 +64,8 @@ impl Drop for Collected {
 /// # Errors
 /// A file that cannot be read, linked or copied, a full disk: nothing collected stays.
 pub(crate) fn collect(out: &Path, winners: &[(u64, &Path)]) -> Result<Collected> {
+    remove_leftovers(out)?;
     let tmp = out.join(format!(".jobs.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    }
     std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let mut c = Collected {
         tmp,
@@ -222,6 +220,24 @@ pub(crate) fn remove_old(out: &Path, dst: &Path) -> Result<()> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io(dst, e)),
     }
+}
+
+/// Removes the temporary trees a merge into `out` that was killed midway left behind
+/// (`.jobs.tmp-<pid>`, `.jobs.old-<pid>`).
+pub(super) fn remove_leftovers(out: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = name.starts_with(".jobs.tmp-") || name.starts_with(".jobs.old-");
+        if ours && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let path = entry.path();
+            std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Errors after which a copy may still work: another file system, links not supported or not

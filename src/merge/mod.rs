@@ -242,7 +242,10 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
             c.install(out)?;
         }
         // An earlier merge's files would no longer match this results.csv.
-        None => files::remove_old(out, &out.join(files::DIR))?,
+        None => {
+            files::remove_leftovers(out)?;
+            files::remove_old(out, &out.join(files::DIR))?;
+        }
     }
     let mut json = serde_json::to_vec_pretty(&summary).expect("serializing plain data");
     json.push(b'\n');

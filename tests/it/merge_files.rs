@@ -126,6 +126,9 @@ fn no_files_skips_them_and_a_remerge_replaces_the_old_tree() {
     s.run("b").assert().code(0);
     assert_eq!(merge(&s, &["out", "-o", "merged"]).code, 0);
     std::fs::write(s.join("merged/jobs/0/stale.txt"), "from before").unwrap();
+    // What a merge killed midway left: taken away by the next one.
+    std::fs::create_dir_all(s.join("merged/.jobs.tmp-999999/3")).unwrap();
+    std::fs::create_dir_all(s.join("merged/.jobs.old-999998/1")).unwrap();
     // A re-merge builds a new tree: what the old one had and the inputs lack is gone.
     assert_eq!(merge(&s, &["out", "-o", "merged"]).code, 0);
     assert!(!s.join("merged/jobs/0/stale.txt").exists());
