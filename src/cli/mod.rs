@@ -15,6 +15,7 @@ mod program;
 mod progress;
 mod report_cmd;
 mod resolve;
+mod run_args;
 mod run_cmd;
 mod run_resolve;
 mod signals;
