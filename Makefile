@@ -35,12 +35,13 @@ demo-pi:
 	target/release/examples/monte_carlo_pi merge target/pi-out --out target/pi-merged
 	target/release/examples/monte_carlo_pi estimate target/pi-merged/results.csv
 
-## test: formatting, lints and the whole test suite (unit, property, golden, end to end)
+## test: formatting, lints, the whole test suite (unit, property, golden, end to end) and the API docs's links
 test: test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) test --all-targets
 	$(CARGO) test --doc
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --quiet
 	$(MAKE) test-python
 
 ## test-deps: what the tests read results with (pytest; pandas, polars and duckdb for
