@@ -35,7 +35,7 @@ demo-pi:
 	target/release/examples/monte_carlo_pi merge target/pi-out --out target/pi-merged
 	target/release/examples/monte_carlo_pi estimate target/pi-merged/results.csv
 
-## test: formatting, lints, the whole test suite (unit, property, golden, end to end) and the API docs's links
+## test: formatting, lints, the whole test suite (unit, property, golden, end to end) and the links in the API docs
 test: test-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
