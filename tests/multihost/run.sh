@@ -19,7 +19,10 @@
 #   5. a claim race: 3 hosts x 2 helpers with B = 1 start at once: one winner per block, one row
 #      per job;
 #   6. a helper host joining mid-run steals; a late host finding nothing left exits 0 at once;
-#   7. two hosts started with the same machine name: the second is refused.
+#   7. two hosts started with the same machine name: the second is refused;
+#   8. each job in its own directory (--workdir job) on the shared mount while the hosts steal:
+#      merge on a host collects every job's file from the machine that ran it, and every row
+#      carries its input and command (issue 12).
 # Prints "N passed, N failed" last; exits 1 if any failed. Needs root (sshd, FUSE, namespaces);
 # without it says so LOUDLY and exits 0 with "0 passed, 0 failed, 1 skipped".
 set -uo pipefail
@@ -74,6 +77,8 @@ study() {
 {"host1": {"weight": 1, "cores": 1}, "host2": {"weight": 1, "cores": 1}, "host3": {"weight": 1, "cores": 1}}
 EOF
 }
+# The jobs' command unless CMD says otherwise: sleep for the host's speed, say who ran it.
+SLEEPY='sleep "$JOB_SLEEP"; echo "job {} on $JOBSPLIT_MACHINE"'
 # run_on HOST SLEEP STUDY ARGS...: jobsplit run --steal on HOST in the study (shared path),
 # writing STUDY/$OUTDIR (default STUDY/out).
 run_on() {
@@ -81,7 +86,7 @@ run_on() {
     shift 3
     (cd / && JOB_SLEEP=$sleep bash "$MH/on.sh" "$host" "$BIN" run --yes --quiet --steal \
         --jobs "$MNT/$s/jobs.txt" --machines "$MNT/$s/machines.json" \
-        --cmd 'sleep "$JOB_SLEEP"; echo "job {} on $JOBSPLIT_MACHINE"' \
+        --cmd "${CMD:-$SLEEPY}" \
         --out "$MNT/$s/${OUTDIR:-out}" "$@")
 }
 # merge_study STUDY OUT INPUT...: merge on host1, into the shared STUDY/OUT.
@@ -247,6 +252,43 @@ check "the second host is refused (exit 2)" test $? -eq 2
 check "it names the other host" grep -q host1 "$TMP/s7.log"
 wait $p1
 check "the first host finishes (exit 0)" test $? -eq 0
+
+echo "# 8. each job in its own directory on the shared mount; merge collects the files"
+study s8 30
+export CMD='sleep "$JOB_SLEEP"; echo {} "$JOBSPLIT_MACHINE" "$(basename "$PWD")" > mine.txt'
+run_on host1 0.2 s8 -M host1 --workdir job & p1=$!
+run_on host2 0.1 s8 -M host2 --workdir job & p2=$!
+run_on host3 0.05 s8 -M host3 --workdir job & p3=$!
+rc=0; for p in $p1 $p2 $p3; do wait $p || rc=$?; done
+unset CMD
+check "three hosts exit 0" test $rc -eq 0
+check "merge proves the study (exit 0)" merge_study s8 merged out
+check "every job ok exactly once" ok_once s8 30 out
+collected() {
+    python3 - "$SRV/s8/merged" 30 <<'EOF'
+import csv, json, os, sys
+merged, n = sys.argv[1], int(sys.argv[2])
+rows = {int(r["index"]): r for r in csv.DictReader(open(f"{merged}/results.csv", newline=""))}
+errors = []
+for i in range(n):
+    r = rows[i]
+    if r["input"] != str(i) or not r["command"].startswith("sleep"):
+        errors.append(f"row {i}: input {r['input']!r} command {r['command']!r}")
+    path = f"{merged}/jobs/{i}/mine.txt"
+    want = f"{i} {r['machine']} {i}\n"
+    got = open(path).read() if os.path.exists(path) else None
+    if got != want:
+        errors.append(f"{path}: {got!r}, not {want!r}")
+files = json.load(open(f"{merged}/summary.json"))["files"]
+if files["jobs"] != n or files["files"] != n:
+    errors.append(f"summary.json files: {files}")
+if errors:
+    print("  " + "\n  ".join(errors[:10]), file=sys.stderr)
+    sys.exit(1)
+EOF
+}
+check "each job ran in its own directory and merge collected its file from its machine" collected
+echo "  merge on host1 over sshfs: $(grep -h '^collected' "$TMP/merge-s8-merged.log")"
 
 echo "# multihost suite took $(($(date +%s) - t0)) s"
 echo "$pass passed, $fail failed"
