@@ -4,8 +4,7 @@
 //! group in the order first seen ([`insert_column`]). When a row brings a new column the file is
 //! rewritten whole (new header, old rows' cells moved to their columns, the new ones empty)
 //! through a temporary file and a rename, so a crash leaves either the old or the new file,
-//! never a mix. An existing
-//! file is read back with the one [`ResultsReader`] (the resume scan).
+//! never a mix. An existing file is read back with the one [`ResultsReader`] (the resume scan).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
