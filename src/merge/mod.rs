@@ -15,6 +15,7 @@ mod weights;
 pub use claims::{BalanceSummary, StealCredit, Unfinished};
 pub use discover::{find_machine_dirs, nothing_started, MachineDir};
 pub use files::FilesSummary;
+pub(crate) use report::RunFigures;
 pub use report::{MachineSummary, MergeReport, Summary};
 pub use rescue::{load_rescue, Rescue};
 pub use status::{planned_status, status, MachineStatus, StatusReport};
@@ -167,22 +168,23 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     let credited = table.credited();
     let mut machines: Vec<MachineSummary> = Vec::new();
     for (d, st) in dirs.iter().zip(&stats) {
-        let m = &d.manifest;
-        let wall = wall_seconds(m, st);
-        let entry = match machines.iter_mut().position(|x| x.name == m.machine) {
-            Some(p) => &mut machines[p],
-            None => {
-                machines.push(MachineSummary {
-                    jobs: credited.get(m.machine.as_str()).copied().unwrap_or(0),
-                    ..MachineSummary::new(&m.machine, m.weight, m.cores)
-                });
-                machines.last_mut().expect("just pushed")
-            }
+        // The merged table's jobs are credited once, to the first directory of the machine.
+        let seen = machines.iter().any(|x| x.name == d.manifest.machine);
+        let figures = report::RunFigures {
+            attempts: st.attempts,
+            ok_rows: st.ok_rows,
+            jobs: if seen {
+                0
+            } else {
+                credited
+                    .get(d.manifest.machine.as_str())
+                    .copied()
+                    .unwrap_or(0)
+            },
+            busy_s: st.busy_s,
+            span_us: st.first_start_us.zip(st.last_end_us),
         };
-        entry.attempts += st.attempts;
-        entry.wall_s += wall;
-        entry.busy_s += st.busy_s;
-        entry.jobs_per_core_s += st.ok_rows as f64; // ok rows for now; divided below
+        MachineSummary::add_run(&mut machines, &d.manifest, figures);
     }
     suggest_weights(&mut machines);
     if opts.write_machines.is_some() {
@@ -312,18 +314,4 @@ fn check_out_dir(out: &Path, dirs: &[MachineDir]) -> Result<()> {
 
 fn short(digest: &str) -> &str {
     crate::text::short(digest)
-}
-
-fn wall_seconds(m: &crate::output::manifest::Manifest, st: &table::FileStats) -> f64 {
-    let parse = |s: &str| crate::output::parse_rfc3339(s);
-    if let (Some(a), Some(b)) = (parse(&m.started_at), m.ended_at.as_deref().and_then(parse)) {
-        if let Ok(d) = b.duration_since(a) {
-            return d.as_secs_f64();
-        }
-    }
-    // Still running (or killed): from its first row's start to its last row's end.
-    match (st.first_start_us, st.last_end_us) {
-        (Some(a), Some(b)) => (b - a).max(0) as f64 / 1e6,
-        _ => 0.0,
-    }
 }

@@ -50,6 +50,60 @@ impl MachineSummary {
     }
 }
 
+/// What one machine directory's rows add to its machine's figures.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RunFigures {
+    /// Rows (attempts) it holds.
+    pub(crate) attempts: u64,
+    /// Its ok rows.
+    pub(crate) ok_rows: u64,
+    /// Jobs of the merged table credited to it.
+    pub(crate) jobs: u64,
+    /// The sum of its attempts' durations, seconds.
+    pub(crate) busy_s: f64,
+    /// Its earliest start and latest end, microseconds since the epoch (none without rows).
+    pub(crate) span_us: Option<(i64, i64)>,
+}
+
+impl MachineSummary {
+    /// Adds the figures of a run of machine `m` (its manifest) to its entry in `machines`,
+    /// making one for a machine not seen yet (a rescue's directories add to the same machine).
+    /// `jobs_per_core_s` holds ok rows until [`super::suggest_weights`] divides them.
+    pub(crate) fn add_run(
+        machines: &mut Vec<MachineSummary>,
+        m: &crate::output::manifest::Manifest,
+        f: RunFigures,
+    ) {
+        let entry = match machines.iter().position(|x| x.name == m.machine) {
+            Some(p) => &mut machines[p],
+            None => {
+                machines.push(MachineSummary::new(&m.machine, m.weight, m.cores));
+                machines.last_mut().expect("just pushed")
+            }
+        };
+        entry.jobs += f.jobs;
+        entry.attempts += f.attempts;
+        entry.wall_s += wall_seconds(m, f.span_us);
+        entry.busy_s += f.busy_s;
+        entry.jobs_per_core_s += f.ok_rows as f64;
+    }
+}
+
+/// A run's wall time: `ended_at - started_at` of its manifest, or for a run still going or
+/// killed, its rows' span (first start to last end).
+fn wall_seconds(m: &crate::output::manifest::Manifest, span_us: Option<(i64, i64)>) -> f64 {
+    let parse = crate::output::parse_rfc3339;
+    if let (Some(a), Some(b)) = (parse(&m.started_at), m.ended_at.as_deref().and_then(parse)) {
+        if let Ok(d) = b.duration_since(a) {
+            return d.as_secs_f64();
+        }
+    }
+    match span_us {
+        Some((first, last)) if first <= last => (last - first) as f64 / 1e6,
+        _ => 0.0,
+    }
+}
+
 /// `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {

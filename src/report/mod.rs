@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::merge::{find_machine_dirs, MachineSummary, Summary};
+use crate::merge::{find_machine_dirs, MachineSummary, RunFigures, Summary};
 use crate::model::Status;
 use crate::output::log::LogReader;
 use crate::output::results::{ResultsReader, FIXED};
@@ -121,28 +121,21 @@ pub fn gather(dir: &Path) -> Result<Report> {
         for d in &dirs {
             let before = b.rows.i.len();
             b.read_results(&results_file(&d.dir)?)?;
-            let m = &d.manifest;
-            let (mut ok, mut busy, mut first, mut last) = (0u64, 0.0, i64::MAX, i64::MIN);
+            let (mut ok, mut busy, mut span) = (0u64, 0.0, None::<(i64, i64)>);
             for r in before..b.rows.i.len() {
                 ok += u64::from(b.rows.s[r] == 0);
                 busy += b.rows.d[r];
-                first = first.min(b.starts[r]);
-                last = last.max(b.starts[r] + (b.rows.d[r] * 1e6) as i64);
+                let (start, end) = (b.starts[r], b.starts[r] + (b.rows.d[r] * 1e6) as i64);
+                span = Some(span.map_or((start, end), |(f, l)| (f.min(start), l.max(end))));
             }
-            let wall = wall_s(m, first, last);
-            let pos = machines.iter().position(|x| x.name == m.machine);
-            let e = match pos {
-                Some(p) => &mut machines[p],
-                None => {
-                    machines.push(MachineSummary::new(&m.machine, m.weight, m.cores));
-                    machines.last_mut().expect("just pushed")
-                }
+            let figures = RunFigures {
+                attempts: (b.rows.i.len() - before) as u64,
+                ok_rows: ok,
+                jobs: ok,
+                busy_s: busy,
+                span_us: span,
             };
-            e.attempts += (b.rows.i.len() - before) as u64;
-            e.jobs += ok;
-            e.wall_s += wall;
-            e.busy_s += busy;
-            e.jobs_per_core_s += ok as f64; // ok rows; merge's suggestion divides
+            MachineSummary::add_run(&mut machines, &d.manifest, figures);
         }
         crate::merge::suggest_weights(&mut machines);
         let jobs_total = dirs[0].manifest.jobs_total;
@@ -192,20 +185,6 @@ fn results_file(dir: &Path) -> Result<PathBuf> {
                 "holds no results.csv: pass an OUT tree written by `jobsplit run` or a directory written by `jobsplit merge`",
             )
         })
-}
-
-fn wall_s(m: &crate::output::manifest::Manifest, first: i64, last: i64) -> f64 {
-    let parse = crate::output::parse_rfc3339;
-    if let (Some(a), Some(b)) = (parse(&m.started_at), m.ended_at.as_deref().and_then(parse)) {
-        if let Ok(d) = b.duration_since(a) {
-            return d.as_secs_f64();
-        }
-    }
-    if first <= last {
-        (last - first) as f64 / 1e6
-    } else {
-        0.0
-    }
 }
 
 #[derive(Default)]
