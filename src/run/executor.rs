@@ -22,7 +22,7 @@ pub struct JobSpec {
 /// How long a job killed by a stop signal waits for the run to be signalled too (see
 /// [`Control::signalled_with_the_run`]): signals sent together arrive within milliseconds; a
 /// job killed by hand with no stop of the run costs this much once, at its end.
-pub(crate) const SIGNAL_WINDOW: Duration = Duration::from_millis(500);
+pub(crate) const SIGNAL_WINDOW: Duration = Duration::from_secs(1);
 
 /// Limits an attempt runs under.
 #[derive(Debug)]
@@ -73,7 +73,7 @@ impl Control<'_> {
     /// with the run: Slurm's requeue or `scancel`, a container's stop and a terminal's Ctrl-C send
     /// SIGTERM, SIGINT or SIGHUP to every process at once, and the job may die before the run's
     /// own handler has marked it stopping. Such a job was interrupted, not failed: it waits up to
-    /// `SIGNAL_WINDOW` (half a second) for the run's cancellation before saying no.
+    /// `SIGNAL_WINDOW` (a second) for the run's cancellation before saying no.
     pub fn signalled_with_the_run(&self, signal: i32) -> bool {
         if ![libc::SIGTERM, libc::SIGINT, libc::SIGHUP].contains(&signal) {
             return false;
