@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::attempt::{fields_of, Attempt};
+use super::attempt::{fields_of, Attempt, Reason};
 use super::context::{JobContext, JobSink, NoSink};
 use super::events::Event;
 use super::executor::{Control, Executor, JobSpec};
@@ -359,7 +359,7 @@ where
         let (outcome, error, fields) = match (over, result) {
             (_, _) if cancelled => (
                 Status::Cancelled,
-                Some(control.stopped_error().to_owned()),
+                Some(control.stopped_error()),
                 vec![],
             ),
             // It saw its deadline and gave up: a timeout, in its own words.
@@ -383,7 +383,7 @@ where
             }
             (None, Err(_)) if control.cancelled() => (
                 Status::Interrupted,
-                Some(control.stopped_error().to_owned()),
+                Some(control.stopped_error()),
                 vec![],
             ),
             (None, Ok(r)) => match serde_json::to_value(&r) {
@@ -398,8 +398,8 @@ where
         };
         Attempt {
             outcome,
-            exit_code: None,
-            error,
+            exit: None,
+            reason: error.map(Reason::Message),
             fields,
             command: None,
             started_at,

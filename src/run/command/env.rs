@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::model::Status;
-use crate::run::attempt::{fields_of, Attempt};
+use crate::run::attempt::{fields_of, Attempt, Reason};
 use crate::run::executor::JobSpec;
 use crate::Work;
 
@@ -92,9 +92,9 @@ pub(super) fn take_result(result_file: &Path, last_line: Option<String>, attempt
                         Err(e) => format!("it is not JSON ({e})"),
                     };
                     attempt.outcome = Status::Failed;
-                    attempt.error = Some(format!(
+                    attempt.reason = Some(Reason::Message(format!(
                         "$JOBSPLIT_RESULT: {why}: write a JSON object such as {{\"x\": 1}}"
-                    ));
+                    )));
                 }
             }
         }

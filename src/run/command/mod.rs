@@ -1,32 +1,32 @@
-//! Command jobs: `/bin/sh -c` in a process group of its own, output read line by line from two
-//! pipes by the worker thread itself (poll, no thread per job), stopped with SIGTERM, a grace
-//! period and SIGKILL, and no process left behind.
+//! Command jobs: `/bin/sh -c` run by the one process supervisor (`run::supervisor`: a process
+//! group of its own, output read line by line by the worker thread itself, stopped with SIGTERM,
+//! a grace period and SIGKILL, and no process left behind).
 //!
-//! [`env`] is what a job is handed and hands back, [`supervise`] the loop that watches it,
-//! [`pipe`] the reading of its output, [`leftovers`] the finding of its processes (also those
-//! that left its process group); the system calls are in `crate::sys`.
+//! [`env`] is what a job is handed and hands back, [`reason`] the stderr line that says why it
+//! failed, [`leftovers`] the finding of its processes (also those that left its process group).
 
 pub(in crate::run) mod env;
 mod leftovers;
-pub(in crate::run) mod pipe;
 mod reason;
-mod supervise;
 mod workdir;
 
 pub(crate) use leftovers::{run_marker, Marked, RUN_VAR};
 
 use std::ffi::OsString;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use super::attempt::Attempt;
+use super::attempt::{Attempt, Reason};
 use super::executor::{Control, Executor, JobSpec};
+use super::supervisor::{Io, Process};
 use crate::input::{Capture, Workdir};
 use crate::model::{Status, Stream};
 use crate::Work;
+
+/// How often a waiting worker thread looks at the cancel flag and the clock.
+const TICK: Duration = Duration::from_millis(100);
 
 /// Runs the jobs of a [`Work`] as shell commands.
 pub struct CommandExecutor<'w> {
@@ -94,8 +94,8 @@ impl Executor for CommandExecutor<'_> {
         let clock = Instant::now();
         let fail = |error: String, clock: Instant| Attempt {
             outcome: Status::Failed,
-            exit_code: None,
-            error: Some(error),
+            exit: None,
+            reason: Some(Reason::Message(error)),
             fields: Vec::new(),
             command: None,
             started_at,
@@ -131,15 +131,20 @@ impl Executor for CommandExecutor<'_> {
         }
         cmd.arg("-c")
             .arg(&command)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env(leftovers::RUN_VAR, marker);
         env::set_job_vars(&mut cmd, job, &self.machine, &scratch, &result_file, slot);
-        let child = match cmd.spawn() {
-            Ok(c) => c,
+        let marked = Marked {
+            run: marker,
+            job: Some((job.index, job.attempt)),
+        };
+        let io = Io {
+            stdin: false,
+            output: true,
+            max_out_line: None,
+        };
+        let mut process = match Process::spawn(cmd, io, Some(marked)) {
+            Ok(p) => p,
             Err(e) => {
                 return Attempt {
                     command: Some(command),
@@ -150,11 +155,7 @@ impl Executor for CommandExecutor<'_> {
         let mut last_line = String::new();
         let mut last_err = reason::LastErrLine::default();
         let capture_last = self.capture == Capture::LastLine;
-        let marked = Marked {
-            run: marker,
-            job: Some((job.index, job.attempt)),
-        };
-        let ended = supervise::supervise(child, marked, control, &mut |stream, line| {
+        process.wait_done(control, TICK, &mut |stream, line| {
             if capture_last && stream == Stream::Out && !line.trim().is_empty() {
                 line.clone_into(&mut last_line);
             }
@@ -163,10 +164,13 @@ impl Executor for CommandExecutor<'_> {
             }
             log(stream, line);
         });
+        let exit = process.reap(Some(control));
+        drop(process);
+        let outcome = exit.status();
         let mut attempt = Attempt {
-            outcome: ended.outcome,
-            exit_code: ended.exit_code,
-            error: ended.error.map(|e| last_err.add_to(ended.outcome, e)),
+            outcome,
+            exit: Some(exit),
+            reason: last_err.reason(outcome),
             fields: Vec::new(),
             command: Some(command),
             started_at,
