@@ -7,6 +7,10 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
+mod spawn;
+
+pub(crate) use spawn::{env_entry, spawn, wait, Spec};
+
 /// A process id (also a process group id).
 pub(crate) type Pid = i32;
 

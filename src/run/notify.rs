@@ -10,7 +10,6 @@
 //! attempt), `machine_finished` (the share was run to its end), `run_interrupted` (stopped early).
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -21,7 +20,7 @@ use serde_json::{json, Value};
 use super::events::Event;
 use super::executor::Control;
 use super::runner::RunSummary;
-use super::supervisor::{Exit, Io, Process};
+use super::supervisor::{var, Environ, Exit, Io, Launch, Process};
 use crate::model::Status;
 
 /// Events waiting while a command runs; more are dropped and counted.
@@ -254,8 +253,7 @@ fn deliver(
 /// stdin, or never exits, is killed with its process group once the limit is over; whatever it
 /// started in its group ends when it exits.
 fn run_one(command: &str, v: &Value) -> Result<(), String> {
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c").arg(command);
+    let mut vars = Vec::new();
     if let Value::Object(map) = v {
         for (k, val) in map {
             let text = match val {
@@ -263,19 +261,25 @@ fn run_one(command: &str, v: &Value) -> Result<(), String> {
                 other => other.to_string(),
             };
             // A NUL cannot be in a variable; the JSON on stdin keeps it.
-            cmd.env(
-                format!("JOBSPLIT_{}", k.to_ascii_uppercase()),
+            vars.push(var(
+                &format!("JOBSPLIT_{}", k.to_ascii_uppercase()),
                 text.replace('\0', " "),
-            );
+            ));
         }
     }
+    let launch = Launch {
+        command,
+        env: &Environ::inherit(&[]),
+        vars: &vars,
+        cwd: None,
+    };
     let io = Io {
         stdin: true,
         output: false,
         max_out_line: None,
     };
     let mut process =
-        Process::spawn(cmd, io, None).map_err(|e| format!("cannot start /bin/sh ({e})"))?;
+        Process::spawn(&launch, io, None).map_err(|e| format!("cannot start /bin/sh ({e})"))?;
     // A command that does not read its stdin is fine: its pipe is closed when it exits.
     process.write(format!("{v}\n").as_bytes());
     process.close_stdin_when_written();

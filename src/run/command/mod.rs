@@ -14,13 +14,12 @@ pub(crate) use leftovers::{run_marker, Marked, RUN_VAR};
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::attempt::{Attempt, Reason};
 use super::executor::{Control, Executor, JobSpec};
-use super::supervisor::{Io, Process};
+use super::supervisor::{Environ, Io, Launch, Process};
 use crate::input::{Capture, Workdir};
 use crate::model::{Status, Stream};
 use crate::Work;
@@ -36,8 +35,9 @@ pub struct CommandExecutor<'w> {
     capture: Capture,
     workdir: Workdir,
     env: Vec<(String, OsString)>,
-    /// `JOBSPLIT_RUN`, found once the directory exists (at the first job).
-    marker: OnceLock<OsString>,
+    /// `JOBSPLIT_RUN`, found once the directory exists (at the first job), and the jobs'
+    /// environment with it, built once.
+    marker: OnceLock<(OsString, Environ)>,
 }
 
 impl<'w> CommandExecutor<'w> {
@@ -77,7 +77,7 @@ impl Drop for CommandExecutor<'_> {
     /// The run is over: end whatever its jobs left running outside their process groups (a
     /// daemon that closed its output is found only here).
     fn drop(&mut self) {
-        if let Some(run) = self.marker.get() {
+        if let Some((run, _)) = self.marker.get() {
             Marked { run, job: None }.signal(crate::sys::Signal::Kill);
         }
     }
@@ -108,7 +108,12 @@ impl Executor for CommandExecutor<'_> {
             Ok(c) => c,
             Err(e) => return fail(e.to_string(), clock),
         };
-        let marker = self.marker.get_or_init(|| run_marker(&self.dir));
+        let (marker, environ) = self.marker.get_or_init(|| {
+            let marker = run_marker(&self.dir);
+            let mut env = self.env.clone();
+            env.push((leftovers::RUN_VAR.to_owned(), marker.clone()));
+            (marker, Environ::inherit(&env))
+        });
         let scratch = self.dir.join("jobs").join(job.index.to_string());
         let result_file = env::result_path(&self.dir, job);
         let _ = std::fs::remove_file(&result_file);
@@ -116,7 +121,7 @@ impl Executor for CommandExecutor<'_> {
         // mkdir and rmdir for every job would cost more than a short job itself (~100 us on
         // ext4), and most jobs never use it. Its parent `jobs/` exists. With `workdir = "job"`
         // it is made here, fresh, and the job starts in it.
-        let mut cmd = Command::new("/bin/sh");
+        let mut cwd = None;
         if self.workdir == Workdir::Job {
             if let Err(e) = workdir::fresh_dir(&scratch) {
                 return Attempt {
@@ -127,13 +132,15 @@ impl Executor for CommandExecutor<'_> {
                     )
                 };
             }
-            cmd.current_dir(&scratch);
+            cwd = Some(scratch.as_path());
         }
-        cmd.arg("-c")
-            .arg(&command)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env(leftovers::RUN_VAR, marker);
-        env::set_job_vars(&mut cmd, job, &self.machine, &scratch, &result_file, slot);
+        let vars = env::job_vars(job, &self.machine, &scratch, &result_file, slot);
+        let launch = Launch {
+            command: &command,
+            env: environ,
+            vars: &vars,
+            cwd,
+        };
         let marked = Marked {
             run: marker,
             job: Some((job.index, job.attempt)),
@@ -143,7 +150,7 @@ impl Executor for CommandExecutor<'_> {
             output: true,
             max_out_line: None,
         };
-        let mut process = match Process::spawn(cmd, io, Some(marked)) {
+        let mut process = match Process::spawn(&launch, io, Some(marked)) {
             Ok(p) => p,
             Err(e) => {
                 return Attempt {

@@ -10,15 +10,19 @@
 //! open costs at most its time limit, the grace period and the drain. The system calls are in
 //! `crate::sys`.
 
+mod environ;
 mod exit;
 mod pipe;
 
+pub(crate) use environ::{var, Environ};
 pub use exit::{Exit, Stop};
 
+use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, Stdio};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use self::pipe::{Feed, Pipe};
@@ -57,9 +61,18 @@ pub(crate) struct Io {
     pub(crate) max_out_line: Option<usize>,
 }
 
+/// What a supervised process runs: `/bin/sh -c command` in `cwd` (else jobsplit's own
+/// directory), with the environment `env` and `vars` on top.
+pub(crate) struct Launch<'a> {
+    pub(crate) command: &'a str,
+    pub(crate) env: &'a Environ,
+    pub(crate) vars: &'a [(usize, CString)],
+    pub(crate) cwd: Option<&'a Path>,
+}
+
 /// A supervised process.
 pub(crate) struct Process<'m> {
-    child: Child,
+    /// Its pid, also its process group id.
     pgid: Pid,
     pidfd: Option<OwnedFd>,
     feed: Feed,
@@ -82,26 +95,40 @@ pub(crate) struct Process<'m> {
 }
 
 impl<'m> Process<'m> {
-    /// Starts `cmd` in a process group of its own, connected as `io`; `marked` finds its
+    /// Starts `launch` in a process group of its own, connected as `io`; `marked` finds its
     /// processes outside the group.
-    pub(crate) fn spawn(mut cmd: Command, io: Io, marked: Option<Marked<'m>>) -> io::Result<Self> {
-        let piped = |yes: bool| if yes { Stdio::piped() } else { Stdio::null() };
-        cmd.stdin(piped(io.stdin))
-            .stdout(piped(io.output))
-            .stderr(piped(io.output))
-            .process_group(0);
+    pub(crate) fn spawn(
+        launch: &Launch<'_>,
+        io: Io,
+        marked: Option<Marked<'m>>,
+    ) -> io::Result<Self> {
+        let command = CString::new(launch.command)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the command"))?;
+        let cwd = match launch.cwd {
+            Some(dir) => Some(CString::new(dir.as_os_str().as_bytes()).map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the directory")
+            })?),
+            None => None,
+        };
+        let envp = launch.env.with(launch.vars);
         let started = Instant::now();
-        let mut child = cmd.spawn()?;
-        let pgid = child.id() as Pid;
-        let mut out = Pipe::new(child.stdout.take(), Stream::Out);
+        let child = sys::spawn(&sys::Spec {
+            program: c"/bin/sh",
+            argv: &[c"/bin/sh", c"-c", &command],
+            envp: &envp,
+            cwd: cwd.as_deref(),
+            stdin: io.stdin,
+            output: io.output,
+        })?;
+        let pgid = child.pid;
+        let mut out = Pipe::new(child.stdout, Stream::Out);
         if let Some(max) = io.max_out_line {
             out = out.with_max_line(max);
         }
         Ok(Process {
             pidfd: sys::pidfd_open(pgid),
-            feed: Feed::new(child.stdin.take()),
-            pipes: [out, Pipe::new(child.stderr.take(), Stream::Err)],
-            child,
+            feed: Feed::new(child.stdin),
+            pipes: [out, Pipe::new(child.stderr, Stream::Err)],
             pgid,
             marked,
             phase: Phase::Running,
@@ -388,7 +415,7 @@ impl<'m> Process<'m> {
             m.signal(Signal::Kill);
         }
         self.feed.close();
-        let status = self.child.wait();
+        let status = sys::wait(self.pgid);
         self.exited = true;
         let exit = match (self.stopped, status) {
             (Some(why), _) => why,
@@ -412,7 +439,7 @@ impl Drop for Process<'_> {
     fn drop(&mut self) {
         if self.exit.is_none() {
             sys::signal_group(self.pgid, Signal::Kill);
-            let _ = self.child.wait();
+            let _ = sys::wait(self.pgid);
         }
     }
 }

@@ -26,9 +26,9 @@ pub(super) struct Pipe {
 }
 
 impl Pipe {
-    pub(super) fn new(reader: Option<impl Into<OwnedFd>>, stream: Stream) -> Self {
+    pub(super) fn new(reader: Option<OwnedFd>, stream: Stream) -> Self {
         Pipe {
-            reader: reader.map(|r| File::from(r.into())),
+            reader: reader.map(File::from),
             stream,
             partial: Vec::new(),
             max_line: MAX_LINE,
@@ -97,7 +97,7 @@ impl Pipe {
 /// A process's stdin, non-blocking, and the bytes still to be written to it: a process that does
 /// not read its stdin can never block the thread that supervises it.
 pub(super) struct Feed {
-    stdin: Option<std::process::ChildStdin>,
+    stdin: Option<File>,
     pending: Vec<u8>,
     written: usize,
     /// Close stdin once `pending` is written.
@@ -105,8 +105,10 @@ pub(super) struct Feed {
 }
 
 impl Feed {
-    pub(super) fn new(stdin: Option<std::process::ChildStdin>) -> Feed {
-        let stdin = stdin.filter(|s| crate::sys::set_nonblocking(s.as_fd()).is_ok());
+    pub(super) fn new(stdin: Option<OwnedFd>) -> Feed {
+        let stdin = stdin
+            .filter(|s| crate::sys::set_nonblocking(s.as_fd()).is_ok())
+            .map(File::from);
         Feed {
             stdin,
             pending: Vec::new(),

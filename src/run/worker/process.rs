@@ -5,13 +5,12 @@
 use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::io;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::protocol;
 use crate::model::Stream;
 use crate::run::executor::Control;
-use crate::run::supervisor::{Exit, Io, Process, DRAIN};
+use crate::run::supervisor::{Environ, Exit, Io, Launch, Process, DRAIN};
 
 /// How often a waiting worker thread looks at the cancel flag and the clock.
 const TICK: Duration = Duration::from_millis(100);
@@ -42,10 +41,12 @@ pub(super) struct Worker {
 impl Worker {
     /// Starts `/bin/sh -c command` with `env` added, in a process group of its own.
     pub(super) fn spawn(command: &str, env: &[(String, OsString)]) -> io::Result<Worker> {
-        let mut cmd = Command::new("/bin/sh");
-        cmd.arg("-c")
-            .arg(command)
-            .envs(env.iter().map(|(k, v)| (k, v)));
+        let launch = Launch {
+            command,
+            env: &Environ::inherit(env),
+            vars: &[],
+            cwd: None,
+        };
         let io = Io {
             stdin: true,
             output: true,
@@ -53,7 +54,7 @@ impl Worker {
             max_out_line: Some(MAX_ANSWER),
         };
         Ok(Worker {
-            process: Process::spawn(cmd, io, None)?,
+            process: Process::spawn(&launch, io, None)?,
             lines: VecDeque::new(),
             greeted: false,
             jobs: 0,
