@@ -10,6 +10,9 @@ use crate::sys::env_entry;
 pub(crate) struct Environ {
     /// Each entry with the length of its name.
     entries: Vec<(usize, CString)>,
+    /// The indices of the entries named `JOBSPLIT_*`: the only ones a process's own variables
+    /// may replace, so the only ones compared (the build is on every job's path).
+    ours: Vec<usize>,
 }
 
 impl Environ {
@@ -23,25 +26,33 @@ impl Environ {
             set.iter()
                 .map(|(name, value)| (name.len(), env_entry(name.as_bytes(), value.as_bytes()))),
         );
-        Environ { entries }
+        let ours = (0..entries.len())
+            .filter(|&i| entries[i].1.as_bytes().starts_with(PREFIX.as_bytes()))
+            .collect();
+        Environ { entries, ours }
     }
 
-    /// The entries with `vars` (from [`var`]) on top, replacing those of the same names.
+    /// The entries with `vars` (from [`var`], each named `JOBSPLIT_*`) on top, replacing those
+    /// of the same names.
     pub(crate) fn with<'s>(&'s self, vars: &'s [(usize, CString)]) -> Vec<&'s CStr> {
         fn name((len, entry): &(usize, CString)) -> &[u8] {
             &entry.as_bytes()[..*len]
         }
-        let mut envp = Vec::with_capacity(self.entries.len() + vars.len());
-        envp.extend(
-            self.entries
-                .iter()
-                .filter(|e| !vars.iter().any(|v| name(v) == name(e)))
-                .map(|(_, entry)| entry.as_c_str()),
-        );
+        debug_assert!(vars.iter().all(|v| name(v).starts_with(PREFIX.as_bytes())));
+        let replaced = |i: &usize| vars.iter().any(|v| name(v) == name(&self.entries[*i]));
+        let mut envp: Vec<&CStr> = Vec::with_capacity(self.entries.len() + vars.len());
+        envp.extend(self.entries.iter().map(|(_, e)| e.as_c_str()));
+        // Taken out from the back, so the indices before stay right.
+        for &i in self.ours.iter().rev().filter(|i| replaced(i)) {
+            envp.remove(i);
+        }
         envp.extend(vars.iter().map(|(_, entry)| entry.as_c_str()));
         envp
     }
 }
+
+/// The prefix of every variable jobsplit sets.
+const PREFIX: &str = "JOBSPLIT_";
 
 /// One variable for [`Environ::with`].
 pub(crate) fn var(name: &str, value: impl AsRef<OsStr>) -> (usize, CString) {
