@@ -120,7 +120,11 @@ pub(crate) fn poll(
         revents: 0,
     };
     let mut polls = [empty; MAX];
-    for (p, (fd, want)) in polls.iter_mut().zip(fds).filter_map(|(p, f)| Some((p, (*f)?))) {
+    for (p, (fd, want)) in polls
+        .iter_mut()
+        .zip(fds)
+        .filter_map(|(p, f)| Some((p, (*f)?)))
+    {
         p.fd = fd.as_raw_fd();
         p.events = match want {
             Want::Read => libc::POLLIN,

@@ -135,12 +135,20 @@ pub(crate) fn spawn(spec: &Spec<'_>) -> io::Result<Spawned> {
     let mut theirs = Vec::with_capacity(3);
     for (target, piped) in [(0, spec.stdin), (1, spec.output), (2, spec.output)] {
         if !piped {
-            let flags = if target == 0 { libc::O_RDONLY } else { libc::O_WRONLY };
+            let flags = if target == 0 {
+                libc::O_RDONLY
+            } else {
+                libc::O_WRONLY
+            };
             plan.null(target, flags)?;
             continue;
         }
         let (read, write) = pipe()?;
-        let (mine, child) = if target == 0 { (write, read) } else { (read, write) };
+        let (mine, child) = if target == 0 {
+            (write, read)
+        } else {
+            (read, write)
+        };
         plan.dup(&child, target)?;
         ours[target as usize] = Some(mine);
         theirs.push(child);

@@ -162,7 +162,15 @@ while True:
     let s = worker_study(1, worker);
     let mut child = crate::live_status::Reaped(
         s.std_cmd()
-            .args(["run", "--machine", "solo", "--yes", "--quiet", "--timeout", "20"])
+            .args([
+                "run",
+                "--machine",
+                "solo",
+                "--yes",
+                "--quiet",
+                "--timeout",
+                "20",
+            ])
             .spawn()
             .unwrap(),
     );
@@ -173,7 +181,10 @@ while True:
         if let Some(status) = child.0.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(90), "the run never ended");
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the run never ended"
+        );
         if let Ok(st) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
             let rss = st
                 .lines()

@@ -57,6 +57,22 @@ pub(super) fn result_path(dir: &Path, job: &JobSpec) -> PathBuf {
         .join(format!("result-{}-{}.json", job.index, job.attempt))
 }
 
+/// Removes the result files an earlier run of `dir` left (a job it was killed in), once at the
+/// run's first job with the directory locked: a job's own attempt then never finds a stale one,
+/// and no job pays for a removal of a file that is not there.
+pub(super) fn clear_result_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir.join("tmp")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("result-") && name.ends_with(".json") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// The per-job variables of `job`.
 pub(super) fn job_vars(
     job: &JobSpec,

@@ -109,14 +109,15 @@ impl Executor for CommandExecutor<'_> {
             Err(e) => return fail(e.to_string(), clock),
         };
         let (marker, environ) = self.marker.get_or_init(|| {
+            env::clear_result_files(&self.dir);
             let marker = run_marker(&self.dir);
             let mut env = self.env.clone();
             env.push((leftovers::RUN_VAR.to_owned(), marker.clone()));
             (marker, Environ::inherit(&env))
         });
         let scratch = self.dir.join("jobs").join(job.index.to_string());
+        // No result file of an earlier run is left (see the marker's init): none to remove.
         let result_file = env::result_path(&self.dir, job);
-        let _ = std::fs::remove_file(&result_file);
         // The scratch dir is created on demand, by the job (`mkdir -p "$JOBSPLIT_OUT"`): a
         // mkdir and rmdir for every job would cost more than a short job itself (~100 us on
         // ext4), and most jobs never use it. Its parent `jobs/` exists. With `workdir = "job"`

@@ -72,7 +72,11 @@ impl fmt::Display for Exit {
         match *self {
             Exit::Code(c) => write!(f, "exit code {c}"),
             Exit::Signal(sig) => {
-                write!(f, "killed by signal {sig} ({})", crate::sys::signal_name(sig))
+                write!(
+                    f,
+                    "killed by signal {sig} ({})",
+                    crate::sys::signal_name(sig)
+                )
             }
             Exit::TimedOut(limit) => write!(f, "timed out after {limit:.1?}"),
             Exit::Stopped(Stop::Interrupted) => f.write_str("interrupted"),
@@ -91,7 +95,11 @@ mod tests {
         let cases = [
             (Exit::Code(0), "exit code 0", Status::Ok),
             (Exit::Code(3), "exit code 3", Status::Failed),
-            (Exit::Signal(9), "killed by signal 9 (SIGKILL)", Status::Failed),
+            (
+                Exit::Signal(9),
+                "killed by signal 9 (SIGKILL)",
+                Status::Failed,
+            ),
             (
                 Exit::TimedOut(Duration::from_secs(2)),
                 "timed out after 2.0s",

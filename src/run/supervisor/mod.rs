@@ -335,10 +335,8 @@ impl<'m> Process<'m> {
             }
             return;
         }
-        for i in 0..2 {
-            if ready[i] {
-                self.pipes[i].read_some(sink);
-            }
+        for (pipe, _) in self.pipes.iter_mut().zip(ready).filter(|(_, r)| *r) {
+            pipe.read_some(sink);
         }
         if ready[2] {
             self.feed.write_some();
@@ -362,7 +360,7 @@ impl<'m> Process<'m> {
             ];
             let mut ready = [false; 2];
             let polled = sys::poll(&fds, Duration::ZERO, &mut ready);
-                if polled.is_err() || ready == [false, false] {
+            if polled.is_err() || ready == [false, false] {
                 return;
             }
             for (pipe, _) in self.pipes.iter_mut().zip(ready).filter(|(_, r)| *r) {

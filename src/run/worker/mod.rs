@@ -19,9 +19,9 @@ use std::time::{Duration, Instant, SystemTime};
 use self::process::{Gone, Worker};
 use self::protocol::JobLine;
 use super::attempt::{Attempt, Reason};
-use super::supervisor::Exit;
 use super::command::{run_marker, Marked, RUN_VAR};
 use super::executor::{Control, Executor, JobSpec};
+use super::supervisor::Exit;
 use crate::model::{Status, Stream};
 use crate::Work;
 
@@ -182,7 +182,12 @@ impl Executor for WorkerExecutor<'_> {
             Ok(w) => w,
             Err(e) => {
                 let error = format!("cannot start the worker `{}`: {e}", self.command);
-                return attempt(Status::Failed, None, Some(Reason::Message(error)), Vec::new());
+                return attempt(
+                    Status::Failed,
+                    None,
+                    Some(Reason::Message(error)),
+                    Vec::new(),
+                );
             }
         };
         match self.exchange(&mut worker, job, started, control, log) {
@@ -211,7 +216,12 @@ impl Executor for WorkerExecutor<'_> {
             ),
             Err(Failure::Protocol(error)) => {
                 worker.kill_now();
-                attempt(Status::Failed, None, Some(Reason::Message(error)), Vec::new())
+                attempt(
+                    Status::Failed,
+                    None,
+                    Some(Reason::Message(error)),
+                    Vec::new(),
+                )
             }
         }
     }

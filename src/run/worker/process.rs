@@ -181,7 +181,9 @@ impl Worker {
         self.process.drain_until(until);
         self.process
             .wait_done(&Control::only_timeout(None), TICK, log);
-        self.lines.drain(..).for_each(|line| log(Stream::Out, &line));
+        self.lines
+            .drain(..)
+            .for_each(|line| log(Stream::Out, &line));
         self.process.reap(None);
     }
 }
