@@ -3,14 +3,13 @@
 //! a grace period and SIGKILL, and no process left behind).
 //!
 //! [`env`] is what a job is handed and hands back, [`reason`] the stderr line that says why it
-//! failed, [`leftovers`] the finding of its processes (also those that left its process group).
+//! failed; the finding of its processes (also those that left its process group) is the
+//! supervisor's (`run::supervisor::leftovers`).
 
 pub(in crate::run) mod env;
-mod leftovers;
 mod reason;
 mod workdir;
 
-pub(crate) use leftovers::{run_marker, Marked, RUN_VAR};
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -19,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::attempt::{Attempt, Reason};
 use super::executor::{Control, Executor, JobSpec};
-use super::supervisor::{Environ, Io, Launch, Process};
+use super::supervisor::{run_marker, Environ, Io, Launch, Marked, Process, RUN_VAR};
 use crate::input::{Capture, Workdir};
 use crate::model::{Status, Stream};
 use crate::Work;
@@ -112,7 +111,7 @@ impl Executor for CommandExecutor<'_> {
             env::clear_result_files(&self.dir);
             let marker = run_marker(&self.dir);
             let mut env = self.env.clone();
-            env.push((leftovers::RUN_VAR.to_owned(), marker.clone()));
+            env.push((RUN_VAR.to_owned(), marker.clone()));
             (marker, Environ::inherit(&env))
         });
         let scratch = self.dir.join("jobs").join(job.index.to_string());

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use self::process::{Gone, Worker};
 use self::protocol::JobLine;
 use super::attempt::{Attempt, Reason};
-use super::command::{run_marker, Marked, RUN_VAR};
+use super::supervisor::{run_marker, Marked, RUN_VAR};
 use super::executor::{Control, Executor, JobSpec};
 use super::supervisor::Exit;
 use crate::model::{Status, Stream};
