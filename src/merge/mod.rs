@@ -9,7 +9,9 @@ mod logs;
 mod report;
 mod rescue;
 mod status;
+mod status_table;
 mod table;
+mod table_write;
 mod weights;
 
 pub use claims::{BalanceSummary, StealCredit, Unfinished};
@@ -19,7 +21,6 @@ pub(crate) use report::RunFigures;
 pub use report::{MachineSummary, MergeReport, Summary};
 pub use rescue::{load_rescue, Rescue};
 pub use status::{planned_status, status, MachineStatus, StatusReport};
-pub use table::Counts;
 
 use std::path::{Path, PathBuf};
 

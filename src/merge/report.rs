@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::table::Counts;
 use crate::error::{Error, Result};
+use crate::model::Tally;
 
 /// Per-machine figures of a merge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,9 +113,9 @@ pub struct Summary {
     pub plan_digests: Vec<String>,
     /// Jobs in the work.
     pub jobs_total: u64,
-    /// Final status counts.
-    #[serde(flatten)]
-    pub counts: Counts,
+    /// Final status counts (`not_run`: jobs with no row at all).
+    #[serde(flatten, with = "crate::model::tally::merge_json")]
+    pub counts: Tally,
     /// Jobs without an ok row (the lines of missing.txt).
     pub missing: u64,
     /// Extra ok rows of jobs that ran more than once.
