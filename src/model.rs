@@ -76,6 +76,12 @@ impl Status {
     pub fn is_ok(self) -> bool {
         self == Status::Ok
     }
+
+    /// True when a job whose last status this is needs nothing more: ok, or cancelled by the
+    /// user. Any other status leaves it missing (merge's missing.txt, `report`'s Failures).
+    pub fn is_settled(self) -> bool {
+        matches!(self, Status::Ok | Status::Cancelled)
+    }
 }
 
 impl fmt::Display for Status {

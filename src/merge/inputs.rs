@@ -7,6 +7,8 @@ use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use super::discover::MachineDir;
+use super::report::run_start_us;
 use super::table::{FileStats, Slot, EMPTY, LEN_BITS, LEN_MASK};
 use crate::error::{Error, Result};
 use crate::model::Status;
@@ -23,6 +25,8 @@ pub(crate) struct Source {
     pub(super) temporary: bool,
     /// The machine of its manifest.
     pub(crate) machine: String,
+    /// When its last run started (its manifest's `started_at`), microseconds since the epoch.
+    pub(crate) run_start_us: Option<i64>,
 }
 
 /// A row of pass 1, before it is ranked against the others.
@@ -38,8 +42,10 @@ pub(super) struct Scanned {
     pub(super) warnings: Vec<String>,
 }
 
-/// Finds `dir/results.csv` or `dir/results.csv.gz`; a gzip one is decompressed into `scratch`.
-pub(super) fn locate(dir: &Path, machine: &str, scratch: &Path, n: usize) -> Result<Source> {
+/// Finds the results.csv or results.csv.gz of `d`; a gzip one is decompressed into `scratch`.
+pub(super) fn locate(d: &MachineDir, scratch: &Path, n: usize) -> Result<Source> {
+    let (dir, machine) = (&d.dir, &d.manifest.machine);
+    let run_start_us = run_start_us(&d.manifest);
     let plain = dir.join("results.csv");
     if plain.exists() {
         return Ok(Source {
@@ -48,6 +54,7 @@ pub(super) fn locate(dir: &Path, machine: &str, scratch: &Path, n: usize) -> Res
             read: plain,
             temporary: false,
             machine: machine.to_owned(),
+            run_start_us,
         });
     }
     let gz = dir.join("results.csv.gz");
@@ -67,6 +74,7 @@ pub(super) fn locate(dir: &Path, machine: &str, scratch: &Path, n: usize) -> Res
         read,
         temporary: true,
         machine: machine.to_owned(),
+        run_start_us,
     })
 }
 
@@ -119,12 +127,7 @@ pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
             _ => {}
         }
         let end = row.started_us + (row.duration_s * 1e6) as i64;
-        stats.first_start_us = Some(
-            stats
-                .first_start_us
-                .map_or(row.started_us, |f| f.min(row.started_us)),
-        );
-        stats.last_end_us = Some(stats.last_end_us.map_or(end, |e| e.max(end)));
+        stats.spans.add(row.started_us, end, source.run_start_us);
         rows.push(Candidate {
             index: row.index,
             slot: Slot {

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::discover::find_machine_dirs;
+use super::discover::find_study_dirs;
 use crate::error::Result;
 use std::collections::HashMap;
 
@@ -142,9 +142,9 @@ pub struct StatusReport {
 /// results.csv, read as it stands (a row being written is skipped).
 ///
 /// # Errors
-/// An input without a manifest.json, or an unreadable manifest.
+/// An input without a manifest.json, an unreadable manifest, or the outputs of two studies.
 pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
-    let dirs = find_machine_dirs(inputs)?;
+    let dirs = find_study_dirs(inputs)?;
     let mut machines = Vec::new();
     for d in &dirs {
         let m = &d.manifest;

@@ -11,9 +11,11 @@
 //! temporary file in the output directory so that its rows can be read back the same way.
 //! Pass 2 lives in [`super::table_write`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use super::discover::MachineDir;
 use super::inputs::{locate, scan, Candidate, Scanned, Source};
+use super::report::RowSpans;
 use crate::error::{Error, Result};
 use crate::model::{Status, Tally};
 use crate::output::results::insert_column;
@@ -54,10 +56,8 @@ pub(crate) struct FileStats {
     /// Rows of attempts that timed out: their busy time measures the time limit, not speed.
     pub(crate) timeout_rows: u64,
     pub(crate) busy_s: f64,
-    /// Earliest `started_at`, microseconds since the epoch.
-    pub(crate) first_start_us: Option<i64>,
-    /// Latest `started_at + duration_s`, microseconds since the epoch.
-    pub(crate) last_end_us: Option<i64>,
+    /// When its rows ran.
+    pub(crate) spans: RowSpans,
 }
 
 /// The merged table under construction.
@@ -109,11 +109,11 @@ impl Table {
         })
     }
 
-    /// Pass 1 over `dirs` (each a machine directory and its machine name), `threads` files at
-    /// a time. Gzip inputs are decompressed into `scratch`. Returns each input's statistics.
+    /// Pass 1 over `dirs`, `threads` files at a time. Gzip inputs are decompressed into
+    /// `scratch`. Returns each input's statistics.
     pub(crate) fn add_dirs(
         &mut self,
-        dirs: &[(PathBuf, String)],
+        dirs: &[MachineDir],
         scratch: &Path,
         threads: usize,
     ) -> Result<Vec<FileStats>> {
@@ -121,8 +121,8 @@ impl Table {
         let mut stats = Vec::with_capacity(dirs.len());
         for batch in dirs.chunks(threads.max(1)) {
             let first = self.sources.len();
-            for (i, (dir, machine)) in batch.iter().enumerate() {
-                let source = locate(dir, machine, scratch, first + i)?;
+            for (i, d) in batch.iter().enumerate() {
+                let source = locate(d, scratch, first + i)?;
                 self.sources.push(source);
             }
             let sources = &self.sources[first..];
@@ -234,7 +234,7 @@ impl Table {
             }
             let status = slot.status();
             t.add(status);
-            if !matches!(status, Status::Ok | Status::Cancelled) {
+            if !status.is_settled() {
                 missing.push(i as u64);
             }
         }

@@ -142,7 +142,34 @@ impl Manifest {
     /// # Errors
     /// If it is missing or not a manifest.
     pub fn read(dir: &Path) -> Result<Manifest> {
-        read_json(&dir.join(Self::FILE))
+        let path = dir.join(Self::FILE);
+        let m: Manifest = read_json(&path)?;
+        m.check(&path)?;
+        Ok(m)
+    }
+
+    /// Refuses digests and a key that are not the lowercase hex `run` writes: merge and
+    /// `status` compare them as text and show them, so a hand-edited one must not pass.
+    fn check(&self, path: &Path) -> Result<()> {
+        let fields = [
+            ("work_digest", Some(&self.work_digest), 64),
+            ("plan_digest", Some(&self.plan_digest), 64),
+            ("first_key", self.first_key.as_ref(), 16),
+        ];
+        for (name, value, digits) in fields {
+            let Some(v) = value else { continue };
+            let hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+            if v.len() != digits || !v.as_bytes().iter().all(hex) {
+                return Err(Error::invalid(
+                    Some(path),
+                    None,
+                    format!(
+                        "`{name}` is not {digits} lowercase hex digits: manifest.json is written by `jobsplit run`; restore it or remove this machine directory"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -41,13 +41,20 @@ fn a_cancelled_job_is_shown_cancelled_and_is_not_a_failure() {
         .exists()));
     let out = s.output(&["cancel", "out/solo", "0"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert_eq!(wait_child(&mut child, Duration::from_secs(60)).code(), Some(0));
+    assert_eq!(
+        wait_child(&mut child, Duration::from_secs(60)).code(),
+        Some(0)
+    );
 
     let out = s.output(&["report", "out", "-o", "r.html"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let html = std::fs::read_to_string(s.join("r.html")).unwrap();
     let d = data(&html);
-    assert_eq!(d["failures"], serde_json::json!([]), "cancelled is not failed");
+    assert_eq!(
+        d["failures"],
+        serde_json::json!([]),
+        "cancelled is not failed"
+    );
     // The page names every status the model has, and gives each a colour and a legend entry.
     assert_eq!(
         d["statuses"],
@@ -59,13 +66,23 @@ fn a_cancelled_job_is_shown_cancelled_and_is_not_a_failure() {
         .iter()
         .position(|i| i == 0)
         .unwrap();
-    assert_eq!(d["statuses"][d["rows"]["s"][r].as_u64().unwrap() as usize], "cancelled");
+    assert_eq!(
+        d["statuses"][d["rows"]["s"][r].as_u64().unwrap() as usize],
+        "cancelled"
+    );
     for status in ["ok", "failed", "timeout", "interrupted", "cancelled"] {
-        assert!(html.contains(&format!(".{status}{{color:")), "a colour for {status}");
+        assert!(
+            html.contains(&format!(".{status}{{color:")),
+            "a colour for {status}"
+        );
     }
     let md = s.output(&["report", "out", "--markdown"]);
     assert_eq!(md.code, 0, "{}", md.stderr);
-    assert!(md.stdout.contains("## Failures (0)\n\nNone."), "{}", md.stdout);
+    assert!(
+        md.stdout.contains("## Failures (0)\n\nNone."),
+        "{}",
+        md.stdout
+    );
 }
 
 #[test]
@@ -113,6 +130,9 @@ fn a_machine_killed_and_resumed_is_timed_over_both_runs() {
         // One core runs one job at a time: its wall time is at least its busy time, and the
         // 3 s it was down are not counted.
         assert!(wall >= busy, "{what}: wall {wall} < busy {busy}: {m}");
-        assert!(wall < busy + 2.5, "{what}: wall {wall} counts the time it was down: {m}");
+        assert!(
+            wall < busy + 2.5,
+            "{what}: wall {wall} counts the time it was down: {m}"
+        );
     }
 }

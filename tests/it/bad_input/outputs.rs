@@ -119,7 +119,10 @@ fn merge_inputs() {
                 MANIFEST,
                 set("work_digest", format!("a{}", "é".repeat(40)).into()),
             ),
-            &["out/a/manifest.json", "`work_digest` is not 64 lowercase hex digits"],
+            &[
+                "out/a/manifest.json",
+                "`work_digest` is not 64 lowercase hex digits",
+            ],
         ),
         merge_args(merge("the same machine twice").args(&[]), &[])
             .args(&["merge", "out", "out/a", "--out", "m2"])
