@@ -71,19 +71,12 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         }
         e
     };
-    let read = read_all(&dirs, out, &tmp_log, threads).map_err(undo)?;
     let Read {
         mut table,
         stats,
         log_lines,
-    } = read;
+    } = read_all(&dirs, out, &tmp_log, threads).map_err(undo)?;
     warnings.append(&mut table.warnings);
-    if table.duplicate_count > 0 {
-        warnings.push(format!(
-            "{} jobs have more than one ok row (run twice: overlapping plans or a copied dir?); each is kept once",
-            table.duplicate_count
-        ));
-    }
     let (counts, missing) = table.tally();
     let balance = proof.map(|p| {
         let (b, mut w) = p.finish(&missing);
@@ -96,11 +89,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     }
     // Each job's files, from the input whose row won, into a temporary tree moved into place last.
     let collected = if opts.collect_files {
-        let winners: Vec<(u64, &Path)> = table
-            .winners()
-            .map(|(i, f)| (i, dirs[f].dir.as_path()))
-            .collect();
-        Some(files::collect(out, &winners).map_err(undo)?)
+        Some(files::collect(out, &winning_dirs(&table, &dirs)).map_err(undo)?)
     } else {
         None
     };
@@ -206,11 +195,25 @@ fn read_all(dirs: &[MachineDir], out: &Path, tmp_log: &Path, threads: usize) -> 
     });
     let ((mut table, stats), (log_lines, log_warnings)) = (tables?, logs?);
     table.warnings.splice(0..0, log_warnings);
+    if table.duplicate_count > 0 {
+        table.warnings.push(format!(
+            "{} jobs have more than one ok row (run twice: overlapping plans or a copied dir?); each is kept once",
+            table.duplicate_count
+        ));
+    }
     Ok(Read {
         table,
         stats,
         log_lines,
     })
+}
+
+/// Every job with a row, with the directory whose row won.
+fn winning_dirs<'a>(table: &table::Table, dirs: &'a [MachineDir]) -> Vec<(u64, &'a Path)> {
+    table
+        .winners()
+        .map(|(i, f)| (i, dirs[f].dir.as_path()))
+        .collect()
 }
 
 /// Per machine, by name (a rescue's dirs add to the same machine), with suggested weights.
