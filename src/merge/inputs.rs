@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use super::discover::MachineDir;
 use super::report::run_start_us;
-use super::table::{FileStats, Slot, EMPTY, LEN_BITS, LEN_MASK};
+use super::report::RowFigures;
+use super::table::{Slot, EMPTY, LEN_BITS, LEN_MASK};
 use crate::error::{Error, Result};
-use crate::model::Status;
 use crate::output::results::{Data, ResultsReader};
 
 /// One input to merge.
@@ -38,7 +38,7 @@ pub(super) struct Candidate {
 pub(super) struct Scanned {
     pub(super) columns: Vec<String>,
     pub(super) rows: Vec<Candidate>,
-    pub(super) stats: FileStats,
+    pub(super) stats: RowFigures,
     pub(super) warnings: Vec<String>,
 }
 
@@ -97,7 +97,7 @@ pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
     let mut reader = ResultsReader::from_reader(&source.shown, Box::new(reader_at), false)?;
     let columns = reader.columns().to_vec();
     let mut rows = Vec::new();
-    let mut stats = FileStats::default();
+    let mut stats = RowFigures::default();
     while let Some(row) = reader.next_row()? {
         if row.index >= jobs {
             return Err(Error::invalid(
@@ -119,15 +119,12 @@ pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
                     "a row of more than 512 MiB: repair or remove it",
                 )
             })?;
-        stats.attempts += 1;
-        stats.busy_s += row.duration_s;
-        match row.status {
-            Status::Ok => stats.ok_rows += 1,
-            Status::Timeout => stats.timeout_rows += 1,
-            _ => {}
-        }
-        let end = row.started_us + (row.duration_s * 1e6) as i64;
-        stats.spans.add(row.started_us, end, source.run_start_us);
+        stats.add(
+            row.status,
+            row.started_us,
+            row.duration_s,
+            source.run_start_us,
+        );
         rows.push(Candidate {
             index: row.index,
             slot: Slot {

@@ -17,7 +17,7 @@ mod weights;
 pub use claims::{BalanceSummary, StealCredit, Unfinished};
 pub use discover::{find_machine_dirs, find_study_dirs, nothing_started, MachineDir};
 pub use files::FilesSummary;
-pub(crate) use report::{run_start_us, RowSpans, RunFigures};
+pub(crate) use report::{run_start_us, RowFigures, RunFigures};
 pub use report::{MachineSummary, MergeReport, Summary};
 pub use rescue::{load_rescue, Rescue};
 pub use status::{planned_status, status, MachineStatus, StatusReport};
@@ -175,7 +175,7 @@ fn check_runs(dirs: &[MachineDir]) -> Result<(Vec<String>, Vec<String>)> {
 /// What pass 1 read: the table, each input's statistics, the lines of the merged log.
 struct Read {
     table: table::Table,
-    stats: Vec<table::FileStats>,
+    stats: Vec<report::RowFigures>,
     log_lines: u64,
 }
 
@@ -219,7 +219,7 @@ fn winning_dirs<'a>(table: &table::Table, dirs: &'a [MachineDir]) -> Vec<(u64, &
 /// Per machine, by name (a rescue's dirs add to the same machine), with suggested weights.
 fn machine_summaries(
     dirs: &[MachineDir],
-    stats: &[table::FileStats],
+    stats: &[report::RowFigures],
     table: &table::Table,
 ) -> Vec<MachineSummary> {
     let credited = table.credited();
@@ -228,8 +228,7 @@ fn machine_summaries(
         // The merged table's jobs are credited once, to the first directory of the machine.
         let seen = machines.iter().any(|x| x.name == d.manifest.machine);
         let figures = report::RunFigures {
-            attempts: st.attempts,
-            ok_rows: st.ok_rows,
+            rows: *st,
             jobs: if seen {
                 0
             } else {
@@ -238,8 +237,6 @@ fn machine_summaries(
                     .copied()
                     .unwrap_or(0)
             },
-            busy_s: st.busy_s,
-            spans: st.spans,
         };
         MachineSummary::add_run(&mut machines, &d.manifest, figures);
     }
@@ -288,7 +285,7 @@ fn read_tables(
     jobs: u64,
     scratch: &Path,
     threads: usize,
-) -> Result<(table::Table, Vec<table::FileStats>)> {
+) -> Result<(table::Table, Vec<report::RowFigures>)> {
     let mut table = table::Table::new(jobs).ok_or_else(|| {
         Error::invalid(
             Some(&dirs[0].dir.join(crate::output::manifest::Manifest::FILE)),

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::model::Tally;
+use crate::model::{Status, Tally};
 
 /// Per-machine figures of a merge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,16 +53,39 @@ impl MachineSummary {
 /// What one machine directory's rows add to its machine's figures.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RunFigures {
-    /// Rows (attempts) it holds.
-    pub(crate) attempts: u64,
-    /// Its ok rows.
-    pub(crate) ok_rows: u64,
+    /// Its rows.
+    pub(crate) rows: RowFigures,
     /// Jobs of the merged table credited to it.
     pub(crate) jobs: u64,
-    /// The sum of its attempts' durations, seconds.
+}
+
+/// What a machine directory's rows add up to (merge's pass 1 and `report` count them so).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RowFigures {
+    /// Rows (attempts) by status. Timed-out rows' busy time measures the time limit, not
+    /// speed.
+    pub(crate) by_status: Tally,
+    /// The sum of their durations, seconds.
     pub(crate) busy_s: f64,
-    /// When its rows ran.
+    /// When they ran.
     pub(crate) spans: RowSpans,
+}
+
+impl RowFigures {
+    /// Adds a row: its status, its start (microseconds since the epoch) and duration;
+    /// `run_start` is when the directory's last run started.
+    pub(crate) fn add(
+        &mut self,
+        status: Status,
+        start: i64,
+        duration_s: f64,
+        run_start: Option<i64>,
+    ) {
+        self.by_status.add(status);
+        self.busy_s += duration_s;
+        self.spans
+            .add(start, start + (duration_s * 1e6) as i64, run_start);
+    }
 }
 
 /// When a machine directory's rows ran, split at its manifest's `started_at`: a directory
@@ -114,10 +137,10 @@ impl MachineSummary {
             }
         };
         entry.jobs += f.jobs;
-        entry.attempts += f.attempts;
-        entry.wall_s += wall_seconds(m, f.spans);
-        entry.busy_s += f.busy_s;
-        entry.jobs_per_core_s += f.ok_rows as f64;
+        entry.attempts += f.rows.by_status.with_status();
+        entry.wall_s += wall_seconds(m, f.rows.spans);
+        entry.busy_s += f.rows.busy_s;
+        entry.jobs_per_core_s += f.rows.by_status.ok as f64;
     }
 }
 

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use super::discover::MachineDir;
 use super::inputs::{locate, scan, Candidate, Scanned, Source};
-use super::report::RowSpans;
+use super::report::RowFigures;
 use crate::error::{Error, Result};
 use crate::model::{Status, Tally};
 use crate::output::results::insert_column;
@@ -46,18 +46,6 @@ impl Slot {
     pub(super) fn len(&self) -> usize {
         (self.len_status & LEN_MASK) as usize
     }
-}
-
-/// Statistics of one input file.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct FileStats {
-    pub(crate) attempts: u64,
-    pub(crate) ok_rows: u64,
-    /// Rows of attempts that timed out: their busy time measures the time limit, not speed.
-    pub(crate) timeout_rows: u64,
-    pub(crate) busy_s: f64,
-    /// When its rows ran.
-    pub(crate) spans: RowSpans,
 }
 
 /// The merged table under construction.
@@ -116,7 +104,7 @@ impl Table {
         dirs: &[MachineDir],
         scratch: &Path,
         threads: usize,
-    ) -> Result<Vec<FileStats>> {
+    ) -> Result<Vec<RowFigures>> {
         let jobs = self.slots.len() as u64;
         let mut stats = Vec::with_capacity(dirs.len());
         for batch in dirs.chunks(threads.max(1)) {
@@ -172,7 +160,7 @@ impl Table {
     }
 
     /// Ranks one scanned input's rows against the rows kept so far.
-    fn fold(&mut self, file: usize, scanned: Scanned) -> Result<FileStats> {
+    fn fold(&mut self, file: usize, scanned: Scanned) -> Result<RowFigures> {
         let map = scanned
             .columns
             .iter()

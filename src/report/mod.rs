@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::merge::{find_study_dirs, run_start_us, MachineSummary, RowSpans, RunFigures, Summary};
+use crate::merge::{
+    find_study_dirs, run_start_us, MachineSummary, RowFigures, RunFigures, Summary,
+};
 use crate::model::Status;
 use crate::output::log::LogReader;
 use crate::output::results::{ResultsReader, FIXED};
@@ -123,20 +125,15 @@ pub fn gather(dir: &Path) -> Result<Report> {
         for d in &dirs {
             let before = b.rows.i.len();
             b.read_results(&results_file(&d.dir)?)?;
-            let (mut ok, mut busy, mut spans) = (0u64, 0.0, RowSpans::default());
+            let mut rows = RowFigures::default();
             let run_start = run_start_us(&d.manifest);
             for r in before..b.rows.i.len() {
-                ok += u64::from(Status::from_code(b.rows.s[r]).is_ok());
-                busy += b.rows.d[r];
-                let (start, end) = (b.starts[r], b.starts[r] + (b.rows.d[r] * 1e6) as i64);
-                spans.add(start, end, run_start);
+                let status = Status::from_code(b.rows.s[r]);
+                rows.add(status, b.starts[r], b.rows.d[r], run_start);
             }
             let figures = RunFigures {
-                attempts: (b.rows.i.len() - before) as u64,
-                ok_rows: ok,
-                jobs: ok,
-                busy_s: busy,
-                spans,
+                rows,
+                jobs: rows.by_status.ok,
             };
             MachineSummary::add_run(&mut machines, &d.manifest, figures);
         }
