@@ -64,6 +64,26 @@ impl Table {
         file.sync_all().map_err(io)
     }
 
+    /// The rows of `chunk` (read into `raw`, from the sources `owners`) copied as they are,
+    /// with the empty cells of the merged columns their sources lack appended.
+    fn render_verbatim(&self, chunk: &[Slot], raw: &[u8], owners: &[usize]) -> Vec<u8> {
+        let width = FIXED.len() + self.columns.len();
+        let mut out = Vec::with_capacity(raw.len() + owners.len() * 4);
+        let mut at = 0;
+        for (slot, &f) in chunk.iter().filter(|s| s.file != EMPTY).zip(owners) {
+            let mut row = &raw[at..at + slot.len()];
+            at += slot.len();
+            while let [rest @ .., b'\n' | b'\r'] = row {
+                row = rest;
+            }
+            out.extend_from_slice(row);
+            let pad = width - FIXED.len() - self.maps[f].len();
+            out.resize(out.len() + pad, b',');
+            out.push(b'\n');
+        }
+        out
+    }
+
     /// Reads back the winning rows of `chunk` and writes them with the merged columns.
     fn render(&self, chunk: &[Slot], files: &[&File]) -> Result<Vec<u8>> {
         let mut raw = Vec::with_capacity(chunk.len() * 128);
@@ -86,20 +106,7 @@ impl Table {
             .map(|m| m.iter().enumerate().all(|(k, &p)| k == p))
             .collect();
         if owners.iter().all(|&f| verbatim[f]) {
-            let mut out = Vec::with_capacity(raw.len() + owners.len() * 4);
-            let mut at = 0;
-            for (slot, &f) in chunk.iter().filter(|s| s.file != EMPTY).zip(&owners) {
-                let mut row = &raw[at..at + slot.len()];
-                at += slot.len();
-                while let [rest @ .., b'\n' | b'\r'] = row {
-                    row = rest;
-                }
-                out.extend_from_slice(row);
-                let pad = width - FIXED.len() - self.maps[f].len();
-                out.resize(out.len() + pad, b',');
-                out.push(b'\n');
-            }
-            return Ok(out);
+            return Ok(self.render_verbatim(chunk, &raw, &owners));
         }
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
