@@ -1,6 +1,6 @@
 //! The one tally of outcomes: jobs counted by their final [`Status`], with the jobs an earlier
 //! run ended (`skipped`) and the jobs with no outcome (`not_run`), and the folds every view
-//! shows (ok + skipped, failed + timeout, done). The scheduler counts into an [`AtomicTally`];
+//! shows (ok + skipped, failed + timeout, done). The scheduler counts into an `AtomicTally`;
 //! the manifest, the run's summary, status.json, `status`, merge's summary.json and the
 //! reporters all read a [`Tally`] or its [`Progress`], so a fold is written here once.
 
