@@ -36,7 +36,7 @@ pub use library::{
 };
 pub use rerun::JobSet;
 pub use rundir::Resume;
-pub use runner::{hostname, Counts, RunOptions, RunSummary, Runner};
+pub use runner::{hostname, RunOptions, RunSummary, Runner};
 pub use steal::{Balance, StealOptions};
 pub use supervisor::{Exit, Stop};
 pub use worker::WorkerExecutor;
