@@ -10,7 +10,6 @@ pub(in crate::run) mod env;
 mod reason;
 mod workdir;
 
-
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::OnceLock;

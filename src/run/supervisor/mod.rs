@@ -17,8 +17,8 @@ mod leftovers;
 mod pipe;
 
 pub(crate) use environ::{var, Environ};
-pub(crate) use leftovers::{run_marker, Marked, RUN_VAR};
 pub use exit::{Exit, Stop};
+pub(crate) use leftovers::{run_marker, Marked, RUN_VAR};
 
 use std::ffi::CString;
 use std::io;

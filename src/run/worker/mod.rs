@@ -19,9 +19,9 @@ use std::time::{Duration, Instant, SystemTime};
 use self::process::{Gone, Worker};
 use self::protocol::JobLine;
 use super::attempt::{Attempt, Reason};
-use super::supervisor::{run_marker, Marked, RUN_VAR};
 use super::executor::{Control, Executor, JobSpec};
 use super::supervisor::Exit;
+use super::supervisor::{run_marker, Marked, RUN_VAR};
 use crate::model::{Status, Stream};
 use crate::Work;
 
