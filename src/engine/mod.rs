@@ -9,9 +9,11 @@
 //! Which shard a task is comes from, in this order:
 //!
 //! 1. `--shard I/N` on the command line ([`Shard`] parses it), for any engine;
-//! 2. the environment ([`detect`]): a Slurm array task (`SLURM_ARRAY_TASK_ID`, ...) or a
-//!    Kubernetes Indexed Job pod (`JOB_COMPLETION_INDEX` with `--shard-count N` or
-//!    `JOBSPLIT_SHARD_COUNT=N`);
+//! 2. the environment ([`detect`]): an array task of Slurm (`SLURM_ARRAY_TASK_ID`, ...),
+//!    Grid Engine (`SGE_TASK_ID`, ...), PBS Pro (`PBS_ARRAY_INDEX`), Torque (`PBS_ARRAYID`)
+//!    or LSF (`LSB_JOBINDEX`, ...), or a Kubernetes Indexed Job pod (`JOB_COMPLETION_INDEX`);
+//!    where the engine does not tell the array's size (PBS Pro, Torque, Kubernetes) it comes
+//!    from `--shard-count N` or `JOBSPLIT_SHARD_COUNT=N`;
 //! 3. otherwise the task is no shard, and the machines file decides as on any host.
 //!
 //! [`slurm_files`] writes the sbatch scripts of a study: the array, the merge as a dependent
@@ -38,13 +40,15 @@
 //! ```
 
 mod detect;
+mod detect_read;
 mod sbatch_words;
 mod shard;
 mod slurm_limits;
 mod slurm_script;
 mod slurm_time;
+mod threads;
 
-pub use detect::{detect, detect_engine, local_threads, Detected, SHARD_COUNT_ENV};
+pub use detect::{detect, detect_engine, Detected, SHARD_COUNT_ENV};
 pub use shard::{shard_machine_name, Shard, MAX_SHARDS};
 pub use slurm_limits::{max_array_size, shard_warnings};
 pub use slurm_script::{
@@ -52,3 +56,4 @@ pub use slurm_script::{
     RESCUE_SCRIPT, RESCUE_SH, SUBMIT_SH,
 };
 pub use slurm_time::{slurm_time, DEFAULT_STOP_BEFORE};
+pub use threads::local_threads;
