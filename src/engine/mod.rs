@@ -42,6 +42,7 @@
 mod detect;
 mod detect_read;
 mod sbatch_words;
+mod script_shell;
 mod shard;
 mod slurm_limits;
 mod slurm_script;
