@@ -19,7 +19,9 @@
 //! [`slurm_files`] writes the sbatch scripts of a study: the array, the merge as a dependent
 //! job, and the rescue of what did not end ok. [`slurm_time`] reads a time limit,
 //! [`shard_warnings`] says when an array has more shards than jobs or than the cluster's
-//! `MaxArraySize` ([`max_array_size`]) allows.
+//! `MaxArraySize` ([`max_array_size`]) allows. [`sge_files`] writes the same for Grid Engine
+//! (an array job, the merge held with `-hold_jid`, the rescue), with [`sge_time`] for its
+//! time limits.
 //!
 //! # Examples
 //!
@@ -43,6 +45,8 @@ mod detect;
 mod detect_read;
 mod sbatch_words;
 mod script_shell;
+mod sge_script;
+mod sge_time;
 mod shard;
 mod slurm_limits;
 mod slurm_script;
@@ -50,6 +54,10 @@ mod slurm_time;
 mod threads;
 
 pub use detect::{detect, detect_engine, Detected, SHARD_COUNT_ENV};
+pub use sge_script::{
+    sge_files, SgeScriptOptions, SGE_ARRAY_SCRIPT, SGE_MERGE_SCRIPT, SGE_RESCUE_SCRIPT,
+};
+pub use sge_time::sge_time;
 pub use shard::{shard_machine_name, Shard, MAX_SHARDS};
 pub use slurm_limits::{max_array_size, shard_warnings};
 pub use slurm_script::{
