@@ -67,9 +67,9 @@ pub fn sge_time(option: &str, text: &str) -> Result<String> {
 /// `HH:MM:SS` or `MM:SS` as written, with its length in seconds.
 fn clock_form(t: &str) -> Option<(String, u64)> {
     let parts = t.split(':').map(number).collect::<Option<Vec<u64>>>()?;
-    let seconds = match parts.as_slice() {
-        &[m, s] => m.checked_mul(60)?.checked_add(s)?,
-        &[h, m, s] => h.checked_mul(3600)?.checked_add(m * 60 + s)?,
+    let seconds = match *parts.as_slice() {
+        [m, s] => m.checked_mul(60)?.checked_add(s)?,
+        [h, m, s] => h.checked_mul(3600)?.checked_add(m * 60 + s)?,
         _ => return None,
     };
     Some((t.to_owned(), seconds))
