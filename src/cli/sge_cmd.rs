@@ -37,6 +37,9 @@ pub(crate) struct SgeArgs {
     /// Queue (-q)
     #[arg(long, value_name = "Q")]
     pub(crate) queue: Option<String>,
+    /// At most N tasks of the array run at once (-tc N)
+    #[arg(long, value_name = "N")]
+    pub(crate) max_running: Option<u64>,
     /// Grid Engine job name (-N)
     #[arg(long, default_value = "jobsplit", value_name = "NAME")]
     pub(crate) job_name: String,
@@ -87,6 +90,7 @@ pub(crate) fn run(args: &SgeArgs) -> Result<u8> {
             .extend(["--steal-block".to_owned(), b.to_string()]);
     }
     opts.queue.clone_from(&args.queue);
+    opts.max_running = args.max_running;
     opts.extra_qsub.clone_from(&args.qsub_lines);
     let files = sge_files(&opts)?;
     let jobs = job_count(args.config.as_deref(), args.jobs.as_deref());

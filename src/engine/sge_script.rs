@@ -73,6 +73,9 @@ pub struct SgeScriptOptions {
     pub merge_time: Option<String>,
     /// The queue (`-q`); `None` lets Grid Engine choose.
     pub queue: Option<String>,
+    /// How many tasks of the array (and of a rescue round) may run at once (`-tc`); `None`
+    /// for no limit.
+    pub max_running: Option<u64>,
     /// More `#$` options for every job (array, merge, rescue), such as `-P physics` or
     /// `-l h_vmem=8G`; a leading `#$` is optional.
     pub extra_qsub: Vec<String>,
@@ -99,6 +102,7 @@ impl SgeScriptOptions {
             time: None,
             merge_time: None,
             queue: None,
+            max_running: None,
             extra_qsub: Vec::new(),
         }
     }
@@ -174,6 +178,11 @@ impl<'a> Resolved<'a> {
         }
         job_name(&opts.job_name)?;
         let mut task = Vec::new();
+        match opts.max_running {
+            Some(0) => return Err(Error::usage("--max-running 0: no task could run")),
+            Some(n) => task.push(format!("-tc {n}")),
+            None => {}
+        }
         match &opts.pe {
             Some(pe) => {
                 word("--pe", pe)?;
@@ -428,13 +437,21 @@ fn sge_path<'p>(option: &str, path: &'p Path) -> Result<&'p str> {
     Ok(text)
 }
 
-/// An extra `#$` option: `-l h_vmem=8G` or `#$ -l h_vmem=8G`.
+/// An extra `#$` option for every job: `-l h_vmem=8G` or `#$ -l h_vmem=8G`. Not `-t` or
+/// `-tc`: the merge is no array job, and Grid Engine refuses it either.
 fn extra_line(line: &str) -> Result<String> {
     let option = line.trim();
     let option = option.strip_prefix("#$").unwrap_or(option).trim();
     if !option.starts_with('-') || option.contains(['\n', '\r']) {
         return Err(Error::usage(format!(
             "extra #$ line {line:?}: expected one qsub option such as -l h_vmem=8G"
+        )));
+    }
+    let name = option.split_whitespace().next().unwrap_or_default();
+    if name == "-t" || name == "-tc" {
+        return Err(Error::usage(format!(
+            "extra #$ line {line:?}: the array's tasks come from --shards and how many run at \
+             once from --max-running; an extra line goes to every job, the merge too"
         )));
     }
     Ok(option.to_owned())

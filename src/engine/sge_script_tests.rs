@@ -14,6 +14,7 @@ fn study() -> SgeScriptOptions {
     opts.time = Some("4h".to_owned());
     opts.merge_time = Some("30m".to_owned());
     opts.queue = Some("short.q".to_owned());
+    opts.max_running = Some(2);
     opts.extra_qsub = vec!["-P physics".to_owned(), "#$ -l h_vmem=2G".to_owned()];
     opts
 }
@@ -56,6 +57,7 @@ fn array_header_is_what_qsub_needs() {
         "#$ -S /bin/bash\n",
         "#$ -j y\n",
         "#$ -o out/sge-$JOB_ID.$TASK_ID.out\n",
+        "#$ -tc 2\n",
         "#$ -pe smp 8\n",
         "#$ -l h_rt=04:00:00\n",
         "#$ -wd /home/ada/sweep\n",
@@ -79,6 +81,11 @@ fn array_header_is_what_qsub_needs() {
     let merge = &files[1].1;
     assert!(merge.contains("#$ -l h_rt=00:30:00\n"), "{merge}");
     assert!(!merge.contains("-pe "), "{merge}");
+    assert!(!merge.contains("-tc "), "{merge}");
+    assert!(
+        files[3].1.contains("#$ -tc 2\n"),
+        "the rescue round is throttled too"
+    );
     assert!(files[2].1.contains("qsub -terse -hold_jid \"$array_id\""));
 }
 
@@ -147,6 +154,11 @@ fn refuses_options_that_make_a_broken_script() {
             Box::new(|o| o.extra_qsub = vec!["P physics".to_owned()]),
             "extra #$ line \"P physics\"",
         ),
+        (
+            Box::new(|o| o.extra_qsub = vec!["-tc 2".to_owned()]),
+            "how many run at once from --max-running",
+        ),
+        (Box::new(|o| o.max_running = Some(0)), "--max-running 0"),
         (
             Box::new(|o| o.config = Some("a\0b".into())),
             "contains a NUL byte",

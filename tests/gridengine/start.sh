@@ -9,8 +9,8 @@
 #      daemons (the packages pull in an MTA, exim4, which is never started either);
 #   2. builds a private SGE_ROOT under $SGE_LOCAL_BASE (links to the packaged binaries, the
 #      cell `jobsplit`, a Berkeley DB spool, qmaster and execd spool directories) with a
-#      global configuration that lets root submit (min_uid 0), sends no mail, and reports
-#      load every 2 s;
+#      global configuration that lets root submit (min_uid 0), sends no mail, reports load
+#      every 2 s and writes a finished job's accounting (qacct) at once;
 #   3. starts sge_qmaster and sge_execd on private ports, adds this host as admin, submit
 #      and execution host, a queue `all.q` of SGE_LOCAL_SLOTS slots with no load threshold
 #      (a busy CI machine must not put it in alarm), a parallel environment `smp`, and a
@@ -211,6 +211,7 @@ sed -e "s|^execd_spool_dir .*|execd_spool_dir        $EXECD_SPOOL|" \
     -e 's|^min_gid .*|min_gid                0|' \
     -e 's|^load_report_time .*|load_report_time       00:00:02|' \
     -e 's|^administrator_mail .*|administrator_mail     none|' \
+    -e 's|^reporting_params .*|reporting_params       accounting=true reporting=false flush_time=00:00:01 joblog=false sharelog=00:00:00 accounting_flush_time=00:00:00|' \
     /usr/share/gridengine/default-configuration >"$BASE/global.conf"
 {
     /usr/lib/gridengine/spoolinit berkeleydb libspoolb "$SPOOLDB" init
