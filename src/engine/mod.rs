@@ -43,6 +43,7 @@
 
 mod detect;
 mod detect_read;
+mod qsub_words;
 mod sbatch_words;
 mod script_shell;
 mod sge_script;
