@@ -66,7 +66,7 @@ pub struct SgeScriptOptions {
     /// Slots per task in `pe`; jobsplit runs that many jobs at once, read from `NSLOTS`.
     pub slots: u32,
     /// The time limit of each task (`-l h_rt=`): `HH:MM:SS` as written, or a duration with a
-    /// unit (`90m`, `2h30m`, `1d`); a bare number is refused ([`sge_time`]). `None` takes
+    /// unit (`90m`, `2h30m`, `1d`); a bare number is refused ([`sge_time`](crate::engine::sge_time)). `None` takes
     /// the queue's.
     pub time: Option<String>,
     /// The time limit of the merge job, in the same forms; `None` takes `time`.
@@ -136,7 +136,7 @@ pub const SGE_RESCUE_SCRIPT: &str = "rescue.sge";
 /// no slot, several slots without a parallel environment, neither `config` nor `jobs`, a job
 /// name, queue or parallel environment with spaces or quotes (or a name that starts with a
 /// digit), a directory named in a `#$` line with spaces, quotes, `$`, `:`, `,`, `#` or
-/// backslashes, a time [`sge_time`] refuses, an extra `#$` line that is not an option, or a
+/// backslashes, a time [`sge_time`](crate::engine::sge_time) refuses, an extra `#$` line that is not an option, or a
 /// path that is not UTF-8.
 pub fn sge_files(opts: &SgeScriptOptions) -> Result<Vec<(&'static str, String)>> {
     let s = Resolved::new(opts)?;
