@@ -20,6 +20,8 @@
 #      OUT-rescue-1 and merges again: every job ok exactly once, the merge job exits 0;
 #   5. sge-script --steal as a throttled array (--max-running 2: -tc 2): the late tasks find
 #      their shares taken; the merge proves every job ran exactly once by the claims.
+# The scenarios are submitted together and run side by side on the cell's 8 slots, then
+# checked; only the rescue round waits for its first merge.
 # Deletes its jobs and stops the daemons on exit. Prints "N passed, N failed" last.
 #
 # Needs root or passwordless sudo; without either it says so LOUDLY, prints
@@ -75,7 +77,7 @@ fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/jobsplit-gridengine-test.XXXXXX")
 chmod 755 "$WORK"
-export SGE_LOCAL_BASE=$WORK/sge
+export SGE_LOCAL_BASE=$WORK/sge SGE_LOCAL_SLOTS=8
 
 # Two free ports next to each other for sge_qmaster and sge_execd.
 port_busy() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
@@ -202,184 +204,138 @@ else
     exit 1
 fi
 
+# Every scenario is submitted first and checked once all have ended: the cell runs them side
+# by side (8 slots), which keeps this test short.
+
 # The study as a hand-written array job: no --shard, the shard comes from Grid Engine.
-cat >"$WORK/study.sge" <<EOF
+cat >"$WORK/study.sge" <<EOF2
 #!/bin/bash
 #$ -N squares
 #$ -S /bin/bash
 #$ -j y
 set -euo pipefail
 exec "\$JOBSPLIT" run --jobs jobs.txt --out "\$OUT" --yes
-EOF
+EOF2
 
-# run_array NAME TASKS [QSUB ARGS...]: the example study as array job -t TASKS, merged by a
-# job held on it.
-run_array() {
-    local name=$1 tasks=$2 out=$WORK/$1/out merged=$WORK/$1/merged aid mid t0
+# IDS[name]="array merge": the jobs of each scenario.
+declare -A IDS
+# submit_array NAME TASKS [QSUB ARGS...]: the example study as array job -t TASKS, and the
+# merge as a job held on it.
+submit_array() {
+    local name=$1 tasks=$2 out=$WORK/$1/out merged=$WORK/$1/merged aid
     shift 2
     mkdir -p "$out" # Grid Engine does not create the directory of -o
-    t0=$SECONDS
     if ! submit -t "$tasks" "$@" -wd "$STUDY" -o "$out/"'sge-$JOB_ID.$TASK_ID.out' \
         -v "JOBSPLIT=$BIN,OUT=$out" "$WORK/study.sge"; then
         bad "$name: qsub -t $tasks failed"
-        return
+        return 1
     fi
     aid=$JID
     if ! submit -hold_jid "$aid" -N squares-merge -S /bin/bash -wd "$STUDY" -j y \
-        -o "$out/"'merge-$JOB_ID.out' -b y "exec '$BIN' merge '$out' --out '$merged'"; then
+        -o "$out/"'sge-merge-$JOB_ID.out' -b y "exec '$BIN' merge '$out' --out '$merged'"; then
         bad "$name: qsub of the merge failed"
-        return
+        return 1
     fi
-    mid=$JID
-    say "$name: array job $aid (-t $tasks $*), merge job $mid"
-    if ! wait_gone "$aid" "$mid"; then
-        bad "$name: jobs $aid, $mid not finished after $TIMEOUT s"
-        show_logs "$out"/sge-*.out
-        return
-    fi
-    say "$name: finished $((SECONDS - t0)) s after qsub"
-    if all_exited "$aid" "$SHARDS"; then
-        ok "$name: $SHARDS array tasks exited 0"
-    else
-        bad "$name: array tasks: $(exits "$aid" | tr '\n' ';')"
-        show_logs "$out"/sge-*.out
-    fi
-    if all_exited "$mid" 1; then
-        ok "$name: the merge job (-hold_jid) exited 0"
-    else
-        bad "$name: merge job: $(exits "$mid")"
-        show_logs "$out"/merge-*.out
-    fi
-    check "$name" "$out" "$merged" "$WORK/plan.json" "$SHARDS" "$NJOBS"
+    IDS[$name]="$aid $JID"
+    say "$name: array job $aid (-t $tasks $*), merge job $JID"
 }
-
-# ---------------------------------------------------------------- 1. -t 1-4
-run_array plain "1-$SHARDS"
-
-# ---------------------------------------------------------------- 2. -t 1-7:2 -tc 2
-run_array stepped "1-$((2 * SHARDS - 1)):2" -tc 2
-
-# generate DIR STUDYDIR ARGS...: sge-script from STUDYDIR into DIR/scripts (out, merged in DIR).
+# generate NAME STUDYDIR ARGS...: sge-script from STUDYDIR into $WORK/NAME/scripts (out and
+# merged in $WORK/NAME).
 generate() {
-    local dir=$1 study=$2
+    local dir=$WORK/$1 study=$2
     shift 2
     mkdir -p "$dir"
     (cd "$study" && "$BIN" sge-script --jobs jobs.txt --out "$dir/out" --merged "$dir/merged" \
         --submit-dir "$dir/scripts" "$@") >"$dir/generate.log" 2>&1
 }
-# submit_sh DIR STUDYDIR SCRIPT [ARGS]: run DIR/scripts/SCRIPT from STUDYDIR into
-# DIR/SCRIPT.log; the array and merge ids go to $AID and $MID.
-AID= MID=
+# submit_sh NAME STUDYDIR SCRIPT [ARGS]: run $WORK/NAME/scripts/SCRIPT from STUDYDIR into
+# $WORK/NAME/SCRIPT.log; the array and merge ids it printed go to IDS[NAME].
 submit_sh() {
-    local dir=$1 study=$2 script=$3
+    local dir=$WORK/$1 name=$1 study=$2 script=$3 aid mid
     shift 3
-    AID= MID=
     (cd "$study" && bash "$dir/scripts/$script" "$@") >"$dir/$script.log" 2>&1 || return 1
-    read -r AID MID < <(ids_of "$dir/$script.log" | tr '\n' ' ')
-    JOB_IDS+=("$AID" "$MID")
-    [[ -n $AID && -n $MID ]]
+    read -r aid mid < <(ids_of "$dir/$script.log" | tr '\n' ' ')
+    JOB_IDS+=("$aid" "$mid")
+    [[ -n $aid && -n $mid ]] || return 1
+    IDS[$name]="$aid $mid"
+    say "$name: $script submitted array job $aid, merge job $mid"
+}
+# ended NAME [TASKS] [MERGE-STATUS]: the scenario's TASKS tasks (default SHARDS) exited 0 and
+# its merge exited MERGE-STATUS (default 0).
+ended() {
+    local name=$1 tasks=${2:-$SHARDS} status=${3:-0} aid mid
+    read -r aid mid <<<"${IDS[$name]}"
+    if all_exited "$aid" "$tasks"; then
+        ok "$name: $tasks array tasks exited 0"
+    else
+        bad "$name: array tasks: $(exits "$aid" | tr '\n' ';')"
+        show_logs "$WORK/$name"/out*/sge-"$aid".*.out
+    fi
+    if all_exited "$mid" 1 "$status"; then
+        ok "$name: the merge job (-hold_jid) exited $status"
+    else
+        bad "$name: merge job: $(exits "$mid")"
+        show_logs "$WORK/$name"/out/sge-merge-*.out
+    fi
 }
 
-# ---------------------------------------------------------------- 3. sge-script
-dir=$WORK/generated
-if generate "$dir" "$STUDY" --shards "$SHARDS" --pe smp --slots 2 --time 10m; then
-    ok "sge-script wrote $(ls "$dir/scripts" | tr '\n' ' ')"
-    t0=$SECONDS
-    if submit_sh "$dir" "$STUDY" submit.sh; then
-        say "generated: array job $AID, merge job $MID"
-        if wait_gone "$AID" "$MID"; then
-            say "generated: finished $((SECONDS - t0)) s after submit.sh"
-            if all_exited "$AID" "$SHARDS" && all_exited "$MID" 1; then
-                ok "generated: $SHARDS tasks and the merge (-hold_jid) exited 0"
-            else
-                bad "generated: tasks $(exits "$AID" | tr '\n' ';') merge $(exits "$MID")"
-                show_logs "$dir"/out/sge-*.out
-            fi
-            check generated "$dir/out" "$dir/merged" "$WORK/plan.json" "$SHARDS" "$NJOBS"
-            threads=$(cat "$dir"/out/shard-*/manifest.json | grep -o '"threads": *[0-9]*' | grep -o '[0-9]*$' | sort -u | tr '\n' ' ')
-            if [[ $threads == "2 " ]] && grep -q ', 2 slot(s)$' "$dir/out/sge-$AID.1.out"; then
-                ok "generated: -pe smp 2 gives each task NSLOTS=2, and jobsplit ran 2 jobs at once"
-            else
-                bad "generated: threads in the manifests: '$threads'; log: $(head -3 "$dir/out/sge-$AID.1.out")"
-            fi
-        else
-            bad "generated: jobs $AID, $MID not finished after $TIMEOUT s"
-            show_logs "$dir"/out/sge-*.out
-        fi
-    else
-        bad "generated: submit.sh failed: $(cat "$dir/submit.sh.log")"
-    fi
+t0=$SECONDS
+# 1. -t 1-4, detected.
+submit_array plain "1-$SHARDS"
+# 2. -t 1-7:2 -tc 2: ids 1, 3, 5, 7, two at a time; the same plan.
+submit_array stepped "1-$((2 * SHARDS - 1)):2" -tc 2
+# 3. sge-script with 2 slots a task.
+if generate generated "$STUDY" --shards "$SHARDS" --pe smp --slots 2 --time 10m; then
+    ok "sge-script wrote $(ls "$WORK/generated/scripts" | tr '\n' ' ')"
+    submit_sh generated "$STUDY" submit.sh || bad "generated: submit.sh failed: $(cat "$WORK/generated/submit.sh.log")"
 else
-    bad "sge-script failed: $(cat "$dir/generate.log")"
+    bad "sge-script failed: $(cat "$WORK/generated/generate.log")"
 fi
-
-# ---------------------------------------------------------------- 4. rescue
-# 12 jobs; jobs 3 and 8 fail while their marker file exists.
+# 4. 12 jobs; jobs 3 and 8 fail while their marker file exists.
 rq=$WORK/rescue
 mkdir -p "$rq/study"
 for i in $(seq 0 11); do echo "test ! -e $rq/fail-$i && echo job $i"; done >"$rq/study/jobs.txt"
 touch "$rq/fail-3" "$rq/fail-8"
-if generate "$rq" "$rq/study" --shards "$SHARDS" && submit_sh "$rq" "$rq/study" submit.sh; then
-    first_merge=$MID
-    if wait_gone "$AID" "$MID"; then
-        missing=$(grep -v -e '^#' -e '^$' "$rq/merged/missing.txt" 2>/dev/null | cut -f1 | cut -d, -f1 | tr '\n' ' ')
-        if all_exited "$MID" 1 1 && [[ $(grep -cv -e '^#' -e '^$' "$rq/merged/missing.txt") == 2 ]]; then
-            ok "rescue: the merge job exits 1 and missing.txt lists the 2 failed jobs ($missing)"
-        else
-            bad "rescue: merge $(exits "$MID"): $(cat "$rq/merged/missing.txt" 2>&1)"
-            show_logs "$rq"/out/sge-merge-*.out
-        fi
-        rm -f "$rq/fail-3" "$rq/fail-8"
-        if submit_sh "$rq" "$rq/study" rescue.sh 2; then
-            say "rescue: round 1 array job $AID, merge job $MID"
-            if wait_gone "$AID" "$MID"; then
-                if all_exited "$AID" 2 && all_exited "$MID" 1 && [[ -d $rq/out-rescue-1/shard-1 ]]; then
-                    ok "rescue: rescue.sh 2 ran a 2-task array into out-rescue-1; the merge exited 0"
-                else
-                    bad "rescue: tasks $(exits "$AID" | tr '\n' ';') merge $(exits "$MID"): $(cat "$rq/rescue.sh.log")"
-                    show_logs "$rq"/out-rescue-1/sge-*.out "$rq"/out/sge-merge-*.out
-                fi
-                if python3 - "$rq/merged" <<'PY'; then
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1] + "/results.csv", newline="")))
-ok = sorted(int(r["index"]) for r in rows if r["status"] == "ok")
-assert ok == list(range(12)), ok
-assert len(rows) == 12, len(rows)
-missing = [l for l in open(sys.argv[1] + "/missing.txt") if l.strip() and not l.startswith("#")]
-assert not missing, missing
-PY
-                    ok "rescue: merged/results.csv has every job ok exactly once, nothing missing"
-                else
-                    bad "rescue: $(head -c 1500 "$rq/merged/results.csv" "$rq/merged/missing.txt" 2>&1)"
-                fi
-            else
-                bad "rescue: jobs $AID, $MID not finished after $TIMEOUT s"
-            fi
-        else
-            bad "rescue: rescue.sh failed: $(cat "$rq/rescue.sh.log")"
-        fi
-    else
-        bad "rescue: jobs $AID, $first_merge not finished after $TIMEOUT s"
-    fi
-else
+generate rescue "$rq/study" --shards "$SHARDS" && submit_sh rescue "$rq/study" submit.sh ||
     bad "rescue: sge-script or submit.sh failed: $(cat "$rq/generate.log" "$rq/submit.sh.log" 2>&1)"
+# 5. --steal, two tasks at a time (--max-running 2, -tc 2): the first two steal the shares of
+# the tasks not started yet, which then find everything claimed and end at once.
+if generate steal "$STUDY" --shards "$SHARDS" --steal --steal-block 2 --max-running 2 &&
+    grep -q -- ' --steal --steal-block 2 ' "$WORK/steal/scripts/array.sge" &&
+    grep -q '^#\$ -tc 2$' "$WORK/steal/scripts/array.sge"; then
+    submit_sh steal "$STUDY" submit.sh || bad "steal: submit.sh failed: $(cat "$WORK/steal/submit.sh.log")"
+else
+    bad "steal: sge-script --steal: $(cat "$WORK/steal/generate.log") $(grep -E 'tc|exec' "$WORK/steal/scripts/array.sge")"
 fi
 
-# ---------------------------------------------------------------- 5. sge-script --steal
-# Two tasks at a time (--max-running 2, -tc 2): the first two steal the shares of the tasks not started yet,
-# which then find everything claimed and end at once; the merge proves exactly once.
-dir=$WORK/steal
-if generate "$dir" "$STUDY" --shards "$SHARDS" --steal --steal-block 2 --max-running 2 &&
-    grep -q -- ' --steal --steal-block 2 ' "$dir/scripts/array.sge" &&
-    grep -q '^#\$ -tc 2$' "$dir/scripts/array.sge" && submit_sh "$dir" "$STUDY" submit.sh; then
-    if wait_gone "$AID" "$MID"; then
-        if all_exited "$AID" "$SHARDS" && all_exited "$MID" 1; then
-            ok "steal: $SHARDS throttled tasks and the merge exited 0"
-        else
-            bad "steal: tasks $(exits "$AID" | tr '\n' ';') merge $(exits "$MID")"
-            show_logs "$dir"/out/sge-*.out
-        fi
-        if python3 - "$dir" "$NJOBS" <<'PY'; then
+# shellcheck disable=SC2046
+if wait_gone $(printf '%s ' "${IDS[@]}"); then
+    say "all scenarios ended $((SECONDS - t0)) s after the first qsub"
+else
+    bad "jobs not finished after $TIMEOUT s: ${IDS[*]}"
+    exit 1
+fi
+
+# ---------------------------------------------------------------- 1-3. exactly once
+for name in plain stepped generated; do
+    [[ -n ${IDS[$name]:-} ]] || continue
+    ended "$name"
+    check "$name" "$WORK/$name/out" "$WORK/$name/merged" "$WORK/plan.json" "$SHARDS" "$NJOBS"
+done
+if [[ -n ${IDS[generated]:-} ]]; then
+    read -r aid _ <<<"${IDS[generated]}"
+    threads=$(cat "$WORK"/generated/out/shard-*/manifest.json | grep -o '"threads": *[0-9]*' | grep -o '[0-9]*$' | sort -u | tr '\n' ' ')
+    if [[ $threads == "2 " ]] && grep -q ', 2 slot(s)$' "$WORK/generated/out/sge-$aid.1.out"; then
+        ok "generated: -pe smp 2 gives each task NSLOTS=2, and jobsplit ran 2 jobs at once"
+    else
+        bad "generated: threads in the manifests: '$threads'; log: $(head -3 "$WORK/generated/out/sge-$aid.1.out")"
+    fi
+fi
+
+# ---------------------------------------------------------------- 5. steal
+if [[ -n ${IDS[steal]:-} ]]; then
+    ended steal
+    if python3 - "$WORK/steal" "$NJOBS" <<'PY'; then
 import csv, json, sys
 d, n = sys.argv[1], int(sys.argv[2])
 rows = list(csv.DictReader(open(f"{d}/merged/results.csv", newline="")))
@@ -390,16 +346,60 @@ b = s["balance"]
 assert sum(m["own"] + m["stolen"] for m in b["machines"]) == n, b
 assert s.get("duplicates", 0) == 0, s
 PY
-            ok "steal: merged/results.csv has every job ok once, proved by the claims"
+        ok "steal: merged/results.csv has every job ok once, proved by the claims"
+    else
+        bad "steal: the merge does not prove exactly once"
+        show_logs "$WORK"/steal/out/sge-merge-*.out
+    fi
+fi
+
+# ---------------------------------------------------------------- 4. rescue
+if [[ -n ${IDS[rescue]:-} ]]; then
+    # The tasks whose shard holds job 3 or 8 exit 1 (some job failed), the others 0; the
+    # merge exits 1 (jobs missing).
+    read -r aid mid <<<"${IDS[rescue]}"
+    st=$(exits "$aid" | tr '\n' ';')
+    if all_exited "$mid" 1 1 && [[ $st =~ ^([1-4]\ [01]\;){4}$ && $st == *" 1;"* ]]; then
+        ok "rescue: the tasks with a failed job and the merge job exit 1 ($st)"
+    else
+        bad "rescue: tasks $st merge $(exits "$mid")"
+    fi
+    missing=$(grep -v -e '^#' -e '^$' "$rq/merged/missing.txt" 2>/dev/null | cut -d, -f1 | tr '\n' ' ')
+    if [[ $(grep -cv -e '^#' -e '^$' "$rq/merged/missing.txt" 2>/dev/null) == 2 ]]; then
+        ok "rescue: missing.txt lists the 2 failed jobs ($missing)"
+    else
+        bad "rescue: missing.txt: $(cat "$rq/merged/missing.txt" 2>&1)"
+    fi
+    rm -f "$rq/fail-3" "$rq/fail-8"
+    if submit_sh rescue "$rq/study" rescue.sh 2; then
+        # shellcheck disable=SC2086
+        if wait_gone ${IDS[rescue]}; then
+            ended rescue 2
+            if [[ -d $rq/out-rescue-1/shard-1 ]]; then
+                ok "rescue: rescue.sh 2 ran a 2-task array into out-rescue-1"
+            else
+                bad "rescue: no out-rescue-1/shard-1: $(cat "$rq/rescue.sh.log")"
+            fi
+            if python3 - "$rq/merged" <<'PY'; then
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/results.csv", newline="")))
+ok = sorted(int(r["index"]) for r in rows if r["status"] == "ok")
+assert ok == list(range(12)), ok
+assert len(rows) == 12, len(rows)
+missing = [l for l in open(sys.argv[1] + "/missing.txt") if l.strip() and not l.startswith("#")]
+assert not missing, missing
+PY
+                ok "rescue: merged/results.csv has every job ok exactly once, nothing missing"
+            else
+                bad "rescue: $(head -c 1500 "$rq/merged/results.csv" "$rq/merged/missing.txt" 2>&1)"
+            fi
         else
-            bad "steal: the merge does not prove exactly once"
-            show_logs "$dir"/out/sge-merge-*.out
+            bad "rescue: round 1 (${IDS[rescue]}) not finished after $TIMEOUT s"
         fi
     else
-        bad "steal: jobs $AID, $MID not finished after $TIMEOUT s"
+        bad "rescue: rescue.sh failed: $(cat "$rq/rescue.sh.log")"
     fi
-else
-    bad "steal: sge-script --steal or submit.sh failed: $(cat "$dir/generate.log" "$dir/submit.sh.log" 2>&1)"
 fi
+say "done in $SECONDS s"
 
 ((fail == 0))
