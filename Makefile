@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-multihost static bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-multihost test-remote static bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
 
 all: build
 
@@ -73,6 +73,13 @@ static:
 ## unlike speeds, kill -9 and rescue, a frozen host, refusals, a claim race, helpers, late hosts
 test-multihost: static
 	bash tests/multihost/run.sh $(STATIC_BIN)
+
+## test-remote: a study driven from one place over ssh (launch, watch, collect, stop, clean) on 3
+## separate hosts with no shared disk, one without rsync and python3 (tests/remote/run.sh; needs
+## root, installs openssh-server from Debian packages when missing): cut, heal, crash, boot,
+## a payload changed on one host, hostile names and paths
+test-remote: static
+	bash tests/remote/run.sh $(STATIC_BIN)
 
 ## test-slurm: a real one-node Slurm (installed from Debian packages; needs root), a 4-task array
 test-slurm: static

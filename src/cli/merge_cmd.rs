@@ -23,6 +23,9 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
             crate::text::escape(w)
         );
     }
+    if let Some(w) = crate::remote::payload_warning(&args.dirs) {
+        errln!("{}: warning: {}", super::program::name(), crate::text::escape(&w));
+    }
     for (index, first, other) in report.duplicates.iter().take(10) {
         errln!(
             "{}: job {index} is ok in {} and again on machine {}",
@@ -132,6 +135,7 @@ pub(crate) fn run_status(args: &StatusArgs) -> Result<u8> {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         out!("{}", report.render_table());
+        super::remote_cmd::show_payloads(&args.dirs);
     }
     Ok(exit::OK)
 }

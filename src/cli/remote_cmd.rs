@@ -337,3 +337,19 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
+
+/// `status`'s lines on launched runs: each machine's payload, and the warning when they differ.
+pub(crate) fn show_payloads(dirs: &[PathBuf]) {
+    let found = crate::remote::payloads(dirs);
+    if found.is_empty() {
+        return;
+    }
+    let shown: Vec<String> = found
+        .iter()
+        .map(|(m, p, _)| format!("{} {}", crate::text::escape(m), crate::text::short(p)))
+        .collect();
+    outln!("payload: {}", shown.join(", "));
+    if let Some(w) = crate::remote::payload_warning(dirs) {
+        outln!("warning: {}", crate::text::escape(&w));
+    }
+}
