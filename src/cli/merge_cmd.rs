@@ -24,7 +24,11 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
         );
     }
     if let Some(w) = crate::remote::payload_warning(&args.dirs) {
-        errln!("{}: warning: {}", super::program::name(), crate::text::escape(&w));
+        errln!(
+            "{}: warning: {}",
+            super::program::name(),
+            crate::text::escape(&w)
+        );
     }
     for (index, first, other) in report.duplicates.iter().take(10) {
         errln!(

@@ -54,7 +54,13 @@ pub(crate) struct CollectArgs {
     #[arg(long)]
     pub(crate) merge: bool,
     /// Where --merge writes
-    #[arg(long, short = 'o', default_value = "merged", value_name = "DIR", requires = "merge")]
+    #[arg(
+        long,
+        short = 'o',
+        default_value = "merged",
+        value_name = "DIR",
+        requires = "merge"
+    )]
     pub(crate) out: PathBuf,
 }
 

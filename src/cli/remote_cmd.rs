@@ -34,7 +34,12 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let names: Vec<&str> = study.plan.machines().iter().map(|m| m.name.as_str()).collect();
+    let names: Vec<&str> = study
+        .plan
+        .machines()
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
     for m in &args.machines_selected {
         if !names.contains(&m.as_str()) {
             return Err(Error::usage(format!(
@@ -47,11 +52,20 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
     }
     let mut overrides = Vec::new();
     for h in &args.hosts {
-        let (m, dest) = h.split_once('=').filter(|(m, d)| !m.is_empty() && !d.is_empty()).ok_or_else(|| {
-            Error::usage(format!("--host {}: write MACHINE=[USER@]HOST", crate::text::escape(h)))
-        })?;
+        let (m, dest) = h
+            .split_once('=')
+            .filter(|(m, d)| !m.is_empty() && !d.is_empty())
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "--host {}: write MACHINE=[USER@]HOST",
+                    crate::text::escape(h)
+                ))
+            })?;
         if dest.starts_with('-') {
-            return Err(Error::usage(format!("--host {m}={dest}: a destination cannot start with `-`")).into());
+            return Err(Error::usage(format!(
+                "--host {m}={dest}: a destination cannot start with `-`"
+            ))
+            .into());
         }
         overrides.push((m.to_owned(), dest.to_owned()));
     }
@@ -85,7 +99,11 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
             .or_else(|| m.dir.clone())
             .or_else(|| study.config.ship.dir.clone())
             .unwrap_or_else(|| default_dir.clone());
-        hosts.push(Host { machine: m.name.clone(), dest, dir });
+        hosts.push(Host {
+            machine: m.name.clone(),
+            dest,
+            dir,
+        });
     }
     let local_out = study.config.run.out.clone();
     let out_rel = if local_out.is_absolute() {
@@ -98,23 +116,34 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
             .into_owned()
     };
     let ssh = Ssh::new(args.ssh.as_deref().or(study.config.ship.ssh.as_deref()))?;
-    Ok(RemoteStudy { study, root, hosts, out_rel, local_out, ssh })
+    Ok(RemoteStudy {
+        study,
+        root,
+        hosts,
+        out_rel,
+        local_out,
+        ssh,
+    })
 }
 
 /// Runs `each` on every host at once; returns the results in host order.
-pub(super) fn each_host<T: Send>(
-    hosts: &[Host],
-    each: impl Fn(&Host) -> T + Sync,
-) -> Vec<T> {
+pub(super) fn each_host<T: Send>(hosts: &[Host], each: impl Fn(&Host) -> T + Sync) -> Vec<T> {
     std::thread::scope(|s| {
         let handles: Vec<_> = hosts.iter().map(|h| s.spawn(|| each(h))).collect();
-        handles.into_iter().map(|h| h.join().expect("a host thread panicked")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a host thread panicked"))
+            .collect()
     })
 }
 
 /// One line naming the machine and its host.
 pub(super) fn who(host: &Host) -> String {
-    format!("{} ({})", crate::text::escape(&host.machine), crate::text::escape(&host.dest))
+    format!(
+        "{} ({})",
+        crate::text::escape(&host.machine),
+        crate::text::escape(&host.dest)
+    )
 }
 
 pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
@@ -137,7 +166,10 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
     if let Some(j) = super::resolve::jobs_path(input, &r.study.config) {
         run_args.extend(["--jobs".to_owned(), rel(&j)?]);
     }
-    run_args.extend(["--machines".to_owned(), rel(&super::resolve::machines_path(input, &r.study.config))?]);
+    run_args.extend([
+        "--machines".to_owned(),
+        rel(&super::resolve::machines_path(input, &r.study.config))?,
+    ]);
     if let Some(seed) = &input.seed {
         run_args.extend(["--seed".to_owned(), seed.clone()]);
     }
@@ -169,23 +201,36 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
     let mut failed = 0;
     for (host, (result, took)) in r.hosts.iter().zip(results) {
         match result {
-            Ok(l) => outln!("{}: {} ({:.2} s)", who(host), describe(&l), took.as_secs_f64()),
+            Ok(l) => outln!(
+                "{}: {} ({:.2} s)",
+                who(host),
+                describe(&l),
+                took.as_secs_f64()
+            ),
             Err(e) => {
                 failed += 1;
                 errln!("{}: {}", who(host), crate::text::escape(&e.to_string()));
             }
         }
     }
-    Ok(if failed > 0 { exit::SOME_HOSTS_FAILED } else { exit::OK })
+    Ok(if failed > 0 {
+        exit::SOME_HOSTS_FAILED
+    } else {
+        exit::OK
+    })
 }
 
 fn describe(l: &crate::remote::Launched) -> String {
     use crate::remote::Started;
     let what = match &l.started {
-        Started::Started { pid, resumed: false } => format!("started (pid {pid})"),
+        Started::Started {
+            pid,
+            resumed: false,
+        } => format!("started (pid {pid})"),
         Started::Started { pid, resumed: true } => format!("resumed (pid {pid})"),
         Started::Running => "running already: nothing started".to_owned(),
         Started::Done => "done: nothing started".to_owned(),
+        Started::Exited { code: 0, .. } => "started, and finished already".to_owned(),
         Started::Exited { code, last } => format!(
             "the run ended at once (exit {code}): {}",
             crate::text::escape(last)
@@ -215,7 +260,10 @@ pub(crate) fn collect(args: &CollectArgs) -> Result<u8> {
     let results = each_host(&r.hosts, |h| {
         let t = Instant::now();
         let local = r.local_out.join(&h.machine);
-        (crate::remote::collect(&r.ssh, h, &r.out_rel, &local), t.elapsed())
+        (
+            crate::remote::collect(&r.ssh, h, &r.out_rel, &local),
+            t.elapsed(),
+        )
     });
     let mut failed = 0;
     for (host, (result, took)) in r.hosts.iter().zip(results) {
@@ -231,10 +279,18 @@ pub(crate) fn collect(args: &CollectArgs) -> Result<u8> {
                     took.as_secs_f64()
                 );
                 for kept in &c.newer_kept {
-                    errln!("{}: kept the newer copy here of {}", who(host), crate::text::escape(kept));
+                    errln!(
+                        "{}: kept the newer copy here of {}",
+                        who(host),
+                        crate::text::escape(kept)
+                    );
                 }
                 for p in &c.passed {
-                    errln!("{}: passed over on the host: {}", who(host), crate::text::escape(p));
+                    errln!(
+                        "{}: passed over on the host: {}",
+                        who(host),
+                        crate::text::escape(p)
+                    );
                 }
                 for p in &c.refused {
                     failed += 1;
@@ -259,7 +315,11 @@ pub(crate) fn collect(args: &CollectArgs) -> Result<u8> {
             return Ok(code);
         }
     }
-    Ok(if failed > 0 { exit::SOME_HOSTS_FAILED } else { exit::OK })
+    Ok(if failed > 0 {
+        exit::SOME_HOSTS_FAILED
+    } else {
+        exit::OK
+    })
 }
 
 /// Runs one `remote-serve` operation on every host and prints its answer.
@@ -281,8 +341,13 @@ fn on_every_host(r: &RemoteStudy, op: &str, extra: impl Fn(&Host) -> Vec<String>
         match result {
             Ok(text) => {
                 let text = String::from_utf8_lossy(&text);
-                let answer: String = serde_json::from_str(text.trim()).unwrap_or_else(|_| text.trim().to_owned());
-                outln!("{}: {}", who(host), crate::text::escape(&answer.replace('-', " ")));
+                let answer: String =
+                    serde_json::from_str(text.trim()).unwrap_or_else(|_| text.trim().to_owned());
+                outln!(
+                    "{}: {}",
+                    who(host),
+                    crate::text::escape(&answer.replace('-', " "))
+                );
             }
             Err(e) => {
                 failed += 1;
@@ -290,12 +355,18 @@ fn on_every_host(r: &RemoteStudy, op: &str, extra: impl Fn(&Host) -> Vec<String>
             }
         }
     }
-    if failed > 0 { exit::SOME_HOSTS_FAILED } else { exit::OK }
+    if failed > 0 {
+        exit::SOME_HOSTS_FAILED
+    } else {
+        exit::OK
+    }
 }
 
 pub(crate) fn stop(args: &RemoteArgs) -> Result<u8> {
     let r = resolve(args)?;
-    Ok(on_every_host(&r, "stop", |h| vec![r.out_rel.clone(), h.machine.clone()]))
+    Ok(on_every_host(&r, "stop", |h| {
+        vec![r.out_rel.clone(), h.machine.clone()]
+    }))
 }
 
 pub(crate) fn clean(args: &RemoteArgs) -> Result<u8> {
@@ -313,7 +384,9 @@ pub(crate) fn on(args: &OnArgs) -> Result<u8> {
             quote(crate::remote::serve::STATE_DIR),
             join(&args.command)
         );
-        match r.ssh.run(&h.dest, &script, &[], |rd| std::io::copy(rd, &mut std::io::stdout())) {
+        match r.ssh.run(&h.dest, &script, &[], |rd| {
+            std::io::copy(rd, &mut std::io::stdout())
+        }) {
             Ok(_) => {}
             Err(crate::remote::Failure::Remote(code, why)) => {
                 errln!("{}: {}", who(h), crate::text::escape(&why));
@@ -336,7 +409,6 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<u8> {
     std::io::Write::flush(&mut out)?;
     Ok(exit::OK)
 }
-
 
 /// `status`'s lines on launched runs: each machine's payload, and the warning when they differ.
 pub(crate) fn show_payloads(dirs: &[PathBuf]) {

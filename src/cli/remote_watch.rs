@@ -36,7 +36,9 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
     loop {
         round += 1;
         let looks = each_host(&r.hosts, |h| look(&r, h));
-        let (done, share) = looks.iter().fold((0, 0), |(d, s), l| (d + l.done, s + l.share));
+        let (done, share) = looks
+            .iter()
+            .fold((0, 0), |(d, s), l| (d + l.done, s + l.share));
         let mut lines: Vec<String> = looks.iter().map(|l| l.line.clone()).collect();
         lines.push(format!("total: {}", bar_text(done, share, tty)));
         if tty {
@@ -54,7 +56,11 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
         }
         let unreachable = looks.iter().any(|l| !l.reached);
         if looks.iter().all(|l| l.ended) || args.count.is_some_and(|n| round >= n) {
-            return Ok(if unreachable { exit::SOME_HOSTS_FAILED } else { exit::OK });
+            return Ok(if unreachable {
+                exit::SOME_HOSTS_FAILED
+            } else {
+                exit::OK
+            });
         }
         let until = Instant::now() + args.interval;
         while Instant::now() < until {
@@ -69,7 +75,13 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
 
 fn look(r: &super::remote_cmd::RemoteStudy, h: &crate::remote::Host) -> Look {
     let dir = h.dir.strip_prefix("~/").unwrap_or(&h.dir).to_owned();
-    let words = ["remote-serve".to_owned(), "status".to_owned(), dir, r.out_rel.clone(), h.machine.clone()];
+    let words = [
+        "remote-serve".to_owned(),
+        "status".to_owned(),
+        dir,
+        r.out_rel.clone(),
+        h.machine.clone(),
+    ];
     let script = format!(
         "B={}/{}/jobsplit-$(uname -m) && exec \"$B\" {}",
         h.dir_word(),
@@ -77,9 +89,13 @@ fn look(r: &super::remote_cmd::RemoteStudy, h: &crate::remote::Host) -> Look {
         join(&words)
     );
     let tty = std::io::stdout().is_terminal();
-    let answer = r.ssh.output(&h.dest, &script).map_err(|e| e.to_string()).and_then(|b| {
-        serde_json::from_slice::<HostStatus>(&b).map_err(|e| format!("a bad answer: {e}"))
-    });
+    let answer = r
+        .ssh
+        .output(&h.dest, &script)
+        .map_err(|e| e.to_string())
+        .and_then(|b| {
+            serde_json::from_slice::<HostStatus>(&b).map_err(|e| format!("a bad answer: {e}"))
+        });
     match answer {
         Err(why) => Look {
             line: format!("{}: {} (trying again)", who(h), crate::text::escape(&why)),
@@ -89,7 +105,12 @@ fn look(r: &super::remote_cmd::RemoteStudy, h: &crate::remote::Host) -> Look {
             reached: false,
         },
         Ok(s) => {
-            let get = |v: &Option<serde_json::Value>, k: &str| v.as_ref().and_then(|v| v.get(k)).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            let get = |v: &Option<serde_json::Value>, k: &str| {
+                v.as_ref()
+                    .and_then(|v| v.get(k))
+                    .and_then(serde_json::Value::as_u64)
+                    .unwrap_or(0)
+            };
             let state = s
                 .status
                 .as_ref()
@@ -97,7 +118,13 @@ fn look(r: &super::remote_cmd::RemoteStudy, h: &crate::remote::Host) -> Look {
                 .and_then(|v| v.as_str())
                 .unwrap_or("not started")
                 .to_owned();
-            let state = if s.running { "running".to_owned() } else if state == "running" { "killed?".to_owned() } else { state };
+            let state = if s.running {
+                "running".to_owned()
+            } else if state == "running" {
+                "killed?".to_owned()
+            } else {
+                state
+            };
             let (done, share) = (get(&s.status, "done"), get(&s.status, "share"));
             let payload = s
                 .manifest
@@ -129,7 +156,7 @@ fn bar_text(done: u64, share: u64, tty: bool) -> String {
         return format!("{done}/{share}");
     }
     let width = 20u64;
-    let filled = if share == 0 { 0 } else { (done.min(share) * width / share) as usize };
+    let filled = (done.min(share) * width).checked_div(share).unwrap_or(0) as usize;
     format!(
         "[{}{}] {done}/{share}",
         "#".repeat(filled),

@@ -94,11 +94,14 @@ pub(crate) fn work(
 
 /// The job list file from flags over config, else `./jobs.txt` if present.
 pub(crate) fn jobs_path(args: &InputArgs, config: &Config) -> Option<PathBuf> {
-    args.jobs.clone().or_else(|| config.jobs.file.clone()).or_else(|| {
-        Path::new(DEFAULT_JOBS)
-            .is_file()
-            .then(|| PathBuf::from(DEFAULT_JOBS))
-    })
+    args.jobs
+        .clone()
+        .or_else(|| config.jobs.file.clone())
+        .or_else(|| {
+            Path::new(DEFAULT_JOBS)
+                .is_file()
+                .then(|| PathBuf::from(DEFAULT_JOBS))
+        })
 }
 
 /// `--jobs -`: the job list is standard input.

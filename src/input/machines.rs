@@ -159,10 +159,7 @@ fn fields(value: &Value) -> std::result::Result<(Number, u64, Place), String> {
             return Err(format!("the list has {} items: {shape}", items.len()));
         }
         Value::Object(map) => {
-            if let Some(key) = map
-                .keys()
-                .find(|k| !KEYS.contains(&k.as_str()))
-            {
+            if let Some(key) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
                 let hint = match key.to_ascii_lowercase().as_str() {
                     k if k.starts_with("w") || k == "speed" => " (did you mean `weight`?)",
                     k if k.starts_with("c") || k == "threads" || k == "cpus" => {
@@ -221,7 +218,10 @@ fn fields(value: &Value) -> std::result::Result<(Number, u64, Place), String> {
     if ssh.as_deref().is_some_and(|s| s.starts_with('-')) {
         return Err("ssh must be a destination such as \"user@host\", not an option".to_owned());
     }
-    let dir = text("dir", "a directory on the host (absolute, or relative to its home)")?;
+    let dir = text(
+        "dir",
+        "a directory on the host (absolute, or relative to its home)",
+    )?;
     Ok((weight.clone(), cores, Place { hosts, ssh, dir }))
 }
 
@@ -345,20 +345,24 @@ mod tests {
         assert!(err("{}").contains("no machines"));
         assert!(err(r#"{"../x": [1, 1]}"#).contains("cannot be a directory name"));
         assert!(err(r#"{"a": [1e-9, 1]}"#).contains("rounds to 0"));
-        assert!(err(r#"{"a": {"weight": 1, "cores": 1, "ssh": "-oProxyCommand=x"}}"#)
-            .contains("not an option"));
+        assert!(
+            err(r#"{"a": {"weight": 1, "cores": 1, "ssh": "-oProxyCommand=x"}}"#)
+                .contains("not an option")
+        );
         assert!(err(r#"{"a": {"weight": 1, "cores": 1, "ssh": 3}}"#).contains("ssh must be"));
         assert!(err(r#"{"a": {"weight": 1, "cores": 1, "sssh": "h"}}"#).contains("`ssh`?"));
     }
 
     #[test]
     fn where_a_machine_is_leaves_the_plan_alone() {
-        let m = parse(r#"{"a": {"weight": 1, "cores": 2, "ssh": "me@h 1", "dir": "/s p"}}"#)
-            .unwrap();
+        let m =
+            parse(r#"{"a": {"weight": 1, "cores": 2, "ssh": "me@h 1", "dir": "/s p"}}"#).unwrap();
         assert_eq!(m[0].ssh.as_deref(), Some("me@h 1"));
         assert_eq!(m[0].dir.as_deref(), Some("/s p"));
         let plain = parse(r#"{"a": [1, 2]}"#).unwrap();
-        let digest = |m: &[Machine]| crate::plan::plan_digest(&crate::plan::Digest([0; 32]), m, b"", &[]).hex();
+        let digest = |m: &[Machine]| {
+            crate::plan::plan_digest(&crate::plan::Digest([0; 32]), m, b"", &[]).hex()
+        };
         assert_eq!(digest(&m), digest(&plain));
     }
 }

@@ -46,7 +46,11 @@ pub fn find(arch: &str, given: &[PathBuf]) -> Result<Binary> {
         match check(&bytes, arch) {
             Ok(()) => {
                 let sha256 = super::wire::sha256_bytes(&bytes);
-                return Ok(Binary { path, bytes, sha256 });
+                return Ok(Binary {
+                    path,
+                    bytes,
+                    sha256,
+                });
             }
             Err(why) => refusals.push(format!("{}: {why}", path.display())),
         }
@@ -71,7 +75,9 @@ pub(crate) fn check(bytes: &[u8], arch: &str) -> std::result::Result<(), String>
         return Err(format!("built for {found}, the host is {arch}"));
     }
     if has_interpreter(bytes) {
-        return Err("dynamically linked (it may not start on a host with an older C library)".to_owned());
+        return Err(
+            "dynamically linked (it may not start on a host with an older C library)".to_owned(),
+        );
     }
     Ok(())
 }
@@ -123,9 +129,17 @@ mod tests {
     fn a_dynamic_or_foreign_binary_is_refused() {
         let sh = std::fs::read("/bin/sh").unwrap();
         let arch = elf_arch(&sh).unwrap();
-        assert!(check(&sh, &arch).unwrap_err().contains("dynamically linked"));
-        let other = if arch == "x86_64" { "aarch64" } else { "x86_64" };
+        assert!(check(&sh, &arch)
+            .unwrap_err()
+            .contains("dynamically linked"));
+        let other = if arch == "x86_64" {
+            "aarch64"
+        } else {
+            "x86_64"
+        };
         assert!(check(&sh, other).unwrap_err().contains("the host is"));
-        assert!(check(b"#!/bin/sh\n", &arch).unwrap_err().contains("not a Linux"));
+        assert!(check(b"#!/bin/sh\n", &arch)
+            .unwrap_err()
+            .contains("not a Linux"));
     }
 }

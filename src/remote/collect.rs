@@ -122,12 +122,21 @@ fn apply_all(local: &Path, input: &mut dyn BufRead, done: &mut Collected) -> std
 }
 
 /// Applies one frame; a file refused here is skipped (its bytes read and dropped).
-fn apply(local: &Path, frame: &Frame, input: &mut dyn BufRead, done: &mut Collected) -> std::io::Result<()> {
+fn apply(
+    local: &Path,
+    frame: &Frame,
+    input: &mut dyn BufRead,
+    done: &mut Collected,
+) -> std::io::Result<()> {
     let target = local.join(&frame.path);
     if let Some(link) = link_below(local, &frame.path) {
-        std::io::copy(&mut Read::take(&mut *input, frame.len), &mut std::io::sink())?;
+        std::io::copy(
+            &mut Read::take(&mut *input, frame.len),
+            &mut std::io::sink(),
+        )?;
         wire::read_trailer(input)?;
-        done.refused.push(format!("{}: {link} is a symbolic link", frame.path));
+        done.refused
+            .push(format!("{}: {link} is a symbolic link", frame.path));
         return Ok(());
     }
     if let Some(parent) = target.parent() {
@@ -181,7 +190,9 @@ fn whole(target: &Path, frame: &Frame, input: &mut dyn BufRead) -> std::io::Resu
     let expected = wire::read_trailer(input)?;
     if n != frame.len || hash != expected {
         let _ = std::fs::remove_file(&tmp);
-        return Ok(Err("its SHA-256 does not match the host's: collect again".into()));
+        return Ok(Err(
+            "its SHA-256 does not match the host's: collect again".into()
+        ));
     }
     finish(&file, frame)?;
     std::fs::rename(&tmp, target)?;
@@ -192,7 +203,10 @@ fn whole(target: &Path, frame: &Frame, input: &mut dyn BufRead) -> std::io::Resu
 /// host built on; cut back if the result does not verify.
 fn append(target: &Path, frame: &Frame, input: &mut dyn BufRead) -> std::io::Result<Applied> {
     let skip = |input: &mut dyn BufRead, why: &str| -> std::io::Result<Applied> {
-        std::io::copy(&mut Read::take(&mut *input, frame.len), &mut std::io::sink())?;
+        std::io::copy(
+            &mut Read::take(&mut *input, frame.len),
+            &mut std::io::sink(),
+        )?;
         wire::read_trailer(input)?;
         Ok(Err(why.to_owned()))
     };
@@ -215,7 +229,9 @@ fn append(target: &Path, frame: &Frame, input: &mut dyn BufRead) -> std::io::Res
     let expected = wire::read_trailer(input)?;
     if n != frame.len || hash != expected {
         file.set_len(frame.offset)?;
-        return Ok(Err("its SHA-256 does not match the host's: collect again".into()));
+        return Ok(Err(
+            "its SHA-256 does not match the host's: collect again".into()
+        ));
     }
     finish(&file, frame)?;
     Ok(Ok(()))
@@ -256,7 +272,8 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<Entry>) {
             walk(&entry.path(), &format!("{rel}/"), out);
         } else if kind.is_file() {
             let path = entry.path();
-            let (Ok(meta), Ok(sha256)) = (std::fs::metadata(&path), wire::sha256_file(&path)) else {
+            let (Ok(meta), Ok(sha256)) = (std::fs::metadata(&path), wire::sha256_file(&path))
+            else {
                 continue;
             };
             out.push(Entry {

@@ -120,7 +120,9 @@ fn spawn(dir: &Path, mdir: &Path, machine: &str, payload: &str, run: &[String]) 
         .stdout(log)
         .stderr(err);
     crate::sys::detach(&mut cmd);
-    let mut child = cmd.spawn().map_err(|e| Error::usage(format!("cannot start the run: {e}")))?;
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::usage(format!("cannot start the run: {e}")))?;
     let pid = child.id();
     let pids = pid_file(dir, machine);
     std::fs::write(&pids, format!("{pid}\n")).map_err(|e| Error::io(&pids, e))?;

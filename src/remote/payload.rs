@@ -103,7 +103,10 @@ pub(crate) fn relative(root: &Path, path: &Path) -> Result<String> {
         ))
     })?;
     let text = rel.to_str().ok_or_else(|| {
-        Error::usage(format!("{}: a name that is not UTF-8 cannot be shipped", path.display()))
+        Error::usage(format!(
+            "{}: a name that is not UTF-8 cannot be shipped",
+            path.display()
+        ))
     })?;
     Ok(text.to_owned())
 }
@@ -201,7 +204,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("data/sub")).unwrap();
-        for f in ["sim.py", "a.cfg", "b.cfg", "data/x", "data/sub/y", "jobs.txt"] {
+        for f in [
+            "sim.py",
+            "a.cfg",
+            "b.cfg",
+            "data/x",
+            "data/sub/y",
+            "jobs.txt",
+        ] {
             std::fs::write(root.join(f), f).unwrap();
         }
         let p = Payload::gather(
@@ -211,9 +221,21 @@ mod tests {
         )
         .unwrap();
         let rels: Vec<&str> = p.files.iter().map(|f| f.rel.as_str()).collect();
-        assert_eq!(rels, ["a.cfg", "b.cfg", "data/sub/y", "data/x", "jobs.txt", "sim.py"]);
+        assert_eq!(
+            rels,
+            [
+                "a.cfg",
+                "b.cfg",
+                "data/sub/y",
+                "data/x",
+                "jobs.txt",
+                "sim.py"
+            ]
+        );
         let again = Payload::gather(root, &[], &["*".into()]).unwrap();
-        assert_ne!(again.digest, p.digest);
+        assert_eq!(again.digest, p.digest, "the same files, named otherwise");
+        let fewer = Payload::gather(root, &[], &["sim.py".into()]).unwrap();
+        assert_ne!(fewer.digest, p.digest);
         std::fs::write(root.join("sim.py"), "changed").unwrap();
         let changed = Payload::gather(
             root,

@@ -51,7 +51,12 @@ pub fn payload_warning(dirs: &[PathBuf]) -> Option<String> {
     let others: Vec<String> = found
         .iter()
         .filter(|(_, p, _)| p != main)
-        .map(|(m, p, at)| format!("{m} (run started {at}) used payload {}", crate::text::short(p)))
+        .map(|(m, p, at)| {
+            format!(
+                "{m} (run started {at}) used payload {}",
+                crate::text::short(p)
+            )
+        })
         .collect();
     Some(format!(
         "MACHINES RAN WITH DIFFERENT FILES: most used payload {}, but {}: their results may come from another version of the study's files; `jobsplit launch --fresh --machine M` reruns them with the current one",

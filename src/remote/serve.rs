@@ -17,11 +17,16 @@ pub const STATE_DIR: &str = ".jobsplit-remote";
 /// # Errors
 /// An unknown operation, wrong arguments, or a failure of the operation (one line, for the
 /// laptop to show).
-pub fn serve(op: &str, args: &[String], input: &mut dyn BufRead, out: &mut dyn Write) -> Result<()> {
+pub fn serve(
+    op: &str,
+    args: &[String],
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<()> {
     let arg = |i: usize| {
-        args.get(i)
-            .map(String::as_str)
-            .ok_or_else(|| Error::usage(format!("remote-serve {op}: argument {} is missing", i + 1)))
+        args.get(i).map(String::as_str).ok_or_else(|| {
+            Error::usage(format!("remote-serve {op}: argument {} is missing", i + 1))
+        })
     };
     let io = |e: std::io::Error| Error::usage(format!("remote-serve {op}: {e}"));
     match op {
@@ -107,9 +112,7 @@ fn place(target: &Path, frame: &Frame, input: &mut dyn Read) -> Result<()> {
         Ok(hash == expected)
     })();
     match result {
-        Ok(true) => {
-            std::fs::rename(&tmp, target).map_err(|e| Error::io(target, e))
-        }
+        Ok(true) => std::fs::rename(&tmp, target).map_err(|e| Error::io(target, e)),
         Ok(false) => {
             let _ = std::fs::remove_file(&tmp);
             Err(Error::usage(format!(

@@ -31,7 +31,10 @@ impl Host {
     /// The shipped binary for `arch`, as a quoted `sh` word.
     pub(crate) fn bin_word(&self, arch: &str) -> String {
         let dir = self.dir.strip_prefix("~/").unwrap_or(&self.dir);
-        quote(&format!("{dir}/{}/jobsplit-{arch}", super::serve::STATE_DIR))
+        quote(&format!(
+            "{dir}/{}/jobsplit-{arch}",
+            super::serve::STATE_DIR
+        ))
     }
 }
 
@@ -132,7 +135,12 @@ fn send_binary(ssh: &Ssh, host: &Host, arch: &str, binary: &Binary) -> Result<()
 }
 
 /// Sends the payload files the host lacks; returns how many and their bytes.
-fn send_payload(ssh: &Ssh, host: &Host, arch: &str, payload: &Payload) -> Result<(usize, u64), LaunchError> {
+fn send_payload(
+    ssh: &Ssh,
+    host: &Host,
+    arch: &str,
+    payload: &Payload,
+) -> Result<(usize, u64), LaunchError> {
     let (dir, bin) = (host.dir_word(), host.bin_word(arch));
     let mut inventory = Vec::new();
     for e in payload.entries() {

@@ -41,11 +41,7 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Unreachable(why) => write!(f, "unreachable: {why}"),
-            Failure::Silent => write!(
-                f,
-                "unreachable: no answer for {} s",
-                IDLE_LIMIT.as_secs()
-            ),
+            Failure::Silent => write!(f, "unreachable: no answer for {} s", IDLE_LIMIT.as_secs()),
             Failure::Remote(code, why) => write!(f, "failed there (exit {code}): {why}"),
         }
     }
@@ -124,9 +120,7 @@ impl Ssh {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| {
-                Failure::Unreachable(format!("cannot start `{}`: {e}", self.words[0]))
-            })?;
+            .map_err(|e| Failure::Unreachable(format!("cannot start `{}`: {e}", self.words[0])))?;
         let pid = child.id() as crate::sys::Pid;
         let progress = Arc::new(AtomicU64::new(0));
         let done = Arc::new(AtomicBool::new(false));

@@ -17,7 +17,7 @@ pub(crate) struct Entry {
     pub(crate) size: u64,
     pub(crate) sha256: String,
     #[serde(default)]
-    pub(crate) mtime: i128,
+    pub(crate) mtime: i64,
 }
 
 /// How a frame's bytes apply to the receiver's copy.
@@ -38,7 +38,7 @@ pub(crate) struct Frame {
     pub(crate) op: Op,
     pub(crate) offset: u64,
     pub(crate) len: u64,
-    pub(crate) mtime: i128,
+    pub(crate) mtime: i64,
     #[serde(default)]
     pub(crate) exec: bool,
 }
@@ -99,9 +99,7 @@ pub(crate) fn read_trailer(input: &mut dyn Read) -> std::io::Result<String> {
         .ok()
         .and_then(|t| serde_json::from_str::<String>(t.trim_end()).ok())
         .filter(|h| h.len() == 64);
-    text.ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, "a bad frame trailer")
-    })
+    text.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "a bad frame trailer"))
 }
 
 /// A frame line (header or end), told apart by `end`.
@@ -150,9 +148,11 @@ impl Write for HashWriter<'_> {
 }
 
 /// Modification time of `meta` in ns since the epoch (0 if unknown).
-pub(crate) fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+pub(crate) fn mtime_ns(meta: &std::fs::Metadata) -> i64 {
     use std::os::unix::fs::MetadataExt;
-    i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec())
+    meta.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(meta.mtime_nsec())
 }
 
 /// A relative `/`-separated path that stays below its root: no `..`, no absolute part, no
@@ -199,6 +199,9 @@ mod tests {
         .unwrap();
         let mut r = std::io::Cursor::new(buf);
         assert!(matches!(read_line::<Line>(&mut r).unwrap(), Some(Line::Frame(g)) if g == f));
-        assert!(matches!(read_line::<Line>(&mut r).unwrap(), Some(Line::End(_))));
+        assert!(matches!(
+            read_line::<Line>(&mut r).unwrap(),
+            Some(Line::End(_))
+        ));
     }
 }
