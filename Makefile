@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-multihost test-remote static bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-multihost test-remote static bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python bench-remote clean
 
 all: build
 
@@ -117,6 +117,11 @@ bench-scale: build
 ## bench-python: 2,000 short Python jobs: a process per job vs persistent workers vs Pool(2)
 bench-python: build
 	python3 bench/bench.py --only python --jobsplit $(JOBSPLIT)
+
+## bench-remote: 3 ssh hosts x 1,000 short jobs writing a file each, laptop to merged with every
+## file here: jobsplit launch/watch/collect --merge beside GNU parallel --sshlogin (root)
+bench-remote: static
+	bash bench/remote.sh $(STATIC_BIN)
 
 clean:
 	$(CARGO) clean
