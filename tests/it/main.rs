@@ -45,6 +45,7 @@ mod notify;
 mod process_escape;
 mod process_library;
 mod process_signals;
+mod remote_fake;
 mod proptest_plan;
 mod report;
 mod rescue_preview;
