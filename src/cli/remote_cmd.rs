@@ -201,6 +201,16 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
     let mut failed = 0;
     for (host, (result, took)) in r.hosts.iter().zip(results) {
         match result {
+            Ok(l) if matches!(l.started, crate::remote::Started::Exited { code, .. } if code != 0) =>
+            {
+                failed += 1;
+                errln!(
+                    "{}: {} ({:.2} s)",
+                    who(host),
+                    describe(&l),
+                    took.as_secs_f64()
+                );
+            }
             Ok(l) => outln!(
                 "{}: {} ({:.2} s)",
                 who(host),

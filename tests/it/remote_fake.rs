@@ -97,7 +97,13 @@ fn collect_is_incremental_verified_and_never_writes_through_a_link() {
     let first = lab.jobsplit(&lab.study(), &["collect"]);
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     let local = lab.study().join("out/a b");
-    for f in ["results.csv", "log.gz", "manifest.json", "status.json", "jobs/3/f.txt"] {
+    for f in [
+        "results.csv",
+        "log.gz",
+        "manifest.json",
+        "status.json",
+        "jobs/3/f.txt",
+    ] {
         assert_eq!(
             std::fs::read(local.join(f)).unwrap(),
             std::fs::read(host.join("out/a b").join(f)).unwrap(),
@@ -116,7 +122,15 @@ fn collect_is_incremental_verified_and_never_writes_through_a_link() {
     // New rows and log members on the host: only they come, appended.
     let rerun = lab.jobsplit(
         &host,
-        &["run", "--machine", "a b", "--yes", "--quiet", "--rerun", "1"],
+        &[
+            "run",
+            "--machine",
+            "a b",
+            "--yes",
+            "--quiet",
+            "--rerun",
+            "1",
+        ],
     );
     assert!(rerun.status.success(), "{}", text(&rerun));
     let grown = lab.jobsplit(&lab.study(), &["collect"]);
@@ -134,7 +148,10 @@ fn collect_is_incremental_verified_and_never_writes_through_a_link() {
         "{}",
         text(&kept)
     );
-    assert_eq!(std::fs::read_to_string(local.join("jobs/2/f.txt")).unwrap(), "mine\n");
+    assert_eq!(
+        std::fs::read_to_string(local.join("jobs/2/f.txt")).unwrap(),
+        "mine\n"
+    );
 
     // A link in the way: refused, its target untouched.
     let elsewhere = lab.dir.path().join("elsewhere");
@@ -164,7 +181,10 @@ fn status_and_stop_over_ssh_and_a_dynamic_binary_refused() {
     );
     let stop = lab.jobsplit(&lab.study(), &["stop"]);
     assert_eq!(text(&stop), "a b (h1): not running\n");
-    let launch = lab.jobsplit(&lab.study(), &["launch", "--binary", bin().to_str().unwrap()]);
+    let launch = lab.jobsplit(
+        &lab.study(),
+        &["launch", "--binary", bin().to_str().unwrap()],
+    );
     assert_eq!(launch.status.code(), Some(5), "{}", text(&launch));
     assert!(
         text(&launch).contains("dynamically linked") && text(&launch).contains("make static"),

@@ -105,7 +105,7 @@ J=$BIN
 S=$TMP/study
 mkstudy "$S" 60 1
 cd "$S" || exit 1
-l() { "$J" "$@" --remote-dir "$RDIR"; }
+l() { "$J" "$1" --remote-dir "$RDIR" "${@:2}"; }
 
 # ---- 1. launch, and launch again
 l launch >"$TMP/l1.out" 2>&1
@@ -161,7 +161,7 @@ S2=$TMP/study2
 mkstudy "$S2" 60 2
 cd "$S2" || exit 1
 R2="jobsplit/second"
-l2() { "$J" "$@" --remote-dir "$R2"; }
+l2() { "$J" "$1" --remote-dir "$R2" "${@:2}"; }
 bash "$SH/cut.sh" host2 >/dev/null 2>&1
 t=$(date +%s.%N)
 JOBSPLIT_SSH="$SSHHOSTS_SSH -o ConnectTimeout=2" l2 launch >"$TMP/cut1.out" 2>&1
