@@ -12,7 +12,7 @@ use anyhow::Result;
 
 use super::args::WatchArgs;
 use super::exit;
-use super::remote_cmd::{each_host, resolve, who};
+use super::remote_study::{each_host, resolve, who};
 use super::term::{errln, out, outln};
 use crate::remote::quote::{join, quote};
 use crate::remote::HostStatus;
@@ -73,7 +73,7 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
     }
 }
 
-fn look(r: &super::remote_cmd::RemoteStudy, h: &crate::remote::Host) -> Look {
+fn look(r: &super::remote_study::RemoteStudy, h: &crate::remote::Host) -> Look {
     let dir = h.dir.strip_prefix("~/").unwrap_or(&h.dir).to_owned();
     let words = [
         "remote-serve".to_owned(),
