@@ -89,7 +89,7 @@ pub(crate) enum Command {
         after_help = "Examples:\n  jobsplit stop --machine ws2\n\nExit codes: 0 stopped or not running, 2 bad input, 5 some hosts unreachable."
     )]
     Stop(RemoteArgs),
-    /// Run a jobsplit command in a machine's study directory on its host (log, cancel, status).
+    /// Run one of these commands in a machine's study directory on its host (log, cancel, status).
     #[command(
         after_help = "Examples:\n  jobsplit on --machine ws1 -- log out/ws1 17\n  jobsplit on --machine ws1 -- cancel out/ws1 17\n\nExit codes: the command's own on every host, else 5 (unreachable)."
     )]
