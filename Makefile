@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-gridengine test-multihost static bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-gridengine test-multihost test-remote static bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python bench-remote clean
 
 all: build
 
@@ -74,6 +74,13 @@ static:
 test-multihost: static
 	bash tests/multihost/run.sh $(STATIC_BIN)
 
+## test-remote: a study driven from one place over ssh (launch, watch, collect, stop, clean) on 3
+## separate hosts with no shared disk, one without rsync and python3 (tests/remote/run.sh; needs
+## root, installs openssh-server from Debian packages when missing): cut, heal, crash, boot,
+## a payload changed on one host, hostile names and paths
+test-remote: static
+	bash tests/remote/run.sh $(STATIC_BIN)
+
 ## test-slurm: a real one-node Slurm (installed from Debian packages; needs root), a 4-task array
 test-slurm: static
 	bash tests/slurm/run.sh $(STATIC_BIN)
@@ -115,6 +122,11 @@ bench-scale: build
 ## bench-python: 2,000 short Python jobs: a process per job vs persistent workers vs Pool(2)
 bench-python: build
 	python3 bench/bench.py --only python --jobsplit $(JOBSPLIT)
+
+## bench-remote: 3 ssh hosts x 1,000 short jobs writing a file each, laptop to merged with every
+## file here: jobsplit launch/watch/collect --merge beside GNU parallel --sshlogin (root)
+bench-remote: static
+	bash bench/remote.sh $(STATIC_BIN)
 
 clean:
 	$(CARGO) clean

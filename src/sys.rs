@@ -215,6 +215,33 @@ pub(crate) fn signal_name(sig: i32) -> &'static str {
     }
 }
 
+/// Makes the child of `cmd` start a session of its own (setsid), so that it outlives the ssh
+/// session that started it and no terminal's signals reach it.
+pub(crate) fn detach(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt as _;
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent; it runs in the
+    // forked child before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Sends SIGINT to `pid`, as a first Ctrl-C would (errors ignored, as for [`signal_process`]).
+pub(crate) fn interrupt(pid: Pid) {
+    if pid <= 1 {
+        return;
+    }
+    // SAFETY: kill has no memory effects; a positive pid addresses one process.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

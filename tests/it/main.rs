@@ -48,6 +48,7 @@ mod process_library;
 mod process_signals;
 mod process_stuck;
 mod proptest_plan;
+mod remote_fake;
 mod report;
 mod report_figures;
 mod rescue_preview;
