@@ -2,12 +2,13 @@
 # `make test` is what CI runs.
 
 CARGO ?= cargo
-STATIC_TARGET := x86_64-unknown-linux-gnu
-STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
+# Statically linked on Linux (.cargo/config.toml): the binary every host gets.
 JOBSPLIT := target/release/jobsplit
+AARCH64_TARGET := aarch64-unknown-linux-musl
+DIST := target/dist
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-multihost static bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-multihost static dist test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
 
 all: build
 
@@ -63,20 +64,49 @@ test-browser:
 	$(CARGO) build
 	JOBSPLIT_REQUIRE_BROWSER=1 python3 tests/browser/report_test.py target/debug/jobsplit
 
-## static: one statically linked binary to copy to every host
-static:
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(STATIC_TARGET)
-	@file $(STATIC_BIN) 2>/dev/null || true
+## static: the release binary, statically linked (.cargo/config.toml), checked: an ELF with no
+## interpreter or shared library that runs in an empty root
+static: build
+	JOBSPLIT_REQUIRE_STATIC=1 $(CARGO) test --test it static_binary -- release_binary
+
+## dist: the binaries to copy to hosts, target/dist/jobsplit-x86_64-linux (static glibc, the
+## release build) and target/dist/jobsplit-aarch64-linux (musl, linked by rust-lld: no C
+## cross-compiler), each checked static and run (aarch64 under qemu-user), with its .sha256
+dist: build
+	@[ "$$(uname -sm)" = "Linux x86_64" ] || { echo "make dist builds on x86_64 Linux" >&2; exit 2; }
+	rustup target list --installed | grep -qx $(AARCH64_TARGET) || rustup target add $(AARCH64_TARGET)
+	$(CARGO) build --release --target $(AARCH64_TARGET)
+	mkdir -p $(DIST)
+	cp $(JOBSPLIT) $(DIST)/jobsplit-x86_64-linux
+	cp target/$(AARCH64_TARGET)/release/jobsplit $(DIST)/jobsplit-aarch64-linux
+	cd $(DIST) && for f in jobsplit-x86_64-linux jobsplit-aarch64-linux; do sha256sum $$f > $$f.sha256; done
+	JOBSPLIT_REQUIRE_DIST=1 $(CARGO) test --test it static_binary -- dist_binaries
+
+## test-aarch64: the aarch64 build under qemu-user (Debian's qemu-user-static, installed when
+## missing and root) computes what x86_64 computes, byte for byte: golden split-v1 plans, keys
+## and seeds, every bundled example's plan, a study run and merged (tests/aarch64/compare.py)
+test-aarch64: dist
+	command -v qemu-aarch64-static >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq qemu-user-static >/dev/null; }
+	$(CARGO) build --release --target $(AARCH64_TARGET) --example monte_carlo_pi --example deadline --example map_seeds
+	$(CARGO) build --release --example monte_carlo_pi --example deadline --example map_seeds
+	mkdir -p target/aarch64-check/x86_64 target/aarch64-check/aarch64
+	for p in monte_carlo_pi deadline map_seeds; do \
+		cp target/release/examples/$$p target/aarch64-check/x86_64/ && \
+		cp target/$(AARCH64_TARGET)/release/examples/$$p target/aarch64-check/aarch64/ || exit 1; \
+	done
+	cp $(DIST)/jobsplit-x86_64-linux target/aarch64-check/x86_64/jobsplit
+	cp $(DIST)/jobsplit-aarch64-linux target/aarch64-check/aarch64/jobsplit
+	python3 tests/aarch64/compare.py target/aarch64-check/x86_64 target/aarch64-check/aarch64
 
 ## test-multihost: `run --steal` on 3 hosts sharing OUT over sshfs (tests/multihost/run.sh; needs
 ## root, installs openssh-server and sshfs from Debian packages when missing): exactly once with
 ## unlike speeds, kill -9 and rescue, a frozen host, refusals, a claim race, helpers, late hosts
 test-multihost: static
-	bash tests/multihost/run.sh $(STATIC_BIN)
+	bash tests/multihost/run.sh $(JOBSPLIT)
 
 ## test-slurm: a real one-node Slurm (installed from Debian packages; needs root), a 4-task array
 test-slurm: static
-	bash tests/slurm/run.sh $(STATIC_BIN)
+	bash tests/slurm/run.sh $(JOBSPLIT)
 
 ## benchmarks: figures side by side with the tools a user would otherwise use
 bench: build
