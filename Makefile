@@ -8,7 +8,7 @@ AARCH64_TARGET := aarch64-unknown-linux-musl
 DIST := target/dist
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-multihost static dist test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps wheel test-python test-browser test-slurm test-multihost static dist test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
 
 all: build
 
@@ -46,15 +46,24 @@ test: test-deps
 	$(MAKE) test-python
 
 ## test-deps: what the tests read results with (pytest; pandas, polars and duckdb for
-## load()'s DataFrame and the notebook snippets), from PyPI when missing
+## load()'s DataFrame and the notebook snippets; tqdm for the progress bar), from PyPI when missing
 test-deps:
-	python3 -c "import pytest, pandas, polars, duckdb" >/dev/null 2>&1 || \
-		python3 -m pip install -q pytest pandas polars duckdb
+	python3 -c "import pytest, pandas, polars, duckdb, tqdm" >/dev/null 2>&1 || \
+		python3 -m pip install -q pytest pandas polars duckdb tqdm
 
-## test-python: the Python package's tests (pytest and pandas, installed if missing, so load()'s DataFrame path is tested) against the built binary
-test-python: test-deps
-	$(CARGO) build
-	JOBSPLIT_BIN=$(CURDIR)/target/debug/jobsplit python3 -m pytest -q python/tests
+## wheel: the Python package and the static binary in one wheel, target/wheels/jobsplit-*.whl,
+## built as `pip install .` builds it (maturin, fetched by pip)
+wheel:
+	rm -f target/wheels/jobsplit-*.whl
+	python3 -m pip wheel -q --no-deps -w target/wheels .
+
+## test-python: the Python package's tests against the wheel installed in a fresh venv
+## (target/py-venv; it sees test-deps' packages, not the source tree or target/*/jobsplit)
+test-python: test-deps wheel
+	rm -rf target/py-venv
+	python3 -m venv --system-site-packages target/py-venv
+	target/py-venv/bin/python -m pip install -q --no-deps target/wheels/jobsplit-*.whl
+	JOBSPLIT_TEST_WHEEL=1 target/py-venv/bin/python -m pytest -q python/tests
 
 ## test-browser: the report page in a real headless chromium (Debian's, installed when missing
 ## and root; a missing browser fails: JOBSPLIT_REQUIRE_BROWSER=1); screenshot in target/report-browser/

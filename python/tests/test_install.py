@@ -1,0 +1,69 @@
+"""Where the package finds the binary: the one installed beside it first, then $JOBSPLIT_BIN,
+then PATH; and the wheel (`make test-python` tests it installed in a fresh venv) carries a static
+binary that its Python finds without the venv being activated."""
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+
+import pytest
+
+import jobsplit
+
+FIND = "import jobsplit; print(jobsplit.binary())"
+
+
+def fake(path, text="fake"):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(f"#!/bin/sh\necho {text}\n")
+    os.chmod(path, 0o755)
+    return path
+
+
+def found(site, **env):
+    """What jobsplit.binary() says in a fresh Python that imports the package from `site`."""
+    full = {k: v for k, v in os.environ.items() if k not in ("JOBSPLIT_BIN", "PYTHONPATH")}
+    full.update(PYTHONPATH=site, **env)
+    p = subprocess.run([sys.executable, "-c", FIND], env=full, capture_output=True, text=True)
+    return p.stdout.strip() if p.returncode == 0 else "error: " + p.stderr.strip().splitlines()[-1]
+
+
+def test_the_binary_installed_beside_the_package_comes_first_then_jobsplit_bin_then_path(tmp_path):
+    # The layout of `pip install --target SITE`: SITE/jobsplit/ and SITE/bin/jobsplit.
+    site = tmp_path / "site"
+    shutil.copytree(os.path.dirname(jobsplit.__file__), site / "jobsplit",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    own = fake(str(site / "bin" / "jobsplit"))
+    env_bin = fake(str(tmp_path / "env" / "jobsplit"))
+    on_path = fake(str(tmp_path / "path" / "jobsplit"))
+    path = str(tmp_path / "path") + os.pathsep + "/usr/bin:/bin"
+    assert found(str(site), JOBSPLIT_BIN=env_bin, PATH=path) == own
+    os.remove(own)
+    assert found(str(site), JOBSPLIT_BIN=env_bin, PATH=path) == env_bin
+    assert found(str(site), PATH=path) == on_path
+    assert found(str(site), JOBSPLIT_BIN=str(tmp_path / "nothing"), PATH=path) == \
+        f"error: FileNotFoundError: JOBSPLIT_BIN={tmp_path / 'nothing'} is not an executable file"
+    assert found(str(site), PATH="/nonexistent").startswith(
+        "error: FileNotFoundError: the jobsplit binary is not installed with this package nor on PATH")
+
+
+@pytest.mark.skipif(not os.environ.get("JOBSPLIT_TEST_WHEEL"), reason="the wheel is not installed (make test-python)")
+def test_the_wheel_carries_a_static_binary_that_its_python_finds_unactivated(tmp_path):
+    assert jobsplit.__file__.startswith(sys.prefix), f"testing {jobsplit.__file__}, not the wheel"
+    own = os.path.join(sysconfig.get_path("scripts"), "jobsplit")
+    assert jobsplit.binary() == own
+    # The venv's Python run by path, its bin/ not on PATH, with another binary named.
+    p = subprocess.run([sys.executable, "-c", FIND], capture_output=True, text=True,
+                       env={"PATH": "/usr/bin:/bin", "JOBSPLIT_BIN": fake(str(tmp_path / "other"))})
+    assert p.stdout.strip() == own, p.stderr
+    version = subprocess.run([own, "--version"], capture_output=True, text=True, check=True).stdout
+    assert version == f"jobsplit {jobsplit.__version__}\n"
+    with open(own, "rb") as f:
+        elf = f.read()
+    assert elf[:6] == b"\x7fELF\x02\x01", "a 64-bit little-endian ELF"
+    phoff, phentsize, phnum = (int.from_bytes(elf[a:a + n], "little") for a, n in ((32, 8), (54, 2), (56, 2)))
+    kinds = [int.from_bytes(elf[phoff + i * phentsize:][:4], "little") for i in range(phnum)]
+    assert 3 not in kinds, "the wheel's binary has a program interpreter (PT_INTERP): it is not static"
