@@ -63,7 +63,7 @@ test-python: test-deps wheel
 	rm -rf target/py-venv
 	python3 -m venv --system-site-packages target/py-venv
 	target/py-venv/bin/python -m pip install -q --no-deps target/wheels/jobsplit-*.whl
-	JOBSPLIT_TEST_WHEEL=1 target/py-venv/bin/python -m pytest -q python/tests
+	JOBSPLIT_TEST_WHEEL=$$(ls $(CURDIR)/target/wheels/jobsplit-*.whl) target/py-venv/bin/python -m pytest -q python/tests
 
 ## test-browser: the report page in a real headless chromium (Debian's, installed when missing
 ## and root; a missing browser fails: JOBSPLIT_REQUIRE_BROWSER=1); screenshot in target/report-browser/

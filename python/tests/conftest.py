@@ -1,5 +1,5 @@
 """The tests run against the package installed from the wheel (`make test-python` installs it
-into a fresh venv and sets JOBSPLIT_TEST_WHEEL=1), or else against the source tree: the package
+into a fresh venv and sets JOBSPLIT_TEST_WHEEL to the wheel), or else against the source tree: the package
 in python/ (for these tests and the scripts they start) and the binary cargo built."""
 
 import os

@@ -67,3 +67,35 @@ def test_the_wheel_carries_a_static_binary_that_its_python_finds_unactivated(tmp
     phoff, phentsize, phnum = (int.from_bytes(elf[a:a + n], "little") for a, n in ((32, 8), (54, 2), (56, 2)))
     kinds = [int.from_bytes(elf[phoff + i * phentsize:][:4], "little") for i in range(phnum)]
     assert 3 not in kinds, "the wheel's binary has a program interpreter (PT_INTERP): it is not static"
+
+
+@pytest.mark.skipif(not os.path.isfile(os.environ.get("JOBSPLIT_TEST_WHEEL", "")),
+                    reason="JOBSPLIT_TEST_WHEEL names no wheel (make test-python)")
+def test_the_readme_python_study_runs_in_a_fresh_venv_with_the_wheel_alone(tmp_path):
+    """README: a fresh venv, `pip install` of the wheel (and pandas, as the README installs
+    it), then the 15-line study and the four commands after it, as written, with that venv's
+    python (not activated, so nothing else on PATH helps)."""
+    readme = open(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__)))), "README.md"), encoding="utf-8").read()
+    section = readme.split("A study in 15 lines, `study.py`:\n\n```python\n", 1)[1]
+    block, after = section.split("```\n", 1)
+    commands = [line.split("#")[0].strip() for line in after.split("\n\n")[1].splitlines()]
+    assert len(commands) == 4 and all(c.startswith("python ") for c in commands), commands
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "-q", os.environ["JOBSPLIT_TEST_WHEEL"], "pandas"],
+                   check=True)
+    (tmp_path / "study.py").write_text(block)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    outputs = []
+    ws2 = commands[1].replace("--machine ws1", "--machine ws2")  # "and --machine ws2 on ws2"
+    for command in commands[:2] + [ws2] + commands[2:]:
+        args = command.split(" ", 2)
+        args = [python] + ([args[1], args[2].strip("\"")] if args[1] == "-c" else command.split()[1:])
+        p = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, f"{command}: {p.stderr}"
+        outputs.append(p.stdout)
+    # The last command prints the mean estimate of pi for each n.
+    means = [float(line.split()[-1]) for line in outputs[-1].splitlines() if line.split()[:1] in (["1000"], ["10000"])]
+    assert len(means) == 2 and all(abs(m - 3.1416) < 0.1 for m in means), outputs[-1]
