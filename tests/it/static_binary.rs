@@ -54,7 +54,11 @@ fn assert_static_elf(bin: &Path, machine: u16) {
     let b = std::fs::read(bin).unwrap();
     let name = bin.display();
     assert_eq!(&b[..4], b"\x7fELF", "{name}: not an ELF file");
-    assert_eq!((b[4], b[5]), (2, 1), "{name}: not a 64-bit little-endian ELF");
+    assert_eq!(
+        (b[4], b[5]),
+        (2, 1),
+        "{name}: not a 64-bit little-endian ELF"
+    );
     assert_eq!(u16_at(&b, 18), machine, "{name}: e_machine");
     let (phoff, phentsize, phnum) = (
         u64_at(&b, 32) as usize,
@@ -64,7 +68,10 @@ fn assert_static_elf(bin: &Path, machine: u16) {
     for i in 0..phnum {
         let ph = phoff + i * phentsize;
         let kind = u32_at(&b, ph);
-        assert_ne!(kind, 3, "{name}: has a program interpreter (PT_INTERP): dynamic");
+        assert_ne!(
+            kind, 3,
+            "{name}: has a program interpreter (PT_INTERP): dynamic"
+        );
         if kind == 2 {
             // PT_DYNAMIC: (d_tag, d_val) pairs up to DT_NULL.
             let (off, size) = (u64_at(&b, ph + 8) as usize, u64_at(&b, ph + 32) as usize);
@@ -99,7 +106,10 @@ fn assert_runs_in_empty_root(bin: &Path, runner: Option<&Path>) {
             .arg("--version")
             .output()
     } else {
-        eprintln!("note: not root: {} run in place, not in an empty root", bin.display());
+        eprintln!(
+            "note: not root: {} run in place, not in an empty root",
+            bin.display()
+        );
         let mut paths = programs.iter().map(|p| dir.path().join(p));
         Command::new(paths.next().unwrap())
             .args(paths)
