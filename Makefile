@@ -95,12 +95,12 @@ dist: build
 ## missing and root) computes what x86_64 computes, byte for byte: golden split-v1 plans, keys
 ## and seeds, every bundled example's plan, a study run and merged (tests/aarch64/compare.py)
 test-aarch64: dist
-	command -v qemu-aarch64-static >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq qemu-user-static >/dev/null; }
+	command -v qemu-aarch64-static >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update -qq && apt-get install -y -qq qemu-user-static >/dev/null; }
 	$(CARGO) build --release --target $(AARCH64_TARGET) --example monte_carlo_pi --example deadline --example map_seeds
-	$(CARGO) build --release --example monte_carlo_pi --example deadline --example map_seeds
+	$(CARGO) build --example monte_carlo_pi --example deadline --example map_seeds
 	mkdir -p target/aarch64-check/x86_64 target/aarch64-check/aarch64
 	for p in monte_carlo_pi deadline map_seeds; do \
-		cp target/release/examples/$$p target/aarch64-check/x86_64/ && \
+		cp target/debug/examples/$$p target/aarch64-check/x86_64/ && \
 		cp target/$(AARCH64_TARGET)/release/examples/$$p target/aarch64-check/aarch64/ || exit 1; \
 	done
 	cp $(DIST)/jobsplit-x86_64-linux target/aarch64-check/x86_64/jobsplit
