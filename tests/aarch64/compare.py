@@ -1,19 +1,19 @@
 """The aarch64 build computes what the x86_64 build computes, byte for byte.
 
-    python3 tests/aarch64/compare.py X86_DIR ARM_DIR
+    python3 tests/aarch64/compare.py X86_64_JOBSPLIT AARCH64_JOBSPLIT
 
-X86_DIR and ARM_DIR each hold `jobsplit` and the examples `monte_carlo_pi`, `deadline` and
-`map_seeds` of one architecture; the aarch64 ones run under qemu-aarch64-static (Debian's
-qemu-user-static) unless this machine is aarch64. `make test-aarch64` builds them and runs
-this. Checked, each on both builds:
+The aarch64 binary runs under qemu-aarch64-static (Debian's qemu-user-static) unless this
+machine is aarch64. `make test-aarch64` builds both (make dist) and runs this. Checked, each
+on both builds:
 
 - golden: every split-v1 case of tests/golden/cases.json that the CLI can plan (`plan --json`
   equals expected/NAME.plan.json), and every job's key and seed (expected/NAME.keys.json),
-  read from results.csv of a real run (a command job's $JOBSPLIT_SEED, a worker's `seed`) and
-  from the `map_seeds` example (the library's `map()`);
-- the plan of every bundled example: examples/sweep, examples/slurm (4 shards), the Splitter
-  programs examples/pi.toml and examples/deadline.toml, the Python Study
-  examples/python/monte_carlo.py (run with JOBSPLIT_BIN set to the build);
+  read from results.csv of a real run (a command job's $JOBSPLIT_SEED, a worker's `seed`);
+- the plan of the bundled examples the binary plans: examples/sweep, examples/slurm (4
+  shards), the Python Study examples/python/monte_carlo.py (JOBSPLIT_BIN set to the build).
+  Not the Rust programs (examples/pi.toml, examples/deadline.toml): building examples for
+  aarch64 builds every dev-dependency too (4.5 CPU-minutes); their plans and seeds come from
+  the library code the binary runs;
 - a small study run and merged: examples/sweep on its three machines, and the Python Study on
   its two; the merged results.csv equal, but for the columns of time (`started_at`,
   `duration_s`); and examples/python/sweep.py (`jobsplit.map()`) prints the same lines.
@@ -39,10 +39,10 @@ TIME_COLUMNS = ("started_at", "duration_s")
 class Build:
     """One architecture's binaries, and how to start them."""
 
-    def __init__(self, name, directory, work):
-        self.name, self.dir = name, os.path.abspath(directory)
+    def __init__(self, name, binary, work):
+        self.name, self.exe = name, os.path.abspath(binary)
         self.prefix = []
-        with open(self.path("jobsplit"), "rb") as f:
+        with open(self.exe, "rb") as f:
             elf_machine = int.from_bytes(f.read(20)[18:20], "little")
         if elf_machine == 183 and platform.machine() != "aarch64":  # EM_AARCH64
             self.prefix = [shutil.which("qemu-aarch64-static") or sys.exit(
@@ -51,15 +51,12 @@ class Build:
         self.bin = os.path.join(work, name, "jobsplit")
         os.makedirs(os.path.dirname(self.bin))
         with open(self.bin, "w") as f:
-            f.write("#!/bin/sh\nexec %s \"$@\"\n" % " ".join(self.prefix + [self.path("jobsplit")]))
+            f.write("#!/bin/sh\nexec %s \"$@\"\n" % " ".join(self.prefix + [self.exe]))
         os.chmod(self.bin, 0o755)
 
-    def path(self, program):
-        return os.path.join(self.dir, program)
-
-    def run(self, program, args, cwd=REPO, env=None, stdin=None):
-        """The program's stdout; a failure stops the check, showing its stderr."""
-        cmd = self.prefix + [self.path(program)] + args
+    def run(self, args, cwd=REPO, env=None, stdin=None):
+        """jobsplit's stdout; a failure stops the check, showing its stderr."""
+        cmd = self.prefix + [self.exe] + args
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("JOBSPLIT_")}
         full_env.update(env or {})
         p = subprocess.run(cmd, cwd=cwd, env=full_env, input=stdin, capture_output=True)
@@ -109,21 +106,12 @@ def golden(builds, work):
         name, args = case["name"], case["args"]
         expected = open(os.path.join(GOLDEN, "expected", f"{name}.plan.json"), "rb").read()
         same(f"golden {name}: plan --json",
-             {b.name: b.run("jobsplit", ["plan", "--json"] + args, cwd=GOLDEN) for b in builds}, expected)
+             {b.name: b.run(["plan", "--json"] + args, cwd=GOLDEN) for b in builds}, expected)
         if case["keys"]:
             keys = json.load(open(os.path.join(GOLDEN, "expected", f"{name}.keys.json"), encoding="utf-8"))
             want = "".join(f"{j['index']},{j['key'][:16]},{j['seed']}\n" for j in keys["jobs"]).encode()
             same(f"golden {name}: every job's key and seed from a run",
                  {b.name: run_keys(b, case, os.path.join(work, b.name, name)) for b in builds}, want)
-    items = json.load(open(os.path.join(GOLDEN, "expected", "items.keys.json"), encoding="utf-8"))
-    config = open(os.path.join(GOLDEN, "items", "jobsplit.toml"), encoding="utf-8").read()
-    seed = config.split('seed = "', 1)[1].split('"', 1)[0]
-    request = json.dumps({
-        "items": [json.loads(line) for line in open(os.path.join(GOLDEN, "items", "items.jsonl"), encoding="utf-8")],
-        "seed": seed, "params": {"steps": 1000, "rate": 1.5}}).encode()
-    want = "".join(f"{j['index']},{j['key'][:16]},{j['seed']}\n" for j in items["jobs"]).encode()
-    same("golden items: map()'s keys and seeds (examples/map_seeds)",
-         {b.name: map_seeds(b, request) for b in builds}, want)
 
 
 def run_keys(build, case, out):
@@ -150,26 +138,19 @@ def run_keys(build, case, out):
         config is not None and "\ncommand =" in open(os.path.join(GOLDEN, config), encoding="utf-8").read())
     extra = ["--capture", "last-line"] if templated else [
         "--worker", f"{sys.executable} -u {os.path.join(REPO, 'tests', 'aarch64', 'seed_worker.py')}"]
-    build.run("jobsplit", ["run"] + args + ["--shard", "0/1", "--out", out, "--yes", "--quiet", "--threads", "2"] + extra,
+    build.run(["run"] + args + ["--shard", "0/1", "--out", out, "--yes", "--quiet", "--threads", "2"] + extra,
               cwd=GOLDEN, env={"PATH": shims + os.pathsep + os.environ["PATH"]})
     with open(os.path.join(out, "shard-0", "results.csv"), newline="", encoding="utf-8") as f:
         table = sorted(csv.DictReader(f), key=lambda r: int(r["index"]))
     return "".join(f"{r['index']},{r['key']},{r['result'] if templated else r['seed']}\n" for r in table).encode()
 
 
-def map_seeds(build, request):
-    lines = build.run("map_seeds", [], stdin=request).decode().splitlines()
-    return "".join(f"{j['index']},{j['key']},{j['seed']}\n" for j in map(json.loads, lines)).encode()
-
-
 def examples(builds, work):
-    for what, program, args in [
-        ("examples/sweep", "jobsplit", ["--config", "examples/sweep/jobsplit.toml"]),
-        ("examples/slurm (4 shards)", "jobsplit", ["--jobs", "examples/slurm/jobs.txt", "--shard-count", "4"]),
-        ("examples/pi.toml (monte_carlo_pi)", "monte_carlo_pi", ["--config", "examples/pi.toml"]),
-        ("examples/deadline.toml (deadline)", "deadline", ["--config", "examples/deadline.toml"]),
+    for what, args in [
+        ("examples/sweep", ["--config", "examples/sweep/jobsplit.toml"]),
+        ("examples/slurm (4 shards)", ["--jobs", "examples/slurm/jobs.txt", "--shard-count", "4"]),
     ]:
-        same(f"plan of {what}", {b.name: b.run(program, ["plan", "--json"] + args) for b in builds})
+        same(f"plan of {what}", {b.name: b.run(["plan", "--json"] + args) for b in builds})
     texts = {}
     for b in builds:
         cwd = os.path.join(work, b.name, "python-plan")
@@ -183,9 +164,9 @@ def studies(builds, work):
     for b in builds:
         out, merged = os.path.join(work, b.name, "sweep-out"), os.path.join(work, b.name, "sweep-merged")
         for m in ("ws1", "ws2", "server"):
-            b.run("jobsplit", ["run", "--config", "examples/sweep/jobsplit.toml", "--machine", m,
+            b.run(["run", "--config", "examples/sweep/jobsplit.toml", "--machine", m,
                                "--yes", "--quiet", "--out", out])
-        b.run("jobsplit", ["merge", out, "--out", merged])
+        b.run(["merge", out, "--out", merged])
         sweep[b.name] = rows(os.path.join(merged, "results.csv"))
         cwd = os.path.join(work, b.name, "python-study")
         os.makedirs(cwd)
@@ -206,8 +187,8 @@ def main():
     try:
         builds = [Build("x86_64", sys.argv[1], work), Build("aarch64", sys.argv[2], work)]
         for b in builds:
-            print(f"{b.name}: {b.run('jobsplit', ['--version']).decode().strip()} "
-                  f"({' '.join(b.prefix + [b.path('jobsplit')])})")
+            print(f"{b.name}: {b.run(['--version']).decode().strip()} "
+                  f"({' '.join(b.prefix + [b.exe])})")
         golden(builds, work)
         examples(builds, work)
         studies(builds, work)
