@@ -76,7 +76,7 @@ test-browser:
 ## static: the release binary, statically linked (.cargo/config.toml), checked: an ELF with no
 ## interpreter or shared library that runs in an empty root
 static: build
-	JOBSPLIT_REQUIRE_STATIC=1 $(CARGO) test --test it static_binary -- release_binary
+	JOBSPLIT_REQUIRE_STATIC=1 $(CARGO) test --test it static_binary::release_binary
 
 ## dist: the binaries to copy to hosts, target/dist/jobsplit-x86_64-linux (static glibc, the
 ## release build) and target/dist/jobsplit-aarch64-linux (musl, linked by rust-lld: no C
@@ -89,7 +89,7 @@ dist: build
 	cp $(JOBSPLIT) $(DIST)/jobsplit-x86_64-linux
 	cp target/$(AARCH64_TARGET)/release/jobsplit $(DIST)/jobsplit-aarch64-linux
 	cd $(DIST) && for f in jobsplit-x86_64-linux jobsplit-aarch64-linux; do sha256sum $$f > $$f.sha256; done
-	JOBSPLIT_REQUIRE_DIST=1 $(CARGO) test --test it static_binary -- dist_binaries
+	JOBSPLIT_REQUIRE_DIST=1 $(CARGO) test --test it static_binary::dist_binaries
 
 ## test-aarch64: the aarch64 build under qemu-user (Debian's qemu-user-static, installed when
 ## missing and root) computes what x86_64 computes, byte for byte: golden split-v1 plans, keys
