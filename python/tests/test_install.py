@@ -79,7 +79,7 @@ def test_the_readme_python_study_runs_in_a_fresh_venv_with_the_wheel_alone(tmp_p
         os.path.abspath(__file__)))), "README.md"), encoding="utf-8").read()
     section = readme.split("A study in 15 lines, `study.py`:\n\n```python\n", 1)[1]
     block, after = section.split("```\n", 1)
-    commands = [line.split("#")[0].strip() for line in after.split("\n\n")[1].splitlines()]
+    commands = [line.split("#")[0].strip() for line in after.lstrip("\n").split("\n\n")[0].splitlines()]
     assert len(commands) == 4 and all(c.startswith("python ") for c in commands), commands
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
