@@ -8,7 +8,7 @@ AARCH64_TARGET := aarch64-unknown-linux-musl
 DIST := target/dist
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps wheel test-python test-browser test-slurm test-multihost static dist test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps wheel test-python test-browser test-slurm test-gridengine test-multihost static dist test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
 
 all: build
 
@@ -107,6 +107,11 @@ test-multihost: static
 ## test-slurm: a real one-node Slurm (installed from Debian packages; needs root), a 4-task array
 test-slurm: static
 	bash tests/slurm/run.sh $(JOBSPLIT)
+
+## test-gridengine: a real one-node Grid Engine (Debian's gridengine-* packages, installed when
+## missing; needs root): hand-written and sge-script arrays, merge held on them, a rescue
+test-gridengine: static
+	bash tests/gridengine/run.sh $(JOBSPLIT)
 
 ## benchmarks: figures side by side with the tools a user would otherwise use
 bench: build
