@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/gridengine/run.sh - end-to-end test of the static jobsplit binary on a real Grid Engine.
 #
-#   bash tests/gridengine/run.sh [PATH-TO-JOBSPLIT]   (or JOBSPLIT_BIN=...; default: the
-#                                                      static build of `make static`)
+#   bash tests/gridengine/run.sh [PATH-TO-JOBSPLIT]   (or JOBSPLIT_BIN=...; default:
+#                                                      target/release/jobsplit, static)
 #
 # Starts a private one-node Grid Engine cell (tests/gridengine/start.sh: Debian's
 # gridengine-* packages, installed when missing) under a fresh temporary directory, then:
@@ -29,7 +29,7 @@
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=${1:-${JOBSPLIT_BIN:-$REPO/target/x86_64-unknown-linux-gnu/release/jobsplit}}
+BIN=${1:-${JOBSPLIT_BIN:-$REPO/target/release/jobsplit}}
 STUDY=$REPO/examples/slurm
 SHARDS=4
 NJOBS=$(grep -c . "$STUDY/jobs.txt")
