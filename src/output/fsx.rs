@@ -116,6 +116,9 @@ pub(crate) fn refuse_output_links(dir: &Path) -> Result<()> {
     for name in RUN_FILES {
         refuse_link(&dir.join(name))?;
     }
+    // A run reads and removes the cancel requests in `cancel/`: through a link it would read
+    // and delete another directory's `*.txt` files.
+    refuse_link(&dir.join("cancel"))?;
     // Per-job logs (`--job-logs`) are written in place too.
     if let Ok(entries) = std::fs::read_dir(dir.join("logs")) {
         for entry in entries.flatten() {

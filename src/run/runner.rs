@@ -285,7 +285,8 @@ impl<'r> Runner<'r> {
             crate::run::cancel_request::withdraw(dir.path(), &|i| rerun.contains(i))?;
         }
         let cancels = JobCancels::new(dir.path(), share, pending.iter().map(|p| p.0));
-        cancels.poll(false);
+        let warn = |w: &str| events(&Event::Warning(w));
+        cancels.poll(false, &warn);
 
         let mut manifest = self.manifest(name, share, &to_run);
         let log = self.open_log(&dir, name, share, pending.len())?;
@@ -341,7 +342,7 @@ impl<'r> Runner<'r> {
         };
         std::thread::scope(|scope| {
             scope.spawn(|| status_loop(&status, &done, opts.status_interval));
-            scope.spawn(|| cancels.watch(&done));
+            scope.spawn(|| cancels.watch(&done, &|w| events(&Event::Warning(w))));
             let _done = Done(&done);
             pool.scope(|s| {
                 for _ in 0..self.threads() {

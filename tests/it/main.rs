@@ -4,6 +4,7 @@
 mod api_context;
 mod bad_input;
 mod calibration;
+mod cancel_files;
 mod cancel_rerun;
 mod cli_inputs;
 mod cli_merge;
