@@ -39,6 +39,7 @@ mod log_output;
 mod log_tsv;
 mod lost_terminal;
 mod merge_files;
+mod merge_files_odd;
 mod merge_library;
 mod merge_logs;
 mod notebooks;
