@@ -73,6 +73,7 @@ pub(super) fn locate(dir: &Path, machine: &str, scratch: &Path, n: usize) -> Res
 /// Pass 1 over one input: every row, checked, reduced to a candidate.
 pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
     let mut warnings = Vec::new();
+    warnings.extend(crate::output::results::pending_rows_warning(&source.shown));
     if source.temporary {
         if let Some(w) = gunzip(&source.shown, &source.file, &source.read)? {
             warnings.push(w);

@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::{Error, Result};
 
 /// The files a run writes in `OUT/<machine>/` (besides `logs/*.log.gz`): none may be a link.
-const RUN_FILES: [&str; 5] = [
+const RUN_FILES: [&str; 6] = [
     "results.csv",
+    "results.csv.pending",
     "log.gz",
     "manifest.json",
     "status.json",

@@ -363,8 +363,12 @@ impl<'r> Runner<'r> {
         let not_started = (taken - skipped - cancelled_before).saturating_sub(finished);
         let busy = Duration::from_micros(state.tally.busy_us());
         let fatal = state.take_fatal();
-        let log_result =
-            state.finish_log(&end_line(interrupted, &counts, not_started, steal_status()));
+        let log_result = state.finish_results().and(state.finish_log(&end_line(
+            interrupted,
+            &counts,
+            not_started,
+            steal_status(),
+        )));
 
         let end_state = if interrupted || fatal.is_some() {
             RunState::Interrupted

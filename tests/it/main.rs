@@ -13,6 +13,7 @@ mod cli_snapshots;
 mod cluster_cgroup;
 mod cluster_slurm_script;
 mod codec_columns;
+mod codec_growth;
 mod codec_log;
 mod codec_malformed;
 mod codec_torn;
