@@ -358,9 +358,11 @@ impl<'r> Runner<'r> {
             .saturating_sub(counts.with_status() - cancelled_before);
         let busy = state.busy();
         let fatal = state.take_fatal();
-        let log_result = state
-            .finish_results()
-            .and(state.finish_log(&end_line(interrupted, &counts, steal_status())));
+        let log_result = state.finish_results().and(state.finish_log(&end_line(
+            interrupted,
+            &counts,
+            steal_status(),
+        )));
 
         let end_state = if interrupted || fatal.is_some() {
             RunState::Interrupted
