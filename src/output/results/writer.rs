@@ -153,7 +153,8 @@ impl ResultsWriter {
 
     /// Appends one row and flushes it to the file (and fsyncs, if asked). A row that brings a
     /// new column, and every row after it until the next fold, goes to the journal instead
-    /// (flushed the same way) and reaches results.csv with the fold ([`super::pending`]).
+    /// (flushed the same way) and reaches results.csv with the next fold (`results.csv.pending`
+    /// in docs/output-format.md).
     ///
     /// # Errors
     /// A full disk or an I/O error; the file then holds every earlier row intact.
@@ -206,7 +207,7 @@ impl ResultsWriter {
     }
 
     /// Folds the journal into results.csv if it holds rows and the last fold is far enough
-    /// behind ([`pending::due`]); the run calls it on its status tick.
+    /// behind (9 times what it took); the run calls it on its status tick.
     ///
     /// # Errors
     /// As [`ResultsWriter::finish`].
