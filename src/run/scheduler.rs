@@ -136,6 +136,22 @@ impl<'a> Shared<'a> {
     ///
     /// # Errors
     /// The first error writing the log.
+    /// Folds the rows waiting in results.csv's journal in if a fold is due (the status tick).
+    pub(crate) fn fold_results_if_due(&self) -> Result<()> {
+        self.results
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .fold_if_due()
+    }
+
+    /// Folds the rows waiting in results.csv's journal in now (the run's end).
+    pub(crate) fn finish_results(&self) -> Result<()> {
+        self.results
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish()
+    }
+
     pub(crate) fn finish_log(&self, line: &str) -> Result<()> {
         self.log.lane().line(None, Stream::Event, line)?;
         self.log.finish()
