@@ -187,9 +187,8 @@ pub(crate) fn rescue_study(
     }
     // The plan these machines had before the rescue: a machine none of whose jobs is ok is
     // likely the dead host the rescue is for, and the rescue would give it a share again.
-    let original = Plan::new(
-        study.work.digest(),
-        study.work.len(),
+    let original = Plan::with_epochs(
+        study.work.epochs(),
         study.work.seed_bytes(),
         study.plan.machines().to_vec(),
         &[],
@@ -237,9 +236,8 @@ pub(crate) fn study_with(
         None => load_machines(&machines_path(args, &config))?,
     };
     let work = work(args, &config, source)?;
-    let plan = Plan::new(
-        work.digest(),
-        work.len(),
+    let plan = Plan::with_epochs(
+        work.epochs(),
         work.seed_bytes(),
         machines,
         excluded,
