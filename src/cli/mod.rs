@@ -17,6 +17,7 @@ mod report_cmd;
 mod resolve;
 mod run_args;
 mod run_cmd;
+mod run_epochs;
 mod run_resolve;
 mod signals;
 mod slurm_cmd;

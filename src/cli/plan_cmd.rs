@@ -22,7 +22,7 @@ pub(crate) fn run(args: &PlanArgs, source: Option<&dyn super::JobSource>) -> Res
             }
             r.study
         }
-        None => resolve::study_with(&args.input, machines, &[], source)?,
+        None => resolve::study_with(&args.input, machines, &[], source, Default::default())?,
     };
     let stdout = io::stdout().lock();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout);

@@ -12,6 +12,7 @@ use super::progress::Reporter;
 use super::run_resolve::{resolve, RunSettings};
 use super::term::errln;
 use super::{signals, JobSource};
+use crate::input::Recorded;
 use crate::plan::Plan;
 use crate::run::notify::Notifier;
 use crate::run::{Cancel, CommandExecutor, RunSummary, Runner, WorkerExecutor};
@@ -23,31 +24,51 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         )
         .into());
     }
-    let settings = resolve(args, source)?;
-    // A refusal is the one line a refused run prints; the same runner then runs, without
-    // reading the directory a second time.
+    let mut settings = resolve(args, source)?;
+    let mut tries = 0;
+    loop {
+        // A refusal is the one line a refused run prints; the same runner then runs, without
+        // reading the directory a second time.
+        runner_of(&settings).check()?;
+        if args.dry_run {
+            super::dry_run::run(&settings)?;
+            return Ok(exit::OK);
+        }
+        if !confirmed(&settings)? {
+            errln!("{}: not run", super::program::name());
+            return Ok(exit::OK);
+        }
+        // New epochs of a job list that grew are recorded now that nothing refuses the run;
+        // when another run recorded one first, the plan is made again from its record.
+        match super::run_epochs::record(&settings)? {
+            Recorded::Done => break,
+            Recorded::Raced if tries < 5 => tries += 1,
+            Recorded::Raced => {
+                return Err(crate::Error::usage(
+                    "other runs keep recording epochs of this job list: run again",
+                )
+                .into())
+            }
+        }
+        settings = resolve(args, source)?;
+    }
+    let runner = runner_of(&settings);
+    let reporter = Reporter::stderr(settings.quiet);
+    let summary = execute(&settings, runner, source, &reporter)?;
+    Ok(report(&settings, &summary, &reporter))
+}
+
+fn runner_of(settings: &RunSettings) -> Runner<'_> {
     let runner = Runner::new(
         &settings.work,
         &settings.plan,
         settings.machine,
         &settings.opts,
     );
-    let runner = match &settings.steal {
+    match &settings.steal {
         Some(steal) => runner.steal(steal),
         None => runner,
-    };
-    runner.check()?;
-    if args.dry_run {
-        super::dry_run::run(&settings)?;
-        return Ok(exit::OK);
     }
-    if !confirmed(&settings)? {
-        errln!("{}: not run", super::program::name());
-        return Ok(exit::OK);
-    }
-    let reporter = Reporter::stderr(settings.quiet);
-    let summary = execute(&settings, runner, source, &reporter)?;
-    Ok(report(&settings, &summary, &reporter))
 }
 
 /// Shows what will run and, on a terminal without `--yes`, asks.

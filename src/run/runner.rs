@@ -463,6 +463,7 @@ impl<'r> Runner<'r> {
                     share: plan.share(j).len() as u64,
                 })
                 .collect(),
+            epochs: crate::output::manifest::ManifestEpoch::of(plan, self.machine),
         }
     }
 

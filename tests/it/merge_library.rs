@@ -124,6 +124,7 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
         first_key: None,
         balance: None,
         planned: Vec::new(),
+        epochs: Vec::new(),
     }
     .write_atomic(&path)
     .unwrap();

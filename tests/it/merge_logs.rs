@@ -156,6 +156,7 @@ fn machine(root: &Path, name: &str, times: &[u64]) -> std::path::PathBuf {
         first_key: None,
         balance: None,
         planned: Vec::new(),
+        epochs: Vec::new(),
     }
     .write_atomic(&dir)
     .unwrap();
