@@ -50,9 +50,10 @@ impl Work {
         seed: Option<String>,
         epochs: &[EpochSpan],
     ) -> Result<Work> {
-        let covered = epochs.iter().enumerate().all(|(e, s)| {
-            s.jobs > 0 && s.first == e.checked_sub(1).map_or(0, |p| epochs[p].end())
-        }) && epochs.last().map(EpochSpan::end) == Some(jobs.len());
+        let covered =
+            epochs.iter().enumerate().all(|(e, s)| {
+                s.jobs > 0 && s.first == e.checked_sub(1).map_or(0, |p| epochs[p].end())
+            }) && epochs.last().map(EpochSpan::end) == Some(jobs.len());
         if !covered {
             return Err(Error::usage(format!(
                 "the epochs do not cover the {} jobs of {}",

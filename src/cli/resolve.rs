@@ -100,7 +100,10 @@ pub(crate) fn work(
             None => read_stdin()?,
         };
         let jobs = JobList::from_bytes(Path::new(STDIN_NAME), format, data)?;
-        return Ok((Work::new(jobs, template, config.params.clone(), seed)?, None));
+        return Ok((
+            Work::new(jobs, template, config.params.clone(), seed)?,
+            None,
+        ));
     }
     let (jobs, growth) = load_growing(&path, format, grow)?;
     let work = Work::with_epochs(jobs, template, config.params.clone(), seed, &growth.spans())?;
@@ -247,13 +250,8 @@ pub(crate) fn study_with(
         None => load_machines(&machines_path(args, &config))?,
     };
     let (work, growth) = work(args, &config, source, grow)?;
-    let plan = Plan::with_epochs(
-        work.epochs(),
-        work.seed_bytes(),
-        machines,
-        excluded,
-    )
-    .context("computing the plan")?;
+    let plan = Plan::with_epochs(work.epochs(), work.seed_bytes(), machines, excluded)
+        .context("computing the plan")?;
     Ok(Study {
         config,
         work,

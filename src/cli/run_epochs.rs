@@ -42,8 +42,7 @@ pub(crate) fn grown_study(
         return Ok(study); // the guard names what is wrong with it
     };
     let earlier = old.jobs_total;
-    if !old.epochs.is_empty() || old.excluded > 0 || earlier == 0 || earlier >= study.work.len()
-    {
+    if !old.epochs.is_empty() || old.excluded > 0 || earlier == 0 || earlier >= study.work.len() {
         return Ok(study);
     }
     let grow = Grow {
@@ -52,7 +51,11 @@ pub(crate) fn grown_study(
     };
     let grown = resolve::study_with(args, machines, &[], source, grow)?;
     let epoch0 = grown.work.epochs()[0].1.hex();
-    Ok(if epoch0 == old.work_digest { grown } else { study })
+    Ok(if epoch0 == old.work_digest {
+        grown
+    } else {
+        study
+    })
 }
 
 /// Records the epochs of the run's job list that its epochs file does not hold yet, saying so.

@@ -207,7 +207,11 @@ fn parse(file: &Path, bytes: &[u8]) -> Result<Vec<EpochRecord>> {
             continue;
         }
         let f: Vec<&str> = line.split(' ').collect();
-        let num = |s: &str| s.parse::<u64>().ok().filter(|_| s.bytes().all(|b| b.is_ascii_digit()));
+        let num = |s: &str| {
+            s.parse::<u64>()
+                .ok()
+                .filter(|_| s.bytes().all(|b| b.is_ascii_digit()))
+        };
         let (Some(e), Some(first), Some(jobs), Some(hex)) = (
             f.first().and_then(|s| num(s)),
             f.get(1).and_then(|s| num(s)),
@@ -246,7 +250,12 @@ fn digest_of(hex: &str) -> Option<Digest> {
 fn lines(records: &[EpochRecord], from: usize) -> String {
     let mut s = String::new();
     for (e, r) in records.iter().enumerate().skip(from) {
-        s += &format!("{e} {} {} {}\n", r.span.first, r.span.jobs, r.list_digest.hex());
+        s += &format!(
+            "{e} {} {} {}\n",
+            r.span.first,
+            r.span.jobs,
+            r.list_digest.hex()
+        );
     }
     s
 }
@@ -297,7 +306,8 @@ pub fn record_epochs(growing: &Growth) -> Result<Recorded> {
     // Whole lines only: a line a killed writer left cut short goes.
     let whole = memchr::memrchr(b'\n', &bytes).map_or(0, |p| p + 1);
     file.set_len(whole as u64).map_err(io)?;
-    file.seek(std::io::SeekFrom::Start(whole as u64)).map_err(io)?;
+    file.seek(std::io::SeekFrom::Start(whole as u64))
+        .map_err(io)?;
     let mut text = if whole == 0 {
         format!("{HEADER}\n")
     } else {

@@ -105,6 +105,9 @@ mod tests {
         let span = EpochSpan { first: 3, jobs: 1 };
         let a = epoch_work_digest(&w, 1, span, b"{}", jobs(&["x"]));
         assert_ne!(a, epoch_work_digest(&w, 2, span, b"{}", jobs(&["x"])));
-        assert_ne!(a, epoch_work_digest(&w, 1, span, b"{\"a\":1}", jobs(&["x"])));
+        assert_ne!(
+            a,
+            epoch_work_digest(&w, 1, span, b"{\"a\":1}", jobs(&["x"]))
+        );
     }
 }

@@ -83,7 +83,9 @@ impl Plan {
         let mut end = 0;
         for (span, _) in epochs {
             if span.first != end || span.jobs == 0 {
-                return Err(Error::usage("epochs must be contiguous from job 0, each with a job"));
+                return Err(Error::usage(
+                    "epochs must be contiguous from job 0, each with a job",
+                ));
             }
             end = span.end();
         }
@@ -111,7 +113,14 @@ impl Plan {
             let here = rest.partition_point(|&i| i < span.end());
             let (mine, later) = rest.split_at(here);
             rest = later;
-            parts.push(epoch_part(span, work_digest, seed, &machines, &capacities, mine)?);
+            parts.push(epoch_part(
+                span,
+                work_digest,
+                seed,
+                &machines,
+                &capacities,
+                mine,
+            )?);
         }
         let (perm, bounds) = if parts.len() == 1 {
             // One epoch: its shuffled list, cut, is already every share in machine order.

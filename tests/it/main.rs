@@ -28,6 +28,7 @@ mod fuzz_inputs;
 mod fuzz_outputs;
 mod gnu_parallel;
 mod golden;
+mod golden_epochs;
 mod harness;
 mod inputs_columns;
 mod integrity;

@@ -137,8 +137,14 @@ fn ahead_of_the_list(dir: &Path, old: &Manifest, plan: &Plan) -> Option<String> 
     let theirs = &old.epochs;
     let prefix = theirs.len() > ours.len()
         && ours.len() > 1
-        && ours.iter().zip(theirs).all(|(a, b)| a.plan_digest.hex() == b.plan_digest);
-    let lost = ours.len() == 1 && theirs.first().is_some_and(|b| b.plan_digest == ours[0].plan_digest.hex());
+        && ours
+            .iter()
+            .zip(theirs)
+            .all(|(a, b)| a.plan_digest.hex() == b.plan_digest);
+    let lost = ours.len() == 1
+        && theirs
+            .first()
+            .is_some_and(|b| b.plan_digest == ours[0].plan_digest.hex());
     (prefix || lost).then(|| {
         format!(
             "{} ran epoch {} of this study but the job list records only {}: use the study's latest job list and its .epochs file",
