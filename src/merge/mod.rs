@@ -3,6 +3,7 @@
 
 mod claims;
 mod discover;
+pub(crate) mod epochs;
 mod files;
 mod inputs;
 mod logs;
@@ -51,19 +52,21 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
         return Err(already_exists(path));
     }
     let dirs = find_machine_dirs(inputs)?;
-    let first = &dirs[0].manifest;
+    let latest = epochs::latest(&dirs);
+    let first = &dirs[latest].manifest;
     let mut warnings = Vec::new();
     let mut plan_digests: Vec<String> = Vec::new();
     for d in &dirs {
         let m = &d.manifest;
-        if m.work_digest != first.work_digest || m.jobs_total != first.jobs_total {
+        let other_work = m.work_digest != first.work_digest || m.jobs_total != first.jobs_total;
+        if other_work && !epochs::earlier_epoch_of(m, first) {
             return Err(Error::invalid(
                 Some(&d.dir),
                 None,
                 format!(
                     "holds work {} but {} holds work {}: merge only the outputs of one study (same job list, config and seed)",
                     short(&m.work_digest),
-                    dirs[0].dir.display(),
+                    dirs[latest].dir.display(),
                     short(&first.work_digest)
                 ),
             ));
@@ -75,12 +78,12 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
                     None,
                     format!(
                         "ran with another seed than {} (job 0 has key {key} here, {first_key} there): merge only the outputs of one study (same job list, config and seed)",
-                        dirs[0].dir.display()
+                        dirs[latest].dir.display()
                     ),
                 ));
             }
         }
-        if !plan_digests.contains(&m.plan_digest) {
+        if !plan_digests.contains(&m.plan_digest) && !other_work {
             plan_digests.push(m.plan_digest.clone());
         }
     }
@@ -110,6 +113,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     for d in &dirs {
         warnings.extend(discover::set_aside_logs(&d.dir));
     }
+    warnings.extend(epochs::behind(&dirs, first));
     if plan_digests.len() > 1 {
         warnings.push(format!(
             "{} plans of the same work (a rescue run beside the original?): merged by job key",
