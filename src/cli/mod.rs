@@ -6,6 +6,7 @@ mod cancel_cmd;
 mod completions;
 mod dry_run;
 mod exit;
+mod follow;
 mod init;
 mod log_cmd;
 mod log_format;

@@ -24,24 +24,72 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         )
         .into());
     }
+    let Some(mut settings) = prepare(args, source, true)? else {
+        return Ok(exit::OK);
+    };
+    // A follower catches SIGINT and SIGTERM from its first round on, so that one between
+    // rounds is never lost.
+    let mut follower = args
+        .follow
+        .then(super::follow::Follower::start)
+        .transpose()?;
+    loop {
+        let reporter = Reporter::stderr(settings.quiet);
+        let summary = execute(&settings, runner_of(&settings), source, &reporter)?;
+        let code = report(&settings, &summary, &reporter);
+        let Some(follower) = follower.as_mut() else {
+            return Ok(code);
+        };
+        if summary.interrupted || follower.stopped() {
+            return Ok(code);
+        }
+        if !settings.quiet {
+            reporter.always(&format!(
+                "{}: following {}: waiting for jobs appended to it (Ctrl-C or SIGTERM to stop)",
+                super::program::name(),
+                crate::text::escape(&settings.work.jobs().path().display().to_string())
+            ));
+        }
+        if !super::follow::wait_for_growth(&settings, follower) {
+            return Ok(code);
+        }
+        settings = match prepare(args, source, false)? {
+            Some(s) if !follower.stopped() => s,
+            _ => return Ok(code),
+        };
+    }
+}
+
+/// Resolves the run, checks its directory, shows it and asks (when `ask`, on a terminal), then
+/// records the new epochs of a job list that grew: the settings to run, or `None` when nothing
+/// runs (a dry run, or not confirmed).
+fn prepare(
+    args: &RunArgs,
+    source: Option<&dyn JobSource>,
+    ask: bool,
+) -> Result<Option<RunSettings>> {
     let mut settings = resolve(args, source)?;
     let mut tries = 0;
     loop {
+        if args.follow {
+            super::follow::check(&settings, source.is_some())?;
+        }
+        settings.confirm &= ask;
         // A refusal is the one line a refused run prints; the same runner then runs, without
         // reading the directory a second time.
         runner_of(&settings).check()?;
         if args.dry_run {
             super::dry_run::run(&settings)?;
-            return Ok(exit::OK);
+            return Ok(None);
         }
         if !confirmed(&settings)? {
             errln!("{}: not run", super::program::name());
-            return Ok(exit::OK);
+            return Ok(None);
         }
         // New epochs of a job list that grew are recorded now that nothing refuses the run;
         // when another run recorded one first, the plan is made again from its record.
         match super::run_epochs::record(&settings)? {
-            Recorded::Done => break,
+            Recorded::Done => return Ok(Some(settings)),
             Recorded::Raced if tries < 5 => tries += 1,
             Recorded::Raced => {
                 return Err(crate::Error::usage(
@@ -52,10 +100,6 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         }
         settings = resolve(args, source)?;
     }
-    let runner = runner_of(&settings);
-    let reporter = Reporter::stderr(settings.quiet);
-    let summary = execute(&settings, runner, source, &reporter)?;
-    Ok(report(&settings, &summary, &reporter))
 }
 
 fn runner_of(settings: &RunSettings) -> Runner<'_> {

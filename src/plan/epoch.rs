@@ -84,7 +84,7 @@ mod tests {
     use super::*;
     use std::borrow::Cow;
 
-    fn jobs(list: &[&'static str]) -> impl Iterator<Item = Cow<'static, [u8]>> + '_ {
+    fn jobs<'a>(list: &'a [&'static str]) -> impl Iterator<Item = Cow<'static, [u8]>> + 'a {
         list.iter().map(|s| Cow::Borrowed(s.as_bytes()))
     }
 

@@ -237,18 +237,28 @@ fn a_host_on_the_shorter_list_finishes_its_part_and_catches_up_later() {
             .unwrap(),
     );
     assert_eq!(merge.code, 1, "{}", merge.stderr);
-    let behind = "machine `server` is behind: it has not seen epoch 2 of the job list (jobs 14 to 17)";
+    let behind =
+        "machine `server` is behind: it has not seen epoch 2 of the job list (jobs 14 to 17)";
     assert!(merge.stderr.contains(behind), "{}", merge.stderr);
     let missing = std::fs::read_to_string(s.join("merged/missing.txt")).unwrap();
     let missing: Vec<u64> = missing.lines().map(|l| l.parse().unwrap()).collect();
     assert_eq!(missing, server_new);
     let status = harness::Out::of(s.cmd().args(["status", "out"]).output().unwrap());
     assert!(status.stdout.contains(behind), "{}", status.stdout);
-    assert!(status.stdout.contains("of 18 jobs in the work"), "{}", status.stdout);
+    assert!(
+        status.stdout.contains("of 18 jobs in the work"),
+        "{}",
+        status.stdout
+    );
     let json = harness::Out::of(s.cmd().args(["status", "out", "--json"]).output().unwrap());
     let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(json["behind"].as_array().unwrap().len(), 1);
-    let report = harness::Out::of(s.cmd().args(["report", "out", "--markdown"]).output().unwrap());
+    let report = harness::Out::of(
+        s.cmd()
+            .args(["report", "out", "--markdown"])
+            .output()
+            .unwrap(),
+    );
     assert!(report.stdout.contains("is behind"), "{}", report.stdout);
     run_ok(&s, "server");
     let status = harness::Out::of(s.cmd().args(["status", "out"]).output().unwrap());

@@ -202,7 +202,7 @@ fn run_records_the_reference_epochs_file_as_the_list_grows() {
     let s = crate::harness::Study::new();
     let grown = std::fs::read(dir().join("epochs-lines/jobs.txt")).unwrap();
     let original = std::fs::read(dir().join("lines/jobs.txt")).unwrap();
-    s.write("machines.json", &read("lines/machines.json"));
+    s.write("machines.json", read("lines/machines.json"));
     let run = || {
         let out = s
             .cmd()

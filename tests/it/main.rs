@@ -22,6 +22,7 @@ mod crash_study;
 mod dry_run;
 mod engine_k8s;
 mod engine_slurm;
+mod epochs_follow;
 mod epochs_run;
 mod examples;
 mod exit_codes;
