@@ -333,7 +333,7 @@ mod tests {
         assert_eq!(r[0].span, EpochSpan { first: 0, jobs: 5 });
         let bad = format!("{HEADER}\n0 0 5 {d}\n1 4 2 {d}\n");
         let e = parse(p, bad.as_bytes()).unwrap_err().to_string();
-        assert!(e.contains("line 3"), "{e}");
+        assert!(e.contains("j.epochs:3"), "{e}");
         assert!(parse(p, b"nope\n").is_err());
         assert_eq!(lines(&r, 0), format!("0 0 5 {d}\n"));
     }
