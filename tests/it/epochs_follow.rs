@@ -62,6 +62,15 @@ fn three_followers_pick_up_two_appends_and_run_every_job_once() {
         "the followers did not run the later appends: {:?}",
         markers(&s)
     );
+    // Every host has ended its last round of the latest plan: it waits for the list to grow.
+    let idle = harness::wait_until(Duration::from_secs(30), || {
+        let latest = s.plan_json(&[])["plan_digest"].clone();
+        MACHINES.iter().all(|m| {
+            let manifest = s.manifest(m);
+            manifest["plan_digest"] == latest && manifest["state"] == "finished"
+        })
+    });
+    assert!(idle, "the followers did not all end the latest plan's round");
     for host in &hosts {
         harness::signal(host.id(), libc::SIGTERM);
     }
