@@ -121,7 +121,8 @@ pub(crate) fn judge(dir: &Path, plan: &Plan, resume: Resume) -> Result<Verdict> 
             message: format!(
                 "{} holds the output of plan {} but this plan is {}: pass --fresh to move the old \
                  output aside (it is kept, renamed) and start over, or --keep-done to keep it and \
-                 skip every job it finished (e.g. after appending jobs)",
+                 skip every job it finished (e.g. after changing the machines; appended jobs need \
+                 neither)",
                 dir.display(),
                 old.plan_digest.chars().take(8).collect::<String>(),
                 plan.plan_digest().short()
