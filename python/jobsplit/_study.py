@@ -66,9 +66,20 @@ def _config(seed, params, machines, worker, out, recycle=None):
 
 
 def _write(path, text):
+    """Writes ``path`` whole, by a rename, and only when its text changed: a study whose items
+    grew by appending rewrites its job list with the same earlier bytes, and a host following
+    it (``run --follow``) never sees it half written (docs/split-v1.md section 7)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            if f.read() == text:
+                return
+    except OSError:
+        pass
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    with open(tmp, "w", encoding="utf-8", newline="") as f:
         f.write(text)
+    os.replace(tmp, path)
 
 
 def _where(func):

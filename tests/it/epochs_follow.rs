@@ -70,7 +70,10 @@ fn three_followers_pick_up_two_appends_and_run_every_job_once() {
             manifest["plan_digest"] == latest && manifest["state"] == "finished"
         })
     });
-    assert!(idle, "the followers did not all end the latest plan's round");
+    assert!(
+        idle,
+        "the followers did not all end the latest plan's round"
+    );
     for host in &hosts {
         harness::signal(host.id(), libc::SIGTERM);
     }
