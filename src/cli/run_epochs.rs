@@ -32,8 +32,12 @@ pub(crate) fn grown_study(
     let Some(growth) = &study.growth else {
         return Ok(study);
     };
-    if growth.epochs.len() > 1 || read_epochs(&growth.file)?.is_some() {
+    if growth.epochs.len() > 1 {
         return Ok(study);
+    }
+    if read_epochs(&growth.file)?.is_some() {
+        // Another run recorded the list's epochs since it was read: read it with them.
+        return resolve::study_with(args, machines, &[], source, RUN_GROWS);
     }
     if !dir.join(Manifest::FILE).is_file() {
         return Ok(study);

@@ -173,14 +173,16 @@ fn check(list: &JobList, records: &[EpochRecord], file: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads an epochs file: `None` when there is none. A last line without `\n` (a writer cut
-/// short) is left out.
+/// Reads an epochs file: `None` when there is none, or when it holds no whole epoch line yet
+/// (a run is writing its first lines: it was created empty under its lock, and a reader must
+/// not take it for a list of no epochs). A last line without `\n` (a writer cut short) is left
+/// out.
 ///
 /// # Errors
 /// An unreadable file, or a line that is not what section 7.1 specifies (naming it).
 pub fn read_epochs(file: &Path) -> Result<Option<Vec<EpochRecord>>> {
     match std::fs::read(file) {
-        Ok(bytes) => parse(file, &bytes).map(Some),
+        Ok(bytes) => parse(file, &bytes).map(|r| (!r.is_empty()).then_some(r)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(file, e)),
     }
