@@ -82,7 +82,7 @@ impl Plan {
         }
         let mut end = 0;
         for (span, _) in epochs {
-            if span.first != end || span.jobs == 0 {
+            if span.first != end || (span.jobs == 0 && epochs.len() > 1) {
                 return Err(Error::usage(
                     "epochs must be contiguous from job 0, each with a job",
                 ));
