@@ -7,7 +7,7 @@ STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
 JOBSPLIT := target/release/jobsplit
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-multihost static bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-gridengine test-multihost static bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python clean
 
 all: build
 
@@ -77,6 +77,11 @@ test-multihost: static
 ## test-slurm: a real one-node Slurm (installed from Debian packages; needs root), a 4-task array
 test-slurm: static
 	bash tests/slurm/run.sh $(STATIC_BIN)
+
+## test-gridengine: a real one-node Grid Engine (Debian's gridengine-* packages, installed when
+## missing; needs root): hand-written and sge-script arrays, merge held on them, a rescue
+test-gridengine: static
+	bash tests/gridengine/run.sh $(STATIC_BIN)
 
 ## benchmarks: figures side by side with the tools a user would otherwise use
 bench: build

@@ -63,9 +63,14 @@ pub(crate) enum Command {
     Report(ReportArgs),
     /// Write sbatch scripts for a Slurm job array, its merge and its rescue.
     #[command(
-        after_help = "Example:\n  jobsplit slurm-script --shards 16 --cpus-per-task 8 --time 04:00:00 --config jobsplit.toml --submit-dir slurm\n  sh slurm/submit.sh"
+        after_help = "Example:\n  jobsplit slurm-script --shards 16 --cpus-per-task 8 --time 04:00:00 --config jobsplit.toml --submit-dir slurm\n  bash slurm/submit.sh"
     )]
     SlurmScript(SlurmArgs),
+    /// Write qsub scripts for a Grid Engine array job, its merge and its rescue.
+    #[command(
+        after_help = "Example:\n  jobsplit sge-script --shards 16 --pe smp --slots 8 --time 4h --config jobsplit.toml\n  bash sge/submit.sh"
+    )]
+    SgeScript(super::sge_cmd::SgeArgs),
     /// Write a starter jobsplit.toml, machines.json and jobs.txt to edit.
     #[command(after_help = "Example:\n  jobsplit init my-study")]
     Init(InitArgs),

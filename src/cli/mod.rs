@@ -20,6 +20,7 @@ mod run_args;
 mod run_cmd;
 mod run_epochs;
 mod run_resolve;
+mod sge_cmd;
 mod signals;
 mod slurm_cmd;
 mod status_cmd;
@@ -86,6 +87,7 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Command::Cancel(a) => cancel_cmd::run(a),
         Command::Report(a) => report_cmd::run(a),
         Command::SlurmScript(a) => slurm_cmd::run(a),
+        Command::SgeScript(a) => sge_cmd::run(a),
         Command::Init(a) => init::run(a),
         Command::Completions(a) => completions::run_completions(a, program.as_ref()),
         Command::Man => completions::run_man(program.as_ref()),

@@ -10,6 +10,7 @@ mod cli_merge;
 mod cli_plan;
 mod cli_snapshots;
 mod cluster_cgroup;
+mod cluster_sge_script;
 mod cluster_slurm_script;
 mod codec_columns;
 mod codec_log;
