@@ -49,6 +49,7 @@ mod notify;
 mod process_escape;
 mod process_library;
 mod process_signals;
+mod process_stuck;
 mod proptest_plan;
 mod report;
 mod report_figures;
