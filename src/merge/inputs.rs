@@ -7,7 +7,7 @@ use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::table::{FileStats, Slot, EMPTY, LEN_BITS, LEN_MASK};
+use super::table::{FileStats, Slot, EMPTY, LEN_BITS, LEN_MASK, OFFSET_BITS};
 use crate::error::{Error, Result};
 use crate::model::Status;
 use crate::output::results::{Data, ResultsReader};
@@ -111,6 +111,13 @@ pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
                     "a row of more than 512 MiB: repair or remove it",
                 )
             })?;
+        if row.offset >> OFFSET_BITS != 0 {
+            return Err(Error::invalid(
+                Some(&source.shown),
+                Some(row.line),
+                "a results.csv of more than 256 TiB: split it",
+            ));
+        }
         stats.attempts += 1;
         stats.busy_s += row.duration_s;
         match row.status {
@@ -130,7 +137,7 @@ pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
             slot: Slot {
                 key: row.key,
                 started: row.started_us,
-                offset: row.offset,
+                offset_attempt: row.offset | (u64::from(row.attempt).min(0xffff) << OFFSET_BITS),
                 len_status: len | (row.status.code() << LEN_BITS),
                 file: EMPTY,
             },

@@ -62,6 +62,7 @@ mod splitter_cli;
 mod static_binary;
 mod stdin_jobs;
 mod steal;
+mod steal_race;
 mod steal_resume;
 mod study_property;
 mod symlinks;

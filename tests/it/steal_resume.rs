@@ -138,3 +138,36 @@ fn a_cancel_left_for_the_next_stealing_run_is_honoured() {
         "honoured, then removed"
     );
 }
+
+#[test]
+fn steal_rerun_reruns_the_jobs_a_machine_holds_and_refuses_those_another_holds() {
+    let two = r#"{"a": {"weight": 1, "cores": 1}, "b": {"weight": 1, "cores": 1}}"#;
+    let s = Study::with(&jobs(8, "0"), two, "");
+    // a alone: its share, then all of b's (b never started), stolen.
+    assert_eq!(steal(&s, &[]).code, 0);
+    let plan = s.plan_json(&[]);
+    let of_b = plan["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "b")
+        .unwrap()["jobs"][0]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{plan}"));
+    let j = of_b.to_string();
+    // a holds the block: a reruns it.
+    let o = steal(&s, &["--rerun", &j]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(rows(&s).contains(&(of_b, 2, "ok".into())), "{:?}", rows(&s));
+    // b does not: refused, naming the machine that holds it, nothing written.
+    let before = s.files();
+    let o = s.output(&[
+        "run", "--yes", "--quiet", "--steal", "-M", "b", "--rerun", &j,
+    ]);
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert_eq!(
+        o.stderr,
+        format!("jobsplit: error: --rerun {j}: job {j}: it is held by machine a (it claimed its block): rerun it there (run --steal --machine a --rerun {j})\n")
+    );
+    assert_eq!(s.files(), before, "nothing written");
+}

@@ -7,6 +7,7 @@
 mod columns;
 mod data;
 mod reader;
+mod resume;
 mod row;
 mod writer;
 
@@ -15,5 +16,6 @@ pub use columns::{
 };
 pub(crate) use data::Data;
 pub use reader::{ResultsReader, Row};
+pub use resume::{Decision, Existing};
 pub use row::{ResultRow, FIXED};
-pub use writer::{Existing, ResultsWriter};
+pub use writer::ResultsWriter;
