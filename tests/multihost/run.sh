@@ -150,6 +150,8 @@ run_on host1 4 s2 -M host1 --steal-block 2 & p1=$!
 run_on host2 0.05 s2 -M host2 --steal-block 2 & p2=$!
 run_on host3 0.05 s2 -M host3 --steal-block 2 & p3=$!
 sleep 1.5
+# $p1 is the subshell of run_on: kill jobsplit itself (its child), not only that shell.
+pkill -9 -P $p1
 kill -9 $p1
 wait $p1 2>/dev/null
 wait $p2; r2=$?
