@@ -72,6 +72,7 @@ pub mod model;
 pub mod output;
 mod paths;
 pub mod plan;
+pub mod remote;
 pub mod report;
 pub mod run;
 #[cfg(feature = "cli")]

@@ -5,13 +5,12 @@ import csv
 import json
 import os
 import shlex
-import signal
-import subprocess
 import sys
 import tempfile
 
 from . import _toml
 from ._binary import binary
+from ._progress import Bar, bar_class, run as _run
 from ._serve import serve
 
 csv.field_size_limit(1 << 30)
@@ -91,17 +90,8 @@ def _where(func):
     return module, qualname, os.path.abspath(file)
 
 
-def _run(args):
-    """Runs the binary, passing Ctrl-C to it alone (it stops its workers and exits 130)."""
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        return subprocess.run(args, stdin=subprocess.DEVNULL).returncode
-    finally:
-        signal.signal(signal.SIGINT, old)
-
-
 def map(func, items, *, threads=None, seed=None, params=None, timeout=None, retries=0,
-        recycle=None, out=None, errors="raise", python=None):
+        recycle=None, out=None, errors="raise", python=None, quiet=False):
     """Runs ``func(item)`` over ``items`` on this machine with persistent workers and returns
     the results in item order.
 
@@ -110,7 +100,8 @@ def map(func, items, *, threads=None, seed=None, params=None, timeout=None, retr
     keeps the run (results.csv, log.gz): a second call with the same ``out`` resumes. A job
     that fails raises :class:`JobsFailed` (with ``errors="return"``: a :class:`JobError` takes
     its place). ``func`` must be defined in a file, and a script's ``map()`` call sit under
-    ``if __name__ == "__main__":`` (as for multiprocessing).
+    ``if __name__ == "__main__":`` (as for multiprocessing). With tqdm installed, a progress
+    bar shows on a terminal and in Jupyter, unless ``quiet``.
     """
     from ._spawn import IMPORTING
 
@@ -136,12 +127,17 @@ def map(func, items, *, threads=None, seed=None, params=None, timeout=None, retr
             "--threads", str(threads), "--retries", str(retries)]
     if timeout:
         args += ["--timeout", str(timeout)]
+    cls, bar = bar_class(quiet), None
+    if cls:
+        args += ["--status-interval", "0.2"]
     env_path = os.pathsep.join([os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
                                + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = env_path  # the workers import this very package
     try:
-        code = _run(args)
+        if cls:
+            bar = Bar(cls, os.path.join(work, "out", "local", "status.json"), len(items), "jobsplit.map")
+        code = _run(args, bar)
     finally:
         if old is None:
             del os.environ["PYTHONPATH"]
@@ -215,6 +211,9 @@ class Study:
             print(f"usage: {os.path.basename(sys.argv[0])} plan | run --machine NAME | status | merge [jobsplit options]")
             sys.exit(0 if argv else 2)
         command, rest = argv[0], argv[1:]
+        bar = None
+        if command == "run":
+            rest, bar = self._bar(rest)
         if command in ("plan", "run", "slurm-script"):
             args = [binary(), command, "--config", self.write()] + rest
         elif command == "merge":
@@ -223,4 +222,25 @@ class Study:
             args = [binary(), "status"] + (rest or [self.out])
         else:
             args = [binary(), command] + rest
-        sys.exit(_run(args))
+        sys.exit(_run(args, bar))
+
+    def _bar(self, rest):
+        """A progress bar for ``run``: in a notebook (where the binary's own bar and lines are
+        not shown), with tqdm, unless ``--quiet``. Returns the arguments (made to refresh
+        status.json often) and the bar, or None."""
+        cls = bar_class("--quiet" in rest or "-q" in rest, terminal=False)
+        if not cls:
+            return rest, None
+        machine, out = "*", self.out
+        for i, arg in enumerate(rest):
+            for flag, name in (("--machine", "machine"), ("-M", "machine"), ("--out", "out"), ("-o", "out")):
+                if arg == flag and i + 1 < len(rest):
+                    value = rest[i + 1]
+                elif arg.startswith(flag + "="):
+                    value = arg[len(flag) + 1:]
+                else:
+                    continue
+                machine, out = (value, out) if name == "machine" else (machine, value)
+        if not any(a.startswith("--status-interval") for a in rest):
+            rest = rest + ["--status-interval", "0.5"]
+        return rest, Bar(cls, os.path.join(os.path.abspath(out), machine, "status.json"), None, "jobsplit run")

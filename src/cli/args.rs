@@ -6,6 +6,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::input::Format;
 
+pub(crate) use super::remote_args::{
+    CollectArgs, LaunchArgs, OnArgs, RemoteArgs, ServeArgs, WatchArgs,
+};
 pub(crate) use super::run_args::RunArgs;
 
 #[derive(Debug, Parser)]
@@ -63,9 +66,47 @@ pub(crate) enum Command {
     Report(ReportArgs),
     /// Write sbatch scripts for a Slurm job array, its merge and its rescue.
     #[command(
-        after_help = "Example:\n  jobsplit slurm-script --shards 16 --cpus-per-task 8 --time 04:00:00 --config jobsplit.toml --submit-dir slurm\n  sh slurm/submit.sh"
+        after_help = "Example:\n  jobsplit slurm-script --shards 16 --cpus-per-task 8 --time 04:00:00 --config jobsplit.toml --submit-dir slurm\n  bash slurm/submit.sh"
     )]
     SlurmScript(SlurmArgs),
+    /// Write qsub scripts for a Grid Engine array job, its merge and its rescue.
+    #[command(
+        after_help = "Example:\n  jobsplit sge-script --shards 16 --pe smp --slots 8 --time 4h --config jobsplit.toml\n  bash sge/submit.sh"
+    )]
+    SgeScript(super::sge_cmd::SgeArgs),
+    /// Ship the study over ssh and start every host's share detached (docs/remote.md).
+    #[command(
+        after_help = "Examples:\n  jobsplit launch\n  JOBSPLIT_SSH=\"ssh -F lab/ssh_config\" jobsplit launch --machine ws2\n  jobsplit launch -- --threads 4\n\nExit codes: 0 every host running or done, 2 bad input (nothing sent), 5 some hosts unreachable or refused (the others launched)."
+    )]
+    Launch(LaunchArgs),
+    /// Watch every launched host from here: a bar per host and in total.
+    #[command(
+        after_help = "Examples:\n  jobsplit watch\n  jobsplit watch --count 1\n\nCtrl-C stops watching only: the runs go on.\nExit codes: 0 every host ended, 2 bad input, 5 some host unreachable at the last look, 130 stopped watching."
+    )]
+    Watch(WatchArgs),
+    /// Bring every launched host's OUT/<machine>/ here (new bytes only), then merge if asked.
+    #[command(
+        after_help = "Examples:\n  jobsplit collect\n  jobsplit collect --merge --out merged\n\nExit codes: 0 every host collected (and merged: every job ok), 1 merged with some job not ok, 2 bad input, 5 some hosts unreachable or a file refused (the others collected)."
+    )]
+    Collect(CollectArgs),
+    /// Stop launched runs in order, as their first Ctrl-C would (a launch resumes them).
+    #[command(
+        after_help = "Examples:\n  jobsplit stop --machine ws2\n\nExit codes: 0 stopped or not running, 2 bad input, 5 some hosts unreachable."
+    )]
+    Stop(RemoteArgs),
+    /// Run one of these commands in a machine's study directory on its host (log, cancel, status).
+    #[command(
+        after_help = "Examples:\n  jobsplit on --machine ws1 -- log out/ws1 17\n  jobsplit on --machine ws1 -- cancel out/ws1 17\n\nExit codes: the command's own on every host, else 5 (unreachable)."
+    )]
+    On(OnArgs),
+    /// Remove the launched study directories from the hosts (refused where a run is running).
+    #[command(
+        after_help = "Examples:\n  jobsplit clean --machine ws3\n\nExit codes: 0 removed, 2 bad input, 5 some hosts unreachable or refused."
+    )]
+    Clean(RemoteArgs),
+    /// The host side of the remote commands (used over ssh by jobsplit itself).
+    #[command(hide = true, name = "remote-serve")]
+    RemoteServe(ServeArgs),
     /// Write a starter jobsplit.toml, machines.json and jobs.txt to edit.
     #[command(after_help = "Example:\n  jobsplit init my-study")]
     Init(InitArgs),

@@ -12,6 +12,9 @@ pub(crate) const BAD_INPUT: u8 = 2;
 pub(crate) const STOPPED: u8 = 3;
 /// jobsplit's own failure (a bug): please report it.
 pub(crate) const INTERNAL: u8 = 4;
+/// A remote command reached some hosts and not others (unreachable, refused): what it did on
+/// the others stands; run it again for the rest.
+pub(crate) const SOME_HOSTS_FAILED: u8 = 5;
 /// Interrupted by Ctrl-C or SIGTERM; a rerun resumes.
 pub(crate) const INTERRUPTED: u8 = 130;
 

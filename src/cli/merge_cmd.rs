@@ -23,6 +23,13 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
             crate::text::escape(w)
         );
     }
+    if let Some(w) = crate::remote::payload_warning(&args.dirs) {
+        errln!(
+            "{}: warning: {}",
+            super::program::name(),
+            crate::text::escape(&w)
+        );
+    }
     for (index, first, other) in report.duplicates.iter().take(10) {
         errln!(
             "{}: job {index} is ok in {} and again on machine {}",

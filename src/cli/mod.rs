@@ -13,11 +13,16 @@ mod merge_cmd;
 mod plan_cmd;
 mod program;
 mod progress;
+mod remote_args;
+mod remote_cmd;
+mod remote_study;
+mod remote_watch;
 mod report_cmd;
 mod resolve;
 mod run_args;
 mod run_cmd;
 mod run_resolve;
+mod sge_cmd;
 mod signals;
 mod slurm_cmd;
 mod status_cmd;
@@ -84,6 +89,14 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Command::Cancel(a) => cancel_cmd::run(a),
         Command::Report(a) => report_cmd::run(a),
         Command::SlurmScript(a) => slurm_cmd::run(a),
+        Command::SgeScript(a) => sge_cmd::run(a),
+        Command::Launch(a) => remote_cmd::launch(a),
+        Command::Watch(a) => remote_watch::watch(a),
+        Command::Collect(a) => remote_cmd::collect(a),
+        Command::Stop(a) => remote_cmd::stop(a),
+        Command::On(a) => remote_cmd::on(a),
+        Command::Clean(a) => remote_cmd::clean(a),
+        Command::RemoteServe(a) => remote_cmd::serve(a),
         Command::Init(a) => init::run(a),
         Command::Completions(a) => completions::run_completions(a, program.as_ref()),
         Command::Man => completions::run_man(program.as_ref()),

@@ -44,15 +44,7 @@ pub(crate) fn work(
         )
     };
     let mut piped = None;
-    let path = match args
-        .jobs
-        .clone()
-        .or_else(|| config.jobs.file.clone())
-        .or_else(|| {
-            Path::new(DEFAULT_JOBS)
-                .is_file()
-                .then(|| PathBuf::from(DEFAULT_JOBS))
-        }) {
+    let path = match jobs_path(args, config) {
         Some(path) => path,
         // Nothing names a list: one piped in is the list, unless the pipe held nothing.
         None if stdin_is_piped() => {
@@ -98,6 +90,18 @@ pub(crate) fn work(
         JobList::load(&path, format)?
     };
     Work::new(jobs, template, config.params.clone(), seed)
+}
+
+/// The job list file from flags over config, else `./jobs.txt` if present.
+pub(crate) fn jobs_path(args: &InputArgs, config: &Config) -> Option<PathBuf> {
+    args.jobs
+        .clone()
+        .or_else(|| config.jobs.file.clone())
+        .or_else(|| {
+            Path::new(DEFAULT_JOBS)
+                .is_file()
+                .then(|| PathBuf::from(DEFAULT_JOBS))
+        })
 }
 
 /// `--jobs -`: the job list is standard input.

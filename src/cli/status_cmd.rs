@@ -46,6 +46,7 @@ pub(crate) fn run_status(args: &StatusArgs) -> Result<u8> {
         outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         out!("{}", report.render_table());
+        super::remote_cmd::show_payloads(&args.dirs);
     }
     Ok(exit::OK)
 }

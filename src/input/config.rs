@@ -28,6 +28,23 @@ pub struct Config {
     pub params: Map<String, Value>,
     /// The `[run]` table: local settings, not part of the plan.
     pub run: RunConfig,
+    /// The `[ship]` table: what `jobsplit launch` sends to the hosts, and how (docs/remote.md).
+    pub ship: ShipConfig,
+}
+
+/// The `[ship]` table: not part of the plan.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShipConfig {
+    /// The study's own files sent with the config, job list and machines file: files,
+    /// directories and globs (`*`, `?`), relative to the config's directory.
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// The ssh command line (overridden by `JOBSPLIT_SSH` and `--ssh`).
+    pub ssh: Option<String>,
+    /// The study directory on every host that names none (default: `jobsplit/<name of the
+    /// config's directory>` under the remote home).
+    pub dir: Option<String>,
 }
 
 /// The `[jobs]` table.
@@ -176,6 +193,8 @@ struct RawConfig {
     params: toml::Table,
     #[serde(default)]
     run: RunConfig,
+    #[serde(default)]
+    ship: ShipConfig,
 }
 
 impl Config {
@@ -223,6 +242,7 @@ impl Config {
             },
             params,
             run,
+            ship: raw.ship,
         })
     }
 }

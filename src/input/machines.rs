@@ -1,5 +1,7 @@
 //! The machines file: a JSON object of machine name -> `[weight, cores]` or
-//! `{"weight": w, "cores": c, "hosts": [...]}`, in file order.
+//! `{"weight": w, "cores": c, "hosts": [...], "ssh": "[user@]host", "dir": "path"}`, in file
+//! order. `hosts`, `ssh` and `dir` say where the machine is, not what it runs: they are not part
+//! of the plan.
 
 use std::fmt;
 use std::path::Path;
@@ -27,6 +29,12 @@ pub struct Machine {
     pub cores: u64,
     /// Host names that select this machine automatically (not part of the plan).
     pub hosts: Vec<String>,
+    /// Where `jobsplit launch` reaches it: an ssh destination, `[user@]host` (not part of the
+    /// plan).
+    pub ssh: Option<String>,
+    /// Its study directory there (absolute, or relative to the remote home; not part of the
+    /// plan).
+    pub dir: Option<String>,
 }
 
 impl Machine {
@@ -39,7 +47,7 @@ impl Machine {
             Error::usage(format!("machine `{name}`: weight must be a finite number"))
         })?;
         check_name(name).map_err(Error::usage)?;
-        build(name, &number, cores, Vec::new()).map_err(Error::usage)
+        build(name, &number, cores, Place::default()).map_err(Error::usage)
     }
 
     /// The weight as a float.
@@ -108,9 +116,9 @@ pub fn parse_machines(path: &Path, text: &str) -> Result<Vec<Machine>> {
             ));
         }
         check_name(&name).map_err(|m| Error::invalid(Some(path), line, m))?;
-        let (weight, cores, hosts) = fields(&value).map_err(fail)?;
+        let (weight, cores, place) = fields(&value).map_err(fail)?;
         machines.push(
-            build(&name, &weight, cores, hosts).map_err(|m| Error::invalid(Some(path), line, m))?,
+            build(&name, &weight, cores, place).map_err(|m| Error::invalid(Some(path), line, m))?,
         );
     }
     Ok(machines)
@@ -131,35 +139,46 @@ fn check_name(name: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn fields(value: &Value) -> std::result::Result<(Number, u64, Vec<String>), String> {
+/// Where a machine is: not part of the plan.
+#[derive(Debug, Default)]
+struct Place {
+    hosts: Vec<String>,
+    ssh: Option<String>,
+    dir: Option<String>,
+}
+
+/// The keys of a machine's object.
+const KEYS: [&str; 5] = ["weight", "cores", "hosts", "ssh", "dir"];
+
+fn fields(value: &Value) -> std::result::Result<(Number, u64, Place), String> {
     let shape = "write [weight, cores] or {\"weight\": w, \"cores\": c}";
-    let (weight, cores, hosts) = match value {
-        Value::Array(items) if items.len() == 2 => (&items[0], &items[1], None),
+    let empty = serde_json::Map::new();
+    let (weight, cores, map) = match value {
+        Value::Array(items) if items.len() == 2 => (&items[0], &items[1], &empty),
         Value::Array(items) => {
             return Err(format!("the list has {} items: {shape}", items.len()));
         }
         Value::Object(map) => {
-            if let Some(key) = map
-                .keys()
-                .find(|k| !["weight", "cores", "hosts"].contains(&k.as_str()))
-            {
+            if let Some(key) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
                 let hint = match key.to_ascii_lowercase().as_str() {
                     k if k.starts_with("w") || k == "speed" => " (did you mean `weight`?)",
                     k if k.starts_with("c") || k == "threads" || k == "cpus" => {
                         " (did you mean `cores`?)"
                     }
                     k if k.starts_with("h") => " (did you mean `hosts`?)",
+                    k if k.starts_with("s") => " (did you mean `ssh`?)",
+                    k if k.starts_with("d") => " (did you mean `dir`?)",
                     _ => "",
                 };
                 return Err(format!(
-                    "unknown key `{key}`{hint}: the keys are weight, cores and hosts"
+                    "unknown key `{key}`{hint}: the keys are weight, cores, hosts, ssh and dir"
                 ));
             }
             let get = |k: &str| {
                 map.get(k)
                     .ok_or_else(|| format!("`{k}` is missing: {shape}"))
             };
-            (get("weight")?, get("cores")?, map.get("hosts"))
+            (get("weight")?, get("cores")?, map)
         }
         _ => {
             return Err(format!(
@@ -176,7 +195,7 @@ fn fields(value: &Value) -> std::result::Result<(Number, u64, Vec<String>), Stri
             .ok_or_else(|| format!("cores must be a whole number of at least 1, not {n}"))?,
         other => return Err(format!("cores must be a whole number, not {other}")),
     };
-    let hosts = match hosts {
+    let hosts = match map.get("hosts") {
         None => Vec::new(),
         Some(Value::Array(hs)) => hs
             .iter()
@@ -188,14 +207,29 @@ fn fields(value: &Value) -> std::result::Result<(Number, u64, Vec<String>), Stri
             .collect::<std::result::Result<_, _>>()?,
         Some(other) => return Err(format!("hosts must be a list of host names, not {other}")),
     };
-    Ok((weight.clone(), cores, hosts))
+    let text = |key: &str, what: &str| match map.get(key) {
+        None => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() && !s.contains(['\0', '\n', '\r']) => {
+            Ok(Some(s.clone()))
+        }
+        Some(other) => Err(format!("{key} must be {what}, not {other}")),
+    };
+    let ssh = text("ssh", "an ssh destination such as \"user@host\"")?;
+    if ssh.as_deref().is_some_and(|s| s.starts_with('-')) {
+        return Err("ssh must be a destination such as \"user@host\", not an option".to_owned());
+    }
+    let dir = text(
+        "dir",
+        "a directory on the host (absolute, or relative to its home)",
+    )?;
+    Ok((weight.clone(), cores, Place { hosts, ssh, dir }))
 }
 
 fn build(
     name: &str,
     weight: &Number,
     cores: u64,
-    hosts: Vec<String>,
+    place: Place,
 ) -> std::result::Result<Machine, String> {
     let w = weight.as_f64().unwrap_or(f64::NAN);
     if !(w.is_finite() && w > 0.0 && w <= MAX_WEIGHT) {
@@ -219,7 +253,9 @@ fn build(
         weight: weight.clone(),
         weight_micro,
         cores,
-        hosts,
+        hosts: place.hosts,
+        ssh: place.ssh,
+        dir: place.dir,
     })
 }
 
@@ -309,5 +345,24 @@ mod tests {
         assert!(err("{}").contains("no machines"));
         assert!(err(r#"{"../x": [1, 1]}"#).contains("cannot be a directory name"));
         assert!(err(r#"{"a": [1e-9, 1]}"#).contains("rounds to 0"));
+        assert!(
+            err(r#"{"a": {"weight": 1, "cores": 1, "ssh": "-oProxyCommand=x"}}"#)
+                .contains("not an option")
+        );
+        assert!(err(r#"{"a": {"weight": 1, "cores": 1, "ssh": 3}}"#).contains("ssh must be"));
+        assert!(err(r#"{"a": {"weight": 1, "cores": 1, "sssh": "h"}}"#).contains("`ssh`?"));
+    }
+
+    #[test]
+    fn where_a_machine_is_leaves_the_plan_alone() {
+        let m =
+            parse(r#"{"a": {"weight": 1, "cores": 2, "ssh": "me@h 1", "dir": "/s p"}}"#).unwrap();
+        assert_eq!(m[0].ssh.as_deref(), Some("me@h 1"));
+        assert_eq!(m[0].dir.as_deref(), Some("/s p"));
+        let plain = parse(r#"{"a": [1, 2]}"#).unwrap();
+        let digest = |m: &[Machine]| {
+            crate::plan::plan_digest(&crate::plan::Digest([0; 32]), m, b"", &[]).hex()
+        };
+        assert_eq!(digest(&m), digest(&plain));
     }
 }

@@ -9,7 +9,7 @@ mod template;
 mod values;
 
 pub use canonical::{to_canonical, write_canonical};
-pub use config::{Capture, Config, JobsConfig, RunConfig, Workdir, DEFAULT_CONFIG};
+pub use config::{Capture, Config, JobsConfig, RunConfig, ShipConfig, Workdir, DEFAULT_CONFIG};
 pub use format::Format;
 pub use jobs::{JobList, Record};
 pub use machines::{load_machines, parse_machines, Machine, MAX_CORES, MAX_WEIGHT};

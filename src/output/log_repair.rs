@@ -108,7 +108,7 @@ fn starts_like_gzip(path: &Path) -> std::io::Result<bool> {
 
 /// The length of the longest prefix of `path` made of complete gzip members, and why the
 /// member after it is not one.
-fn complete_prefix(path: &Path) -> std::io::Result<(u64, String)> {
+pub(crate) fn complete_prefix(path: &Path) -> std::io::Result<(u64, String)> {
     let mut reader = BufReader::new(File::open(path)?);
     let mut good = 0u64;
     let mut sink = [0u8; 64 * 1024];

@@ -62,6 +62,10 @@ pub struct Manifest {
     /// started. Absent from older manifests.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub planned: Vec<PlannedMachine>,
+    /// The payload digest of a run started by `jobsplit launch` (docs/remote.md): which files
+    /// it was shipped with. Absent for a run started by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
 }
 
 /// A machine of the plan, as listed in every host's manifest.

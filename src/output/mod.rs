@@ -16,6 +16,7 @@ pub use atomic::write_atomic;
 pub(crate) use fsx::{
     create_temp, open_output, refuse_link, refuse_output_links, remove_stale_temps,
 };
+pub(crate) use log_repair::complete_prefix as complete_gzip_prefix;
 
 use std::time::SystemTime;
 

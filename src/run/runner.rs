@@ -495,6 +495,7 @@ impl<'r> Runner<'r> {
                     share: plan.share(j).len() as u64,
                 })
                 .collect(),
+            payload: crate::remote::payload_of_this_run(),
         }
     }
 

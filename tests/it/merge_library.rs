@@ -125,6 +125,7 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
         first_key: None,
         balance: None,
         planned: Vec::new(),
+        payload: None,
     }
     .write_atomic(&path)
     .unwrap();

@@ -157,6 +157,7 @@ fn machine(root: &Path, name: &str, times: &[u64]) -> std::path::PathBuf {
         first_key: None,
         balance: None,
         planned: Vec::new(),
+        payload: None,
     }
     .write_atomic(&dir)
     .unwrap();

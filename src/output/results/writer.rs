@@ -132,8 +132,10 @@ impl ResultsWriter {
         }
         self.buf.clear();
         {
+            // A small buffer: the default 8 KB, zeroed for every row, cost more than the row.
             let mut w = csv::WriterBuilder::new()
                 .has_headers(false)
+                .buffer_capacity(512)
                 .from_writer(&mut self.buf);
             let fixed = fixed_cells(row);
             w.write_record(

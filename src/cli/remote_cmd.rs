@@ -1,0 +1,304 @@
+//! `jobsplit launch`, `collect`, `stop`, `on`, `clean` and the host side `remote-serve`
+//! (docs/remote.md): the study resolved once, then one thread per host, one line per host.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Result;
+
+use super::args::{CollectArgs, LaunchArgs, OnArgs, RemoteArgs, ServeArgs};
+use super::exit;
+use super::remote_study::{each_host, resolve, who, RemoteStudy};
+use super::term::{errln, outln};
+use crate::remote::quote::{join, quote};
+use crate::remote::Host;
+
+pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
+    let r = resolve(&args.remote)?;
+    let input = &args.remote.input;
+    let mut named: Vec<PathBuf> = Vec::new();
+    if let Some(c) = &r.study.config.path {
+        named.push(c.clone());
+    }
+    if let Some(j) = super::resolve::jobs_path(input, &r.study.config) {
+        named.push(j);
+    }
+    named.push(super::resolve::machines_path(input, &r.study.config));
+    let payload = crate::remote::Payload::gather(&r.root, &named, &r.study.config.ship.files)?;
+    let rel = |p: &Path| crate::remote::payload::relative(&r.root, p);
+    let mut run_args = Vec::new();
+    if let Some(c) = &r.study.config.path {
+        run_args.extend(["--config".to_owned(), rel(c)?]);
+    }
+    if let Some(j) = super::resolve::jobs_path(input, &r.study.config) {
+        run_args.extend(["--jobs".to_owned(), rel(&j)?]);
+    }
+    run_args.extend([
+        "--machines".to_owned(),
+        rel(&super::resolve::machines_path(input, &r.study.config))?,
+    ]);
+    if let Some(seed) = &input.seed {
+        run_args.extend(["--seed".to_owned(), seed.clone()]);
+    }
+    if args.fresh {
+        run_args.push("--fresh".to_owned());
+    }
+    run_args.extend(args.run_flags.iter().cloned());
+    let force = args.fresh || args.run_flags.iter().any(|f| f.starts_with("--rerun"));
+    let plan = crate::remote::LaunchPlan {
+        out: r.out_rel.clone(),
+        digest: r.study.plan.plan_digest().hex(),
+        payload,
+        run_args,
+        force,
+        binaries: args.binary.clone(),
+    };
+    outln!(
+        "plan {} payload {} ({} files): launching {} host{}",
+        r.study.plan.plan_digest().short(),
+        crate::text::short(&plan.payload.digest),
+        plan.payload.files.len(),
+        r.hosts.len(),
+        if r.hosts.len() == 1 { "" } else { "s" }
+    );
+    let results = each_host(&r.hosts, |h| {
+        let t = Instant::now();
+        (crate::remote::launch(&r.ssh, h, &plan), t.elapsed())
+    });
+    let mut failed = 0;
+    for (host, (result, took)) in r.hosts.iter().zip(results) {
+        match result {
+            Ok(l) if matches!(l.started, crate::remote::Started::Exited { code, .. } if code != 0) =>
+            {
+                failed += 1;
+                errln!(
+                    "{}: {} ({:.2} s)",
+                    who(host),
+                    describe(&l),
+                    took.as_secs_f64()
+                );
+            }
+            Ok(l) => outln!(
+                "{}: {} ({:.2} s)",
+                who(host),
+                describe(&l),
+                took.as_secs_f64()
+            ),
+            Err(e) => {
+                failed += 1;
+                errln!("{}: {}", who(host), crate::text::escape(&e.to_string()));
+            }
+        }
+    }
+    Ok(if failed > 0 {
+        exit::SOME_HOSTS_FAILED
+    } else {
+        exit::OK
+    })
+}
+
+fn describe(l: &crate::remote::Launched) -> String {
+    use crate::remote::Started;
+    let what = match &l.started {
+        Started::Started {
+            pid,
+            resumed: false,
+        } => format!("started (pid {pid})"),
+        Started::Started { pid, resumed: true } => format!("resumed (pid {pid})"),
+        Started::Running => "running already: nothing started".to_owned(),
+        Started::Done => "done: nothing started".to_owned(),
+        Started::Exited { code: 0, .. } => "started, and finished already".to_owned(),
+        Started::Exited { code, last } => format!(
+            "the run ended at once (exit {code}): {}",
+            crate::text::escape(last)
+        ),
+    };
+    let mut sent = Vec::new();
+    if l.binary_sent {
+        sent.push(format!("jobsplit for {}", l.arch));
+    }
+    if l.files_sent > 0 {
+        sent.push(format!(
+            "{} file{} ({})",
+            l.files_sent,
+            if l.files_sent == 1 { "" } else { "s" },
+            super::progress::bytes(l.bytes_sent)
+        ));
+    }
+    if sent.is_empty() {
+        format!("{what}; nothing sent")
+    } else {
+        format!("{what}; sent {}", sent.join(", "))
+    }
+}
+
+pub(crate) fn collect(args: &CollectArgs) -> Result<u8> {
+    let r = resolve(&args.remote)?;
+    let results = each_host(&r.hosts, |h| {
+        let t = Instant::now();
+        let local = r.local_out.join(&h.machine);
+        (
+            crate::remote::collect(&r.ssh, h, &r.out_rel, &local),
+            t.elapsed(),
+        )
+    });
+    let mut failed = 0;
+    for (host, (result, took)) in r.hosts.iter().zip(results) {
+        match result {
+            Ok(c) => {
+                outln!(
+                    "{}: {} new, {} appended, {} unchanged; {} in {:.2} s",
+                    who(host),
+                    c.whole,
+                    c.appended,
+                    c.same,
+                    super::progress::bytes(c.wire_bytes),
+                    took.as_secs_f64()
+                );
+                for kept in &c.newer_kept {
+                    errln!(
+                        "{}: kept the newer copy here of {}",
+                        who(host),
+                        crate::text::escape(kept)
+                    );
+                }
+                for p in &c.passed {
+                    errln!(
+                        "{}: passed over on the host: {}",
+                        who(host),
+                        crate::text::escape(p)
+                    );
+                }
+                for p in &c.refused {
+                    failed += 1;
+                    errln!("{}: refused here: {}", who(host), crate::text::escape(p));
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                errln!("{}: {}", who(host), crate::text::escape(&e.to_string()));
+            }
+        }
+    }
+    if args.merge {
+        let code = super::merge_cmd::run_merge(&super::args::MergeArgs {
+            dirs: vec![r.local_out.clone()],
+            out: args.out.clone(),
+            write_machines: None,
+            no_files: false,
+            json: false,
+        })?;
+        if failed == 0 {
+            return Ok(code);
+        }
+    }
+    Ok(if failed > 0 {
+        exit::SOME_HOSTS_FAILED
+    } else {
+        exit::OK
+    })
+}
+
+/// Runs one `remote-serve` operation on every host and prints its answer.
+fn on_every_host(r: &RemoteStudy, op: &str, extra: impl Fn(&Host) -> Vec<String> + Sync) -> u8 {
+    let results = each_host(&r.hosts, |h| {
+        let dir = h.dir.strip_prefix("~/").unwrap_or(&h.dir).to_owned();
+        let mut words = vec!["remote-serve".to_owned(), op.to_owned(), dir];
+        words.extend(extra(h));
+        let script = format!(
+            "B={}/{}/jobsplit-$(uname -m) && exec \"$B\" {}",
+            h.dir_word(),
+            quote(crate::remote::serve::STATE_DIR),
+            join(&words)
+        );
+        r.ssh.output(&h.dest, &script)
+    });
+    let mut failed = 0;
+    for (host, result) in r.hosts.iter().zip(results) {
+        match result {
+            Ok(text) => {
+                let text = String::from_utf8_lossy(&text);
+                let answer: String =
+                    serde_json::from_str(text.trim()).unwrap_or_else(|_| text.trim().to_owned());
+                outln!(
+                    "{}: {}",
+                    who(host),
+                    crate::text::escape(&answer.replace('-', " "))
+                );
+            }
+            Err(e) => {
+                failed += 1;
+                errln!("{}: {}", who(host), crate::text::escape(&e.to_string()));
+            }
+        }
+    }
+    if failed > 0 {
+        exit::SOME_HOSTS_FAILED
+    } else {
+        exit::OK
+    }
+}
+
+pub(crate) fn stop(args: &RemoteArgs) -> Result<u8> {
+    let r = resolve(args)?;
+    Ok(on_every_host(&r, "stop", |h| {
+        vec![r.out_rel.clone(), h.machine.clone()]
+    }))
+}
+
+pub(crate) fn clean(args: &RemoteArgs) -> Result<u8> {
+    let r = resolve(args)?;
+    Ok(on_every_host(&r, "clean", |_| Vec::new()))
+}
+
+pub(crate) fn on(args: &OnArgs) -> Result<u8> {
+    let r = resolve(&args.remote)?;
+    let mut worst = exit::OK;
+    for h in &r.hosts {
+        let script = format!(
+            "cd {} && exec {}/jobsplit-$(uname -m) {}",
+            h.dir_word(),
+            quote(crate::remote::serve::STATE_DIR),
+            join(&args.words)
+        );
+        match r.ssh.run(&h.dest, &script, &[], |rd| {
+            std::io::copy(rd, &mut std::io::stdout())
+        }) {
+            Ok(_) => {}
+            Err(crate::remote::Failure::Remote(code, why)) => {
+                errln!("{}: {}", who(h), crate::text::escape(&why));
+                worst = worst.max(u8::try_from(code).unwrap_or(exit::SOME_HOSTS_FAILED));
+            }
+            Err(e) => {
+                errln!("{}: {}", who(h), crate::text::escape(&e.to_string()));
+                worst = exit::SOME_HOSTS_FAILED;
+            }
+        }
+    }
+    Ok(worst)
+}
+
+pub(crate) fn serve(args: &ServeArgs) -> Result<u8> {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    crate::remote::serve(&args.op, &args.args, &mut stdin.lock(), &mut out)?;
+    std::io::Write::flush(&mut out)?;
+    Ok(exit::OK)
+}
+
+/// `status`'s lines on launched runs: each machine's payload, and the warning when they differ.
+pub(crate) fn show_payloads(dirs: &[PathBuf]) {
+    let found = crate::remote::payloads(dirs);
+    if found.is_empty() {
+        return;
+    }
+    let shown: Vec<String> = found
+        .iter()
+        .map(|(m, p, _)| format!("{} {}", crate::text::escape(m), crate::text::short(p)))
+        .collect();
+    outln!("payload: {}", shown.join(", "));
+    if let Some(w) = crate::remote::payload_warning(dirs) {
+        outln!("warning: {}", crate::text::escape(&w));
+    }
+}

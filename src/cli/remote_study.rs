@@ -1,0 +1,144 @@
+//! A launched study resolved once from the flags, the config and the machines file: the
+//! machines selected, where each is (ssh destination and study directory), OUT here and
+//! there, and the ssh client; and running one step on every host at once.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::args::RemoteArgs;
+use crate::remote::{Host, Ssh};
+use crate::Error;
+
+/// A launched study as seen from here.
+pub(crate) struct RemoteStudy {
+    pub(super) study: super::resolve::Study,
+    /// The study directory here (the config's directory).
+    pub(super) root: PathBuf,
+    /// The selected machines and where they are.
+    pub(super) hosts: Vec<Host>,
+    /// OUT relative to the study directory (or absolute).
+    pub(super) out_rel: String,
+    /// OUT here.
+    pub(super) local_out: PathBuf,
+    pub(super) ssh: Ssh,
+}
+
+/// Resolves the study, the selected machines and their places, and the ssh client.
+pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
+    let study = super::resolve::study_with(&args.input, None, &[], None)?;
+    let root = match study.config.path.as_deref().and_then(Path::parent) {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let names: Vec<&str> = study
+        .plan
+        .machines()
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    for m in &args.machines_selected {
+        if !names.contains(&m.as_str()) {
+            return Err(Error::usage(format!(
+                "--machine {}: no such machine in the plan (machines: {})",
+                crate::text::escape(m),
+                names.join(", ")
+            ))
+            .into());
+        }
+    }
+    let mut overrides = Vec::new();
+    for h in &args.hosts {
+        let (m, dest) = h
+            .split_once('=')
+            .filter(|(m, d)| !m.is_empty() && !d.is_empty())
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "--host {}: write MACHINE=[USER@]HOST",
+                    crate::text::escape(h)
+                ))
+            })?;
+        if dest.starts_with('-') {
+            return Err(Error::usage(format!(
+                "--host {m}={dest}: a destination cannot start with `-`"
+            ))
+            .into());
+        }
+        overrides.push((m.to_owned(), dest.to_owned()));
+    }
+    let default_dir = format!(
+        "jobsplit/{}",
+        std::fs::canonicalize(&root)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "study".to_owned())
+    );
+    let mut hosts = Vec::new();
+    for m in study.plan.machines() {
+        if !args.machines_selected.is_empty() && !args.machines_selected.contains(&m.name) {
+            continue;
+        }
+        let dest = overrides
+            .iter()
+            .rfind(|(name, _)| *name == m.name)
+            .map(|(_, d)| d.clone())
+            .or_else(|| m.ssh.clone())
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "machine {} has no ssh destination: add \"ssh\": \"user@host\" to it in the machines file, or pass --host {}=HOST",
+                    crate::text::escape(&m.name),
+                    crate::text::escape(&m.name)
+                ))
+            })?;
+        let dir = args
+            .remote_dir
+            .clone()
+            .or_else(|| m.dir.clone())
+            .or_else(|| study.config.ship.dir.clone())
+            .unwrap_or_else(|| default_dir.clone());
+        hosts.push(Host {
+            machine: m.name.clone(),
+            dest,
+            dir,
+        });
+    }
+    let local_out = study.config.run.out.clone();
+    let out_rel = if local_out.is_absolute() {
+        local_out.to_string_lossy().into_owned()
+    } else {
+        local_out
+            .strip_prefix(&root)
+            .unwrap_or(&local_out)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let ssh = Ssh::new(args.ssh.as_deref().or(study.config.ship.ssh.as_deref()))?;
+    Ok(RemoteStudy {
+        study,
+        root,
+        hosts,
+        out_rel,
+        local_out,
+        ssh,
+    })
+}
+
+/// Runs `each` on every host at once; returns the results in host order.
+pub(super) fn each_host<T: Send>(hosts: &[Host], each: impl Fn(&Host) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = hosts.iter().map(|h| s.spawn(|| each(h))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a host thread panicked"))
+            .collect()
+    })
+}
+
+/// One line naming the machine and its host.
+pub(super) fn who(host: &Host) -> String {
+    format!(
+        "{} ({})",
+        crate::text::escape(&host.machine),
+        crate::text::escape(&host.dest)
+    )
+}

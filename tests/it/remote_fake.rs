@@ -1,0 +1,207 @@
+//! Remote studies (issue 20, docs/remote.md) without root: the ssh command line is a stand-in
+//! that runs the remote command with `sh` in a directory standing for the host's home, so the
+//! host side (`remote-serve`) and the laptop side run as real processes over real pipes. The
+//! real multi-host suite is tests/remote/run.sh.
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::harness::{bin, clean_env};
+
+/// A laptop study and one host's home, with `ssh` standing in.
+struct Lab {
+    dir: tempfile::TempDir,
+}
+
+const FAKE_SSH: &str = r#"#!/bin/sh
+# ssh stand-in: skips options up to `--`, runs the command in HOMES/DEST
+homes=$(dirname "$0")/homes
+while [ $# -gt 0 ]; do
+  case $1 in -O) exit 0 ;; --) shift; break ;; *) shift ;; esac
+done
+dest=$1; shift
+mkdir -p "$homes/$dest" && cd "$homes/$dest" && exec sh -c "$1"
+"#;
+
+impl Lab {
+    fn new() -> Lab {
+        let lab = Lab {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let ssh = lab.dir.path().join("fakessh");
+        std::fs::write(&ssh, FAKE_SSH).unwrap();
+        std::fs::set_permissions(&ssh, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let study = lab.study();
+        std::fs::create_dir_all(&study).unwrap();
+        let jobs: String = (0..6).map(|i| format!("{i}\n")).collect();
+        std::fs::write(study.join("jobs.txt"), jobs).unwrap();
+        std::fs::write(
+            study.join("machines.json"),
+            r#"{"a b": {"weight": 1, "cores": 2, "ssh": "h1", "dir": "st it's"}}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            study.join("jobsplit.toml"),
+            "[jobs]\nfile = \"jobs.txt\"\ncommand = \"mkdir -p \\\"$JOBSPLIT_OUT\\\" && echo {} > \\\"$JOBSPLIT_OUT/f.txt\\\" && echo hi {}\"\n",
+        )
+        .unwrap();
+        lab
+    }
+
+    fn study(&self) -> PathBuf {
+        self.dir.path().join("study")
+    }
+
+    /// The host's copy of the study (as `launch` would leave it), its binary put there by hand
+    /// (the debug build is dynamically linked, which launch refuses to ship).
+    fn host_study(&self) -> PathBuf {
+        let host = self.dir.path().join("homes/h1/st it's");
+        let state = host.join(".jobsplit-remote");
+        std::fs::create_dir_all(&state).unwrap();
+        for f in ["jobs.txt", "machines.json", "jobsplit.toml"] {
+            std::fs::copy(self.study().join(f), host.join(f)).unwrap();
+        }
+        let arch = std::env::consts::ARCH;
+        std::fs::copy(bin(), state.join(format!("jobsplit-{arch}"))).unwrap();
+        host
+    }
+
+    fn jobsplit(&self, dir: &Path, args: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new(bin());
+        clean_env(&mut cmd);
+        cmd.current_dir(dir)
+            .env("JOBSPLIT_SSH", self.dir.path().join("fakessh"))
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn collect_is_incremental_verified_and_never_writes_through_a_link() {
+    let lab = Lab::new();
+    let host = lab.host_study();
+    let run = lab.jobsplit(&host, &["run", "--machine", "a b", "--yes", "--quiet"]);
+    assert!(run.status.success(), "{}", text(&run));
+
+    let first = lab.jobsplit(&lab.study(), &["collect"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let local = lab.study().join("out/a b");
+    for f in [
+        "results.csv",
+        "log.gz",
+        "manifest.json",
+        "status.json",
+        "jobs/3/f.txt",
+    ] {
+        assert_eq!(
+            std::fs::read(local.join(f)).unwrap(),
+            std::fs::read(host.join("out/a b").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert!(!local.join(".lock").exists());
+
+    let again = lab.jobsplit(&lab.study(), &["collect"]);
+    assert!(
+        text(&again).contains(": 0 new, 0 appended, 10 unchanged;"),
+        "{}",
+        text(&again)
+    );
+
+    // New rows and log members on the host: only they come, appended.
+    let rerun = lab.jobsplit(
+        &host,
+        &[
+            "run",
+            "--machine",
+            "a b",
+            "--yes",
+            "--quiet",
+            "--rerun",
+            "1",
+        ],
+    );
+    assert!(rerun.status.success(), "{}", text(&rerun));
+    let grown = lab.jobsplit(&lab.study(), &["collect"]);
+    assert!(text(&grown).contains(" 2 appended,"), "{}", text(&grown));
+    assert_eq!(
+        std::fs::read(local.join("results.csv")).unwrap(),
+        std::fs::read(host.join("out/a b/results.csv")).unwrap()
+    );
+
+    // A copy changed here since is newer: kept.
+    std::fs::write(local.join("jobs/2/f.txt"), "mine\n").unwrap();
+    let kept = lab.jobsplit(&lab.study(), &["collect"]);
+    assert!(
+        text(&kept).contains("kept the newer copy here of jobs/2/f.txt"),
+        "{}",
+        text(&kept)
+    );
+    assert_eq!(
+        std::fs::read_to_string(local.join("jobs/2/f.txt")).unwrap(),
+        "mine\n"
+    );
+
+    // A link in the way: refused, its target untouched.
+    let elsewhere = lab.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::remove_dir_all(local.join("jobs/4")).unwrap();
+    symlink(&elsewhere, local.join("jobs/4")).unwrap();
+    let refused = lab.jobsplit(&lab.study(), &["collect"]);
+    assert_eq!(refused.status.code(), Some(5), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("refused here: jobs/4/f.txt: jobs/4 is a symbolic link"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+#[test]
+fn status_and_stop_over_ssh_and_a_dynamic_binary_refused() {
+    let lab = Lab::new();
+    lab.host_study();
+    let watch = lab.jobsplit(&lab.study(), &["watch", "--count", "1"]);
+    assert_eq!(watch.status.code(), Some(0), "{}", text(&watch));
+    assert!(
+        text(&watch).contains("a b (h1): 0/0 not started"),
+        "{}",
+        text(&watch)
+    );
+    let stop = lab.jobsplit(&lab.study(), &["stop"]);
+    assert_eq!(text(&stop), "a b (h1): not running\n");
+    let launch = lab.jobsplit(
+        &lab.study(),
+        &["launch", "--binary", bin().to_str().unwrap()],
+    );
+    assert_eq!(launch.status.code(), Some(5), "{}", text(&launch));
+    assert!(
+        text(&launch).contains("dynamically linked") && text(&launch).contains("make static"),
+        "{}",
+        text(&launch)
+    );
+}
+
+#[test]
+fn a_machine_without_a_destination_is_bad_input_and_nothing_is_sent() {
+    let lab = Lab::new();
+    std::fs::write(lab.study().join("machines.json"), r#"{"a": [1, 1]}"#).unwrap();
+    let out = lab.jobsplit(&lab.study(), &["launch"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "jobsplit: error: machine a has no ssh destination: add \"ssh\": \"user@host\" to it in the machines file, or pass --host a=HOST\n"
+    );
+    assert!(!lab.dir.path().join("homes").exists());
+}
