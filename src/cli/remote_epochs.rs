@@ -30,5 +30,8 @@ pub(super) fn record(args: &RemoteArgs) -> Result<bool> {
             return Ok(growth.recorded < growth.epochs.len());
         }
     }
-    Err(crate::Error::usage("other runs keep recording epochs of this job list: launch again").into())
+    Err(
+        crate::Error::usage("other runs keep recording epochs of this job list: launch again")
+            .into(),
+    )
 }

@@ -85,7 +85,11 @@ pub(crate) fn record_growth(growth: &Growth, quiet: bool) -> Result<Recorded> {
             super::term::errln!(
                 "{}: note: {} {e} (jobs {} to {}) recorded in {}",
                 super::program::name(),
-                if e == 0 { "the job list is epoch" } else { "the job list grew: epoch" },
+                if e == 0 {
+                    "the job list is epoch"
+                } else {
+                    "the job list grew: epoch"
+                },
                 epoch.span.first,
                 epoch.span.end() - 1,
                 crate::text::escape(&growth.file.display().to_string())

@@ -163,7 +163,11 @@ fn send_payload(
     let mut bytes = 0;
     // Epochs files first: a host (a run following its list) never sees a grown list without
     // its epochs (docs/remote.md).
-    let mut sent: Vec<_> = payload.files.iter().filter(|f| need.contains(&f.rel)).collect();
+    let mut sent: Vec<_> = payload
+        .files
+        .iter()
+        .filter(|f| need.contains(&f.rel))
+        .collect();
     sent.sort_by_key(|f| !f.rel.ends_with(".epochs"));
     for f in sent {
         let data = std::fs::read(&f.path)

@@ -210,6 +210,15 @@ fn a_machine_without_a_destination_is_bad_input_and_nothing_is_sent() {
     assert!(!lab.dir.path().join("homes").exists());
 }
 
+/// True when the host's run of machine `a b` finished a plan of `jobs` jobs.
+fn finished(host: &Path, jobs: u64) -> bool {
+    let m: serde_json::Value = std::fs::read(host.join("out/a b/manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    m["state"] == "finished" && m["jobs_total"] == jobs
+}
+
 fn append_jobs(study: &Path, text: &str) {
     use std::io::Write as _;
     let mut f = std::fs::OpenOptions::new()
@@ -288,13 +297,7 @@ fn a_follower_waits_for_the_list_shipped_after_its_epochs_file() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let manifest = |jobs: u64| {
-        let m: serde_json::Value = std::fs::read(host.join("out/a b/manifest.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        m["state"] == "finished" && m["jobs_total"] == jobs
-    };
+    let manifest = |jobs: u64| finished(&host, jobs);
     let wait = Duration::from_secs(30);
     assert!(crate::harness::wait_until(wait, || manifest(6)));
 
@@ -317,6 +320,58 @@ fn a_follower_waits_for_the_list_shipped_after_its_epochs_file() {
     assert!(out.status.success(), "{}", text(&out));
     let log = crate::harness::gunzip(&host.join("out/a b/log.gz"));
     for i in 0..8 {
-        assert_eq!(log.matches(&format!("hi {i}\n")).count(), 1, "job {i}: {log}");
+        assert_eq!(
+            log.matches(&format!("hi {i}\n")).count(),
+            1,
+            "job {i}: {log}"
+        );
+    }
+}
+
+/// A launched study that grows: `launch -- --follow` starts a follower; an append and a second
+/// launch record the new epoch here and ship it; the running follower is reported, not started
+/// twice, and runs the new jobs; collect --merge: every job ok, none twice.
+#[test]
+fn a_launched_follower_runs_the_epoch_a_second_launch_ships() {
+    let lab = Lab::new();
+    let host = lab.dir.path().join("homes/h1/st it's");
+    let first = lab.jobsplit(&lab.study(), &["launch", "--", "--follow"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert!(
+        text(&first).contains("a b (h1): started (pid"),
+        "{}",
+        text(&first)
+    );
+    let wait = Duration::from_secs(60);
+    assert!(crate::harness::wait_until(wait, || finished(&host, 6)));
+
+    append_jobs(&lab.study(), "6\n7\n");
+    let second = lab.jobsplit(&lab.study(), &["launch", "--", "--follow"]);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert!(
+        text(&second).contains("a b (h1): running already: nothing started; sent 2 files"),
+        "{}",
+        text(&second)
+    );
+    assert_eq!(
+        std::fs::read(host.join("jobs.txt.epochs")).unwrap(),
+        std::fs::read(lab.study().join("jobs.txt.epochs")).unwrap()
+    );
+    assert!(crate::harness::wait_until(wait, || finished(&host, 8)));
+    let stop = lab.jobsplit(&lab.study(), &["stop"]);
+    assert_eq!(text(&stop), "a b (h1): stopping\n");
+    let lock = host.join("out/a b/.lock");
+    assert!(crate::harness::wait_until(wait, || {
+        std::fs::File::open(&lock).is_ok_and(|f| f.try_lock().is_ok())
+    }));
+    let merged = lab.jobsplit(&lab.study(), &["collect", "--merge"]);
+    assert_eq!(merged.status.code(), Some(0), "{}", text(&merged));
+    let log = crate::harness::gunzip(&lab.study().join("out/a b/log.gz"));
+    for i in 0..8 {
+        assert_eq!(
+            log.matches(&format!("hi {i}\n")).count(),
+            1,
+            "job {i}: {log}"
+        );
     }
 }
