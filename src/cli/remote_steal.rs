@@ -99,9 +99,9 @@ fn dir_of(h: &Host) -> String {
 }
 
 /// Arranges this look's steals among `statuses` (one per host of `r`, `None` where the host
-/// was not reached); `open` says whether any block was left unclaimed last time (the leases are
-/// renewed while so, ended once nothing is left). Returns what it did, a line each, and whether
-/// blocks are left.
+/// was not reached); `open` says whether any block may have been unclaimed last time (the leases
+/// are renewed while so, ended once nothing is left). Returns what it did, a line each, and
+/// whether blocks may be left.
 pub(super) fn arrange(
     r: &RemoteStudy,
     statuses: &[Option<HostStatus>],
@@ -114,7 +114,8 @@ pub(super) fn arrange(
         .filter_map(|(h, s)| Stealer::of(r, h, s.as_ref()?))
         .collect();
     let Some(first) = stealers.first() else {
-        return (Vec::new(), false);
+        // Nothing known yet (the runs are starting, or this is not a stealing study).
+        return (Vec::new(), true);
     };
     let block = first.block;
     let lease = if open { "open" } else { "close" };
@@ -180,7 +181,9 @@ pub(super) fn arrange(
             lines.push(steal(r, owner, thief, &blocks, j, b));
         }
     }
-    let left = views.iter().any(|v| !v.unclaimed.is_empty());
+    // The leases end once every share is claimed whole (a share not seen counts as open).
+    let seen = stealers.len() == r.hosts.len() && looks.iter().all(Option::is_some);
+    let left = !seen || views.iter().any(|v| !v.unclaimed.is_empty());
     (lines, left)
 }
 
