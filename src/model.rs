@@ -1,12 +1,16 @@
 //! The shared vocabulary of a run: how an attempt ended ([`Status`]), where a log line came from
 //! ([`Stream`]) and what state a run is in ([`RunState`]). `run`, `output` and `merge` all
-//! import these; each has exactly one spelling on disk, given here. (The shard a run is lives
+//! import these; each has exactly one spelling on disk, given here. Outcomes are counted by
+//! [`Tally`]. (The shard a run is lives
 //! in [`crate::engine::Shard`].)
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+pub mod tally;
+pub use tally::{Progress, Tally};
 
 /// How an attempt ended: the `status` column of results.csv.
 #[derive(
@@ -71,6 +75,12 @@ impl Status {
     /// True for [`Status::Ok`].
     pub fn is_ok(self) -> bool {
         self == Status::Ok
+    }
+
+    /// True when a job whose last status this is needs nothing more: ok, or cancelled by the
+    /// user. Any other status leaves it missing (merge's missing.txt, `report`'s Failures).
+    pub fn is_settled(self) -> bool {
+        matches!(self, Status::Ok | Status::Cancelled)
     }
 }
 

@@ -25,6 +25,7 @@ mod run_cmd;
 mod run_resolve;
 mod signals;
 mod slurm_cmd;
+mod status_cmd;
 mod term;
 mod watch;
 
@@ -83,7 +84,7 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Command::Plan(a) => plan_cmd::run(a, source),
         Command::Run(a) => run_cmd::run(a, source),
         Command::Merge(a) => merge_cmd::run_merge(a),
-        Command::Status(a) => merge_cmd::run_status(a),
+        Command::Status(a) => status_cmd::run_status(a),
         Command::Log(a) => log_cmd::run(a),
         Command::Cancel(a) => cancel_cmd::run(a),
         Command::Report(a) => report_cmd::run(a),

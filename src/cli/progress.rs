@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
+use crate::model::tally::AtomicTally;
 use crate::model::Status;
 use crate::run::Event;
 
@@ -29,8 +30,7 @@ pub(crate) struct Reporter {
     display: Display,
     sink: Mutex<Sink>,
     total: AtomicU64,
-    done: AtomicU64,
-    failed: AtomicU64,
+    tally: AtomicTally,
     running: Mutex<BTreeMap<u64, Option<f64>>>,
     start: Instant,
 }
@@ -81,8 +81,7 @@ impl Reporter {
             display,
             sink: Mutex::new(sink),
             total: AtomicU64::new(0),
-            done: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
+            tally: AtomicTally::default(),
             running: Mutex::new(BTreeMap::new()),
             start: Instant::now(),
         }
@@ -158,11 +157,7 @@ impl Reporter {
                     self.println(&job_line(*index, *attempt, *outcome, *error, *retrying));
                 }
                 if !retrying {
-                    self.done.fetch_add(1, Ordering::Relaxed);
-                    // A job the user cancelled did not fail.
-                    if !matches!(outcome, Status::Ok | Status::Cancelled) {
-                        self.failed.fetch_add(1, Ordering::Relaxed);
-                    }
+                    self.tally.add(*outcome);
                     if let Display::Bar(bar) = &self.display {
                         bar.inc(1);
                     }
@@ -193,7 +188,7 @@ impl Reporter {
     fn message(&self) -> String {
         format!(
             "failed {} {}",
-            self.failed.load(Ordering::Relaxed),
+            self.tally.snapshot().failed_or_timeout(),
             self.running_list()
         )
     }
@@ -220,10 +215,12 @@ impl Reporter {
         if !matches!(self.display, Display::Plain) {
             return;
         }
+        let tally = self.tally.snapshot();
         self.write_line(&progress_line(
-            self.done.load(Ordering::Relaxed),
+            // Every job this run ended (the bar's position), interrupted ones too.
+            tally.with_status(),
             self.total.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed),
+            tally.failed_or_timeout(),
             self.start.elapsed().as_secs_f64(),
             &self.running_list(),
         ));

@@ -84,7 +84,7 @@ pub(crate) struct OnArgs {
     pub(crate) remote: RemoteArgs,
     /// The jobsplit command to run there, in the study directory (after `--`)
     #[arg(last = true, required = true, value_name = "COMMAND")]
-    pub(crate) command: Vec<String>,
+    pub(crate) words: Vec<String>,
 }
 
 /// The host side (hidden): `jobsplit remote-serve OP ARGS...`.

@@ -270,7 +270,7 @@ pub(crate) fn on(args: &OnArgs) -> Result<u8> {
             "cd {} && exec {}/jobsplit-$(uname -m) {}",
             h.dir_word(),
             quote(crate::remote::serve::STATE_DIR),
-            join(&args.command)
+            join(&args.words)
         );
         match r.ssh.run(&h.dest, &script, &[], |rd| {
             std::io::copy(rd, &mut std::io::stdout())

@@ -201,7 +201,6 @@ fn report(s: &RunSettings, summary: &RunSummary, reporter: &Reporter) -> u8 {
 fn render_summary(machine: &str, plan: &Plan, s: &RunSummary, dir: &Path) -> String {
     let c = &s.counts;
     let wall = s.wall.as_secs_f64();
-    let ran = c.ok + c.failed + c.timeout + c.interrupted;
     // A line for cancelled jobs only when there are some (`jobsplit cancel`).
     let cancelled = if c.cancelled > 0 {
         format!("\n  {:<12}{:>8}", "cancelled", c.cancelled)
@@ -216,9 +215,9 @@ fn render_summary(machine: &str, plan: &Plan, s: &RunSummary, dir: &Path) -> Str
         "timeout", c.timeout,
         "interrupted", c.interrupted,
         "skipped", c.skipped,
-        "not started", s.not_started,
+        "not started", c.not_run,
         s.busy.as_secs_f64(),
-        if wall > 0.0 { ran as f64 / wall } else { 0.0 },
+        if wall > 0.0 { c.ran() as f64 / wall } else { 0.0 },
         crate::text::escape(&dir.join("results.csv").display().to_string()),
     )
 }
@@ -230,7 +229,7 @@ mod tests {
 
     use super::*;
     use crate::input::{Format, JobList, Machine};
-    use crate::output::manifest::Counts;
+    use crate::model::Tally;
 
     #[test]
     fn summary_text() {
@@ -241,12 +240,11 @@ mod tests {
         let plan = Plan::new(work.digest(), work.len(), work.seed_bytes(), machines, &[]).unwrap();
         let summary = RunSummary {
             share: 2,
-            counts: Counts {
+            counts: Tally {
                 ok: 1,
                 failed: 1,
-                ..Counts::default()
+                ..Tally::default()
             },
-            not_started: 0,
             wall: Duration::from_secs(2),
             busy: Duration::from_secs(3),
             interrupted: false,

@@ -19,7 +19,7 @@ pub(crate) fn run_watch(args: &StatusArgs) -> Result<u8> {
     let mut round = 0u64;
     loop {
         round += 1;
-        let report = super::merge_cmd::status_or_plan(args)?;
+        let report = super::status_cmd::status_or_plan(args)?;
         if args.json {
             outln!("{}", serde_json::to_string(&report)?);
         } else if tty {

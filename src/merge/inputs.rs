@@ -7,9 +7,11 @@ use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::table::{FileStats, Slot, EMPTY, LEN_BITS, LEN_MASK};
+use super::discover::MachineDir;
+use super::report::run_start_us;
+use super::report::RowFigures;
+use super::table::{Slot, EMPTY, LEN_BITS, LEN_MASK};
 use crate::error::{Error, Result};
-use crate::model::Status;
 use crate::output::results::{Data, ResultsReader};
 
 /// One input to merge.
@@ -23,6 +25,8 @@ pub(crate) struct Source {
     pub(super) temporary: bool,
     /// The machine of its manifest.
     pub(crate) machine: String,
+    /// When its last run started (its manifest's `started_at`), microseconds since the epoch.
+    pub(crate) run_start_us: Option<i64>,
 }
 
 /// A row of pass 1, before it is ranked against the others.
@@ -34,12 +38,14 @@ pub(super) struct Candidate {
 pub(super) struct Scanned {
     pub(super) columns: Vec<String>,
     pub(super) rows: Vec<Candidate>,
-    pub(super) stats: FileStats,
+    pub(super) stats: RowFigures,
     pub(super) warnings: Vec<String>,
 }
 
-/// Finds `dir/results.csv` or `dir/results.csv.gz`; a gzip one is decompressed into `scratch`.
-pub(super) fn locate(dir: &Path, machine: &str, scratch: &Path, n: usize) -> Result<Source> {
+/// Finds the results.csv or results.csv.gz of `d`; a gzip one is decompressed into `scratch`.
+pub(super) fn locate(d: &MachineDir, scratch: &Path, n: usize) -> Result<Source> {
+    let (dir, machine) = (&d.dir, &d.manifest.machine);
+    let run_start_us = run_start_us(&d.manifest);
     let plain = dir.join("results.csv");
     if plain.exists() {
         return Ok(Source {
@@ -48,6 +54,7 @@ pub(super) fn locate(dir: &Path, machine: &str, scratch: &Path, n: usize) -> Res
             read: plain,
             temporary: false,
             machine: machine.to_owned(),
+            run_start_us,
         });
     }
     let gz = dir.join("results.csv.gz");
@@ -67,6 +74,7 @@ pub(super) fn locate(dir: &Path, machine: &str, scratch: &Path, n: usize) -> Res
         read,
         temporary: true,
         machine: machine.to_owned(),
+        run_start_us,
     })
 }
 
@@ -89,7 +97,7 @@ pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
     let mut reader = ResultsReader::from_reader(&source.shown, Box::new(reader_at), false)?;
     let columns = reader.columns().to_vec();
     let mut rows = Vec::new();
-    let mut stats = FileStats::default();
+    let mut stats = RowFigures::default();
     while let Some(row) = reader.next_row()? {
         if row.index >= jobs {
             return Err(Error::invalid(
@@ -111,20 +119,12 @@ pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
                     "a row of more than 512 MiB: repair or remove it",
                 )
             })?;
-        stats.attempts += 1;
-        stats.busy_s += row.duration_s;
-        match row.status {
-            Status::Ok => stats.ok_rows += 1,
-            Status::Timeout => stats.timeout_rows += 1,
-            _ => {}
-        }
-        let end = row.started_us + (row.duration_s * 1e6) as i64;
-        stats.first_start_us = Some(
-            stats
-                .first_start_us
-                .map_or(row.started_us, |f| f.min(row.started_us)),
+        stats.add(
+            row.status,
+            row.started_us,
+            row.duration_s,
+            source.run_start_us,
         );
-        stats.last_end_us = Some(stats.last_end_us.map_or(end, |e| e.max(end)));
         rows.push(Candidate {
             index: row.index,
             slot: Slot {

@@ -9,17 +9,18 @@ mod logs;
 mod report;
 mod rescue;
 mod status;
+mod status_table;
 mod table;
+mod table_write;
 mod weights;
 
 pub use claims::{BalanceSummary, StealCredit, Unfinished};
-pub use discover::{find_machine_dirs, nothing_started, MachineDir};
+pub use discover::{find_machine_dirs, find_study_dirs, nothing_started, MachineDir};
 pub use files::FilesSummary;
-pub(crate) use report::RunFigures;
+pub(crate) use report::{run_start_us, RowFigures, RunFigures};
 pub use report::{MachineSummary, MergeReport, Summary};
 pub use rescue::{load_rescue, Rescue};
 pub use status::{planned_status, status, MachineStatus, StatusReport};
-pub use table::Counts;
 
 use std::path::{Path, PathBuf};
 
@@ -44,44 +45,95 @@ pub struct MergeOptions {
 /// Merges the machine directories under `inputs` into `opts.out`.
 ///
 /// # Errors
-/// An input without a manifest, inputs of different work, the same machine of the same plan
-/// twice, an output directory that is one of the inputs, corrupt results, a full disk.
+/// An input without a manifest, inputs of different studies, the same machine of the same
+/// plan twice, an output directory that is one of the inputs, corrupt results, a full disk.
 pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     if let Some(path) = opts.write_machines.as_deref().filter(|p| p.exists()) {
         return Err(already_exists(path));
     }
-    let dirs = find_machine_dirs(inputs)?;
+    let dirs = find_study_dirs(inputs)?;
+    let (plan_digests, mut warnings) = check_runs(&dirs)?;
+    // A stealing study's rows are proved by its claims before anything is written.
+    let proof = claims::prove(&dirs)?;
+    let out = &opts.out;
+    check_out_dir(out, &dirs)?;
+    let created = !out.exists();
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let (_, tmp_log) =
+        crate::output::create_temp(&out.join("log.gz")).map_err(|e| Error::io(out, e))?;
+    // Undoes what a refused merge made: the temporary log, and `out` if it made it (only an
+    // empty directory is removed).
+    let undo = |e: Error| {
+        let _ = std::fs::remove_file(&tmp_log);
+        if created {
+            let _ = std::fs::remove_dir(out);
+        }
+        e
+    };
+    let Read {
+        mut table,
+        stats,
+        log_lines,
+    } = read_all(&dirs, out, &tmp_log, threads).map_err(undo)?;
+    warnings.append(&mut table.warnings);
+    let (counts, missing) = table.tally();
+    let balance = proof.map(|p| {
+        let (b, mut w) = p.finish(&missing);
+        warnings.append(&mut w);
+        b
+    });
+    let machines = machine_summaries(&dirs, &stats, &table);
+    if opts.write_machines.is_some() {
+        warnings.extend(thin_weights(&machines, &dirs, &stats));
+    }
+    // Each job's files, from the input whose row won, into a temporary tree moved into place last.
+    let collected = if opts.collect_files {
+        Some(files::collect(out, &winning_dirs(&table, &dirs)).map_err(undo)?)
+    } else {
+        None
+    };
+    if let Some(c) = &collected {
+        warnings.extend(c.warnings.iter().cloned());
+    }
     let first = &dirs[0].manifest;
-    let mut warnings = Vec::new();
+    let summary = Summary {
+        work_digest: first.work_digest.clone(),
+        plan_digests,
+        jobs_total: first.jobs_total,
+        counts,
+        missing: missing.len() as u64,
+        duplicates: table.duplicate_count,
+        machines,
+        balance,
+        files: collected.as_ref().map(|c| c.summary.clone()),
+    };
+    let duplicates = std::mem::take(&mut table.duplicates);
+    let cancelled = table.cancelled(100);
+    write_outputs(out, table, threads, &missing, &tmp_log, collected, &summary).inspect_err(
+        |_| {
+            let _ = std::fs::remove_file(&tmp_log);
+        },
+    )?;
+    if let Some(path) = &opts.write_machines {
+        write_machines(path, &summary)?;
+    }
+    Ok(MergeReport {
+        summary,
+        warnings,
+        duplicates,
+        log_lines,
+        cancelled,
+    })
+}
+
+/// The plans the runs of `dirs` ran, with warnings (logs set aside, a rescue beside the
+/// original), refusing one run passed twice.
+fn check_runs(dirs: &[MachineDir]) -> Result<(Vec<String>, Vec<String>)> {
     let mut plan_digests: Vec<String> = Vec::new();
-    for d in &dirs {
-        let m = &d.manifest;
-        if m.work_digest != first.work_digest || m.jobs_total != first.jobs_total {
-            return Err(Error::invalid(
-                Some(&d.dir),
-                None,
-                format!(
-                    "holds work {} but {} holds work {}: merge only the outputs of one study (same job list, config and seed)",
-                    short(&m.work_digest),
-                    dirs[0].dir.display(),
-                    short(&first.work_digest)
-                ),
-            ));
-        }
-        if let (Some(key), Some(first_key)) = (&m.first_key, &first.first_key) {
-            if key != first_key {
-                return Err(Error::invalid(
-                    Some(&d.dir),
-                    None,
-                    format!(
-                        "ran with another seed than {} (job 0 has key {key} here, {first_key} there): merge only the outputs of one study (same job list, config and seed)",
-                        dirs[0].dir.display()
-                    ),
-                ));
-            }
-        }
-        if !plan_digests.contains(&m.plan_digest) {
-            plan_digests.push(m.plan_digest.clone());
+    for d in dirs {
+        if !plan_digests.contains(&d.manifest.plan_digest) {
+            plan_digests.push(d.manifest.plan_digest.clone());
         }
     }
     for (i, a) in dirs.iter().enumerate() {
@@ -107,7 +159,8 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
             }
         }
     }
-    for d in &dirs {
+    let mut warnings = Vec::new();
+    for d in dirs {
         warnings.extend(discover::set_aside_logs(&d.dir));
     }
     if plan_digests.len() > 1 {
@@ -116,63 +169,66 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
             plan_digests.len()
         ));
     }
-    // A stealing study's rows are proved by its claims before anything is written.
-    let proof = claims::prove(&dirs)?;
-    let out = &opts.out;
-    check_out_dir(out, &dirs)?;
-    let created = !out.exists();
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Ok((plan_digests, warnings))
+}
 
+/// What pass 1 read: the table, each input's statistics, the lines of the merged log.
+struct Read {
+    table: table::Table,
+    stats: Vec<report::RowFigures>,
+    log_lines: u64,
+}
+
+/// Pass 1 over every input's results, while another thread merges the logs into `tmp_log`;
+/// the logs' warnings join the table's.
+fn read_all(dirs: &[MachineDir], out: &Path, tmp_log: &Path, threads: usize) -> Result<Read> {
     let log_inputs: Vec<PathBuf> = dirs.iter().map(|d| d.dir.join("log.gz")).collect();
-    let (_, tmp_log) =
-        crate::output::create_temp(&out.join("log.gz")).map_err(|e| Error::io(out, e))?;
+    let jobs = dirs[0].manifest.jobs_total;
     let (tables, logs) = std::thread::scope(|scope| {
         let logs = scope.spawn(|| {
             let mut w = Vec::new();
-            logs::merge_logs(&log_inputs, &tmp_log, &mut w).map(|n| (n, w))
+            logs::merge_logs(&log_inputs, tmp_log, &mut w).map(|n| (n, w))
         });
-        let tables = read_tables(&dirs, first.jobs_total, out, threads);
+        let tables = read_tables(dirs, jobs, out, threads);
         let logs = logs.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         (tables, logs)
     });
-    let (mut table, stats, log_lines, mut log_warnings) = match (tables, logs) {
-        (Ok((t, s)), Ok((n, w))) => (t, s, n, w),
-        (Err(e), _) | (_, Err(e)) => {
-            let _ = std::fs::remove_file(&tmp_log);
-            if created {
-                // Leave nothing behind for a refused merge (only an empty directory is removed).
-                let _ = std::fs::remove_dir(out);
-            }
-            return Err(e);
-        }
-    };
-    warnings.append(&mut log_warnings);
-    warnings.append(&mut table.warnings);
+    let ((mut table, stats), (log_lines, log_warnings)) = (tables?, logs?);
+    table.warnings.splice(0..0, log_warnings);
     if table.duplicate_count > 0 {
-        warnings.push(format!(
+        table.warnings.push(format!(
             "{} jobs have more than one ok row (run twice: overlapping plans or a copied dir?); each is kept once",
             table.duplicate_count
         ));
     }
-    let (counts, missing) = table.tally();
-    let balance = proof.map(|p| {
-        let (b, mut w) = p.finish(&missing);
-        warnings.append(&mut w);
-        b
-    });
-    let duplicates = std::mem::take(&mut table.duplicates);
-    let cancelled = table.cancelled(100);
+    Ok(Read {
+        table,
+        stats,
+        log_lines,
+    })
+}
 
-    // Per machine, by name (a rescue's dirs add to the same machine).
+/// Every job with a row, with the directory whose row won.
+fn winning_dirs<'a>(table: &table::Table, dirs: &'a [MachineDir]) -> Vec<(u64, &'a Path)> {
+    table
+        .winners()
+        .map(|(i, f)| (i, dirs[f].dir.as_path()))
+        .collect()
+}
+
+/// Per machine, by name (a rescue's dirs add to the same machine), with suggested weights.
+fn machine_summaries(
+    dirs: &[MachineDir],
+    stats: &[report::RowFigures],
+    table: &table::Table,
+) -> Vec<MachineSummary> {
     let credited = table.credited();
     let mut machines: Vec<MachineSummary> = Vec::new();
-    for (d, st) in dirs.iter().zip(&stats) {
+    for (d, st) in dirs.iter().zip(stats) {
         // The merged table's jobs are credited once, to the first directory of the machine.
         let seen = machines.iter().any(|x| x.name == d.manifest.machine);
         let figures = report::RunFigures {
-            attempts: st.attempts,
-            ok_rows: st.ok_rows,
+            rows: *st,
             jobs: if seen {
                 0
             } else {
@@ -181,64 +237,33 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
                     .copied()
                     .unwrap_or(0)
             },
-            busy_s: st.busy_s,
-            span_us: st.first_start_us.zip(st.last_end_us),
         };
         MachineSummary::add_run(&mut machines, &d.manifest, figures);
     }
     suggest_weights(&mut machines);
-    if opts.write_machines.is_some() {
-        warnings.extend(thin_weights(&machines, &dirs, &stats));
-    }
+    machines
+}
 
-    // Each job's files, from the input whose row won, into a temporary tree moved into place last.
-    let collected = if opts.collect_files {
-        let winners: Vec<(u64, &Path)> = table
-            .winners()
-            .map(|(i, f)| (i, dirs[f].dir.as_path()))
-            .collect();
-        match files::collect(out, &winners) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp_log);
-                if created {
-                    let _ = std::fs::remove_dir(out);
-                }
-                return Err(e);
-            }
-        }
-    } else {
-        None
-    };
-    if let Some(c) = &collected {
-        warnings.extend(c.warnings.iter().cloned());
-    }
-
-    let summary = Summary {
-        work_digest: first.work_digest.clone(),
-        plan_digests,
-        jobs_total: first.jobs_total,
-        counts,
-        missing: missing.len() as u64,
-        duplicates: table.duplicate_count,
-        machines,
-        balance,
-        files: collected.as_ref().map(|c| c.summary.clone()),
-    };
-
-    // Write results.csv and missing.txt through temporary files, so a failure leaves no half file.
-    if let Err(e) = table.write_file(&out.join("results.csv"), threads) {
-        let _ = std::fs::remove_file(&tmp_log);
-        return Err(e);
-    }
+/// Writes results.csv and missing.txt (through temporary files, so a failure leaves no half
+/// file), moves the merged log and the collected files into place, then summary.json last.
+fn write_outputs(
+    out: &Path,
+    table: table::Table,
+    threads: usize,
+    missing: &[u64],
+    tmp_log: &Path,
+    collected: Option<files::Collected>,
+    summary: &Summary,
+) -> Result<()> {
+    table.write_file(&out.join("results.csv"), threads)?;
     drop(table);
     let mut missing_text = String::with_capacity(missing.len() * 8);
-    for i in &missing {
+    for i in missing {
         missing_text += &i.to_string();
         missing_text.push('\n');
     }
     write_atomic(&out.join("missing.txt"), missing_text.as_bytes())?;
-    std::fs::rename(&tmp_log, out.join("log.gz")).map_err(|e| Error::io(out.join("log.gz"), e))?;
+    std::fs::rename(tmp_log, out.join("log.gz")).map_err(|e| Error::io(out.join("log.gz"), e))?;
     match collected {
         Some(c) => {
             c.install(out)?;
@@ -249,19 +274,9 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
             files::remove_old(out, &out.join(files::DIR))?;
         }
     }
-    let mut json = serde_json::to_vec_pretty(&summary).expect("serializing plain data");
+    let mut json = serde_json::to_vec_pretty(summary).expect("serializing plain data");
     json.push(b'\n');
-    write_atomic(&out.join(Summary::FILE), &json)?;
-    if let Some(path) = &opts.write_machines {
-        write_machines(path, &summary)?;
-    }
-    Ok(MergeReport {
-        summary,
-        warnings,
-        duplicates,
-        log_lines,
-        cancelled,
-    })
+    write_atomic(&out.join(Summary::FILE), &json)
 }
 
 /// Reads every input's results into one table (pass 1), with per-input statistics.
@@ -270,7 +285,7 @@ fn read_tables(
     jobs: u64,
     scratch: &Path,
     threads: usize,
-) -> Result<(table::Table, Vec<table::FileStats>)> {
+) -> Result<(table::Table, Vec<report::RowFigures>)> {
     let mut table = table::Table::new(jobs).ok_or_else(|| {
         Error::invalid(
             Some(&dirs[0].dir.join(crate::output::manifest::Manifest::FILE)),
@@ -282,11 +297,7 @@ fn read_tables(
             ),
         )
     })?;
-    let inputs: Vec<(PathBuf, String)> = dirs
-        .iter()
-        .map(|d| (d.dir.clone(), d.manifest.machine.clone()))
-        .collect();
-    let stats = table.add_dirs(&inputs, scratch, threads)?;
+    let stats = table.add_dirs(dirs, scratch, threads)?;
     Ok((table, stats))
 }
 

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::table::Counts;
 use crate::error::{Error, Result};
+use crate::model::{Status, Tally};
 
 /// Per-machine figures of a merge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -53,16 +53,71 @@ impl MachineSummary {
 /// What one machine directory's rows add to its machine's figures.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct RunFigures {
-    /// Rows (attempts) it holds.
-    pub(crate) attempts: u64,
-    /// Its ok rows.
-    pub(crate) ok_rows: u64,
+    /// Its rows.
+    pub(crate) rows: RowFigures,
     /// Jobs of the merged table credited to it.
     pub(crate) jobs: u64,
-    /// The sum of its attempts' durations, seconds.
+}
+
+/// What a machine directory's rows add up to (merge's pass 1 and `report` count them so).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RowFigures {
+    /// Rows (attempts) by status. Timed-out rows' busy time measures the time limit, not
+    /// speed.
+    pub(crate) by_status: Tally,
+    /// The sum of their durations, seconds.
     pub(crate) busy_s: f64,
-    /// Its earliest start and latest end, microseconds since the epoch (none without rows).
-    pub(crate) span_us: Option<(i64, i64)>,
+    /// When they ran.
+    pub(crate) spans: RowSpans,
+}
+
+impl RowFigures {
+    /// Adds a row: its status, its start (microseconds since the epoch) and duration;
+    /// `run_start` is when the directory's last run started.
+    pub(crate) fn add(
+        &mut self,
+        status: Status,
+        start: i64,
+        duration_s: f64,
+        run_start: Option<i64>,
+    ) {
+        self.by_status.add(status);
+        self.busy_s += duration_s;
+        self.spans
+            .add(start, start + (duration_s * 1e6) as i64, run_start);
+    }
+}
+
+/// When a machine directory's rows ran, split at its manifest's `started_at`: a directory
+/// whose run was killed and resumed holds the rows of earlier runs too, and its manifest times
+/// the last run only.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RowSpans {
+    /// The earliest start and latest end of every row, microseconds since the epoch.
+    pub(crate) all: Option<(i64, i64)>,
+    /// The same of the rows that started before the last run did (earlier runs').
+    pub(crate) earlier: Option<(i64, i64)>,
+}
+
+impl RowSpans {
+    /// Adds a row that ran from `start` to `end` (microseconds since the epoch); `run_start`
+    /// is when the directory's last run started.
+    pub(crate) fn add(&mut self, start: i64, end: i64, run_start: Option<i64>) {
+        let widen = |s: Option<(i64, i64)>| {
+            Some(s.map_or((start, end), |(f, l)| (f.min(start), l.max(end))))
+        };
+        self.all = widen(self.all);
+        if run_start.is_some_and(|r| start < r) {
+            self.earlier = widen(self.earlier);
+        }
+    }
+}
+
+/// `started_at` of manifest `m`, microseconds since the epoch.
+pub(crate) fn run_start_us(m: &crate::output::manifest::Manifest) -> Option<i64> {
+    let t = crate::output::parse_rfc3339(&m.started_at)?;
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(d.as_micros()).ok()
 }
 
 impl MachineSummary {
@@ -82,25 +137,28 @@ impl MachineSummary {
             }
         };
         entry.jobs += f.jobs;
-        entry.attempts += f.attempts;
-        entry.wall_s += wall_seconds(m, f.span_us);
-        entry.busy_s += f.busy_s;
-        entry.jobs_per_core_s += f.ok_rows as f64;
+        entry.attempts += f.rows.by_status.with_status();
+        entry.wall_s += wall_seconds(m, f.rows.spans);
+        entry.busy_s += f.rows.busy_s;
+        entry.jobs_per_core_s += f.rows.by_status.ok as f64;
     }
 }
 
-/// A run's wall time: `ended_at - started_at` of its manifest, or for a run still going or
-/// killed, its rows' span (first start to last end).
-fn wall_seconds(m: &crate::output::manifest::Manifest, span_us: Option<(i64, i64)>) -> f64 {
+/// The wall time of a machine directory's runs: its earlier runs' rows' span (a run killed
+/// and resumed), then its last run's `ended_at - started_at`, or for a run still going or
+/// killed, from its start to its last row's end.
+fn wall_seconds(m: &crate::output::manifest::Manifest, spans: RowSpans) -> f64 {
+    let secs = |(a, b): (i64, i64)| (b.saturating_sub(a)).max(0) as f64 / 1e6;
+    let earlier = spans.earlier.map_or(0.0, secs);
     let parse = crate::output::parse_rfc3339;
     if let (Some(a), Some(b)) = (parse(&m.started_at), m.ended_at.as_deref().and_then(parse)) {
         if let Ok(d) = b.duration_since(a) {
-            return d.as_secs_f64();
+            return earlier + d.as_secs_f64();
         }
     }
-    match span_us {
-        Some((first, last)) if first <= last => (last - first) as f64 / 1e6,
-        _ => 0.0,
+    match (run_start_us(m), spans.all) {
+        (Some(start), Some((_, last))) if spans.earlier.is_some() => earlier + secs((start, last)),
+        (_, all) => all.map_or(0.0, secs),
     }
 }
 
@@ -113,9 +171,9 @@ pub struct Summary {
     pub plan_digests: Vec<String>,
     /// Jobs in the work.
     pub jobs_total: u64,
-    /// Final status counts.
-    #[serde(flatten)]
-    pub counts: Counts,
+    /// Final status counts (`not_run`: jobs with no row at all).
+    #[serde(flatten, with = "crate::model::tally::merge_json")]
+    pub counts: Tally,
     /// Jobs without an ok row (the lines of missing.txt).
     pub missing: u64,
     /// Extra ok rows of jobs that ran more than once.

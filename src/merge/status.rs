@@ -6,11 +6,11 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::discover::find_machine_dirs;
+use super::discover::find_study_dirs;
 use crate::error::Result;
 use std::collections::HashMap;
 
-use crate::model::{RunState, Status};
+use crate::model::{Progress, RunState, Status, Tally};
 use crate::output::manifest::{Manifest, RunningJob, StatusFile};
 use crate::output::results::ResultsReader;
 
@@ -81,14 +81,9 @@ pub struct MachineStatus {
     pub state: HostState,
     /// Jobs in its share.
     pub share: u64,
-    /// Jobs ended for good.
-    pub done: u64,
-    /// Jobs ok.
-    pub ok: u64,
-    /// Jobs failed or timed out.
-    pub failed: u64,
-    /// Jobs cancelled by the user (`jobsplit cancel`): ended, not failed.
-    pub cancelled: u64,
+    /// Jobs done, ok, failed (or timed out) and cancelled by the user (ended, not failed).
+    #[serde(flatten)]
+    pub progress: Progress,
     /// Jobs per second.
     pub rate_per_s: f64,
     /// Seconds to go, if running.
@@ -113,10 +108,7 @@ impl MachineStatus {
             plan_digest: plan_digest.to_owned(),
             state: HostState::Planned,
             share,
-            done: 0,
-            ok: 0,
-            failed: 0,
-            cancelled: 0,
+            progress: Progress::default(),
             rate_per_s: 0.0,
             eta_s: None,
             updated_at: String::new(),
@@ -134,14 +126,9 @@ pub struct StatusReport {
     pub jobs_total: u64,
     /// Sum of the hosts' shares.
     pub planned: u64,
-    /// Jobs ended for good.
-    pub done: u64,
-    /// Jobs ok.
-    pub ok: u64,
-    /// Jobs failed or timed out.
-    pub failed: u64,
-    /// Jobs cancelled by the user.
-    pub cancelled: u64,
+    /// The hosts' progress added up.
+    #[serde(flatten)]
+    pub progress: Progress,
     /// Attempts running now.
     pub running: u64,
     /// True when every host of the plan has ended (none running or planned).
@@ -155,9 +142,9 @@ pub struct StatusReport {
 /// results.csv, read as it stands (a row being written is skipped).
 ///
 /// # Errors
-/// An input without a manifest.json, or an unreadable manifest.
+/// An input without a manifest.json, an unreadable manifest, or the outputs of two studies.
 pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
-    let dirs = find_machine_dirs(inputs)?;
+    let dirs = find_study_dirs(inputs)?;
     let mut machines = Vec::new();
     for d in &dirs {
         let m = &d.manifest;
@@ -169,31 +156,21 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
             .as_ref()
             .map(|s| (s.interval_s, s.running.clone()))
             .unwrap_or_default();
-        let (done, ok, failed, cancelled, rate, eta, updated, state) = match &st {
+        let (progress, rate, eta, updated, state) = match &st {
             Some(s) => (
-                s.done,
-                s.ok,
-                s.failed,
-                s.cancelled,
+                s.progress,
                 s.rate_per_s,
                 s.eta_s,
                 s.updated_at.clone(),
                 s.state,
             ),
-            None => {
-                let c = &m.counts;
-                let done = c.ok + c.failed + c.timeout + c.cancelled + c.skipped;
-                (
-                    done,
-                    c.ok + c.skipped,
-                    c.failed + c.timeout,
-                    c.cancelled,
-                    0.0,
-                    None,
-                    m.ended_at.clone().unwrap_or_else(|| m.started_at.clone()),
-                    m.state,
-                )
-            }
+            None => (
+                m.counts.progress(),
+                0.0,
+                None,
+                m.ended_at.clone().unwrap_or_else(|| m.started_at.clone()),
+                m.state,
+            ),
         };
         // A run that ended writes its manifest last: trust its state over a status file.
         let state = if m.state != RunState::Running {
@@ -211,10 +188,7 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
             plan_digest: m.plan_digest.clone(),
             state: state.into(),
             share: m.share,
-            done,
-            ok,
-            failed,
-            cancelled,
+            progress,
             rate_per_s: rate,
             eta_s: eta,
             updated_at: updated,
@@ -232,10 +206,7 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
     Ok(StatusReport {
         jobs_total: dirs[0].manifest.jobs_total,
         planned: machines.iter().map(|m| m.share).sum(),
-        done: machines.iter().map(|m| m.done).sum(),
-        ok: machines.iter().map(|m| m.ok).sum(),
-        failed: machines.iter().map(|m| m.failed).sum(),
-        cancelled: machines.iter().map(|m| m.cancelled).sum(),
+        progress: machines.iter().map(|m| m.progress).sum(),
         running: machines.iter().map(|m| m.running.len() as u64).sum(),
         ended: machines
             .iter()
@@ -261,10 +232,7 @@ pub fn planned_status(plan: &crate::plan::Plan) -> StatusReport {
     StatusReport {
         jobs_total: plan.jobs(),
         planned: machines.iter().map(|m| m.share).sum(),
-        done: 0,
-        ok: 0,
-        failed: 0,
-        cancelled: 0,
+        progress: Progress::default(),
         running: 0,
         ended: false,
         machines,
@@ -296,36 +264,40 @@ fn from_results(dir: &std::path::Path, m: &Manifest) -> Option<StatusFile> {
     let path = dir.join("results.csv");
     let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
     let mut reader = ResultsReader::open(&path).ok()?;
-    // Per key: (ok seen, last row cancelled) -> the job's final state so far.
-    let mut jobs: HashMap<u64, (bool, bool)> = HashMap::new();
+    // Per key: (ok seen, the last row's status) -> the job's final status so far.
+    let mut jobs: HashMap<u64, (bool, Status)> = HashMap::new();
     let (mut first, mut last) = (i64::MAX, i64::MIN);
     while let Ok(Some(row)) = reader.next_row() {
-        let job = jobs.entry(row.key).or_default();
+        let job = jobs.entry(row.key).or_insert((false, row.status));
         job.0 |= row.status == Status::Ok;
-        job.1 = row.status == Status::Cancelled;
+        job.1 = row.status;
         first = first.min(row.started_us);
         last = last.max(row.started_us + (row.duration_s * 1e6) as i64);
     }
-    let ok = jobs.values().filter(|j| j.0).count() as u64;
-    let cancelled = jobs.values().filter(|j| !j.0 && j.1).count() as u64;
-    let done = jobs.len() as u64;
-    let span = if done == 0 {
+    let mut tally = Tally::default();
+    for &(ok, status) in jobs.values() {
+        tally.add(if ok { Status::Ok } else { status });
+    }
+    let progress = tally.progress();
+    let span = if jobs.is_empty() {
         0.0
     } else {
         last.saturating_sub(first) as f64 / 1e6
     };
-    let rate = if span > 0.0 { done as f64 / span } else { 0.0 };
+    let rate = if span > 0.0 {
+        tally.ran() as f64 / span
+    } else {
+        0.0
+    };
     let running = m.state == RunState::Running;
+    let done = progress.done;
     Some(StatusFile {
         machine: m.machine.clone(),
         plan_digest: m.plan_digest.clone(),
         work_digest: m.work_digest.clone(),
         state: m.state,
         share: m.share,
-        done,
-        ok,
-        failed: done - ok - cancelled,
-        cancelled,
+        progress,
         rate_per_s: rate,
         eta_s: (running && rate > 0.0).then(|| m.share.saturating_sub(done) as f64 / rate),
         updated_at: crate::output::rfc3339(modified),
@@ -333,106 +305,4 @@ fn from_results(dir: &std::path::Path, m: &Manifest) -> Option<StatusFile> {
         interval_s: None,
         running: Vec::new(),
     })
-}
-
-impl StatusReport {
-    /// The human table. Names and values from the hosts' files are escaped
-    /// (control characters written as `\u{1b}`): a machine name cannot move the cursor or split a row.
-    pub fn render_table(&self) -> String {
-        use crate::text::escape;
-        let width = self
-            .machines
-            .iter()
-            .map(|m| escape(&m.machine).chars().count())
-            .max()
-            .unwrap_or(0)
-            .clamp(7, crate::text::MAX_COLUMN);
-        let mut out = format!(
-            "{:<width$}  {:>8}  {:>13}  {:>6}  {:>9}  {:>8}  {:>8}  {:<12}  {}\n",
-            "machine", "plan", "done", "failed", "cancelled", "jobs/s", "ETA", "state", "updated"
-        );
-        for m in &self.machines {
-            out += &format!(
-                "{:<width$}  {:>8}  {:>13}  {:>6}  {:>9}  {:>8.2}  {:>8}  {:<12}  {}\n",
-                escape(&m.machine),
-                escape(crate::text::short(&m.plan_digest)),
-                format!("{}/{}", m.done, m.share),
-                m.failed,
-                m.cancelled,
-                m.rate_per_s,
-                m.eta_s.map_or("-".into(), |s| format!("{s:.0}s")),
-                if m.stale {
-                    format!("{} (stale?)", m.state)
-                } else {
-                    m.state.to_string()
-                },
-                if m.updated_at.is_empty() {
-                    "-".to_owned()
-                } else {
-                    escape(&m.updated_at).into_owned()
-                }
-            );
-            if !m.running.is_empty() {
-                out += &running_line(&m.running, width);
-            }
-        }
-        out += &steal_lines(&self.machines);
-        out += &format!(
-            "total: {}/{} done ({} ok, {} failed, {} cancelled, {} running) of {} jobs in the work\n",
-            self.done,
-            self.planned,
-            self.ok,
-            self.failed,
-            self.cancelled,
-            self.running,
-            self.jobs_total
-        );
-        out
-    }
-}
-
-/// One line per stealing host: the jobs of the blocks it holds, how many it stole, whether it
-/// steals now (its own share fully claimed). Empty for a static study.
-fn steal_lines(machines: &[MachineStatus]) -> String {
-    let mut out = String::new();
-    for m in machines {
-        let Some(st) = &m.steal else {
-            continue;
-        };
-        out += &format!(
-            "steal: {} claimed {} done {} stolen {}{}\n",
-            crate::text::escape(&m.machine),
-            st.claimed,
-            m.done,
-            st.stolen,
-            if st.stealing { " (stealing)" } else { "" }
-        );
-    }
-    out
-}
-
-/// Running jobs shown per host; more are counted.
-const RUNNING_SHOWN: usize = 8;
-
-/// `  running: 17 (attempt 2, 12s), 4 (3s), …` under a host's row.
-fn running_line(jobs: &[RunningJob], width: usize) -> String {
-    let now = SystemTime::now();
-    let shown: Vec<String> = jobs
-        .iter()
-        .take(RUNNING_SHOWN)
-        .map(|j| {
-            let age = crate::output::parse_rfc3339(&j.started_at)
-                .and_then(|t| now.duration_since(t).ok())
-                .map_or("?".to_owned(), |d| format!("{}s", d.as_secs()));
-            match j.attempt {
-                1 => format!("{} ({age})", j.index),
-                a => format!("{} (attempt {a}, {age})", j.index),
-            }
-        })
-        .collect();
-    let more = match jobs.len().saturating_sub(RUNNING_SHOWN) {
-        0 => String::new(),
-        n => format!(", {n} more"),
-    };
-    format!("{:<width$}  running: {}{more}\n", "", shown.join(", "))
 }

@@ -9,16 +9,16 @@
 //! they sit in the page cache), and writes it with the union of the result columns; chunks are
 //! rendered in parallel and written in order. A gzip input is decompressed once into a
 //! temporary file in the output directory so that its rows can be read back the same way.
+//! Pass 2 lives in [`super::table_write`].
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use super::discover::MachineDir;
 use super::inputs::{locate, scan, Candidate, Scanned, Source};
+use super::report::RowFigures;
 use crate::error::{Error, Result};
-use crate::model::Status;
-use crate::output::results::{insert_column, FIXED};
+use crate::model::{Status, Tally};
+use crate::output::results::insert_column;
 
 /// Where the row that counts for a job sits, and how it ranks.
 #[derive(Clone, Copy)]
@@ -43,31 +43,17 @@ impl Slot {
     fn ok(&self) -> bool {
         self.status() == Status::Ok
     }
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         (self.len_status & LEN_MASK) as usize
     }
 }
 
-/// Statistics of one input file.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct FileStats {
-    pub(crate) attempts: u64,
-    pub(crate) ok_rows: u64,
-    /// Rows of attempts that timed out: their busy time measures the time limit, not speed.
-    pub(crate) timeout_rows: u64,
-    pub(crate) busy_s: f64,
-    /// Earliest `started_at`, microseconds since the epoch.
-    pub(crate) first_start_us: Option<i64>,
-    /// Latest `started_at + duration_s`, microseconds since the epoch.
-    pub(crate) last_end_us: Option<i64>,
-}
-
 /// The merged table under construction.
 pub(crate) struct Table {
-    slots: Vec<Slot>,
-    sources: Vec<Source>,
+    pub(super) slots: Vec<Slot>,
+    pub(super) sources: Vec<Source>,
     /// Per source: its result columns' positions in `columns`.
-    maps: Vec<Vec<usize>>,
+    pub(super) maps: Vec<Vec<usize>>,
     pub(crate) columns: Vec<String>,
     pub(crate) duplicates: Vec<(u64, String, String)>,
     pub(crate) duplicate_count: u64,
@@ -84,9 +70,6 @@ impl Drop for Table {
 
 /// The most jobs a merge takes (a table of 128 GiB): more is a corrupt manifest, not a study.
 pub(crate) const MAX_JOBS: usize = 1 << 32;
-
-/// Rows rendered per chunk of pass 2.
-const CHUNK: usize = 16 * 1024;
 
 impl Table {
     /// A table for `jobs` jobs (32 bytes each), or `None` when that much memory cannot be had:
@@ -114,20 +97,20 @@ impl Table {
         })
     }
 
-    /// Pass 1 over `dirs` (each a machine directory and its machine name), `threads` files at
-    /// a time. Gzip inputs are decompressed into `scratch`. Returns each input's statistics.
+    /// Pass 1 over `dirs`, `threads` files at a time. Gzip inputs are decompressed into
+    /// `scratch`. Returns each input's statistics.
     pub(crate) fn add_dirs(
         &mut self,
-        dirs: &[(PathBuf, String)],
+        dirs: &[MachineDir],
         scratch: &Path,
         threads: usize,
-    ) -> Result<Vec<FileStats>> {
+    ) -> Result<Vec<RowFigures>> {
         let jobs = self.slots.len() as u64;
         let mut stats = Vec::with_capacity(dirs.len());
         for batch in dirs.chunks(threads.max(1)) {
             let first = self.sources.len();
-            for (i, (dir, machine)) in batch.iter().enumerate() {
-                let source = locate(dir, machine, scratch, first + i)?;
+            for (i, d) in batch.iter().enumerate() {
+                let source = locate(d, scratch, first + i)?;
                 self.sources.push(source);
             }
             let sources = &self.sources[first..];
@@ -177,7 +160,7 @@ impl Table {
     }
 
     /// Ranks one scanned input's rows against the rows kept so far.
-    fn fold(&mut self, file: usize, scanned: Scanned) -> Result<FileStats> {
+    fn fold(&mut self, file: usize, scanned: Scanned) -> Result<RowFigures> {
         let map = scanned
             .columns
             .iter()
@@ -226,32 +209,24 @@ impl Table {
         Ok(scanned.stats)
     }
 
-    /// Final status counts and the indices with no ok row (a cancelled job is not missing).
-    pub(crate) fn tally(&self) -> (Counts, Vec<u64>) {
-        let mut c = Counts::default();
+    /// The final status of every job (a job with no row is `not_run`) and the indices with no
+    /// ok row (a cancelled job is not missing).
+    pub(crate) fn tally(&self) -> (Tally, Vec<u64>) {
+        let mut t = Tally::default();
         let mut missing = Vec::new();
         for (i, slot) in self.slots.iter().enumerate() {
             if slot.file == EMPTY {
-                c.not_run += 1;
+                t.not_run += 1;
                 missing.push(i as u64);
                 continue;
             }
-            match slot.status() {
-                Status::Ok => {
-                    c.ok += 1;
-                    continue;
-                }
-                Status::Failed => c.failed += 1,
-                Status::Timeout => c.timeout += 1,
-                Status::Interrupted => c.interrupted += 1,
-                Status::Cancelled => {
-                    c.cancelled += 1;
-                    continue;
-                }
+            let status = slot.status();
+            t.add(status);
+            if !status.is_settled() {
+                missing.push(i as u64);
             }
-            missing.push(i as u64);
         }
-        (c, missing)
+        (t, missing)
     }
 
     /// The first `limit` jobs whose row that counts is `cancelled`, ascending.
@@ -286,162 +261,4 @@ impl Table {
         }
         out
     }
-
-    /// Pass 2: writes the merged results.csv to `path` through `path.tmp` and a rename.
-    pub(crate) fn write_file(&self, path: &Path, threads: usize) -> Result<()> {
-        let (file, tmp) = crate::output::create_temp(path).map_err(|e| Error::io(path, e))?;
-        let result = self.write_to(file, &tmp, threads);
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io(path, e)
-        })?;
-        crate::output::sync_dir(path);
-        Ok(())
-    }
-
-    fn write_to(&self, file: File, tmp: &Path, threads: usize) -> Result<()> {
-        let io = |e| Error::io(tmp, e);
-        let files: Vec<&File> = self.sources.iter().map(|s| &s.file).collect();
-        let mut out = BufWriter::with_capacity(1 << 20, file);
-        let header: Vec<&str> = FIXED
-            .iter()
-            .copied()
-            .chain(self.columns.iter().map(String::as_str))
-            .collect();
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(&header).map_err(|e| io(e.into()))?;
-        out.write_all(&w.into_inner().map_err(|e| io(e.into_error()))?)
-            .map_err(io)?;
-        let chunks: Vec<&[Slot]> = self.slots.chunks(CHUNK).collect();
-        let threads = threads.max(1);
-        for batch in chunks.chunks(threads) {
-            let rendered: Vec<Result<Vec<u8>>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = batch
-                    .iter()
-                    .map(|chunk| scope.spawn(|| self.render(chunk, &files)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                    .collect()
-            });
-            for bytes in rendered {
-                out.write_all(&bytes?).map_err(io)?;
-            }
-        }
-        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-        file.sync_all().map_err(io)
-    }
-
-    /// Reads back the winning rows of `chunk` and writes them with the merged columns.
-    fn render(&self, chunk: &[Slot], files: &[&File]) -> Result<Vec<u8>> {
-        let mut raw = Vec::with_capacity(chunk.len() * 128);
-        let mut owners = Vec::with_capacity(chunk.len());
-        for slot in chunk.iter().filter(|s| s.file != EMPTY) {
-            let at = raw.len();
-            raw.resize(at + slot.len(), 0);
-            let f = slot.file as usize;
-            files[f]
-                .read_exact_at(&mut raw[at..], slot.offset)
-                .map_err(|e| Error::io(&self.sources[f].shown, e))?;
-            owners.push(f);
-        }
-        let width = FIXED.len() + self.columns.len();
-        // A source whose result columns are the first of the merged ones, in the same order
-        // (the usual case), has its rows copied as they are, with empty cells appended.
-        let verbatim: Vec<bool> = self
-            .maps
-            .iter()
-            .map(|m| m.iter().enumerate().all(|(k, &p)| k == p))
-            .collect();
-        if owners.iter().all(|&f| verbatim[f]) {
-            let mut out = Vec::with_capacity(raw.len() + owners.len() * 4);
-            let mut at = 0;
-            for (slot, &f) in chunk.iter().filter(|s| s.file != EMPTY).zip(&owners) {
-                let mut row = &raw[at..at + slot.len()];
-                at += slot.len();
-                while let [rest @ .., b'\n' | b'\r'] = row {
-                    row = rest;
-                }
-                out.extend_from_slice(row);
-                let pad = width - FIXED.len() - self.maps[f].len();
-                out.resize(out.len() + pad, b',');
-                out.push(b'\n');
-            }
-            return Ok(out);
-        }
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(raw.as_slice());
-        let mut writer = csv::WriterBuilder::new()
-            .flexible(true)
-            .from_writer(Vec::with_capacity(raw.len() + raw.len() / 4));
-        // Per source: for each merged column, the cell of that source's rows that fills it.
-        let fill: Vec<Vec<Option<usize>>> = self
-            .maps
-            .iter()
-            .map(|map| {
-                let mut fill: Vec<Option<usize>> =
-                    (0..width).map(|i| (i < FIXED.len()).then_some(i)).collect();
-                for (k, &pos) in map.iter().enumerate() {
-                    fill[FIXED.len() + pos] = Some(FIXED.len() + k);
-                }
-                fill
-            })
-            .collect();
-        let mut record = csv::ByteRecord::new();
-        for &f in &owners {
-            let changed = || {
-                Error::invalid(
-                    Some(&self.sources[f].shown),
-                    None,
-                    "changed while being merged (is a run still writing it?): merge again when it ends",
-                )
-            };
-            if !reader
-                .read_byte_record(&mut record)
-                .map_err(|_| changed())?
-            {
-                return Err(changed());
-            }
-            if record.len() != FIXED.len() + self.maps[f].len() {
-                return Err(changed());
-            }
-            for cell in &fill[f] {
-                writer
-                    .write_field(cell.map_or(&b""[..], |i| &record[i]))
-                    .expect("writing CSV to memory cannot fail");
-            }
-            writer
-                .write_record(None::<&[u8]>)
-                .expect("writing CSV to memory cannot fail");
-        }
-        Ok(writer
-            .into_inner()
-            .expect("writing CSV to memory cannot fail"))
-    }
-}
-
-/// Final status counts of a merge.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Counts {
-    /// Jobs with an ok row.
-    pub ok: u64,
-    /// Jobs whose last row failed.
-    pub failed: u64,
-    /// Jobs whose last row timed out.
-    pub timeout: u64,
-    /// Jobs whose last row was interrupted.
-    pub interrupted: u64,
-    /// Jobs whose last row was cancelled by the user (no ok row): not missing, not rescued.
-    /// Absent (0) in summaries of older versions.
-    #[serde(default)]
-    pub cancelled: u64,
-    /// Jobs with no row at all.
-    pub not_run: u64,
 }

@@ -6,8 +6,8 @@ use std::io::Write as _;
 use std::path::Path;
 
 use super::discover::MachineDir;
+use super::report::RowFigures;
 use super::report::{MachineSummary, Summary};
-use super::table::FileStats;
 use crate::error::{Error, Result};
 
 /// Turns ok-row counts (in `jobs_per_core_s`) into per-core speeds and suggested weights.
@@ -47,7 +47,7 @@ const FEW_OK_JOBS: u64 = 30;
 pub(super) fn thin_weights(
     machines: &[MachineSummary],
     dirs: &[MachineDir],
-    stats: &[FileStats],
+    stats: &[RowFigures],
 ) -> Vec<String> {
     let mut warnings = Vec::new();
     for m in machines {
@@ -59,7 +59,7 @@ pub(super) fn thin_weights(
             .zip(stats)
             .filter(|(d, _)| d.manifest.machine == m.name)
             .fold((0, 0), |(ok, t), (_, st)| {
-                (ok + st.ok_rows, t + st.timeout_rows)
+                (ok + st.by_status.ok, t + st.by_status.timeout)
             });
         let mut why = Vec::new();
         if ok < FEW_OK_JOBS {

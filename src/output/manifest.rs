@@ -7,26 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::write_atomic;
 use crate::engine::Shard;
 use crate::error::{Error, Result};
-use crate::model::RunState;
-
-/// Final outcome counts of a share.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    /// Ok in this run.
-    pub ok: u64,
-    /// Failed after every attempt.
-    pub failed: u64,
-    /// Timed out on the last attempt.
-    pub timeout: u64,
-    /// Stopped by an interruption.
-    pub interrupted: u64,
-    /// Already ok from an earlier run.
-    pub skipped: u64,
-    /// Cancelled by the user (`jobsplit cancel`), in this run or an earlier one: they are not
-    /// run again unless `run --rerun` names them. Absent (0) in files of older versions.
-    #[serde(default)]
-    pub cancelled: u64,
-}
+use crate::model::{Progress, RunState, Tally};
 
 /// `manifest.json`: what this output directory holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,8 +42,10 @@ pub struct Manifest {
     pub ended_at: Option<String>,
     /// `running`, `finished` or `interrupted`.
     pub state: RunState,
-    /// Final outcome counts.
-    pub counts: Counts,
+    /// Final outcome counts (`skipped`: already ok from an earlier run; `cancelled`: by the
+    /// user, in this run or an earlier one).
+    #[serde(with = "crate::model::tally::share_json")]
+    pub counts: Tally,
     /// Sum of attempt durations in seconds.
     pub busy_s: f64,
     /// The shard, when run as one task of an engine.
@@ -163,7 +146,34 @@ impl Manifest {
     /// # Errors
     /// If it is missing or not a manifest.
     pub fn read(dir: &Path) -> Result<Manifest> {
-        read_json(&dir.join(Self::FILE))
+        let path = dir.join(Self::FILE);
+        let m: Manifest = read_json(&path)?;
+        m.check(&path)?;
+        Ok(m)
+    }
+
+    /// Refuses digests and a key that are not the lowercase hex `run` writes: merge and
+    /// `status` compare them as text and show them, so a hand-edited one must not pass.
+    fn check(&self, path: &Path) -> Result<()> {
+        let fields = [
+            ("work_digest", Some(&self.work_digest), 64),
+            ("plan_digest", Some(&self.plan_digest), 64),
+            ("first_key", self.first_key.as_ref(), 16),
+        ];
+        for (name, value, digits) in fields {
+            let Some(v) = value else { continue };
+            let hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+            if v.len() != digits || !v.as_bytes().iter().all(hex) {
+                return Err(Error::invalid(
+                    Some(path),
+                    None,
+                    format!(
+                        "`{name}` is not {digits} lowercase hex digits: manifest.json is written by `jobsplit run`; restore it or remove this machine directory"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -180,16 +190,9 @@ pub struct StatusFile {
     pub state: RunState,
     /// Jobs in the share.
     pub share: u64,
-    /// Jobs ended for good (ok, failed after all attempts, cancelled, skipped).
-    pub done: u64,
-    /// Jobs ok (including skipped ones).
-    pub ok: u64,
-    /// Jobs failed or timed out.
-    pub failed: u64,
-    /// Jobs cancelled by the user (`jobsplit cancel`); counted in `done`. Absent (0) in files
-    /// of older versions.
-    #[serde(default)]
-    pub cancelled: u64,
+    /// Jobs done, ok, failed (or timed out) and cancelled: the folds of the run's tally.
+    #[serde(flatten)]
+    pub progress: Progress,
     /// Jobs ended per second in this run.
     pub rate_per_s: f64,
     /// Estimated seconds to the end.

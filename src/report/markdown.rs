@@ -8,16 +8,17 @@
 use std::fmt::Write as _;
 
 use super::Report;
-use crate::model::Status;
+use crate::model::{Status, Tally};
 
 /// The Markdown text.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let n = r.rows.i.len();
     let _ = writeln!(o, "# jobsplit report: {}\n", cell(&r.source));
-    let mut counts = [0u64; 4];
+    // Attempts by status (a tally of rows, not of jobs).
+    let mut attempts = Tally::default();
     for &s in &r.rows.s {
-        counts[s as usize] += 1;
+        attempts.add(Status::from_code(s));
     }
     let _ = writeln!(
         o,
@@ -25,8 +26,7 @@ pub fn render(r: &Report) -> String {
         r.jobs_total,
         Status::ALL
             .iter()
-            .zip(counts)
-            .map(|(s, c)| format!("{c} {}", s.as_str()))
+            .map(|&s| format!("{} {s}", attempts.get(s)))
             .collect::<Vec<_>>()
             .join(", ")
     );

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::merge::{find_machine_dirs, MachineSummary, RunFigures, Summary};
+use crate::merge::{
+    find_study_dirs, run_start_us, MachineSummary, RowFigures, RunFigures, Summary,
+};
 use crate::model::Status;
 use crate::output::log::LogReader;
 use crate::output::results::{ResultsReader, FIXED};
@@ -34,6 +36,8 @@ pub struct Report {
     pub kind: &'static str,
     /// Jobs in the work.
     pub jobs_total: u64,
+    /// Every status's name, by its code (`rows.s`): the page names and colours them from this.
+    pub statuses: Vec<&'static str>,
     /// Per machine, as merge computes it.
     pub machines: Vec<MachineSummary>,
     /// Machine names, in the order rows refer to them (`m`).
@@ -44,7 +48,7 @@ pub struct Report {
     pub t0_us: i64,
     /// The rows (attempts), column-wise.
     pub rows: Rows,
-    /// Failed jobs (whose last attempt is not ok), with their last log lines.
+    /// Failed jobs (no ok attempt, and the last one not cancelled), with their last log lines.
     pub failures: Vec<Failure>,
     /// Failed jobs beyond [`MAX_FAILURES`], not listed.
     pub failures_left_out: u64,
@@ -61,7 +65,7 @@ pub struct Rows {
     pub m: Vec<u32>,
     /// Slot on that machine (interval packing).
     pub slot: Vec<u32>,
-    /// Status code (0 ok, 1 failed, 2 timeout, 3 interrupted).
+    /// Status code ([`Status::code`]: 0 ok, 1 failed, 2 timeout, 3 interrupted, 4 cancelled).
     pub s: Vec<u32>,
     /// Attempt.
     pub a: Vec<u32>,
@@ -116,24 +120,20 @@ pub fn gather(dir: &Path) -> Result<Report> {
             vec![dir.join("log.gz")],
         )
     } else {
-        let dirs = find_machine_dirs(&[dir.to_path_buf()])?;
+        let dirs = find_study_dirs(&[dir.to_path_buf()])?;
         let mut machines: Vec<MachineSummary> = Vec::new();
         for d in &dirs {
             let before = b.rows.i.len();
             b.read_results(&results_file(&d.dir)?)?;
-            let (mut ok, mut busy, mut span) = (0u64, 0.0, None::<(i64, i64)>);
+            let mut rows = RowFigures::default();
+            let run_start = run_start_us(&d.manifest);
             for r in before..b.rows.i.len() {
-                ok += u64::from(b.rows.s[r] == 0);
-                busy += b.rows.d[r];
-                let (start, end) = (b.starts[r], b.starts[r] + (b.rows.d[r] * 1e6) as i64);
-                span = Some(span.map_or((start, end), |(f, l)| (f.min(start), l.max(end))));
+                let status = Status::from_code(b.rows.s[r]);
+                rows.add(status, b.starts[r], b.rows.d[r], run_start);
             }
             let figures = RunFigures {
-                attempts: (b.rows.i.len() - before) as u64,
-                ok_rows: ok,
-                jobs: ok,
-                busy_s: busy,
-                span_us: span,
+                rows,
+                jobs: rows.by_status.ok,
             };
             MachineSummary::add_run(&mut machines, &d.manifest, figures);
         }
@@ -162,6 +162,7 @@ pub fn gather(dir: &Path) -> Result<Report> {
         source: dir.display().to_string(),
         kind,
         jobs_total,
+        statuses: Status::ALL.iter().map(|s| s.as_str()).collect(),
         machines: std::mem::take(&mut machines),
         machine_names: b.machine_names,
         extra_columns: b.extra_columns,
@@ -253,8 +254,9 @@ fn cap(s: &str) -> String {
     }
 }
 
-/// The jobs whose last attempt is not ok (a job with an ok row anywhere is not failed), the
-/// first [`MAX_FAILURES`] by index with their last log lines.
+/// The jobs that are not settled ([`Status::is_settled`]: a job with an ok row anywhere, or
+/// whose last attempt was cancelled by the user, is not failed), the first [`MAX_FAILURES`] by
+/// index with their last log lines.
 fn failures(b: &Builder, logs: &[PathBuf]) -> Result<(Vec<Failure>, u64)> {
     let mut last: BTreeMap<u64, usize> = BTreeMap::new();
     let mut ok = std::collections::HashSet::new();
@@ -268,7 +270,10 @@ fn failures(b: &Builder, logs: &[PathBuf]) -> Result<(Vec<Failure>, u64)> {
             *e = r;
         }
     }
-    let failed: Vec<(u64, usize)> = last.into_iter().filter(|(i, _)| !ok.contains(i)).collect();
+    let failed: Vec<(u64, usize)> = last
+        .into_iter()
+        .filter(|&(i, r)| !ok.contains(&i) && !Status::from_code(b.rows.s[r]).is_settled())
+        .collect();
     let left_out = failed.len().saturating_sub(MAX_FAILURES) as u64;
     let mut lines: HashMap<u64, VecDeque<String>> = failed
         .iter()
@@ -306,7 +311,7 @@ fn failures(b: &Builder, logs: &[PathBuf]) -> Result<(Vec<Failure>, u64)> {
         .take(MAX_FAILURES)
         .map(|&(index, r)| Failure {
             index,
-            status: Status::ALL[b.rows.s[r] as usize].as_str(),
+            status: Status::from_code(b.rows.s[r]).as_str(),
             machine: b.machine_names[b.rows.m[r] as usize].clone(),
             attempt: b.rows.a[r],
             error: b.rows.e[r].clone(),

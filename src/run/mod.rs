@@ -35,6 +35,6 @@ pub use library::{
 };
 pub use rerun::JobSet;
 pub use rundir::Resume;
-pub use runner::{hostname, Counts, RunOptions, RunSummary, Runner};
+pub use runner::{hostname, RunOptions, RunSummary, Runner};
 pub use steal::{Balance, StealOptions};
 pub use worker::WorkerExecutor;

@@ -138,7 +138,7 @@ impl Notifier {
             ("timeout", c.timeout),
             ("interrupted", c.interrupted),
             ("skipped", c.skipped),
-            ("not_started", summary.not_started),
+            ("not_started", c.not_run),
         ] {
             v[k] = n.into();
         }

@@ -18,9 +18,8 @@ use super::status_loop::{status_loop, Done, StatusSource};
 use super::steal::{StealOptions, Stealing};
 use crate::engine::Shard;
 use crate::error::{Error, Result};
-use crate::model::{RunState, Stream};
+use crate::model::{RunState, Stream, Tally};
 use crate::output::log::LogWriter;
-pub use crate::output::manifest::Counts;
 use crate::output::manifest::{Manifest, PlannedMachine};
 use crate::output::results::ResultsWriter;
 use crate::plan::{Plan, ALGORITHM};
@@ -59,10 +58,8 @@ pub struct RunOptions {
 pub struct RunSummary {
     /// Jobs in the share.
     pub share: u64,
-    /// Final outcomes.
-    pub counts: Counts,
-    /// Jobs never started (the run was interrupted first).
-    pub not_started: u64,
+    /// Final outcomes; `not_run`: jobs never started (the run was interrupted first).
+    pub counts: Tally,
     /// Wall time.
     pub wall: Duration,
     /// Sum of attempt durations.
@@ -77,7 +74,7 @@ impl RunSummary {
     /// True when every job of the share is ok (now or earlier) or was cancelled by the user
     /// (`jobsplit cancel`: their choice, not a failure).
     pub fn all_ok(&self) -> bool {
-        self.counts.ok + self.counts.skipped + self.counts.cancelled == self.share
+        self.counts.all_ok(self.share)
     }
 }
 
@@ -351,19 +348,16 @@ impl<'r> Runner<'r> {
         });
 
         let interrupted = control.cancelled();
-        let mut counts = state.tally.counts(skipped);
-        let finished =
-            counts.ok + counts.failed + counts.timeout + counts.interrupted + counts.cancelled;
-        counts.cancelled += cancelled_before;
+        let mut counts = state.tally((skipped, cancelled_before));
         let taken = match &stealer {
             Some(s) => s.stats.claimed.load(std::sync::atomic::Ordering::Relaxed),
             None => share.len() as u64,
         };
-        let not_started = (taken - skipped - cancelled_before).saturating_sub(finished);
-        let busy = Duration::from_micros(state.tally.busy_us());
+        counts.not_run = (taken - skipped - cancelled_before)
+            .saturating_sub(counts.with_status() - cancelled_before);
+        let busy = state.busy();
         let fatal = state.take_fatal();
-        let log_result =
-            state.finish_log(&end_line(interrupted, &counts, not_started, steal_status()));
+        let log_result = state.finish_log(&end_line(interrupted, &counts, steal_status()));
 
         let end_state = if interrupted || fatal.is_some() {
             RunState::Interrupted
@@ -396,7 +390,6 @@ impl<'r> Runner<'r> {
         Ok(RunSummary {
             share: taken,
             counts,
-            not_started,
             wall: clock.elapsed(),
             busy,
             interrupted,
@@ -448,10 +441,10 @@ impl<'r> Runner<'r> {
             started_at: crate::output::rfc3339(SystemTime::now()),
             ended_at: None,
             state: RunState::Running,
-            counts: Counts {
+            counts: Tally {
                 skipped: to_run.skipped,
                 cancelled: to_run.cancelled_before,
-                ..Counts::default()
+                ..Tally::default()
             },
             busy_s: 0.0,
             shard: self.opts.shard,
@@ -504,8 +497,7 @@ impl<'r> Runner<'r> {
 /// The run's last log line: how it ended and its counts.
 fn end_line(
     interrupted: bool,
-    counts: &Counts,
-    not_started: u64,
+    counts: &Tally,
     steal: Option<crate::output::balance::StealStatus>,
 ) -> String {
     let mut line =
@@ -518,7 +510,7 @@ fn end_line(
         counts.interrupted,
         counts.cancelled,
         counts.skipped,
-        not_started
+        counts.not_run
     );
     if let Some(st) = steal {
         line += &format!(

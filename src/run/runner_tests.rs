@@ -176,7 +176,7 @@ fn cancellation_stops_starting_jobs_and_a_rerun_finishes_the_rest() {
     let s = run(&work, &plan, &fake, &o, &cancel).unwrap();
     assert!(s.interrupted);
     assert_eq!(fake.calls().len(), 1);
-    assert_eq!(s.not_started, plan.share(0).len() as u64 - 1);
+    assert_eq!(s.counts.not_run, plan.share(0).len() as u64 - 1);
     assert_eq!(Manifest::read(&o.dir).unwrap().state, RunState::Interrupted);
     let rest = Fake::new(|_| Status::Ok);
     let s = run(&work, &plan, &rest, &o, &Cancel::new()).unwrap();

@@ -12,10 +12,10 @@ use super::executor::{Control, Executor, JobSpec};
 use super::input_cells::input_cells;
 use super::job_cancels::{Begin, JobCancels};
 use crate::error::{Error, Result};
-use crate::model::{Status, Stream};
+use crate::model::tally::AtomicTally;
+use crate::model::{Status, Stream, Tally};
 use crate::output::log::{job_log, LogWriter};
 use crate::output::log_thread::{Lane, LogSink};
-use crate::output::manifest::Counts;
 use crate::output::results::{ResultRow, ResultsWriter};
 use crate::plan::JobKey;
 use crate::Work;
@@ -56,54 +56,15 @@ impl JobSource for ListSource<'_> {
     }
 }
 
-/// Final outcomes so far, counted without a lock.
-#[derive(Default)]
-pub(crate) struct Tally {
-    ok: AtomicU64,
-    failed: AtomicU64,
-    timeout: AtomicU64,
-    interrupted: AtomicU64,
-    cancelled: AtomicU64,
-    busy_us: AtomicU64,
-}
-
-impl Tally {
-    fn add(&self, status: Status) {
-        match status {
-            Status::Ok => &self.ok,
-            Status::Failed => &self.failed,
-            Status::Timeout => &self.timeout,
-            Status::Interrupted => &self.interrupted,
-            Status::Cancelled => &self.cancelled,
-        }
-        .fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// The counts so far, with `skipped` jobs an earlier run finished.
-    pub(crate) fn counts(&self, skipped: u64) -> Counts {
-        Counts {
-            ok: self.ok.load(Ordering::Relaxed),
-            failed: self.failed.load(Ordering::Relaxed),
-            timeout: self.timeout.load(Ordering::Relaxed),
-            interrupted: self.interrupted.load(Ordering::Relaxed),
-            skipped,
-            cancelled: self.cancelled.load(Ordering::Relaxed),
-        }
-    }
-
-    /// The sum of attempt durations, in microseconds.
-    pub(crate) fn busy_us(&self) -> u64 {
-        self.busy_us.load(Ordering::Relaxed)
-    }
-}
-
 /// What the workers share: the output files, the tallies, the next job and the first fatal
 /// error (which stops every worker).
 pub(crate) struct Shared<'a> {
     pub(crate) results: Mutex<ResultsWriter>,
     /// log.gz, written by a thread of its own; each worker has a lane into it.
     log: LogSink,
-    pub(crate) tally: Tally,
+    tally: AtomicTally,
+    /// The sum of attempt durations, in microseconds.
+    busy_us: AtomicU64,
     source: &'a dyn JobSource,
     fatal: Mutex<Option<Error>>,
     stop: AtomicBool,
@@ -124,6 +85,20 @@ pub(crate) struct Settings<'a> {
 }
 
 impl<'a> Shared<'a> {
+    /// The tally so far, with the jobs an earlier run ended: `before` is (ok then, so
+    /// skipped; cancelled then).
+    pub(crate) fn tally(&self, before: (u64, u64)) -> Tally {
+        let mut t = self.tally.snapshot();
+        t.skipped = before.0;
+        t.cancelled += before.1;
+        t
+    }
+
+    /// The sum of attempt durations so far.
+    pub(crate) fn busy(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.busy_us.load(Ordering::Relaxed))
+    }
+
     /// Workers sharing `results` and `log` (whose writing thread starts here).
     ///
     /// # Errors
@@ -136,7 +111,8 @@ impl<'a> Shared<'a> {
         Ok(Shared {
             results: Mutex::new(results),
             log: LogSink::start(log)?,
-            tally: Tally::default(),
+            tally: AtomicTally::default(),
+            busy_us: AtomicU64::new(0),
             source,
             fatal: Mutex::new(None),
             stop: AtomicBool::new(false),
@@ -357,8 +333,7 @@ impl<'a> Shared<'a> {
         settings: &Settings<'_>,
         flush_log: bool,
     ) -> Result<()> {
-        self.tally
-            .busy_us
+        self.busy_us
             .fetch_add(attempt.duration.as_micros() as u64, Ordering::Relaxed);
         if flush_log {
             if let Some(error) = &attempt.error {

@@ -41,7 +41,6 @@ pub(crate) struct StatusSource<'a> {
 /// Refreshes status.json every `interval` until `done` is set (the log ends its members by
 /// itself). A write that fails stops the run (a full disk).
 pub(crate) fn status_loop(from: &StatusSource<'_>, done: &DoneFlag, interval: Duration) {
-    let (skipped, cancelled_before) = from.before;
     let mut finished = done.0.lock().unwrap_or_else(|p| p.into_inner());
     while !*finished {
         let (guard, _) = done
@@ -53,8 +52,7 @@ pub(crate) fn status_loop(from: &StatusSource<'_>, done: &DoneFlag, interval: Du
             return;
         }
         let live = (from.running.snapshot(), interval);
-        let mut counts = from.state.tally.counts(skipped);
-        counts.cancelled += cancelled_before;
+        let counts = from.state.tally(from.before);
         if let Err(e) =
             from.dir
                 .write_status(from.manifest, counts, from.clock, (from.steal)(), live)

@@ -7,9 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jobsplit::merge::{load_rescue, merge, status, MergeOptions};
 use jobsplit::model::Stream;
+use jobsplit::model::Tally;
 use jobsplit::model::{RunState, Status};
 use jobsplit::output::log::LogWriter;
-use jobsplit::output::manifest::{Counts, Manifest};
+use jobsplit::output::manifest::Manifest;
 use jobsplit::output::results::{ResultRow, ResultsWriter};
 
 const WORK: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -111,13 +112,13 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
         started_at: jobsplit::output::rfc3339(start),
         ended_at: Some(jobsplit::output::rfc3339(end)),
         state: RunState::Finished,
-        counts: Counts {
+        counts: Tally {
             ok: count(Status::Ok),
             failed: count(Status::Failed),
             timeout: count(Status::Timeout),
             interrupted: count(Status::Interrupted),
-            skipped: 0,
             cancelled: count(Status::Cancelled),
+            ..Tally::default()
         },
         busy_s: rows.iter().map(|r| r.duration.as_secs_f64()).sum(),
         shard: None,
@@ -502,7 +503,10 @@ fn status_reads_a_run_still_writing_its_results() {
     std::fs::write(a.join("results.csv"), &data[..data.len() - 10]).unwrap();
     let report = status(&[a]).unwrap();
     let s = &report.machines[0];
-    assert_eq!((s.done, s.ok, s.failed, s.share), (2, 1, 1, 6));
+    assert_eq!(
+        (s.progress.done, s.progress.ok, s.progress.failed, s.share),
+        (2, 1, 1, 6)
+    );
     assert_eq!(s.state, RunState::Running.into());
     assert!(s.eta_s.is_some());
     assert!(report.render_table().contains("2/6"));

@@ -7,8 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jobsplit::merge::{merge, MergeOptions};
 use jobsplit::model::Stream;
+use jobsplit::model::Tally;
 use jobsplit::output::log::{LogReader, LogWriter};
-use jobsplit::output::manifest::{Counts, Manifest};
+use jobsplit::output::manifest::Manifest;
 use jobsplit::output::results::ResultsWriter;
 use proptest::prelude::*;
 
@@ -150,7 +151,7 @@ fn machine(root: &Path, name: &str, times: &[u64]) -> std::path::PathBuf {
         started_at: jobsplit::output::rfc3339(at(0)),
         ended_at: None,
         state: jobsplit::model::RunState::Running,
-        counts: Counts::default(),
+        counts: Tally::default(),
         busy_s: 0.0,
         shard: None,
         first_key: None,

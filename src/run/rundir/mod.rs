@@ -14,9 +14,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::{Error, Result};
 use crate::model::RunState;
+use crate::model::Tally;
 use crate::output::balance::StealStatus;
 use crate::output::log::LogWriter;
-use crate::output::manifest::{Counts, Manifest, RunningJob, StatusFile};
+use crate::output::manifest::{Manifest, RunningJob, StatusFile};
 use crate::output::results::ResultsWriter;
 use crate::plan::Plan;
 use guard::{end_orphans, judge, prepare_dir, DirLock, Verdict};
@@ -180,7 +181,7 @@ impl RunDir {
     pub(crate) fn write_status(
         &self,
         manifest: &Manifest,
-        counts: Counts,
+        counts: Tally,
         clock: Instant,
         steal: Option<StealStatus>,
         live: (Vec<RunningJob>, Duration),
@@ -205,7 +206,7 @@ impl RunDir {
         self,
         manifest: &mut Manifest,
         state: RunState,
-        counts: Counts,
+        counts: Tally,
         clock: Instant,
         steal: Option<StealStatus>,
         interval: Duration,
@@ -225,26 +226,22 @@ impl RunDir {
 }
 
 /// status.json for `manifest` with `counts` so far.
-fn status_of(manifest: &Manifest, c: Counts, clock: Instant) -> StatusFile {
-    let ran = c.ok + c.failed + c.timeout + c.interrupted;
+fn status_of(manifest: &Manifest, c: Tally, clock: Instant) -> StatusFile {
     let elapsed = clock.elapsed().as_secs_f64();
     let rate = if elapsed > 0.0 {
-        ran as f64 / elapsed
+        c.ran() as f64 / elapsed
     } else {
         0.0
     };
-    let done = ran + c.cancelled + c.skipped;
-    let remaining = manifest.share.saturating_sub(done);
+    let progress = c.progress();
+    let remaining = manifest.share.saturating_sub(progress.done);
     StatusFile {
         machine: manifest.machine.clone(),
         plan_digest: manifest.plan_digest.clone(),
         work_digest: manifest.work_digest.clone(),
         state: manifest.state,
         share: manifest.share,
-        done,
-        ok: c.ok + c.skipped,
-        failed: c.failed + c.timeout,
-        cancelled: c.cancelled,
+        progress,
         rate_per_s: rate,
         eta_s: (rate > 0.0 && remaining > 0).then(|| remaining as f64 / rate),
         updated_at: crate::output::rfc3339(SystemTime::now()),

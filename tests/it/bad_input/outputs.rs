@@ -115,11 +115,14 @@ fn merge_inputs() {
             &["out/", "work", "one study"],
         ),
         merge_args(
-            merge("manifests of two works, one digest not ASCII").edit_json(
+            merge("a manifest digest not hex (not ASCII)").edit_json(
                 MANIFEST,
                 set("work_digest", format!("a{}", "é".repeat(40)).into()),
             ),
-            &["out/", "one study"],
+            &[
+                "out/a/manifest.json",
+                "`work_digest` is not 64 lowercase hex digits",
+            ],
         ),
         merge_args(merge("the same machine twice").args(&[]), &[])
             .args(&["merge", "out", "out/a", "--out", "m2"])
