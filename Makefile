@@ -2,12 +2,13 @@
 # `make test` is what CI runs.
 
 CARGO ?= cargo
-STATIC_TARGET := x86_64-unknown-linux-gnu
-STATIC_BIN := target/$(STATIC_TARGET)/release/jobsplit
+# Statically linked on Linux (.cargo/config.toml): the binary every host gets.
 JOBSPLIT := target/release/jobsplit
+AARCH64_TARGET := aarch64-unknown-linux-musl
+DIST := target/dist
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps test-python test-browser test-slurm test-multihost test-remote test-remote-steal static bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python bench-remote clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps wheel test-python test-browser test-slurm test-gridengine test-multihost test-remote test-remote-steal static dist test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python bench-remote clean
 
 all: build
 
@@ -45,15 +46,24 @@ test: test-deps
 	$(MAKE) test-python
 
 ## test-deps: what the tests read results with (pytest; pandas, polars and duckdb for
-## load()'s DataFrame and the notebook snippets), from PyPI when missing
+## load()'s DataFrame and the notebook snippets; tqdm for the progress bar), from PyPI when missing
 test-deps:
-	python3 -c "import pytest, pandas, polars, duckdb" >/dev/null 2>&1 || \
-		python3 -m pip install -q pytest pandas polars duckdb
+	python3 -c "import pytest, pandas, polars, duckdb, tqdm" >/dev/null 2>&1 || \
+		python3 -m pip install -q pytest pandas polars duckdb tqdm
 
-## test-python: the Python package's tests (pytest and pandas, installed if missing, so load()'s DataFrame path is tested) against the built binary
-test-python: test-deps
-	$(CARGO) build
-	JOBSPLIT_BIN=$(CURDIR)/target/debug/jobsplit python3 -m pytest -q python/tests
+## wheel: the Python package and the static binary in one wheel, target/wheels/jobsplit-*.whl,
+## built as `pip install .` builds it (maturin, fetched by pip)
+wheel:
+	rm -f target/wheels/jobsplit-*.whl
+	python3 -m pip wheel -q --no-deps -w target/wheels .
+
+## test-python: the Python package's tests against the wheel installed in a fresh venv
+## (target/py-venv; it sees test-deps' packages, not the source tree or target/*/jobsplit)
+test-python: test-deps wheel
+	rm -rf target/py-venv
+	python3 -m venv --system-site-packages target/py-venv
+	target/py-venv/bin/python -m pip install -q --no-deps target/wheels/jobsplit-*.whl
+	JOBSPLIT_TEST_WHEEL=$$(ls $(CURDIR)/target/wheels/jobsplit-*.whl) target/py-venv/bin/python -m pytest -q python/tests
 
 ## test-browser: the report page in a real headless chromium (Debian's, installed when missing
 ## and root; a missing browser fails: JOBSPLIT_REQUIRE_BROWSER=1); screenshot in target/report-browser/
@@ -63,32 +73,57 @@ test-browser:
 	$(CARGO) build
 	JOBSPLIT_REQUIRE_BROWSER=1 python3 tests/browser/report_test.py target/debug/jobsplit
 
-## static: one statically linked binary to copy to every host
-static:
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(STATIC_TARGET)
-	@file $(STATIC_BIN) 2>/dev/null || true
+## static: the release binary, statically linked (.cargo/config.toml), checked: an ELF with no
+## interpreter or shared library that runs in an empty root
+static: build
+	JOBSPLIT_REQUIRE_STATIC=1 $(CARGO) test --test it static_binary::release_binary
+
+## dist: the binaries to copy to hosts, target/dist/jobsplit-x86_64-linux (static glibc, the
+## release build) and target/dist/jobsplit-aarch64-linux (musl, linked by rust-lld: no C
+## cross-compiler), each checked static and run (aarch64 under qemu-user), with its .sha256
+dist: build
+	@[ "$$(uname -sm)" = "Linux x86_64" ] || { echo "make dist builds on x86_64 Linux" >&2; exit 2; }
+	rustup target list --installed | grep -qx $(AARCH64_TARGET) || rustup target add $(AARCH64_TARGET)
+	$(CARGO) build --release --target $(AARCH64_TARGET)
+	mkdir -p $(DIST)
+	cp $(JOBSPLIT) $(DIST)/jobsplit-x86_64-linux
+	cp target/$(AARCH64_TARGET)/release/jobsplit $(DIST)/jobsplit-aarch64-linux
+	cd $(DIST) && for f in jobsplit-x86_64-linux jobsplit-aarch64-linux; do sha256sum $$f > $$f.sha256; done
+	JOBSPLIT_REQUIRE_DIST=1 $(CARGO) test --test it static_binary::dist_binaries
+
+## test-aarch64: the aarch64 build under qemu-user (Debian's qemu-user-static, installed when
+## missing and root) computes what x86_64 computes, byte for byte: golden split-v1 plans, keys
+## and seeds, the bundled examples' plans, studies run and merged (tests/aarch64/compare.py)
+test-aarch64: dist
+	command -v qemu-aarch64-static >/dev/null || [ "$$(id -u)" != 0 ] || { apt-get update -qq && apt-get install -y -qq qemu-user-static >/dev/null; }
+	python3 tests/aarch64/compare.py $(DIST)/jobsplit-x86_64-linux $(DIST)/jobsplit-aarch64-linux
 
 ## test-multihost: `run --steal` on 3 hosts sharing OUT over sshfs (tests/multihost/run.sh; needs
 ## root, installs openssh-server and sshfs from Debian packages when missing): exactly once with
 ## unlike speeds, kill -9 and rescue, a frozen host, refusals, a claim race, helpers, late hosts
 test-multihost: static
-	bash tests/multihost/run.sh $(STATIC_BIN)
+	bash tests/multihost/run.sh $(JOBSPLIT)
 
 ## test-remote: a study driven from one place over ssh (launch, watch, collect, stop, clean) on 3
 ## separate hosts with no shared disk, one without rsync and python3 (tests/remote/run.sh; needs
 ## root, installs openssh-server from Debian packages when missing): cut, heal, crash, boot,
 ## a payload changed on one host, hostile names and paths
 test-remote: static
-	bash tests/remote/run.sh $(STATIC_BIN)
+	bash tests/remote/run.sh $(JOBSPLIT)
 
 ## test-remote-steal: --steal-remote on 3 separate ssh hosts of speeds 1, 2, 4 (tests/remote/steal.sh;
 ## needs root; not in .ci/run yet: see issue 21's note)
 test-remote-steal: static
-	bash tests/remote/steal.sh $(STATIC_BIN)
+	bash tests/remote/steal.sh $(JOBSPLIT)
 
 ## test-slurm: a real one-node Slurm (installed from Debian packages; needs root), a 4-task array
 test-slurm: static
-	bash tests/slurm/run.sh $(STATIC_BIN)
+	bash tests/slurm/run.sh $(JOBSPLIT)
+
+## test-gridengine: a real one-node Grid Engine (Debian's gridengine-* packages, installed when
+## missing; needs root): hand-written and sge-script arrays, merge held on them, a rescue
+test-gridengine: static
+	bash tests/gridengine/run.sh $(JOBSPLIT)
 
 ## benchmarks: figures side by side with the tools a user would otherwise use
 bench: build
@@ -126,7 +161,7 @@ bench-python: build
 ## bench-remote: 3 ssh hosts x 1,000 short jobs writing a file each, laptop to merged with every
 ## file here: jobsplit launch/watch/collect --merge beside GNU parallel --sshlogin (root)
 bench-remote: static
-	bash bench/remote.sh $(STATIC_BIN)
+	bash bench/remote.sh $(JOBSPLIT)
 
 clean:
 	$(CARGO) clean

@@ -10,7 +10,7 @@
 # benchmark, not a test: it prints figures.
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${1:-$REPO/target/x86_64-unknown-linux-gnu/release/jobsplit}
+BIN=${1:-$REPO/target/release/jobsplit}
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 N=${JOBS_PER_HOST:-1000}
 PN=${PARALLEL_JOBS_PER_HOST:-$N} # GNU parallel takes ~0.2 s a job: fewer keeps the bench short

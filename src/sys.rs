@@ -7,6 +7,10 @@ use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
+mod spawn;
+
+pub(crate) use spawn::{env_entry, spawn, wait, Spec};
+
 /// A process id (also a process group id).
 pub(crate) type Pid = i32;
 
@@ -91,26 +95,71 @@ pub(crate) fn child_exited(pid: Pid) -> bool {
     r == 0 && unsafe { info.si_pid() } != 0
 }
 
-/// Waits up to `timeout` until one of `fds` is readable (or at its end, or in error), and says
-/// which are. `Ok` with all false on timeout; `Err` of kind `Interrupted` when a signal came.
-pub(crate) fn poll_readable(fds: &[BorrowedFd<'_>], timeout: Duration) -> io::Result<Vec<bool>> {
-    let mut polls: Vec<libc::pollfd> = fds
-        .iter()
-        .map(|fd| libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        })
-        .collect();
-    let ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
-    let count = libc::nfds_t::try_from(polls.len()).unwrap_or(libc::nfds_t::MAX);
-    // SAFETY: `polls` is a valid array of `count` pollfd structs for the call's duration, and
-    // the descriptors are borrowed, so open.
+/// What a descriptor is polled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// Readable, at its end, or in error.
+    Read,
+    /// Writable, or its reader gone.
+    Write,
+}
+
+/// Waits up to `timeout` until one of `fds` is ready for what it is wanted for, and sets
+/// `ready[i]` for each that is (all false on timeout; `None` entries are never ready). `Err` of
+/// kind `Interrupted` when a signal came. At most 8 entries: no allocation.
+pub(crate) fn poll(
+    fds: &[Option<(BorrowedFd<'_>, Want)>],
+    timeout: Duration,
+    ready: &mut [bool],
+) -> io::Result<()> {
+    const MAX: usize = 8;
+    assert!(fds.len() <= MAX && ready.len() >= fds.len());
+    let empty = libc::pollfd {
+        fd: -1,
+        events: 0,
+        revents: 0,
+    };
+    let mut polls = [empty; MAX];
+    for (p, (fd, want)) in polls
+        .iter_mut()
+        .zip(fds)
+        .filter_map(|(p, f)| Some((p, (*f)?)))
+    {
+        p.fd = fd.as_raw_fd();
+        p.events = match want {
+            Want::Read => libc::POLLIN,
+            Want::Write => libc::POLLOUT,
+        };
+    }
+    // Round up: a deadline 0.4 ms away must not become a busy loop of zero-timeout polls.
+    let ms = i32::try_from(timeout.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+    let count = libc::nfds_t::try_from(fds.len()).unwrap_or(libc::nfds_t::MAX);
+    // SAFETY: `polls` is a valid array of at least `count` pollfd structs for the call's
+    // duration; its descriptors are borrowed, so open, or -1, which poll skips.
     let n = unsafe { libc::poll(polls.as_mut_ptr(), count, ms) };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(polls.iter().map(|p| p.revents != 0).collect())
+    for (r, p) in ready.iter_mut().zip(&polls[..fds.len()]) {
+        *r = p.revents != 0;
+    }
+    Ok(())
+}
+
+/// Puts descriptor `fd` (our end of a pipe, whose open file description is ours alone) in
+/// non-blocking mode: a write then takes what fits and never waits.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: fcntl F_GETFL on an open descriptor reads its flags; no memory effects.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: F_SETFL on an open descriptor sets its status flags; no memory effects.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Takes an exclusive `flock` on `file` without waiting: `Ok(false)` if another holds it.
@@ -201,11 +250,16 @@ mod tests {
     fn a_socket_polls_readable_once_written() {
         use std::os::fd::AsFd as _;
         let (reader, mut writer) = std::os::unix::net::UnixStream::pair().unwrap();
-        let quiet = poll_readable(&[reader.as_fd()], Duration::from_millis(1)).unwrap();
-        assert_eq!(quiet, [false]);
+        let fds = [None, Some((reader.as_fd(), Want::Read))];
+        let mut ready = [true; 2];
+        poll(&fds, Duration::from_millis(1), &mut ready).unwrap();
+        assert_eq!(ready, [false, false]);
         std::io::Write::write_all(&mut writer, b"x").unwrap();
-        let ready = poll_readable(&[reader.as_fd()], Duration::from_secs(5)).unwrap();
-        assert_eq!(ready, [true]);
+        poll(&fds, Duration::from_secs(5), &mut ready).unwrap();
+        assert_eq!(ready, [false, true]);
+        let out = [Some((writer.as_fd(), Want::Write))];
+        poll(&out, Duration::from_secs(5), &mut ready).unwrap();
+        assert!(ready[0], "an empty socket has room");
     }
 
     #[test]

@@ -1,9 +1,10 @@
 """jobsplit for Python: run a function over items with persistent workers, on one machine
 (:func:`map`) or split across several (:class:`Study`), and load the merged results
-(:func:`load`). Pure Python; numpy and pandas are used when installed.
+(:func:`load`). numpy and pandas are used when installed, tqdm for a progress bar.
 
-The ``jobsplit`` binary does the planning, running, resuming and merging; this package finds
-it on ``PATH`` or through ``JOBSPLIT_BIN`` and speaks its worker protocol (docs/workers.md).
+The ``jobsplit`` binary does the planning, running, resuming and merging; the wheel installs it
+beside this package, which finds it there first, then through ``JOBSPLIT_BIN``, then on
+``PATH`` (:func:`binary`), and speaks its worker protocol (docs/workers.md).
 """
 
 from ._job import job, result, rng

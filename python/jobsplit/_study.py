@@ -5,16 +5,20 @@ import csv
 import json
 import os
 import shlex
-import signal
-import subprocess
+import shutil
 import sys
 import tempfile
 
 from . import _toml
 from ._binary import binary
+from ._progress import Bar, bar_class, run as _run
 from ._serve import serve
 
 csv.field_size_limit(1 << 30)
+
+# The folder of ``map(..., out=DIR)``'s own files in DIR: its job list, machines file, config
+# and run (``DIR/jobsplit-map/out/local/results.csv``).
+MAP_DIR = "jobsplit-map"
 
 
 class JobError:
@@ -66,9 +70,30 @@ def _config(seed, params, machines, worker, out, recycle=None):
 
 
 def _write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    """Puts ``text`` at ``path`` whole, by a rename, so that a process reading it (another
+    ``python study.py plan|run`` in the same directory) sees the old file or the new one, never
+    half of one; a file that already holds ``text`` is left as it is."""
+    data = text.encode("utf-8")
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(data) + 1) == data:
+                return
+    except FileNotFoundError:
+        pass
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _where(func):
@@ -91,26 +116,21 @@ def _where(func):
     return module, qualname, os.path.abspath(file)
 
 
-def _run(args):
-    """Runs the binary, passing Ctrl-C to it alone (it stops its workers and exits 130)."""
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        return subprocess.run(args, stdin=subprocess.DEVNULL).returncode
-    finally:
-        signal.signal(signal.SIGINT, old)
-
-
 def map(func, items, *, threads=None, seed=None, params=None, timeout=None, retries=0,
-        recycle=None, out=None, errors="raise", python=None):
+        recycle=None, out=None, errors="raise", python=None, quiet=False):
     """Runs ``func(item)`` over ``items`` on this machine with persistent workers and returns
     the results in item order.
 
     Each job sees :data:`jobsplit.job` (its index, seed, params and generator), the same as the
     jobs of a JSONL job list of the same items with the same ``seed`` and ``params``. ``out``
-    keeps the run (results.csv, log.gz): a second call with the same ``out`` resumes. A job
+    keeps the run in ``out/jobsplit-map/`` (its job list and config, and results.csv and log.gz
+    in ``out/jobsplit-map/out/local/``; nothing else in ``out`` is touched): a second call with
+    the same ``out`` resumes. Without ``out`` the run is in a temporary directory, removed
+    when map() returns. A job
     that fails raises :class:`JobsFailed` (with ``errors="return"``: a :class:`JobError` takes
     its place). ``func`` must be defined in a file, and a script's ``map()`` call sit under
-    ``if __name__ == "__main__":`` (as for multiprocessing).
+    ``if __name__ == "__main__":`` (as for multiprocessing). With tqdm installed, a progress
+    bar shows on a terminal and in Jupyter, unless ``quiet``.
     """
     from ._spawn import IMPORTING
 
@@ -125,9 +145,22 @@ def map(func, items, *, threads=None, seed=None, params=None, timeout=None, retr
     module, qualname, file = _where(func)
     threads = threads or os.cpu_count() or 1
     python = python or sys.executable
-    work = out or tempfile.mkdtemp(prefix="jobsplit-map-")
-    work = os.path.abspath(work)
     worker = " ".join(shlex.quote(w) for w in [python, "-u", "-m", "jobsplit._spawn", module, qualname, file])
+    how = dict(threads=threads, seed=seed, params=params, timeout=timeout, retries=retries,
+               recycle=recycle, errors=errors, quiet=quiet)
+    if out is None:
+        work = tempfile.mkdtemp(prefix="jobsplit-map-")
+        try:
+            return _map_in(work, items, worker, **how)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    # The user's directory: map's own files go into a folder of their own, so that nothing
+    # of the user's (a machines.json, a jobsplit.toml) is ever overwritten.
+    return _map_in(os.path.join(os.path.abspath(out), MAP_DIR), items, worker, **how)
+
+
+def _map_in(work, items, worker, *, threads, seed, params, timeout, retries, recycle, errors, quiet):
+    """map() with its job list, config and run in the directory ``work``."""
     _write(os.path.join(work, "items.jsonl"), _jsonl(items))
     _write(os.path.join(work, "machines.json"), json.dumps({"local": {"weight": 1, "cores": threads}}))
     config = os.path.join(work, "jobsplit.toml")
@@ -136,12 +169,17 @@ def map(func, items, *, threads=None, seed=None, params=None, timeout=None, retr
             "--threads", str(threads), "--retries", str(retries)]
     if timeout:
         args += ["--timeout", str(timeout)]
+    cls, bar = bar_class(quiet), None
+    if cls:
+        args += ["--status-interval", "0.2"]
     env_path = os.pathsep.join([os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
                                + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
     old = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = env_path  # the workers import this very package
     try:
-        code = _run(args)
+        if cls:
+            bar = Bar(cls, os.path.join(work, "out", "local", "status.json"), len(items), "jobsplit.map")
+        code = _run(args, bar)
     finally:
         if old is None:
             del os.environ["PYTHONPATH"]
@@ -215,6 +253,9 @@ class Study:
             print(f"usage: {os.path.basename(sys.argv[0])} plan | run --machine NAME | status | merge [jobsplit options]")
             sys.exit(0 if argv else 2)
         command, rest = argv[0], argv[1:]
+        bar = None
+        if command == "run":
+            rest, bar = self._bar(rest)
         if command in ("plan", "run", "slurm-script"):
             args = [binary(), command, "--config", self.write()] + rest
         elif command == "merge":
@@ -223,4 +264,25 @@ class Study:
             args = [binary(), "status"] + (rest or [self.out])
         else:
             args = [binary(), command] + rest
-        sys.exit(_run(args))
+        sys.exit(_run(args, bar))
+
+    def _bar(self, rest):
+        """A progress bar for ``run``: in a notebook (where the binary's own bar and lines are
+        not shown), with tqdm, unless ``--quiet``. Returns the arguments (made to refresh
+        status.json often) and the bar, or None."""
+        cls = bar_class("--quiet" in rest or "-q" in rest, terminal=False)
+        if not cls:
+            return rest, None
+        machine, out = "*", self.out
+        for i, arg in enumerate(rest):
+            for flag, name in (("--machine", "machine"), ("-M", "machine"), ("--out", "out"), ("-o", "out")):
+                if arg == flag and i + 1 < len(rest):
+                    value = rest[i + 1]
+                elif arg.startswith(flag + "="):
+                    value = arg[len(flag) + 1:]
+                else:
+                    continue
+                machine, out = (value, out) if name == "machine" else (machine, value)
+        if not any(a.startswith("--status-interval") for a in rest):
+            rest = rest + ["--status-interval", "0.5"]
+        return rest, Bar(cls, os.path.join(os.path.abspath(out), machine, "status.json"), None, "jobsplit run")

@@ -62,7 +62,7 @@ STUDY = textwrap.dedent('''
 
 
 def run(cwd, *args):
-    env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
+    env = dict(os.environ)  # PYTHONPATH: the source package unless the wheel is tested (conftest)
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -108,7 +108,7 @@ def test_a_command_job_writes_nan_through_the_package(tmp_path):
     script.write_text("import jobsplit\njobsplit.result(x=float('nan'), i=jobsplit.job.index, s=jobsplit.job.seed)\n")
     (tmp_path / "jobs.txt").write_text(f"{sys.executable} job.py\n")
     (tmp_path / "machines.json").write_text('{"solo": [1, 1]}')
-    env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
+    env = dict(os.environ)  # PYTHONPATH: the source package unless the wheel is tested (conftest)
     r = subprocess.run([jobsplit.binary(), "run", "--machine", "solo", "--yes", "--quiet"],
                        cwd=tmp_path, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -135,7 +135,7 @@ def test_load_gives_a_typed_dataframe_with_pandas(tmp_path):
                       "word='w' + str(jobsplit.job.index))\n")
     (tmp_path / "jobs.txt").write_text(f"{sys.executable} job.py\n" * 3)
     (tmp_path / "machines.json").write_text('{"solo": [1, 1]}')
-    env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
+    env = dict(os.environ)  # PYTHONPATH: the source package unless the wheel is tested (conftest)
     r = subprocess.run([jobsplit.binary(), "run", "--machine", "solo", "--yes", "--quiet"],
                        cwd=tmp_path, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -66,9 +66,14 @@ pub(crate) enum Command {
     Report(ReportArgs),
     /// Write sbatch scripts for a Slurm job array, its merge and its rescue.
     #[command(
-        after_help = "Example:\n  jobsplit slurm-script --shards 16 --cpus-per-task 8 --time 04:00:00 --config jobsplit.toml --submit-dir slurm\n  sh slurm/submit.sh"
+        after_help = "Example:\n  jobsplit slurm-script --shards 16 --cpus-per-task 8 --time 04:00:00 --config jobsplit.toml --submit-dir slurm\n  bash slurm/submit.sh"
     )]
     SlurmScript(SlurmArgs),
+    /// Write qsub scripts for a Grid Engine array job, its merge and its rescue.
+    #[command(
+        after_help = "Example:\n  jobsplit sge-script --shards 16 --pe smp --slots 8 --time 4h --config jobsplit.toml\n  bash sge/submit.sh"
+    )]
+    SgeScript(super::sge_cmd::SgeArgs),
     /// Ship the study over ssh and start every host's share detached (docs/remote.md).
     #[command(
         after_help = "Examples:\n  jobsplit launch\n  JOBSPLIT_SSH=\"ssh -F lab/ssh_config\" jobsplit launch --machine ws2\n  jobsplit launch -- --threads 4\n\nExit codes: 0 every host running or done, 2 bad input (nothing sent), 5 some hosts unreachable or refused (the others launched)."
@@ -89,7 +94,7 @@ pub(crate) enum Command {
         after_help = "Examples:\n  jobsplit stop --machine ws2\n\nExit codes: 0 stopped or not running, 2 bad input, 5 some hosts unreachable."
     )]
     Stop(RemoteArgs),
-    /// Run a jobsplit command in a machine's study directory on its host (log, cancel, status).
+    /// Run one of these commands in a machine's study directory on its host (log, cancel, status).
     #[command(
         after_help = "Examples:\n  jobsplit on --machine ws1 -- log out/ws1 17\n  jobsplit on --machine ws1 -- cancel out/ws1 17\n\nExit codes: the command's own on every host, else 5 (unreachable)."
     )]

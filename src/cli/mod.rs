@@ -23,6 +23,7 @@ mod resolve;
 mod run_args;
 mod run_cmd;
 mod run_resolve;
+mod sge_cmd;
 mod signals;
 mod slurm_cmd;
 mod status_cmd;
@@ -89,6 +90,7 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Command::Cancel(a) => cancel_cmd::run(a),
         Command::Report(a) => report_cmd::run(a),
         Command::SlurmScript(a) => slurm_cmd::run(a),
+        Command::SgeScript(a) => sge_cmd::run(a),
         Command::Launch(a) => remote_cmd::launch(a),
         Command::Watch(a) => remote_watch::watch(a),
         Command::Collect(a) => remote_cmd::collect(a),

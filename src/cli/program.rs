@@ -74,7 +74,12 @@ pub(crate) fn command(program: Option<&Program>) -> clap::Command {
         ))
         .mut_args(|a| reword_arg(a, name))
         .mut_subcommands(|sub| {
-            let hide = sub.get_name() == "init";
+            // `init` is the jobsplit binary's; the remote commands are not yet tested for a
+            // program's own binary; hidden ones (remote-serve) stay hidden.
+            let hide = matches!(
+                sub.get_name(),
+                "init" | "launch" | "watch" | "collect" | "stop" | "on" | "clean"
+            ) || sub.is_hide_set();
             let examples = sub
                 .get_after_help()
                 .map(|h| examples_for(&h.to_string(), name));

@@ -15,10 +15,10 @@ pub(crate) struct RunArgs {
     /// This machine's name in the machines file
     #[arg(long, short = 'M', env = "JOBSPLIT_MACHINE", value_name = "NAME")]
     pub(crate) machine: Option<String>,
-    /// Run shard I of N equal shards (any batch engine); overrides Slurm/Kubernetes detection
+    /// Run shard I of N equal shards (any batch engine); overrides detecting an array task
     #[arg(long, value_name = "I/N", conflicts_with = "machine")]
     pub(crate) shard: Option<crate::engine::Shard>,
-    /// Shard count for a Kubernetes Indexed Job (else env JOBSPLIT_SHARD_COUNT; 1 to 1000000)
+    /// Shard count of a Kubernetes Indexed Job, PBS Pro or Torque array (else env JOBSPLIT_SHARD_COUNT; 1 to 1000000)
     #[arg(long, value_name = "N", value_parser = parse_shard_count)]
     pub(crate) shard_count: Option<u64>,
     /// Output directory; this machine writes OUT/<machine>/ (overrides [run] out)

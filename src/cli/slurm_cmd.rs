@@ -39,12 +39,19 @@ pub(crate) fn run(args: &SlurmArgs) -> Result<u8> {
     opts.partition.clone_from(&args.partition);
     opts.extra_sbatch.clone_from(&args.sbatch_lines);
     let files = slurm_files(&opts)?;
-    for warning in shard_warnings(args.shards, job_count(args), cluster_max_array_size()) {
+    let jobs = job_count(args.config.as_deref(), args.jobs.as_deref());
+    for warning in shard_warnings(args.shards, jobs, cluster_max_array_size()) {
         errln!("{}: warning: {warning}", super::program::name());
     }
-    let dir = &args.submit_dir;
+    write_scripts(&args.submit_dir, &files)?;
+    Ok(exit::OK)
+}
+
+/// Writes an engine's scripts into `dir` (created), the `.sh` helpers executable, and says
+/// how to submit them.
+pub(super) fn write_scripts(dir: &Path, files: &[(&str, String)]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    for (name, text) in &files {
+    for (name, text) in files {
         let path = dir.join(name);
         crate::output::write_atomic(&path, text.as_bytes())?;
         if name.ends_with(".sh") {
@@ -54,24 +61,23 @@ pub(crate) fn run(args: &SlurmArgs) -> Result<u8> {
     }
     let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
     outln!(
-        "wrote {} in {}\nsubmit with: sh {}/submit.sh",
+        "wrote {} in {}\nsubmit with: bash {}/submit.sh",
         names.join(", "),
         dir.display(),
         dir.display()
     );
-    Ok(exit::OK)
+    Ok(())
 }
 
-/// How many jobs the study the options name has, when its job list can be read here (the
-/// warnings are advice: a job list only the cluster sees is no error).
-fn job_count(args: &SlurmArgs) -> Option<u64> {
-    let config = match &args.config {
+/// How many jobs the study of `config` and `jobs` has, when its job list can be read here
+/// (the warnings are advice: a job list only the cluster sees is no error).
+pub(super) fn job_count(config: Option<&Path>, jobs: Option<&Path>) -> Option<u64> {
+    let config = match config {
         Some(path) => Some(crate::input::Config::load(path).ok()?),
         None => None,
     };
-    let path = args
-        .jobs
-        .clone()
+    let path = jobs
+        .map(Path::to_path_buf)
         .or_else(|| config.as_ref()?.jobs.file.clone())?;
     if path == Path::new("-") {
         return None;

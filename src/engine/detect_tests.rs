@@ -199,22 +199,3 @@ fn displays_one_line() {
         "Kubernetes Indexed Job, completion index 1: shard 1/2"
     );
 }
-
-#[test]
-fn threads_from_slurm() {
-    let cpus = |v: &str| env(&[("SLURM_CPUS_PER_TASK", v)]);
-    assert_eq!(local_threads(&cpus("4")), Some(4));
-    assert_eq!(local_threads(&cpus(" 16\n")), Some(16));
-    assert_eq!(local_threads(&cpus("0")), None);
-    assert_eq!(local_threads(&cpus("")), None);
-    assert_eq!(local_threads(&cpus("-2")), None);
-    assert_eq!(local_threads(&cpus("lots")), None);
-    assert_eq!(local_threads(&env(&[])), None);
-    // Without --cpus-per-task Slurm sets only SLURM_CPUS_ON_NODE.
-    let on_node = env(&[("SLURM_CPUS_ON_NODE", "1"), ("SLURM_JOB_ID", "9")]);
-    assert_eq!(local_threads(&on_node), Some(1));
-    let both = env(&[("SLURM_CPUS_PER_TASK", "4"), ("SLURM_CPUS_ON_NODE", "8")]);
-    assert_eq!(local_threads(&both), Some(4));
-    let bad_per_task = env(&[("SLURM_CPUS_PER_TASK", "x"), ("SLURM_CPUS_ON_NODE", "2")]);
-    assert_eq!(local_threads(&bad_per_task), Some(2));
-}

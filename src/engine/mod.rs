@@ -9,15 +9,19 @@
 //! Which shard a task is comes from, in this order:
 //!
 //! 1. `--shard I/N` on the command line ([`Shard`] parses it), for any engine;
-//! 2. the environment ([`detect`]): a Slurm array task (`SLURM_ARRAY_TASK_ID`, ...) or a
-//!    Kubernetes Indexed Job pod (`JOB_COMPLETION_INDEX` with `--shard-count N` or
-//!    `JOBSPLIT_SHARD_COUNT=N`);
+//! 2. the environment ([`detect`]): an array task of Slurm (`SLURM_ARRAY_TASK_ID`, ...),
+//!    Grid Engine (`SGE_TASK_ID`, ...), PBS Pro (`PBS_ARRAY_INDEX`), Torque (`PBS_ARRAYID`)
+//!    or LSF (`LSB_JOBINDEX`, ...), or a Kubernetes Indexed Job pod (`JOB_COMPLETION_INDEX`);
+//!    where the engine does not tell the array's size (PBS Pro, Torque, Kubernetes) it comes
+//!    from `--shard-count N` or `JOBSPLIT_SHARD_COUNT=N`;
 //! 3. otherwise the task is no shard, and the machines file decides as on any host.
 //!
 //! [`slurm_files`] writes the sbatch scripts of a study: the array, the merge as a dependent
 //! job, and the rescue of what did not end ok. [`slurm_time`] reads a time limit,
 //! [`shard_warnings`] says when an array has more shards than jobs or than the cluster's
-//! `MaxArraySize` ([`max_array_size`]) allows.
+//! `MaxArraySize` ([`max_array_size`]) allows. [`sge_files`] writes the same for Grid Engine
+//! (an array job, the merge held with `-hold_jid`, the rescue), with [`sge_time`] for its
+//! time limits.
 //!
 //! # Examples
 //!
@@ -38,13 +42,23 @@
 //! ```
 
 mod detect;
+mod detect_read;
+mod qsub_words;
 mod sbatch_words;
+mod script_shell;
+mod sge_script;
+mod sge_time;
 mod shard;
 mod slurm_limits;
 mod slurm_script;
 mod slurm_time;
+mod threads;
 
-pub use detect::{detect, detect_engine, local_threads, Detected, SHARD_COUNT_ENV};
+pub use detect::{detect, detect_engine, Detected, SHARD_COUNT_ENV};
+pub use sge_script::{
+    sge_files, SgeScriptOptions, SGE_ARRAY_SCRIPT, SGE_MERGE_SCRIPT, SGE_RESCUE_SCRIPT,
+};
+pub use sge_time::sge_time;
 pub use shard::{shard_machine_name, Shard, MAX_SHARDS};
 pub use slurm_limits::{max_array_size, shard_warnings};
 pub use slurm_script::{
@@ -52,3 +66,4 @@ pub use slurm_script::{
     RESCUE_SCRIPT, RESCUE_SH, SUBMIT_SH,
 };
 pub use slurm_time::{slurm_time, DEFAULT_STOP_BEFORE};
+pub use threads::local_threads;

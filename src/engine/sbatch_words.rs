@@ -52,7 +52,7 @@ pub(super) fn extra_line(line: &str) -> Result<String> {
     Ok(option.to_owned())
 }
 
-fn utf8<'p>(option: &str, path: &'p Path) -> Result<&'p str> {
+pub(super) fn utf8<'p>(option: &str, path: &'p Path) -> Result<&'p str> {
     path.to_str().ok_or_else(|| {
         Error::usage(format!(
             "{option} {}: the path is not valid UTF-8",

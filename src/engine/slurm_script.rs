@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::sbatch_words::{extra_line, quote, quote_path, sbatch_path, word};
+use super::sbatch_words::{extra_line, sbatch_path, word};
+use super::script_shell::{
+    merge_commands, out_without_slash, rescue_plan, study_shell, StudyPaths, StudyShell,
+};
 use super::slurm_time;
 use crate::{Error, Result};
 
@@ -224,44 +227,31 @@ impl<'a> Resolved<'a> {
             word("--partition", p)?;
             common.push(format!("--partition={p}"));
         }
-        let mut vars =
-            String::from("# The study (the same in every script written with this one):\n");
-        let mut cd_workdir = "";
-        if let Some(dir) = &opts.workdir {
-            let raw = sbatch_path("--chdir", dir)?;
-            common.push(format!("--chdir={raw}"));
-            let _ = writeln!(vars, "WORKDIR={}", quote("--chdir", raw)?);
-            cd_workdir = "cd \"$WORKDIR\"\n";
-        }
+        let workdir = match &opts.workdir {
+            Some(dir) => {
+                let raw = sbatch_path("--chdir", dir)?;
+                common.push(format!("--chdir={raw}"));
+                Some(raw)
+            }
+            None => None,
+        };
         for line in &opts.extra_sbatch {
             common.push(extra_line(line)?);
         }
-        // No trailing slash: the rescue rounds are "$OUT-rescue-N".
-        let out_raw = sbatch_path("--out", &opts.out)?;
-        let out_raw = match out_raw.trim_end_matches('/') {
-            "" => out_raw.to_owned(),
-            trimmed => trimmed.to_owned(),
-        };
-        let _ = writeln!(
+        let out_raw = out_without_slash(sbatch_path("--out", &opts.out)?);
+        let StudyShell {
             vars,
-            "JOBSPLIT={}",
-            quote_path("jobsplit binary", &opts.jobsplit)?
-        );
-        let _ = writeln!(vars, "OUT={}", quote("--out", &out_raw)?);
-        let _ = writeln!(vars, "MERGED={}", quote_path("--merged", &opts.merged)?);
-        let mut input_args = String::new();
-        if let Some(config) = &opts.config {
-            let _ = writeln!(vars, "CONFIG={}", quote_path("--config", config)?);
-            input_args.push_str(" --config \"$CONFIG\"");
-        }
-        if let Some(jobs) = &opts.jobs {
-            let _ = writeln!(vars, "JOBS={}", quote_path("--jobs", jobs)?);
-            input_args.push_str(" --jobs \"$JOBS\"");
-        }
-        for arg in &opts.run_args {
-            input_args.push(' ');
-            input_args.push_str(&quote("a jobsplit run argument", arg)?);
-        }
+            input_args,
+            cd_workdir,
+        } = study_shell(&StudyPaths {
+            jobsplit: &opts.jobsplit,
+            workdir,
+            out: &out_raw,
+            merged: &opts.merged,
+            config: opts.config.as_ref(),
+            jobs: opts.jobs.as_ref(),
+            run_args: &opts.run_args,
+        })?;
         let time = opts
             .time
             .as_deref()
@@ -376,25 +366,10 @@ exec "$JOBSPLIT" run{input} --shard "$SLURM_ARRAY_TASK_ID/{n}" --out "$OUT" --ye
 # It merges OUT and every rescue round OUT-rescue-1, OUT-rescue-2, ... into MERGED.
 {header}
 set -euo pipefail
-{vars}inputs=("$OUT")
-round=1
-while [[ -d "$OUT-rescue-$round" ]]; do
-    inputs+=("$OUT-rescue-$round")
-    round=$((round + 1))
-done
-echo "jobsplit merge of ${{inputs[*]}} into $MERGED"
-status=0
-"$JOBSPLIT" merge "${{inputs[@]}}" --out "$MERGED" || status=$?
-missing="$MERGED/missing.txt"
-if [[ -s $missing ]]; then
-    echo "jobsplit: $(grep -c -v -e '^#' -e '^$' "$missing" || true) job(s) did not end ok; they are listed in $missing"
-    echo "jobsplit: to run them again as a new array, then merge again: bash {rescue_sh} [SHARDS] (beside submit.sh)"
-fi
-exit "$status"
-"#,
+{vars}{commands}"#,
             name = o.job_name,
             vars = self.vars,
-            rescue_sh = RESCUE_SH,
+            commands = merge_commands(RESCUE_SH),
         )
     }
 
@@ -470,27 +445,7 @@ exec "$JOBSPLIT" run{input} --rescue "$MERGED" --shard "$SLURM_ARRAY_TASK_ID/$JO
 #   usage: rescue.sh [SHARDS]    (default {n}, never more than the missing jobs)
 set -euo pipefail
 scripts=$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)
-{vars}{cd}missing="$MERGED/missing.txt"
-if [[ ! -f $missing ]]; then
-    echo "no $missing yet: wait for the merge job to end (squeue), then run this again" >&2
-    exit 1
-fi
-count=$(grep -c -v -e '^#' -e '^$' "$missing" || true)
-if ((count == 0)); then
-    echo "nothing to rescue: $missing lists no job"
-    exit 0
-fi
-shards=${{1:-{n}}}
-if ! [[ $shards =~ ^[1-9][0-9]*$ ]]; then
-    echo "rescue.sh: SHARDS must be a whole number of at least 1, not '$shards'" >&2
-    exit 2
-fi
-((shards > count)) && shards=$count
-round=1
-while [[ -e "$OUT-rescue-$round" ]]; do round=$((round + 1)); done
-rescue_out="$OUT-rescue-$round"
-mkdir -p "$rescue_out"
-array_id=$(sbatch --parsable --array="0-$((shards - 1))" --output="$rescue_out/slurm-%A_%a.out" \
+{vars}{cd}{plan}array_id=$(sbatch --parsable --array="0-$((shards - 1))" --output="$rescue_out/slurm-%A_%a.out" \
     --export="ALL,JOBSPLIT_RESCUE_SHARDS=$shards,JOBSPLIT_RESCUE_OUT=$rescue_out" "$scripts/{rescue}")
 array_id=${{array_id%%;*}}
 merge_id=$(sbatch --parsable --dependency="afterany:$array_id" "$scripts/{merge}")
@@ -502,6 +457,7 @@ echo "merge job $merge_id: after it, merges $OUT and every rescue round into $ME
             n = o.shards,
             vars = self.vars,
             cd = self.cd_workdir,
+            plan = rescue_plan(o.shards, "squeue"),
             rescue = RESCUE_SCRIPT,
             merge = MERGE_SCRIPT,
         )

@@ -42,8 +42,8 @@ pub struct ShipConfig {
     pub files: Vec<String>,
     /// The ssh command line (overridden by `JOBSPLIT_SSH` and `--ssh`).
     pub ssh: Option<String>,
-    /// The study directory on every host that names none [default: `jobsplit/<name of the
-    /// config's directory>` under the remote home].
+    /// The study directory on every host that names none (default: `jobsplit/<name of the
+    /// config's directory>` under the remote home).
     pub dir: Option<String>,
 }
 

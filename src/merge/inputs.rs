@@ -81,6 +81,7 @@ pub(super) fn locate(d: &MachineDir, scratch: &Path, n: usize) -> Result<Source>
 /// Pass 1 over one input: every row, checked, reduced to a candidate.
 pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
     let mut warnings = Vec::new();
+    warnings.extend(crate::output::results::pending_rows_warning(&source.shown));
     if source.temporary {
         if let Some(w) = gunzip(&source.shown, &source.file, &source.read)? {
             warnings.push(w);

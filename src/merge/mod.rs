@@ -6,6 +6,7 @@ mod discover;
 mod files;
 mod inputs;
 mod logs;
+mod out_lock;
 mod report;
 mod rescue;
 mod status;
@@ -58,7 +59,8 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     let out = &opts.out;
     check_out_dir(out, &dirs)?;
     let created = !out.exists();
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    // One merge at a time writes into `out` (a second one waits).
+    let _lock = out_lock::lock_out(out)?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (_, tmp_log) =
         crate::output::create_temp(&out.join("log.gz")).map_err(|e| Error::io(out, e))?;

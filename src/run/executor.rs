@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::attempt::Attempt;
 use super::cancel::{Cancel, Level};
+use super::supervisor::{Exit, Stop};
 use crate::model::{Status, Stream};
 use crate::plan::JobKey;
 
@@ -51,22 +52,25 @@ impl Control<'_> {
             || self.job.is_some_and(|j| j.level() == Level::Killing)
     }
 
-    /// How a job stopped because [`Control::cancelled`] is true ends: [`Status::Cancelled`] when
-    /// the user cancelled this job, else [`Status::Interrupted`].
-    pub fn stopped_status(&self) -> Status {
+    /// Why a job stopped because [`Control::cancelled`] is true was stopped: [`Stop::Cancelled`]
+    /// when the user cancelled this job, else [`Stop::Interrupted`].
+    pub fn stop(&self) -> Stop {
         if self.job.is_some_and(Cancel::is_cancelled) {
-            Status::Cancelled
+            Stop::Cancelled
         } else {
-            Status::Interrupted
+            Stop::Interrupted
         }
     }
 
+    /// How a job stopped because [`Control::cancelled`] is true ends: [`Status::Cancelled`] when
+    /// the user cancelled this job, else [`Status::Interrupted`].
+    pub fn stopped_status(&self) -> Status {
+        self.stop().status()
+    }
+
     /// The `error` of an attempt stopped because [`Control::cancelled`] is true.
-    pub fn stopped_error(&self) -> &'static str {
-        match self.stopped_status() {
-            Status::Cancelled => "cancelled by jobsplit cancel",
-            _ => "interrupted",
-        }
+    pub fn stopped_error(&self) -> String {
+        Exit::Stopped(self.stop()).to_string()
     }
 
     /// True when a job that died of `signal` while nobody here stopped it was signalled together
@@ -97,6 +101,20 @@ impl Control<'_> {
             timeout: self.timeout,
             grace: self.grace,
             job: Some(job),
+        }
+    }
+}
+
+impl Control<'static> {
+    /// Limits with no cancellation: only `timeout`, and no grace period (a notify command, a
+    /// worker ended after the run).
+    pub(crate) fn only_timeout(timeout: Option<Duration>) -> Control<'static> {
+        static NEVER: Cancel = Cancel::new();
+        Control {
+            cancel: &NEVER,
+            timeout,
+            grace: Duration::ZERO,
+            job: None,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::cancel::Cancel;
-use super::cancel_request::{read_requests, remove_requests, write_answer, Answer};
+use super::cancel_request::{remove_requests, scan, write_answer, Answer};
 
 /// How often the run looks for new requests: a request is picked up within this (plus the
 /// time to read the directory), well within a second.
@@ -37,8 +37,10 @@ pub(crate) struct JobCancels {
 
 #[derive(Default)]
 struct Inner {
-    /// Requests read (by id).
+    /// Requests read (by id): not read again.
     seen: HashSet<String>,
+    /// Files passed over (not plain files, too large): warned about once.
+    warned: HashSet<PathBuf>,
     /// Jobs asked to be cancelled that have not been recorded yet.
     requested: HashSet<u64>,
     running: HashMap<u64, Arc<Cancel>>,
@@ -92,11 +94,19 @@ impl JobCancels {
 
     /// Reads the requests not read yet and stops the running jobs they name; with `answer`,
     /// answers each (the first look, as the run starts, does not: those requests were left
-    /// while no run was writing, and nobody waits for their answer).
-    pub(crate) fn poll(&self, answer: bool) {
-        let requests = read_requests(&self.dir);
+    /// while no run was writing, and nobody waits for their answer). A file passed over
+    /// (not a plain file, too large) is told to `warn` once.
+    pub(crate) fn poll(&self, answer: bool, warn: &dyn Fn(&str)) {
+        // The directory is read without the lock held: jobs start and end meanwhile.
+        let seen = self.lock().seen.clone();
+        let found = scan(&self.dir, &|id| seen.contains(id));
         let mut inner = self.lock();
-        for r in requests {
+        for p in found.passed_over {
+            if inner.warned.insert(p.path.clone()) {
+                warn(&p.to_string());
+            }
+        }
+        for r in found.requests {
             if inner.seen.contains(&r.id) {
                 continue;
             }
@@ -131,7 +141,7 @@ impl JobCancels {
     }
 
     /// Polls every [`POLL`] until `done` is set.
-    pub(crate) fn watch(&self, done: &(Mutex<bool>, Condvar)) {
+    pub(crate) fn watch(&self, done: &(Mutex<bool>, Condvar), warn: &dyn Fn(&str)) {
         let mut finished = done.0.lock().unwrap_or_else(|p| p.into_inner());
         while !*finished {
             let (guard, _) = done
@@ -143,7 +153,7 @@ impl JobCancels {
                 return;
             }
             drop(finished);
-            self.poll(true);
+            self.poll(true, warn);
             finished = done.0.lock().unwrap_or_else(|p| p.into_inner());
         }
     }
@@ -170,7 +180,7 @@ mod tests {
             panic!("job 2 was not cancelled")
         };
         let id = write_request(tmp.path(), &[2, 3, 1, 7]).unwrap();
-        c.poll(true);
+        c.poll(true, &|w| panic!("{w}"));
         assert!(two.is_cancelled());
         assert_eq!(
             read_answer(tmp.path(), &id).unwrap(),
@@ -187,10 +197,10 @@ mod tests {
         assert!(matches!(c.begin(4), Begin::Run(_)));
         c.end(4);
         // Read once: a second look changes nothing.
-        c.poll(true);
+        c.poll(true, &|w| panic!("{w}"));
         assert!(matches!(c.begin(3), Begin::Run(_)));
         let late = write_request(tmp.path(), &[4]).unwrap();
-        c.poll(true);
+        c.poll(true, &|w| panic!("{w}"));
         assert_eq!(
             read_answer(tmp.path(), &late).unwrap(),
             [(4, Answer::Ended)]

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use super::attempt::{fields_of, Attempt};
+use super::attempt::{fields_of, Attempt, Reason};
 use super::context::{JobContext, JobSink, NoSink};
 use super::events::Event;
 use super::executor::{Control, Executor, JobSpec};
@@ -357,11 +357,7 @@ where
         // returned (it saw ctx.is_cancelled() turn true, or ran on regardless).
         let cancelled = control.job.is_some_and(|c| c.is_cancelled());
         let (outcome, error, fields) = match (over, result) {
-            (_, _) if cancelled => (
-                Status::Cancelled,
-                Some(control.stopped_error().to_owned()),
-                vec![],
-            ),
+            (_, _) if cancelled => (Status::Cancelled, Some(control.stopped_error()), vec![]),
             // It saw its deadline and gave up: a timeout, in its own words.
             (Some((_, limit)), Err(message)) => (
                 Status::Timeout,
@@ -381,11 +377,9 @@ where
                 );
                 (Status::Timeout, Some(error), vec![])
             }
-            (None, Err(_)) if control.cancelled() => (
-                Status::Interrupted,
-                Some(control.stopped_error().to_owned()),
-                vec![],
-            ),
+            (None, Err(_)) if control.cancelled() => {
+                (Status::Interrupted, Some(control.stopped_error()), vec![])
+            }
             (None, Ok(r)) => match serde_json::to_value(&r) {
                 Ok(v) => (Status::Ok, None, fields_of(&v)),
                 Err(e) => (
@@ -398,8 +392,8 @@ where
         };
         Attempt {
             outcome,
-            exit_code: None,
-            error,
+            exit: None,
+            reason: error.map(Reason::Message),
             fields,
             command: None,
             started_at,

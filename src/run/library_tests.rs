@@ -46,7 +46,7 @@ fn a_job_past_its_limit_is_a_timeout_without_its_result_and_warns_once() {
     let (a, warnings) = execute_one(slow, Some(Duration::from_millis(5)), &Cancel::new());
     assert_eq!(a.outcome, Status::Timeout);
     assert!(a.fields.is_empty());
-    let error = a.error.unwrap_or_default();
+    let error = a.error().unwrap_or_default();
     assert!(error.contains("over its limit of 0.005 s"), "{error}");
     assert!(error.contains("result is discarded"), "{error}");
     assert_eq!(warnings.len(), 1, "{warnings:?}");
@@ -64,7 +64,7 @@ fn a_cooperative_job_sees_its_deadline() {
     };
     let (a, warnings) = execute_one(waits, Some(Duration::from_millis(20)), &Cancel::new());
     assert_eq!(a.outcome, Status::Timeout);
-    let error = a.error.unwrap_or_default();
+    let error = a.error().unwrap_or_default();
     assert_eq!(error, "timed out after 0.02 s: stopped at 10");
     // It stopped: nothing to warn about.
     assert!(warnings.is_empty(), "{warnings:?}");

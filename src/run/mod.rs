@@ -21,9 +21,10 @@ mod running;
 mod scheduler;
 mod status_loop;
 pub mod steal;
+mod supervisor;
 mod worker;
 
-pub use attempt::{fields_of, Attempt};
+pub use attempt::{fields_of, Attempt, Reason};
 pub use cancel::{Cancel, Level};
 pub use command::CommandExecutor;
 pub use context::JobContext;
@@ -37,4 +38,5 @@ pub use rerun::JobSet;
 pub use rundir::Resume;
 pub use runner::{hostname, RunOptions, RunSummary, Runner};
 pub use steal::{Balance, StealOptions};
+pub use supervisor::{Exit, Stop};
 pub use worker::WorkerExecutor;

@@ -9,24 +9,27 @@
 //! Events (`JOBSPLIT_EVENT`): `job_failed` and `job_timed_out` (a job ended so after its last
 //! attempt), `machine_finished` (the share was run to its end), `run_interrupted` (stopped early).
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Value};
 
 use super::events::Event;
+use super::executor::Control;
 use super::runner::RunSummary;
+use super::supervisor::{var, Environ, Exit, Io, Launch, Process};
 use crate::model::Status;
 
 /// Events waiting while a command runs; more are dropped and counted.
 pub const QUEUE: usize = 8;
 /// How long one notify command may run before its process group is killed.
 pub const TIME_LIMIT: Duration = Duration::from_secs(10);
+
+/// How often the notify thread looks at the clock while a command runs.
+const TICK: Duration = Duration::from_millis(100);
 
 /// Warnings of the notifier, sent from its thread.
 pub type Warn = Box<dyn Fn(&str) + Send + Sync>;
@@ -218,13 +221,19 @@ fn deliver(
             coalesced += 1;
             continue;
         }
-        let lost = dropped.swap(0, Ordering::Relaxed) + std::mem::take(&mut coalesced);
-        v["dropped"] = lost.into();
-        if lost > 0 {
+        let busy = dropped.swap(0, Ordering::Relaxed);
+        if busy > 0 {
             warn(&format!(
-                "notify: {lost} events not sent: the notify command was busy (queue of {QUEUE})"
+                "notify: {busy} events not sent: the notify command was busy (queue of {QUEUE})"
             ));
         }
+        let ended = std::mem::take(&mut coalesced);
+        if ended > 0 {
+            warn(&format!(
+                "notify: {ended} job events not sent: the run ended first"
+            ));
+        }
+        v["dropped"] = (busy + ended).into();
         if let Err(why) = run_one(command, &v) {
             warn(&format!(
                 "notify command for {}: {why}",
@@ -239,16 +248,12 @@ fn deliver(
     }
 }
 
-/// Runs `command` for event `v`: JSON on stdin, fields in `JOBSPLIT_*` variables.
+/// Runs `command` for event `v`: JSON on stdin, fields in `JOBSPLIT_*` variables. The event is
+/// written without blocking, under the command's time limit: a command that does not read its
+/// stdin, or never exits, is killed with its process group once the limit is over; whatever it
+/// started in its group ends when it exits.
 fn run_one(command: &str, v: &Value) -> Result<(), String> {
-    use std::os::unix::process::CommandExt as _;
-    let mut cmd = Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(command)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
+    let mut vars = Vec::new();
     if let Value::Object(map) = v {
         for (k, val) in map {
             let text = match val {
@@ -256,35 +261,36 @@ fn run_one(command: &str, v: &Value) -> Result<(), String> {
                 other => other.to_string(),
             };
             // A NUL cannot be in a variable; the JSON on stdin keeps it.
-            cmd.env(
-                format!("JOBSPLIT_{}", k.to_ascii_uppercase()),
+            vars.push(var(
+                &format!("JOBSPLIT_{}", k.to_ascii_uppercase()),
                 text.replace('\0', " "),
-            );
+            ));
         }
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start /bin/sh ({e})"))?;
-    let pid = child.id() as crate::sys::Pid;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A command that does not read its stdin is fine: a broken pipe is ignored.
-        let _ = stdin.write_all(format!("{v}\n").as_bytes());
-    }
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(format!("ended with {status}")),
-            Ok(None) if start.elapsed() >= TIME_LIMIT => {
-                crate::sys::signal_group(pid, crate::sys::Signal::Kill);
-                let _ = child.wait();
-                return Err(format!(
-                    "still running after {}s: its process group was killed",
-                    TIME_LIMIT.as_secs()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("cannot wait for it ({e})")),
-        }
+    let launch = Launch {
+        command,
+        env: &Environ::inherit(&[]),
+        vars: &vars,
+        cwd: None,
+    };
+    let io = Io {
+        stdin: true,
+        output: false,
+        max_out_line: None,
+    };
+    let mut process =
+        Process::spawn(&launch, io, None).map_err(|e| format!("cannot start /bin/sh ({e})"))?;
+    // A command that does not read its stdin is fine: its pipe is closed when it exits.
+    process.write(format!("{v}\n").as_bytes());
+    process.close_stdin_when_written();
+    let control = Control::only_timeout(Some(TIME_LIMIT));
+    process.wait_done(&control, TICK, &mut |_, _| {});
+    match process.reap(None) {
+        Exit::Code(0) => Ok(()),
+        Exit::TimedOut(limit) => Err(format!(
+            "still running after {}s: its process group was killed",
+            limit.as_secs()
+        )),
+        other => Err(format!("ended with {other}")),
     }
 }

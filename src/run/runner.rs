@@ -282,7 +282,8 @@ impl<'r> Runner<'r> {
             crate::run::cancel_request::withdraw(dir.path(), &|i| rerun.contains(i))?;
         }
         let cancels = JobCancels::new(dir.path(), share, pending.iter().map(|p| p.0));
-        cancels.poll(false);
+        let warn = |w: &str| events(&Event::Warning(w));
+        cancels.poll(false, &warn);
 
         let mut manifest = self.manifest(name, share, &to_run);
         let log = self.open_log(&dir, name, share, pending.len())?;
@@ -338,7 +339,7 @@ impl<'r> Runner<'r> {
         };
         std::thread::scope(|scope| {
             scope.spawn(|| status_loop(&status, &done, opts.status_interval));
-            scope.spawn(|| cancels.watch(&done));
+            scope.spawn(|| cancels.watch(&done, &|w| events(&Event::Warning(w))));
             let _done = Done(&done);
             pool.scope(|s| {
                 for _ in 0..self.threads() {
@@ -357,7 +358,11 @@ impl<'r> Runner<'r> {
             .saturating_sub(counts.with_status() - cancelled_before);
         let busy = state.busy();
         let fatal = state.take_fatal();
-        let log_result = state.finish_log(&end_line(interrupted, &counts, steal_status()));
+        let log_result = state.finish_results().and(state.finish_log(&end_line(
+            interrupted,
+            &counts,
+            steal_status(),
+        )));
 
         let end_state = if interrupted || fatal.is_some() {
             RunState::Interrupted

@@ -44,8 +44,8 @@ impl<F: Fn(&JobSpec) -> Status + Sync> Executor for Fake<F> {
         let outcome = (self.outcome)(job);
         Attempt {
             outcome,
-            exit_code: Some(i32::from(outcome != Status::Ok)),
-            error: (outcome != Status::Ok).then(|| "nope".to_owned()),
+            exit: Some(crate::run::Exit::Code(i32::from(outcome != Status::Ok))),
+            reason: (outcome != Status::Ok).then(|| crate::run::Reason::Message("nope".to_owned())),
             fields: vec![("value".to_owned(), (job.index * 10).to_string())],
             command: None,
             started_at: SystemTime::now(),

@@ -136,6 +136,22 @@ impl<'a> Shared<'a> {
     ///
     /// # Errors
     /// The first error writing the log.
+    /// Folds the rows waiting in results.csv's journal in if a fold is due (the status tick).
+    pub(crate) fn fold_results_if_due(&self) -> Result<()> {
+        self.results
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .fold_if_due()
+    }
+
+    /// Folds the rows waiting in results.csv's journal in now (the run's end).
+    pub(crate) fn finish_results(&self) -> Result<()> {
+        self.results
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish()
+    }
+
     pub(crate) fn finish_log(&self, line: &str) -> Result<()> {
         self.log.lane().line(None, Stream::Event, line)?;
         self.log.finish()
@@ -258,19 +274,15 @@ impl<'a> Shared<'a> {
             if log_failed {
                 return self.log.check();
             }
-            self.record(
-                lane,
-                &result,
-                &spec,
-                settings,
-                wrote || result.error.is_some(),
-            )?;
+            // The attempt's words, rendered once for the row, the log and the reporters.
+            let error = result.error();
+            self.record(lane, &result, error.as_deref(), &spec, settings, wrote)?;
             events(&Event::JobFinished {
                 index,
                 attempt,
                 outcome: result.outcome,
                 duration: result.duration,
-                error: result.error.as_deref(),
+                error: error.as_deref(),
                 retrying,
             });
             if !retrying {
@@ -323,20 +335,21 @@ impl<'a> Shared<'a> {
         Ok(())
     }
 
-    /// Records one attempt: its busy time, an event line for its error, the end of its log
-    /// member (if it wrote), and its results.csv row.
+    /// Records one attempt: its busy time, an event line for its `error`, the end of its log
+    /// member (if it wrote or failed), and its results.csv row.
     fn record(
         &self,
         lane: &Lane,
         attempt: &Attempt,
+        error: Option<&str>,
         job: &JobSpec,
         settings: &Settings<'_>,
-        flush_log: bool,
+        wrote: bool,
     ) -> Result<()> {
         self.busy_us
             .fetch_add(attempt.duration.as_micros() as u64, Ordering::Relaxed);
-        if flush_log {
-            if let Some(error) = &attempt.error {
+        if wrote || error.is_some() {
+            if let Some(error) = error {
                 lane.line(
                     Some(job.index),
                     Stream::Event,
@@ -351,11 +364,11 @@ impl<'a> Shared<'a> {
             key: job.key.id(),
             machine: settings.machine.to_owned(),
             status: attempt.outcome,
-            exit_code: attempt.exit_code,
+            exit_code: attempt.exit_code(),
             attempt: job.attempt,
             started_at: attempt.started_at,
             duration: attempt.duration,
-            error: attempt.error.clone(),
+            error: error.map(str::to_owned),
             inputs: input_cells(&settings.work.jobs().record(job.index)),
             command: attempt.command.clone(),
             fields: attempt.fields.clone(),

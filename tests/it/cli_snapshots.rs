@@ -33,6 +33,7 @@ fn help_texts() {
         ("help_status", &["status", "--help"]),
         ("help_init", &["init", "--help"]),
         ("help_slurm_script", &["slurm-script", "--help"]),
+        ("help_sge_script", &["sge-script", "--help"]),
     ] {
         insta::assert_snapshot!(name, stdout(args));
     }

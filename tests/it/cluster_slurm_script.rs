@@ -269,3 +269,56 @@ fn steal_block_without_steal_is_refused() {
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(!s.join("slurm").exists(), "nothing written");
 }
+
+/// A fake `sbatch` in `dir/bin` that logs its arguments to `dir/sbatch.log` and prints job ids
+/// 41, 42, ... as `sbatch --parsable` does.
+fn fake_sbatch(dir: &Path) -> String {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let path = bin.join("sbatch");
+    let log = dir.join("sbatch.log");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{log}'\necho $((40 + $(wc -l < '{log}')))\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("{}:/usr/bin:/bin", bin.display())
+}
+
+/// The command `slurm-script` prints to submit used to be `sh slurm/submit.sh`, which dash
+/// (Debian's and Ubuntu's /bin/sh) stops at `set -o pipefail`: the printed command is run
+/// as printed, by /bin/sh.
+#[test]
+fn the_printed_submit_command_works_as_printed() {
+    let s = study(8);
+    let o = script(&s, NO_SLURM, &["--shards", "4"]);
+    assert_eq!(o.code, 0, "{o:?}");
+    let hint = o
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("submit with: "))
+        .expect("a `submit with:` line");
+    let path = fake_sbatch(s.path());
+    let sub = std::process::Command::new("sh")
+        .args(["-c", hint])
+        .current_dir(s.path())
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&sub.stderr);
+    assert!(sub.status.success(), "{hint}: {stderr}");
+    let calls = std::fs::read_to_string(s.join("sbatch.log")).unwrap();
+    assert_eq!(calls.lines().count(), 2, "the array and the merge: {calls}");
+    assert!(
+        calls
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains("--dependency=afterany:41"),
+        "{calls}"
+    );
+}

@@ -31,12 +31,16 @@ pub(crate) fn bin() -> PathBuf {
 const MARKER_VAR: &str = "E2E_STUDY_DIR";
 
 /// Removes the variables that would change what the binary does behind a test's back: every
-/// `JOBSPLIT_*` (machine, config, shard count) and the batch engines' (`SLURM_*`,
-/// `JOB_COMPLETION_INDEX`).
+/// `JOBSPLIT_*` (machine, config, shard count) and the batch engines' (`SLURM_*`, `SGE_TASK_*`,
+/// `NSLOTS`, `PBS_*`, `NCPUS`, `LSB_*`, `JOB_COMPLETION_INDEX`), so a test run inside a batch
+/// job sees none.
 pub(crate) fn clean_env(cmd: &mut std::process::Command) {
+    const ENGINE: [&str; 5] = ["SLURM_", "SGE_TASK_", "PBS_", "LSB_", "JOBSPLIT_"];
     for (name, _) in std::env::vars_os() {
         let n = name.to_string_lossy();
-        if n.starts_with("JOBSPLIT_") || n.starts_with("SLURM_") || n == "JOB_COMPLETION_INDEX" {
+        if ENGINE.iter().any(|p| n.starts_with(p))
+            || ["JOB_COMPLETION_INDEX", "NSLOTS", "NCPUS"].contains(&n.as_ref())
+        {
             cmd.env_remove(&name);
         }
     }

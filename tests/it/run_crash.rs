@@ -179,3 +179,25 @@ fn which_gzip_missing() -> bool {
         .output()
         .is_err()
 }
+
+/// A result file a killed run left in `tmp/` is never taken for a later attempt's result (the
+/// run clears them once at its start, not each job before it runs).
+#[test]
+fn a_result_file_left_by_a_killed_run_is_not_read() {
+    let jobs = vec!["true".to_owned(); 2];
+    let s = crate::harness::Study::with(&jobs, r#"{"a": [1, 1]}"#, "");
+    assert_eq!(s.run("a").output().unwrap().status.code(), Some(0));
+    let tmp = s.machine_dir("a").join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(tmp.join("result-0-2.json"), r#"{"stale": 1}"#).unwrap();
+    let out = s.run("a").args(["--rerun", "0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let r = s.results("a");
+    assert_eq!(r.rows.len(), 3);
+    assert!(
+        r.rows.iter().all(|row| row.try_get("stale").is_none()),
+        "{:?}",
+        r.rows
+    );
+    assert!(!tmp.join("result-0-2.json").exists());
+}

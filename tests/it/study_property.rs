@@ -36,8 +36,8 @@ impl Executor for Host<'_> {
         }
         Attempt {
             outcome: Status::Ok,
-            exit_code: Some(0),
-            error: None,
+            exit: Some(jobsplit::run::Exit::Code(0)),
+            reason: None,
             fields: vec![("square".into(), (job.index * job.index).to_string())],
             command: None,
             started_at: SystemTime::now(),

@@ -2,7 +2,7 @@
 # tests/multihost/run.sh - `run --steal` across hosts that share OUT over a real network file
 # system (issue 11).
 #
-#   bash tests/multihost/run.sh [PATH-TO-JOBSPLIT]   (default: the static build of `make static`)
+#   bash tests/multihost/run.sh [PATH-TO-JOBSPLIT]   (default: target/release/jobsplit, static)
 #
 # Starts 3 "hosts" with tests/multihost/hosts/start.sh (the team's verified recipe, kept here so
 # CI has it: each host its own hostname and its own sshfs mount of one directory served by a
@@ -28,7 +28,7 @@
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=${1:-${JOBSPLIT_BIN:-$REPO/target/x86_64-unknown-linux-gnu/release/jobsplit}}
+BIN=${1:-${JOBSPLIT_BIN:-$REPO/target/release/jobsplit}}
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 MH=$REPO/tests/multihost/hosts
 

@@ -21,7 +21,7 @@
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=${1:-${JOBSPLIT_BIN:-$REPO/target/x86_64-unknown-linux-gnu/release/jobsplit}}
+BIN=${1:-${JOBSPLIT_BIN:-$REPO/target/release/jobsplit}}
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 SH=$REPO/tests/remote/sshhosts
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tests/slurm/run.sh - end-to-end test of the static jobsplit binary on a real Slurm.
 #
-#   bash tests/slurm/run.sh [PATH-TO-JOBSPLIT]      (or JOBSPLIT_BIN=...; default: the
-#                                                     static build of `make static`)
+#   bash tests/slurm/run.sh [PATH-TO-JOBSPLIT]      (or JOBSPLIT_BIN=...; default:
+#                                                     target/release/jobsplit, static)
 #
 # Starts a private one-node Slurm (ci/slurm/start.sh) under a fresh temporary directory,
 # then, with the example study of examples/slurm (40 jobs, job i writes {"square": i*i}):
@@ -31,7 +31,7 @@
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=${1:-${JOBSPLIT_BIN:-$REPO/target/x86_64-unknown-linux-gnu/release/jobsplit}}
+BIN=${1:-${JOBSPLIT_BIN:-$REPO/target/release/jobsplit}}
 STUDY=$REPO/examples/slurm
 SHARDS=4
 NJOBS=$(grep -c . "$STUDY/jobs.txt")

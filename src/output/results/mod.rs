@@ -6,6 +6,7 @@
 
 mod columns;
 mod data;
+mod pending;
 mod reader;
 mod row;
 mod writer;
@@ -14,6 +15,7 @@ pub use columns::{
     column_name, field_name, input_column, insert_column, ColumnKind, COMMAND, INPUT,
 };
 pub(crate) use data::Data;
+pub(crate) use pending::left_warning as pending_rows_warning;
 pub use reader::{ResultsReader, Row};
 pub use row::{ResultRow, FIXED};
 pub use writer::{Existing, ResultsWriter};

@@ -2,13 +2,13 @@
 //! variables) and the `$JOBSPLIT_RESULT` protocol (a JSON object written to a file, else the
 //! last line with `--capture last-line`).
 
-use std::ffi::OsString;
+use std::ffi::{CString, OsString};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::model::Status;
-use crate::run::attempt::{fields_of, Attempt};
+use crate::run::attempt::{fields_of, Attempt, Reason};
 use crate::run::executor::JobSpec;
+use crate::run::supervisor::var;
 use crate::Work;
 
 /// The variables every job of a work gets: `JOBSPLIT_PARAMS` and one `JOBSPLIT_PARAM_<NAME>`
@@ -57,23 +57,40 @@ pub(super) fn result_path(dir: &Path, job: &JobSpec) -> PathBuf {
         .join(format!("result-{}-{}.json", job.index, job.attempt))
 }
 
-/// Sets the per-job variables of `job` on `cmd`.
-pub(super) fn set_job_vars(
-    cmd: &mut Command,
+/// Removes the result files an earlier run of `dir` left (a job it was killed in), once at the
+/// run's first job with the directory locked: a job's own attempt then never finds a stale one,
+/// and no job pays for a removal of a file that is not there.
+pub(super) fn clear_result_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir.join("tmp")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("result-") && name.ends_with(".json") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// The per-job variables of `job`.
+pub(super) fn job_vars(
     job: &JobSpec,
     machine: &str,
     scratch: &Path,
     result_file: &Path,
     slot: u64,
-) {
-    cmd.env("JOBSPLIT_JOB_INDEX", job.index.to_string())
-        .env("JOBSPLIT_SLOT", slot.to_string())
-        .env("JOBSPLIT_JOB_KEY", job.key.id())
-        .env("JOBSPLIT_SEED", job.key.seed().to_string())
-        .env("JOBSPLIT_ATTEMPT", job.attempt.to_string())
-        .env("JOBSPLIT_MACHINE", machine)
-        .env("JOBSPLIT_OUT", scratch)
-        .env("JOBSPLIT_RESULT", result_file);
+) -> [(usize, CString); 8] {
+    [
+        var("JOBSPLIT_JOB_INDEX", job.index.to_string()),
+        var("JOBSPLIT_SLOT", slot.to_string()),
+        var("JOBSPLIT_JOB_KEY", job.key.id()),
+        var("JOBSPLIT_SEED", job.key.seed().to_string()),
+        var("JOBSPLIT_ATTEMPT", job.attempt.to_string()),
+        var("JOBSPLIT_MACHINE", machine),
+        var("JOBSPLIT_OUT", scratch),
+        var("JOBSPLIT_RESULT", result_file),
+    ]
 }
 
 /// Takes the job's result into `attempt`: the object in `result_file` (removed once read), else
@@ -92,9 +109,9 @@ pub(super) fn take_result(result_file: &Path, last_line: Option<String>, attempt
                         Err(e) => format!("it is not JSON ({e})"),
                     };
                     attempt.outcome = Status::Failed;
-                    attempt.error = Some(format!(
+                    attempt.reason = Some(Reason::Message(format!(
                         "$JOBSPLIT_RESULT: {why}: write a JSON object such as {{\"x\": 1}}"
-                    ));
+                    )));
                 }
             }
         }

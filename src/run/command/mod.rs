@@ -1,32 +1,29 @@
-//! Command jobs: `/bin/sh -c` in a process group of its own, output read line by line from two
-//! pipes by the worker thread itself (poll, no thread per job), stopped with SIGTERM, a grace
-//! period and SIGKILL, and no process left behind.
+//! Command jobs: `/bin/sh -c` run by the one process supervisor (`run::supervisor`: a process
+//! group of its own, output read line by line by the worker thread itself, stopped with SIGTERM,
+//! a grace period and SIGKILL, and no process left behind).
 //!
-//! [`env`] is what a job is handed and hands back, [`supervise`] the loop that watches it,
-//! [`pipe`] the reading of its output, [`leftovers`] the finding of its processes (also those
-//! that left its process group); the system calls are in `crate::sys`.
+//! [`env`] is what a job is handed and hands back, [`reason`] the stderr line that says why it
+//! failed; the finding of its processes (also those that left its process group) is the
+//! supervisor's (`run::supervisor::leftovers`).
 
 pub(in crate::run) mod env;
-mod leftovers;
-pub(in crate::run) mod pipe;
 mod reason;
-mod supervise;
 mod workdir;
 
-pub(crate) use leftovers::{run_marker, Marked, RUN_VAR};
-
 use std::ffi::OsString;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use super::attempt::Attempt;
+use super::attempt::{Attempt, Reason};
 use super::executor::{Control, Executor, JobSpec};
+use super::supervisor::{run_marker, Environ, Io, Launch, Marked, Process, RUN_VAR};
 use crate::input::{Capture, Workdir};
 use crate::model::{Status, Stream};
 use crate::Work;
+
+/// How often a waiting worker thread looks at the cancel flag and the clock.
+const TICK: Duration = Duration::from_millis(100);
 
 /// Runs the jobs of a [`Work`] as shell commands.
 pub struct CommandExecutor<'w> {
@@ -36,8 +33,9 @@ pub struct CommandExecutor<'w> {
     capture: Capture,
     workdir: Workdir,
     env: Vec<(String, OsString)>,
-    /// `JOBSPLIT_RUN`, found once the directory exists (at the first job).
-    marker: OnceLock<OsString>,
+    /// `JOBSPLIT_RUN`, found once the directory exists (at the first job), and the jobs'
+    /// environment with it, built once.
+    marker: OnceLock<(OsString, Environ)>,
 }
 
 impl<'w> CommandExecutor<'w> {
@@ -77,7 +75,7 @@ impl Drop for CommandExecutor<'_> {
     /// The run is over: end whatever its jobs left running outside their process groups (a
     /// daemon that closed its output is found only here).
     fn drop(&mut self) {
-        if let Some(run) = self.marker.get() {
+        if let Some((run, _)) = self.marker.get() {
             Marked { run, job: None }.signal(crate::sys::Signal::Kill);
         }
     }
@@ -94,8 +92,8 @@ impl Executor for CommandExecutor<'_> {
         let clock = Instant::now();
         let fail = |error: String, clock: Instant| Attempt {
             outcome: Status::Failed,
-            exit_code: None,
-            error: Some(error),
+            exit: None,
+            reason: Some(Reason::Message(error)),
             fields: Vec::new(),
             command: None,
             started_at,
@@ -108,15 +106,21 @@ impl Executor for CommandExecutor<'_> {
             Ok(c) => c,
             Err(e) => return fail(e.to_string(), clock),
         };
-        let marker = self.marker.get_or_init(|| run_marker(&self.dir));
+        let (marker, environ) = self.marker.get_or_init(|| {
+            env::clear_result_files(&self.dir);
+            let marker = run_marker(&self.dir);
+            let mut env = self.env.clone();
+            env.push((RUN_VAR.to_owned(), marker.clone()));
+            (marker, Environ::inherit(&env))
+        });
         let scratch = self.dir.join("jobs").join(job.index.to_string());
+        // No result file of an earlier run is left (see the marker's init): none to remove.
         let result_file = env::result_path(&self.dir, job);
-        let _ = std::fs::remove_file(&result_file);
         // The scratch dir is created on demand, by the job (`mkdir -p "$JOBSPLIT_OUT"`): a
         // mkdir and rmdir for every job would cost more than a short job itself (~100 us on
         // ext4), and most jobs never use it. Its parent `jobs/` exists. With `workdir = "job"`
         // it is made here, fresh, and the job starts in it.
-        let mut cmd = Command::new("/bin/sh");
+        let mut cwd = None;
         if self.workdir == Workdir::Job {
             if let Err(e) = workdir::fresh_dir(&scratch) {
                 return Attempt {
@@ -127,19 +131,26 @@ impl Executor for CommandExecutor<'_> {
                     )
                 };
             }
-            cmd.current_dir(&scratch);
+            cwd = Some(scratch.as_path());
         }
-        cmd.arg("-c")
-            .arg(&command)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env(leftovers::RUN_VAR, marker);
-        env::set_job_vars(&mut cmd, job, &self.machine, &scratch, &result_file, slot);
-        let child = match cmd.spawn() {
-            Ok(c) => c,
+        let vars = env::job_vars(job, &self.machine, &scratch, &result_file, slot);
+        let launch = Launch {
+            command: &command,
+            env: environ,
+            vars: &vars,
+            cwd,
+        };
+        let marked = Marked {
+            run: marker,
+            job: Some((job.index, job.attempt)),
+        };
+        let io = Io {
+            stdin: false,
+            output: true,
+            max_out_line: None,
+        };
+        let mut process = match Process::spawn(&launch, io, Some(marked)) {
+            Ok(p) => p,
             Err(e) => {
                 return Attempt {
                     command: Some(command),
@@ -150,11 +161,7 @@ impl Executor for CommandExecutor<'_> {
         let mut last_line = String::new();
         let mut last_err = reason::LastErrLine::default();
         let capture_last = self.capture == Capture::LastLine;
-        let marked = Marked {
-            run: marker,
-            job: Some((job.index, job.attempt)),
-        };
-        let ended = supervise::supervise(child, marked, control, &mut |stream, line| {
+        process.wait_done(control, TICK, &mut |stream, line| {
             if capture_last && stream == Stream::Out && !line.trim().is_empty() {
                 line.clone_into(&mut last_line);
             }
@@ -163,10 +170,13 @@ impl Executor for CommandExecutor<'_> {
             }
             log(stream, line);
         });
+        let exit = process.reap(Some(control));
+        drop(process);
+        let outcome = exit.status();
         let mut attempt = Attempt {
-            outcome: ended.outcome,
-            exit_code: ended.exit_code,
-            error: ended.error.map(|e| last_err.add_to(ended.outcome, e)),
+            outcome,
+            exit: Some(exit),
+            reason: last_err.reason(outcome),
             fields: Vec::new(),
             command: Some(command),
             started_at,

@@ -3,11 +3,8 @@
 //! results.csv says why without a look at the log.
 
 use crate::model::Status;
+use crate::run::attempt::{cut_reason, Reason, MAX_REASON};
 use crate::text;
-
-/// The most characters of a stderr line kept in an `error` (after escaping); a longer line is
-/// cut and ends with `…`.
-const MAX_REASON: usize = 200;
 
 /// The last non-empty stderr line of one attempt, kept short as it is read.
 #[derive(Default)]
@@ -32,18 +29,13 @@ impl LastErrLine {
         self.line.push_str(line[..keep].trim());
     }
 
-    /// `error` with the remembered line after it, for an attempt that failed or timed out;
-    /// other errors (an interrupted run) and a job that wrote nothing to stderr are unchanged.
-    pub(super) fn add_to(&self, outcome: Status, error: String) -> String {
+    /// The remembered line, escaped and cut, as the reason of an attempt that failed or timed
+    /// out; none for other outcomes (an interrupted run) or a job that wrote nothing to stderr.
+    pub(super) fn reason(&self, outcome: Status) -> Option<Reason> {
         if self.line.is_empty() || !matches!(outcome, Status::Failed | Status::Timeout) {
-            return error;
+            return None;
         }
-        let escaped = text::escape(&self.line);
-        let mut reason: String = escaped.chars().take(MAX_REASON).collect();
-        if escaped.chars().nth(MAX_REASON).is_some() {
-            reason.push('…');
-        }
-        format!("{error}: {reason}")
+        Some(Reason::Said(cut_reason(&text::escape(&self.line))))
     }
 }
 
@@ -54,7 +46,16 @@ mod tests {
     fn reason(lines: &[&str], outcome: Status) -> String {
         let mut last = LastErrLine::default();
         lines.iter().for_each(|l| last.see(l));
-        last.add_to(outcome, "exit code 1".to_owned())
+        let attempt = crate::run::Attempt {
+            outcome,
+            exit: Some(crate::run::Exit::Code(1)),
+            reason: last.reason(outcome),
+            fields: Vec::new(),
+            command: None,
+            started_at: std::time::SystemTime::now(),
+            duration: std::time::Duration::ZERO,
+        };
+        attempt.error().unwrap()
     }
 
     #[test]

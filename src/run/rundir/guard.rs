@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use crate::error::{Error, Result};
 use crate::output::manifest::Manifest;
 use crate::plan::Plan;
-use crate::run::command::{run_marker, Marked};
+use crate::run::supervisor::{run_marker, Marked};
 use crate::sys::{self, Signal};
 
 /// What to do when the output directory holds an earlier run.
@@ -69,7 +69,7 @@ impl DirLock {
 /// the job's process group), and returns how many jobs they were.
 ///
 /// Every process of a command job carries `JOBSPLIT_RUN=<canonical dir>` in its environment
-/// (see `run::command::leftovers`). With the directory's lock held, any such process belongs to
+/// (see `run::supervisor::leftovers`). With the directory's lock held, any such process belongs to
 /// a run that is gone; left alone it would run its job a second time beside the rerun.
 /// Processes whose environment this user cannot read are not ours to end.
 pub(crate) fn end_orphans(dir: &Path) -> usize {

@@ -18,9 +18,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use self::process::{Gone, Worker};
 use self::protocol::JobLine;
-use super::attempt::Attempt;
-use super::command::{run_marker, Marked, RUN_VAR};
+use super::attempt::{Attempt, Reason};
 use super::executor::{Control, Executor, JobSpec};
+use super::supervisor::Exit;
+use super::supervisor::{run_marker, Marked, RUN_VAR};
 use crate::model::{Status, Stream};
 use crate::Work;
 
@@ -108,10 +109,11 @@ impl<'w> WorkerExecutor<'w> {
         control: &Control<'_>,
         log: &mut dyn FnMut(Stream, &str),
     ) -> Result<protocol::Answer, Failure> {
+        worker.begin(started);
         if !worker.greeted {
             let hello = worker
-                .next_message(started, control, log)
-                .map_err(|gone| Failure::from_gone(gone, "before saying hello", control))?;
+                .next_message(control, log, true)
+                .map_err(|gone| Failure::from_gone(gone, true))?;
             protocol::check_hello(&hello).map_err(Failure::Protocol)?;
             worker.greeted = true;
         }
@@ -125,17 +127,15 @@ impl<'w> WorkerExecutor<'w> {
                 params: &self.params,
             },
         );
-        worker
-            .send(&line, started, control, log)
-            .map_err(|gone| Failure::from_gone(gone, "while running this job", control))?;
-        let answer = match worker.next_message(started, control, log) {
+        worker.send(&line);
+        let answer = match worker.next_message(control, log, false) {
             Ok(m) => m,
             // An answer written just before the worker exited still counts.
-            Err(gone @ Gone::Exited { .. }) => match worker.take_queued() {
+            Err(gone @ Gone::Ended(_)) => match worker.take_queued() {
                 Some(m) => m,
-                None => return Err(Failure::from_gone(gone, "while running this job", control)),
+                None => return Err(Failure::from_gone(gone, false)),
             },
-            Err(gone) => return Err(Failure::from_gone(gone, "while running this job", control)),
+            Err(gone) => return Err(Failure::from_gone(gone, false)),
         };
         protocol::read_answer(job.index, &answer).map_err(Failure::Protocol)
     }
@@ -143,36 +143,18 @@ impl<'w> WorkerExecutor<'w> {
 
 /// Why a job got no answer.
 enum Failure {
-    /// The worker is gone (it crashed, or was stopped).
-    Gone(Status, Option<i32>, String),
+    /// The worker ended (it crashed, or jobsplit stopped it) and was reaped; `before_hello` if
+    /// it never said hello.
+    Ended(Exit, bool),
     /// It broke the protocol: it is ended.
     Protocol(String),
 }
 
 impl Failure {
-    fn from_gone(gone: Gone, when: &str, control: &Control<'_>) -> Failure {
+    fn from_gone(gone: Gone, before_hello: bool) -> Failure {
         match gone {
-            // Signalled together with the run (Slurm's requeue signals every process).
-            Gone::Exited {
-                signal: Some(sig), ..
-            } if control.signalled_with_the_run(sig) => {
-                Failure::from_gone(Gone::Stopped(control.stopped_status()), when, control)
-            }
-            Gone::Exited { how, exit_code, .. } => {
-                let error = if when.starts_with("before") {
-                    format!("the worker exited {when} ({how}): check the worker command and its stderr in log.gz")
-                } else {
-                    format!("the worker crashed {when} ({how})")
-                };
-                Failure::Gone(Status::Failed, exit_code, error)
-            }
-            Gone::Stopped(Status::Timeout) => Failure::Gone(Status::Timeout, None, String::new()),
-            Gone::Stopped(Status::Cancelled) => Failure::Gone(
-                Status::Cancelled,
-                None,
-                "cancelled by jobsplit cancel".to_owned(),
-            ),
-            Gone::Stopped(status) => Failure::Gone(status, None, "interrupted".to_owned()),
+            Gone::Ended(exit) => Failure::Ended(exit, before_hello),
+            Gone::Broke(why) => Failure::Protocol(why),
         }
     }
 }
@@ -187,10 +169,10 @@ impl Executor for WorkerExecutor<'_> {
         let started_at = SystemTime::now();
         let started = Instant::now();
         let marker = self.marker.get_or_init(|| run_marker(&self.dir));
-        let attempt = |outcome, exit_code, error, fields| Attempt {
+        let attempt = |outcome, exit, reason, fields| Attempt {
             outcome,
-            exit_code,
-            error,
+            exit,
+            reason,
             fields,
             command: None,
             started_at,
@@ -200,15 +182,19 @@ impl Executor for WorkerExecutor<'_> {
             Ok(w) => w,
             Err(e) => {
                 let error = format!("cannot start the worker `{}`: {e}", self.command);
-                return attempt(Status::Failed, None, Some(error), Vec::new());
+                return attempt(
+                    Status::Failed,
+                    None,
+                    Some(Reason::Message(error)),
+                    Vec::new(),
+                );
             }
         };
         match self.exchange(&mut worker, job, started, control, log) {
             Ok((status, error, fields)) => {
-                let done = attempt(status, None, error, fields);
+                let done = attempt(status, None, error.map(Reason::Message), fields);
                 worker.jobs += 1;
                 if self.recycle.is_some_and(|n| worker.jobs >= n) {
-                    worker.close_stdin();
                     worker.finish(Instant::now() + self.exit_wait(), log);
                 } else {
                     self.idle
@@ -218,19 +204,24 @@ impl Executor for WorkerExecutor<'_> {
                 }
                 done
             }
-            Err(Failure::Gone(Status::Timeout, _, _)) => {
-                let error = format!(
-                    "timed out after {:.1?}",
-                    control.timeout.unwrap_or_default()
-                );
-                attempt(Status::Timeout, None, Some(error), Vec::new())
+            // Stopped by jobsplit: the time limit, the run's stop, `jobsplit cancel`.
+            Err(Failure::Ended(exit @ (Exit::TimedOut(_) | Exit::Stopped(_)), _)) => {
+                attempt(exit.status(), Some(exit), None, Vec::new())
             }
-            Err(Failure::Gone(status, exit_code, error)) => {
-                attempt(status, exit_code, Some(error), Vec::new())
-            }
+            Err(Failure::Ended(exit, before_hello)) => attempt(
+                Status::Failed,
+                Some(exit),
+                Some(Reason::WorkerEnded { before_hello }),
+                Vec::new(),
+            ),
             Err(Failure::Protocol(error)) => {
                 worker.kill_now();
-                attempt(Status::Failed, None, Some(error), Vec::new())
+                attempt(
+                    Status::Failed,
+                    None,
+                    Some(Reason::Message(error)),
+                    Vec::new(),
+                )
             }
         }
     }

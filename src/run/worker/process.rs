@@ -1,56 +1,37 @@
-//! One worker process: started in a process group of its own, read through poll (its stdout
-//! for protocol lines, its stderr for the log, a pidfd for its exit), stopped with SIGTERM, the
-//! grace period and SIGKILL, and always reaped.
+//! One worker process on the run's process supervisor (`run::supervisor`): its stdout read for
+//! protocol lines, its stderr for the log, its stdin written without blocking, stopped through
+//! the supervisor's ladder and always reaped.
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::io::{self, Write as _};
-use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::io;
 use std::time::{Duration, Instant};
 
-use crate::model::{Status, Stream};
-use crate::run::command::pipe::{Pipe, ReadFd};
+use super::protocol;
+use crate::model::Stream;
 use crate::run::executor::Control;
-use crate::sys::{self, Pid, Signal};
+use crate::run::supervisor::{Environ, Exit, Io, Launch, Process, DRAIN};
 
 /// How often a waiting worker thread looks at the cancel flag and the clock.
 const TICK: Duration = Duration::from_millis(100);
-/// Once the worker exited, how long what is still in its pipes is read (a process it left
-/// behind may hold them open).
-const DRAIN: Duration = Duration::from_millis(500);
-/// An answer may be long (a result with many fields): protocol lines are cut only past this.
-const MAX_ANSWER: usize = 256 << 20;
-/// A request longer than this is written by a helper thread, so that a worker that stopped
-/// reading cannot block the worker thread past the job's time limit.
-const WRITE_INLINE: usize = 48 << 10;
+/// The longest protocol line: an answer may be long (a result with many fields), but a line
+/// with no end must not hold the run's memory. One this long breaks the protocol.
+pub(super) const MAX_ANSWER: usize = 16 << 20;
 
 /// Why waiting for a message ended without one.
 pub(super) enum Gone {
-    /// The worker exited or closed its stdout: how, for the message, and its exit code.
-    Exited {
-        how: String,
-        exit_code: Option<i32>,
-        /// The signal that killed it, if one did.
-        signal: Option<i32>,
-    },
-    /// The time limit or the run's cancellation stopped it (it has been ended and reaped).
-    Stopped(Status),
+    /// The worker ended, by itself or stopped by jobsplit (the time limit, the run's stop), and
+    /// was reaped.
+    Ended(Exit),
+    /// It broke the protocol, saying why (it still runs: end it).
+    Broke(String),
 }
 
 /// A running worker.
 pub(super) struct Worker {
-    child: Child,
-    pgid: Pid,
-    stdin: Option<ChildStdin>,
-    out: Pipe,
-    err: Pipe,
-    pidfd: Option<OwnedFd>,
+    process: Process<'static>,
     /// Protocol lines read but not yet taken.
     lines: VecDeque<String>,
-    /// True once the process exited (not yet reaped).
-    exited: bool,
     /// True once it said hello.
     pub(super) greeted: bool,
     /// Jobs it answered.
@@ -60,34 +41,21 @@ pub(super) struct Worker {
 impl Worker {
     /// Starts `/bin/sh -c command` with `env` added, in a process group of its own.
     pub(super) fn spawn(command: &str, env: &[(String, OsString)]) -> io::Result<Worker> {
-        let mut child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(command)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .spawn()?;
-        let pgid = child.id() as Pid;
-        let out = Pipe::new(
-            child.stdout.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
-            Stream::Out,
-        )
-        .with_max_line(MAX_ANSWER);
-        let err = Pipe::new(
-            child.stderr.take().map(|p| Box::new(p) as Box<dyn ReadFd>),
-            Stream::Err,
-        );
+        let launch = Launch {
+            command,
+            env: &Environ::inherit(env),
+            vars: &[],
+            cwd: None,
+        };
+        let io = Io {
+            stdin: true,
+            output: true,
+            // Past the bound a piece of the line is emitted, which `next_message` refuses.
+            max_out_line: Some(MAX_ANSWER),
+        };
         Ok(Worker {
-            stdin: child.stdin.take(),
-            pidfd: sys::pidfd_open(pgid),
-            child,
-            pgid,
-            out,
-            err,
+            process: Process::spawn(&launch, io, None)?,
             lines: VecDeque::new(),
-            exited: false,
             greeted: false,
             jobs: 0,
         })
@@ -95,61 +63,40 @@ impl Worker {
 
     /// True if the process has exited (it is then of no more use).
     pub(super) fn has_exited(&mut self) -> bool {
-        self.exited = self.exited || sys::child_exited(self.pgid);
-        self.exited
+        self.process.has_exited()
     }
 
-    /// Writes one request line (`line` ends with `\n`). A failure (the worker is gone) is left
-    /// for the wait that follows to find.
-    pub(super) fn send(
-        &mut self,
-        line: &[u8],
-        started: Instant,
-        control: &Control<'_>,
-        log: &mut dyn FnMut(Stream, &str),
-    ) -> Result<(), Gone> {
-        let Some(mut stdin) = self.stdin.take() else {
-            return Ok(());
-        };
-        if line.len() <= WRITE_INLINE {
-            let _ = stdin.write_all(line).and_then(|()| stdin.flush());
-            self.stdin = Some(stdin);
-            return Ok(());
-        }
-        std::thread::scope(|scope| {
-            let writer = scope.spawn(move || {
-                let _ = stdin.write_all(line).and_then(|()| stdin.flush());
-                stdin
-            });
-            // Read meanwhile (stderr to the log, stdout queued): a worker may write while it
-            // reads a long request.
-            while !writer.is_finished() {
-                if let Err(gone) = self.wait_step(started, control, log, Duration::from_millis(5)) {
-                    // The worker was ended: its stdin's reader is gone, the write fails now.
-                    let _ = writer.join();
-                    return Err(gone);
-                }
-            }
-            if let Ok(stdin) = writer.join() {
-                self.stdin = Some(stdin);
-            }
-            Ok(())
-        })
+    /// Takes a job at `started`: its time limit counts from then.
+    pub(super) fn begin(&mut self, started: Instant) {
+        self.process.start_clock(started);
+    }
+
+    /// Queues a request line (`line` ends with `\n`); the waits for the answer write it, as
+    /// fast as the worker reads. A worker that is gone is found by the wait.
+    pub(super) fn send(&mut self, line: &[u8]) {
+        self.process.write(line);
     }
 
     /// Waits for the next protocol message: a line on stdout that is a JSON object with an
     /// `ok` or `hello` field. Other stdout lines go to `log` as `out`, stderr lines as `err`.
+    /// The `first` message must be the first line, whatever it is (the hello).
     pub(super) fn next_message(
         &mut self,
-        started: Instant,
         control: &Control<'_>,
         log: &mut dyn FnMut(Stream, &str),
+        first: bool,
     ) -> Result<serde_json::Map<String, serde_json::Value>, Gone> {
         loop {
             while let Some(line) = self.lines.pop_front() {
+                if line.len() >= MAX_ANSWER {
+                    return Err(Gone::Broke(format!(
+                        "the worker wrote a line longer than {} MiB on stdout: write one JSON line per message, logging to stderr",
+                        MAX_ANSWER >> 20
+                    )));
+                }
                 match crate::run::nonfinite::parse(line.as_bytes()) {
                     Ok(serde_json::Value::Object(m))
-                        if m.contains_key("ok") || m.contains_key("hello") =>
+                        if first || m.contains_key("ok") || m.contains_key("hello") =>
                     {
                         // Whatever it wrote to stderr before answering belongs to this job.
                         self.read_ready(log);
@@ -157,142 +104,49 @@ impl Worker {
                     }
                     _ => log(Stream::Out, &line),
                 }
+                if first {
+                    return Err(Gone::Broke(protocol::NOT_A_HELLO.to_owned()));
+                }
             }
-            self.wait_step(started, control, log, TICK)?;
+            self.wait_step(control, log)?;
         }
     }
 
-    /// One wait of at most `tick`: reads what is ready, and ends the worker when it exited,
-    /// its time ran out or the run is being stopped.
+    /// One wait: reads what is ready; a worker that was stopped (the time limit, the run's
+    /// stop), exited or closed its stdout is ended, reaped and gone.
     fn wait_step(
         &mut self,
-        started: Instant,
         control: &Control<'_>,
         log: &mut dyn FnMut(Stream, &str),
-        tick: Duration,
     ) -> Result<(), Gone> {
-        let now = Instant::now();
-        if control.killing() {
-            self.kill_now();
-            return Err(Gone::Stopped(control.stopped_status()));
-        }
-        let timed_out = control.timeout.is_some_and(|t| now - started >= t);
-        if control.cancelled() || timed_out {
-            let why = if timed_out && !control.cancelled() {
-                Status::Timeout
-            } else {
-                control.stopped_status()
-            };
-            self.stop(control, log);
-            return Err(Gone::Stopped(why));
-        }
-        if !self.out.is_open() || self.exited {
-            return Err(self.gone(log));
-        }
-        let mut wait = tick;
-        if let Some(t) = control.timeout {
-            wait = wait.min((started + t).saturating_duration_since(now));
-        }
-        self.poll(wait, log);
-        Ok(())
-    }
-
-    /// Polls stdout, stderr and the pidfd for up to `wait`, reading what is ready.
-    fn poll(&mut self, wait: Duration, log: &mut dyn FnMut(Stream, &str)) {
-        let Worker {
-            out,
-            err,
-            pidfd,
-            lines,
-            exited,
-            pgid,
-            ..
-        } = self;
-        let mut fds = Vec::with_capacity(3);
-        fds.extend(out.fd());
-        fds.extend(err.fd());
-        let watch_exit = !*exited && pidfd.is_some();
-        if let (true, Some(fd)) = (watch_exit, pidfd.as_ref()) {
-            fds.push(fd.as_fd());
-        }
-        if fds.is_empty() {
-            std::thread::sleep(wait.min(Duration::from_millis(10)));
-            *exited = *exited || sys::child_exited(*pgid);
-            return;
-        }
-        let (out_open, err_open) = (out.is_open(), err.is_open());
-        let ready = match sys::poll_readable(&fds, wait) {
-            Ok(ready) => ready,
-            Err(_) => return,
+        let Worker { process, lines, .. } = self;
+        let mut sink = |stream: Stream, line: &str| match stream {
+            Stream::Out => lines.push_back(line.to_owned()),
+            _ => log(stream, line),
         };
-        drop(fds);
-        let mut at = 0;
-        if out_open {
-            if ready[at] {
-                out.read_some(&mut |_, line| lines.push_back(line.to_owned()));
-            }
-            at += 1;
+        process.step(control, TICK, &mut sink);
+        if process.stopped().is_some() {
+            // Its stop ladder to the end; what it says meanwhile is logged.
+            process.wait_done(control, TICK, log);
+            lines.drain(..).for_each(|line| log(Stream::Out, &line));
+            return Err(Gone::Ended(process.reap(Some(control))));
         }
-        if err_open {
-            if ready[at] {
-                err.read_some(log);
-            }
-            at += 1;
+        if process.exited() || !process.stdout_open() {
+            // Read what its pipes still hold (its last protocol lines stay queued).
+            process.drain_until(Instant::now() + DRAIN);
+            process.wait_done(control, TICK, &mut sink);
+            return Err(Gone::Ended(process.reap(Some(control))));
         }
-        if watch_exit && ready.get(at) == Some(&true) {
-            *exited = true;
-        } else if !watch_exit && !*exited && !ready.contains(&true) {
-            *exited = sys::child_exited(*pgid);
-        }
+        Ok(())
     }
 
     /// Reads what stderr holds right now, without waiting.
     fn read_ready(&mut self, log: &mut dyn FnMut(Stream, &str)) {
-        for _ in 0..64 {
-            let Some(fd) = self.err.fd() else { return };
-            match sys::poll_readable(&[fd], Duration::ZERO) {
-                Ok(r) if r == [true] => self.err.read_some(log),
-                _ => return,
-            }
-        }
-    }
-
-    /// The worker exited or closed its stdout: read what its pipes still hold (its last
-    /// protocol lines stay queued), end its group, reap it and say how it ended.
-    fn gone(&mut self, log: &mut dyn FnMut(Stream, &str)) -> Gone {
-        let until = Instant::now() + DRAIN;
-        while (self.out.is_open() || self.err.is_open()) && Instant::now() < until {
-            self.poll(until.saturating_duration_since(Instant::now()), log);
-        }
-        self.out
-            .close(&mut |_, line| self.lines.push_back(line.to_owned()));
-        self.err.close(log);
-        sys::signal_group(self.pgid, Signal::Kill);
-        self.stdin = None;
-        match self.child.wait() {
-            Ok(s) => match (s.code(), s.signal()) {
-                (Some(c), _) => Gone::Exited {
-                    how: format!("exit code {c}"),
-                    exit_code: Some(c),
-                    signal: None,
-                },
-                (None, Some(sig)) => Gone::Exited {
-                    how: format!("killed by signal {sig} ({})", sys::signal_name(sig)),
-                    exit_code: None,
-                    signal: Some(sig),
-                },
-                (None, None) => Gone::Exited {
-                    how: "ended without status".to_owned(),
-                    exit_code: None,
-                    signal: None,
-                },
-            },
-            Err(e) => Gone::Exited {
-                how: format!("cannot wait for it: {e}"),
-                exit_code: None,
-                signal: None,
-            },
-        }
+        let Worker { process, lines, .. } = self;
+        process.read_ready(&mut |stream, line| match stream {
+            Stream::Out => lines.push_back(line.to_owned()),
+            _ => log(stream, line),
+        });
     }
 
     /// Takes the protocol lines left after the worker ended (an answer written just before
@@ -309,48 +163,27 @@ impl Worker {
         None
     }
 
-    /// Stops the worker: SIGTERM to its group, the grace period (a second Ctrl-C cuts it
-    /// short), SIGKILL, reaped.
-    pub(super) fn stop(&mut self, control: &Control<'_>, log: &mut dyn FnMut(Stream, &str)) {
-        sys::signal_group(self.pgid, Signal::Term);
-        let until = Instant::now() + control.grace;
-        while !self.exited && !control.killing() && Instant::now() < until {
-            self.poll(
-                TICK.min(until.saturating_duration_since(Instant::now())),
-                log,
-            );
-            let mut stray = |line: String| log(Stream::Out, &line);
-            self.lines.drain(..).for_each(&mut stray);
-        }
-        self.kill_now();
-        self.read_ready(log);
-    }
-
     /// Ends the worker's group now and reaps it.
     pub(super) fn kill_now(&mut self) {
-        sys::signal_group(self.pgid, Signal::Kill);
-        self.stdin = None;
-        let _ = self.child.wait();
-        self.exited = true;
+        self.process.kill(None);
+        self.process.reap(None);
     }
 
-    /// Closes stdin, the worker's cue to exit.
+    /// Closes its stdin, the worker's cue to exit.
     pub(super) fn close_stdin(&mut self) {
-        self.stdin = None;
+        self.process.close_stdin();
     }
 
-    /// Ends a worker whose stdin is closed: waits until `until` for it to exit (reading and
-    /// logging what it writes), then ends its group and reaps it.
+    /// Tells the worker to exit (closes its stdin) and gives it until `until` (reading and
+    /// logging what it writes); then its group is ended and it is reaped.
     pub(super) fn finish(&mut self, until: Instant, log: &mut dyn FnMut(Stream, &str)) {
-        self.stdin = None;
-        while !self.exited && Instant::now() < until {
-            self.poll(
-                TICK.min(until.saturating_duration_since(Instant::now())),
-                log,
-            );
-            let mut stray = |line: String| log(Stream::Out, &line);
-            self.lines.drain(..).for_each(&mut stray);
-        }
-        self.kill_now();
+        self.process.close_stdin();
+        self.process.drain_until(until);
+        self.process
+            .wait_done(&Control::only_timeout(None), TICK, log);
+        self.lines
+            .drain(..)
+            .for_each(|line| log(Stream::Out, &line));
+        self.process.reap(None);
     }
 }

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::input::Record;
 use crate::model::Status;
-use crate::run::attempt::fields_of;
+use crate::run::attempt::{cut_reason, fields_of};
 use crate::run::executor::JobSpec;
 
 /// The protocol version this jobsplit speaks.
@@ -14,12 +14,13 @@ pub(crate) const VERSION: u64 = 1;
 /// The name a hello carries.
 const HELLO: &str = "jobsplit-worker";
 
+/// Why a worker whose first line is not a hello cannot be used.
+pub(super) const NOT_A_HELLO: &str = "the worker's first line was not a hello: it must write {\"hello\": \"jobsplit-worker\", \"version\": 1} first (docs/workers.md)";
+
 /// Checks a worker's first message: `Err` says why the worker cannot be used.
 pub(super) fn check_hello(message: &Map<String, Value>) -> Result<(), String> {
     if message.get("hello").and_then(Value::as_str) != Some(HELLO) {
-        return Err(format!(
-            "the worker's first line was not a hello: it must write {{\"hello\": \"{HELLO}\", \"version\": {VERSION}}} first (docs/workers.md)"
-        ));
+        return Err(NOT_A_HELLO.to_owned());
     }
     match message.get("version").and_then(Value::as_u64) {
         Some(VERSION) => Ok(()),
@@ -80,8 +81,10 @@ pub(super) fn read_answer(index: u64, message: &Map<String, Value>) -> Result<An
             Ok((Status::Ok, None, fields))
         }
         Some(Value::Bool(false)) => {
+            // Cut as a command job's stderr line is: a long message (a 100 KB dump) would fill
+            // results.csv, the log and every notify event.
             let error = match message.get("error") {
-                Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+                Some(Value::String(s)) if !s.trim().is_empty() => cut_reason(s),
                 Some(Value::Null) | None => "the worker said the job failed (no message)".into(),
                 Some(other) => other.to_string(),
             };
@@ -105,6 +108,12 @@ mod tests {
             Value::Object(m) => m,
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn the_hello_is_spelled_once() {
+        let hello = format!("{{\"hello\": \"{HELLO}\", \"version\": {VERSION}}}");
+        assert!(NOT_A_HELLO.contains(&hello), "{NOT_A_HELLO}");
     }
 
     #[test]
