@@ -26,7 +26,7 @@ pub(crate) struct RemoteStudy {
 
 /// Resolves the study, the selected machines and their places, and the ssh client.
 pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
-    let study = super::resolve::study_with(&args.input, None, &[], None)?;
+    let study = super::resolve::study_with(&args.input, None, &[], None, Default::default())?;
     let root = match study.config.path.as_deref().and_then(Path::parent) {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

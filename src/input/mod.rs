@@ -2,6 +2,7 @@
 
 mod canonical;
 mod config;
+mod epochs;
 mod format;
 mod jobs;
 mod machines;
@@ -10,6 +11,9 @@ mod values;
 
 pub use canonical::{to_canonical, write_canonical};
 pub use config::{Capture, Config, JobsConfig, RunConfig, ShipConfig, Workdir, DEFAULT_CONFIG};
+pub use epochs::{
+    epochs_path, load_growing, read_epochs, record_epochs, EpochRecord, Grow, Growth, Recorded,
+};
 pub use format::Format;
 pub use jobs::{JobList, Record};
 pub use machines::{load_machines, parse_machines, Machine, MAX_CORES, MAX_WEIGHT};

@@ -462,6 +462,7 @@ impl<'r> Runner<'r> {
                 })
                 .collect(),
             payload: crate::remote::payload_of_this_run(),
+            epochs: crate::output::manifest::ManifestEpoch::of(plan, self.machine),
         }
     }
 

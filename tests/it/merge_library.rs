@@ -126,6 +126,7 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
         balance: None,
         planned: Vec::new(),
         payload: None,
+        epochs: Vec::new(),
     }
     .write_atomic(&path)
     .unwrap();
