@@ -20,5 +20,6 @@ pub use machines::{load_machines, parse_machines, Machine, MAX_CORES, MAX_WEIGHT
 pub use template::Template;
 pub use values::{
     check_range, parse_duration, parse_progress_interval, parse_ranged, parse_status_interval,
-    MAX_DURATION, MAX_NICE, MAX_RETRIES, MAX_THREADS, MIN_PROGRESS_INTERVAL, STATUS_INTERVAL,
+    MAX_BLOCK, MAX_DURATION, MAX_NICE, MAX_RETRIES, MAX_THREADS, MIN_PROGRESS_INTERVAL,
+    STATUS_INTERVAL,
 };

@@ -79,7 +79,7 @@ pub(crate) struct Settings<'a> {
     /// `Some(dir)`: also write `dir/<index>.log.gz` per job.
     pub(crate) job_logs: Option<&'a Path>,
     /// The jobs the user cancels (`jobsplit cancel`), when the run takes requests.
-    pub(crate) cancels: Option<&'a JobCancels>,
+    pub(crate) cancels: Option<&'a JobCancels<'a>>,
     /// The work, whose records give every row the job's inputs.
     pub(crate) work: &'a Work,
 }

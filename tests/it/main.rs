@@ -73,6 +73,8 @@ mod static_binary;
 mod status_inputs;
 mod stdin_jobs;
 mod steal;
+mod steal_race;
+mod steal_resume;
 mod study_property;
 mod symlinks;
 mod terminal_text;

@@ -8,6 +8,7 @@ mod columns;
 mod data;
 mod pending;
 mod reader;
+mod resume;
 mod row;
 mod writer;
 
@@ -17,5 +18,6 @@ pub use columns::{
 pub(crate) use data::Data;
 pub(crate) use pending::left_warning as pending_rows_warning;
 pub use reader::{ResultsReader, Row};
+pub use resume::{Decision, Existing};
 pub use row::{ResultRow, FIXED};
-pub use writer::{Existing, ResultsWriter};
+pub use writer::ResultsWriter;

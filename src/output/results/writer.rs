@@ -8,7 +8,7 @@
 //! a burst of new columns at once: the cost stays linear in the file, not rows x columns^2. An
 //! existing file is read back with the one [`ResultsReader`] (the resume scan).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -18,38 +18,10 @@ use super::columns::{column_name, insert_column, COMMAND};
 use super::data::Data;
 use super::pending::{self, Journal, PendingRow};
 use super::reader::ResultsReader;
+use super::resume::{scan, Existing, RUN_FIX};
 use super::row::{fixed_cells, ResultRow, FIXED};
 use crate::error::{Error, Result};
-use crate::model::Status;
 use crate::output::atomic::sync_dir;
-
-/// What an existing results.csv already holds.
-#[derive(Debug, Default)]
-pub struct Existing {
-    /// Rows read.
-    pub rows: u64,
-    /// Keys with an ok row.
-    pub ok_keys: HashSet<String>,
-    /// The highest attempt number per key.
-    pub attempts: HashMap<String, u32>,
-    /// Keys whose last row is `cancelled` (`jobsplit cancel`): a resume does not run them.
-    pub cancelled_keys: HashSet<String>,
-    /// Bytes cut from a row torn by a crash.
-    pub repaired_bytes: u64,
-}
-
-impl Existing {
-    /// Reads what the results.csv at `path` holds, writing nothing (a torn last row is left as
-    /// it is; `run` cuts it).
-    ///
-    /// # Errors
-    /// A results.csv that cannot be read or is not one.
-    pub fn read(path: &Path) -> Result<Existing> {
-        let mut existing = Existing::default();
-        scan(path, &mut existing)?;
-        Ok(existing)
-    }
-}
 
 /// Appends rows to a results.csv.
 #[derive(Debug)]
@@ -359,28 +331,4 @@ fn rewrite(
     }
     sync_dir(path);
     Ok(())
-}
-
-/// The end of a message about a results.csv `run` cannot append to.
-const RUN_FIX: &str = "move it away or pass --fresh";
-
-/// Reads an existing file with the one reader: its result columns, what it holds, and where a
-/// torn last row starts (the end of its last whole row), if it has one.
-fn scan(path: &Path, existing: &mut Existing) -> Result<(Vec<String>, Option<u64>)> {
-    let mut reader = ResultsReader::from_data(path, Data::open(path)?, RUN_FIX)?;
-    while let Some(row) = reader.next_row()? {
-        existing.rows += 1;
-        let key = String::from_utf8_lossy(row.cell(1)).into_owned();
-        if row.status == Status::Ok {
-            existing.ok_keys.insert(key.clone());
-        }
-        if row.status == Status::Cancelled {
-            existing.cancelled_keys.insert(key.clone());
-        } else {
-            existing.cancelled_keys.remove(&key);
-        }
-        let a = existing.attempts.entry(key).or_insert(0);
-        *a = (*a).max(row.attempt);
-    }
-    Ok((reader.columns().to_vec(), reader.torn_at()))
 }
