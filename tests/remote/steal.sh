@@ -194,10 +194,11 @@ wpid=$!
 for _ in $(seq 80); do grep -q '^stole.*for fast' "$TMP/w4.out" && break; sleep 0.1; done
 bash "$SH/crash.sh" host3 >/dev/null 2>&1
 # What host3 had done when it lost power: the jobs that ended (a marker) and those its run
-# recorded ok. A job with a marker and no ok row was killed between its end and its row: the
-# relaunch rightly runs it again (it never ended as far as jobsplit knows).
+# recorded ok (results.csv and its journal). A job with a marker and no ok row was killed
+# between its end and its row: the relaunch rightly runs it again (it never ended as far as
+# jobsplit knows).
 sort "$HOSTS/host3/home/marker" 2>/dev/null >"$TMP/m4-ended"
-cat "$HOSTS"/host3/home/jobsplit/crash/out/fast/results*.csv 2>/dev/null |
+cat "$HOSTS"/host3/home/jobsplit/crash/out/fast/results*.csv* 2>/dev/null |
     awk -F, '$4 == "ok" { print $1 }' | sort -u >"$TMP/m4-ok"
 comm -23 "$TMP/m4-ended" "$TMP/m4-ok" >"$TMP/m4-cut"
 sleep 0.5
