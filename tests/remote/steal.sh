@@ -14,7 +14,8 @@
 #      one winner per block, and each block's claim names it;
 #   3. the launcher killed mid-steal: the hosts finish what they hold, nothing twice;
 #   4. a thief crashed mid-run, booted and relaunched: it resumes the blocks handed to it,
-#      nothing twice, nothing lost;
+#      nothing lost, nothing twice but a job the crash cut between its end (marker) and its
+#      row, which the relaunch rightly runs again;
 #   5. another block size or another mode on a host: the claim is refused, nothing claimed.
 # Prints "N passed, N failed" last; exits 1 if any failed. Needs root (sshd, namespaces);
 # without it says so LOUDLY and exits 0 with "0 passed, 0 failed, 1 skipped".
