@@ -89,12 +89,16 @@ fn look(path: &Path) -> Option<[(u64, Option<std::time::SystemTime>); 2]> {
 }
 
 /// True when the list at `path` holds more finished jobs than the plan, or its epochs file
-/// more epochs. A list that does not read now (being rewritten?) has not grown yet: the run
-/// that follows refuses it if it stays so.
+/// more epochs and the list their jobs. A list that does not read now (being rewritten?), or
+/// an epochs file ahead of its list (`launch` ships the epochs file first, the list a moment
+/// later), has not grown yet: the follower waits on.
 fn grew(path: &Path, format: crate::input::Format, jobs: u64, epochs: usize) -> bool {
-    let recorded = read_epochs(&epochs_path(path))
-        .ok()
-        .flatten()
-        .map_or(0, |r| r.len());
-    recorded > epochs || JobList::load_growing(path, format).is_ok_and(|l| l.terminated() > jobs)
+    let recorded = read_epochs(&epochs_path(path)).ok().flatten();
+    let Ok(list) = JobList::load_growing(path, format) else {
+        return false;
+    };
+    match recorded {
+        Some(r) if r.len() > epochs => r.last().is_some_and(|e| list.len() >= e.span.end()),
+        _ => list.terminated() > jobs,
+    }
 }

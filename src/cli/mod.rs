@@ -16,6 +16,7 @@ mod program;
 mod progress;
 mod remote_args;
 mod remote_cmd;
+mod remote_epochs;
 mod remote_steal;
 mod remote_study;
 mod remote_watch;

@@ -14,13 +14,21 @@ use crate::remote::quote::{join, quote};
 use crate::remote::Host;
 
 pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
-    let r = resolve(&args.remote)?;
+    let mut r = resolve(&args.remote)?;
+    // The epochs of a list that grew, recorded here as `run` records them, planned and shipped.
+    if super::remote_epochs::record(&args.remote)? {
+        r = resolve(&args.remote)?;
+    }
     let input = &args.remote.input;
     let mut named: Vec<PathBuf> = Vec::new();
     if let Some(c) = &r.study.config.path {
         named.push(c.clone());
     }
     if let Some(j) = super::resolve::jobs_path(input, &r.study.config) {
+        let epochs = crate::input::epochs_path(&j);
+        if epochs.is_file() {
+            named.push(epochs);
+        }
         named.push(j);
     }
     named.push(super::resolve::machines_path(input, &r.study.config));

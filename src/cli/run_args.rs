@@ -33,7 +33,8 @@ pub(crate) struct RunArgs {
     /// Print the commands this machine would run now, in order, one per line; run and write nothing
     #[arg(long)]
     pub(crate) dry_run: bool,
-    /// Refuse to run unless the plan digest starts with HEX
+    /// Refuse to run unless the plan digest starts with HEX (with --follow: or an epoch's, the
+    /// plan grew from it)
     #[arg(long, value_name = "HEX")]
     pub(crate) expect_digest: Option<String>,
     /// Result capture: none, or last-line (last stdout line -> `result` column)

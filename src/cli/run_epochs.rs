@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use super::resolve::{self, Study};
 use super::JobSource;
-use crate::input::{read_epochs, record_epochs, Grow, Machine, Recorded};
+use crate::input::{read_epochs, record_epochs, Grow, Growth, Machine, Recorded};
 use crate::output::manifest::Manifest;
 
 /// How a run cuts its job list: the jobs after the last epoch that are written to the end of
@@ -67,15 +67,29 @@ pub(crate) fn grown_study(
 /// # Errors
 /// If the epochs file cannot be written.
 pub(crate) fn record(settings: &super::run_resolve::RunSettings) -> Result<Recorded> {
-    let Some(growth) = &settings.growth else {
-        return Ok(Recorded::Done);
-    };
+    match &settings.growth {
+        Some(growth) => record_growth(growth, settings.quiet),
+        None => Ok(Recorded::Done),
+    }
+}
+
+/// Records the epochs of `growth` that its epochs file does not hold yet (the one rule of
+/// `run` and `launch`), saying so unless `quiet`.
+///
+/// # Errors
+/// If the epochs file cannot be written.
+pub(crate) fn record_growth(growth: &Growth, quiet: bool) -> Result<Recorded> {
     let done = record_epochs(growth)?;
-    if done == Recorded::Done && !settings.quiet {
+    if done == Recorded::Done && !quiet {
         for (e, epoch) in growth.epochs.iter().enumerate().skip(growth.recorded) {
             super::term::errln!(
-                "{}: note: the job list grew: epoch {e} (jobs {} to {}) recorded in {}",
+                "{}: note: {} {e} (jobs {} to {}) recorded in {}",
                 super::program::name(),
+                if e == 0 {
+                    "the job list is epoch"
+                } else {
+                    "the job list grew: epoch"
+                },
                 epoch.span.first,
                 epoch.span.end() - 1,
                 crate::text::escape(&growth.file.display().to_string())

@@ -194,7 +194,12 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
     }
     if let Some(hex) = &args.expect_digest {
         let hex = hex.to_ascii_lowercase();
-        if hex.is_empty() || !plan.plan_digest().hex().starts_with(&hex) {
+        // A follower's plan may have grown from the expected one: an epoch of it (D_e chains
+        // every earlier epoch) is that plan.
+        let grew_from = |e: &crate::plan::EpochPlan| e.plan_digest.hex().starts_with(&hex);
+        let matches = plan.plan_digest().hex().starts_with(&hex)
+            || (args.follow && plan.epochs().iter().any(grew_from));
+        if hex.is_empty() || !matches {
             bail!(Error::usage(format!(
                 "the plan digest is {} but --expect-digest says {hex}: the hosts' inputs differ (job list, config, machines or seed)",
                 plan.plan_digest().short()

@@ -92,7 +92,8 @@ pub(crate) fn start(args: &[String], out: &mut dyn Write) -> Result<()> {
     };
     let dir = Path::new(dir);
     let mdir = machine_dir(dir, outdir, machine);
-    let answer = if running(&mdir) {
+    // A follower waiting for its list to grow holds no lock: its pid file tells it.
+    let answer = if running(&mdir) || our_pid(dir, machine).is_some() {
         Started::Running
     } else if force == "0" && done(&mdir, digest) {
         Started::Done
@@ -168,11 +169,8 @@ pub(crate) fn stop(args: &[String], out: &mut dyn Write) -> Result<()> {
     };
     let dir = Path::new(dir);
     let mdir = machine_dir(dir, outdir, machine);
-    let pid = std::fs::read_to_string(pid_file(dir, machine))
-        .ok()
-        .and_then(|t| t.trim().parse::<crate::sys::Pid>().ok());
-    let answer = match pid {
-        Some(pid) if running(&mdir) && is_our_run(pid) => {
+    let answer = match our_pid(dir, machine) {
+        Some(pid) => {
             crate::sys::interrupt(pid);
             "stopping"
         }
@@ -180,6 +178,14 @@ pub(crate) fn stop(args: &[String], out: &mut dyn Write) -> Result<()> {
         _ => "not-running",
     };
     wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
+}
+
+/// The process id of the run `start` started for `machine`, while it lives.
+fn our_pid(dir: &Path, machine: &str) -> Option<crate::sys::Pid> {
+    std::fs::read_to_string(pid_file(dir, machine))
+        .ok()
+        .and_then(|t| t.trim().parse::<crate::sys::Pid>().ok())
+        .filter(|pid| is_our_run(*pid))
 }
 
 /// True when process `pid` is a jobsplit run (its command line holds `run`).

@@ -161,7 +161,15 @@ fn send_payload(
     }
     let mut stream = Vec::new();
     let mut bytes = 0;
-    for f in payload.files.iter().filter(|f| need.contains(&f.rel)) {
+    // Epochs files first: a host (a run following its list) never sees a grown list without
+    // its epochs (docs/remote.md).
+    let mut sent: Vec<_> = payload
+        .files
+        .iter()
+        .filter(|f| need.contains(&f.rel))
+        .collect();
+    sent.sort_by_key(|f| !f.rel.ends_with(".epochs"));
+    for f in sent {
         let data = std::fs::read(&f.path)
             .map_err(|e| LaunchError::Refused(format!("{}: {e}", f.path.display())))?;
         let frame = Frame {

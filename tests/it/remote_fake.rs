@@ -6,6 +6,7 @@
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use crate::harness::{bin, clean_env};
 
@@ -207,4 +208,170 @@ fn a_machine_without_a_destination_is_bad_input_and_nothing_is_sent() {
         "jobsplit: error: machine a has no ssh destination: add \"ssh\": \"user@host\" to it in the machines file, or pass --host a=HOST\n"
     );
     assert!(!lab.dir.path().join("homes").exists());
+}
+
+/// True when the host's run of machine `a b` finished a plan of `jobs` jobs.
+fn finished(host: &Path, jobs: u64) -> bool {
+    let m: serde_json::Value = std::fs::read(host.join("out/a b/manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    m["state"] == "finished" && m["jobs_total"] == jobs
+}
+
+fn append_jobs(study: &Path, text: &str) {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(study.join("jobs.txt"))
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// The laptop never runs the study: `launch` records the list's epochs here with `run`'s rule
+/// (epoch 0 at the first launch, each append since the next epoch) and refuses an edited list
+/// in one line, writing nothing.
+#[test]
+fn launch_records_the_epochs_of_a_grown_list_here() {
+    let lab = Lab::new();
+    let epochs = lab.study().join("jobs.txt.epochs");
+    let first = lab.jobsplit(&lab.study(), &["launch"]);
+    assert!(
+        text(&first).contains("note: the job list is epoch 0 (jobs 0 to 5) recorded in"),
+        "{}",
+        text(&first)
+    );
+    let lines = |n: usize| {
+        let t = std::fs::read_to_string(&epochs).unwrap();
+        assert_eq!(t.lines().count(), n + 1, "{t}");
+        t
+    };
+    let once = lines(1);
+    assert!(once.contains("\n0 0 6 "), "{once}");
+    let again = lab.jobsplit(&lab.study(), &["launch"]);
+    assert!(!text(&again).contains("recorded in"), "{}", text(&again));
+    assert_eq!(lines(1), once);
+
+    append_jobs(&lab.study(), "6\n7\nhalf");
+    let grown = lab.jobsplit(&lab.study(), &["launch"]);
+    assert!(
+        text(&grown).contains("note: the job list grew: epoch 1 (jobs 6 to 7) recorded in"),
+        "{}",
+        text(&grown)
+    );
+    let two = lines(2);
+    assert!(two.starts_with(&once) && two.contains("\n1 6 2 "), "{two}");
+    let plan = lab.jobsplit(&lab.study(), &["plan", "--json"]);
+    assert!(text(&plan).contains("\"epochs\""), "{}", text(&plan));
+
+    let list = std::fs::read_to_string(lab.study().join("jobs.txt")).unwrap();
+    std::fs::write(lab.study().join("jobs.txt"), list.replacen("3\n", "x\n", 1)).unwrap();
+    let edited = lab.jobsplit(&lab.study(), &["launch"]);
+    assert_eq!(edited.status.code(), Some(2), "{}", text(&edited));
+    assert!(
+        text(&edited).contains("is not what") && text(&edited).lines().count() == 1,
+        "{}",
+        text(&edited)
+    );
+    assert_eq!(lines(2), two);
+}
+
+/// `launch` ships a grown list's epochs file first and the list a moment later: a run
+/// following the list on the host waits for the list, then runs the new epoch; nothing twice.
+#[test]
+fn a_follower_waits_for_the_list_shipped_after_its_epochs_file() {
+    let lab = Lab::new();
+    let _ = lab.jobsplit(&lab.study(), &["launch"]); // records epoch 0 here
+    let host = lab.host_study();
+    std::fs::copy(
+        lab.study().join("jobs.txt.epochs"),
+        host.join("jobs.txt.epochs"),
+    )
+    .unwrap();
+    let mut cmd = Command::new(bin());
+    clean_env(&mut cmd);
+    let mut follower = cmd
+        .current_dir(&host)
+        .args(["run", "--machine", "a b", "--yes", "--quiet", "--follow"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let manifest = |jobs: u64| finished(&host, jobs);
+    let wait = Duration::from_secs(30);
+    assert!(crate::harness::wait_until(wait, || manifest(6)));
+
+    append_jobs(&lab.study(), "6\n7\n");
+    let _ = lab.jobsplit(&lab.study(), &["launch"]); // records epoch 1 here
+    std::fs::copy(
+        lab.study().join("jobs.txt.epochs"),
+        host.join("jobs.txt.epochs"),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        follower.try_wait().unwrap().is_none(),
+        "the follower ended on an epochs file ahead of its list"
+    );
+    std::fs::copy(lab.study().join("jobs.txt"), host.join("jobs.txt")).unwrap();
+    assert!(crate::harness::wait_until(wait, || manifest(8)));
+    crate::harness::signal(follower.id(), libc::SIGTERM);
+    let out = follower.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let log = crate::harness::gunzip(&host.join("out/a b/log.gz"));
+    for i in 0..8 {
+        assert_eq!(
+            log.matches(&format!("hi {i}\n")).count(),
+            1,
+            "job {i}: {log}"
+        );
+    }
+}
+
+/// A launched study that grows: `launch -- --follow` starts a follower; an append and a second
+/// launch record the new epoch here and ship it; the running follower is reported, not started
+/// twice, and runs the new jobs; collect --merge: every job ok, none twice.
+#[test]
+fn a_launched_follower_runs_the_epoch_a_second_launch_ships() {
+    let lab = Lab::new();
+    let host = lab.dir.path().join("homes/h1/st it's");
+    let first = lab.jobsplit(&lab.study(), &["launch", "--", "--follow"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert!(
+        text(&first).contains("a b (h1): started (pid"),
+        "{}",
+        text(&first)
+    );
+    let wait = Duration::from_secs(60);
+    assert!(crate::harness::wait_until(wait, || finished(&host, 6)));
+
+    append_jobs(&lab.study(), "6\n7\n");
+    let second = lab.jobsplit(&lab.study(), &["launch", "--", "--follow"]);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    assert!(
+        text(&second).contains("a b (h1): running already: nothing started; sent 2 files"),
+        "{}",
+        text(&second)
+    );
+    assert_eq!(
+        std::fs::read(host.join("jobs.txt.epochs")).unwrap(),
+        std::fs::read(lab.study().join("jobs.txt.epochs")).unwrap()
+    );
+    assert!(crate::harness::wait_until(wait, || finished(&host, 8)));
+    let stop = lab.jobsplit(&lab.study(), &["stop"]);
+    assert_eq!(text(&stop), "a b (h1): stopping\n");
+    let lock = host.join("out/a b/.lock");
+    assert!(crate::harness::wait_until(wait, || {
+        std::fs::File::open(&lock).is_ok_and(|f| f.try_lock().is_ok())
+    }));
+    let merged = lab.jobsplit(&lab.study(), &["collect", "--merge"]);
+    assert_eq!(merged.status.code(), Some(0), "{}", text(&merged));
+    let log = crate::harness::gunzip(&lab.study().join("out/a b/log.gz"));
+    for i in 0..8 {
+        assert_eq!(
+            log.matches(&format!("hi {i}\n")).count(),
+            1,
+            "job {i}: {log}"
+        );
+    }
 }
