@@ -15,6 +15,7 @@ mod program;
 mod progress;
 mod remote_args;
 mod remote_cmd;
+mod remote_rescue;
 mod remote_study;
 mod remote_watch;
 mod report_cmd;

@@ -205,3 +205,104 @@ fn a_machine_without_a_destination_is_bad_input_and_nothing_is_sent() {
     );
     assert!(!lab.dir.path().join("homes").exists());
 }
+
+#[test]
+fn a_dead_host_is_rescued_onto_the_hosts_left_from_here() {
+    let lab = Lab::new();
+    std::fs::write(
+        lab.study().join("machines.json"),
+        r#"{"a b": {"weight": 1, "cores": 2, "ssh": "h1", "dir": "st it's"},
+           "dead": {"weight": 1, "cores": 2, "ssh": "h2", "dir": "st"}}"#,
+    )
+    .unwrap();
+    let host = lab.host_study();
+    let run = lab.jobsplit(&host, &["run", "--machine", "a b", "--yes", "--quiet"]);
+    assert!(run.status.success(), "{}", text(&run));
+    // h2 never comes back: collect what a b did, merge, its jobs are missing.
+    let merged = lab.jobsplit(
+        &lab.study(),
+        &["collect", "--machine", "a b", "--merge", "--out", "merged"],
+    );
+    assert_eq!(merged.status.code(), Some(1), "{}", text(&merged));
+
+    let unknown = lab.jobsplit(
+        &lab.study(),
+        &["launch", "--rescue", "merged", "--dead", "nosuch"],
+    );
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    assert!(
+        text(&unknown).contains("--dead nosuch: no such machine in machines.json"),
+        "{}",
+        text(&unknown)
+    );
+
+    // One command from here: the rescue plan (the machines file without the dead one, the
+    // jobs not ok), its files shipped, its run started on the host left.
+    let launch = lab.jobsplit(
+        &lab.study(),
+        &["launch", "--rescue", "merged", "--dead", "dead"],
+    );
+    assert_eq!(launch.status.code(), Some(0), "{}", text(&launch));
+    let survivors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(host.join("merged/rescue-machines.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        survivors.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["a b"]
+    );
+    let plan = lab.jobsplit(
+        &lab.study(),
+        &[
+            "plan",
+            "--rescue",
+            "merged",
+            "--machines",
+            "merged/rescue-machines.json",
+            "--json",
+        ],
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let digest = plan["plan_digest"].as_str().unwrap();
+    assert!(
+        text(&launch).starts_with(&format!("plan {}", &digest[..8])),
+        "{}",
+        text(&launch)
+    );
+    // The run there ends quickly; collect --rescue brings OUT-rescue back, and the merge of
+    // both has every job exactly once.
+    let watch = lab.jobsplit(
+        &lab.study(),
+        &[
+            "watch",
+            "--rescue",
+            "merged",
+            "--dead",
+            "dead",
+            "--interval",
+            "0.2s",
+        ],
+    );
+    assert_eq!(watch.status.code(), Some(0), "{}", text(&watch));
+    let collect = lab.jobsplit(
+        &lab.study(),
+        &["collect", "--rescue", "merged", "--dead", "dead"],
+    );
+    assert_eq!(collect.status.code(), Some(0), "{}", text(&collect));
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(lab.study().join("out-rescue/a b/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["plan_digest"].as_str(), Some(digest));
+    let m2 = lab.jobsplit(&lab.study(), &["merge", "out", "out-rescue", "--out", "m2"]);
+    assert_eq!(m2.status.code(), Some(0), "{}", text(&m2));
+    assert!(!text(&m2).contains("payload"), "{}", text(&m2));
+    let rows = std::fs::read_to_string(lab.study().join("m2/results.csv")).unwrap();
+    let mut indices: Vec<&str> = rows
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    indices.sort_unstable();
+    assert_eq!(indices, ["0", "1", "2", "3", "4", "5"], "{rows}");
+}
