@@ -306,3 +306,50 @@ fn a_dead_host_is_rescued_onto_the_hosts_left_from_here() {
     indices.sort_unstable();
     assert_eq!(indices, ["0", "1", "2", "3", "4", "5"], "{rows}");
 }
+
+#[test]
+fn an_unchanged_file_is_known_by_its_size_and_time_and_not_read_again() {
+    let lab = Lab::new();
+    let host = lab.host_study();
+    let run = lab.jobsplit(&host, &["run", "--machine", "a b", "--yes", "--quiet"]);
+    assert!(run.status.success(), "{}", text(&run));
+    let first = lab.jobsplit(&lab.study(), &["collect"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let local = lab.study().join("out/a b");
+    assert!(local.join(".collected").is_file());
+    // Same size, same time, other bytes on the host: taken as unchanged (rsync's quick check),
+    // so neither side read it. (Before: both sides hashed every file, and it came again.)
+    let theirs = host.join("out/a b/jobs/3/f.txt");
+    let when = std::fs::metadata(&theirs).unwrap().modified().unwrap();
+    std::fs::write(&theirs, "X\n").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&theirs)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+    let again = lab.jobsplit(&lab.study(), &["collect"]);
+    assert!(
+        text(&again).contains(": 0 new, 0 appended, 10 unchanged;"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(
+        std::fs::read_to_string(local.join("jobs/3/f.txt")).unwrap(),
+        "3\n"
+    );
+    // Its time changed there: hashed again, sent, verified.
+    std::fs::File::options()
+        .write(true)
+        .open(&theirs)
+        .unwrap()
+        .set_modified(when + std::time::Duration::from_secs(1))
+        .unwrap();
+    let changed = lab.jobsplit(&lab.study(), &["collect"]);
+    assert!(text(&changed).contains(": 1 new,"), "{}", text(&changed));
+    assert_eq!(
+        std::fs::read_to_string(local.join("jobs/3/f.txt")).unwrap(),
+        "X\n"
+    );
+    assert!(!host.join("out/a b/.collected").exists());
+}
