@@ -1,5 +1,6 @@
 //! The shared vocabulary of a run: how an attempt ended ([`Status`]), where a log line came from
-//! ([`Stream`]) and what state a run is in ([`RunState`]). `run`, `output` and `merge` all
+//! ([`Stream`]), what state a run is in ([`RunState`]) and how a study is balanced
+//! ([`Balance`]). `run`, `output` and `merge` all
 //! import these; each has exactly one spelling on disk, given here. Outcomes are counted by
 //! [`Tally`]. (The shard a run is lives
 //! in [`crate::engine::Shard`].)
@@ -169,6 +170,30 @@ impl RunState {
 impl fmt::Display for RunState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// How a study's jobs are balanced across its hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Balance {
+    /// Each host runs its own share (the default).
+    #[default]
+    Static,
+    /// Hosts claim blocks and steal the tails of slower shares.
+    Steal,
+}
+
+impl FromStr for Balance {
+    type Err = crate::error::Error;
+    fn from_str(s: &str) -> Result<Balance, crate::error::Error> {
+        match s {
+            "static" => Ok(Balance::Static),
+            "steal" => Ok(Balance::Steal),
+            _ => Err(crate::error::Error::usage(format!(
+                "unknown balance `{s}`: use static or steal"
+            ))),
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::{Error, Result};
 use crate::input::{to_canonical, Format, JobList, Record, Template};
-use crate::plan::{Digest, JobKey, JobKeyer, WorkHasher};
+use crate::plan::{epoch_work_digest, Digest, EpochSpan, JobKey, JobKeyer, WorkHasher};
 
 /// A job list bound to its template, parameters and seed.
 #[derive(Debug)]
@@ -15,7 +15,8 @@ pub struct Work {
     params: Map<String, Value>,
     seed: Option<String>,
     shared: Vec<u8>,
-    digest: Digest,
+    /// Each epoch with its work digest W_e (one epoch, W, for a list that never grew).
+    epochs: Vec<(EpochSpan, Digest)>,
 }
 
 impl Work {
@@ -30,6 +31,36 @@ impl Work {
         params: Map<String, Value>,
         seed: Option<String>,
     ) -> Result<Work> {
+        let all = [EpochSpan {
+            first: 0,
+            jobs: jobs.len(),
+        }];
+        Work::with_epochs(jobs, template, params, seed, &all)
+    }
+
+    /// As [`Work::new`] for a list that grew: `epochs` cut it (contiguous from job 0, covering
+    /// every job), and each gets its work digest W_e (docs/split-v1.md section 7.2).
+    ///
+    /// # Errors
+    /// As [`Work::new`], and if `epochs` do not cover the list.
+    pub fn with_epochs(
+        jobs: JobList,
+        template: Option<Template>,
+        params: Map<String, Value>,
+        seed: Option<String>,
+        epochs: &[EpochSpan],
+    ) -> Result<Work> {
+        let covered =
+            epochs.iter().enumerate().all(|(e, s)| {
+                s.jobs > 0 && s.first == e.checked_sub(1).map_or(0, |p| epochs[p].end())
+            }) && epochs.last().map(EpochSpan::end) == Some(jobs.len());
+        if !covered {
+            return Err(Error::usage(format!(
+                "the epochs do not cover the {} jobs of {}",
+                jobs.len(),
+                jobs.path().display()
+            )));
+        }
         if let Some(t) = &template {
             check_template(&jobs, t)?;
         }
@@ -38,12 +69,19 @@ impl Work {
             "command": template.as_ref().map(Template::source),
             "params": Value::Object(params.clone()),
         }));
-        let mut hasher = WorkHasher::new(jobs.len(), &shared);
-        for i in 0..jobs.len() {
+        let mut hasher = WorkHasher::new(epochs[0].jobs, &shared);
+        for i in 0..epochs[0].jobs {
             hasher.push(&jobs.job_bytes(i));
         }
+        let mut digests = vec![(epochs[0], hasher.finish())];
+        for (e, &span) in epochs.iter().enumerate().skip(1) {
+            let previous = digests[e - 1].1;
+            let bytes = (span.first..span.end()).map(|i| jobs.job_bytes(i));
+            let w = epoch_work_digest(&previous, e as u64, span, &shared, bytes);
+            digests.push((span, w));
+        }
         Ok(Work {
-            digest: hasher.finish(),
+            epochs: digests,
             jobs,
             template,
             params,
@@ -52,9 +90,14 @@ impl Work {
         })
     }
 
-    /// The work digest W.
+    /// The work digest W (W_last of a list that grew).
     pub fn digest(&self) -> Digest {
-        self.digest
+        self.epochs.last().expect("a work has an epoch").1
+    }
+
+    /// Each epoch with its work digest W_e: one, W, for a list that never grew.
+    pub fn epochs(&self) -> &[(EpochSpan, Digest)] {
+        &self.epochs
     }
 
     /// The job list.

@@ -5,6 +5,7 @@ import csv
 import json
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 
@@ -14,6 +15,10 @@ from ._progress import Bar, bar_class, run as _run
 from ._serve import serve
 
 csv.field_size_limit(1 << 30)
+
+# The folder of ``map(..., out=DIR)``'s own files in DIR: its job list, machines file, config
+# and run (``DIR/jobsplit-map/out/local/results.csv``).
+MAP_DIR = "jobsplit-map"
 
 
 class JobError:
@@ -65,9 +70,30 @@ def _config(seed, params, machines, worker, out, recycle=None):
 
 
 def _write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+    """Puts ``text`` at ``path`` whole, by a rename, so that a process reading it (another
+    ``python study.py plan|run`` in the same directory) sees the old file or the new one, never
+    half of one; a file that already holds ``text`` is left as it is."""
+    data = text.encode("utf-8")
+    try:
+        with open(path, "rb") as f:
+            if f.read(len(data) + 1) == data:
+                return
+    except FileNotFoundError:
+        pass
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def _where(func):
@@ -97,7 +123,10 @@ def map(func, items, *, threads=None, seed=None, params=None, timeout=None, retr
 
     Each job sees :data:`jobsplit.job` (its index, seed, params and generator), the same as the
     jobs of a JSONL job list of the same items with the same ``seed`` and ``params``. ``out``
-    keeps the run (results.csv, log.gz): a second call with the same ``out`` resumes. A job
+    keeps the run in ``out/jobsplit-map/`` (its job list and config, and results.csv and log.gz
+    in ``out/jobsplit-map/out/local/``; nothing else in ``out`` is touched): a second call with
+    the same ``out`` resumes. Without ``out`` the run is in a temporary directory, removed
+    when map() returns. A job
     that fails raises :class:`JobsFailed` (with ``errors="return"``: a :class:`JobError` takes
     its place). ``func`` must be defined in a file, and a script's ``map()`` call sit under
     ``if __name__ == "__main__":`` (as for multiprocessing). With tqdm installed, a progress
@@ -116,9 +145,22 @@ def map(func, items, *, threads=None, seed=None, params=None, timeout=None, retr
     module, qualname, file = _where(func)
     threads = threads or os.cpu_count() or 1
     python = python or sys.executable
-    work = out or tempfile.mkdtemp(prefix="jobsplit-map-")
-    work = os.path.abspath(work)
     worker = " ".join(shlex.quote(w) for w in [python, "-u", "-m", "jobsplit._spawn", module, qualname, file])
+    how = dict(threads=threads, seed=seed, params=params, timeout=timeout, retries=retries,
+               recycle=recycle, errors=errors, quiet=quiet)
+    if out is None:
+        work = tempfile.mkdtemp(prefix="jobsplit-map-")
+        try:
+            return _map_in(work, items, worker, **how)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    # The user's directory: map's own files go into a folder of their own, so that nothing
+    # of the user's (a machines.json, a jobsplit.toml) is ever overwritten.
+    return _map_in(os.path.join(os.path.abspath(out), MAP_DIR), items, worker, **how)
+
+
+def _map_in(work, items, worker, *, threads, seed, params, timeout, retries, recycle, errors, quiet):
+    """map() with its job list, config and run in the directory ``work``."""
     _write(os.path.join(work, "items.jsonl"), _jsonl(items))
     _write(os.path.join(work, "machines.json"), json.dumps({"local": {"weight": 1, "cores": threads}}))
     config = os.path.join(work, "jobsplit.toml")

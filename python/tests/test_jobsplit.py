@@ -103,6 +103,43 @@ def test_a_study_on_three_machines_merges_and_loads(tmp_path):
     assert again.returncode == 0, again.stderr
 
 
+GROWING = textwrap.dedent('''
+    import os
+    import jobsplit
+
+    def work(item):
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "marker"), "a") as f:
+            f.write("%d\\n" % item)
+        jobsplit.result(twice=2 * item)
+
+    items = list(range(int(os.environ["N_ITEMS"])))
+    study = jobsplit.Study(items, work, seed="grow",
+                           machines={"ws1": [1, 1], "ws2": [2, 1], "ws3": [1, 2]})
+    if __name__ == "__main__":
+        study.main()
+''')
+
+
+def test_a_study_grows_by_appending_items_and_no_item_runs_twice(tmp_path):
+    (tmp_path / "study.py").write_text(GROWING)
+    for n in (5, 9, 12):
+        for machine in ("ws1", "ws2", "ws3"):
+            env = dict(os.environ, PYTHONPATH=PYTHON_DIR, N_ITEMS=str(n))
+            r = subprocess.run([sys.executable, "study.py", "run", "--machine", machine, "--quiet"],
+                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, r.stderr
+    ran = sorted(int(x) for x in (tmp_path / "marker").read_text().split())
+    assert ran == list(range(12)), "an item ran twice or not at all"
+    epochs = (tmp_path / ".jobsplit" / "items.jsonl.epochs").read_text().splitlines()
+    assert [line.split()[1:3] for line in epochs[1:]] == [["0", "5"], ["5", "4"], ["9", "3"]]
+    env = dict(os.environ, PYTHONPATH=PYTHON_DIR, N_ITEMS="12")
+    merged = subprocess.run([sys.executable, "study.py", "merge"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert merged.returncode == 0, merged.stderr
+    rows = records(jobsplit.load(str(tmp_path / "merged")))
+    assert sorted((r["index"], r["twice"]) for r in rows) == [(i, 2 * i) for i in range(12)]
+
+
 def test_a_command_job_writes_nan_through_the_package(tmp_path):
     script = tmp_path / "job.py"
     script.write_text("import jobsplit\njobsplit.result(x=float('nan'), i=jobsplit.job.index, s=jobsplit.job.seed)\n")

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use anyhow::Result;
 
-use crate::output::results::Existing;
+use crate::output::results::{Decision, Existing};
 use crate::run::Resume;
 use crate::{Error, Work};
 
@@ -53,16 +53,12 @@ pub(crate) fn run(s: &super::run_resolve::RunSettings) -> Result<()> {
         Resume::Same | Resume::KeepDone => Existing::default(),
     };
     let keyer = s.work.keyer();
-    // As the run decides: skip ok jobs and those whose last row is cancelled, unless --rerun
-    // names them.
+    // As the run decides (the one resume decision of the results codec).
     let pending = share.iter().copied().filter(|&i| {
-        if s.opts.rerun.contains(i)
-            || (existing.ok_keys.is_empty() && existing.cancelled_keys.is_empty())
-        {
-            return true;
+        existing.skips_nothing() || {
+            let key = keyer.key(i, &s.work.jobs().job_bytes(i)).id();
+            existing.decide(&key, s.opts.rerun.contains(i)) == Decision::Run
         }
-        let key = keyer.key(i, &s.work.jobs().job_bytes(i)).id();
-        !existing.ok_keys.contains(&key) && !existing.cancelled_keys.contains(&key)
     });
     let threads = s.opts.threads.clamp(1, share.len().max(1));
     let mut out = io::BufWriter::new(io::stdout().lock());

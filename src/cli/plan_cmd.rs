@@ -22,7 +22,7 @@ pub(crate) fn run(args: &PlanArgs, source: Option<&dyn super::JobSource>) -> Res
             }
             r.study
         }
-        None => resolve::study_with(&args.input, machines, &[], source)?,
+        None => resolve::study_with(&args.input, machines, &[], source, Default::default())?,
     };
     let stdout = io::stdout().lock();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
@@ -47,12 +47,27 @@ pub(crate) fn run(args: &PlanArgs, source: Option<&dyn super::JobSource>) -> Res
         let threads = (plan.machines()[m].cores as usize).clamp(1, share.len().max(1));
         super::dry_run::write_commands(&study.work, share.iter().copied(), threads, &mut out)?;
     } else if args.json {
+        pending_note(&study);
         write_json(&study.plan, &mut out)?;
     } else {
+        pending_note(&study);
         out.write_all(render_table(&study.plan).as_bytes())?;
     }
     out.flush()?;
     Ok(super::exit::OK)
+}
+
+/// Says on stderr when jobs after the list's last epoch are not in the plan yet.
+fn pending_note(study: &resolve::Study) {
+    if let Some(g) = study.growth.as_ref().filter(|g| g.pending > 0) {
+        super::term::errln!(
+            "{}: note: the last {} of the job list {} in no epoch yet: the next run records {}",
+            super::program::name(),
+            super::progress::count(g.pending, "job", "jobs"),
+            if g.pending == 1 { "is" } else { "are" },
+            if g.pending == 1 { "it" } else { "them" },
+        );
+    }
 }
 
 /// The plan as the exact JSON documented in the README, streamed (a 10M-job plan is never
@@ -67,6 +82,9 @@ pub(crate) fn write_json(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     )?;
     if plan.excluded() > 0 {
         write!(out, r#","excluded":{}"#, plan.excluded())?;
+    }
+    if plan.epochs().len() > 1 {
+        write_epochs_json(plan, out)?;
     }
     out.write_all(br#","machines":["#)?;
     let mut buf = itoa::Buffer::new();
@@ -92,13 +110,61 @@ pub(crate) fn write_json(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     out.write_all(b"]}\n")
 }
 
+/// `,"epochs":[...]` of a study that grew (docs/split-v1.md section 7.3).
+fn write_epochs_json(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
+    out.write_all(br#","epochs":["#)?;
+    for (e, epoch) in plan.epochs().iter().enumerate() {
+        if e > 0 {
+            out.write_all(b",")?;
+        }
+        write!(
+            out,
+            r#"{{"first":{},"jobs":{}"#,
+            epoch.span.first, epoch.span.jobs
+        )?;
+        if epoch.excluded > 0 {
+            write!(out, r#","excluded":{}"#, epoch.excluded)?;
+        }
+        let shares: Vec<String> = epoch.shares.iter().map(u64::to_string).collect();
+        write!(
+            out,
+            r#","work_digest":"{}","plan_digest":"{}","shares":[{}]}}"#,
+            epoch.work_digest,
+            epoch.plan_digest,
+            shares.join(",")
+        )?;
+    }
+    out.write_all(b"]")
+}
+
+/// The epochs of a study that grew, one row each (nothing for one epoch).
+fn render_epochs(plan: &Plan) -> String {
+    if plan.epochs().len() < 2 {
+        return String::new();
+    }
+    let mut s = format!("{:<5}  {:>9}  {:>9}  plan\n", "epoch", "first", "jobs");
+    for (e, epoch) in plan.epochs().iter().enumerate() {
+        s += &format!(
+            "{e:<5}  {:>9}  {:>9}  {}\n",
+            epoch.span.first,
+            epoch.span.jobs,
+            epoch.plan_digest.short()
+        );
+    }
+    s
+}
+
 /// The plan as a table: one row per machine, with the short plan digest to compare by eye.
 pub(crate) fn render_table(plan: &Plan) -> String {
     let planned = plan.jobs() - plan.excluded();
     let mut s = format!(
-        "plan {}  ({ALGORITHM}, {} jobs{}, work {})\n",
+        "plan {}  ({ALGORITHM}, {} jobs{}{}, work {})\n",
         plan.plan_digest().short(),
         plan.jobs(),
+        match plan.epochs().len() {
+            1 => String::new(),
+            n => format!(" in {n} epochs"),
+        },
         if plan.excluded() > 0 {
             format!(", {} excluded", plan.excluded())
         } else {
@@ -113,6 +179,7 @@ pub(crate) fn render_table(plan: &Plan) -> String {
         .max()
         .unwrap_or(0)
         .clamp("machine".len(), crate::text::MAX_COLUMN);
+    s += &render_epochs(plan);
     s += &format!(
         "{:<width$}  {:>8}  {:>6}  {:>7}  {:>9}\n",
         "machine", "weight", "cores", "share", "jobs"

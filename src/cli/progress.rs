@@ -128,9 +128,12 @@ impl Reporter {
     pub(crate) fn on_event(&self, event: &Event<'_>) {
         match event {
             Event::Started { share, skipped, .. } => {
-                self.total.store(share - skipped, Ordering::Relaxed);
+                // A stealing run skips the finished jobs of every block it held, stolen ones
+                // too: more than its own share.
+                let total = share.saturating_sub(*skipped);
+                self.total.store(total, Ordering::Relaxed);
                 if let Display::Bar(bar) = &self.display {
-                    bar.set_length(share - skipped);
+                    bar.set_length(total);
                     bar.reset_eta();
                 }
             }

@@ -28,7 +28,7 @@ pub(crate) struct RemoteStudy {
 pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
     let study = match &args.rescue {
         Some(merged) => super::remote_rescue::study(&args.input, merged, &args.dead)?,
-        None => super::resolve::study_with(&args.input, None, &[], None)?,
+        None => super::resolve::study_with(&args.input, None, &[], None, Default::default())?,
     };
     let root = match study.config.path.as_deref().and_then(Path::parent) {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

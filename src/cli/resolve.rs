@@ -6,7 +6,10 @@ use anyhow::{Context as _, Result};
 
 use super::args::InputArgs;
 use super::JobSource;
-use crate::input::{load_machines, Config, Format, JobList, Machine, Template, DEFAULT_CONFIG};
+use crate::input::{
+    load_growing, load_machines, Config, Format, Grow, Growth, JobList, Machine, Template,
+    DEFAULT_CONFIG,
+};
 use crate::plan::Plan;
 use crate::{Error, Work};
 
@@ -23,12 +26,14 @@ pub(crate) fn load_config(arg: Option<&Path>) -> crate::Result<Config> {
 }
 
 /// Builds the work from flags over config, with the job list a program supplies (`Splitter`)
-/// or the one the flags and config name.
+/// or the one the flags and config name, cut into its epochs as `grow` says (a list read from
+/// a file: `Some` growth).
 pub(crate) fn work(
     args: &InputArgs,
     config: &Config,
     source: Option<&dyn JobSource>,
-) -> crate::Result<Work> {
+    grow: Grow,
+) -> crate::Result<(Work, Option<Growth>)> {
     let seed = args.seed.clone().or_else(|| config.seed.clone());
     if let Some(source) = source {
         if args.jobs.is_some() || args.command.is_some() {
@@ -36,7 +41,8 @@ pub(crate) fn work(
                 "this program supplies its own jobs: --jobs and --cmd do not apply",
             ));
         }
-        return Work::new(source.job_list()?, None, config.params.clone(), seed);
+        let work = Work::new(source.job_list()?, None, config.params.clone(), seed)?;
+        return Ok((work, None));
     }
     let no_list = || {
         Error::usage(
@@ -80,16 +86,20 @@ pub(crate) fn work(
             )));
         }
     }
-    let jobs = if path.as_os_str() == STDIN {
+    if path.as_os_str() == STDIN {
         let data = match piped {
             Some(data) => data,
             None => read_stdin()?,
         };
-        JobList::from_bytes(Path::new(STDIN_NAME), format, data)?
-    } else {
-        JobList::load(&path, format)?
-    };
-    Work::new(jobs, template, config.params.clone(), seed)
+        let jobs = JobList::from_bytes(Path::new(STDIN_NAME), format, data)?;
+        return Ok((
+            Work::new(jobs, template, config.params.clone(), seed)?,
+            None,
+        ));
+    }
+    let (jobs, growth) = load_growing(&path, format, grow)?;
+    let work = Work::with_epochs(jobs, template, config.params.clone(), seed, &growth.spans())?;
+    Ok((work, Some(growth)))
 }
 
 /// The job list file from flags over config, else `./jobs.txt` if present.
@@ -179,7 +189,7 @@ pub(crate) fn rescue_study(
             crate::text::escape(&dir.display().to_string())
         ));
     }
-    let study = study_with(args, machines, &rescue.excluded(), source)?;
+    let study = study_with(args, machines, &rescue.excluded(), source, Grow::default())?;
     if rescue.work_digest != study.plan.work_digest().hex() {
         return Err(Error::usage(format!(
             "{} is the merge of work {} but these inputs are work {}: rescue with the same job list, config and seed",
@@ -191,9 +201,8 @@ pub(crate) fn rescue_study(
     }
     // The plan these machines had before the rescue: a machine none of whose jobs is ok is
     // likely the dead host the rescue is for, and the rescue would give it a share again.
-    let original = Plan::new(
-        study.work.digest(),
-        study.work.len(),
+    let original = Plan::with_epochs(
+        study.work.epochs(),
         study.work.seed_bytes(),
         study.plan.machines().to_vec(),
         &[],
@@ -225,29 +234,32 @@ pub(crate) struct Study {
     pub(crate) config: Config,
     pub(crate) work: Work,
     pub(crate) plan: Plan,
+    /// How a job list read from a file is cut into epochs.
+    pub(crate) growth: Option<Growth>,
 }
 
 /// Resolves the inputs into a study: the plan over `machines` (or the machines file), leaving
-/// out `excluded` (a rescue), with a program's own job source if it has one.
+/// out `excluded` (a rescue), with a program's own job source if it has one, the job list cut
+/// into epochs as `grow` says.
 pub(crate) fn study_with(
     args: &InputArgs,
     machines: Option<Vec<Machine>>,
     excluded: &[u64],
     source: Option<&dyn JobSource>,
+    grow: Grow,
 ) -> Result<Study> {
     let config = load_config(args.config.as_deref())?;
     let machines = match machines {
         Some(m) => m,
         None => load_machines(&machines_path(args, &config))?,
     };
-    let work = work(args, &config, source)?;
-    let plan = Plan::new(
-        work.digest(),
-        work.len(),
-        work.seed_bytes(),
-        machines,
-        excluded,
-    )
-    .context("computing the plan")?;
-    Ok(Study { config, work, plan })
+    let (work, growth) = work(args, &config, source, grow)?;
+    let plan = Plan::with_epochs(work.epochs(), work.seed_bytes(), machines, excluded)
+        .context("computing the plan")?;
+    Ok(Study {
+        config,
+        work,
+        plan,
+        growth,
+    })
 }

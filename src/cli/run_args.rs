@@ -58,6 +58,10 @@ pub(crate) struct RunArgs {
     /// Keep an output dir of another plan and skip the jobs it finished (by key)
     #[arg(long)]
     pub(crate) keep_done: bool,
+    /// When the share is done, keep running: run this machine's shares of the jobs appended to
+    /// the job list (each append a new epoch) until Ctrl-C or SIGTERM
+    #[arg(long, conflicts_with_all = ["rescue", "dry_run", "steal"])]
+    pub(crate) follow: bool,
     /// Re-plan only the jobs not ok in this merge output (see `jobsplit merge`)
     #[arg(long, value_name = "MERGED_DIR")]
     pub(crate) rescue: Option<PathBuf>,

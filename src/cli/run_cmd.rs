@@ -12,6 +12,7 @@ use super::progress::Reporter;
 use super::run_resolve::{resolve, RunSettings};
 use super::term::errln;
 use super::{signals, JobSource};
+use crate::input::Recorded;
 use crate::plan::Plan;
 use crate::run::notify::Notifier;
 use crate::run::{Cancel, CommandExecutor, RunSummary, Runner, WorkerExecutor};
@@ -23,31 +24,95 @@ pub(crate) fn run(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<u8> 
         )
         .into());
     }
-    let settings = resolve(args, source)?;
-    // A refusal is the one line a refused run prints; the same runner then runs, without
-    // reading the directory a second time.
+    let Some(mut settings) = prepare(args, source, true)? else {
+        return Ok(exit::OK);
+    };
+    // A follower catches SIGINT and SIGTERM from its first round on, so that one between
+    // rounds is never lost.
+    let mut follower = args
+        .follow
+        .then(super::follow::Follower::start)
+        .transpose()?;
+    loop {
+        let reporter = Reporter::stderr(settings.quiet);
+        let summary = execute(&settings, runner_of(&settings), source, &reporter)?;
+        let code = report(&settings, &summary, &reporter);
+        let Some(follower) = follower.as_mut() else {
+            return Ok(code);
+        };
+        if summary.interrupted || follower.stopped() {
+            return Ok(code);
+        }
+        if !settings.quiet {
+            reporter.always(&format!(
+                "{}: following {}: waiting for jobs appended to it (Ctrl-C or SIGTERM to stop)",
+                super::program::name(),
+                crate::text::escape(&settings.work.jobs().path().display().to_string())
+            ));
+        }
+        if !super::follow::wait_for_growth(&settings, follower) {
+            return Ok(code);
+        }
+        settings = match prepare(args, source, false)? {
+            Some(s) if !follower.stopped() => s,
+            _ => return Ok(code),
+        };
+    }
+}
+
+/// Resolves the run, checks its directory, shows it and asks (when `ask`, on a terminal), then
+/// records the new epochs of a job list that grew: the settings to run, or `None` when nothing
+/// runs (a dry run, or not confirmed).
+fn prepare(
+    args: &RunArgs,
+    source: Option<&dyn JobSource>,
+    ask: bool,
+) -> Result<Option<RunSettings>> {
+    let mut settings = resolve(args, source)?;
+    let mut tries = 0;
+    loop {
+        if args.follow {
+            super::follow::check(&settings, source.is_some())?;
+        }
+        settings.confirm &= ask;
+        // A refusal is the one line a refused run prints; the same runner then runs, without
+        // reading the directory a second time.
+        runner_of(&settings).check()?;
+        if args.dry_run {
+            super::dry_run::run(&settings)?;
+            return Ok(None);
+        }
+        if !confirmed(&settings)? {
+            errln!("{}: not run", super::program::name());
+            return Ok(None);
+        }
+        // New epochs of a job list that grew are recorded now that nothing refuses the run;
+        // when another run recorded one first, the plan is made again from its record.
+        match super::run_epochs::record(&settings)? {
+            Recorded::Done => return Ok(Some(settings)),
+            Recorded::Raced if tries < 5 => tries += 1,
+            Recorded::Raced => {
+                return Err(crate::Error::usage(
+                    "other runs keep recording epochs of this job list: run again",
+                )
+                .into())
+            }
+        }
+        settings = resolve(args, source)?;
+    }
+}
+
+fn runner_of(settings: &RunSettings) -> Runner<'_> {
     let runner = Runner::new(
         &settings.work,
         &settings.plan,
         settings.machine,
         &settings.opts,
     );
-    let runner = match &settings.steal {
+    match &settings.steal {
         Some(steal) => runner.steal(steal),
         None => runner,
-    };
-    runner.check()?;
-    if args.dry_run {
-        super::dry_run::run(&settings)?;
-        return Ok(exit::OK);
     }
-    if !confirmed(&settings)? {
-        errln!("{}: not run", super::program::name());
-        return Ok(exit::OK);
-    }
-    let reporter = Reporter::stderr(settings.quiet);
-    let summary = execute(&settings, runner, source, &reporter)?;
-    Ok(report(&settings, &summary, &reporter))
 }
 
 /// Shows what will run and, on a terminal without `--yes`, asks.

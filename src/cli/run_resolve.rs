@@ -21,6 +21,8 @@ pub(crate) struct RunSettings {
     pub(crate) work: Work,
     /// The plan.
     pub(crate) plan: Plan,
+    /// How the job list is cut into epochs: new ones are recorded when the run starts.
+    pub(crate) growth: Option<crate::input::Growth>,
     /// This machine's index in the plan.
     pub(crate) machine: usize,
     /// The runner's settings.
@@ -100,14 +102,25 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
     let mut warnings = Vec::new();
     let study = match &args.rescue {
         Some(dir) => {
-            let r = resolve::rescue_study(&args.input, machines, dir, source)?;
+            let r = resolve::rescue_study(&args.input, machines.clone(), dir, source)?;
             notes.extend(r.notes);
             warnings = r.warnings;
             r.study
         }
-        None => resolve::study_with(&args.input, machines, &[], source)?,
+        None => resolve::study_with(
+            &args.input,
+            machines.clone(),
+            &[],
+            source,
+            super::run_epochs::RUN_GROWS,
+        )?,
     };
-    let Study { config, work, plan } = study;
+    let Study {
+        config,
+        work,
+        plan,
+        growth,
+    } = study;
     let worker = match (&args.worker, &config.jobs.worker) {
         (Some(w), _) | (None, Some(w)) if source.is_none() => Some(w.clone()),
         _ => None,
@@ -149,6 +162,36 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         m.name = h.clone();
         m.cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
     }
+    let out = args.out.clone().unwrap_or_else(|| config.run.out.clone());
+    let Study {
+        config,
+        work,
+        plan,
+        growth,
+    } = match (&args.rescue, &steal) {
+        (None, None) => {
+            let study = Study {
+                config,
+                work,
+                plan,
+                growth,
+            };
+            let dir = out.join(&m.name);
+            super::run_epochs::grown_study(&args.input, machines, source, study, &dir)?
+        }
+        _ => Study {
+            config,
+            work,
+            plan,
+            growth,
+        },
+    };
+    if steal.is_some() && plan.epochs().len() > 1 {
+        bail!(Error::usage(format!(
+            "--steal does not run a job list that grew yet (this one has {} epochs): run without --steal",
+            plan.epochs().len()
+        )));
+    }
     if let Some(hex) = &args.expect_digest {
         let hex = hex.to_ascii_lowercase();
         if hex.is_empty() || !plan.plan_digest().hex().starts_with(&hex) {
@@ -166,7 +209,6 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         .or_else(|| shard.map(|_| std::thread::available_parallelism().map_or(1, usize::from)))
         .unwrap_or(m.cores as usize)
         .max(1);
-    let out = args.out.clone().unwrap_or_else(|| run.out.clone());
     let dir = out.join(&m.name);
     let opts = RunOptions {
         dir: dir.clone(),
@@ -251,6 +293,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         confirm: !args.yes,
         work,
         plan,
+        growth,
         machine,
         opts,
         headline,

@@ -30,7 +30,8 @@ pub(crate) fn status_or_plan(args: &StatusArgs) -> Result<crate::merge::StatusRe
                 ))
                 .into());
             }
-            let study = super::resolve::study_with(&args.input, None, &[], None)?;
+            let study =
+                super::resolve::study_with(&args.input, None, &[], None, Default::default())?;
             Ok(crate::merge::planned_status(&study.plan))
         }
         Err(e) => Err(e.into()),

@@ -151,7 +151,7 @@ pub struct RunConfig {
     #[serde(default, deserialize_with = "super::values::ranged::worker_recycle")]
     pub worker_recycle: Option<u64>,
     /// How jobs are balanced across hosts: `static` (each runs its share) or `steal`.
-    pub balance: crate::run::Balance,
+    pub balance: crate::model::Balance,
     /// Jobs per stealing block, 1 to 1e9 (none: from the plan; docs/balance.md).
     #[serde(default, deserialize_with = "super::values::ranged::steal_block")]
     pub steal_block: Option<u64>,
@@ -175,7 +175,7 @@ impl Default for RunConfig {
             job_logs: false,
             fsync: false,
             worker_recycle: None,
-            balance: crate::run::Balance::Static,
+            balance: crate::model::Balance::Static,
             steal_block: None,
             notify: None,
         }

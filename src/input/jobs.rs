@@ -392,6 +392,9 @@ fn skipped_line(line: &[u8]) -> bool {
     }
 }
 
+#[path = "jobs_growing.rs"]
+mod growing;
+
 #[cfg(test)]
 #[path = "jobs_tests.rs"]
 mod tests;

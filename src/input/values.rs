@@ -20,6 +20,8 @@ pub const MAX_RETRIES: u64 = 1000;
 /// The politest scheduling priority (`nice`, `--nice` take 0 to this). A negative nice would
 /// raise the jobs' priority when run as root, so it is refused.
 pub const MAX_NICE: u64 = 19;
+/// The most jobs a stealing block may have (`--steal-block`, `[run] steal_block`).
+pub const MAX_BLOCK: u64 = 1_000_000_000;
 
 pub(super) mod duration {
     use std::time::Duration;
@@ -116,7 +118,7 @@ pub(super) mod opt_duration {
 pub(super) mod ranged {
     use serde::{Deserialize, Deserializer};
 
-    use super::{MAX_NICE, MAX_RETRIES, MAX_THREADS};
+    use super::{MAX_BLOCK, MAX_NICE, MAX_RETRIES, MAX_THREADS};
 
     fn read<'de, D: Deserializer<'de>>(
         d: D,
@@ -154,7 +156,7 @@ pub(super) mod ranged {
             d,
             "steal_block",
             1,
-            crate::run::steal::blocks::MAX_BLOCK,
+            MAX_BLOCK,
             "; leave it out for a block size from the plan",
         )?))
     }

@@ -58,6 +58,8 @@ struct PlanClaims {
     /// job index -> position in `records`.
     of_job: HashMap<u64, usize>,
     records: Vec<(String, ClaimRecord)>,
+    /// Claim files with no record yet.
+    empty: Vec<String>,
 }
 
 /// What [`prove`] found, to finish once the merged table knows which jobs are ok.
@@ -144,11 +146,12 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
                 ),
             ));
         }
-        let mut claims = read_claims(&layout_dir.join("claims"), &mut proof.empty)?;
-        claims.plan = plan.to_owned();
+        let mut claims = read_claims(&layout_dir.join("claims"))?;
         for d in &group {
-            check_rows(d, &claims, &layout_dir, &mut proof.credit)?;
+            check_rows(d, &mut claims, &layout_dir, &mut proof.credit)?;
         }
+        claims.plan = plan.to_owned();
+        proof.empty.append(&mut claims.empty);
         proof.plans.push(claims);
     }
     Ok((!proof.plans.is_empty()).then_some(proof))
@@ -172,11 +175,12 @@ fn find_layout(group: &[&MachineDir], relative: &str) -> Result<PathBuf> {
     ))
 }
 
-fn read_claims(dir: &Path, empty: &mut Vec<String>) -> Result<PlanClaims> {
+fn read_claims(dir: &Path) -> Result<PlanClaims> {
     let mut claims = PlanClaims {
         plan: String::new(),
         of_job: HashMap::new(),
         records: Vec::new(),
+        empty: Vec::new(),
     };
     let mut files = Vec::new();
     for owner in std::fs::read_dir(dir)
@@ -201,7 +205,7 @@ fn read_claims(dir: &Path, empty: &mut Vec<String>) -> Result<PlanClaims> {
             .display()
             .to_string();
         let Some(record) = read_claim(&path)? else {
-            empty.push(path.display().to_string());
+            claims.empty.push(path.display().to_string());
             continue;
         };
         let at = claims.records.len();
@@ -223,9 +227,13 @@ fn read_claims(dir: &Path, empty: &mut Vec<String>) -> Result<PlanClaims> {
 }
 
 /// Every row of `d` must be covered by a claim naming `d`'s machine.
+///
+/// Hosts may still be running: a host claims a block before it writes any of its rows, so a
+/// row not covered by the claims read before it is looked up again in the claims read after
+/// it (read again once for that row) before it is refused.
 fn check_rows(
     d: &MachineDir,
-    claims: &PlanClaims,
+    claims: &mut PlanClaims,
     layout_dir: &Path,
     credit: &mut BTreeMap<String, (u64, u64)>,
 ) -> Result<()> {
@@ -238,6 +246,15 @@ fn check_rows(
     let mut ok: HashSet<u64> = HashSet::new();
     let (mut own, mut stolen) = (0, 0);
     while let Some(row) = reader.next_row()? {
+        let proved = |claims: &PlanClaims| {
+            claims
+                .of_job
+                .get(&row.index)
+                .is_some_and(|&c| claims.records[c].1.machine == *machine)
+        };
+        if !proved(claims) {
+            *claims = read_claims(&layout_dir.join("claims"))?;
+        }
         let covered = claims.of_job.get(&row.index).map(|&c| &claims.records[c]);
         let why = match covered {
             None => Some("no claim covers it".to_owned()),
@@ -254,7 +271,7 @@ fn check_rows(
                 Some(&path),
                 Some(row.line),
                 format!(
-                    "job {} was run by machine `{machine}` in a stealing study, but {why} (claims in {}): a row the claims do not prove is never merged; remove it, or merge without this directory",
+                    "job {} was run by machine `{machine}` in a stealing study, but {why} (claims in {}): a row the claims do not prove is never merged: restore the claims directory, or merge without this directory",
                     row.index,
                     layout_dir.display()
                 ),

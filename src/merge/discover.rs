@@ -63,11 +63,13 @@ pub fn find_machine_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
 /// As [`find_machine_dirs`], and directories of two studies (naming one of each).
 pub fn find_study_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
     let dirs = find_machine_dirs(inputs)?;
-    let first = &dirs[0];
+    // A job list that grew: the latest epochs any host ran are the study's (section 7).
+    let first = &dirs[super::epochs::latest(&dirs)];
     let (f, short) = (&first.manifest, crate::text::short);
-    for d in &dirs[1..] {
+    for d in &dirs {
         let m = &d.manifest;
-        let why = if m.work_digest != f.work_digest || m.jobs_total != f.jobs_total {
+        let other_work = m.work_digest != f.work_digest || m.jobs_total != f.jobs_total;
+        let why = if other_work && !super::epochs::earlier_epoch_of(m, f) {
             format!(
                 "holds work {} but {} holds work {}",
                 short(&m.work_digest),

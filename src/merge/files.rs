@@ -4,7 +4,8 @@
 //!
 //! Nothing is followed: a symbolic link inside a job's tree is made again as a link with the
 //! same target (never read through), and a `jobs` or `jobs/<index>` that is itself a link is
-//! passed over with a warning, so nothing outside a machine directory is ever read. Everything
+//! passed over with a warning, so nothing outside a machine directory is ever read; so are
+//! fifos, sockets and devices, and the entries of a tree deeper than `PATH_MAX`. Everything
 //! is built in a temporary directory inside the output and moved into place only once the
 //! whole merge has succeeded ([`Collected::install`]): a failed merge leaves no half tree.
 
@@ -108,7 +109,13 @@ impl Collected {
                 match jobs[&name] {
                     Kind::Dir => {
                         std::fs::create_dir(&dst).map_err(|e| Error::io(&dst, e))?;
-                        self.tree(&src, &dst)?;
+                        if self.tree(&src, &dst)? {
+                            self.warnings.push(format!(
+                                "{}: paths below it longer than the system's limit ({} bytes): those entries are not collected",
+                                src.display(),
+                                libc::PATH_MAX
+                            ));
+                        }
                     }
                     Kind::Link => self.warnings.push(format!(
                         "{}: a symbolic link, not followed: its files are not collected",
@@ -143,17 +150,24 @@ impl Collected {
         Ok(())
     }
 
-    /// Copies the tree under `src` (a real directory) into the existing directory `dst`.
-    fn tree(&mut self, src: &Path, dst: &Path) -> Result<()> {
+    /// Copies the tree under `src` (a real directory) into the existing directory `dst`; true
+    /// when entries were passed over because their path is too long for the system (a job can
+    /// make a tree deeper than `PATH_MAX` one relative step at a time).
+    fn tree(&mut self, src: &Path, dst: &Path) -> Result<bool> {
+        let mut too_deep = false;
         let entries = std::fs::read_dir(src).map_err(|e| Error::io(src, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| Error::io(src, e))?;
             let (from, to) = (entry.path(), dst.join(entry.file_name()));
+            if too_long(&from) || too_long(&to) {
+                too_deep = true;
+                continue;
+            }
             // `file_type` of a directory entry never follows a link.
             let kind = entry.file_type().map_err(|e| Error::io(&from, e))?;
             if kind.is_dir() {
                 std::fs::create_dir(&to).map_err(|e| Error::io(&to, e))?;
-                self.tree(&from, &to)?;
+                too_deep |= self.tree(&from, &to)?;
             } else if kind.is_symlink() {
                 let target = std::fs::read_link(&from).map_err(|e| Error::io(&from, e))?;
                 std::os::unix::fs::symlink(&target, &to).map_err(|e| Error::io(&to, e))?;
@@ -167,7 +181,7 @@ impl Collected {
                 ));
             }
         }
-        Ok(())
+        Ok(too_deep)
     }
 
     /// Links or copies the regular file `from` to `to`.
@@ -238,6 +252,11 @@ pub(super) fn remove_leftovers(out: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// True when the system refuses `path` for its length (`PATH_MAX` counts the final NUL).
+fn too_long(path: &Path) -> bool {
+    path.as_os_str().len() >= libc::PATH_MAX as usize
 }
 
 /// Errors after which a copy may still work: another file system, links not supported or not

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::discover::MachineDir;
 use super::report::run_start_us;
 use super::report::RowFigures;
-use super::table::{Slot, EMPTY, LEN_BITS, LEN_MASK};
+use super::table::{Slot, EMPTY, LEN_BITS, LEN_MASK, OFFSET_BITS};
 use crate::error::{Error, Result};
 use crate::output::results::{Data, ResultsReader};
 
@@ -81,6 +81,7 @@ pub(super) fn locate(d: &MachineDir, scratch: &Path, n: usize) -> Result<Source>
 /// Pass 1 over one input: every row, checked, reduced to a candidate.
 pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
     let mut warnings = Vec::new();
+    warnings.extend(crate::output::results::pending_rows_warning(&source.shown));
     if source.temporary {
         if let Some(w) = gunzip(&source.shown, &source.file, &source.read)? {
             warnings.push(w);
@@ -119,6 +120,13 @@ pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
                     "a row of more than 512 MiB: repair or remove it",
                 )
             })?;
+        if row.offset >> OFFSET_BITS != 0 {
+            return Err(Error::invalid(
+                Some(&source.shown),
+                Some(row.line),
+                "a results.csv of more than 256 TiB: split it",
+            ));
+        }
         stats.add(
             row.status,
             row.started_us,
@@ -130,7 +138,7 @@ pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
             slot: Slot {
                 key: row.key,
                 started: row.started_us,
-                offset: row.offset,
+                offset_attempt: row.offset | (u64::from(row.attempt).min(0xffff) << OFFSET_BITS),
                 len_status: len | (row.status.code() << LEN_BITS),
                 file: EMPTY,
             },

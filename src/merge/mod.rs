@@ -3,9 +3,11 @@
 
 mod claims;
 mod discover;
+pub(crate) mod epochs;
 mod files;
 mod inputs;
 mod logs;
+mod out_lock;
 mod report;
 mod rescue;
 mod status;
@@ -58,7 +60,8 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     let out = &opts.out;
     check_out_dir(out, &dirs)?;
     let created = !out.exists();
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    // One merge at a time writes into `out` (a second one waits).
+    let _lock = out_lock::lock_out(out)?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let (_, tmp_log) =
         crate::output::create_temp(&out.join("log.gz")).map_err(|e| Error::io(out, e))?;
@@ -96,7 +99,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     if let Some(c) = &collected {
         warnings.extend(c.warnings.iter().cloned());
     }
-    let first = &dirs[0].manifest;
+    let first = &dirs[epochs::latest(&dirs)].manifest;
     let summary = Summary {
         work_digest: first.work_digest.clone(),
         plan_digests,
@@ -130,9 +133,12 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
 /// The plans the runs of `dirs` ran, with warnings (logs set aside, a rescue beside the
 /// original), refusing one run passed twice.
 fn check_runs(dirs: &[MachineDir]) -> Result<(Vec<String>, Vec<String>)> {
+    // Earlier epochs of a job list that grew are not other plans: their hosts are behind.
+    let latest = &dirs[epochs::latest(dirs)].manifest;
     let mut plan_digests: Vec<String> = Vec::new();
     for d in dirs {
-        if !plan_digests.contains(&d.manifest.plan_digest) {
+        let earlier = epochs::earlier_epoch_of(&d.manifest, latest);
+        if !earlier && !plan_digests.contains(&d.manifest.plan_digest) {
             plan_digests.push(d.manifest.plan_digest.clone());
         }
     }
@@ -163,6 +169,7 @@ fn check_runs(dirs: &[MachineDir]) -> Result<(Vec<String>, Vec<String>)> {
     for d in dirs {
         warnings.extend(discover::set_aside_logs(&d.dir));
     }
+    warnings.extend(epochs::behind(dirs, latest));
     if plan_digests.len() > 1 {
         warnings.push(format!(
             "{} plans of the same work (a rescue run beside the original?): merged by job key",
@@ -183,7 +190,7 @@ struct Read {
 /// the logs' warnings join the table's.
 fn read_all(dirs: &[MachineDir], out: &Path, tmp_log: &Path, threads: usize) -> Result<Read> {
     let log_inputs: Vec<PathBuf> = dirs.iter().map(|d| d.dir.join("log.gz")).collect();
-    let jobs = dirs[0].manifest.jobs_total;
+    let jobs = dirs[epochs::latest(dirs)].manifest.jobs_total;
     let (tables, logs) = std::thread::scope(|scope| {
         let logs = scope.spawn(|| {
             let mut w = Vec::new();

@@ -135,6 +135,10 @@ pub struct StatusReport {
     pub ended: bool,
     /// Per host, planned ones last.
     pub machines: Vec<MachineStatus>,
+    /// The hosts behind the latest epoch of a job list that grew, one sentence each (absent
+    /// when none is).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub behind: Vec<String>,
 }
 
 /// Reads the progress of every machine directory under `inputs`: its manifest.json and
@@ -203,8 +207,10 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
         });
     }
     machines.extend(not_started(&dirs, &machines));
+    let latest = &dirs[super::epochs::latest(&dirs)].manifest;
     Ok(StatusReport {
-        jobs_total: dirs[0].manifest.jobs_total,
+        behind: super::epochs::behind(&dirs, latest),
+        jobs_total: latest.jobs_total,
         planned: machines.iter().map(|m| m.share).sum(),
         progress: machines.iter().map(|m| m.progress).sum(),
         running: machines.iter().map(|m| m.running.len() as u64).sum(),
@@ -236,6 +242,7 @@ pub fn planned_status(plan: &crate::plan::Plan) -> StatusReport {
         running: 0,
         ended: false,
         machines,
+        behind: Vec::new(),
     }
 }
 

@@ -58,6 +58,9 @@ impl StatusReport {
             self.running,
             self.jobs_total
         );
+        for line in &self.behind {
+            out += &format!("{}\n", escape(line));
+        }
         out
     }
 }

@@ -25,7 +25,9 @@ use crate::output::results::insert_column;
 pub(super) struct Slot {
     pub(super) key: u64,
     pub(super) started: i64,
-    pub(super) offset: u64,
+    /// The row's offset in its file in the low [`OFFSET_BITS`] bits, its attempt number (at
+    /// most 65,535) in the top 16: a slot stays 32 bytes.
+    pub(super) offset_attempt: u64,
     /// Row length in the low 29 bits, status code ([`Status::code`]) in the top 3.
     pub(super) len_status: u32,
     pub(super) file: u32,
@@ -35,6 +37,8 @@ pub(super) struct Slot {
 pub(super) const EMPTY: u32 = u32::MAX;
 pub(super) const LEN_BITS: u32 = 29;
 pub(super) const LEN_MASK: u32 = (1 << LEN_BITS) - 1;
+/// Bits of a row's offset in a slot: files up to 256 TiB.
+pub(super) const OFFSET_BITS: u32 = 48;
 
 impl Slot {
     fn status(&self) -> Status {
@@ -45,6 +49,12 @@ impl Slot {
     }
     pub(super) fn len(&self) -> usize {
         (self.len_status & LEN_MASK) as usize
+    }
+    pub(super) fn offset(&self) -> u64 {
+        self.offset_attempt & ((1 << OFFSET_BITS) - 1)
+    }
+    fn attempt(&self) -> u64 {
+        self.offset_attempt >> OFFSET_BITS
     }
 }
 
@@ -81,7 +91,7 @@ impl Table {
         let empty = Slot {
             key: 0,
             started: 0,
-            offset: 0,
+            offset_attempt: 0,
             len_status: 0,
             file: EMPTY,
         };
@@ -190,8 +200,11 @@ impl Table {
                         ),
                     ));
                 }
-                // Two ok rows in one file are a `run --rerun`: the later one counts, no warning.
-                if kept.ok() && slot.ok() && kept.file != slot.file {
+                // Two ok rows in one file are a `run --rerun` when the later one counts on from
+                // the attempts before it: then it counts, with no warning. Two runs of one
+                // machine at once (two hosts) write the same attempt number: run twice.
+                let rerun = kept.file == slot.file && slot.attempt() > kept.attempt();
+                if kept.ok() && slot.ok() && !rerun {
                     self.duplicate_count += 1;
                     if self.duplicates.len() < 100 {
                         self.duplicates.push((

@@ -93,7 +93,7 @@ impl Table {
             raw.resize(at + slot.len(), 0);
             let f = slot.file as usize;
             files[f]
-                .read_exact_at(&mut raw[at..], slot.offset)
+                .read_exact_at(&mut raw[at..], slot.offset())
                 .map_err(|e| Error::io(&self.sources[f].shown, e))?;
             owners.push(f);
         }

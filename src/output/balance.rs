@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BalanceInfo {
     /// `steal`.
-    pub mode: crate::run::Balance,
+    pub mode: crate::model::Balance,
     /// Jobs per block.
     pub block: u64,
     /// The layout's directory, relative to `OUT` (`.jobsplit/steal-<plan16>`).

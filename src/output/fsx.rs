@@ -17,8 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::error::{Error, Result};
 
 /// The files a run writes in `OUT/<machine>/` (besides `logs/*.log.gz`): none may be a link.
-const RUN_FILES: [&str; 5] = [
+const RUN_FILES: [&str; 6] = [
     "results.csv",
+    "results.csv.pending",
     "log.gz",
     "manifest.json",
     "status.json",
@@ -116,6 +117,9 @@ pub(crate) fn refuse_output_links(dir: &Path) -> Result<()> {
     for name in RUN_FILES {
         refuse_link(&dir.join(name))?;
     }
+    // A run reads and removes the cancel requests in `cancel/`: through a link it would read
+    // and delete another directory's `*.txt` files.
+    refuse_link(&dir.join("cancel"))?;
     // Per-job logs (`--job-logs`) are written in place too.
     if let Ok(entries) = std::fs::read_dir(dir.join("logs")) {
         for entry in entries.flatten() {

@@ -66,6 +66,41 @@ pub struct Manifest {
     /// it was shipped with. Absent for a run started by hand.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<String>,
+    /// The epochs of a job list that grew (docs/split-v1.md section 7), in order; absent for a
+    /// list of one epoch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epochs: Vec<ManifestEpoch>,
+}
+
+/// An epoch of the plan a manifest records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestEpoch {
+    /// Its first job's index.
+    pub first: u64,
+    /// Its number of jobs.
+    pub jobs: u64,
+    /// D_e, 64 hex digits.
+    pub plan_digest: String,
+    /// This machine's share of it.
+    pub share: u64,
+}
+
+impl ManifestEpoch {
+    /// The epochs of `plan` as machine `machine`'s manifest records them: none for one epoch.
+    pub fn of(plan: &crate::plan::Plan, machine: usize) -> Vec<ManifestEpoch> {
+        if plan.epochs().len() < 2 {
+            return Vec::new();
+        }
+        plan.epochs()
+            .iter()
+            .map(|e| ManifestEpoch {
+                first: e.span.first,
+                jobs: e.span.jobs,
+                plan_digest: e.plan_digest.hex(),
+                share: e.shares.get(machine).copied().unwrap_or(0),
+            })
+            .collect()
+    }
 }
 
 /// A machine of the plan, as listed in every host's manifest.

@@ -110,6 +110,7 @@ pub fn gather(dir: &Path) -> Result<Report> {
         ));
     }
     let mut b = Builder::default();
+    let mut behind = Vec::new();
     let (kind, jobs_total, mut machines, logs) = if dir.join(Summary::FILE).is_file() {
         let summary = Summary::read(dir)?;
         b.read_results(&results_file(dir)?)?;
@@ -138,7 +139,10 @@ pub fn gather(dir: &Path) -> Result<Report> {
             MachineSummary::add_run(&mut machines, &d.manifest, figures);
         }
         crate::merge::suggest_weights(&mut machines);
-        let jobs_total = dirs[0].manifest.jobs_total;
+        // A job list that grew: the latest epochs any host ran, and the hosts behind them.
+        let latest = &dirs[crate::merge::epochs::latest(&dirs)].manifest;
+        behind = crate::merge::epochs::behind(&dirs, latest);
+        let jobs_total = latest.jobs_total;
         let logs = dirs.iter().map(|d| d.dir.join("log.gz")).collect();
         ("out", jobs_total, machines, logs)
     };
@@ -157,6 +161,7 @@ pub fn gather(dir: &Path) -> Result<Report> {
     b.rows.slot = slots::pack(&b.rows.m, &b.rows.t, &b.rows.d);
     let (failures, left_out) = failures(&b, &logs)?;
     let mut warnings = b.warnings;
+    warnings.append(&mut behind);
     machines.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Report {
         source: dir.display().to_string(),

@@ -80,9 +80,10 @@ fn dir_of(machine_dir: &Path) -> PathBuf {
 /// Writes a request naming `jobs` into `machine_dir` and returns its id.
 ///
 /// # Errors
-/// If the directory cannot be created or written.
+/// If `cancel/` is a link, or the directory cannot be created or written.
 pub fn write_request(machine_dir: &Path, jobs: &[u64]) -> Result<String> {
     let dir = dir_of(machine_dir);
+    crate::output::refuse_link(&dir)?;
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     let ns = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -110,29 +111,133 @@ pub fn write_request(machine_dir: &Path, jobs: &[u64]) -> Result<String> {
     Ok(id)
 }
 
+/// The largest request read (about two million indices): a bigger file is passed over.
+pub const MAX_REQUEST_BYTES: u64 = 16 << 20;
+
+/// A file named like a request that is not read, and why (a warning names it once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PassedOver {
+    /// The file.
+    pub path: PathBuf,
+    /// Why, as a phrase: "not a plain file", "larger than 16 MiB".
+    pub why: String,
+}
+
+impl fmt::Display for PassedOver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}: not read as a cancel request (remove it)",
+            self.path.display(),
+            self.why
+        )
+    }
+}
+
+/// What one look at the request directory found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// The requests read, by id.
+    pub requests: Vec<Request>,
+    /// The files named like requests that were not read.
+    pub passed_over: Vec<PassedOver>,
+}
+
+/// True when `machine_dir/cancel` is a directory itself, not a link to one (a run refuses a
+/// link there; a request is never read, written or removed through one).
+fn is_own_dir(dir: &Path) -> bool {
+    std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_dir())
+}
+
 /// Every request in `machine_dir`, by file name (unreadable files are passed over: a request
 /// being written is renamed into place whole, so it is never read half).
 pub fn read_requests(machine_dir: &Path) -> Vec<Request> {
-    let Ok(entries) = std::fs::read_dir(dir_of(machine_dir)) else {
-        return Vec::new();
+    scan(machine_dir, &|_| false).requests
+}
+
+/// The requests in `machine_dir` whose id `known` does not know (those are not read again),
+/// and the files passed over. Only plain files are read (never through a link, never a FIFO
+/// or a device, which could block or never end), each up to [`MAX_REQUEST_BYTES`].
+pub fn scan(machine_dir: &Path, known: &dyn Fn(&str) -> bool) -> Scan {
+    let dir = dir_of(machine_dir);
+    let mut scan = Scan::default();
+    if !is_own_dir(&dir) {
+        if std::fs::symlink_metadata(&dir).is_ok() {
+            scan.passed_over.push(PassedOver {
+                path: dir,
+                why: "not a directory (a link, or a file)".into(),
+            });
+        }
+        return scan;
+    }
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return scan;
     };
-    let mut out: Vec<Request> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let id = name.strip_suffix(".txt")?;
-            if id.starts_with('.') {
-                return None;
-            }
-            let text = std::fs::read_to_string(e.path()).ok()?;
-            Some(Request {
+    for e in entries.filter_map(|e| e.ok()) {
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
+        let Some(id) = name.strip_suffix(".txt") else {
+            continue;
+        };
+        if id.starts_with('.') || known(id) {
+            continue;
+        }
+        // The entry's own type (a link is not followed): only a plain file is opened.
+        if !e.file_type().is_ok_and(|t| t.is_file()) {
+            scan.passed_over.push(PassedOver {
+                path: e.path(),
+                why: "not a plain file".into(),
+            });
+            continue;
+        }
+        match read_request(&e.path()) {
+            Ok(Some(text)) => scan.requests.push(Request {
                 id: id.to_owned(),
                 jobs: parse_jobs(&text),
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    out
+            }),
+            Ok(None) => {}
+            Err(why) => scan.passed_over.push(PassedOver {
+                path: e.path(),
+                why,
+            }),
+        }
+    }
+    scan.requests.sort_by(|a, b| a.id.cmp(&b.id));
+    scan
+}
+
+/// The text of the request at `path`: `Ok(None)` when it is gone or unreadable (being
+/// replaced), `Err(why)` when it is not a plain file or too large.
+fn read_request(path: &Path) -> std::result::Result<Option<String>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let not_plain = || "not a plain file".to_owned();
+    // O_NOFOLLOW: never through a link; O_NONBLOCK: opening a FIFO does not wait for a writer.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path);
+    let file = match file {
+        Ok(f) => f,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Err(not_plain()),
+        Err(_) => return Ok(None),
+    };
+    let meta = file.metadata().map_err(|_| not_plain())?;
+    if !meta.file_type().is_file() {
+        return Err(not_plain());
+    }
+    if meta.len() > MAX_REQUEST_BYTES {
+        return Err(format!("larger than {} MiB", MAX_REQUEST_BYTES >> 20));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_REQUEST_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|_| not_plain())?;
+    if bytes.len() as u64 > MAX_REQUEST_BYTES {
+        return Err(format!("larger than {} MiB", MAX_REQUEST_BYTES >> 20));
+    }
+    Ok(String::from_utf8(bytes).ok())
 }
 
 /// The indices in a request's text (lines that are not a whole number are passed over).
@@ -149,6 +254,7 @@ fn parse_jobs(text: &str) -> Vec<u64> {
 /// # Errors
 /// If the file cannot be written.
 pub fn write_answer(machine_dir: &Path, id: &str, answers: &[(u64, Answer)]) -> Result<()> {
+    crate::output::refuse_link(&dir_of(machine_dir))?;
     let mut text = String::new();
     for (j, a) in answers {
         text += &format!("{j} {a}\n");
@@ -179,6 +285,9 @@ const ANSWER_KEPT: std::time::Duration = std::time::Duration::from_secs(60);
 /// removes them itself), and the directory once empty.
 pub fn remove_requests(machine_dir: &Path, ids: &[String]) {
     let dir = dir_of(machine_dir);
+    if !is_own_dir(&dir) {
+        return;
+    }
     for id in ids {
         let _ = std::fs::remove_file(dir.join(format!("{id}.txt")));
         let answer = dir.join(format!("{id}.taken"));
@@ -197,6 +306,9 @@ pub fn remove_requests(machine_dir: &Path, ids: &[String]) {
 /// Removes the answer to request `id` once read (and the directory once empty).
 pub fn remove_answer(machine_dir: &Path, id: &str) {
     let dir = dir_of(machine_dir);
+    if !is_own_dir(&dir) {
+        return;
+    }
     let _ = std::fs::remove_file(dir.join(format!("{id}.taken")));
     let _ = std::fs::remove_dir(&dir);
 }

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use super::rerun::JobSet;
 use super::scheduler::Pending;
-use crate::output::results::Existing;
+use crate::output::results::{Decision, Existing};
 use crate::plan::JobKey;
 use crate::Work;
 
@@ -20,8 +20,8 @@ pub(crate) struct ToRun {
     pub(crate) cancelled_before: u64,
 }
 
-/// Splits `share` by `existing`: a job with an ok row or whose last row is `cancelled` is not
-/// run again, unless `rerun` names it; every other job is pending. Keys are computed on `pool`.
+/// Splits `share` by the one resume decision ([`Existing::decide`]). Keys are computed on
+/// `pool`.
 pub(crate) fn to_run(
     work: &Work,
     pool: &rayon::ThreadPool,
@@ -36,29 +36,14 @@ pub(crate) fn to_run(
             .map(|&i| keyer.key(i, &work.jobs().job_bytes(i)))
             .collect()
     });
-    let cancelled_before = share
-        .iter()
-        .zip(&keys)
-        .filter(|(&i, k)| {
-            !rerun.contains(i)
-                && existing.cancelled_keys.contains(&k.id())
-                && !existing.ok_keys.contains(&k.id())
-        })
-        .count() as u64;
-    let pending: Vec<Pending> = share
-        .iter()
-        .zip(&keys)
-        .filter(|(&i, k)| {
-            rerun.contains(i)
-                || !(existing.ok_keys.contains(&k.id())
-                    || existing.cancelled_keys.contains(&k.id()))
-        })
-        .map(|(&i, k)| (i, *k, existing.attempts.get(&k.id()).copied().unwrap_or(0)))
-        .collect();
-    let skipped = (share.len() - pending.len()) as u64 - cancelled_before;
-    ToRun {
-        pending,
-        skipped,
-        cancelled_before,
+    let mut to_run = ToRun::default();
+    for (&i, k) in share.iter().zip(&keys) {
+        let id = k.id();
+        match existing.decide(&id, rerun.contains(i)) {
+            Decision::Run => to_run.pending.push((i, *k, existing.attempts_of(&id))),
+            Decision::SkipOk => to_run.skipped += 1,
+            Decision::SkipCancelled => to_run.cancelled_before += 1,
+        }
     }
+    to_run
 }

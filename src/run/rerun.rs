@@ -37,13 +37,7 @@ impl JobSet {
         if rerun.is_empty() {
             return Ok(());
         }
-        let jobs = plan.jobs();
-        if let Some(max) = rerun.max().filter(|&m| m >= jobs) {
-            return Err(Error::usage(format!(
-                "--rerun {rerun}: there is no job {max}: the work has {jobs} jobs (0-{})",
-                jobs.saturating_sub(1)
-            )));
-        }
+        rerun.check_jobs_exist(plan)?;
         let mut share = plan.share(machine).to_vec();
         share.sort_unstable();
         // More indices than the share has jobs: one of the first share+1 is outside it.
@@ -66,6 +60,21 @@ impl JobSet {
                 "--rerun {rerun}: job {i} is in no share of this plan (a rescue plan leaves out the jobs already ok): rerun it with the original plan"
             ),
         }))
+    }
+
+    /// Refuses a set naming a job the plan's work does not have.
+    ///
+    /// # Errors
+    /// A usage error naming the greatest such job.
+    pub fn check_jobs_exist(&self, plan: &Plan) -> Result<()> {
+        let jobs = plan.jobs();
+        match self.max().filter(|&m| m >= jobs) {
+            Some(max) => Err(Error::usage(format!(
+                "--rerun {self}: there is no job {max}: the work has {jobs} jobs (0-{})",
+                jobs.saturating_sub(1)
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// True if `index` is in the set.

@@ -169,14 +169,19 @@ impl<'r> Runner<'r> {
         }
         let opts = self.opts;
         match &self.steal {
-            Some(s) => s.check(self.plan)?,
-            None => super::steal::layout::check(
-                opts.dir.parent().unwrap_or(std::path::Path::new(".")),
-                self.plan,
-                None,
-            )?,
+            Some(s) => {
+                s.check(self.plan)?;
+                s.check_rerun(self.plan, &opts.rerun)?;
+            }
+            None => {
+                super::steal::layout::check(
+                    opts.dir.parent().unwrap_or(std::path::Path::new(".")),
+                    self.plan,
+                    None,
+                )?;
+                opts.rerun.check_in_share(self.plan, self.machine)?;
+            }
         }
-        self.opts.rerun.check_in_share(self.plan, self.machine)?;
         RunDir::check(&opts.dir, self.plan, opts.resume, opts.job_logs)?;
         let _ = self.checked.set(());
         Ok(())
@@ -226,10 +231,15 @@ impl<'r> Runner<'r> {
         if let Some(s) = &self.steal {
             s.agree(self.plan)?;
         }
+        // The machine's name across hosts first: a host that loses it writes nothing.
+        let name_record = self.steal.as_ref().map(|s| s.take_name()).transpose()?;
         let dir = RunDir::take(&opts.dir, self.plan, opts.resume)?;
         // From here on the directory has been written: an error says so.
-        self.run_in(dir, &pool, executor)
-            .map_err(|e| e.stopped(&opts.dir))
+        let summary = self
+            .run_in(dir, &pool, executor)
+            .map_err(|e| e.stopped(&opts.dir));
+        drop(name_record);
+        summary
     }
 
     fn run_in(
@@ -249,7 +259,6 @@ impl<'r> Runner<'r> {
             s.who.machine.as_str()
         });
         self.warn_orphans(&dir);
-        let name_record = steal.map(|s| s.take_name()).transpose()?;
         let (results, existing) = ResultsWriter::open(&dir.path().join("results.csv"), opts.fsync)?;
         if existing.repaired_bytes > 0 {
             events(&Event::Warning(&format!(
@@ -261,9 +270,17 @@ impl<'r> Runner<'r> {
         let (to_run, stealer) = match steal {
             Some(s) => {
                 let earlier = dir.path().join(Manifest::FILE).exists();
-                let source = s.source(plan, self.work, existing, self.threads() as u64, earlier)?;
+                let source = s.source(
+                    plan,
+                    self.work,
+                    existing,
+                    &opts.rerun,
+                    self.threads() as u64,
+                    earlier,
+                )?;
                 let to_run = ToRun {
                     skipped: source.skipped,
+                    cancelled_before: source.cancelled_before,
                     ..ToRun::default()
                 };
                 (to_run, Some(source))
@@ -281,12 +298,29 @@ impl<'r> Runner<'r> {
         if !rerun.is_empty() {
             crate::run::cancel_request::withdraw(dir.path(), &|i| rerun.contains(i))?;
         }
-        let cancels = JobCancels::new(dir.path(), share, pending.iter().map(|p| p.0));
-        cancels.poll(false);
+        let cancels = match &stealer {
+            Some(s) => JobCancels::stealing(dir.path(), s),
+            None => JobCancels::new(dir.path(), share, pending.iter().map(|p| p.0)),
+        };
+        let warn = |w: &str| events(&Event::Warning(w));
+        cancels.poll(false, &warn);
 
         let mut manifest = self.manifest(name, share, &to_run);
         let log = self.open_log(&dir, name, share, pending.len())?;
         dir.write_manifest(&manifest)?;
+        if let (None, Err(e)) = (steal, self.recheck_static()) {
+            let counts = manifest.counts;
+            let interval = opts.status_interval;
+            let _ = dir.finish(
+                &mut manifest,
+                RunState::Interrupted,
+                counts,
+                clock,
+                None,
+                interval,
+            );
+            return Err(e);
+        }
         events(&Event::Started {
             machine: name,
             share: share.len() as u64,
@@ -338,7 +372,7 @@ impl<'r> Runner<'r> {
         };
         std::thread::scope(|scope| {
             scope.spawn(|| status_loop(&status, &done, opts.status_interval));
-            scope.spawn(|| cancels.watch(&done));
+            scope.spawn(|| cancels.watch(&done, &|w| events(&Event::Warning(w))));
             let _done = Done(&done);
             pool.scope(|s| {
                 for _ in 0..self.threads() {
@@ -357,7 +391,11 @@ impl<'r> Runner<'r> {
             .saturating_sub(counts.with_status() - cancelled_before);
         let busy = state.busy();
         let fatal = state.take_fatal();
-        let log_result = state.finish_log(&end_line(interrupted, &counts, steal_status()));
+        let log_result = state.finish_results().and(state.finish_log(&end_line(
+            interrupted,
+            &counts,
+            steal_status(),
+        )));
 
         let end_state = if interrupted || fatal.is_some() {
             RunState::Interrupted
@@ -377,9 +415,6 @@ impl<'r> Runner<'r> {
             steal_status(),
             opts.status_interval,
         );
-        if let Some(r) = name_record {
-            r.release();
-        }
         // The error that stopped the run comes first: on a full disk, writing status.json at
         // the end fails too, but it is not why the run stopped.
         if let Some(e) = fatal {
@@ -395,6 +430,15 @@ impl<'r> Runner<'r> {
             interrupted,
             moved_aside,
         })
+    }
+
+    /// Refuses, before any job starts, a static run whose plan a stealing host started to
+    /// balance since [`Runner::check`]: that host records its layout, then looks for static
+    /// manifests of the plan; this run wrote its manifest, then looks for the layout; so of two
+    /// started at once at least one sees the other and neither runs beside the other.
+    fn recheck_static(&self) -> Result<()> {
+        let out = self.opts.dir.parent().unwrap_or(std::path::Path::new("."));
+        super::steal::layout::check(out, self.plan, None)
     }
 
     /// Says when the directory's earlier run, killed, left jobs running that this run ended.
@@ -457,6 +501,7 @@ impl<'r> Runner<'r> {
                 })
                 .collect(),
             payload: crate::remote::payload_of_this_run(),
+            epochs: crate::output::manifest::ManifestEpoch::of(plan, self.machine),
         }
     }
 

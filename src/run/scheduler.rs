@@ -79,7 +79,7 @@ pub(crate) struct Settings<'a> {
     /// `Some(dir)`: also write `dir/<index>.log.gz` per job.
     pub(crate) job_logs: Option<&'a Path>,
     /// The jobs the user cancels (`jobsplit cancel`), when the run takes requests.
-    pub(crate) cancels: Option<&'a JobCancels>,
+    pub(crate) cancels: Option<&'a JobCancels<'a>>,
     /// The work, whose records give every row the job's inputs.
     pub(crate) work: &'a Work,
 }
@@ -136,6 +136,22 @@ impl<'a> Shared<'a> {
     ///
     /// # Errors
     /// The first error writing the log.
+    /// Folds the rows waiting in results.csv's journal in if a fold is due (the status tick).
+    pub(crate) fn fold_results_if_due(&self) -> Result<()> {
+        self.results
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .fold_if_due()
+    }
+
+    /// Folds the rows waiting in results.csv's journal in now (the run's end).
+    pub(crate) fn finish_results(&self) -> Result<()> {
+        self.results
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish()
+    }
+
     pub(crate) fn finish_log(&self, line: &str) -> Result<()> {
         self.log.lane().line(None, Stream::Event, line)?;
         self.log.finish()

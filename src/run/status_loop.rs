@@ -59,5 +59,8 @@ pub(crate) fn status_loop(from: &StatusSource<'_>, done: &DoneFlag, interval: Du
         {
             from.state.fail(e);
         }
+        if let Err(e) = from.state.fold_results_if_due() {
+            from.state.fail(e);
+        }
     }
 }

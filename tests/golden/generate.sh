@@ -23,5 +23,22 @@ for case in json.load(open("cases.json", encoding="utf-8")):
     open("expected/%s.plan.json" % name, "wb").write(out)
     print("expected/%s.plan.json" % name)
 PY
+# Studies that grew (docs/split-v1.md section 7): each case's epochs file (DIR/JOBS.epochs, an
+# input the crate reads) is written by the reference with --write-epochs, then its plan.
+python3 - <<'PY'
+import json, subprocess, sys
+ref = "../reference/split_v1.py"
+for case in json.load(open("epochs.json", encoding="utf-8")):
+    name = case["name"]
+    args = [sys.executable, ref] + case["args"]
+    args += ["--write-epochs", ",".join(map(str, case["ends"]))]
+    if case.get("exclude"):
+        args += ["--exclude", ",".join(map(str, case["exclude"]))]
+    if case.get("keys"):
+        args += ["--keys", "expected/%s.keys.json" % name]
+    out = subprocess.run(args, check=True, stdout=subprocess.PIPE).stdout
+    open("expected/%s.plan.json" % name, "wb").write(out)
+    print("expected/%s.plan.json" % name)
+PY
 python3 ../reference/split_v1.py --canonical-vectors > expected/canonical.json
 echo expected/canonical.json

@@ -158,6 +158,7 @@ fn machine(root: &Path, name: &str, times: &[u64]) -> std::path::PathBuf {
         balance: None,
         planned: Vec::new(),
         payload: None,
+        epochs: Vec::new(),
     }
     .write_atomic(&dir)
     .unwrap();

@@ -181,9 +181,13 @@ fn status_and_stop_over_ssh_and_a_dynamic_binary_refused() {
     );
     let stop = lab.jobsplit(&lab.study(), &["stop"]);
     assert_eq!(text(&stop), "a b (h1): not running\n");
-    // The build under test is static (.cargo/static-rustc): a system tool stands in for a
-    // dynamically linked jobsplit.
-    let launch = lab.jobsplit(&lab.study(), &["launch", "--binary", "/bin/ls"]);
+    // jobsplit's own builds are static (.cargo/config.toml): the system's `true` stands for a
+    // dynamically linked binary.
+    let dynamic = std::path::Path::new("/bin/true");
+    let launch = lab.jobsplit(
+        &lab.study(),
+        &["launch", "--binary", dynamic.to_str().unwrap()],
+    );
     assert_eq!(launch.status.code(), Some(5), "{}", text(&launch));
     assert!(
         text(&launch).contains("dynamically linked") && text(&launch).contains("make static"),

@@ -162,15 +162,15 @@ fn another_plan_in_the_same_dir_is_refused_then_fresh_moves_it_aside() {
 }
 
 #[test]
-fn keep_done_after_appending_jobs_skips_the_earlier_ones() {
+fn appending_jobs_needs_no_flag_and_skips_the_earlier_ones() {
     let s = Study::with(&jobs(5), r#"{"solo": [1, 2]}"#, "");
     s.run("solo").arg("--quiet").assert().code(0);
     let before = s.results("solo");
 
+    // A list that grew by appending is a new epoch of the same study (issue 22), not another
+    // plan: no --keep-done needed.
     s.jobs(&jobs(8));
-    let err = bad(&mut s.run("solo"));
-    assert!(err.contains("--keep-done"), "{err}");
-    let out = s.run("solo").arg("--keep-done").output().unwrap();
+    let out = s.run("solo").output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let after = s.results("solo");
     assert_eq!(after.rows.len(), 8, "{:?}", after.rows);
@@ -187,8 +187,12 @@ fn keep_done_after_appending_jobs_skips_the_earlier_ones() {
         (m["counts"]["skipped"].as_u64(), m["counts"]["ok"].as_u64()),
         (Some(5), Some(3))
     );
-    // Resuming the new plan needs no flag any more.
+    // Resuming the new plan needs no flag either, and --keep-done still takes it.
     s.run("solo").arg("--quiet").assert().code(0);
+    s.run("solo")
+        .args(["--quiet", "--keep-done"])
+        .assert()
+        .code(0);
 }
 
 #[test]

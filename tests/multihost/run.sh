@@ -22,7 +22,10 @@
 #   7. two hosts started with the same machine name: the second is refused;
 #   8. each job in its own directory (--workdir job) on the shared mount while the hosts steal:
 #      merge on a host collects every job's file from the machine that ran it, and every row
-#      carries its input and command (issue 12).
+#      carries its input and command (issue 12);
+#   9. one machine name started on two hosts at the same instant (5 rounds): one runs, the
+#      other exits 2 having written nothing, the winner's output is whole (issue 19, defect 4);
+#  10. merge on a host while three hosts steal: no merge refuses a row (issue 19, defect 5).
 # Prints "N passed, N failed" last; exits 1 if any failed. Needs root (sshd, FUSE, namespaces);
 # without it says so LOUDLY and exits 0 with "0 passed, 0 failed, 1 skipped".
 set -uo pipefail
@@ -147,6 +150,8 @@ run_on host1 4 s2 -M host1 --steal-block 2 & p1=$!
 run_on host2 0.05 s2 -M host2 --steal-block 2 & p2=$!
 run_on host3 0.05 s2 -M host3 --steal-block 2 & p3=$!
 sleep 1.5
+# $p1 is the subshell of run_on: kill jobsplit itself (its child), not only that shell.
+pkill -9 -P $p1
 kill -9 $p1
 wait $p1 2>/dev/null
 wait $p2; r2=$?
@@ -289,6 +294,43 @@ EOF
 }
 check "each job ran in its own directory and merge collected its file from its machine" collected
 echo "  merge on host1 over sshfs: $(grep -h '^collected' "$TMP/merge-s8-merged.log")"
+
+echo "# 9. one machine name started on two hosts at the same instant"
+codes=""
+whole=0
+for round in 1 2 3 4 5; do
+    study s9-$round 8
+    run_on host1 0.1 s9-$round -M host1 >"$TMP/s9-$round-1.log" 2>&1 & p1=$!
+    run_on host2 0.1 s9-$round -M host1 >"$TMP/s9-$round-2.log" 2>&1 & p2=$!
+    wait $p1; r1=$?
+    wait $p2; r2=$?
+    codes="$codes $r1$r2"
+    if python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["state"] != "finished")' \
+        "$SRV/s9-$round/out/host1/manifest.json" 2>/dev/null &&
+        ok_once s9-$round 8 out; then
+        whole=$((whole + 1))
+    fi
+done
+check "each round one host runs and the other is refused (exit 0 and 2:$codes)" \
+    test -z "$(echo $codes | tr ' ' '\n' | grep -vx -e 02 -e 20)"
+check "the winner's output is whole every round ($whole of 5)" test $whole -eq 5
+
+echo "# 10. merge while the hosts steal"
+study s10 120
+run_on host1 0.05 s10 -M host1 --steal-block 1 & p1=$!
+run_on host2 0.05 s10 -M host2 --steal-block 1 & p2=$!
+run_on host3 0.05 s10 -M host3 --steal-block 1 & p3=$!
+sleep 1
+merges=0
+refused=0
+while kill -0 $p1 2>/dev/null || kill -0 $p2 2>/dev/null || kill -0 $p3 2>/dev/null; do
+    merges=$((merges + 1))
+    merge_study s10 "merged-$merges" out
+    [[ $? -eq 2 ]] && refused=$((refused + 1))
+done
+rc=0; for p in $p1 $p2 $p3; do wait $p || rc=$?; done
+check "three hosts exit 0" test $rc -eq 0
+check "no merge while they ran refused a row ($refused of $merges)" test $refused -eq 0
 
 echo "# multihost suite took $(($(date +%s) - t0)) s"
 echo "$pass passed, $fail failed"

@@ -685,6 +685,8 @@ def main(argv=None):
     ap.add_argument("--explain", action="store_true", help="print every step to stderr")
     ap.add_argument("--self-test", action="store_true")
     ap.add_argument("--canonical-vectors", action="store_true", help="print canonical JSON vectors")
+    ap.add_argument("--write-epochs", metavar="N0,N1,...",
+                    help="write JOBS.epochs cutting the list after N0, N1, ... jobs (section 7)")
     a = ap.parse_args(argv)
     self_test()
     if a.self_test:
@@ -714,8 +716,28 @@ def main(argv=None):
         jobs = job_list(f.read(), fmt)
     excluded = [int(x) for x in a.exclude.split(",") if x.strip()]
 
-    result = plan(jobs, machines, command, params, seed, excluded)
-    sys.stdout.write(plan_json(result, jobs, machines, excluded))
+    import epochs_v1 as ev  # section 7: a list that grew
+
+    sv = sys.modules[__name__]
+    if a.write_epochs:
+        ends = [int(x) for x in a.write_epochs.split(",")]
+        with open(jobs_path + ".epochs", "wb") as f:
+            f.write(ev.write_epochs(sv, jobs, ends))
+    spans = None
+    if os.path.exists(jobs_path + ".epochs"):
+        with open(jobs_path + ".epochs", "rb") as f:
+            spans = ev.read_epochs(sv, f.read(), jobs)
+        jobs = jobs[: sum(m for _f, m in spans)]  # pending jobs are in no plan
+    if spans and len(spans) > 1:
+        result = ev.plan_epochs(sv, jobs, spans, machines, command, params, seed, excluded)
+        sys.stdout.write(ev.plan_json(sv, result, jobs, machines, excluded))
+        if a.keys:
+            with open(a.keys, "w", encoding="utf-8", newline="\n") as f:
+                f.write(ev.keys_json(sv, result, jobs))
+        return 0
+    else:
+        result = plan(jobs, machines, command, params, seed, excluded)
+        sys.stdout.write(plan_json(result, jobs, machines, excluded))
     if a.keys:
         with open(a.keys, "w", encoding="utf-8", newline="\n") as f:
             f.write(keys_json(result, jobs))

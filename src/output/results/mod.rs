@@ -6,7 +6,9 @@
 
 mod columns;
 mod data;
+mod pending;
 mod reader;
+mod resume;
 mod row;
 mod writer;
 
@@ -14,6 +16,8 @@ pub use columns::{
     column_name, field_name, input_column, insert_column, ColumnKind, COMMAND, INPUT,
 };
 pub(crate) use data::Data;
+pub(crate) use pending::left_warning as pending_rows_warning;
 pub use reader::{ResultsReader, Row};
+pub use resume::{Decision, Existing};
 pub use row::{ResultRow, FIXED};
-pub use writer::{Existing, ResultsWriter};
+pub use writer::ResultsWriter;

@@ -1,51 +1,27 @@
 //! Appending to results.csv: one row per attempt, appended and flushed as each attempt ends.
 //!
 //! Fixed columns come first; the job's inputs, the command and the result columns follow, each
-//! group in the order first seen ([`insert_column`]). When a row brings a new column the file is
+//! group in the order first seen ([`insert_column`]). When rows bring new columns the file is
 //! rewritten whole (new header, old rows' cells moved to their columns, the new ones empty)
 //! through a temporary file and a rename, so a crash leaves either the old or the new file,
-//! never a mix. An existing file is read back with the one [`ResultsReader`] (the resume scan).
+//! never a mix. Such rows wait in a journal until the rewrite ([`super::pending`]), which folds
+//! a burst of new columns at once: the cost stays linear in the file, not rows x columns^2. An
+//! existing file is read back with the one [`ResultsReader`] (the resume scan).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::columns::{column_name, insert_column, COMMAND};
 use super::data::Data;
+use super::pending::{self, Journal, PendingRow};
 use super::reader::ResultsReader;
+use super::resume::{scan, Existing, RUN_FIX};
 use super::row::{fixed_cells, ResultRow, FIXED};
 use crate::error::{Error, Result};
-use crate::model::Status;
 use crate::output::atomic::sync_dir;
-
-/// What an existing results.csv already holds.
-#[derive(Debug, Default)]
-pub struct Existing {
-    /// Rows read.
-    pub rows: u64,
-    /// Keys with an ok row.
-    pub ok_keys: HashSet<String>,
-    /// The highest attempt number per key.
-    pub attempts: HashMap<String, u32>,
-    /// Keys whose last row is `cancelled` (`jobsplit cancel`): a resume does not run them.
-    pub cancelled_keys: HashSet<String>,
-    /// Bytes cut from a row torn by a crash.
-    pub repaired_bytes: u64,
-}
-
-impl Existing {
-    /// Reads what the results.csv at `path` holds, writing nothing (a torn last row is left as
-    /// it is; `run` cuts it).
-    ///
-    /// # Errors
-    /// A results.csv that cannot be read or is not one.
-    pub fn read(path: &Path) -> Result<Existing> {
-        let mut existing = Existing::default();
-        scan(path, &mut existing)?;
-        Ok(existing)
-    }
-}
 
 /// Appends rows to a results.csv.
 #[derive(Debug)]
@@ -57,6 +33,12 @@ pub struct ResultsWriter {
     position: HashMap<String, usize>,
     buf: Vec<u8>,
     cells: Vec<String>,
+    /// Rows in the file (not counting the journal's).
+    rows: u64,
+    /// Rows waiting for the next fold, with their new columns.
+    journal: Option<Journal>,
+    last_fold_end: Instant,
+    last_fold_took: Duration,
 }
 
 impl ResultsWriter {
@@ -74,7 +56,7 @@ impl ResultsWriter {
         if let Some(dir) = path.parent() {
             crate::output::remove_stale_temps(dir, &["results.csv"]);
         }
-        let columns = if path.exists() {
+        let mut columns = if path.exists() {
             let (columns, torn_at) = scan(path, &mut existing)?;
             if let Some(good_end) = torn_at {
                 let f = crate::output::open_output(OpenOptions::new().write(true), path)?;
@@ -94,21 +76,34 @@ impl ResultsWriter {
             sync_dir(path);
             Vec::new()
         };
+        // Rows a killed run journaled and did not fold: folded now, before anything else.
+        if let Some((after_rows, rows)) = pending::read_left(path)? {
+            if after_rows == existing.rows && !rows.is_empty() {
+                let wider = with_columns(&columns, &rows);
+                rewrite(path, &positions(&columns), &wider, &rows)?;
+            }
+            pending::remove_left(path);
+            let repaired_bytes = existing.repaired_bytes;
+            existing = Existing {
+                repaired_bytes,
+                ..Existing::default()
+            };
+            columns = scan(path, &mut existing)?.0;
+        }
         let file = crate::output::open_output(OpenOptions::new().append(true), path)?;
-        let position = columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.clone(), i))
-            .collect();
         Ok((
             ResultsWriter {
                 path: path.to_path_buf(),
                 file,
                 fsync,
+                position: positions(&columns),
                 columns,
-                position,
                 buf: Vec::with_capacity(256),
                 cells: Vec::new(),
+                rows: existing.rows,
+                journal: None,
+                last_fold_end: Instant::now(),
+                last_fold_took: Duration::ZERO,
             },
             existing,
         ))
@@ -128,35 +123,35 @@ impl ResultsWriter {
         &self.columns
     }
 
-    /// Appends one row and flushes it to the file (and fsyncs, if asked).
+    /// Appends one row and flushes it to the file (and fsyncs, if asked). A row that brings a
+    /// new column, and every row after it until the next fold, goes to the journal instead
+    /// (flushed the same way) and reaches results.csv with the next fold (`results.csv.pending`
+    /// in docs/output-format.md).
     ///
     /// # Errors
     /// A full disk or an I/O error; the file then holds every earlier row intact.
     pub fn append(&mut self, row: &ResultRow) -> Result<()> {
-        let names: Vec<String> = row.fields.iter().map(|(k, _)| column_name(k)).collect();
-        let cells = row
+        let cells: Vec<(String, String)> = row
             .inputs
             .iter()
-            .map(|(c, v)| (c.as_str(), v))
-            .chain(row.command.as_ref().map(|c| (COMMAND, c)))
-            .chain(
-                names
-                    .iter()
-                    .map(String::as_str)
-                    .zip(row.fields.iter().map(|(_, v)| v)),
-            );
-        let cells: Vec<(&str, &String)> = cells.collect();
-        if cells.iter().any(|(n, _)| !self.position.contains_key(*n)) {
-            let mut columns = self.columns.clone();
-            for (n, _) in &cells {
-                insert_column(&mut columns, n);
+            .map(|(c, v)| (c.clone(), v.clone()))
+            .chain(row.command.iter().map(|c| (COMMAND.to_owned(), c.clone())))
+            .chain(row.fields.iter().map(|(k, v)| (column_name(k), v.clone())))
+            .collect();
+        let new = cells.iter().any(|(n, _)| !self.position.contains_key(n));
+        if new || self.journal.is_some() {
+            if self.journal.is_none() {
+                self.journal = Some(Journal::start(&self.path, self.rows)?);
             }
-            self.grow(columns)?;
+            let fixed = fixed_cells(row).to_vec();
+            let journal = self.journal.as_mut().expect("started above");
+            journal.push(PendingRow { fixed, cells }, self.fsync)?;
+            return self.fold_if_due();
         }
         self.cells.clear();
         self.cells.resize(self.columns.len(), String::new());
         for (name, value) in cells {
-            self.cells[self.position[name]].clone_from(value);
+            self.cells[self.position[&name]] = value;
         }
         self.buf.clear();
         {
@@ -176,11 +171,50 @@ impl ResultsWriter {
             w.flush().expect("writing CSV to memory cannot fail");
         }
         self.write_row()?;
+        self.rows += 1;
         if self.fsync {
             self.file
                 .sync_data()
                 .map_err(|e| Error::io(&self.path, e))?;
         }
+        Ok(())
+    }
+
+    /// Folds the journal into results.csv if it holds rows and the last fold is far enough
+    /// behind (9 times what it took); the run calls it on its status tick.
+    ///
+    /// # Errors
+    /// As [`ResultsWriter::finish`].
+    pub fn fold_if_due(&mut self) -> Result<()> {
+        if self.journal.is_some() && pending::due(self.last_fold_end, self.last_fold_took) {
+            self.finish()?;
+        }
+        Ok(())
+    }
+
+    /// Folds the rows waiting in the journal into results.csv now (the run calls it as it
+    /// ends; dropping the writer does it too, errors aside).
+    ///
+    /// # Errors
+    /// A full disk or an I/O error: results.csv and the journal are then as they were (the
+    /// next run folds the journal).
+    pub fn finish(&mut self) -> Result<()> {
+        let Some(journal) = self.journal.take() else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let columns = with_columns(&self.columns, &journal.rows);
+        if let Err(e) = rewrite(&self.path, &self.position, &columns, &journal.rows) {
+            self.journal = Some(journal);
+            return Err(e);
+        }
+        self.rows += journal.rows.len() as u64;
+        journal.remove();
+        self.file = crate::output::open_output(OpenOptions::new().append(true), &self.path)?;
+        self.position = positions(&columns);
+        self.columns = columns;
+        self.last_fold_took = started.elapsed();
+        self.last_fold_end = Instant::now();
         Ok(())
     }
 
@@ -196,90 +230,105 @@ impl ResultsWriter {
         }
         Ok(())
     }
+}
 
-    /// Rewrites the file with `columns` as its result columns.
-    fn grow(&mut self, columns: Vec<String>) -> Result<()> {
-        let path = self.path.clone();
-        let io = |e| Error::io(&path, e);
-        let (tmp_file, tmp) = crate::output::create_temp(&path).map_err(io)?;
-        let result = (|| -> Result<()> {
-            let mut reader = ResultsReader::from_data(&path, Data::open(&path)?, RUN_FIX)?;
-            let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(tmp_file));
-            let header: Vec<&str> = FIXED
-                .iter()
-                .copied()
-                .chain(columns.iter().map(String::as_str))
-                .collect();
-            // The operating system's own error, so a full disk is told as one.
-            let csv_io = |e: csv::Error| match e.into_kind() {
-                csv::ErrorKind::Io(e) => io(e),
-                other => io(std::io::Error::other(format!("{other:?}"))),
-            };
-            writer.write_record(&header).map_err(csv_io)?;
-            // For each column of the new header, the cell of an old row that fills it (none for
-            // the new columns: empty).
-            let from: Vec<Option<usize>> = header
-                .iter()
-                .enumerate()
-                .map(|(i, name)| {
-                    if i < FIXED.len() {
-                        Some(i)
-                    } else {
-                        self.position.get(*name).map(|p| FIXED.len() + p)
-                    }
-                })
-                .collect();
-            while let Some(row) = reader.next_row()? {
-                for cell in &from {
-                    let cell = cell.map_or(&b""[..], |i| row.cell(i));
-                    writer.write_field(cell).map_err(csv_io)?;
-                }
-                writer.write_record(None::<&[u8]>).map_err(csv_io)?;
-            }
-            let file = writer
-                .into_inner()
-                .map_err(|e| io(e.into_error()))?
-                .into_inner()
-                .map_err(|e| io(e.into_error()))?;
-            file.sync_all().map_err(io)?;
-            std::fs::rename(&tmp, &path).map_err(io)
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-        sync_dir(&path);
-        self.file = crate::output::open_output(OpenOptions::new().append(true), &path)?;
-        self.position = columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.clone(), i))
-            .collect();
-        self.columns = columns;
-        Ok(())
+impl Drop for ResultsWriter {
+    fn drop(&mut self) {
+        // Errors aside (the journal then stays, and the next run folds it).
+        let _ = self.finish();
     }
 }
 
-/// The end of a message about a results.csv `run` cannot append to.
-const RUN_FIX: &str = "move it away or pass --fresh";
+/// Column name -> position among `columns`.
+fn positions(columns: &[String]) -> HashMap<String, usize> {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.clone(), i))
+        .collect()
+}
 
-/// Reads an existing file with the one reader: its result columns, what it holds, and where a
-/// torn last row starts (the end of its last whole row), if it has one.
-fn scan(path: &Path, existing: &mut Existing) -> Result<(Vec<String>, Option<u64>)> {
-    let mut reader = ResultsReader::from_data(path, Data::open(path)?, RUN_FIX)?;
-    while let Some(row) = reader.next_row()? {
-        existing.rows += 1;
-        let key = String::from_utf8_lossy(row.cell(1)).into_owned();
-        if row.status == Status::Ok {
-            existing.ok_keys.insert(key.clone());
+/// `columns` with the new columns of `rows` added, each at the end of its group.
+fn with_columns(columns: &[String], rows: &[PendingRow]) -> Vec<String> {
+    let mut wider = columns.to_vec();
+    for r in rows {
+        for (n, _) in &r.cells {
+            insert_column(&mut wider, n);
         }
-        if row.status == Status::Cancelled {
-            existing.cancelled_keys.insert(key.clone());
-        } else {
-            existing.cancelled_keys.remove(&key);
-        }
-        let a = existing.attempts.entry(key).or_insert(0);
-        *a = (*a).max(row.attempt);
     }
-    Ok((reader.columns().to_vec(), reader.torn_at()))
+    wider
+}
+
+/// Rewrites the file at `path` (whose result columns are at `old`) with `columns` as its
+/// result columns and `tail` after its rows, through a temporary file and a rename.
+fn rewrite(
+    path: &Path,
+    old: &HashMap<String, usize>,
+    columns: &[String],
+    tail: &[PendingRow],
+) -> Result<()> {
+    let io = |e| Error::io(path, e);
+    let (tmp_file, tmp) = crate::output::create_temp(path).map_err(io)?;
+    let result = (|| -> Result<()> {
+        let mut reader = ResultsReader::from_data(path, Data::open(path)?, RUN_FIX)?;
+        let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(tmp_file));
+        let header: Vec<&str> = FIXED
+            .iter()
+            .copied()
+            .chain(columns.iter().map(String::as_str))
+            .collect();
+        // The operating system's own error, so a full disk is told as one.
+        let csv_io = |e: csv::Error| match e.into_kind() {
+            csv::ErrorKind::Io(e) => io(e),
+            other => io(std::io::Error::other(format!("{other:?}"))),
+        };
+        writer.write_record(&header).map_err(csv_io)?;
+        // For each column of the new header, the cell of an old row that fills it (none for
+        // the new columns: empty).
+        let from: Vec<Option<usize>> = header
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                if i < FIXED.len() {
+                    Some(i)
+                } else {
+                    old.get(*name).map(|p| FIXED.len() + p)
+                }
+            })
+            .collect();
+        while let Some(row) = reader.next_row()? {
+            for cell in &from {
+                let cell = cell.map_or(&b""[..], |i| row.cell(i));
+                writer.write_field(cell).map_err(csv_io)?;
+            }
+            writer.write_record(None::<&[u8]>).map_err(csv_io)?;
+        }
+        let position = positions(columns);
+        let mut cells = vec![""; columns.len()];
+        for r in tail {
+            cells.iter_mut().for_each(|c| *c = "");
+            for (name, value) in &r.cells {
+                cells[position[name]] = value;
+            }
+            let record = r
+                .fixed
+                .iter()
+                .map(String::as_str)
+                .chain(cells.iter().copied());
+            writer.write_record(record).map_err(csv_io)?;
+        }
+        let file = writer
+            .into_inner()
+            .map_err(|e| io(e.into_error()))?
+            .into_inner()
+            .map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(path);
+    Ok(())
 }

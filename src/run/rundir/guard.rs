@@ -103,7 +103,16 @@ pub(crate) fn judge(dir: &Path, plan: &Plan, resume: Resume) -> Result<Verdict> 
         return Ok(Verdict::Use);
     }
     let old = Manifest::read(dir)?;
-    let same = old.plan_digest == plan.plan_digest().hex();
+    // A plan of an earlier epoch of this study is the same plan, only shorter (section 7).
+    let same = plan
+        .epochs()
+        .iter()
+        .any(|e| old.plan_digest == e.plan_digest.hex());
+    if resume == Resume::Same && !same {
+        if let Some(message) = ahead_of_the_list(dir, &old, plan) {
+            return Err(Error::PlanMismatch { message });
+        }
+    }
     match resume {
         Resume::Fresh => Ok(Verdict::MoveAside),
         Resume::KeepDone => Ok(Verdict::Use),
@@ -112,13 +121,39 @@ pub(crate) fn judge(dir: &Path, plan: &Plan, resume: Resume) -> Result<Verdict> 
             message: format!(
                 "{} holds the output of plan {} but this plan is {}: pass --fresh to move the old \
                  output aside (it is kept, renamed) and start over, or --keep-done to keep it and \
-                 skip every job it finished (e.g. after appending jobs)",
+                 skip every job it finished (e.g. after changing the machines; appended jobs need \
+                 neither)",
                 dir.display(),
                 old.plan_digest.chars().take(8).collect::<String>(),
                 plan.plan_digest().short()
             ),
         }),
     }
+}
+
+/// When `dir` ran later epochs of this very study than the job list now records (its epochs
+/// file older than the one the run saw, or gone), says so.
+fn ahead_of_the_list(dir: &Path, old: &Manifest, plan: &Plan) -> Option<String> {
+    let ours = plan.epochs();
+    let theirs = &old.epochs;
+    let prefix = theirs.len() > ours.len()
+        && ours.len() > 1
+        && ours
+            .iter()
+            .zip(theirs)
+            .all(|(a, b)| a.plan_digest.hex() == b.plan_digest);
+    let lost = ours.len() == 1
+        && theirs
+            .first()
+            .is_some_and(|b| b.plan_digest == ours[0].plan_digest.hex());
+    (prefix || lost).then(|| {
+        format!(
+            "{} ran epoch {} of this study but the job list records only {}: use the study's latest job list and its .epochs file",
+            dir.display(),
+            theirs.len() - 1,
+            if ours.len() == 1 { "one epoch (is its .epochs file missing?)".to_owned() } else { format!("epochs 0 to {}", ours.len() - 1) }
+        )
+    })
 }
 
 /// Acts on [`judge`]: returns where the old directory went if it was moved aside.

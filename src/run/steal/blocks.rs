@@ -9,8 +9,7 @@ use crate::plan::Plan;
 /// small part of the work.
 pub const BLOCKS_PER_CORE: u64 = 48;
 
-/// The most jobs a block may have.
-pub const MAX_BLOCK: u64 = 1_000_000_000;
+pub use crate::input::MAX_BLOCK;
 
 /// The default block size of `plan`: `ceil(jobs / (BLOCKS_PER_CORE * cores))`, at least 1.
 pub fn default_block(plan: &Plan) -> u64 {
@@ -53,6 +52,11 @@ impl<'p> Blocks<'p> {
     /// The name of share `j`'s machine.
     pub fn owner(&self, j: usize) -> &'p str {
         &self.plan.machines()[j].name
+    }
+
+    /// The job indices of share `j`, in plan order.
+    pub fn share(&self, j: usize) -> &'p [u64] {
+        self.plan.share(j)
     }
 
     /// How many blocks share `j` has.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::claim::{read_claim_like, ClaimRecord};
+use super::claim::ClaimRecord;
 use crate::error::{Error, Result};
 use crate::output::manifest::Manifest;
 use crate::plan::Plan;
@@ -229,117 +229,5 @@ pub(crate) fn link_new(path: &Path, bytes: &[u8], run: &str) -> Result<()> {
             .map_err(|e| Error::io(path, e)),
         Err(_) if path.exists() => Ok(()),
         Err(e) => Err(Error::io(path, e)),
-    }
-}
-
-/// The one host running machine `name` of a layout: `hosts/<name>.json` names it.
-///
-/// `flock` is per host on sshfs (and local on NFS mounted `nolock`), so the directory lock
-/// alone does not stop two hosts started with the same machine name; this record, created
-/// exclusively through the file server, does. A record of this host is a run that is gone (this
-/// host's directory lock is held), so it is replaced; so is one of an earlier attempt of the
-/// same Slurm job (a requeue, on any node). Any other record refuses the run.
-#[derive(Debug)]
-pub struct NameRecord {
-    path: PathBuf,
-    run: String,
-}
-
-/// A Slurm job's identity and attempt, from the environment.
-fn slurm() -> (Option<String>, u64) {
-    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-    let job = match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID")) {
-        (Some(j), Some(t)) => Some(format!("{j}_{t}")),
-        _ => var("SLURM_JOB_ID"),
-    };
-    let restart = var("SLURM_RESTART_COUNT")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (job, restart)
-}
-
-/// What the name record holds.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct NameFile {
-    #[serde(flatten)]
-    who: ClaimRecord,
-    #[serde(default)]
-    slurm_job: Option<String>,
-    #[serde(default)]
-    slurm_restart: u64,
-}
-
-impl NameRecord {
-    fn path(layout_dir: &Path, name: &str) -> PathBuf {
-        layout_dir.join("hosts").join(format!("{name}.json"))
-    }
-
-    /// Refuses, reading only, when another host runs machine `me.machine` of this layout.
-    ///
-    /// # Errors
-    /// The record names another host (and not an earlier attempt of this Slurm job).
-    pub fn check(layout_dir: &Path, me: &ClaimRecord) -> Result<()> {
-        let path = Self::path(layout_dir, &me.machine);
-        let Some(held) = read_claim_like::<NameFile>(&path) else {
-            return Ok(());
-        };
-        if held.who.run == me.run || held.who.host == me.host {
-            return Ok(());
-        }
-        let (job, restart) = slurm();
-        if job.is_some() && held.slurm_job == job && restart > held.slurm_restart {
-            return Ok(());
-        }
-        Err(Error::usage(format!(
-            "machine `{}` is running on host `{}` (pid {}, since {}) according to {}: two hosts must not run one machine; if that host is gone for good, remove that file and run again",
-            me.machine,
-            held.who.host,
-            held.who.pid,
-            held.who.at,
-            path.display()
-        )))
-    }
-
-    /// Takes the name: created exclusively, or replacing a record [`NameRecord::check`] allows.
-    ///
-    /// # Errors
-    /// Another host took it first, or the directory cannot be written.
-    pub fn take(layout_dir: &Path, me: &ClaimRecord) -> Result<NameRecord> {
-        let hosts = layout_dir.join("hosts");
-        std::fs::create_dir_all(&hosts).map_err(|e| Error::io(&hosts, e))?;
-        let path = Self::path(layout_dir, &me.machine);
-        let (slurm_job, slurm_restart) = slurm();
-        let file = NameFile {
-            who: me.clone(),
-            slurm_job,
-            slurm_restart,
-        };
-        let mut bytes = serde_json::to_vec_pretty(&file).expect("serializing plain data");
-        bytes.push(b'\n');
-        link_new(&path, &bytes, &me.run)?;
-        let held = read_claim_like::<NameFile>(&path);
-        if held.as_ref().is_some_and(|h| h.who.run != me.run) {
-            Self::check(layout_dir, me)?;
-            // Ours to replace: an earlier run of this host or of this Slurm job.
-            crate::output::write_atomic(&path, &bytes)?;
-            if read_claim_like::<NameFile>(&path).is_none_or(|h| h.who.run != me.run) {
-                return Err(Error::usage(format!(
-                    "another host took machine `{}` at the same moment ({}): two hosts must not run one machine",
-                    me.machine,
-                    path.display()
-                )));
-            }
-        }
-        Ok(NameRecord {
-            path,
-            run: me.run.clone(),
-        })
-    }
-
-    /// Gives the name back at the end of a run (only if the record is still this run's).
-    pub fn release(self) {
-        if read_claim_like::<NameFile>(&self.path).is_some_and(|h| h.who.run == self.run) {
-            let _ = std::fs::remove_file(&self.path);
-        }
     }
 }

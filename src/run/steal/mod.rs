@@ -9,38 +9,11 @@
 pub mod blocks;
 pub mod claim;
 pub mod layout;
+pub mod name;
 pub(crate) mod source;
 pub mod victim;
 
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
-use crate::error::Error;
-
-/// How a study's jobs are balanced across its hosts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Balance {
-    /// Each host runs its own share (the default).
-    #[default]
-    Static,
-    /// Hosts claim blocks and steal the tails of slower shares.
-    Steal,
-}
-
-impl FromStr for Balance {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Balance, Error> {
-        match s {
-            "static" => Ok(Balance::Static),
-            "steal" => Ok(Balance::Steal),
-            _ => Err(Error::usage(format!(
-                "unknown balance `{s}`: use static or steal"
-            ))),
-        }
-    }
-}
+pub use crate::model::Balance;
 
 /// The settings of a stealing run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,12 +28,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::SystemTime;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::output::balance::{BalanceInfo, StealStatus};
 use crate::output::results::Existing;
 use crate::plan::Plan;
 use claim::ClaimRecord;
-use layout::NameRecord;
+use name::NameRecord;
 use source::{StealSource, StealStats};
 
 /// A stealing run of one machine (or helper), resolved.
@@ -113,12 +86,50 @@ impl Stealing {
         NameRecord::check(&self.out.join(&self.layout), &self.who)
     }
 
+    /// Refuses, reading only, a `--rerun` naming a job whose block this machine does not hold:
+    /// only the machine a claim names runs (and reruns) that block's jobs.
+    pub(crate) fn check_rerun(&self, plan: &Plan, rerun: &crate::run::JobSet) -> Result<()> {
+        if rerun.is_empty() {
+            return Ok(());
+        }
+        rerun.check_jobs_exist(plan)?;
+        let blocks = blocks::Blocks::new(plan, self.block);
+        let claims = self.out.join(&self.layout).join("claims");
+        let mut found = std::collections::BTreeMap::new();
+        for j in 0..blocks.shares() {
+            for (pos, &i) in blocks.share(j).iter().enumerate() {
+                if rerun.contains(i) {
+                    found.insert(i, (j, pos as u64 / self.block));
+                }
+            }
+        }
+        for i in rerun.iter().take(found.len() + 1) {
+            let why = match found.get(&i) {
+                None => "it is in no share of this plan (a rescue plan leaves out the jobs already ok): rerun it with the original plan".to_owned(),
+                Some(&(j, b)) => {
+                    let path = claims.join(blocks.owner(j)).join(b.to_string());
+                    match claim::read_claim(&path) {
+                        Ok(Some(c)) if c.machine == self.who.machine => continue,
+                        Ok(Some(c)) => format!(
+                            "it is held by machine {} (it claimed its block): rerun it there (run --steal --machine {} --rerun {i})",
+                            c.machine, c.machine
+                        ),
+                        _ => "its block is not claimed yet: the host that claims it runs it".to_owned(),
+                    }
+                }
+            };
+            return Err(Error::usage(format!("--rerun {rerun}: job {i}: {why}")));
+        }
+        Ok(())
+    }
+
     /// Records the layout if this is the first host, and agrees with it.
     pub(crate) fn agree(&self, plan: &Plan) -> Result<()> {
         layout::agree(&self.out, plan, self.block, &self.who).map(|_| ())
     }
 
-    /// Takes this machine's name across hosts (call with its directory's lock held).
+    /// Takes this machine's name across hosts, before the run touches its directory (held
+    /// until the record is dropped).
     pub(crate) fn take_name(&self) -> Result<NameRecord> {
         NameRecord::take(&self.out.join(&self.layout), &self.who)
     }
@@ -130,6 +141,7 @@ impl Stealing {
         plan: &'a Plan,
         work: &'a crate::Work,
         existing: Existing,
+        rerun: &'a crate::run::JobSet,
         threads: u64,
         earlier: bool,
     ) -> Result<StealSource<'a>> {
@@ -141,6 +153,7 @@ impl Stealing {
             self.who.clone(),
             work,
             existing,
+            rerun,
             threads,
             earlier,
         )

@@ -2,7 +2,7 @@
 //! source claims the next block (first what an earlier run of this machine held and did not
 //! finish, then its own share from the head, then other shares' tails as a thief).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -14,8 +14,10 @@ use super::victim::{choose, live_rate, Choice, ShareView};
 use crate::error::Result;
 use crate::model::RunState;
 use crate::output::manifest::{Manifest, StatusFile};
-use crate::output::results::Existing;
+use crate::output::results::{Decision, Existing};
 use crate::plan::JobKeyer;
+use crate::run::job_cancels::{Reach, Reacher};
+use crate::run::rerun::JobSet;
 use crate::run::scheduler::{JobSource, Pending};
 use crate::Work;
 
@@ -71,8 +73,8 @@ pub(crate) struct StealSource<'a> {
     who: ClaimRecord,
     work: &'a Work,
     keyer: JobKeyer,
-    ok_keys: HashSet<String>,
-    attempts: HashMap<String, u32>,
+    existing: Existing,
+    rerun: &'a JobSet,
     threads: u64,
     clock: Instant,
     plan_digest: String,
@@ -80,12 +82,15 @@ pub(crate) struct StealSource<'a> {
     state: Mutex<State>,
     /// Jobs an earlier run of this machine finished in the blocks it held.
     pub(crate) skipped: u64,
+    /// Jobs of those blocks whose last row is `cancelled`: not run again.
+    pub(crate) cancelled_before: u64,
     pub(crate) stats: StealStats,
 }
 
 impl<'a> StealSource<'a> {
     /// A source for `who.machine` (share `me`, or `None` for a helper) over `blocks`, whose
-    /// claims are in `claims`; `existing` is what this machine's results.csv already holds.
+    /// claims are in `claims`; `existing` is what this machine's results.csv already holds, and
+    /// `rerun` the jobs to run again although they are ok or cancelled.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         blocks: Blocks<'a>,
@@ -95,6 +100,7 @@ impl<'a> StealSource<'a> {
         who: ClaimRecord,
         work: &'a Work,
         existing: Existing,
+        rerun: &'a JobSet,
         threads: u64,
         earlier: bool,
     ) -> Result<Self> {
@@ -116,8 +122,8 @@ impl<'a> StealSource<'a> {
         let mut source = StealSource {
             keyer: work.keyer(),
             plan_digest: blocks.plan_digest(),
-            ok_keys: existing.ok_keys,
-            attempts: existing.attempts,
+            existing,
+            rerun,
             held_before: held.iter().copied().collect(),
             state: Mutex::new(State {
                 queue: VecDeque::new(),
@@ -139,15 +145,19 @@ impl<'a> StealSource<'a> {
             threads,
             clock: Instant::now(),
             skipped: 0,
+            cancelled_before: 0,
             stats: StealStats::default(),
         };
         for &(j, b) in &held {
             let jobs = source.blocks.jobs(j, b);
             source.count_held(j, jobs.len() as u64);
-            source.skipped += jobs
-                .iter()
-                .filter(|&&i| source.ok_keys.contains(&source.key(i).id()))
-                .count() as u64;
+            for &i in jobs {
+                match source.decide(i).0 {
+                    Decision::Run => {}
+                    Decision::SkipOk => source.skipped += 1,
+                    Decision::SkipCancelled => source.cancelled_before += 1,
+                }
+            }
         }
         Ok(source)
     }
@@ -161,6 +171,13 @@ impl<'a> StealSource<'a> {
         self.keyer.key(i, &self.work.jobs().job_bytes(i))
     }
 
+    /// The one resume decision for job `i`, and its key.
+    fn decide(&self, i: u64) -> (Decision, crate::plan::JobKey) {
+        let key = self.key(i);
+        let decision = self.existing.decide(&key.id(), self.rerun.contains(i));
+        (decision, key)
+    }
+
     fn count_held(&self, j: usize, jobs: u64) {
         self.stats.claimed.fetch_add(jobs, Ordering::Relaxed);
         if Some(j) != self.me {
@@ -168,14 +185,12 @@ impl<'a> StealSource<'a> {
         }
     }
 
-    /// Queues the jobs of block `b` of share `j` not yet ok.
+    /// Queues the jobs of block `b` of share `j` the resume decision runs.
     fn enqueue(&self, st: &mut State, j: usize, b: u64) {
         for &i in self.blocks.jobs(j, b) {
-            let key = self.key(i);
-            let id = key.id();
-            if !self.ok_keys.contains(&id) {
-                st.queue
-                    .push_back((i, key, self.attempts.get(&id).copied().unwrap_or(0)));
+            if let (Decision::Run, key) = self.decide(i) {
+                let attempts = self.existing.attempts_of(&key.id());
+                st.queue.push_back((i, key, attempts));
             }
         }
     }
@@ -336,6 +351,40 @@ impl<'a> StealSource<'a> {
             }
             Choice::Nothing => Ok(Refill::Done),
         }
+    }
+}
+
+impl Reacher for StealSource<'_> {
+    /// Where jobs stand for `jobs`: one pass over the plan's shares finds their blocks, then
+    /// each block's claim (if any) says who holds it.
+    fn reach(&self, jobs: &[u64]) -> Vec<Reach> {
+        let asked: HashSet<u64> = jobs.iter().copied().collect();
+        let mut found = std::collections::HashMap::new();
+        for j in 0..self.blocks.shares() {
+            for (pos, i) in self.blocks.share(j).iter().enumerate() {
+                if asked.contains(i) {
+                    found.insert(*i, (j, pos as u64 / self.blocks.size()));
+                }
+            }
+        }
+        jobs.iter()
+            .map(|i| {
+                let Some(&(j, b)) = found.get(i) else {
+                    return Reach::Elsewhere;
+                };
+                if self.decide(*i).0 != Decision::Run {
+                    return Reach::Ended;
+                }
+                match read_claim(&self.claimer.path(self.blocks.owner(j), b)) {
+                    Ok(Some(c)) if c.machine == self.who.machine => Reach::Pending,
+                    Ok(Some(_)) => Reach::Elsewhere,
+                    // Claimed, by someone not yet known (an O_EXCL claim being written).
+                    Ok(None) => Reach::Elsewhere,
+                    Err(_) if Some(j) == self.me => Reach::Pending,
+                    Err(_) => Reach::Unclaimed,
+                }
+            })
+            .collect()
     }
 }
 

@@ -1,0 +1,86 @@
+//! `jobsplit run` on a job list that grew (docs/split-v1.md section 7): epoch 0 from this
+//! machine's earlier run when the list has no epochs file yet, and the new epochs recorded
+//! once nothing refuses the run.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::resolve::{self, Study};
+use super::JobSource;
+use crate::input::{read_epochs, record_epochs, Grow, Machine, Recorded};
+use crate::output::manifest::Manifest;
+
+/// How a run cuts its job list: the jobs after the last epoch that are written to the end of
+/// their line become the next epoch.
+pub(crate) const RUN_GROWS: Grow = Grow {
+    pending: true,
+    first_epoch: None,
+};
+
+/// The study a run in `dir` runs: `study` itself, unless its list has no epochs file, holds
+/// more jobs than the plan `dir` ran, and that plan's work is the list's first jobs. Then the
+/// list grew since: those first jobs are epoch 0 and the rest epoch 1 (recorded by
+/// [`crate::input::record_epochs`] when the run starts).
+pub(crate) fn grown_study(
+    args: &super::args::InputArgs,
+    machines: Option<Vec<Machine>>,
+    source: Option<&dyn JobSource>,
+    study: Study,
+    dir: &Path,
+) -> Result<Study> {
+    let Some(growth) = &study.growth else {
+        return Ok(study);
+    };
+    if growth.epochs.len() > 1 {
+        return Ok(study);
+    }
+    if read_epochs(&growth.file)?.is_some() {
+        // Another run recorded the list's epochs since it was read: read it with them.
+        return resolve::study_with(args, machines, &[], source, RUN_GROWS);
+    }
+    if !dir.join(Manifest::FILE).is_file() {
+        return Ok(study);
+    }
+    let Ok(old) = Manifest::read(dir) else {
+        return Ok(study); // the guard names what is wrong with it
+    };
+    let earlier = old.jobs_total;
+    if !old.epochs.is_empty() || old.excluded > 0 || earlier == 0 || earlier >= study.work.len() {
+        return Ok(study);
+    }
+    let grow = Grow {
+        first_epoch: Some(earlier),
+        ..RUN_GROWS
+    };
+    let grown = resolve::study_with(args, machines, &[], source, grow)?;
+    let epoch0 = grown.work.epochs()[0].1.hex();
+    Ok(if epoch0 == old.work_digest {
+        grown
+    } else {
+        study
+    })
+}
+
+/// Records the epochs of the run's job list that its epochs file does not hold yet, saying so.
+///
+/// # Errors
+/// If the epochs file cannot be written.
+pub(crate) fn record(settings: &super::run_resolve::RunSettings) -> Result<Recorded> {
+    let Some(growth) = &settings.growth else {
+        return Ok(Recorded::Done);
+    };
+    let done = record_epochs(growth)?;
+    if done == Recorded::Done && !settings.quiet {
+        for (e, epoch) in growth.epochs.iter().enumerate().skip(growth.recorded) {
+            super::term::errln!(
+                "{}: note: the job list grew: epoch {e} (jobs {} to {}) recorded in {}",
+                super::program::name(),
+                epoch.span.first,
+                epoch.span.end() - 1,
+                crate::text::escape(&growth.file.display().to_string())
+            );
+        }
+    }
+    Ok(done)
+}

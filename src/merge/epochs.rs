@@ -1,0 +1,66 @@
+//! Outputs of a study that grew (docs/split-v1.md section 7): hosts that ran different epochs
+//! of one study are one study; a host whose latest epoch is older is behind, not missing.
+
+use super::discover::MachineDir;
+use crate::output::manifest::Manifest;
+
+/// The digests D_0.. of the epochs `m` ran (one for a list that never grew).
+fn chain(m: &Manifest) -> Vec<&str> {
+    if m.epochs.is_empty() {
+        vec![m.plan_digest.as_str()]
+    } else {
+        m.epochs.iter().map(|e| e.plan_digest.as_str()).collect()
+    }
+}
+
+/// The directory whose manifest ran the most epochs (the first one among equals): the
+/// study's latest epochs as these outputs know them.
+pub(crate) fn latest(dirs: &[MachineDir]) -> usize {
+    let mut best = 0;
+    for (i, d) in dirs.iter().enumerate() {
+        if chain(&d.manifest).len() > chain(&dirs[best].manifest).len() {
+            best = i;
+        }
+    }
+    best
+}
+
+/// True when `m` ran an earlier epoch of the study whose latest epochs `latest` ran: then
+/// its work digest and job count differ and it is still the same study.
+pub(crate) fn earlier_epoch_of(m: &Manifest, latest: &Manifest) -> bool {
+    let (mine, theirs) = (chain(m), chain(latest));
+    mine.len() < theirs.len() && theirs[..mine.len()] == mine[..]
+}
+
+/// One line per machine behind the latest epoch: which epochs it has not seen and which jobs
+/// they hold (listed as not run, not as lost). Nothing for a study that never grew.
+pub(crate) fn behind(dirs: &[MachineDir], latest: &Manifest) -> Vec<String> {
+    let total = chain(latest).len();
+    let mut out: Vec<String> = Vec::new();
+    for d in dirs {
+        let m = &d.manifest;
+        let seen = chain(m).len();
+        // A machine counts by its furthest directory (a rerun may have caught it up).
+        let caught_up = dirs
+            .iter()
+            .any(|o| o.manifest.machine == m.machine && chain(&o.manifest).len() == total);
+        if seen >= total || caught_up || out.iter().any(|l| l.contains(&format!("`{}`", m.machine)))
+        {
+            continue;
+        }
+        let first = latest.epochs[seen].first;
+        out.push(format!(
+            "machine `{}` is behind: it has not seen epoch{} {} of the job list (jobs {} to {}), whose jobs it has not run yet; run it again with the latest job list and its .epochs file",
+            m.machine,
+            if total - seen > 1 { "s" } else { "" },
+            if total - seen > 1 {
+                format!("{seen} to {}", total - 1)
+            } else {
+                seen.to_string()
+            },
+            first,
+            latest.jobs_total - 1
+        ));
+    }
+    out
+}
