@@ -151,10 +151,21 @@ pub(crate) fn collect(args: &CollectArgs) -> Result<u8> {
     let results = each_host(&r.hosts, |h| {
         let t = Instant::now();
         let local = r.local_out.join(&h.machine);
-        (
-            crate::remote::collect(&r.ssh, h, &r.out_rel, &local),
-            t.elapsed(),
-        )
+        let rows = crate::remote::collect(&r.ssh, h, &r.out_rel, &local);
+        // The claims of its share made on its disk prove the rows of a --steal-remote study.
+        let rows = rows.and_then(|mut c| {
+            let claims =
+                crate::remote::collect::collect_claims(&r.ssh, h, &r.out_rel, &r.local_out)?;
+            c.whole += claims.whole;
+            c.appended += claims.appended;
+            c.same += claims.same;
+            c.wire_bytes += claims.wire_bytes;
+            c.newer_kept.extend(claims.newer_kept);
+            c.passed.extend(claims.passed);
+            c.refused.extend(claims.refused);
+            Ok(c)
+        });
+        (rows, t.elapsed())
     });
     let mut failed = 0;
     for (host, (result, took)) in r.hosts.iter().zip(results) {

@@ -24,6 +24,7 @@ struct Look {
     share: u64,
     ended: bool,
     reached: bool,
+    status: Option<HostStatus>,
 }
 
 pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
@@ -33,9 +34,19 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
     let tty = std::io::stdout().is_terminal();
     let mut round = 0u64;
     let mut drawn = 0usize;
+    let mut open = true;
     loop {
         round += 1;
         let looks = each_host(&r.hosts, |h| look(&r, h));
+        let statuses: Vec<Option<HostStatus>> = looks.iter().map(|l| l.status.clone()).collect();
+        let (stole, left) = super::remote_steal::arrange(&r, &statuses, open);
+        open = left;
+        for l in &stole {
+            outln!("{l}");
+        }
+        if !stole.is_empty() {
+            drawn = 0;
+        }
         let (done, share) = looks
             .iter()
             .fold((0, 0), |(d, s), l| (d + l.done, s + l.share));
@@ -103,6 +114,7 @@ fn look(r: &super::remote_study::RemoteStudy, h: &crate::remote::Host) -> Look {
             share: 0,
             ended: false,
             reached: false,
+            status: None,
         },
         Ok(s) => {
             let get = |v: &Option<serde_json::Value>, k: &str| {
@@ -145,6 +157,7 @@ fn look(r: &super::remote_study::RemoteStudy, h: &crate::remote::Host) -> Look {
                 share,
                 ended: !s.running,
                 reached: true,
+                status: Some(s),
             }
         }
     }

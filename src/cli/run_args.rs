@@ -106,6 +106,10 @@ pub(crate) struct RunArgs {
     /// Join a stealing study as a helper called NAME: a pure thief not in the machines file
     #[arg(long, value_name = "NAME", requires = "steal", conflicts_with_all = ["machine", "shard"])]
     pub(crate) helper: Option<String>,
+    /// Steal with no shared OUT (hosts launched over ssh): each block claimed on its owner's
+    /// own disk, other shares' blocks handed by `jobsplit watch` (docs/remote.md)
+    #[arg(long, conflicts_with = "helper")]
+    pub(crate) steal_remote: bool,
 }
 
 fn parse_steal_block(s: &str) -> Result<u64, String> {

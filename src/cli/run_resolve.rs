@@ -309,7 +309,7 @@ fn resolve_steal(
     run: &crate::input::RunConfig,
     plan: &Plan,
 ) -> Result<Option<StealOptions>> {
-    let stealing = args.steal || run.balance == Balance::Steal;
+    let stealing = args.steal || args.steal_remote || run.balance == Balance::Steal;
     if !stealing {
         if args.steal_block.is_some() {
             bail!(Error::usage(
@@ -342,6 +342,7 @@ fn resolve_steal(
     Ok(Some(StealOptions {
         block: args.steal_block.or(run.steal_block),
         helper: args.helper.clone(),
+        remote: args.steal_remote,
     }))
 }
 

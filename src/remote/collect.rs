@@ -43,6 +43,35 @@ pub struct Collected {
 /// # Errors
 /// The host cannot be reached, or the stream breaks (files applied before that are kept).
 pub fn collect(ssh: &Ssh, host: &Host, out: &str, local: &Path) -> Result<Collected, LaunchError> {
+    collect_below(ssh, host, &[out, &host.machine], None, local)
+}
+
+/// Brings the claims of `host`'s own share, made on its disk (`OUT/.jobsplit/steal-*/claims/
+/// <machine>/`, with each `layout.json`), into `local_out/.jobsplit/`: what proves the rows of
+/// a `--steal-remote` study (docs/remote.md).
+///
+/// # Errors
+/// As [`collect`].
+pub fn collect_claims(
+    ssh: &Ssh,
+    host: &Host,
+    out: &str,
+    local_out: &Path,
+) -> Result<Collected, LaunchError> {
+    let root = crate::run::steal::layout::ROOT;
+    let local = local_out.join(root);
+    collect_below(ssh, host, &[out, root], Some(&host.machine), &local)
+}
+
+/// Pulls the directory `parts` (joined, below the study directory) of `host` into `local`;
+/// with `claims_of`, only the layouts and the claims of that machine's share.
+fn collect_below(
+    ssh: &Ssh,
+    host: &Host,
+    parts: &[&str],
+    claims_of: Option<&str>,
+    local: &Path,
+) -> Result<Collected, LaunchError> {
     if std::fs::symlink_metadata(local).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(LaunchError::Refused(format!(
             "{} is a symbolic link: collect writes only into a real directory; replace the link",
@@ -57,11 +86,15 @@ pub fn collect(ssh: &Ssh, host: &Host, out: &str, local: &Path) -> Result<Collec
         let _ = wire::write_line(&mut inventory, e);
     }
     let dir = host.dir.strip_prefix("~/").unwrap_or(&host.dir);
-    let mdir = Path::new(if dir.is_empty() { "." } else { dir })
-        .join(out)
-        .join(&host.machine);
+    let mut mdir = Path::new(if dir.is_empty() { "." } else { dir }).to_path_buf();
+    for p in parts {
+        mdir.push(p);
+    }
+    let filter = claims_of
+        .map(|m| format!(" {}", quote(m)))
+        .unwrap_or_default();
     let script = format!(
-        "B={}/{}/jobsplit-$(uname -m) && exec \"$B\" remote-serve pull {}",
+        "B={}/{}/jobsplit-$(uname -m) && exec \"$B\" remote-serve pull {}{filter}",
         host.dir_word(),
         quote(super::serve::STATE_DIR),
         quote(&mdir.to_string_lossy())

@@ -15,6 +15,7 @@ pub(crate) mod quote;
 pub mod serve;
 pub mod ship;
 pub mod ssh;
+pub mod steal_serve;
 mod wire;
 
 pub use collect::{collect, Collected};

@@ -24,8 +24,15 @@ pub(crate) fn not_collected(name: &str) -> bool {
     name == ".lock" || name.ends_with(".tmp") || name.contains(".tmp-")
 }
 
-/// `pull ROOT`: reads the laptop's inventory, answers with frames and an [`End`].
-pub(crate) fn pull(root: &Path, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<()> {
+/// `pull ROOT [MACHINE]`: reads the laptop's inventory, answers with frames and an [`End`].
+/// With `MACHINE`, ROOT is `OUT/.jobsplit` and only each layout's `layout.json` and the claims
+/// of that machine's share are sent.
+pub(crate) fn pull(
+    root: &Path,
+    claims_of: Option<&String>,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<()> {
     let io = |e: std::io::Error| Error::usage(format!("remote-serve pull: {e}"));
     let local: HashMap<String, Entry> = wire::read_lines::<Entry>(input)
         .map_err(io)?
@@ -38,6 +45,9 @@ pub(crate) fn pull(root: &Path, input: &mut dyn BufRead, out: &mut dyn Write) ->
     };
     let mut files = Vec::new();
     walk(root, "", &mut files, &mut end.passed);
+    if let Some(m) = claims_of {
+        files.retain(|rel| own_claim_or_layout(rel, m));
+    }
     let mut out = Counted { inner: out, n: 0 };
     for rel in files {
         let path = root.join(&rel);
@@ -54,6 +64,18 @@ pub(crate) fn pull(root: &Path, input: &mut dyn BufRead, out: &mut dyn Write) ->
     let out = out.inner;
     wire::write_line(out, &end).map_err(io)?;
     out.flush().map_err(io)
+}
+
+/// `steal-<plan>/layout.json` or `steal-<plan>/claims/<machine>/<block>`.
+fn own_claim_or_layout(rel: &str, machine: &str) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    match parts.as_slice() {
+        [layout, "layout.json"] => layout.starts_with("steal-"),
+        [layout, "claims", m, b] => {
+            layout.starts_with("steal-") && *m == machine && b.parse::<u64>().is_ok()
+        }
+        _ => false,
+    }
 }
 
 /// A writer that counts the bytes written.

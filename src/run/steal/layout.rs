@@ -81,6 +81,20 @@ fn layouts(out: &Path) -> Result<Vec<(PathBuf, LayoutFile)>> {
 /// A static run where a stealing layout of the same work is; a stealing run with another block
 /// size, a stale plan beside another plan's stealing layout, or beside a static run of its plan.
 pub fn check(out: &Path, plan: &Plan, steal: Option<u64>) -> Result<()> {
+    check_mode(out, plan, steal, MODE)
+}
+
+/// The layout mode of `--steal` on a shared `OUT`.
+pub const MODE: &str = "steal";
+
+/// The layout mode of `--steal-remote`: no shared `OUT`, each block claimed on its owner's disk.
+pub const MODE_REMOTE: &str = "steal-remote";
+
+/// [`check`] for a stealing run in `mode` ([`MODE`] or [`MODE_REMOTE`]).
+///
+/// # Errors
+/// As [`check`], and a layout recorded in the other stealing mode.
+pub fn check_mode(out: &Path, plan: &Plan, steal: Option<u64>, mode: &str) -> Result<()> {
     let mine = out.join(relative_dir(plan));
     let work = plan.work_digest().hex();
     let plan_hex = plan.plan_digest().hex();
@@ -101,12 +115,12 @@ pub fn check(out: &Path, plan: &Plan, steal: Option<u64>) -> Result<()> {
             continue;
         };
         if dir == mine {
-            if layout.plan_digest != plan_hex || layout.mode != "steal" {
+            if layout.plan_digest != plan_hex || layout.mode != mode {
                 return Err(Error::invalid(
                     Some(&file),
                     None,
                     format!(
-                        "records plan {} in mode {}, but this run is plan {} stealing: use another --out",
+                        "records plan {} in mode {}, but this run is plan {} in mode {mode}: pass the same balance flags (--steal or --steal-remote) to every host, or use another --out",
                         crate::text::short(&layout.plan_digest),
                         layout.mode,
                         plan.plan_digest().short()
@@ -175,14 +189,14 @@ fn refuse_static_siblings(out: &Path, plan_hex: &str) -> Result<()> {
 ///
 /// # Errors
 /// The layout recorded first differs, or the directory cannot be written.
-pub fn agree(out: &Path, plan: &Plan, block: u64, me: &ClaimRecord) -> Result<PathBuf> {
+pub fn agree(out: &Path, plan: &Plan, block: u64, me: &ClaimRecord, mode: &str) -> Result<PathBuf> {
     let dir = out.join(relative_dir(plan));
     std::fs::create_dir_all(dir.join("claims")).map_err(|e| Error::io(&dir, e))?;
     let file = dir.join(LayoutFile::FILE);
     if !file.exists() {
         let layout = LayoutFile {
             format: FORMAT.to_owned(),
-            mode: "steal".to_owned(),
+            mode: mode.to_owned(),
             block,
             plan_digest: plan.plan_digest().hex(),
             work_digest: plan.work_digest().hex(),
@@ -193,7 +207,7 @@ pub fn agree(out: &Path, plan: &Plan, block: u64, me: &ClaimRecord) -> Result<Pa
         bytes.push(b'\n');
         link_new(&file, &bytes, &me.run)?;
     }
-    check(out, plan, Some(block))?;
+    check_mode(out, plan, Some(block), mode)?;
     Ok(dir)
 }
 

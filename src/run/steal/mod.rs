@@ -10,6 +10,7 @@ pub mod blocks;
 pub mod claim;
 pub mod layout;
 pub mod name;
+pub mod remote;
 pub(crate) mod source;
 pub mod victim;
 
@@ -22,6 +23,9 @@ pub struct StealOptions {
     pub block: Option<u64>,
     /// Run as a helper called this, a pure thief not in the machines file.
     pub helper: Option<String>,
+    /// No shared `OUT` (`--steal-remote`): claims of other shares are made on their owners'
+    /// disks (by `jobsplit watch`, over ssh) and handed to this run; see [`remote`].
+    pub remote: bool,
 }
 
 use std::path::{Path, PathBuf};
@@ -49,6 +53,8 @@ pub(crate) struct Stealing {
     pub(crate) who: ClaimRecord,
     /// The layout's directory, relative to `out`.
     layout: PathBuf,
+    /// `--steal-remote`.
+    remote: bool,
 }
 
 impl Stealing {
@@ -77,12 +83,22 @@ impl Stealing {
                 jobs: Vec::new(),
             },
             layout: layout::relative_dir(plan),
+            remote: opts.remote,
+        }
+    }
+
+    /// The layout mode of this run.
+    fn mode(&self) -> &'static str {
+        if self.remote {
+            layout::MODE_REMOTE
+        } else {
+            layout::MODE
         }
     }
 
     /// Checks, reading only, that this run may join the study in `out`.
     pub(crate) fn check(&self, plan: &Plan) -> Result<()> {
-        layout::check(&self.out, plan, Some(self.block))?;
+        layout::check_mode(&self.out, plan, Some(self.block), self.mode())?;
         NameRecord::check(&self.out.join(&self.layout), &self.who)
     }
 
@@ -125,7 +141,7 @@ impl Stealing {
 
     /// Records the layout if this is the first host, and agrees with it.
     pub(crate) fn agree(&self, plan: &Plan) -> Result<()> {
-        layout::agree(&self.out, plan, self.block, &self.who).map(|_| ())
+        layout::agree(&self.out, plan, self.block, &self.who, self.mode()).map(|_| ())
     }
 
     /// Takes this machine's name across hosts, before the run touches its directory (held
@@ -156,6 +172,7 @@ impl Stealing {
             rerun,
             threads,
             earlier,
+            self.remote,
         )
     }
 

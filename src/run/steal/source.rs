@@ -79,6 +79,8 @@ pub(crate) struct StealSource<'a> {
     clock: Instant,
     plan_digest: String,
     held_before: HashSet<(usize, u64)>,
+    /// `--steal-remote`: other shares' blocks come only as claims handed to this run.
+    remote: bool,
     state: Mutex<State>,
     /// Jobs an earlier run of this machine finished in the blocks it held.
     pub(crate) skipped: u64,
@@ -103,6 +105,7 @@ impl<'a> StealSource<'a> {
         rerun: &'a JobSet,
         threads: u64,
         earlier: bool,
+        remote: bool,
     ) -> Result<Self> {
         let claimer = Claimer::new(claims);
         // What an earlier run of this machine claimed (here or on another host) comes first.
@@ -125,6 +128,7 @@ impl<'a> StealSource<'a> {
             existing,
             rerun,
             held_before: held.iter().copied().collect(),
+            remote,
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 resume: held.iter().copied().collect(),
@@ -299,6 +303,9 @@ impl<'a> StealSource<'a> {
     }
 
     fn refill(&self, st: &mut State) -> Result<Refill> {
+        if self.remote && self.fenced() {
+            return Ok(Refill::Done);
+        }
         if let Some((j, b)) = st.resume.pop_front() {
             self.enqueue(st, j, b);
             return Ok(Refill::Again);
@@ -321,6 +328,9 @@ impl<'a> StealSource<'a> {
             st.own_done = true;
         }
         self.stats.stealing.store(true, Ordering::Relaxed);
+        if self.remote {
+            return Ok(self.handed(st));
+        }
         if st.waited.is_some_and(|t| t.elapsed() < LOOK_AGAIN) {
             return Ok(Refill::Wait);
         }
@@ -350,6 +360,47 @@ impl<'a> StealSource<'a> {
                 Ok(Refill::Wait)
             }
             Choice::Nothing => Ok(Refill::Done),
+        }
+    }
+}
+
+impl StealSource<'_> {
+    /// `--steal-remote`: whether this machine was declared dead (it starts no other block).
+    fn fenced(&self) -> bool {
+        let layout = self.claimer.dir().parent().unwrap_or(self.claimer.dir());
+        super::remote::fenced(layout, &self.who.machine)
+    }
+
+    /// `--steal-remote`, own share claimed: takes the blocks of other shares claimed for this
+    /// machine in its own claims directory (handed over after a claim on the owner's disk);
+    /// with none, waits while the launcher's lease is fresh, else is done.
+    fn handed(&self, st: &mut State) -> Refill {
+        let layout = self.claimer.dir().parent().unwrap_or(self.claimer.dir());
+        for j in (0..self.blocks.shares()).filter(|&j| Some(j) != self.me) {
+            let owner = self.blocks.owner(j);
+            let mut numbers = claimed_blocks(self.claimer.dir(), owner);
+            numbers.sort_unstable();
+            for b in numbers {
+                if st.known[j].contains(&b) || self.held_before.contains(&(j, b)) {
+                    continue;
+                }
+                // An unreadable record is being written: looked at again next time.
+                let Ok(Some(c)) = read_claim(&self.claimer.path(owner, b)) else {
+                    continue;
+                };
+                st.known[j].insert(b);
+                if c.machine == self.who.machine && b < self.blocks.count(j) {
+                    self.stats.claims.fetch_add(1, Ordering::Relaxed);
+                    self.count_held(j, self.blocks.jobs(j, b).len() as u64);
+                    self.enqueue(st, j, b);
+                    return Refill::Again;
+                }
+            }
+        }
+        if super::remote::lease_open(layout) {
+            Refill::Wait
+        } else {
+            Refill::Done
         }
     }
 }

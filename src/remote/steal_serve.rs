@@ -1,0 +1,84 @@
+//! The host side of stealing with no shared `OUT` (`--steal-remote`, docs/remote.md): a claim
+//! made on this host's own disk for a named machine (`steal-claim`), and the launcher's view of
+//! this host's share with its lease renewed or ended (`steal-look`).
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::wire;
+use crate::error::{Error, Result};
+use crate::run::steal::claim::{claimed_blocks, ClaimRecord, Outcome};
+use crate::run::steal::remote;
+
+/// The answer of `steal-claim`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimAnswer {
+    /// True when the claim on this disk names the machine asked for (this request's run).
+    pub won: bool,
+    /// Who holds the block otherwise, if readable.
+    pub holder: Option<ClaimRecord>,
+}
+
+/// `steal-claim DIR OUT LAYOUT BLOCK`, a [`ClaimRecord`] on stdin: the claim made in
+/// `DIR/OUT/LAYOUT/claims/` (link(2) + read-back), answered as a [`ClaimAnswer`].
+pub(crate) fn claim(args: &[String], input: &mut dyn BufRead, out: &mut dyn Write) -> Result<()> {
+    let [dir, outdir, layout, block, ..] = args else {
+        return Err(Error::usage("remote-serve steal-claim: too few arguments"));
+    };
+    let block: u64 = block
+        .parse()
+        .map_err(|_| Error::usage("remote-serve steal-claim: a bad block size"))?;
+    let records: Vec<ClaimRecord> = wire::read_lines(input)
+        .map_err(|e| Error::usage(format!("remote-serve steal-claim: {e}")))?;
+    let [record] = records.as_slice() else {
+        return Err(Error::usage("remote-serve steal-claim: one claim expected"));
+    };
+    let layout = remote::layout_dir(&Path::new(dir).join(outdir), layout)?;
+    let answer = match remote::claim_on_disk(&layout, block, record)? {
+        Outcome::Won => ClaimAnswer {
+            won: true,
+            holder: None,
+        },
+        Outcome::Lost(holder) => ClaimAnswer { won: false, holder },
+    };
+    wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
+}
+
+/// What `steal-look` answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StealLook {
+    /// The layout's mode on this disk (`steal-remote`; empty with no layout).
+    pub mode: String,
+    /// The blocks of the machine's own share claimed on its disk.
+    pub claimed: Vec<u64>,
+    /// Whether the machine is fenced there.
+    pub fenced: bool,
+}
+
+/// `steal-look DIR OUT LAYOUT MACHINE open|close`: renews (or ends) the lease, answers a
+/// [`StealLook`].
+pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
+    let [dir, outdir, layout, machine, lease, ..] = args else {
+        return Err(Error::usage("remote-serve steal-look: too few arguments"));
+    };
+    let layout = remote::layout_dir(&Path::new(dir).join(outdir), layout)?;
+    if layout.join("claims").is_dir() {
+        remote::lease(&layout, lease == "open")?;
+    }
+    let mut claimed = claimed_blocks(&layout.join("claims"), machine);
+    claimed.sort_unstable();
+    let layout_file = layout.join(crate::run::steal::layout::LayoutFile::FILE);
+    let mode = crate::run::steal::claim::read_claim_like::<crate::run::steal::layout::LayoutFile>(
+        &layout_file,
+    )
+    .map(|l| l.mode)
+    .unwrap_or_default();
+    let answer = StealLook {
+        mode,
+        claimed,
+        fenced: remote::fenced(&layout, machine),
+    };
+    wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
+}
