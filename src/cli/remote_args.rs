@@ -25,6 +25,13 @@ pub(crate) struct RemoteArgs {
     /// The ssh command line, as in a shell (overrides [ship] ssh) [default: ssh]
     #[arg(long, env = "JOBSPLIT_SSH", value_name = "CMD")]
     pub(crate) ssh: Option<String>,
+    /// Act on the rescue of this merge output: the jobs not ok there, re-planned onto the
+    /// machines left (all but --dead), their runs writing to OUT-rescue
+    #[arg(long, value_name = "MERGED_DIR")]
+    pub(crate) rescue: Option<PathBuf>,
+    /// With --rescue: a machine that is dead or gone (repeatable); the rescue plan leaves it out
+    #[arg(long, value_name = "NAME", requires = "rescue")]
+    pub(crate) dead: Vec<String>,
 }
 
 /// `jobsplit launch`.

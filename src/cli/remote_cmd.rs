@@ -32,7 +32,7 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
         named.push(j);
     }
     named.push(super::resolve::machines_path(input, &r.study.config));
-    let payload = crate::remote::Payload::gather(&r.root, &named, &r.study.config.ship.files)?;
+    let mut payload = crate::remote::Payload::gather(&r.root, &named, &r.study.config.ship.files)?;
     let rel = |p: &Path| crate::remote::payload::relative(&r.root, p);
     let mut run_args = Vec::new();
     if let Some(c) = &r.study.config.path {
@@ -41,10 +41,24 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
     if let Some(j) = super::resolve::jobs_path(input, &r.study.config) {
         run_args.extend(["--jobs".to_owned(), rel(&j)?]);
     }
-    run_args.extend([
-        "--machines".to_owned(),
-        rel(&super::resolve::machines_path(input, &r.study.config))?,
-    ]);
+    let machines = super::resolve::machines_path(input, &r.study.config);
+    match &args.remote.rescue {
+        Some(merged) => {
+            // The rescue's own files ride along but are not the study's code: the payload
+            // digest stays that of the study, so merging with the first runs stays quiet.
+            let extra = super::remote_rescue::write_files(&machines, merged, &args.remote.dead)?;
+            payload.add_files(&crate::remote::Payload::gather(&r.root, &extra, &[])?);
+            run_args.extend([
+                "--machines".to_owned(),
+                rel(&merged.join(super::remote_rescue::MACHINES_FILE))?,
+                "--rescue".to_owned(),
+                rel(merged)?,
+                "--out".to_owned(),
+                r.out_rel.clone(),
+            ]);
+        }
+        None => run_args.extend(["--machines".to_owned(), rel(&machines)?]),
+    }
     if let Some(seed) = &input.seed {
         run_args.extend(["--seed".to_owned(), seed.clone()]);
     }

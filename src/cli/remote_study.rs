@@ -26,7 +26,10 @@ pub(crate) struct RemoteStudy {
 
 /// Resolves the study, the selected machines and their places, and the ssh client.
 pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
-    let study = super::resolve::study_with(&args.input, None, &[], None, Default::default())?;
+    let study = match &args.rescue {
+        Some(merged) => super::remote_rescue::study(&args.input, merged, &args.dead)?,
+        None => super::resolve::study_with(&args.input, None, &[], None, Default::default())?,
+    };
     let root = match study.config.path.as_deref().and_then(Path::parent) {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -102,7 +105,10 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
             dir,
         });
     }
-    let local_out = study.config.run.out.clone();
+    let local_out = match &args.rescue {
+        Some(_) => super::remote_rescue::out_dir(&study.config.run.out),
+        None => study.config.run.out.clone(),
+    };
     let out_rel = if local_out.is_absolute() {
         local_out.to_string_lossy().into_owned()
     } else {

@@ -4,6 +4,7 @@
 //! `OUT/<machine>/` is refused, a whole file is renamed over its name); the time of the host's
 //! copy is kept, so a copy changed here since is newer and kept.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::OpenOptionsExt;
@@ -79,9 +80,10 @@ fn collect_below(
     }
     std::fs::create_dir_all(local)
         .map_err(|e| LaunchError::Refused(format!("{}: {e}", local.display())))?;
+    let held = inventory_of(local, &load_verified(local));
     let mut inventory = Vec::new();
-    for e in inventory_of(local) {
-        let _ = wire::write_line(&mut inventory, &e);
+    for e in &held {
+        let _ = wire::write_line(&mut inventory, e);
     }
     let dir = host.dir.strip_prefix("~/").unwrap_or(&host.dir);
     let mut mdir = Path::new(if dir.is_empty() { "." } else { dir }).to_path_buf();
@@ -104,6 +106,8 @@ fn collect_below(
         done.wire_bytes = counted.n;
         applied
     });
+    // What is here now, for the next collect (files applied before a break count too).
+    save_verified(local, &inventory_of(local, &held));
     match result {
         Ok(()) => Ok(done),
         Err(Failure::Remote(0, why)) => Err(LaunchError::Host(Failure::Remote(0, why))),
@@ -279,14 +283,44 @@ fn finish(file: &File, frame: &Frame) -> std::io::Result<()> {
     Ok(())
 }
 
-/// What `local` holds: every regular file (links passed over), with size, hash and time.
-pub(crate) fn inventory_of(local: &Path) -> Vec<Entry> {
+/// The file in `OUT/<machine>/` here recording each file's size, time and SHA-256 as last
+/// verified (JSON lines of inventory entries); never sent, never collected.
+pub(crate) const VERIFIED: &str = ".collected";
+
+/// The entries recorded last time (none when the file is missing or unreadable).
+fn load_verified(local: &Path) -> Vec<Entry> {
+    std::fs::File::open(local.join(VERIFIED))
+        .ok()
+        .and_then(|f| wire::read_lines(&mut BufReader::new(f)).ok())
+        .unwrap_or_default()
+}
+
+/// Records `entries` (best effort: without it the next collect hashes every file again).
+fn save_verified(local: &Path, entries: &[Entry]) {
+    let mut text = Vec::new();
+    for e in entries {
+        let _ = wire::write_line(&mut text, e);
+    }
+    let target = local.join(VERIFIED);
+    if let Ok((mut file, tmp)) = crate::output::create_temp(&target) {
+        let written = std::io::Write::write_all(&mut file, &text).is_ok();
+        if !(written && std::fs::rename(&tmp, &target).is_ok()) {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+}
+
+/// What `local` holds: every regular file (links passed over), with size, hash and time. A
+/// file whose size and time are those of its entry in `known` is not read again: its hash is
+/// the one verified then (as rsync's quick check).
+pub(crate) fn inventory_of(local: &Path, known: &[Entry]) -> Vec<Entry> {
+    let known: HashMap<&str, &Entry> = known.iter().map(|e| (e.path.as_str(), e)).collect();
     let mut out = Vec::new();
-    walk(local, "", &mut out);
+    walk(local, "", &known, &mut out);
     out
 }
 
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<Entry>) {
+fn walk(dir: &Path, prefix: &str, known: &HashMap<&str, &Entry>, out: &mut Vec<Entry>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -294,7 +328,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<Entry>) {
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
-        if super::pull::not_collected(&name) {
+        if super::pull::not_collected(&name) || (prefix.is_empty() && name == VERIFIED) {
             continue;
         }
         let rel = format!("{prefix}{name}");
@@ -302,18 +336,25 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<Entry>) {
             continue;
         };
         if kind.is_dir() {
-            walk(&entry.path(), &format!("{rel}/"), out);
+            walk(&entry.path(), &format!("{rel}/"), known, out);
         } else if kind.is_file() {
             let path = entry.path();
-            let (Ok(meta), Ok(sha256)) = (std::fs::metadata(&path), wire::sha256_file(&path))
-            else {
+            let Ok(meta) = std::fs::metadata(&path) else {
                 continue;
+            };
+            let (size, mtime) = (meta.len(), wire::mtime_ns(&meta));
+            let sha256 = match known.get(rel.as_str()) {
+                Some(k) if k.size == size && k.mtime == mtime => k.sha256.clone(),
+                _ => match wire::sha256_file(&path) {
+                    Ok(h) => h,
+                    Err(_) => continue,
+                },
             };
             out.push(Entry {
                 path: rel,
-                size: meta.len(),
+                size,
                 sha256,
-                mtime: wire::mtime_ns(&meta),
+                mtime,
             });
         }
     }

@@ -77,6 +77,14 @@ impl Payload {
         })
     }
 
+    /// Adds `other`'s files to those shipped, leaving the digest as it is (files that travel
+    /// with a launch but are not the study's own, such as a rescue's merge output).
+    pub fn add_files(&mut self, other: &Payload) {
+        self.files.extend(other.files.iter().cloned());
+        self.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+        self.files.dedup_by(|a, b| a.rel == b.rel);
+    }
+
     /// The inventory a host compares with what it holds.
     pub(crate) fn entries(&self) -> Vec<Entry> {
         self.files

@@ -375,3 +375,151 @@ fn a_launched_follower_runs_the_epoch_a_second_launch_ships() {
         );
     }
 }
+
+#[test]
+fn a_dead_host_is_rescued_onto_the_hosts_left_from_here() {
+    let lab = Lab::new();
+    std::fs::write(
+        lab.study().join("machines.json"),
+        r#"{"a b": {"weight": 1, "cores": 2, "ssh": "h1", "dir": "st it's"},
+           "dead": {"weight": 1, "cores": 2, "ssh": "h2", "dir": "st"}}"#,
+    )
+    .unwrap();
+    let host = lab.host_study();
+    let run = lab.jobsplit(&host, &["run", "--machine", "a b", "--yes", "--quiet"]);
+    assert!(run.status.success(), "{}", text(&run));
+    // h2 never comes back: collect what a b did, merge, its jobs are missing.
+    let merged = lab.jobsplit(
+        &lab.study(),
+        &["collect", "--machine", "a b", "--merge", "--out", "merged"],
+    );
+    assert_eq!(merged.status.code(), Some(1), "{}", text(&merged));
+
+    let unknown = lab.jobsplit(
+        &lab.study(),
+        &["launch", "--rescue", "merged", "--dead", "nosuch"],
+    );
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    assert!(
+        text(&unknown).contains("--dead nosuch: no such machine in machines.json"),
+        "{}",
+        text(&unknown)
+    );
+
+    // One command from here: the rescue plan (the machines file without the dead one, the
+    // jobs not ok), its files shipped, its run started on the host left.
+    let launch = lab.jobsplit(
+        &lab.study(),
+        &["launch", "--rescue", "merged", "--dead", "dead"],
+    );
+    assert_eq!(launch.status.code(), Some(0), "{}", text(&launch));
+    let survivors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(host.join("merged/rescue-machines.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        survivors.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["a b"]
+    );
+    let plan = lab.jobsplit(
+        &lab.study(),
+        &[
+            "plan",
+            "--rescue",
+            "merged",
+            "--machines",
+            "merged/rescue-machines.json",
+            "--json",
+        ],
+    );
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let digest = plan["plan_digest"].as_str().unwrap();
+    assert!(
+        text(&launch).starts_with(&format!("plan {}", &digest[..8])),
+        "{}",
+        text(&launch)
+    );
+    // The run there ends quickly; collect --rescue brings OUT-rescue back, and the merge of
+    // both has every job exactly once.
+    let watch = lab.jobsplit(
+        &lab.study(),
+        &[
+            "watch",
+            "--rescue",
+            "merged",
+            "--dead",
+            "dead",
+            "--interval",
+            "0.2s",
+        ],
+    );
+    assert_eq!(watch.status.code(), Some(0), "{}", text(&watch));
+    let collect = lab.jobsplit(
+        &lab.study(),
+        &["collect", "--rescue", "merged", "--dead", "dead"],
+    );
+    assert_eq!(collect.status.code(), Some(0), "{}", text(&collect));
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(lab.study().join("out-rescue/a b/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["plan_digest"].as_str(), Some(digest));
+    let m2 = lab.jobsplit(&lab.study(), &["merge", "out", "out-rescue", "--out", "m2"]);
+    assert_eq!(m2.status.code(), Some(0), "{}", text(&m2));
+    assert!(!text(&m2).contains("payload"), "{}", text(&m2));
+    let rows = std::fs::read_to_string(lab.study().join("m2/results.csv")).unwrap();
+    let mut indices: Vec<&str> = rows
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    indices.sort_unstable();
+    assert_eq!(indices, ["0", "1", "2", "3", "4", "5"], "{rows}");
+}
+
+#[test]
+fn an_unchanged_file_is_known_by_its_size_and_time_and_not_read_again() {
+    let lab = Lab::new();
+    let host = lab.host_study();
+    let run = lab.jobsplit(&host, &["run", "--machine", "a b", "--yes", "--quiet"]);
+    assert!(run.status.success(), "{}", text(&run));
+    let first = lab.jobsplit(&lab.study(), &["collect"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let local = lab.study().join("out/a b");
+    assert!(local.join(".collected").is_file());
+    // Same size, same time, other bytes on the host: taken as unchanged (rsync's quick check),
+    // so neither side read it. (Before: both sides hashed every file, and it came again.)
+    let theirs = host.join("out/a b/jobs/3/f.txt");
+    let when = std::fs::metadata(&theirs).unwrap().modified().unwrap();
+    std::fs::write(&theirs, "X\n").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&theirs)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+    let again = lab.jobsplit(&lab.study(), &["collect"]);
+    assert!(
+        text(&again).contains(": 0 new, 0 appended, 10 unchanged;"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(
+        std::fs::read_to_string(local.join("jobs/3/f.txt")).unwrap(),
+        "3\n"
+    );
+    // Its time changed there: hashed again, sent, verified.
+    std::fs::File::options()
+        .write(true)
+        .open(&theirs)
+        .unwrap()
+        .set_modified(when + std::time::Duration::from_secs(1))
+        .unwrap();
+    let changed = lab.jobsplit(&lab.study(), &["collect"]);
+    assert!(text(&changed).contains(": 1 new,"), "{}", text(&changed));
+    assert_eq!(
+        std::fs::read_to_string(local.join("jobs/3/f.txt")).unwrap(),
+        "X\n"
+    );
+    assert!(!host.join("out/a b/.collected").exists());
+}
