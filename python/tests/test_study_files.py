@@ -11,7 +11,6 @@ import textwrap
 import jobsplit
 from mapfuncs import square
 
-PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 STUDY = textwrap.dedent('''
     import jobsplit
@@ -27,7 +26,7 @@ STUDY = textwrap.dedent('''
 
 
 def start(cwd, *args):
-    env = dict(os.environ, PYTHONPATH=PYTHON_DIR)
+    env = dict(os.environ)  # PYTHONPATH: the source package unless the wheel is tested (conftest)
     return subprocess.Popen([sys.executable, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
