@@ -12,7 +12,7 @@ pub(crate) fn run(args: &PlanArgs, source: Option<&dyn super::JobSource>) -> Res
     let machines = args.shard_count.map(resolve::shard_machines).transpose()?;
     let study = match &args.rescue {
         Some(dir) => {
-            let r = resolve::rescue_study(&args.input, machines, dir, source)?;
+            let r = resolve::rescue_study(&args.input, machines, dir, source, resolve::DROP_DEAD)?;
             let name = super::program::name();
             for note in &r.notes {
                 super::term::errln!("{name}: note: {}", crate::text::escape(note));

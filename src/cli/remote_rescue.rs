@@ -38,15 +38,10 @@ pub(super) fn study(
             Error::usage("--dead names every machine: no host is left to rescue on").into(),
         );
     }
-    let r = super::resolve::rescue_study(input, Some(machines), merged, None)?;
+    let r =
+        super::resolve::rescue_study(input, Some(machines), merged, None, "name it with --dead")?;
     for w in &r.warnings {
-        errln!(
-            "warning: {}",
-            w.replace(
-                "drop it from the machines file (or pass --machines with the live ones)",
-                "name it with --dead"
-            )
-        );
+        errln!("warning: {w}");
     }
     Ok(r.study)
 }

@@ -174,12 +174,18 @@ pub(crate) struct RescueStudy {
     pub(crate) warnings: Vec<String>,
 }
 
-/// Resolves a rescue of the merge output `dir` (see [`RescueStudy`]).
+/// How a dead machine is left out of a rescue run on the hosts themselves.
+pub(crate) const DROP_DEAD: &str =
+    "drop it from the machines file (or pass --machines with the live ones)";
+
+/// Resolves a rescue of the merge output `dir` (see [`RescueStudy`]); `drop_dead` says how a
+/// dead machine is left out, in the warning about one that still gets a share.
 pub(crate) fn rescue_study(
     args: &InputArgs,
     machines: Option<Vec<Machine>>,
     dir: &Path,
     source: Option<&dyn JobSource>,
+    drop_dead: &str,
 ) -> Result<RescueStudy> {
     let rescue = crate::merge::load_rescue(dir)?;
     let mut notes = Vec::new();
@@ -214,7 +220,7 @@ pub(crate) fn rescue_study(
             let share = original.share(j);
             if !share.is_empty() && share.iter().all(|i| rescue.ok.binary_search(i).is_err()) {
                 warnings.push(format!(
-                    "machine {} has none of its {} in {} ok, yet the rescue gives it a share again: if it is dead, drop it from the machines file (or pass --machines with the live ones)",
+                    "machine {} has none of its {} in {} ok, yet the rescue gives it a share again: if it is dead, {drop_dead}",
                     crate::text::escape(&m.name),
                     super::progress::count(share.len() as u64, "job", "jobs"),
                     crate::text::escape(&dir.display().to_string()),

@@ -102,7 +102,13 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
     let mut warnings = Vec::new();
     let study = match &args.rescue {
         Some(dir) => {
-            let r = resolve::rescue_study(&args.input, machines.clone(), dir, source)?;
+            let r = resolve::rescue_study(
+                &args.input,
+                machines.clone(),
+                dir,
+                source,
+                resolve::DROP_DEAD,
+            )?;
             notes.extend(r.notes);
             warnings = r.warnings;
             r.study
