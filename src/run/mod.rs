@@ -2,7 +2,6 @@
 
 mod attempt;
 mod cancel;
-pub mod cancel_request;
 pub(crate) mod command;
 mod context;
 mod events;
