@@ -500,7 +500,7 @@ impl<'r> Runner<'r> {
                     share: plan.share(j).len() as u64,
                 })
                 .collect(),
-            payload: crate::remote::payload_of_this_run(),
+            payload: super::payload_of_this_run(),
             epochs: crate::output::manifest::ManifestEpoch::of(plan, self.machine),
         }
     }
