@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::input::Format;
-
+pub(crate) use super::arg_values::InputArgs;
+use super::arg_values::{parse_duration, parse_shard_count};
 pub(crate) use super::remote_args::{
     CollectArgs, LaunchArgs, OnArgs, RemoteArgs, ServeArgs, WatchArgs,
 };
@@ -73,7 +73,7 @@ pub(crate) enum Command {
     #[command(
         after_help = "Example:\n  jobsplit sge-script --shards 16 --pe smp --slots 8 --time 4h --config jobsplit.toml\n  bash sge/submit.sh"
     )]
-    SgeScript(super::sge_cmd::SgeArgs),
+    SgeScript(SgeArgs),
     /// Ship the study over ssh and start every host's share detached (docs/remote.md).
     #[command(
         after_help = "Examples:\n  jobsplit launch\n  JOBSPLIT_SSH=\"ssh -F lab/ssh_config\" jobsplit launch --machine ws2\n  jobsplit launch -- --threads 4\n\nExit codes: 0 every host running or done, 2 bad input (nothing sent), 5 some hosts unreachable or refused (the others launched)."
@@ -129,34 +129,6 @@ pub(crate) struct CompletionsArgs {
     pub(crate) shell: clap_complete::Shell,
 }
 
-/// The inputs that define the work and the plan; every host must give the same.
-#[derive(Debug, Clone, Args)]
-pub(crate) struct InputArgs {
-    /// Config file [default: ./jobsplit.toml if present]
-    #[arg(long, short = 'c', env = "JOBSPLIT_CONFIG", value_name = "FILE")]
-    pub(crate) config: Option<PathBuf>,
-    /// Job list (overrides [jobs] file) [default: ./jobs.txt if present]
-    #[arg(long, short = 'j', value_name = "FILE")]
-    pub(crate) jobs: Option<PathBuf>,
-    /// Job list format [default: from the extension, else lines]
-    #[arg(long, value_name = "FORMAT", value_parser = parse_format)]
-    pub(crate) format: Option<Format>,
-    /// Command template: {} the line, {name} a record field, {#} the index (from 0), {%} the
-    /// slot (from 1), {.} {/} {//} {/.} the line's path parts (as GNU parallel)
-    #[arg(long = "cmd", value_name = "TEMPLATE")]
-    pub(crate) command: Option<String>,
-    /// Machines file (overrides `machines` in the config) [default: ./machines.json]
-    #[arg(long, short = 'm', value_name = "FILE")]
-    pub(crate) machines: Option<PathBuf>,
-    /// Seed string (overrides `seed` in the config)
-    #[arg(long, value_name = "TEXT")]
-    pub(crate) seed: Option<String>,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse().map_err(|e: crate::Error| e.to_string())
-}
-
 #[derive(Debug, Args)]
 pub(crate) struct PlanArgs {
     #[command(flatten)]
@@ -180,19 +152,6 @@ pub(crate) struct InitArgs {
     /// Directory to write into (created if needed)
     #[arg(default_value = ".")]
     pub(crate) dir: PathBuf,
-}
-
-pub(super) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    crate::input::parse_duration(s).map_err(|e| e.to_string())
-}
-
-/// A whole number in `lo..=hi`, refused (never clamped or wrapped) outside it.
-pub(super) fn ranged(s: &str, lo: u64, hi: u64) -> Result<u64, String> {
-    crate::input::parse_ranged(s, lo, hi).map_err(|e| e.to_string())
-}
-
-pub(super) fn parse_shard_count(s: &str) -> Result<u64, String> {
-    ranged(s, 1, crate::engine::MAX_SHARDS)
 }
 
 #[derive(Debug, Args)]
@@ -337,5 +296,61 @@ pub(crate) struct SlurmArgs {
     pub(crate) jobsplit: Option<PathBuf>,
     /// Directory to write the scripts into
     #[arg(long, default_value = "slurm", value_name = "DIR")]
+    pub(crate) submit_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SgeArgs {
+    /// Number of array tasks (shards): qsub -t 1-N, task T runs shard T-1
+    #[arg(long, value_name = "N")]
+    pub(crate) shards: u64,
+    /// Slots per task (needs --pe): jobs run at once in each task
+    #[arg(long, default_value_t = 1, value_name = "C")]
+    pub(crate) slots: u32,
+    /// Parallel environment that gives a task its slots on one host (`qconf -spl` lists them)
+    #[arg(long, value_name = "NAME")]
+    pub(crate) pe: Option<String>,
+    /// Time limit per task (-l h_rt): 4h, 90m, 1d, or 04:00:00 (a bare number is refused)
+    #[arg(long, value_name = "T")]
+    pub(crate) time: Option<String>,
+    /// Time limit of the merge job [default: --time]
+    #[arg(long, value_name = "T")]
+    pub(crate) merge_time: Option<String>,
+    /// Array tasks balance the study among themselves: `run --steal` through the shared --out
+    /// (docs/balance.md); tasks that start late find their share taken and end at once
+    #[arg(long)]
+    pub(crate) steal: bool,
+    /// Jobs per claimed block with --steal (`run --steal-block`) [default: about 48 blocks per core]
+    #[arg(long, value_name = "N", requires = "steal")]
+    pub(crate) steal_block: Option<u64>,
+    /// Queue (-q)
+    #[arg(long, value_name = "Q")]
+    pub(crate) queue: Option<String>,
+    /// At most N tasks of the array run at once (-tc N)
+    #[arg(long, value_name = "N")]
+    pub(crate) max_running: Option<u64>,
+    /// Grid Engine job name (-N)
+    #[arg(long, default_value = "jobsplit", value_name = "NAME")]
+    pub(crate) job_name: String,
+    /// The study's config file
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// The job list (when the config does not name it)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) jobs: Option<PathBuf>,
+    /// Output directory of the array tasks
+    #[arg(long, default_value = "out", value_name = "DIR")]
+    pub(crate) out: PathBuf,
+    /// Output directory of the merge
+    #[arg(long, default_value = "merged", value_name = "DIR")]
+    pub(crate) merged: PathBuf,
+    /// An extra #$ line for every job (repeatable), e.g. '-l h_vmem=4G' or '-P project'
+    #[arg(long = "qsub-line", value_name = "LINE", allow_hyphen_values = true)]
+    pub(crate) qsub_lines: Vec<String>,
+    /// The jobsplit binary as the execution hosts see it [default: this binary]
+    #[arg(long, value_name = "PATH")]
+    pub(crate) jobsplit: Option<PathBuf>,
+    /// Directory to write the scripts into
+    #[arg(long, default_value = "sge", value_name = "DIR")]
     pub(crate) submit_dir: PathBuf,
 }

@@ -1,6 +1,7 @@
 //! The command-line front end: the one part of the crate that owns the terminal (prints,
 //! prompts, progress bars, exit codes). The `jobsplit` binary and `Splitter::main` call it.
 
+mod arg_values;
 mod args;
 mod cancel_cmd;
 mod completions;
@@ -89,6 +90,7 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Command::Plan(a) => plan_cmd::run(a, source),
         Command::Run(a) => run_cmd::run(a, source),
         Command::Merge(a) => merge_cmd::run_merge(a),
+        Command::Status(a) if a.watch => watch::run_watch(a),
         Command::Status(a) => status_cmd::run_status(a),
         Command::Log(a) => log_cmd::run(a),
         Command::Cancel(a) => cancel_cmd::run(a),

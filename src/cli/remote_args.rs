@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::args::{parse_duration, InputArgs};
+use super::arg_values::{parse_duration, InputArgs};
 
 /// Where the study's machines are and how to reach them.
 #[derive(Debug, Args)]

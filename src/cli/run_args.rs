@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::args::{parse_duration, parse_shard_count, ranged, InputArgs};
+use super::arg_values::{parse_duration, parse_shard_count, ranged, InputArgs};
 
 /// `jobsplit run`'s flags.
 #[derive(Debug, Args)]

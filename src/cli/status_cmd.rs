@@ -39,9 +39,6 @@ pub(crate) fn status_or_plan(args: &StatusArgs) -> Result<crate::merge::StatusRe
 }
 
 pub(crate) fn run_status(args: &StatusArgs) -> Result<u8> {
-    if args.watch {
-        return super::watch::run_watch(args);
-    }
     let report = status_or_plan(args)?;
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&report)?);

@@ -2,7 +2,7 @@
 //! documented on [`detect_engine`](super::detect_engine); every refusal names the variables
 //! and their values, and says what to do.
 
-use super::detect::{Detected, SHARD_COUNT_ENV};
+use super::detected::{Detected, SHARD_COUNT_ENV};
 use super::shard::check;
 use crate::{Error, Result};
 

@@ -43,27 +43,31 @@
 
 mod detect;
 mod detect_read;
+mod detected;
 mod qsub_words;
 mod sbatch_words;
 mod script_shell;
+mod sge_options;
 mod sge_script;
 mod sge_time;
 mod shard;
 mod slurm_limits;
+mod slurm_options;
 mod slurm_script;
 mod slurm_time;
 mod threads;
 
-pub use detect::{detect, detect_engine, Detected, SHARD_COUNT_ENV};
-pub use sge_script::{
-    sge_files, SgeScriptOptions, SGE_ARRAY_SCRIPT, SGE_MERGE_SCRIPT, SGE_RESCUE_SCRIPT,
-};
+pub use detect::{detect, detect_engine};
+pub use detected::{Detected, SHARD_COUNT_ENV};
+pub use sge_options::SgeScriptOptions;
+pub use sge_script::{sge_files, SGE_ARRAY_SCRIPT, SGE_MERGE_SCRIPT, SGE_RESCUE_SCRIPT};
 pub use sge_time::sge_time;
 pub use shard::{shard_machine_name, Shard, MAX_SHARDS};
 pub use slurm_limits::{max_array_size, shard_warnings};
+pub use slurm_options::SlurmScriptOptions;
 pub use slurm_script::{
-    merge_script, slurm_files, slurm_script, SlurmScriptOptions, ARRAY_SCRIPT, MERGE_SCRIPT,
-    RESCUE_SCRIPT, RESCUE_SH, SUBMIT_SH,
+    merge_script, slurm_files, slurm_script, ARRAY_SCRIPT, MERGE_SCRIPT, RESCUE_SCRIPT, RESCUE_SH,
+    SUBMIT_SH,
 };
 pub use slurm_time::{slurm_time, DEFAULT_STOP_BEFORE};
 pub use threads::local_threads;

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::sbatch_words::{utf8, word};
-use super::sge_script::SgeScriptOptions;
+use super::sge_options::SgeScriptOptions;
 use super::sge_time::sge_time;
 use crate::{Error, Result};
 

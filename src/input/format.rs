@@ -1,10 +1,21 @@
-//! The formats a job list is written in: lines, CSV, JSON lines.
+//! The formats a job list is written in (lines, CSV, JSON lines), and one job of it as read.
 
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
+use serde_json::Value;
+
 use crate::error::{Error, Result};
+
+/// One job as the runner sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record<'a> {
+    /// A line of a `lines` job list.
+    Line(&'a str),
+    /// A CSV record (an object of strings) or a JSON value.
+    Json(Value),
+}
 
 /// How a job list is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]

@@ -9,17 +9,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::canonical::to_canonical;
-use super::format::Format;
+use super::format::{Format, Record};
 use crate::error::{Error, Result};
-
-/// One job as the runner sees it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Record<'a> {
-    /// A line of a `lines` job list.
-    Line(&'a str),
-    /// A CSV record (an object of strings) or a JSON value.
-    Json(Value),
-}
 
 #[derive(Debug, Clone, Copy)]
 struct Span {

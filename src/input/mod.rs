@@ -14,8 +14,8 @@ pub use config::{Capture, Config, JobsConfig, RunConfig, ShipConfig, Workdir, DE
 pub use epochs::{
     epochs_path, load_growing, read_epochs, record_epochs, EpochRecord, Grow, Growth, Recorded,
 };
-pub use format::Format;
-pub use jobs::{JobList, Record};
+pub use format::{Format, Record};
+pub use jobs::JobList;
 pub use machines::{load_machines, parse_machines, Machine, MAX_CORES, MAX_WEIGHT};
 pub use template::Template;
 pub use values::{

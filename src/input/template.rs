@@ -14,7 +14,7 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use super::canonical::to_canonical;
-use super::jobs::Record;
+use super::format::Record;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

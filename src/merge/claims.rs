@@ -5,51 +5,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use super::discover::MachineDir;
+use super::report::{BalanceSummary, StealCredit, Unfinished};
 use crate::error::{Error, Result};
 use crate::model::Status;
 use crate::output::claim::{read_claim, ClaimRecord};
 use crate::output::layout::LayoutFile;
 use crate::output::results::ResultsReader;
-
-/// summary.json's `balance`: what a stealing study's claims prove.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BalanceSummary {
-    /// Per machine (helpers included): ok jobs of its own share and ok jobs it stole.
-    pub machines: Vec<StealCredit>,
-    /// Claims won whose jobs have no ok row (their holder died, froze or was cut off): the
-    /// jobs are in missing.txt and a `--rescue` runs them.
-    pub claimed_unfinished: Vec<Unfinished>,
-    /// Claims written, by plan digest.
-    pub claims: BTreeMap<String, u64>,
-}
-
-/// One machine's ok jobs, own and stolen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StealCredit {
-    /// The machine (`machine` in summary.json, as in every JSON file jobsplit writes).
-    #[serde(rename = "machine", alias = "name")]
-    pub name: String,
-    /// Ok jobs of blocks of its own share.
-    pub own: u64,
-    /// Ok jobs of blocks of other machines' shares.
-    pub stolen: u64,
-}
-
-/// A claimed block with jobs not ok.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Unfinished {
-    /// The claim file, relative to its layout directory.
-    pub claim: String,
-    /// The machine holding it (empty if its record was never written).
-    pub machine: String,
-    /// The host that claimed it.
-    pub host: String,
-    /// Its jobs without an ok row.
-    pub jobs: Vec<u64>,
-}
 
 /// The claims of one plan, read.
 struct PlanClaims {

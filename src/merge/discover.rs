@@ -55,47 +55,6 @@ pub fn find_machine_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
         .collect()
 }
 
-/// The machine directories under `inputs` ([`find_machine_dirs`]), refused unless they are
-/// the outputs of one study: one work (job list and config), one number of jobs, one seed.
-/// What merge, `status` and `report` read: two studies' counts must never be added up.
-///
-/// # Errors
-/// As [`find_machine_dirs`], and directories of two studies (naming one of each).
-pub fn find_study_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
-    let dirs = find_machine_dirs(inputs)?;
-    // A job list that grew: the latest epochs any host ran are the study's (section 7).
-    let first = &dirs[super::epochs::latest(&dirs)];
-    let (f, short) = (&first.manifest, crate::text::short);
-    for d in &dirs {
-        let m = &d.manifest;
-        let other_work = m.work_digest != f.work_digest || m.jobs_total != f.jobs_total;
-        let why = if other_work && !super::epochs::earlier_epoch_of(m, f) {
-            format!(
-                "holds work {} but {} holds work {}",
-                short(&m.work_digest),
-                first.dir.display(),
-                short(&f.work_digest)
-            )
-        } else {
-            match (&m.first_key, &f.first_key) {
-                (Some(key), Some(first_key)) if key != first_key => format!(
-                    "ran with another seed than {} (job 0 has key {key} here, {first_key} there)",
-                    first.dir.display()
-                ),
-                _ => continue,
-            }
-        };
-        return Err(Error::invalid(
-            Some(&d.dir),
-            None,
-            format!(
-                "{why}: these are the outputs of two studies; pass the outputs of one study (same job list, config and seed) at a time"
-            ),
-        ));
-    }
-    Ok(dirs)
-}
-
 /// True when no host has started under any of `inputs`: each is missing, or holds no
 /// manifest.json and no results at or below it (what `status` can then show comes from the
 /// study's plan alone).

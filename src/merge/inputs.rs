@@ -10,9 +10,47 @@ use std::path::{Path, PathBuf};
 use super::discover::MachineDir;
 use super::report::run_start_us;
 use super::report::RowFigures;
-use super::table::{Slot, EMPTY, LEN_BITS, LEN_MASK, OFFSET_BITS};
 use crate::error::{Error, Result};
+use crate::model::Status;
 use crate::output::results::{Data, ResultsReader};
+
+/// Where the row that counts for a job sits, and how it ranks.
+#[derive(Clone, Copy)]
+pub(super) struct Slot {
+    pub(super) key: u64,
+    pub(super) started: i64,
+    /// The row's offset in its file in the low [`OFFSET_BITS`] bits, its attempt number (at
+    /// most 65,535) in the top 16: a slot stays 32 bytes.
+    pub(super) offset_attempt: u64,
+    /// Row length in the low 29 bits, status code ([`Status::code`]) in the top 3.
+    pub(super) len_status: u32,
+    pub(super) file: u32,
+}
+
+/// The `file` of a slot no row has filled yet.
+pub(super) const EMPTY: u32 = u32::MAX;
+pub(super) const LEN_BITS: u32 = 29;
+pub(super) const LEN_MASK: u32 = (1 << LEN_BITS) - 1;
+/// Bits of a row's offset in a slot: files up to 256 TiB.
+pub(super) const OFFSET_BITS: u32 = 48;
+
+impl Slot {
+    pub(super) fn status(&self) -> Status {
+        Status::from_code(self.len_status >> LEN_BITS)
+    }
+    pub(super) fn ok(&self) -> bool {
+        self.status() == Status::Ok
+    }
+    pub(super) fn len(&self) -> usize {
+        (self.len_status & LEN_MASK) as usize
+    }
+    pub(super) fn offset(&self) -> u64 {
+        self.offset_attempt & ((1 << OFFSET_BITS) - 1)
+    }
+    pub(super) fn attempt(&self) -> u64 {
+        self.offset_attempt >> OFFSET_BITS
+    }
+}
 
 /// One input to merge.
 pub(crate) struct Source {

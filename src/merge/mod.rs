@@ -16,10 +16,11 @@ mod table;
 mod table_write;
 mod weights;
 
-pub use claims::{BalanceSummary, StealCredit, Unfinished};
-pub use discover::{find_machine_dirs, find_study_dirs, nothing_started, MachineDir};
+pub use discover::{find_machine_dirs, nothing_started, MachineDir};
+pub use epochs::find_study_dirs;
 pub use files::FilesSummary;
 pub(crate) use report::{run_start_us, RowFigures, RunFigures};
+pub use report::{BalanceSummary, StealCredit, Unfinished};
 pub use report::{MachineSummary, MergeReport, Summary};
 pub use rescue::{load_rescue, Rescue};
 pub use status::{planned_status, status, MachineStatus, StatusReport};

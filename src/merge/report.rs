@@ -1,6 +1,7 @@
 //! What a merge reports: `summary.json` ([`Summary`], per machine [`MachineSummary`]) and the
 //! human table of a [`MergeReport`].
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -182,7 +183,7 @@ pub struct Summary {
     pub machines: Vec<MachineSummary>,
     /// A stealing study's proof: own and stolen jobs per machine, claimed-unfinished blocks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub balance: Option<super::BalanceSummary>,
+    pub balance: Option<BalanceSummary>,
     /// The files collected into `jobs/` (absent with `--no-files`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub files: Option<super::FilesSummary>,
@@ -301,4 +302,41 @@ impl MergeReport {
 fn format_weight(w: f64) -> String {
     let s = format!("{w:.3}");
     s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// summary.json's `balance`: what a stealing study's claims prove.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BalanceSummary {
+    /// Per machine (helpers included): ok jobs of its own share and ok jobs it stole.
+    pub machines: Vec<StealCredit>,
+    /// Claims won whose jobs have no ok row (their holder died, froze or was cut off): the
+    /// jobs are in missing.txt and a `--rescue` runs them.
+    pub claimed_unfinished: Vec<Unfinished>,
+    /// Claims written, by plan digest.
+    pub claims: BTreeMap<String, u64>,
+}
+
+/// One machine's ok jobs, own and stolen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StealCredit {
+    /// The machine (`machine` in summary.json, as in every JSON file jobsplit writes).
+    #[serde(rename = "machine", alias = "name")]
+    pub name: String,
+    /// Ok jobs of blocks of its own share.
+    pub own: u64,
+    /// Ok jobs of blocks of other machines' shares.
+    pub stolen: u64,
+}
+
+/// A claimed block with jobs not ok.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unfinished {
+    /// The claim file, relative to its layout directory.
+    pub claim: String,
+    /// The machine holding it (empty if its record was never written).
+    pub machine: String,
+    /// The host that claimed it.
+    pub host: String,
+    /// Its jobs without an ok row.
+    pub jobs: Vec<u64>,
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::discover::find_study_dirs;
+use super::epochs::find_study_dirs;
 use crate::error::Result;
 use std::collections::HashMap;
 

@@ -6,7 +6,8 @@ use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use super::table::{Slot, Table, EMPTY};
+use super::inputs::{Slot, EMPTY};
+use super::table::Table;
 use crate::error::{Error, Result};
 use crate::output::results::FIXED;
 
