@@ -38,7 +38,7 @@ pub(crate) fn write_commands(
 
 /// Prints the commands `run` would start now: the share in order, less the jobs already ok in
 /// the output directory (unless the run starts fresh), on the threads the run would use.
-pub(crate) fn run(s: &super::run_resolve::RunSettings) -> Result<()> {
+pub(crate) fn run(s: &super::run_settings::RunSettings) -> Result<()> {
     if s.worker.is_some() {
         return Err(Error::usage(
             "--dry-run shows shell commands, and a worker runs these jobs: see the jobs with `jobsplit plan --json`",

@@ -9,7 +9,7 @@ use anyhow::Result;
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use super::run_resolve::RunSettings;
+use super::run_settings::RunSettings;
 use crate::input::{epochs_path, read_epochs, JobList};
 
 /// How often a follower looks at the job list (one `stat`, and a read only when it changed).

@@ -28,6 +28,7 @@ mod run_args;
 mod run_cmd;
 mod run_epochs;
 mod run_resolve;
+mod run_settings;
 mod sge_cmd;
 mod signals;
 mod slurm_cmd;

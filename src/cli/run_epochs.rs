@@ -66,7 +66,7 @@ pub(crate) fn grown_study(
 ///
 /// # Errors
 /// If the epochs file cannot be written.
-pub(crate) fn record(settings: &super::run_resolve::RunSettings) -> Result<Recorded> {
+pub(crate) fn record(settings: &super::run_settings::RunSettings) -> Result<Recorded> {
     match &settings.growth {
         Some(growth) => record_growth(growth, settings.quiet),
         None => Ok(Recorded::Done),

@@ -8,75 +8,154 @@ use anyhow::{bail, Result};
 
 use super::args::RunArgs;
 use super::resolve::{self, Study};
+use super::run_settings::RunSettings;
 use super::JobSource;
 use crate::engine;
-use crate::input::{Capture, Machine, Workdir};
+use crate::input::Workdir;
 use crate::plan::Plan;
 use crate::run::{Balance, Resume, RunOptions, StealOptions};
-use crate::{Error, Work};
-
-/// Everything a run needs, resolved.
-pub(crate) struct RunSettings {
-    /// The work (job list, template, params, seed).
-    pub(crate) work: Work,
-    /// The plan.
-    pub(crate) plan: Plan,
-    /// How the job list is cut into epochs: new ones are recorded when the run starts.
-    pub(crate) growth: Option<crate::input::Growth>,
-    /// This machine's index in the plan.
-    pub(crate) machine: usize,
-    /// The runner's settings.
-    pub(crate) opts: RunOptions,
-    /// What a command job's result is when it writes no result file.
-    pub(crate) capture: Capture,
-    /// Where command jobs run.
-    pub(crate) workdir: Workdir,
-    /// The persistent worker command, when workers run the jobs.
-    pub(crate) worker: Option<String>,
-    /// Restart each worker after this many jobs.
-    pub(crate) worker_recycle: Option<u64>,
-    /// The notify command, if any.
-    pub(crate) notify: Option<String>,
-    /// The jobs' scheduling priority.
-    pub(crate) nice: i32,
-    /// Time between plain progress lines.
-    pub(crate) progress_interval: Duration,
-    /// No progress and no summary.
-    pub(crate) quiet: bool,
-    /// Ask before running (on a terminal).
-    pub(crate) confirm: bool,
-    /// The one line that says what will run where.
-    pub(crate) headline: String,
-    /// Notes worth showing before the run.
-    pub(crate) notes: Vec<String>,
-    /// Warnings shown before the run, even when quiet.
-    pub(crate) warnings: Vec<String>,
-    /// `Some` for a stealing run.
-    pub(crate) steal: Option<StealOptions>,
-}
-
-impl RunSettings {
-    /// This machine.
-    pub(crate) fn machine(&self) -> &Machine {
-        &self.plan.machines()[self.machine]
-    }
-
-    /// The name this run goes by (its rows, `$JOBSPLIT_MACHINE`): the machine's, or a
-    /// helper's (`--helper NAME`, not in the plan).
-    pub(crate) fn machine_name(&self) -> &str {
-        match self.steal.as_ref().and_then(|s| s.helper.as_deref()) {
-            Some(helper) => helper,
-            None => &self.machine().name,
-        }
-    }
-}
+use crate::Error;
 
 /// Resolves flags, environment and config into one [`RunSettings`]: nothing is written, nothing
 /// is asked (except the machine menu on a terminal when no other rule names the machine).
 pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<RunSettings> {
     let env = |name: &str| std::env::var(name).ok();
-    let mut notes = Vec::new();
-    let shard = match args.shard {
+    let shard = shard_of(args, &env)?;
+    let machines = shard
+        .map(|s| resolve::shard_machines(s.count))
+        .transpose()?;
+    let (study, notes, warnings) = first_study(args, machines.clone(), source)?;
+    let worker = match (&args.worker, &study.config.jobs.worker) {
+        (Some(w), _) | (None, Some(w)) if source.is_none() => Some(w.clone()),
+        _ => None,
+    };
+    check_commands(&study.config, &study.work, worker.as_deref(), source)?;
+    let steal = resolve_steal(args, &study.config.run, &study.plan)?;
+    let helper = steal.as_ref().and_then(|s| s.helper.clone());
+    let machine = match (shard, &helper) {
+        (_, Some(_)) => 0,
+        (Some(s), None) => s.index as usize,
+        (None, None) => pick_machine(&study.plan, args.machine.as_deref())?,
+    };
+    let mut m = study.plan.machines()[machine].clone();
+    if let Some(h) = &helper {
+        m.name = h.clone();
+        m.cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| study.config.run.out.clone());
+    let dir = out.join(&m.name);
+    let Study {
+        config,
+        work,
+        plan,
+        growth,
+    } = if args.rescue.is_none() && steal.is_none() {
+        super::run_epochs::grown_study(&args.input, machines, source, study, &dir)?
+    } else {
+        study
+    };
+    check_plan(args, &plan, steal.is_some())?;
+    let run = &config.run;
+    let threads = args
+        .threads
+        .or(run.threads)
+        .or_else(|| shard.and(engine::local_threads(&env)))
+        .or_else(|| shard.map(|_| std::thread::available_parallelism().map_or(1, usize::from)))
+        .unwrap_or(m.cores as usize)
+        .max(1);
+    // A helper has no share of its own.
+    let share = plan.share(machine).len() * usize::from(helper.is_none());
+    let headline = headline(&plan, &m.name, share, threads, &dir, steal.as_ref());
+    let workdir = args.workdir.unwrap_or(run.workdir);
+    check_workdir(args, &config, workdir, worker.is_some(), source.is_some())?;
+    Ok(RunSettings {
+        capture: args.capture.unwrap_or(run.capture),
+        workdir,
+        worker,
+        worker_recycle: args.worker_recycle.or(run.worker_recycle),
+        notify: args
+            .notify
+            .clone()
+            .or_else(|| run.notify.clone())
+            .filter(|c| !c.trim().is_empty()),
+        nice: args.nice.unwrap_or(run.nice),
+        progress_interval: args
+            .progress_interval
+            .unwrap_or(run.progress_interval)
+            .max(Duration::from_millis(100)),
+        quiet: args.quiet,
+        confirm: !args.yes,
+        opts: run_options(args, run, dir, threads, shard),
+        work,
+        plan,
+        growth,
+        machine,
+        headline,
+        notes,
+        warnings,
+        steal,
+    })
+}
+
+/// The study as the inputs (or `--rescue`'s merge) make it, with the rescue's notes and
+/// warnings.
+fn first_study(
+    args: &RunArgs,
+    machines: Option<Vec<crate::input::Machine>>,
+    source: Option<&dyn JobSource>,
+) -> Result<(Study, Vec<String>, Vec<String>)> {
+    Ok(match &args.rescue {
+        Some(dir) => {
+            let r = resolve::rescue_study(&args.input, machines, dir, source, resolve::DROP_DEAD)?;
+            (r.study, r.notes, r.warnings)
+        }
+        None => {
+            let grows = super::run_epochs::RUN_GROWS;
+            let study = resolve::study_with(&args.input, machines, &[], source, grows)?;
+            (study, Vec::new(), Vec::new())
+        }
+    })
+}
+
+/// The runner's settings, from the flags over the config's `[run]`.
+fn run_options(
+    args: &RunArgs,
+    run: &crate::input::RunConfig,
+    dir: std::path::PathBuf,
+    threads: usize,
+    shard: Option<crate::engine::Shard>,
+) -> RunOptions {
+    RunOptions {
+        dir,
+        threads,
+        timeout: args.timeout.or(run.timeout).filter(|t| !t.is_zero()),
+        grace: args.grace.unwrap_or(run.grace),
+        retries: args.retries.unwrap_or(run.retries),
+        job_logs: args.job_logs || run.job_logs,
+        fsync: args.fsync || run.fsync,
+        resume: if args.fresh {
+            Resume::Fresh
+        } else if args.keep_done {
+            Resume::KeepDone
+        } else {
+            Resume::Same
+        },
+        status_interval: args.status_interval.unwrap_or(run.status_interval),
+        shard,
+        rerun: args.rerun.clone().unwrap_or_default(),
+    }
+}
+
+/// The shard this run is: `--shard`, else none when a machine or helper is named, else what a
+/// batch engine's environment says (its count from `--shard-count` or the environment).
+fn shard_of(
+    args: &RunArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<crate::engine::Shard>> {
+    Ok(match args.shard {
         Some(s) => Some(s),
         None if args.machine.is_some() || args.helper.is_some() => None,
         None => {
@@ -93,45 +172,20 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
                     })
                     .transpose()?,
             };
-            engine::detect(&env, count)?
+            engine::detect(env, count)?
         }
-    };
-    let machines = shard
-        .map(|s| resolve::shard_machines(s.count))
-        .transpose()?;
-    let mut warnings = Vec::new();
-    let study = match &args.rescue {
-        Some(dir) => {
-            let r = resolve::rescue_study(
-                &args.input,
-                machines.clone(),
-                dir,
-                source,
-                resolve::DROP_DEAD,
-            )?;
-            notes.extend(r.notes);
-            warnings = r.warnings;
-            r.study
-        }
-        None => resolve::study_with(
-            &args.input,
-            machines.clone(),
-            &[],
-            source,
-            super::run_epochs::RUN_GROWS,
-        )?,
-    };
-    let Study {
-        config,
-        work,
-        plan,
-        growth,
-    } = study;
-    let worker = match (&args.worker, &config.jobs.worker) {
-        (Some(w), _) | (None, Some(w)) if source.is_none() => Some(w.clone()),
-        _ => None,
-    };
-    if let (Some(_), Some(t)) = (&worker, work.template()) {
+    })
+}
+
+/// Refuses a command template a worker would not use, and a record job list with no
+/// template for its shell jobs: before any directory is made.
+fn check_commands(
+    config: &crate::input::Config,
+    work: &crate::Work,
+    worker: Option<&str>,
+    source: Option<&dyn JobSource>,
+) -> Result<()> {
+    if let (Some(_), Some(t)) = (worker, work.template()) {
         bail!(Error::invalid(
             config.path.as_deref(),
             None,
@@ -156,43 +210,13 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
             ),
         ));
     }
-    let steal = resolve_steal(args, &config.run, &plan)?;
-    let helper = steal.as_ref().and_then(|s| s.helper.clone());
-    let machine = match (shard, &helper) {
-        (_, Some(_)) => 0,
-        (Some(s), None) => s.index as usize,
-        (None, None) => pick_machine(&plan, args.machine.as_deref())?,
-    };
-    let mut m = plan.machines()[machine].clone();
-    if let Some(h) = &helper {
-        m.name = h.clone();
-        m.cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u64);
-    }
-    let out = args.out.clone().unwrap_or_else(|| config.run.out.clone());
-    let Study {
-        config,
-        work,
-        plan,
-        growth,
-    } = match (&args.rescue, &steal) {
-        (None, None) => {
-            let study = Study {
-                config,
-                work,
-                plan,
-                growth,
-            };
-            let dir = out.join(&m.name);
-            super::run_epochs::grown_study(&args.input, machines, source, study, &dir)?
-        }
-        _ => Study {
-            config,
-            work,
-            plan,
-            growth,
-        },
-    };
-    if steal.is_some() && plan.epochs().len() > 1 {
+    Ok(())
+}
+
+/// A stealing run's plan has one epoch; with `--expect-digest`, the plan is the one the
+/// launching host expects (or, following, grew from it).
+fn check_plan(args: &RunArgs, plan: &Plan, stealing: bool) -> Result<()> {
+    if stealing && plan.epochs().len() > 1 {
         bail!(Error::usage(format!(
             "--steal does not run a job list that grew yet (this one has {} epochs): run without --steal",
             plan.epochs().len()
@@ -212,45 +236,24 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
             )));
         }
     }
-    let run = &config.run;
-    let threads = args
-        .threads
-        .or(run.threads)
-        .or_else(|| shard.and(engine::local_threads(&env)))
-        .or_else(|| shard.map(|_| std::thread::available_parallelism().map_or(1, usize::from)))
-        .unwrap_or(m.cores as usize)
-        .max(1);
-    let dir = out.join(&m.name);
-    let opts = RunOptions {
-        dir: dir.clone(),
-        threads,
-        timeout: args.timeout.or(run.timeout).filter(|t| !t.is_zero()),
-        grace: args.grace.unwrap_or(run.grace),
-        retries: args.retries.unwrap_or(run.retries),
-        job_logs: args.job_logs || run.job_logs,
-        fsync: args.fsync || run.fsync,
-        resume: if args.fresh {
-            Resume::Fresh
-        } else if args.keep_done {
-            Resume::KeepDone
-        } else {
-            Resume::Same
-        },
-        status_interval: args.status_interval.unwrap_or(run.status_interval),
-        shard,
-        rerun: args.rerun.clone().unwrap_or_default(),
-    };
-    let share = if helper.is_some() {
-        0
-    } else {
-        plan.share(machine).len()
-    };
-    let headline = format!(
+    Ok(())
+}
+
+/// The one line that says what will run where.
+fn headline(
+    plan: &Plan,
+    name: &str,
+    share: usize,
+    threads: usize,
+    dir: &std::path::Path,
+    steal: Option<&StealOptions>,
+) -> String {
+    format!(
         "plan {} ({}, work {}): machine {} runs {share} of {}{} with {} into {}",
         plan.plan_digest().short(),
         crate::plan::ALGORITHM,
         plan.work_digest().short(),
-        m.name,
+        name,
         super::progress::count(plan.jobs(), "job", "jobs"),
         if plan.excluded() > 0 {
             format!(" ({} excluded as done)", plan.excluded())
@@ -259,20 +262,33 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         },
         super::progress::count(threads as u64, "thread", "threads"),
         dir.display()
-    ) + &match &steal {
+    ) + &match steal {
         Some(s) => format!(
             ", stealing blocks of {}{}",
             s.block
-                .unwrap_or_else(|| crate::run::steal::blocks::default_block(&plan)),
-            if helper.is_some() { " as a helper" } else { "" }
+                .unwrap_or_else(|| crate::run::steal::blocks::default_block(plan)),
+            if s.helper.is_some() {
+                " as a helper"
+            } else {
+                ""
+            }
         ),
         None => String::new(),
-    };
-    let workdir = args.workdir.unwrap_or(run.workdir);
-    let shared_process = match (&worker, source) {
-        (Some(_), _) => Some("a persistent worker ([jobs] worker) runs every job in one process"),
-        (None, Some(_)) => Some("this program runs its jobs as threads of one process"),
-        (None, None) => None,
+    }
+}
+
+/// `workdir = "job"` needs a process per job: refused for a worker or a program's own jobs.
+fn check_workdir(
+    args: &RunArgs,
+    config: &crate::input::Config,
+    workdir: Workdir,
+    worker: bool,
+    source: bool,
+) -> Result<()> {
+    let shared_process = match (worker, source) {
+        (true, _) => Some("a persistent worker ([jobs] worker) runs every job in one process"),
+        (false, true) => Some("this program runs its jobs as threads of one process"),
+        (false, false) => None,
     };
     if let (Workdir::Job, Some(who)) = (workdir, shared_process) {
         let why = format!("runs each command job in its own directory, but {who} that cannot change directory per job");
@@ -285,33 +301,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
             ),
         });
     }
-    Ok(RunSettings {
-        capture: args.capture.unwrap_or(run.capture),
-        workdir,
-        worker,
-        worker_recycle: args.worker_recycle.or(run.worker_recycle),
-        notify: args
-            .notify
-            .clone()
-            .or_else(|| run.notify.clone())
-            .filter(|c| !c.trim().is_empty()),
-        nice: args.nice.unwrap_or(run.nice),
-        progress_interval: args
-            .progress_interval
-            .unwrap_or(run.progress_interval)
-            .max(Duration::from_millis(100)),
-        quiet: args.quiet,
-        confirm: !args.yes,
-        work,
-        plan,
-        growth,
-        machine,
-        opts,
-        headline,
-        notes,
-        warnings,
-        steal,
-    })
+    Ok(())
 }
 
 /// `--steal`/`[run] balance`, `--steal-block`/`[run] steal_block` and `--helper`, checked.
