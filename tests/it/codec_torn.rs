@@ -222,3 +222,42 @@ fn merge_drops_a_row_cut_inside_a_multi_line_value_with_a_warning() {
         format!("{torn_index}\n")
     );
 }
+
+/// A results.csv whose header a kill cut short as the file was created (crash_property's
+/// seed 0x9341e48e6456e227: every rerun was refused, "not a jobsplit results file") holds no
+/// row: reopening it writes the header again, at every cut.
+#[test]
+fn a_header_cut_as_the_file_was_created_is_written_again() {
+    let t = tempfile::tempdir().unwrap();
+    let path = t.path().join("results.csv");
+    drop(ResultsWriter::open(&path, false).unwrap());
+    let header = std::fs::read(&path).unwrap();
+    for cut in 0..header.len() {
+        std::fs::write(&path, &header[..cut]).unwrap();
+        let (mut w, existing) =
+            ResultsWriter::open(&path, false).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        assert_eq!(existing.rows, 0, "cut at {cut}");
+        assert_eq!(existing.repaired_bytes, 0, "cut at {cut}");
+        assert_eq!(std::fs::read(&path).unwrap(), header, "cut at {cut}");
+        w.append(&row(0, &[("v", "after")])).unwrap();
+    }
+}
+
+/// The same through the binary: a rerun of a share whose results.csv is a torn header runs
+/// every job and exits 0.
+#[test]
+fn a_rerun_after_a_kill_that_tore_the_header_runs_the_share() {
+    let s = Study::with(
+        &["true".to_owned(), "true".to_owned(), "true".to_owned()],
+        r#"{"solo": [1, 2]}"#,
+        "",
+    );
+    let out = s.run("solo").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let path = s.out().join("solo/results.csv");
+    std::fs::write(&path, "index,key,mach").unwrap();
+    let out = s.run("solo").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let indices: BTreeSet<u64> = s.results("solo").rows.iter().map(|r| r.index()).collect();
+    assert_eq!(indices, BTreeSet::from([0, 1, 2]));
+}

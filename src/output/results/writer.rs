@@ -56,7 +56,12 @@ impl ResultsWriter {
         if let Some(dir) = path.parent() {
             crate::output::remove_stale_temps(dir, &["results.csv"]);
         }
-        let mut columns = if path.exists() {
+        let mut header = FIXED.join(",");
+        header.push('\n');
+        // A header a kill cut as the file was created (by a version that wrote it in place)
+        // holds no row: it is written again (nothing was lost, so nothing is said).
+        let torn_header = torn_header(path, header.as_bytes())?;
+        let mut columns = if path.exists() && torn_header.is_none() {
             let (columns, torn_at) = scan(path, &mut existing)?;
             if let Some(good_end) = torn_at {
                 let f = crate::output::open_output(OpenOptions::new().write(true), path)?;
@@ -67,13 +72,8 @@ impl ResultsWriter {
             }
             columns
         } else {
-            let mut header = FIXED.join(",");
-            header.push('\n');
-            let mut f =
-                crate::output::open_output(OpenOptions::new().write(true).create_new(true), path)?;
-            f.write_all(header.as_bytes()).map_err(io)?;
-            f.sync_all().map_err(io)?;
-            sync_dir(path);
+            // Whole or absent, never torn: a kill leaves no results.csv or its whole header.
+            crate::output::write_atomic(path, header.as_bytes())?;
             Vec::new()
         };
         // Rows a killed run journaled and did not fold: folded now, before anything else.
@@ -115,6 +115,10 @@ impl ResultsWriter {
     /// # Errors
     /// An unreadable file, a foreign header, a malformed row.
     pub fn check(path: &Path) -> Result<()> {
+        let header = FIXED.join(",") + "\n";
+        if torn_header(path, header.as_bytes())?.is_some() {
+            return Ok(());
+        }
         scan(path, &mut Existing::default()).map(|_| ())
     }
 
@@ -331,4 +335,21 @@ fn rewrite(
     }
     sync_dir(path);
     Ok(())
+}
+
+/// The length of `path` if it is a strict beginning of `header` (a header cut short, empty
+/// included), `None` otherwise (absent, whole, or anything else, which [`scan`] judges).
+///
+/// # Errors
+/// A file that exists and cannot be read.
+fn torn_header(path: &Path, header: &[u8]) -> Result<Option<u64>> {
+    let len = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() => m.len(),
+        _ => return Ok(None),
+    };
+    if len >= header.len() as u64 {
+        return Ok(None);
+    }
+    let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(header.starts_with(&data).then_some(data.len() as u64))
 }
