@@ -80,7 +80,29 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e.format(&mut cmd)),
     };
-    let result = match &cli.command {
+    // A panic (a bug) that gets this far is one line and exit code 4, never a hang or 101.
+    let dispatched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        dispatch(&cli, source, program.as_ref())
+    }));
+    let result = dispatched.unwrap_or_else(|payload| {
+        Err(crate::Error::Internal {
+            message: crate::run::panic_message(payload.as_ref()),
+        }
+        .into())
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => report(&e),
+    }
+}
+
+/// Runs the command `cli` names.
+fn dispatch(
+    cli: &Cli,
+    source: Option<&dyn JobSource>,
+    program: Option<&Program>,
+) -> anyhow::Result<u8> {
+    match &cli.command {
         Command::Init(_) if source.is_some() => Err(crate::Error::usage(format!(
             "`init` writes a job list and a command template for the jobsplit binary, and {} \
              supplies its own jobs: write its jobsplit.toml ([params], seed) and machines.json \
@@ -106,12 +128,8 @@ pub(crate) fn main_with_code(source: Option<&dyn JobSource>) -> u8 {
         Command::Clean(a) => remote_cmd::clean(a),
         Command::RemoteServe(a) => remote_cmd::serve(a),
         Command::Init(a) => init::run(a),
-        Command::Completions(a) => completions::run_completions(a, program.as_ref()),
-        Command::Man => completions::run_man(program.as_ref()),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => report(&e),
+        Command::Completions(a) => completions::run_completions(a, program),
+        Command::Man => completions::run_man(program),
     }
 }
 

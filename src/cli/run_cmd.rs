@@ -224,7 +224,7 @@ fn execute(
             ),
         };
         drop(stop_tx);
-        signals.close();
+        drop(signals);
         reporter.finish();
         if let (Some(n), Ok(summary)) = (notifier, &result) {
             n.finish(summary);

@@ -37,9 +37,10 @@ pub(crate) struct RunKind {
 }
 
 impl Caught {
-    /// Watches for signals on a thread of `scope` until the returned handle is closed: each
-    /// raises `cancel` one level and calls `say` with the line to show; `running` says how many
-    /// jobs run.
+    /// Watches for signals on a thread of `scope` until the returned [`Watching`] is dropped
+    /// (also by a panic unwinding past it, which the scope would otherwise wait on forever):
+    /// each raises `cancel` one level and calls `say` with the line to show; `running` says how
+    /// many jobs run.
     pub(crate) fn watch<'scope, 'env>(
         self,
         scope: &'scope Scope<'scope, 'env>,
@@ -47,7 +48,7 @@ impl Caught {
         kind: RunKind,
         running: impl Fn() -> usize + Send + 'env,
         say: impl Fn(&str) + Send + 'env,
-    ) -> Handle {
+    ) -> Watching {
         let handle = self.signals.handle();
         let mut signals = self.signals;
         scope.spawn(move || {
@@ -61,7 +62,16 @@ impl Caught {
                 say(&line(now, running(), kind));
             }
         });
-        handle
+        Watching(handle)
+    }
+}
+
+/// The signal watcher of a run: dropping it ends the watching thread.
+pub(crate) struct Watching(Handle);
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 

@@ -30,6 +30,7 @@ pub use context::JobContext;
 pub use events::Event;
 pub use executor::{Control, Executor, JobSpec};
 pub use job_rng::JobRng;
+pub(crate) use library::panic_message;
 pub use library::{
     item_bytes, map, map_with, JobError, LibraryExecutor, LogFn, MapOptions, ProgressFn,
 };

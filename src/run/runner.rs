@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Condvar, Mutex, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use super::cancel::Cancel;
 use super::events::Event;
@@ -13,16 +13,16 @@ use super::pending::{to_run, ToRun};
 use super::rerun::JobSet;
 use super::rundir::{Resume, RunDir};
 use super::running::Running;
-use super::scheduler::{JobSource, ListSource, Settings, Shared};
+use super::scheduler::{JobSource, ListSource, Pending, Settings, Shared};
 use super::status_loop::{status_loop, Done, StatusSource};
+use super::steal::source::StealSource;
 use super::steal::{StealOptions, Stealing};
 use crate::engine::Shard;
 use crate::error::{Error, Result};
-use crate::model::{RunState, Stream, Tally};
-use crate::output::log::LogWriter;
-use crate::output::manifest::{Manifest, PlannedMachine};
-use crate::output::results::ResultsWriter;
-use crate::plan::{Plan, ALGORITHM};
+use crate::model::{RunState, Tally};
+use crate::output::manifest::Manifest;
+use crate::output::results::{Existing, ResultsWriter};
+use crate::plan::Plan;
 use crate::Work;
 
 /// Local settings of a run (not part of the plan).
@@ -261,66 +261,26 @@ impl<'r> Runner<'r> {
         self.warn_orphans(&dir);
         let (results, existing) = ResultsWriter::open(&dir.path().join("results.csv"), opts.fsync)?;
         if existing.repaired_bytes > 0 {
-            events(&Event::Warning(&format!(
-                "{}: cut {} bytes of a row torn by a crash; that job runs again",
-                dir.path().join("results.csv").display(),
-                existing.repaired_bytes
-            )));
+            let path = dir.path().join("results.csv");
+            let n = existing.repaired_bytes;
+            let line = format!(
+                "{}: cut {n} bytes of a row torn by a crash; that job runs again",
+                path.display()
+            );
+            events(&Event::Warning(&line));
         }
-        let (to_run, stealer) = match steal {
-            Some(s) => {
-                let earlier = dir.path().join(Manifest::FILE).exists();
-                let source = s.source(
-                    plan,
-                    self.work,
-                    existing,
-                    &opts.rerun,
-                    self.threads() as u64,
-                    earlier,
-                )?;
-                let to_run = ToRun {
-                    skipped: source.skipped,
-                    cancelled_before: source.cancelled_before,
-                    ..ToRun::default()
-                };
-                (to_run, Some(source))
-            }
-            None => (to_run(self.work, pool, share, &existing, &opts.rerun), None),
-        };
+        let (to_run, stealer) = self.what_to_run(&dir, pool, share, existing)?;
         let ToRun {
             pending,
             skipped,
             cancelled_before,
         } = &to_run;
         let (skipped, cancelled_before) = (*skipped, *cancelled_before);
-        let rerun = &opts.rerun;
-        // The jobs rerun now are no longer cancelled: withdrawn from requests still waiting.
-        if !rerun.is_empty() {
-            crate::output::cancel_request::withdraw(dir.path(), &|i| rerun.contains(i))?;
-        }
-        let cancels = match &stealer {
-            Some(s) => JobCancels::stealing(dir.path(), s),
-            None => JobCancels::new(dir.path(), share, pending.iter().map(|p| p.0)),
-        };
-        let warn = |w: &str| events(&Event::Warning(w));
-        cancels.poll(false, &warn);
+        let cancels = self.job_cancels(&dir, share, pending, stealer.as_ref())?;
 
         let mut manifest = self.manifest(name, share, &to_run);
         let log = self.open_log(&dir, name, share, pending.len())?;
-        dir.write_manifest(&manifest)?;
-        if let (None, Err(e)) = (steal, self.recheck_static()) {
-            let counts = manifest.counts;
-            let interval = opts.status_interval;
-            let _ = dir.finish(
-                &mut manifest,
-                RunState::Interrupted,
-                counts,
-                clock,
-                None,
-                interval,
-            );
-            return Err(e);
-        }
+        let dir = self.start_manifest(dir, &mut manifest, clock)?;
         events(&Event::Started {
             machine: name,
             share: share.len() as u64,
@@ -376,27 +336,49 @@ impl<'r> Runner<'r> {
             let _done = Done(&done);
             pool.scope(|s| {
                 for _ in 0..self.threads() {
-                    s.spawn(|_| state.worker(executor, &control, &settings, events));
+                    s.spawn(|_| state.worker_or_fail(executor, &control, &settings, events));
                 }
             });
         });
 
-        let interrupted = control.cancelled();
-        let mut counts = state.tally((skipped, cancelled_before));
         let taken = match &stealer {
             Some(s) => s.stats.claimed.load(std::sync::atomic::Ordering::Relaxed),
             None => share.len() as u64,
         };
+        let ended = Ended {
+            interrupted: control.cancelled(),
+            taken,
+            before: (skipped, cancelled_before),
+            clock,
+            steal: steal_status(),
+        };
+        self.end(&state, dir, &mut manifest, &cancels, ended)
+    }
+
+    /// Ends the run once its workers have: the tally, the log's last line, the manifest's end
+    /// state; the error that stopped the run, if any, comes first.
+    fn end(
+        &self,
+        state: &Shared<'_>,
+        dir: RunDir,
+        manifest: &mut Manifest,
+        cancels: &JobCancels,
+        ended: Ended,
+    ) -> Result<RunSummary> {
+        let Ended {
+            interrupted,
+            taken,
+            before: (skipped, cancelled_before),
+            clock,
+            steal,
+        } = ended;
+        let mut counts = state.tally((skipped, cancelled_before));
         counts.not_run = (taken - skipped - cancelled_before)
             .saturating_sub(counts.with_status() - cancelled_before);
         let busy = state.busy();
         let fatal = state.take_fatal();
-        let log_result = state.finish_results().and(state.finish_log(&end_line(
-            interrupted,
-            &counts,
-            steal_status(),
-        )));
-
+        let end_line = records::end_line(interrupted, &counts, steal.clone());
+        let log_result = state.finish_results().and(state.finish_log(&end_line));
         let end_state = if interrupted || fatal.is_some() {
             RunState::Interrupted
         } else {
@@ -407,14 +389,8 @@ impl<'r> Runner<'r> {
         if end_state == RunState::Finished {
             cancels.finish();
         }
-        let finished = dir.finish(
-            &mut manifest,
-            end_state,
-            counts,
-            clock,
-            steal_status(),
-            opts.status_interval,
-        );
+        let interval = self.opts.status_interval;
+        let finished = dir.finish(manifest, end_state, counts, clock, steal, interval);
         // The error that stopped the run comes first: on a full disk, writing status.json at
         // the end fails too, but it is not why the run stopped.
         if let Some(e) = fatal {
@@ -432,6 +408,77 @@ impl<'r> Runner<'r> {
         })
     }
 
+    /// The cancel requests this run honours, read once before it starts; the jobs rerun now
+    /// are withdrawn from requests still waiting (they are no longer cancelled).
+    fn job_cancels<'s>(
+        &self,
+        dir: &RunDir,
+        share: &[u64],
+        pending: &[Pending],
+        stealer: Option<&'s StealSource<'_>>,
+    ) -> Result<JobCancels<'s>> {
+        let rerun = &self.opts.rerun;
+        if !rerun.is_empty() {
+            crate::output::cancel_request::withdraw(dir.path(), &|i| rerun.contains(i))?;
+        }
+        let cancels = match stealer {
+            Some(s) => JobCancels::stealing(dir.path(), s),
+            None => JobCancels::new(dir.path(), share, pending.iter().map(|p| p.0)),
+        };
+        cancels.poll(false, &|w| (self.events)(&Event::Warning(w)));
+        Ok(cancels)
+    }
+
+    /// The jobs to run (a static share's pending jobs, or a stealing run's source of blocks)
+    /// and those skipped, from what `existing` (results.csv) holds.
+    fn what_to_run(
+        &self,
+        dir: &RunDir,
+        pool: &rayon::ThreadPool,
+        share: &[u64],
+        existing: Existing,
+    ) -> Result<(ToRun, Option<StealSource<'r>>)> {
+        let rerun = &self.opts.rerun;
+        let Some(s) = self.steal.as_ref() else {
+            return Ok((to_run(self.work, pool, share, &existing, rerun), None));
+        };
+        let earlier = dir.path().join(Manifest::FILE).exists();
+        let threads = self.threads() as u64;
+        let source = s.source(self.plan, self.work, existing, rerun, threads, earlier)?;
+        let to_run = ToRun {
+            skipped: source.skipped,
+            cancelled_before: source.cancelled_before,
+            ..ToRun::default()
+        };
+        Ok((to_run, Some(source)))
+    }
+
+    /// Writes the manifest of the run as it starts; a static run then looks again for a
+    /// stealing layout of its plan ([`Runner::recheck_static`]), and ends interrupted if one
+    /// appeared.
+    fn start_manifest(
+        &self,
+        dir: RunDir,
+        manifest: &mut Manifest,
+        clock: Instant,
+    ) -> Result<RunDir> {
+        dir.write_manifest(manifest)?;
+        if let (None, Err(e)) = (&self.steal, self.recheck_static()) {
+            let counts = manifest.counts;
+            let interval = self.opts.status_interval;
+            let _ = dir.finish(
+                manifest,
+                RunState::Interrupted,
+                counts,
+                clock,
+                None,
+                interval,
+            );
+            return Err(e);
+        }
+        Ok(dir)
+    }
+
     /// Refuses, before any job starts, a static run whose plan a stealing host started to
     /// balance since [`Runner::check`]: that host records its layout, then looks for static
     /// manifests of the plan; this run wrote its manifest, then looks for the layout; so of two
@@ -440,139 +487,29 @@ impl<'r> Runner<'r> {
         let out = self.opts.dir.parent().unwrap_or(std::path::Path::new("."));
         crate::output::layout::check(out, self.plan, None)
     }
-
-    /// Says when the directory's earlier run, killed, left jobs running that this run ended.
-    fn warn_orphans(&self, dir: &RunDir) {
-        let n = dir.orphans();
-        if n == 0 {
-            return;
-        }
-        let (jobs, again) = match n {
-            1 => ("1 job".to_owned(), "it runs"),
-            n => (format!("{n} jobs"), "they run"),
-        };
-        (self.events)(&Event::Warning(&format!(
-            "ended {jobs} still running from an earlier run of {} that was killed; {again} again",
-            self.opts.dir.display(),
-        )));
-    }
-
-    /// The manifest of this run as it starts.
-    fn manifest(&self, name: &str, share: &[u64], to_run: &ToRun) -> Manifest {
-        let (plan, steal) = (self.plan, self.steal.as_ref());
-        let m = &plan.machines()[self.machine];
-        let work = self.work;
-        Manifest {
-            algorithm: ALGORITHM.to_owned(),
-            work_digest: plan.work_digest().hex(),
-            plan_digest: plan.plan_digest().hex(),
-            machine: name.to_owned(),
-            weight: if share.is_empty() && steal.is_some() {
-                0.0
-            } else {
-                m.weight_f64()
-            },
-            cores: match steal {
-                Some(s) if s.me.is_none() => self.threads() as u64,
-                _ => m.cores,
-            },
-            threads: self.threads() as u64,
-            share: share.len() as u64,
-            jobs_total: plan.jobs(),
-            excluded: plan.excluded(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            hostname: hostname(),
-            started_at: crate::output::rfc3339(SystemTime::now()),
-            ended_at: None,
-            state: RunState::Running,
-            counts: Tally {
-                skipped: to_run.skipped,
-                cancelled: to_run.cancelled_before,
-                ..Tally::default()
-            },
-            busy_s: 0.0,
-            shard: self.opts.shard,
-            first_key: Some(work.keyer().key(0, &work.jobs().job_bytes(0)).id()),
-            balance: steal.map(Stealing::info),
-            planned: (0..plan.machines().len())
-                .map(|j| PlannedMachine {
-                    machine: plan.machines()[j].name.clone(),
-                    share: plan.share(j).len() as u64,
-                })
-                .collect(),
-            payload: super::payload_of_this_run(),
-            epochs: crate::output::manifest::ManifestEpoch::of(plan, self.machine),
-        }
-    }
-
-    /// Opens log.gz (warning about what it set aside) and writes the run's first line.
-    fn open_log(
-        &self,
-        dir: &RunDir,
-        name: &str,
-        share: &[u64],
-        pending: usize,
-    ) -> Result<LogWriter> {
-        let (mut log, log_warning) = LogWriter::open(&dir.path().join("log.gz"))?;
-        if let Some(w) = log_warning {
-            (self.events)(&Event::Warning(&w));
-        }
-        log.line(
-            SystemTime::now(),
-            None,
-            Stream::Event,
-            &format!(
-                "run started: machine {} plan {} share {} pending {} threads {}{}",
-                name,
-                self.plan.plan_digest().short(),
-                share.len(),
-                pending,
-                self.threads(),
-                match &self.steal {
-                    Some(s) => format!(" balance steal block {} run {}", s.block, s.who.run),
-                    None => String::new(),
-                }
-            ),
-        )?;
-        log.end_member()?;
-        Ok(log)
-    }
 }
 
-/// The run's last log line: how it ended and its counts.
-fn end_line(
+/// How a run's workers ended, for [`Runner::end`].
+struct Ended {
+    /// Cancelled (Ctrl-C, SIGTERM).
     interrupted: bool,
-    counts: &Tally,
+    /// Jobs of the share taken (a stealing run's claimed ones).
+    taken: u64,
+    /// Jobs skipped as done, and cancelled before this run.
+    before: (u64, u64),
+    /// When the run started.
+    clock: Instant,
+    /// A stealing run's figures.
     steal: Option<crate::output::balance::StealStatus>,
-) -> String {
-    let mut line =
-        format!(
-        "run {}: ok {} failed {} timeout {} interrupted {} cancelled {} skipped {} not started {}",
-        if interrupted { "interrupted" } else { "finished" },
-        counts.ok,
-        counts.failed,
-        counts.timeout,
-        counts.interrupted,
-        counts.cancelled,
-        counts.skipped,
-        counts.not_run
-    );
-    if let Some(st) = steal {
-        line += &format!(
-            " claimed {} stolen {} claims {} claims/s {:.0}",
-            st.claimed,
-            st.stolen,
-            st.claims,
-            st.claims_per_s.unwrap_or(0.0)
-        );
-    }
-    line
 }
 
 /// This host's name (empty if the system will not say).
 pub fn hostname() -> String {
     crate::sys::hostname()
 }
+
+#[path = "runner_records.rs"]
+mod records;
 
 #[cfg(test)]
 #[path = "runner_tests.rs"]

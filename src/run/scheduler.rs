@@ -157,8 +157,32 @@ impl<'a> Shared<'a> {
         self.log.finish()
     }
 
+    /// [`Shared::worker`], a panic on its thread (a bug, in jobsplit or in a program's own
+    /// code outside its job, such as its result's `Serialize`) turned into the run's fatal
+    /// error: the other workers stop and the run ends as on any fatal error (its rows kept,
+    /// the manifest `interrupted`) instead of unwinding past the threads that watch it.
+    pub(crate) fn worker_or_fail(
+        &self,
+        executor: &dyn Executor,
+        control: &Control<'_>,
+        settings: &Settings<'_>,
+        events: &(dyn Fn(&Event<'_>) + Sync),
+    ) {
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.worker(executor, control, settings, events);
+        }));
+        if let Err(payload) = ran {
+            self.fail(Error::Internal {
+                message: format!(
+                    "a thread of the run {}; what the run recorded is kept: run the same command again to resume",
+                    super::library::panic_message(payload.as_ref())
+                ),
+            });
+        }
+    }
+
     /// One worker: takes jobs until none are left, the run is cancelled or a fatal error.
-    pub(crate) fn worker(
+    fn worker(
         &self,
         executor: &dyn Executor,
         control: &Control<'_>,

@@ -64,6 +64,7 @@ mod run_guard;
 mod run_input;
 mod run_library;
 mod run_misbehave;
+mod run_panic;
 mod run_results;
 mod run_resume;
 mod run_signal;
