@@ -8,20 +8,17 @@ use std::time::{Duration, Instant};
 use super::cancel::Cancel;
 use super::events::Event;
 use super::executor::{Control, Executor};
-use super::job_cancels::JobCancels;
-use super::pending::{to_run, ToRun};
+use super::pending::ToRun;
 use super::rerun::JobSet;
 use super::rundir::{Resume, RunDir};
 use super::running::Running;
-use super::scheduler::{JobSource, ListSource, Pending, Settings, Shared};
+use super::scheduler::{JobSource, ListSource, Settings, Shared};
 use super::status_loop::{status_loop, Done, StatusSource};
-use super::steal::source::StealSource;
 use super::steal::{StealOptions, Stealing};
 use crate::engine::Shard;
 use crate::error::{Error, Result};
-use crate::model::{RunState, Tally};
-use crate::output::manifest::Manifest;
-use crate::output::results::{Existing, ResultsWriter};
+use crate::model::Tally;
+use crate::output::results::ResultsWriter;
 use crate::plan::Plan;
 use crate::Work;
 
@@ -242,6 +239,9 @@ impl<'r> Runner<'r> {
         summary
     }
 
+    /// The run once its directory is taken. (About 110 lines: its phases are functions of
+    /// `runner_phases.rs`; what is left builds what the worker threads, the status loop and the
+    /// cancel watcher borrow together, which must live in this one frame.)
     fn run_in(
         &self,
         dir: RunDir,
@@ -345,7 +345,7 @@ impl<'r> Runner<'r> {
             Some(s) => s.stats.claimed.load(std::sync::atomic::Ordering::Relaxed),
             None => share.len() as u64,
         };
-        let ended = Ended {
+        let ended = phases::Ended {
             interrupted: control.cancelled(),
             taken,
             before: (skipped, cancelled_before),
@@ -354,153 +354,6 @@ impl<'r> Runner<'r> {
         };
         self.end(&state, dir, &mut manifest, &cancels, ended)
     }
-
-    /// Ends the run once its workers have: the tally, the log's last line, the manifest's end
-    /// state; the error that stopped the run, if any, comes first.
-    fn end(
-        &self,
-        state: &Shared<'_>,
-        dir: RunDir,
-        manifest: &mut Manifest,
-        cancels: &JobCancels,
-        ended: Ended,
-    ) -> Result<RunSummary> {
-        let Ended {
-            interrupted,
-            taken,
-            before: (skipped, cancelled_before),
-            clock,
-            steal,
-        } = ended;
-        let mut counts = state.tally((skipped, cancelled_before));
-        counts.not_run = (taken - skipped - cancelled_before)
-            .saturating_sub(counts.with_status() - cancelled_before);
-        let busy = state.busy();
-        let fatal = state.take_fatal();
-        let end_line = records::end_line(interrupted, &counts, steal.clone());
-        let log_result = state.finish_results().and(state.finish_log(&end_line));
-        let end_state = if interrupted || fatal.is_some() {
-            RunState::Interrupted
-        } else {
-            RunState::Finished
-        };
-        manifest.busy_s = busy.as_secs_f64();
-        let moved_aside = dir.moved_aside().map(PathBuf::from);
-        if end_state == RunState::Finished {
-            cancels.finish();
-        }
-        let interval = self.opts.status_interval;
-        let finished = dir.finish(manifest, end_state, counts, clock, steal, interval);
-        // The error that stopped the run comes first: on a full disk, writing status.json at
-        // the end fails too, but it is not why the run stopped.
-        if let Some(e) = fatal {
-            return Err(e);
-        }
-        finished?;
-        log_result?;
-        Ok(RunSummary {
-            share: taken,
-            counts,
-            wall: clock.elapsed(),
-            busy,
-            interrupted,
-            moved_aside,
-        })
-    }
-
-    /// The cancel requests this run honours, read once before it starts; the jobs rerun now
-    /// are withdrawn from requests still waiting (they are no longer cancelled).
-    fn job_cancels<'s>(
-        &self,
-        dir: &RunDir,
-        share: &[u64],
-        pending: &[Pending],
-        stealer: Option<&'s StealSource<'_>>,
-    ) -> Result<JobCancels<'s>> {
-        let rerun = &self.opts.rerun;
-        if !rerun.is_empty() {
-            crate::output::cancel_request::withdraw(dir.path(), &|i| rerun.contains(i))?;
-        }
-        let cancels = match stealer {
-            Some(s) => JobCancels::stealing(dir.path(), s),
-            None => JobCancels::new(dir.path(), share, pending.iter().map(|p| p.0)),
-        };
-        cancels.poll(false, &|w| (self.events)(&Event::Warning(w)));
-        Ok(cancels)
-    }
-
-    /// The jobs to run (a static share's pending jobs, or a stealing run's source of blocks)
-    /// and those skipped, from what `existing` (results.csv) holds.
-    fn what_to_run(
-        &self,
-        dir: &RunDir,
-        pool: &rayon::ThreadPool,
-        share: &[u64],
-        existing: Existing,
-    ) -> Result<(ToRun, Option<StealSource<'r>>)> {
-        let rerun = &self.opts.rerun;
-        let Some(s) = self.steal.as_ref() else {
-            return Ok((to_run(self.work, pool, share, &existing, rerun), None));
-        };
-        let earlier = dir.path().join(Manifest::FILE).exists();
-        let threads = self.threads() as u64;
-        let source = s.source(self.plan, self.work, existing, rerun, threads, earlier)?;
-        let to_run = ToRun {
-            skipped: source.skipped,
-            cancelled_before: source.cancelled_before,
-            ..ToRun::default()
-        };
-        Ok((to_run, Some(source)))
-    }
-
-    /// Writes the manifest of the run as it starts; a static run then looks again for a
-    /// stealing layout of its plan ([`Runner::recheck_static`]), and ends interrupted if one
-    /// appeared.
-    fn start_manifest(
-        &self,
-        dir: RunDir,
-        manifest: &mut Manifest,
-        clock: Instant,
-    ) -> Result<RunDir> {
-        dir.write_manifest(manifest)?;
-        if let (None, Err(e)) = (&self.steal, self.recheck_static()) {
-            let counts = manifest.counts;
-            let interval = self.opts.status_interval;
-            let _ = dir.finish(
-                manifest,
-                RunState::Interrupted,
-                counts,
-                clock,
-                None,
-                interval,
-            );
-            return Err(e);
-        }
-        Ok(dir)
-    }
-
-    /// Refuses, before any job starts, a static run whose plan a stealing host started to
-    /// balance since [`Runner::check`]: that host records its layout, then looks for static
-    /// manifests of the plan; this run wrote its manifest, then looks for the layout; so of two
-    /// started at once at least one sees the other and neither runs beside the other.
-    fn recheck_static(&self) -> Result<()> {
-        let out = self.opts.dir.parent().unwrap_or(std::path::Path::new("."));
-        crate::output::layout::check(out, self.plan, None)
-    }
-}
-
-/// How a run's workers ended, for [`Runner::end`].
-struct Ended {
-    /// Cancelled (Ctrl-C, SIGTERM).
-    interrupted: bool,
-    /// Jobs of the share taken (a stealing run's claimed ones).
-    taken: u64,
-    /// Jobs skipped as done, and cancelled before this run.
-    before: (u64, u64),
-    /// When the run started.
-    clock: Instant,
-    /// A stealing run's figures.
-    steal: Option<crate::output::balance::StealStatus>,
 }
 
 /// This host's name (empty if the system will not say).
@@ -508,8 +361,8 @@ pub fn hostname() -> String {
     crate::sys::hostname()
 }
 
-#[path = "runner_records.rs"]
-mod records;
+#[path = "runner_phases.rs"]
+mod phases;
 
 #[cfg(test)]
 #[path = "runner_tests.rs"]

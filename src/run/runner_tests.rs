@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use super::*;
 use crate::input::{Format, JobList, Machine};
 use crate::model::{RunState, Status, Stream};
+use crate::output::manifest::Manifest;
 use crate::run::{Attempt, Control, Executor, JobSpec};
 
 /// Runs nothing: answers with `outcome(spec)` and remembers every call.

@@ -9,13 +9,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::blocks::Blocks;
-use super::victim::{choose, live_rate, Choice, ShareView};
+use super::victim::{choose, Choice, ShareView};
 use crate::error::Result;
-use crate::model::RunState;
-use crate::output::claim::{
-    claimed_blocks, read_claim, read_claim_like, ClaimRecord, Claimer, Outcome,
-};
-use crate::output::manifest::{Manifest, StatusFile};
+use crate::output::claim::{claimed_blocks, read_claim, ClaimRecord, Claimer, Outcome};
 use crate::output::results::{Decision, Existing};
 use crate::plan::JobKeyer;
 use crate::run::job_cancels::{Reach, Reacher};
@@ -224,86 +220,6 @@ impl<'a> StealSource<'a> {
         Ok(won)
     }
 
-    /// This run's jobs per second so far (`None` until it has finished a few).
-    fn my_rate(&self) -> Option<f64> {
-        let done = self
-            .stats
-            .handed
-            .load(Ordering::Relaxed)
-            .saturating_sub(self.threads);
-        let t = self.clock.elapsed().as_secs_f64();
-        (done > 0 && t > 0.0).then(|| done as f64 / t)
-    }
-
-    /// What every share has left unclaimed, and how fast its owner goes, and whether that
-    /// was read just now (not reused from the last [`VIEWS_FOR`]).
-    fn views(&self, st: &mut State) -> (Vec<ShareView>, bool) {
-        if let Some((at, views)) = &st.cached {
-            if at.elapsed() < VIEWS_FOR {
-                let mut views = views.clone();
-                for (v, known) in views.iter_mut().zip(&st.known) {
-                    v.unclaimed.retain(|b| !known.contains(b));
-                }
-                return (views, false);
-            }
-        }
-        let now = SystemTime::now();
-        let views: Vec<ShareView> = (0..self.blocks.shares())
-            .map(|j| self.view_of(st, j, now))
-            .collect();
-        st.cached = Some((Instant::now(), views.clone()));
-        (views, true)
-    }
-
-    /// What share `j` has left unclaimed (read now), and how fast its owner goes.
-    fn view_of(&self, st: &mut State, j: usize, now: SystemTime) -> ShareView {
-        if st.full[j] {
-            return ShareView {
-                unclaimed: Vec::new(),
-                tail_jobs: 0,
-                rate: None,
-                threads: 1,
-            };
-        }
-        let owner = self.blocks.owner(j);
-        let mut claimed: HashSet<u64> = claimed_blocks(self.claimer.dir(), owner)
-            .into_iter()
-            .collect();
-        claimed.extend(&st.known[j]);
-        let unclaimed: Vec<u64> = (0..self.blocks.count(j))
-            .filter(|b| !claimed.contains(b))
-            .collect();
-        st.full[j] = unclaimed.is_empty();
-        let dir = self.out.join(owner);
-        if st.threads_of[j].is_none() {
-            st.threads_of[j] =
-                read_claim_like::<Manifest>(&dir.join(Manifest::FILE)).map(|m| m.threads);
-        }
-        let rate = if Some(j) == self.me {
-            self.my_rate()
-        } else {
-            read_claim_like::<StatusFile>(&dir.join(StatusFile::FILE))
-                // Another plan's status (the original beside a rescue) says nothing.
-                .filter(|s| s.plan_digest == self.plan_digest)
-                .and_then(|s| {
-                    live_rate(
-                        s.state == RunState::Running,
-                        &s.updated_at,
-                        s.rate_per_s,
-                        now,
-                    )
-                })
-        };
-        ShareView {
-            tail_jobs: unclaimed
-                .last()
-                .map_or(0, |&b| self.blocks.jobs(j, b).len() as u64),
-            unclaimed,
-            rate,
-            threads: st.threads_of[j].unwrap_or(1),
-        }
-    }
-
     fn refill(&self, st: &mut State) -> Result<Refill> {
         if self.remote && self.fenced() {
             return Ok(Refill::Done);
@@ -469,3 +385,6 @@ impl JobSource for StealSource<'_> {
         }
     }
 }
+
+#[path = "source_views.rs"]
+mod views;
