@@ -49,27 +49,7 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
             report.summary.missing
         );
         if let Some(f) = report.summary.files.as_ref().filter(|f| f.jobs > 0) {
-            outln!(
-                "collected {} file{} ({}) of {} job{} into {}/jobs/ ({} linked, {} copied{}{})",
-                f.files,
-                if f.files == 1 { "" } else { "s" },
-                super::progress::bytes(f.bytes),
-                f.jobs,
-                if f.jobs == 1 { "" } else { "s" },
-                args.out.display(),
-                f.linked,
-                f.copied,
-                if f.logs > 0 {
-                    format!(", {} per-job logs", f.logs)
-                } else {
-                    String::new()
-                },
-                if f.symlinks > 0 {
-                    format!(", {} symbolic links", f.symlinks)
-                } else {
-                    String::new()
-                },
-            );
+            outln!("{}", collected_line(f, &args.out));
         }
         if let Some(p) = &args.write_machines {
             outln!("wrote calibrated machines to {}", p.display());
@@ -98,4 +78,29 @@ pub(crate) fn run_merge(args: &MergeArgs) -> Result<u8> {
     } else {
         exit::JOBS_FAILED
     })
+}
+
+/// The line that says what merge collected of the jobs' files.
+fn collected_line(f: &crate::merge::FilesSummary, out: &std::path::Path) -> String {
+    format!(
+        "collected {} file{} ({}) of {} job{} into {}/jobs/ ({} linked, {} copied{}{})",
+        f.files,
+        if f.files == 1 { "" } else { "s" },
+        super::progress::bytes(f.bytes),
+        f.jobs,
+        if f.jobs == 1 { "" } else { "s" },
+        out.display(),
+        f.linked,
+        f.copied,
+        if f.logs > 0 {
+            format!(", {} per-job logs", f.logs)
+        } else {
+            String::new()
+        },
+        if f.symlinks > 0 {
+            format!(", {} symbolic links", f.symlinks)
+        } else {
+            String::new()
+        },
+    )
 }

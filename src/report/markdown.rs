@@ -30,9 +30,20 @@ pub fn render(r: &Report) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    o += "## Machines\n\n";
-    o += "| machine | cores | weight | jobs ok | attempts | wall s | busy s | idle core-s | jobs/s | jobs/core-s | suggested weight |\n";
-    o += "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
+    machines(&mut o, r);
+    durations(&mut o, r);
+    failures(&mut o, r);
+    for w in &r.warnings {
+        let _ = writeln!(o, "\nwarning: {}", cell(w));
+    }
+    o
+}
+
+/// The per-machine table.
+fn machines(o: &mut String, r: &Report) {
+    *o += "## Machines\n\n";
+    *o += "| machine | cores | weight | jobs ok | attempts | wall s | busy s | idle core-s | jobs/s | jobs/core-s | suggested weight |\n";
+    *o += "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n";
     for m in &r.machines {
         let idle = (m.wall_s * m.cores as f64 - m.busy_s).max(0.0);
         let rate = if m.wall_s > 0.0 {
@@ -56,11 +67,15 @@ pub fn render(r: &Report) -> String {
             m.suggested_weight.map_or("-".to_owned(), |w| w.to_string())
         );
     }
-    o += "\n## Durations\n\n";
+}
+
+/// The spread of the attempts' durations.
+fn durations(o: &mut String, r: &Report) {
+    *o += "\n## Durations\n\n";
     let mut d: Vec<f64> = r.rows.d.clone();
     d.sort_by(f64::total_cmp);
     if d.is_empty() {
-        o += "No attempts recorded.\n";
+        *o += "No attempts recorded.\n";
     } else {
         let q = |p: f64| d[((d.len() - 1) as f64 * p).round() as usize];
         let _ = writeln!(
@@ -74,13 +89,17 @@ pub fn render(r: &Report) -> String {
             d.iter().sum::<f64>() / d.len() as f64
         );
     }
+}
+
+/// The failed jobs, with their error and last log lines.
+fn failures(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
         "\n## Failures ({})\n",
         r.failures.len() as u64 + r.failures_left_out
     );
     if r.failures.is_empty() {
-        o += "None.\n";
+        *o += "None.\n";
     }
     for f in &r.failures {
         let _ = writeln!(
@@ -118,10 +137,6 @@ pub fn render(r: &Report) -> String {
             r.failures_left_out
         );
     }
-    for w in &r.warnings {
-        let _ = writeln!(o, "\nwarning: {}", cell(w));
-    }
-    o
 }
 
 /// Text for a table cell or a paragraph: control characters escaped, Markdown punctuation

@@ -81,6 +81,62 @@ impl Drop for CommandExecutor<'_> {
     }
 }
 
+impl CommandExecutor<'_> {
+    /// Starts job `job`'s `command` in `slot`: its environment, its directory with
+    /// `workdir = "job"`, its process. Returns the process and the job's result file, or why it
+    /// could not start.
+    fn start(
+        &self,
+        job: &JobSpec,
+        command: &str,
+        slot: u64,
+    ) -> Result<(Process<'_>, PathBuf), String> {
+        let (marker, environ) = self.marker.get_or_init(|| {
+            env::clear_result_files(&self.dir);
+            let marker = run_marker(&self.dir);
+            let mut env = self.env.clone();
+            env.push((RUN_VAR.to_owned(), marker.clone()));
+            (marker, Environ::inherit(&env))
+        });
+        let scratch = self.dir.join("jobs").join(job.index.to_string());
+        // No result file of an earlier run is left (see the marker's init): none to remove.
+        let result_file = env::result_path(&self.dir, job);
+        // The scratch dir is created on demand, by the job (`mkdir -p "$JOBSPLIT_OUT"`): a
+        // mkdir and rmdir for every job would cost more than a short job itself (~100 us on
+        // ext4), and most jobs never use it. Its parent `jobs/` exists. With `workdir = "job"`
+        // it is made here, fresh, and the job starts in it.
+        let mut cwd = None;
+        if self.workdir == Workdir::Job {
+            if let Err(e) = workdir::fresh_dir(&scratch) {
+                return Err(format!(
+                    "cannot make its directory {}: {e}",
+                    scratch.display()
+                ));
+            }
+            cwd = Some(scratch.as_path());
+        }
+        let vars = env::job_vars(job, &self.machine, &scratch, &result_file, slot);
+        let launch = Launch {
+            command,
+            env: environ,
+            vars: &vars,
+            cwd,
+        };
+        let marked = Marked {
+            run: marker,
+            job: Some((job.index, job.attempt)),
+        };
+        let io = Io {
+            stdin: false,
+            output: true,
+            max_out_line: None,
+        };
+        let process = Process::spawn(&launch, io, Some(marked))
+            .map_err(|e| format!("cannot start /bin/sh: {e}"))?;
+        Ok((process, result_file))
+    }
+}
+
 impl Executor for CommandExecutor<'_> {
     fn execute(
         &self,
@@ -106,55 +162,12 @@ impl Executor for CommandExecutor<'_> {
             Ok(c) => c,
             Err(e) => return fail(e.to_string(), clock),
         };
-        let (marker, environ) = self.marker.get_or_init(|| {
-            env::clear_result_files(&self.dir);
-            let marker = run_marker(&self.dir);
-            let mut env = self.env.clone();
-            env.push((RUN_VAR.to_owned(), marker.clone()));
-            (marker, Environ::inherit(&env))
-        });
-        let scratch = self.dir.join("jobs").join(job.index.to_string());
-        // No result file of an earlier run is left (see the marker's init): none to remove.
-        let result_file = env::result_path(&self.dir, job);
-        // The scratch dir is created on demand, by the job (`mkdir -p "$JOBSPLIT_OUT"`): a
-        // mkdir and rmdir for every job would cost more than a short job itself (~100 us on
-        // ext4), and most jobs never use it. Its parent `jobs/` exists. With `workdir = "job"`
-        // it is made here, fresh, and the job starts in it.
-        let mut cwd = None;
-        if self.workdir == Workdir::Job {
-            if let Err(e) = workdir::fresh_dir(&scratch) {
+        let (mut process, result_file) = match self.start(job, &command, slot) {
+            Ok(started) => started,
+            Err(error) => {
                 return Attempt {
                     command: Some(command),
-                    ..fail(
-                        format!("cannot make its directory {}: {e}", scratch.display()),
-                        clock,
-                    )
-                };
-            }
-            cwd = Some(scratch.as_path());
-        }
-        let vars = env::job_vars(job, &self.machine, &scratch, &result_file, slot);
-        let launch = Launch {
-            command: &command,
-            env: environ,
-            vars: &vars,
-            cwd,
-        };
-        let marked = Marked {
-            run: marker,
-            job: Some((job.index, job.attempt)),
-        };
-        let io = Io {
-            stdin: false,
-            output: true,
-            max_out_line: None,
-        };
-        let mut process = match Process::spawn(&launch, io, Some(marked)) {
-            Ok(p) => p,
-            Err(e) => {
-                return Attempt {
-                    command: Some(command),
-                    ..fail(format!("cannot start /bin/sh: {e}"), clock)
+                    ..fail(error, clock)
                 }
             }
         };
