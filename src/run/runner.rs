@@ -177,7 +177,6 @@ impl<'r> Runner<'r> {
                 super::steal::layout::check(
                     opts.dir.parent().unwrap_or(std::path::Path::new(".")),
                     self.plan,
-                    None,
                 )?;
                 opts.rerun.check_in_share(self.plan, self.machine)?;
             }
@@ -438,7 +437,7 @@ impl<'r> Runner<'r> {
     /// started at once at least one sees the other and neither runs beside the other.
     fn recheck_static(&self) -> Result<()> {
         let out = self.opts.dir.parent().unwrap_or(std::path::Path::new("."));
-        super::steal::layout::check(out, self.plan, None)
+        super::steal::layout::check(out, self.plan)
     }
 
     /// Says when the directory's earlier run, killed, left jobs running that this run ended.
@@ -529,7 +528,7 @@ impl<'r> Runner<'r> {
                 pending,
                 self.threads(),
                 match &self.steal {
-                    Some(s) => format!(" balance steal block {} run {}", s.block, s.who.run),
+                    Some(s) => format!(" balance steal block {} run {}", s.block(), s.who.run),
                     None => String::new(),
                 }
             ),

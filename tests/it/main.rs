@@ -27,6 +27,7 @@ mod engine_k8s;
 mod engine_slurm;
 mod epochs_follow;
 mod epochs_run;
+mod epochs_steal;
 mod examples;
 mod exit_codes;
 mod fuzz_inputs;
