@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::super::discover::MachineDir;
 use crate::error::{Error, Result};
-use crate::run::steal::layout::LayoutFile;
+use crate::output::layout::LayoutFile;
 
 /// The plan digests D_0 .. D_last of the epochs a manifest ran (its plan, for one epoch),
 /// each with its first job and its number of jobs.

@@ -8,8 +8,6 @@
 //! has its own layout and claims, under its own plan digest. See docs/balance.md.
 
 pub mod blocks;
-pub mod claim;
-pub mod layout;
 pub mod name;
 pub mod remote;
 pub(crate) mod source;
@@ -35,9 +33,10 @@ use std::time::SystemTime;
 
 use crate::error::{Error, Result};
 use crate::output::balance::{BalanceInfo, StealStatus};
+use crate::output::claim::{self, ClaimRecord};
+use crate::output::layout;
 use crate::output::results::Existing;
 use crate::plan::Plan;
-use claim::ClaimRecord;
 use name::NameRecord;
 use source::{StealSource, StealStats};
 

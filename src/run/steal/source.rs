@@ -10,9 +10,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::blocks::Blocks;
-use super::claim::{claimed_blocks, read_claim, ClaimRecord, Claimer, Outcome};
 use super::victim::{choose_queued, Choice, ShareView};
 use crate::error::Result;
+use crate::output::claim::{claimed_blocks, read_claim, ClaimRecord, Claimer, Outcome};
 use crate::output::results::{Decision, Existing};
 use crate::plan::JobKeyer;
 use crate::run::job_cancels::{Reach, Reacher};

@@ -4,10 +4,10 @@
 use std::collections::HashSet;
 use std::time::{Instant, SystemTime};
 
-use super::super::claim::{claimed_blocks, read_claim_like};
 use super::super::victim::{live_rate, Queue, ShareView};
 use super::{State, StealSource, VIEWS_FOR};
 use crate::model::RunState;
+use crate::output::claim::{claimed_blocks, read_claim_like};
 use crate::output::manifest::{Manifest, StatusFile};
 use std::sync::atomic::Ordering;
 
