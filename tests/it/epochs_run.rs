@@ -296,3 +296,64 @@ fn kill_9_at_an_epoch_switch_loses_nothing_and_runs_nothing_twice() {
         merged_ok(&s, 12);
     }
 }
+
+/// `plan` shows the epoch the next run would record for jobs appended since the last one, as
+/// `run` then records it, marked as not yet recorded, and writes nothing.
+#[test]
+fn plan_shows_the_epoch_the_next_run_would_record_and_writes_nothing() {
+    let s = study(6);
+    run_ok(&s, "ws1");
+    append(&s, 6..9, "0");
+    let recorded_before = s.plan_json(&[]);
+    let files = s.files();
+    let shown = harness::Out::of(s.cmd().args(["plan"]).output().unwrap());
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert_eq!(s.files(), files, "plan wrote something");
+    assert!(
+        shown
+            .stdout
+            .contains("not yet recorded (the next run records it"),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        shown
+            .stderr
+            .contains("not yet recorded: the next run records epoch 0 (jobs 0 to 5) and epoch 1 (jobs 6 to 8)"),
+        "{}",
+        shown.stderr
+    );
+    // The JSON is the recorded plan's, as section 7.3 specifies (nothing recorded yet).
+    assert_eq!(s.plan_json(&[]), recorded_before);
+    run_ok(&s, "ws1");
+    let after = s.plan_json(&[]);
+    let epochs = after["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 2);
+    let d1 = epochs[1]["plan_digest"].as_str().unwrap();
+    let row = format!("1              6          3  {}", &d1[..8]);
+    assert!(shown.stdout.contains(&row), "{row} in {}", shown.stdout);
+    // Appended again: the next epoch is shown below the recorded ones.
+    append(&s, 9..10, "0");
+    let files = s.files();
+    let shown = harness::Out::of(s.cmd().args(["plan"]).output().unwrap());
+    assert_eq!(s.files(), files, "plan wrote something");
+    assert!(
+        shown
+            .stderr
+            .contains("not yet recorded: the next run records epoch 2 (job 9)"),
+        "{}",
+        shown.stderr
+    );
+    run_ok(&s, "ws1");
+    let d2 = s.plan_json(&[])["epochs"][2]["plan_digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        shown
+            .stdout
+            .contains(&format!("2              9          1  {}", &d2[..8])),
+        "{}",
+        shown.stdout
+    );
+}
