@@ -26,6 +26,7 @@ mod dry_run;
 mod engine_k8s;
 mod engine_slurm;
 mod epochs_follow;
+mod epochs_program;
 mod epochs_rescue;
 mod epochs_run;
 mod epochs_steal;
