@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use crate::harness::{self, Study, THREE_MACHINES};
 
-const MACHINES: [&str; 3] = ["ws1", "ws2", "server"];
+pub(super) const MACHINES: [&str; 3] = ["ws1", "ws2", "server"];
 
 /// Job `i` appends `i` to `marker` in the study (after sleeping `sleep` seconds).
 fn job(i: u64, sleep: &str) -> String {
     format!("sleep {sleep}; echo {i} >> marker")
 }
 
-fn append(s: &Study, range: std::ops::Range<u64>, sleep: &str) {
+pub(super) fn append(s: &Study, range: std::ops::Range<u64>, sleep: &str) {
     use std::io::Write as _;
     let mut f = std::fs::OpenOptions::new()
         .append(true)
@@ -36,13 +36,13 @@ fn markers(s: &Study) -> BTreeMap<u64, usize> {
     out
 }
 
-fn run_ok(s: &Study, machine: &str) -> harness::Out {
+pub(super) fn run_ok(s: &Study, machine: &str) -> harness::Out {
     let out = harness::Out::of(s.run(machine).arg("-q").output().unwrap());
     assert_eq!(out.code, 0, "{machine}: {}", out.stderr);
     out
 }
 
-fn each_once(s: &Study, n: u64) {
+pub(super) fn each_once(s: &Study, n: u64) {
     let m = markers(s);
     assert_eq!(
         m.keys().copied().collect::<Vec<_>>(),
@@ -51,7 +51,7 @@ fn each_once(s: &Study, n: u64) {
     assert!(m.values().all(|&c| c == 1), "a job ran twice: {m:?}");
 }
 
-fn merged_ok(s: &Study, n: u64) {
+pub(super) fn merged_ok(s: &Study, n: u64) {
     let out = harness::Out::of(
         s.cmd()
             .args(["merge", "out", "--out", "merged", "--no-files"])
@@ -64,7 +64,7 @@ fn merged_ok(s: &Study, n: u64) {
     assert!(rows.iter().all(|r| r["status"] == "ok"));
 }
 
-fn study(n: u64) -> Study {
+pub(super) fn study(n: u64) -> Study {
     let jobs: Vec<String> = (0..n).map(|i| job(i, "0")).collect();
     Study::with(&jobs, THREE_MACHINES, "")
 }

@@ -27,6 +27,7 @@ mod engine_k8s;
 mod engine_slurm;
 mod epochs_follow;
 mod epochs_program;
+mod epochs_races;
 mod epochs_rescue;
 mod epochs_run;
 mod epochs_steal;
