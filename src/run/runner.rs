@@ -500,7 +500,14 @@ impl<'r> Runner<'r> {
                 })
                 .collect(),
             payload: super::payload_of_this_run(),
-            epochs: crate::output::manifest::ManifestEpoch::of(plan, self.machine),
+            epochs: {
+                let mut epochs = crate::output::manifest::ManifestEpoch::of(plan, self.machine);
+                if steal.is_some_and(|s| s.me.is_none()) {
+                    // A helper has no share of any epoch.
+                    epochs.iter_mut().for_each(|e| e.share = 0);
+                }
+                epochs
+            },
         }
     }
 

@@ -234,3 +234,38 @@ fn steal_remote_refuses_a_grown_list_in_one_line() {
     );
     assert_eq!(s.files(), before);
 }
+
+/// A helper (a pure thief, not in the machines file) joins a study that grew: it steals the
+/// new epoch's blocks, and its manifest gives it no share of any epoch.
+#[test]
+fn a_helper_steals_a_new_epoch_and_has_no_share_of_it() {
+    let s = study(6);
+    for m in MACHINES {
+        finish(spawn(&s, m, "0", &[]));
+    }
+    append(&s, "jobs.txt", 6..12);
+    // The first run to see the append records it (a machine with earlier output), then the
+    // helper takes what the owners, not running, leave.
+    finish(spawn(&s, "a", "0", &["--threads", "1"]));
+    append(&s, "jobs.txt", 12..15);
+    // The helper's own run records the second append (the epochs file exists) and, the
+    // owners not running, steals every block of it.
+    let helper = s
+        .std_cmd()
+        .args(["run", "--yes", "--quiet", "--steal", "--helper", "h1"])
+        .env("SLEEP", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(helper);
+    let h1 = harness::read_json(&s.out().join("h1/manifest.json"));
+    let epochs = h1["epochs"].as_array().unwrap();
+    assert!(!epochs.is_empty(), "{h1}");
+    assert!(epochs.iter().all(|e| e["share"] == 0), "{h1}");
+    for m in ["b", "c"] {
+        finish(spawn(&s, m, "0", &[]));
+    }
+    each_once(&s, 15);
+    merged_ok(&s, 15);
+}
