@@ -52,12 +52,12 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         work,
         plan,
         growth,
-    } = if args.rescue.is_none() && steal.is_none() {
+    } = if args.rescue.is_none() {
         super::run_epochs::grown_study(&args.input, machines, source, study, &dir)?
     } else {
         study
     };
-    check_plan(args, &plan, steal.is_some())?;
+    check_plan(args, &plan, steal.as_ref().is_some_and(|s| s.remote))?;
     let run = &config.run;
     let threads = args
         .threads
@@ -213,12 +213,12 @@ fn check_commands(
     Ok(())
 }
 
-/// A stealing run's plan has one epoch; with `--expect-digest`, the plan is the one the
-/// launching host expects (or, following, grew from it).
-fn check_plan(args: &RunArgs, plan: &Plan, stealing: bool) -> Result<()> {
-    if stealing && plan.epochs().len() > 1 {
+/// A `--steal-remote` run's plan has one epoch; with `--expect-digest`, the plan is the one
+/// the launching host expects (or, following, grew from it).
+fn check_plan(args: &RunArgs, plan: &Plan, steal_remote: bool) -> Result<()> {
+    if steal_remote && plan.epochs().len() > 1 {
         bail!(Error::usage(format!(
-            "--steal does not run a job list that grew yet (this one has {} epochs): run without --steal",
+            "--steal-remote does not run a job list that grew yet (this one has {} epochs): run with --steal on a shared output directory, or without stealing",
             plan.epochs().len()
         )));
     }

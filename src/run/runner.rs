@@ -174,7 +174,6 @@ impl<'r> Runner<'r> {
                 crate::output::layout::check(
                     opts.dir.parent().unwrap_or(std::path::Path::new(".")),
                     self.plan,
-                    None,
                 )?;
                 opts.rerun.check_in_share(self.plan, self.machine)?;
             }
