@@ -26,8 +26,8 @@ pub(crate) struct RemoteStudy {
 
 /// Resolves the study, the selected machines and their places, and the ssh client.
 pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
-    let study = match &args.rescue {
-        Some(merged) => super::remote_rescue::study(&args.input, merged, &args.dead)?,
+    let study = match &args.at.rescue {
+        Some(merged) => super::remote_rescue::study(&args.input, merged, &args.at.dead)?,
         None => super::resolve::study_with(&args.input, None, &[], None, Default::default())?,
     };
     let root = match study.config.path.as_deref().and_then(Path::parent) {
@@ -40,7 +40,7 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
         .iter()
         .map(|m| m.name.as_str())
         .collect();
-    for m in &args.machines_selected {
+    for m in &args.at.machines_selected {
         if !names.contains(&m.as_str()) {
             return Err(Error::usage(format!(
                 "--machine {}: no such machine in the plan (machines: {})",
@@ -51,7 +51,7 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
         }
     }
     let mut overrides = Vec::new();
-    for h in &args.hosts {
+    for h in &args.at.hosts {
         let (m, dest) = h
             .split_once('=')
             .filter(|(m, d)| !m.is_empty() && !d.is_empty())
@@ -78,7 +78,7 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
     );
     let mut hosts = Vec::new();
     for m in study.plan.machines() {
-        if !args.machines_selected.is_empty() && !args.machines_selected.contains(&m.name) {
+        if !args.at.machines_selected.is_empty() && !args.at.machines_selected.contains(&m.name) {
             continue;
         }
         let dest = overrides
@@ -94,6 +94,7 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
                 ))
             })?;
         let dir = args
+            .at
             .remote_dir
             .clone()
             .or_else(|| m.dir.clone())
@@ -105,7 +106,7 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
             dir,
         });
     }
-    let local_out = match &args.rescue {
+    let local_out = match &args.at.rescue {
         Some(_) => super::remote_rescue::out_dir(&study.config.run.out),
         None => study.config.run.out.clone(),
     };
@@ -118,7 +119,7 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
             .to_string_lossy()
             .into_owned()
     };
-    let ssh = Ssh::new(args.ssh.as_deref().or(study.config.ship.ssh.as_deref()))?;
+    let ssh = Ssh::new(args.at.ssh.as_deref().or(study.config.ship.ssh.as_deref()))?;
     Ok(RemoteStudy {
         study,
         root,

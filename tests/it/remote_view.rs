@@ -1,0 +1,127 @@
+//! `status --remote`, `log --remote` and `report --remote` on a launched study before any
+//! collect (issue 20, docs/remote.md), through the ssh stand-in of remote_fake.rs: only the
+//! small files needed come here, a host that cannot be reached is named in one line and the
+//! others are shown (exit 5).
+
+use crate::remote_fake::{text, Lab};
+
+/// A lab whose plan has a second machine on a host that refuses connections; the first
+/// machine's share run on its host.
+fn ran() -> Lab {
+    let lab = Lab::new();
+    std::fs::write(
+        lab.study().join("machines.json"),
+        r#"{"a b": {"weight": 1, "cores": 2, "ssh": "h1", "dir": "st it's"},
+ "gone": {"weight": 1, "cores": 2, "ssh": "down1", "dir": "st it's"}}"#,
+    )
+    .unwrap();
+    let host = lab.host_study();
+    let run = lab.jobsplit(&host, &["run", "--machine", "a b", "--yes", "--quiet"]);
+    assert!(run.status.success(), "{}", text(&run));
+    lab
+}
+
+#[test]
+fn status_remote_brings_only_the_manifest_and_status_and_names_an_unreachable_host() {
+    let lab = ran();
+    let out = lab.jobsplit(&lab.study(), &["status", "--remote"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(5), "{said}");
+    let unreachable: Vec<&str> = said.lines().filter(|l| l.contains("down1")).collect();
+    assert_eq!(unreachable.len(), 1, "{said}");
+    assert!(
+        unreachable[0].starts_with("gone (down1): unreachable: ssh: connect to host down1"),
+        "{said}"
+    );
+    let row = said.lines().find(|l| l.starts_with("a b ")).unwrap_or("");
+    assert!(row.contains("finished"), "{said}");
+    let local = lab.study().join("out/a b");
+    let mut held: Vec<String> = std::fs::read_dir(&local)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    held.sort();
+    assert_eq!(held, [".collected", "manifest.json", "status.json"]);
+
+    // Only the one machine: exit 0; a later collect takes what status brought as unchanged.
+    let one = lab.jobsplit(&lab.study(), &["status", "--remote", "out/a b"]);
+    assert_eq!(one.status.code(), Some(0), "{}", text(&one));
+    let collect = lab.jobsplit(&lab.study(), &["collect", "--machine", "a b"]);
+    assert!(
+        text(&collect).contains(": 5 new, 0 appended, 2 unchanged;"),
+        "{}",
+        text(&collect)
+    );
+}
+
+#[test]
+fn log_remote_prints_the_lines_read_on_the_host() {
+    let lab = ran();
+    let host = lab.host_study();
+    let there = lab.jobsplit(&host, &["log", "--tsv", "out/a b"]);
+    assert!(there.status.success(), "{}", text(&there));
+    let tsv = lab.jobsplit(&lab.study(), &["log", "--remote", "out/a b", "--tsv"]);
+    assert_eq!(tsv.status.code(), Some(0), "{}", text(&tsv));
+    assert_eq!(
+        String::from_utf8_lossy(&tsv.stdout),
+        String::from_utf8_lossy(&there.stdout)
+    );
+
+    // One job, asked of every host: its line; the host that cannot be reached named once.
+    let job = String::from_utf8_lossy(&there.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split('\t').nth(1).map(str::to_owned))
+        .unwrap();
+    let out = lab.jobsplit(
+        &lab.study(),
+        &["log", "--remote", "out", &job, "--stream", "out"],
+    );
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<&str> = said.lines().collect();
+    assert_eq!(lines.len(), 1, "{said}");
+    assert!(
+        lines[0].ends_with(&format!("  job {job}  attempt 1  out  hi {job}")),
+        "{said}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("gone (down1): unreachable: ssh: connect to host down1"),
+        "{err}"
+    );
+    assert!(!lab.study().join("out").exists(), "log --remote wrote here");
+}
+
+#[test]
+fn report_remote_brings_the_results_and_a_wrong_dir_is_refused() {
+    let lab = ran();
+    let out = lab.jobsplit(
+        &lab.study(),
+        &[
+            "report",
+            "--remote",
+            "out",
+            "--markdown",
+            "--machine",
+            "a b",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("a b"));
+    let local = lab.study().join("out/a b");
+    assert!(local.join("results.csv").is_file());
+    assert!(!local.join("log.gz").exists() && !local.join("jobs").exists());
+
+    let wrong = lab.jobsplit(
+        &lab.study(),
+        &["report", "--remote", "elsewhere", "--markdown"],
+    );
+    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong));
+    assert!(
+        text(&wrong).contains("is not the launched study's OUT here"),
+        "{}",
+        text(&wrong)
+    );
+}
