@@ -95,6 +95,46 @@ fn log_remote_prints_the_lines_read_on_the_host() {
 }
 
 #[test]
+fn an_unchanged_launch_is_two_round_trips_and_a_changed_file_rides_with_the_start() {
+    let lab = Lab::new();
+    let calls = lab.dir.path().join("calls");
+    let first = lab.jobsplit(&lab.study(), &["launch"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let watch = lab.jobsplit(&lab.study(), &["watch", "--interval", "0.2s"]);
+    assert_eq!(watch.status.code(), Some(0), "{}", text(&watch));
+
+    // One probe (which asks the binary there what it lacks), then the start.
+    std::fs::remove_file(&calls).unwrap();
+    let again = lab.jobsplit(&lab.study(), &["launch"]);
+    assert!(
+        text(&again).contains("a b (h1): done: nothing started; nothing sent ("),
+        "{}",
+        text(&again)
+    );
+    let made = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(made.lines().count(), 2, "{made}");
+
+    // A changed file: sent with the start, still two round trips.
+    std::fs::remove_file(&calls).unwrap();
+    let jobs = lab.study().join("jobsplit.toml");
+    let config = std::fs::read_to_string(&jobs).unwrap();
+    std::fs::write(&jobs, format!("{config}# changed\n")).unwrap();
+    let changed = lab.jobsplit(&lab.study(), &["launch", "--fresh"]);
+    assert!(
+        text(&changed).contains("a b (h1): started"),
+        "{}",
+        text(&changed)
+    );
+    assert!(
+        text(&changed).contains("; sent 1 file ("),
+        "{}",
+        text(&changed)
+    );
+    let made = std::fs::read_to_string(&calls).unwrap();
+    assert_eq!(made.lines().count(), 2, "{made}");
+}
+
+#[test]
 fn report_remote_brings_the_results_and_a_wrong_dir_is_refused() {
     let lab = ran();
     let out = lab.jobsplit(
