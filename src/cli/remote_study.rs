@@ -30,9 +30,13 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
         Some(merged) => super::remote_rescue::study(&args.input, merged, &args.at.dead)?,
         None => super::resolve::study_with(&args.input, None, &[], None, Default::default())?,
     };
-    let root = match study.config.path.as_deref().and_then(Path::parent) {
+    let config_dir = match study.config.path.as_deref().and_then(Path::parent) {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
+    };
+    let root = match &study.config.ship.root {
+        Some(r) => config_dir.join(r),
+        None => config_dir,
     };
     let names: Vec<&str> = study
         .plan
@@ -110,15 +114,14 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
         Some(_) => super::remote_rescue::out_dir(&study.config.run.out),
         None => study.config.run.out.clone(),
     };
-    let out_rel = if local_out.is_absolute() {
-        local_out.to_string_lossy().into_owned()
-    } else {
-        local_out
-            .strip_prefix(&root)
-            .unwrap_or(&local_out)
-            .to_string_lossy()
-            .into_owned()
-    };
+    // OUT below the study directory is relative there, however the config was named here
+    // (`--config /abs/study/jobsplit.toml` makes OUT absolute here); an OUT given absolute
+    // in the config, or a relative one beside the study, stays as it is.
+    let out_rel = local_out
+        .strip_prefix(&root)
+        .unwrap_or(&local_out)
+        .to_string_lossy()
+        .into_owned();
     let ssh = Ssh::new(args.at.ssh.as_deref().or(study.config.ship.ssh.as_deref()))?;
     Ok(RemoteStudy {
         study,

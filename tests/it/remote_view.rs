@@ -134,6 +134,55 @@ fn an_unchanged_launch_is_two_round_trips_and_a_changed_file_rides_with_the_star
     assert_eq!(made.lines().count(), 2, "{made}");
 }
 
+/// A config named by its absolute path: the hosts still write below their study directory
+/// (they were told the laptop's absolute OUT), and collect finds their output.
+#[test]
+fn a_config_named_absolute_keeps_out_relative_on_the_hosts() {
+    let lab = Lab::new();
+    let config = lab.study().join("jobsplit.toml");
+    let machines = lab.study().join("machines.json");
+    let (config, machines) = (config.to_str().unwrap(), machines.to_str().unwrap());
+    let study = ["--config", config, "--machines", machines];
+    let launch = lab.jobsplit(lab.dir.path(), &[&["launch"], &study[..]].concat());
+    assert_eq!(launch.status.code(), Some(0), "{}", text(&launch));
+    let host = lab.dir.path().join("homes/h1/st it's/out/a b");
+    assert!(
+        crate::harness::wait_until(std::time::Duration::from_secs(60), || host
+            .join("manifest.json")
+            .is_file()),
+        "no output in the host's study directory"
+    );
+    let watch = lab.jobsplit(
+        lab.dir.path(),
+        &[&["watch", "--interval", "0.2s"], &study[..]].concat(),
+    );
+    assert_eq!(watch.status.code(), Some(0), "{}", text(&watch));
+    let collect = lab.jobsplit(lab.dir.path(), &[&["collect"], &study[..]].concat());
+    assert!(text(&collect).contains(": 10 new, "), "{}", text(&collect));
+}
+
+/// A follower waiting for its list to grow holds no lock: watch and status --remote still
+/// see it running.
+#[test]
+fn a_waiting_follower_is_running_to_watch() {
+    let lab = Lab::new();
+    let host = lab.dir.path().join("homes/h1/st it's/out/a b");
+    let launch = lab.jobsplit(&lab.study(), &["launch", "--", "--follow"]);
+    assert_eq!(launch.status.code(), Some(0), "{}", text(&launch));
+    assert!(crate::harness::wait_until(
+        std::time::Duration::from_secs(60),
+        || std::fs::read_to_string(host.join("results.csv")).is_ok_and(|t| t.lines().count() == 7)
+    ));
+    let look = lab.jobsplit(&lab.study(), &["watch", "--count", "1"]);
+    assert!(
+        text(&look).contains("a b (h1): 6/6 running"),
+        "{}",
+        text(&look)
+    );
+    let stop = lab.jobsplit(&lab.study(), &["stop"]);
+    assert_eq!(text(&stop), "a b (h1): stopping\n");
+}
+
 #[test]
 fn report_remote_brings_the_results_and_a_wrong_dir_is_refused() {
     let lab = ran();
