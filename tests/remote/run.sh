@@ -23,6 +23,8 @@
 #   9. a study that grows (launch -- --follow, append, launch again): every job once on the
 #      host disks, no earlier job again; status, log and report --remote while it runs;
 #  10. a host that never comes back: one rescue command from here, then every job exactly once;
+#  11. the Python Study: python study.py launch, watch, collect --merge on host1 and host2 (host3
+#      has no python3), with no jobsplit package on the hosts;
 #   nothing hostile ran anywhere (no marker file on the laptop or a host).
 # Prints "N passed, N failed" last; exits 1 if any failed. Needs root (sshd, namespaces);
 # without it says so LOUDLY and exits 0 with "0 passed, 0 failed, 1 skipped".
@@ -302,6 +304,34 @@ oks=$(awk -F, 'NR > 1 && $4 == "ok" { print $1 }' merged2/results.csv | sort -u 
 check "rescue: merge out out-rescue: exit 0, 60 jobs ok, each once ($rc; $oks, $rows rows)" \
     test "$rc" -eq 0 -a "$oks" -eq 60 -a "$rows" -eq 60
 export JOBSPLIT_SSH=$SSHHOSTS_SSH
+
+# ---- 11. the Python Study from here, on the hosts that have python3 (host1, host2)
+S6=$TMP/study6
+mkdir -p "$S6"
+cd "$S6" || exit 1
+cat >study.py <<'EOF2'
+import jobsplit
+from helper import double
+
+study = jobsplit.Study([{"x": i} for i in range(30)], double, seed="py", ship=["helper.py"],
+                       machines={"p1": {"weight": 1, "cores": 2, "ssh": "host1"},
+                                 "p2": {"weight": 1, "cores": 2, "ssh": "host2"}})
+if __name__ == "__main__":
+    study.main()
+EOF2
+printf 'import socket\n\ndef double(r):\n    return {"y": 2 * r["x"], "on": socket.gethostname()}\n' >helper.py
+py() { PYTHONPATH=$REPO/python JOBSPLIT_BIN=$BIN python3 study.py "$1" --remote-dir jobsplit/py "${@:2}"; }
+check "python: the hosts have no jobsplit package" \
+    sh -c "! $SSHHOSTS_SSH host1 'python3 -c \"import jobsplit\"' 2>/dev/null"
+py launch >"$TMP/py1.out" 2>&1
+check "python: study.py launch starts 2 hosts" test "$(grep -c ': started (pid' "$TMP/py1.out")" -eq 2
+py watch --interval 0.3s >/dev/null 2>&1
+py collect --merge >"$TMP/py2.out" 2>&1
+check "python: study.py collect --merge: exit 0" test $? -eq 0
+good=$(awk -F, 'NR > 1 && $4 == "ok" && $(NF-1) == 2 * $1 { print $1 }' merged/results.csv | sort -u | wc -l)
+ons=$(awk -F, 'NR > 1 { print $NF }' merged/results.csv | sort -u | wc -l)
+check "python: 30 jobs ok once, each y = 2x, run on 2 hosts ($good, $ons)" test "$good" -eq 30 -a "$ons" -eq 2
+check "python: the config holds no path of this machine" sh -c "! grep -q '$TMP' .jobsplit/remote.toml"
 
 # ---- nothing hostile ran
 found=$( (ls /tmp/pwned-* "$HOSTS"/host*/tmp/pwned-*; find "$HOSTS" "$TMP" -name 'pwned-*') 2>/dev/null | wc -l)
