@@ -76,7 +76,7 @@ pub fn collect_claims(
     out: &str,
     local_out: &Path,
 ) -> Result<Collected, LaunchError> {
-    let root = crate::run::steal::layout::ROOT;
+    let root = crate::output::layout::ROOT;
     let local = local_out.join(root);
     let claims = Select::ClaimsOf(host.machine.clone());
     collect_below(ssh, host, &[out, root], &claims, &local)
