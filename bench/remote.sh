@@ -63,6 +63,20 @@ echo "  unchanged collect (3 hosts at once): $(secs "$t2" "$t3") s $(load)"
 sed 's/^/    /' "$TMP/again.out"
 echo "  launch of the done study (3 hosts at once, nothing to send): $(secs "$t3" "$t4") s $(load)"
 sed 's/^/    /' "$TMP/relaunch.out"
+# The user's own persistent masters (docs/remote.md): the connections outlive each command.
+KEEP="$SSHHOSTS_SSH -o ControlPath=$TMP/cm-%C -o ControlPersist=60"
+JOBSPLIT_SSH=$KEEP "$BIN" collect >/dev/null
+t5=$(now)
+JOBSPLIT_SSH=$KEEP "$BIN" collect >"$TMP/again-kept.out"
+t6=$(now)
+JOBSPLIT_SSH=$KEEP "$BIN" launch --binary "$BIN" >"$TMP/relaunch-kept.out"
+t7=$(now)
+echo "  with ControlPath and ControlPersist in JOBSPLIT_SSH (connections kept between commands):"
+echo "    unchanged collect: $(secs "$t5" "$t6") s $(load)"
+sed 's/^/      /' "$TMP/again-kept.out"
+echo "    launch of the done study: $(secs "$t6" "$t7") s $(load)"
+sed 's/^/      /' "$TMP/relaunch-kept.out"
+for h in host1 host2 host3; do $KEEP -O exit "$h" >/dev/null 2>&1 || true; done
 
 # ---- GNU parallel
 P=$TMP/par
