@@ -31,6 +31,20 @@ pub(crate) struct InputArgs {
     pub(crate) seed: Option<String>,
 }
 
+impl InputArgs {
+    /// The inputs of a study given by its config file alone (the rest from the config).
+    pub(crate) fn of_config(config: Option<PathBuf>) -> InputArgs {
+        InputArgs {
+            config,
+            jobs: None,
+            format: None,
+            command: None,
+            machines: None,
+            seed: None,
+        }
+    }
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse().map_err(|e: crate::Error| e.to_string())
 }

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 pub(crate) use super::arg_values::InputArgs;
 use super::arg_values::{parse_duration, parse_shard_count};
 pub(crate) use super::remote_args::{
-    CollectArgs, LaunchArgs, OnArgs, RemoteArgs, ServeArgs, WatchArgs,
+    CollectArgs, LaunchArgs, OnArgs, RemoteArgs, RemoteView, ServeArgs, WatchArgs,
 };
 pub(crate) use super::run_args::RunArgs;
 
@@ -175,8 +175,8 @@ pub(crate) struct MergeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
-    /// Machine output dirs (OUT/<machine>) or their parents
-    #[arg(required = true, value_name = "DIR")]
+    /// Machine output dirs (OUT/<machine>) or their parents [default with --remote: OUT]
+    #[arg(required_unless_present = "remote", value_name = "DIR")]
     pub(crate) dirs: Vec<PathBuf>,
     /// The study (read only when no host has started yet: its plan's machines are listed planned)
     #[command(flatten)]
@@ -193,6 +193,8 @@ pub(crate) struct StatusArgs {
     /// Stop --watch after N refreshes even if hosts still run
     #[arg(long, value_name = "N", requires = "watch")]
     pub(crate) count: Option<u64>,
+    #[command(flatten)]
+    pub(crate) view: RemoteView,
 }
 
 #[derive(Debug, Args)]
@@ -228,6 +230,17 @@ pub(crate) struct LogArgs {
     /// Tab-separated with a header; text always quoted, `"` doubled (pandas, polars, duckdb, R)
     #[arg(long)]
     pub(crate) tsv: bool,
+    #[command(flatten)]
+    pub(crate) view: RemoteView,
+    /// With --remote: the study's config file [default: ./jobsplit.toml if present]
+    #[arg(
+        long,
+        short = 'c',
+        env = "JOBSPLIT_CONFIG",
+        value_name = "FILE",
+        help_heading = "A launched study (docs/remote.md)"
+    )]
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +254,17 @@ pub(crate) struct ReportArgs {
     /// Markdown instead of HTML
     #[arg(long)]
     pub(crate) markdown: bool,
+    #[command(flatten)]
+    pub(crate) view: RemoteView,
+    /// With --remote: the study's config file [default: ./jobsplit.toml if present]
+    #[arg(
+        long,
+        short = 'c',
+        env = "JOBSPLIT_CONFIG",
+        value_name = "FILE",
+        help_heading = "A launched study (docs/remote.md)"
+    )]
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

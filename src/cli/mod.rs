@@ -21,6 +21,7 @@ mod remote_epochs;
 mod remote_rescue;
 mod remote_steal;
 mod remote_study;
+mod remote_view;
 mod remote_watch;
 mod report_cmd;
 mod resolve;
@@ -113,7 +114,8 @@ fn dispatch(
         Command::Plan(a) => plan_cmd::run(a, source),
         Command::Run(a) => run_cmd::run(a, source),
         Command::Merge(a) => merge_cmd::run_merge(a),
-        Command::Status(a) if a.watch => watch::run_watch(a),
+        // `status --remote --watch` is refused by run_status.
+        Command::Status(a) if a.watch && !a.view.remote => watch::run_watch(a),
         Command::Status(a) => status_cmd::run_status(a),
         Command::Log(a) => log_cmd::run(a),
         Command::Cancel(a) => cancel_cmd::run(a),
