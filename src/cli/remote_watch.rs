@@ -14,7 +14,7 @@ use super::args::WatchArgs;
 use super::exit;
 use super::remote_study::{each_host, resolve, who};
 use super::term::{errln, out, outln};
-use crate::remote::quote::{join, quote};
+use crate::remote::session::Sessions;
 use crate::remote::HostStatus;
 
 /// One host's line.
@@ -35,11 +35,18 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
     let mut round = 0u64;
     let mut drawn = 0usize;
     let mut open = true;
+    // One session per host: a look costs a round trip each, not an ssh process and a start.
+    let sessions = Sessions::new(&r.hosts);
+    let mut last_round = Duration::ZERO;
     loop {
         round += 1;
-        let looks = each_host(&r.hosts, |h| look(&r, h));
+        let began = Instant::now();
+        let looks = each_host(&r.hosts, |h| look(&r, &sessions, h));
         let statuses: Vec<Option<HostStatus>> = looks.iter().map(|l| l.status.clone()).collect();
-        let (stole, left) = super::remote_steal::arrange(&r, &statuses, open);
+        // Blocks handed now must last until those of the next look arrive.
+        let horizon = (args.interval + last_round + HAND_OVER).as_secs_f64();
+        let (stole, left) = super::remote_steal::arrange(&r, &sessions, &statuses, open, horizon);
+        last_round = began.elapsed();
         open = left;
         for l in &stole {
             outln!("{l}");
@@ -84,28 +91,23 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
     }
 }
 
-fn look(r: &super::remote_study::RemoteStudy, h: &crate::remote::Host) -> Look {
+/// How long a handed block takes to reach a thief's workers after its look: the thief looks
+/// for handed blocks 10 times a second.
+const HAND_OVER: Duration = Duration::from_millis(300);
+
+fn look(
+    r: &super::remote_study::RemoteStudy,
+    sessions: &Sessions,
+    h: &crate::remote::Host,
+) -> Look {
     let dir = h.dir.strip_prefix("~/").unwrap_or(&h.dir).to_owned();
-    let words = [
-        "remote-serve".to_owned(),
-        "status".to_owned(),
-        dir,
-        r.out_rel.clone(),
-        h.machine.clone(),
-    ];
-    let script = format!(
-        "B={}/{}/jobsplit-$(uname -m) && exec \"$B\" {}",
-        h.dir_word(),
-        quote(crate::remote::serve::STATE_DIR),
-        join(&words)
-    );
+    let words = [dir, r.out_rel.clone(), h.machine.clone()];
     let tty = std::io::stdout().is_terminal();
-    let answer = r
-        .ssh
-        .output(&h.dest, &script)
+    let answer = sessions
+        .call(&r.ssh, h, "status", &words, "")
         .map_err(|e| e.to_string())
         .and_then(|b| {
-            serde_json::from_slice::<HostStatus>(&b).map_err(|e| format!("a bad answer: {e}"))
+            serde_json::from_str::<HostStatus>(&b).map_err(|e| format!("a bad answer: {e}"))
         });
     match answer {
         Err(why) => Look {

@@ -8,6 +8,7 @@
 
 pub mod blocks;
 pub mod claim;
+pub mod handout;
 pub mod layout;
 pub mod name;
 pub mod remote;
