@@ -21,6 +21,32 @@ use crate::run::steal::layout::MODE_REMOTE;
 
 use super::remote_study::{each_host, RemoteStudy};
 
+/// What watch's steals cost so far: claim calls (on owners' and thieves' disks), their time,
+/// and the blocks and jobs handed over.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    calls: u64,
+    secs: f64,
+    blocks: u64,
+    jobs: u64,
+}
+
+impl Tally {
+    /// `arranged steals: ...`, once anything was handed over.
+    pub(super) fn line(&self) -> Option<String> {
+        (self.blocks > 0).then(|| {
+            format!(
+                "arranged steals: {} blocks ({} jobs) in {} claim calls, {:.1} ms a call, {:.1} ms a stolen job",
+                self.blocks,
+                self.jobs,
+                self.calls,
+                self.secs * 1e3 / self.calls.max(1) as f64,
+                self.secs * 1e3 / self.jobs.max(1) as f64
+            )
+        })
+    }
+}
+
 /// What watch knows of one stealing host this look.
 struct Stealer<'h> {
     host: &'h Host,
@@ -79,6 +105,7 @@ fn dir_of(h: &Host) -> String {
 pub(super) fn arrange(
     r: &RemoteStudy,
     sessions: &Sessions,
+    tally: &mut Tally,
     statuses: &[Option<HostStatus>],
     open: bool,
     horizon: f64,
@@ -121,7 +148,14 @@ pub(super) fn arrange(
     }
     let jobs = |v: usize, b: u64| blocks.jobs(views[v].share, b).len() as u64;
     let handouts = hand_out(&views, jobs, horizon);
-    let lines = steal(r, sessions, &handouts, |v| &stealers[known[v]], &blocks);
+    let lines = steal(
+        r,
+        sessions,
+        tally,
+        &handouts,
+        |v| &stealers[known[v]],
+        &blocks,
+    );
     // The leases end once every share is claimed whole (a share not seen counts as open).
     let left = unseen || views.iter().any(|v| !v.unclaimed.is_empty());
     (lines, left)
@@ -150,6 +184,7 @@ fn view(s: &Stealer, look: &StealLook, blocks: &Blocks) -> HostView {
 fn steal<'s>(
     r: &RemoteStudy,
     sessions: &Sessions,
+    tally: &mut Tally,
     handouts: &[Handout],
     of: impl Fn(usize) -> &'s Stealer<'s>,
     blocks: &Blocks,
@@ -180,7 +215,7 @@ fn steal<'s>(
             .map(|h| (h.thief, record(h)))
             .collect();
         let records: Vec<&ClaimRecord> = asked.iter().map(|(_, c)| c).collect();
-        match claim_on(r, sessions, of(o), &records) {
+        match claim_on(r, sessions, tally, of(o), &records) {
             Ok(answers) => {
                 for ((t, c), a) in asked.into_iter().zip(answers) {
                     if a.won {
@@ -212,7 +247,7 @@ fn steal<'s>(
             .filter(|(x, _)| *x == t)
             .map(|(_, c)| c)
             .collect();
-        let handed = claim_on(r, sessions, of(t), &mine);
+        let handed = claim_on(r, sessions, tally, of(t), &mine);
         for (k, c) in mine.iter().enumerate() {
             let outcome = match &handed {
                 Ok(a) if a.get(k).is_some_and(|a| a.won) => continue,
@@ -227,6 +262,8 @@ fn steal<'s>(
             .filter(|(k, _)| matches!(&handed, Ok(a) if a.get(*k).is_some_and(|a| a.won)))
             .map(|(_, c)| c)
             .collect();
+        tally.blocks += handed.len() as u64;
+        tally.jobs += handed.iter().map(|c| c.jobs.len() as u64).sum::<u64>();
         // One line per owner: `stole blocks 19, 18 of slow for fast`.
         let mut by_owner: Vec<(&str, Vec<String>)> = Vec::new();
         for c in handed {
@@ -261,6 +298,7 @@ fn what(c: &ClaimRecord) -> String {
 fn claim_on(
     r: &RemoteStudy,
     sessions: &Sessions,
+    tally: &mut Tally,
     host: &Stealer,
     records: &[&ClaimRecord],
 ) -> Result<Vec<ClaimAnswer>, String> {
@@ -275,9 +313,11 @@ fn claim_on(
         host.layout.clone(),
         host.block.to_string(),
     ];
-    let text = sessions
-        .call(&r.ssh, host.host, "steal-claim", &words, &input)
-        .map_err(|e| e.to_string())?;
+    let began = std::time::Instant::now();
+    let text = sessions.call(&r.ssh, host.host, "steal-claim", &words, &input);
+    tally.calls += 1;
+    tally.secs += began.elapsed().as_secs_f64();
+    let text = text.map_err(|e| e.to_string())?;
     let answers: Vec<ClaimAnswer> = text
         .lines()
         .map(serde_json::from_str)

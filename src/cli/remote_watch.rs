@@ -38,6 +38,7 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
     // One session per host: a look costs a round trip each, not an ssh process and a start.
     let sessions = Sessions::new(&r.hosts);
     let mut last_round = Duration::ZERO;
+    let mut tally = super::remote_steal::Tally::default();
     loop {
         round += 1;
         let began = Instant::now();
@@ -45,7 +46,8 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
         let statuses: Vec<Option<HostStatus>> = looks.iter().map(|l| l.status.clone()).collect();
         // Blocks handed now must last until those of the next look arrive.
         let horizon = (args.interval + last_round + HAND_OVER).as_secs_f64();
-        let (stole, left) = super::remote_steal::arrange(&r, &sessions, &statuses, open, horizon);
+        let (stole, left) =
+            super::remote_steal::arrange(&r, &sessions, &mut tally, &statuses, open, horizon);
         last_round = began.elapsed();
         open = left;
         for l in &stole {
@@ -74,6 +76,9 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
         }
         let unreachable = looks.iter().any(|l| !l.reached);
         if looks.iter().all(|l| l.ended) || args.count.is_some_and(|n| round >= n) {
+            if let Some(line) = tally.line() {
+                outln!("{line}");
+            }
             return Ok(if unreachable {
                 exit::SOME_HOSTS_FAILED
             } else {
