@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::wire;
 use crate::error::{Error, Result};
+use crate::output::claim::{claimed_blocks, read_claim, read_claim_like, ClaimRecord, Outcome};
 use crate::output::manifest::StatusFile;
-use crate::run::steal::claim::{claimed_blocks, read_claim, read_claim_like, ClaimRecord, Outcome};
 use crate::run::steal::remote;
 
 /// The answer of `steal-claim`.
@@ -91,12 +91,11 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
     let mut claimed = claimed_blocks(&claims, machine);
     claimed.sort_unstable();
     let (done, status_age_s) = status_of(&Path::new(dir).join(outdir).join(machine));
-    let layout_file = layout.join(crate::run::steal::layout::LayoutFile::FILE);
-    let mode = crate::run::steal::claim::read_claim_like::<crate::run::steal::layout::LayoutFile>(
-        &layout_file,
-    )
-    .map(|l| l.mode)
-    .unwrap_or_default();
+    let layout_file = layout.join(crate::output::layout::LayoutFile::FILE);
+    let mode =
+        crate::output::claim::read_claim_like::<crate::output::layout::LayoutFile>(&layout_file)
+            .map(|l| l.mode)
+            .unwrap_or_default();
     let answer = StealLook {
         mode,
         claimed,
