@@ -203,7 +203,6 @@ fn steal<'s>(
         }
     };
     let mut owners: Vec<usize> = handouts.iter().map(|h| h.owner).collect();
-    owners.dedup();
     owners.sort_unstable();
     owners.dedup();
     let mut lines = Vec::new();
@@ -220,16 +219,13 @@ fn steal<'s>(
                 for ((t, c), a) in asked.into_iter().zip(answers) {
                     if a.won {
                         won.push((t, c));
-                    } else {
-                        lines.push(format!(
-                            "{}: taken already by {}",
-                            what(&c),
-                            a.holder.map_or_else(
-                                || "someone".to_owned(),
-                                |h| crate::text::escape(&h.machine).into_owned()
-                            )
-                        ));
+                        continue;
                     }
+                    let holder = a.holder.map_or_else(
+                        || "someone".to_owned(),
+                        |h| crate::text::escape(&h.machine).into_owned(),
+                    );
+                    lines.push(format!("{}: taken already by {holder}", what(&c)));
                 }
             }
             Err(e) => lines.push(format!(
@@ -247,40 +243,48 @@ fn steal<'s>(
             .filter(|(x, _)| *x == t)
             .map(|(_, c)| c)
             .collect();
-        let handed = claim_on(r, sessions, tally, of(t), &mine);
-        for (k, c) in mine.iter().enumerate() {
-            let outcome = match &handed {
-                Ok(a) if a.get(k).is_some_and(|a| a.won) => continue,
-                Ok(_) => "its disk holds another claim of it: lost".to_owned(),
-                Err(e) => format!("could not hand it over ({e}): lost"),
-            };
-            lines.push(format!("stole {}, but {outcome}", what(c)));
-        }
-        let handed: Vec<&&ClaimRecord> = mine
-            .iter()
-            .enumerate()
-            .filter(|(k, _)| matches!(&handed, Ok(a) if a.get(*k).is_some_and(|a| a.won)))
-            .map(|(_, c)| c)
-            .collect();
-        tally.blocks += handed.len() as u64;
-        tally.jobs += handed.iter().map(|c| c.jobs.len() as u64).sum::<u64>();
-        // One line per owner: `stole blocks 19, 18 of slow for fast`.
-        let mut by_owner: Vec<(&str, Vec<String>)> = Vec::new();
-        for c in handed {
-            match by_owner.iter_mut().find(|(o, _)| *o == c.owner) {
-                Some((_, bs)) => bs.push(c.block.to_string()),
-                None => by_owner.push((&c.owner, vec![c.block.to_string()])),
+        lines.extend(hand_over(r, sessions, tally, of(t), &mine));
+    }
+    lines
+}
+
+/// Makes the claims `won` on the owners' disks again on `thief`'s disk, in one call: the
+/// hand-over. A line per owner of the blocks handed, and one per block lost.
+fn hand_over(
+    r: &RemoteStudy,
+    sessions: &Sessions,
+    tally: &mut Tally,
+    thief: &Stealer,
+    won: &[&ClaimRecord],
+) -> Vec<String> {
+    let answers = claim_on(r, sessions, tally, thief, won);
+    let mut lines = Vec::new();
+    // One line per owner: `stole blocks 19, 18 of slow for fast`.
+    let mut by_owner: Vec<(&str, Vec<String>)> = Vec::new();
+    for (k, c) in won.iter().enumerate() {
+        let outcome = match &answers {
+            Ok(a) if a.get(k).is_some_and(|a| a.won) => {
+                tally.blocks += 1;
+                tally.jobs += c.jobs.len() as u64;
+                match by_owner.iter_mut().find(|(o, _)| *o == c.owner) {
+                    Some((_, bs)) => bs.push(c.block.to_string()),
+                    None => by_owner.push((&c.owner, vec![c.block.to_string()])),
+                }
+                continue;
             }
-        }
-        for (owner, bs) in by_owner {
-            lines.push(format!(
-                "stole block{} {} of {} for {}",
-                if bs.len() > 1 { "s" } else { "" },
-                bs.join(", "),
-                crate::text::escape(owner),
-                crate::text::escape(&of(t).host.machine)
-            ));
-        }
+            Ok(_) => "its disk holds another claim of it: lost".to_owned(),
+            Err(e) => format!("could not hand it over ({e}): lost"),
+        };
+        lines.push(format!("stole {}, but {outcome}", what(c)));
+    }
+    for (owner, bs) in by_owner {
+        lines.push(format!(
+            "stole block{} {} of {} for {}",
+            if bs.len() > 1 { "s" } else { "" },
+            bs.join(", "),
+            crate::text::escape(owner),
+            crate::text::escape(&thief.host.machine)
+        ));
     }
     lines
 }

@@ -139,3 +139,94 @@ fn status_of(mdir: &Path) -> (u64, Option<f64>) {
         .map(|d| d.as_secs_f64());
     (status.progress.done, age.or(Some(0.0)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::layout::{LayoutFile, FORMAT, MODE_REMOTE};
+
+    const REL: &str = ".jobsplit/steal-0123456789abcdef";
+
+    fn record(block: u64, machine: &str) -> ClaimRecord {
+        ClaimRecord {
+            owner: "x".into(),
+            block,
+            machine: machine.into(),
+            host: "h".into(),
+            pid: 0,
+            run: format!("run-{machine}"),
+            at: "t".into(),
+            jobs: vec![block * 2, block * 2 + 1],
+        }
+    }
+
+    /// A `--steal-remote` layout of blocks of 2 under `dir/out`; the layout directory.
+    fn study(dir: &Path) -> std::path::PathBuf {
+        let layout = dir.join("out").join(REL);
+        std::fs::create_dir_all(&layout).unwrap();
+        let l = LayoutFile {
+            format: FORMAT.into(),
+            mode: MODE_REMOTE.into(),
+            block: 2,
+            plan_digest: "p".into(),
+            work_digest: "w".into(),
+            excluded: 0,
+            created_by: record(0, "x"),
+        };
+        std::fs::write(
+            layout.join(LayoutFile::FILE),
+            serde_json::to_vec(&l).unwrap(),
+        )
+        .unwrap();
+        layout
+    }
+
+    fn call(dir: &Path, records: &[ClaimRecord]) -> Result<Vec<ClaimAnswer>> {
+        let mut input = Vec::new();
+        for r in records {
+            wire::write_line(&mut input, r).unwrap();
+        }
+        let args = [dir.to_str().unwrap(), "out", REL, "2"].map(str::to_owned);
+        let mut out = Vec::new();
+        claim(&args, &mut input.as_slice(), &mut out)?;
+        Ok(wire::read_lines(&mut out.as_slice()).unwrap())
+    }
+
+    #[test]
+    fn several_claims_in_one_call_are_answered_in_order() {
+        let t = tempfile::tempdir().unwrap();
+        study(t.path());
+        let first = call(t.path(), &[record(5, "y"), record(4, "z")]).unwrap();
+        assert_eq!(
+            first.iter().map(|a| a.won).collect::<Vec<_>>(),
+            [true, true]
+        );
+        let again = call(t.path(), &[record(3, "z"), record(5, "z")]).unwrap();
+        assert!(again[0].won);
+        assert!(!again[1].won);
+        assert_eq!(again[1].holder.as_ref().unwrap().machine, "y");
+    }
+
+    #[test]
+    fn one_refused_claim_refuses_the_call_before_any_is_made() {
+        let t = tempfile::tempdir().unwrap();
+        let layout = study(t.path());
+        std::fs::create_dir_all(layout.join(remote::FENCED_DIR)).unwrap();
+        std::fs::write(layout.join(remote::FENCED_DIR).join("dead"), b"").unwrap();
+        assert!(call(t.path(), &[record(5, "y"), record(4, "dead")]).is_err());
+        assert!(!layout.join("claims/x/5").exists(), "nothing claimed");
+    }
+
+    #[test]
+    fn a_look_counts_the_jobs_a_machine_holds_on_this_disk() {
+        let t = tempfile::tempdir().unwrap();
+        let layout = study(t.path());
+        call(t.path(), &[record(5, "y"), record(4, "y"), record(3, "z")]).unwrap();
+        let args = [t.path().to_str().unwrap(), "out", REL, "y", "open"].map(str::to_owned);
+        let mut out = Vec::new();
+        look(&args, &mut out).unwrap();
+        let seen: StealLook = serde_json::from_slice(&out).unwrap();
+        assert_eq!((seen.held, seen.done, seen.status_age_s), (4, 0, None));
+        assert!(remote::lease_open(&layout));
+    }
+}
