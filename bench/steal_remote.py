@@ -15,7 +15,10 @@ in BASE_MS (default 100-500 ms; in the job line as microseconds), JOBS jobs (def
 
 The makespan is from the first job's start to the last job's end over the merged rows (the
 runs' start stagger counts; shipping before the runs does not), beside the ideal (total work /
-total speed). The claim cost is watch's own measure of its claim calls (`arranged steals:`).
+total speed), and where it goes beyond the ideal: each job's time beyond its sleep (its process
+start, which no speed divides), each host's start after the first job, the gaps between its
+jobs, and its end (idle after its last job while another runs the last block), each weighted
+by the host's speed. The claim cost is watch's own measure of its claim calls (`arranged steals:`).
 A benchmark, not a test: it prints figures.
 """
 
@@ -77,28 +80,48 @@ def stamp(text):
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def makespan(results, n):
-    """(first start to last end, ok rows) over a merged results.csv."""
+def makespan(results, jobs):
+    """(first start to last end over a merged results.csv, where it goes beyond the ideal)."""
     with open(results, newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["status"] == "ok"]
-    if sorted(int(r["index"]) for r in rows) != list(range(n)):
+    if sorted(int(r["index"]) for r in rows) != list(range(len(jobs))):
         sys.exit(f"{results}: not every job ok exactly once ({len(rows)} ok rows)")
     start = min(stamp(r["started_at"]) for r in rows)
     end = max(stamp(r["started_at"]) + float(r["duration_s"]) for r in rows)
-    return end - start
+    return end - start, breakdown(rows, start, end - start, jobs)
 
 
-def remote(jsb, d, n, steal, interval):
+def breakdown(rows, t0, span, jobs):
+    """Where the makespan goes beyond the ideal, as parts of it that sum to span / ideal - 1
+    (as the bench's uneven section: machine m lends speed s_m for the whole span)."""
+    parts = {"job start cost": 0.0, "start": 0.0, "between jobs": 0.0, "end": 0.0}
+    for m, s in SPEEDS.items():
+        mine = [r for r in rows if r["machine"] == m]
+        v = sorted((stamp(r["started_at"]) - t0,
+                    stamp(r["started_at"]) - t0 + float(r["duration_s"])) for r in mine)
+        if not v:
+            parts["end"] += s * span
+            continue
+        parts["job start cost"] += (s * sum(e - b for b, e in v)
+                                    - sum(jobs[int(r["index"])] for r in mine))
+        parts["start"] += s * v[0][0]
+        parts["between jobs"] += s * sum(v[k + 1][0] - v[k][1] for k in range(len(v) - 1))
+        parts["end"] += s * (span - v[-1][1])
+    work = sum(jobs)
+    return " + ".join(f"{x / work:.3f} {k}" for k, x in parts.items())
+
+
+def remote(jsb, d, jobs, steal, interval):
     """Launch, watch, collect --merge: (makespan, watch's claim line or None)."""
     extra = ["--", "--steal-remote"] if steal else []
     sh([jsb, "launch", *extra], cwd=d)
     w = sh([jsb, "watch", "--interval", interval], cwd=d)
     sh([jsb, "collect", "--merge", "--out", "merged"], cwd=d)
     claims = [line for line in w.stdout.splitlines() if line.startswith("arranged steals")]
-    return makespan(os.path.join(d, "merged", "results.csv"), n), (claims or [None])[0]
+    return makespan(os.path.join(d, "merged", "results.csv"), jobs), (claims or [None])[0]
 
 
-def shared(jsb, d, n):
+def shared(jsb, d, jobs):
     """Three `run --steal` here on one OUT: the makespan."""
     out = os.path.join(d, "shared-out")
     procs = []
@@ -112,7 +135,7 @@ def shared(jsb, d, n):
             sys.exit(f"run --steal: exit {p.returncode}: {p.stderr.read()}")
     merged = os.path.join(d, "shared-merged")
     sh([jsb, "merge", out, "--out", merged], cwd=d)
-    return makespan(os.path.join(merged, "results.csv"), n)
+    return makespan(os.path.join(merged, "results.csv"), jobs)
 
 
 def main():
@@ -144,14 +167,15 @@ def main():
                 d = study(tmp, f"{mode}-{weights_name}", jobs, weights)
                 t0 = time.perf_counter()
                 if mode == "shared":
-                    span, claims = shared(jsb, d, n), None
+                    (span, parts), claims = shared(jsb, d, jobs), None
                     label = "--steal, shared OUT (here)"
                 else:
-                    span, claims = remote(jsb, d, n, mode == "remote", interval)
+                    (span, parts), claims = remote(jsb, d, jobs, mode == "remote", interval)
                     label = "--steal-remote" if mode == "remote" else "static split"
                 wall = time.perf_counter() - t0
                 print(f"{label:<28} {weights_name:<8} {span:>8.2f}s {span / ideal:>7.2f}x  "
                       f"{claims or '-'} (whole command {wall:.1f} s)", flush=True)
+                print(f"{'':<38} = 1 + {parts}", flush=True)
     finally:
         subprocess.run(["bash", os.path.join(SH, "stop.sh"), base], capture_output=True)
         if os.environ.get("KEEP"):

@@ -101,7 +101,7 @@ fn dir_of(h: &Host) -> String {
 /// was not reached), through `sessions`; `open` says whether any block may have been unclaimed
 /// last time (the leases are renewed while so, ended once nothing is left); `horizon` is the
 /// seconds until the next look's blocks can reach a thief. Returns what it did, a line each,
-/// and whether blocks may be left.
+/// and whether blocks may be left (`None`: no stealing host seen).
 pub(super) fn arrange(
     r: &RemoteStudy,
     sessions: &Sessions,
@@ -109,7 +109,7 @@ pub(super) fn arrange(
     statuses: &[Option<HostStatus>],
     open: bool,
     horizon: f64,
-) -> (Vec<String>, bool) {
+) -> (Vec<String>, Option<bool>) {
     let stealers: Vec<Stealer> = r
         .hosts
         .iter()
@@ -118,7 +118,7 @@ pub(super) fn arrange(
         .collect();
     let Some(first) = stealers.first() else {
         // Nothing known yet (the runs are starting, or this is not a stealing study).
-        return (Vec::new(), true);
+        return (Vec::new(), None);
     };
     let block = first.block;
     let lease = if open { "open" } else { "close" };
@@ -144,7 +144,7 @@ pub(super) fn arrange(
             continue;
         }
         known.push(i);
-        views.push(view(s, look, &blocks));
+        views.push(view(s, look, &blocks, horizon));
     }
     let jobs = |v: usize, b: u64| blocks.jobs(views[v].share, b).len() as u64;
     let handouts = hand_out(&views, jobs, horizon);
@@ -158,24 +158,35 @@ pub(super) fn arrange(
     );
     // The leases end once every share is claimed whole (a share not seen counts as open).
     let left = unseen || views.iter().any(|v| !v.unclaimed.is_empty());
-    (lines, left)
+    (lines, Some(left))
 }
 
 /// What the planner needs of one host, from its status and its look.
-fn view(s: &Stealer, look: &StealLook, blocks: &Blocks) -> HostView {
+fn view(s: &Stealer, look: &StealLook, blocks: &Blocks, horizon: f64) -> HostView {
     let unclaimed: Vec<u64> = (0..blocks.count(s.share))
         .filter(|b| look.claimed.binary_search(b).is_err())
         .collect();
+    let own_jobs = |u: &[u64]| {
+        u.iter()
+            .map(|&b| blocks.jobs(s.share, b).len() as f64)
+            .sum::<f64>()
+    };
     // What it ended by now: its status.json's count, carried on at its rate since.
     let held = look.held as f64;
     let done = look.done as f64 + s.rate.unwrap_or(0.0) * look.status_age_s.unwrap_or(0.0);
+    let pending = (held - done).max(0.0);
     HostView {
         share: s.share,
-        thief: s.live && unclaimed.is_empty(),
+        // Its own share claimed whole, or its own work left ending before the next look's
+        // blocks could reach it: handed blocks wait on its disk until its share is done.
+        thief: s.live
+            && (unclaimed.is_empty()
+                || s.rate
+                    .is_some_and(|r| own_jobs(&unclaimed) + pending < r * horizon)),
         unclaimed,
         rate: s.rate,
         threads: s.threads,
-        pending: (held - done).max(0.0),
+        pending,
     }
 }
 

@@ -22,7 +22,8 @@ pub struct HostView {
     pub threads: u64,
     /// Jobs it holds and has not ended (running, queued, or handed and not taken up yet).
     pub pending: f64,
-    /// Whether it takes blocks of other shares now (its own share is claimed whole, it runs).
+    /// Whether it takes blocks of other shares now (it runs, and its own share is claimed
+    /// whole or about to be: handed blocks wait until it is).
     pub thief: bool,
 }
 
@@ -55,9 +56,15 @@ pub fn hand_out(
             None => f64::INFINITY,
         })
         .collect();
-    let mut busy: Vec<f64> = hosts
-        .iter()
-        .map(|h| h.rate.map_or(0.0, |r| h.pending.max(0.0) / r))
+    // A thief runs what it holds and what is left of its own share before any handed block.
+    let mut busy: Vec<f64> = (0..n)
+        .map(|i| {
+            if hosts[i].rate.is_some() {
+                finish[i]
+            } else {
+                0.0
+            }
+        })
         .collect();
     let mut given = vec![0u64; n];
     let mut full = vec![false; n];
@@ -101,6 +108,9 @@ pub fn hand_out(
         });
         left[v].pop();
         busy[t] = done;
+        if hosts[t].rate.is_some() {
+            finish[t] = done;
+        }
         given[t] += 1;
         if let Some(r) = hosts[v].rate {
             finish[v] -= size / r;
@@ -191,5 +201,18 @@ mod tests {
         assert_eq!(blocks.len(), got.len());
         assert!(got.iter().any(|h| h.thief == 1) && got.iter().any(|h| h.thief == 2));
         assert!(got.len() < 6, "the owner keeps its head");
+    }
+    #[test]
+    fn a_thief_to_be_is_supplied_after_its_own_share() {
+        // fast still has 2 blocks of 2 jobs of its own (1 s at 4 jobs/s): a 2 s horizon
+        // leaves room for 1 s of slow's tail, 4 jobs.
+        let mut fast = host(1, 3..5, Some(4.0), true);
+        fast.pending = 0.0;
+        let hosts = [host(0, 0..20, Some(1.0), false), fast];
+        let got = hand_out(&hosts, |_, _| 2, 2.0);
+        assert_eq!(
+            got.iter().map(|h| (h.owner, h.block)).collect::<Vec<_>>(),
+            [(0, 19), (0, 18)]
+        );
     }
 }
