@@ -4,7 +4,9 @@
 
 Three hosts (tests/remote/sshhosts, each its own disk) of simulated speeds 1, 2 and 4, one core
 each: job i sleeps base_i / the factor in its host's own ~/speed, base_i drawn from a seeded RNG
-in BASE_MS (default 100-500 ms; in the job line as microseconds), JOBS jobs (default 300). Each mode runs with the true weights
+in BASE_MS (default 100-500 ms; in the job line as microseconds), JOBS jobs (default 300);
+MODES (static,remote,shared), WEIGHTS (true,equal) and WATCH (watch's --interval, default 2s)
+choose what runs. Each mode runs with the true weights
 (1, 2, 4) and with equal ones:
 
 - static split: `launch`, `watch`, `collect --merge`;
@@ -69,8 +71,12 @@ def study(root, name, jobs, weights):
     return d
 
 
-def sh(cmd, cwd=None, env=None, check=True):
-    r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+def sh(cmd, cwd=None, env=None, check=True, tries=1):
+    for _ in range(tries):
+        r = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+        if r.returncode == 0:
+            break
+        time.sleep(2)
     if check and r.returncode != 0:
         sys.exit(f"{' '.join(cmd)}: exit {r.returncode}\n{r.stdout}{r.stderr}")
     return r
@@ -114,9 +120,11 @@ def breakdown(rows, t0, span, jobs):
 def remote(jsb, d, jobs, steal, interval):
     """Launch, watch, collect --merge: (makespan, watch's claim line or None)."""
     extra = ["--", "--steal-remote"] if steal else []
-    sh([jsb, "launch", *extra], cwd=d)
+    # (an overloaded machine's sshd now and then resets a connection: launch and collect are
+    # idempotent, so they are tried again)
+    sh([jsb, "launch", *extra], cwd=d, tries=3)
     w = sh([jsb, "watch", "--interval", interval], cwd=d)
-    sh([jsb, "collect", "--merge", "--out", "merged"], cwd=d)
+    sh([jsb, "collect", "--merge", "--out", "merged"], cwd=d, tries=3)
     claims = [line for line in w.stdout.splitlines() if line.startswith("arranged steals")]
     return makespan(os.path.join(d, "merged", "results.csv"), jobs), (claims or [None])[0]
 
@@ -145,7 +153,7 @@ def main():
         sys.exit("bench/steal_remote.py needs root (sshd, namespaces)")
     n = env_int("JOBS", 300)
     lo, hi = (int(x) for x in os.environ.get("BASE_MS", "100 500").split())
-    interval = os.environ.get("WATCH", "0.5s")
+    interval = os.environ.get("WATCH", "2s")
     modes = os.environ.get("MODES", "static,remote,shared").split(",")
     base = os.environ.get("SSHHOSTS_BASE", "/tmp/sshhosts-steal-bench")
     env = dict(os.environ, SSHHOSTS_BASE=base)
@@ -162,7 +170,10 @@ def main():
         print(f"{n} jobs of {lo}-{hi} ms / speed on 3 hosts of speeds 1, 2, 4 (one core each), "
               f"ideal {ideal:.2f} s; watch --interval {interval}")
         print(f"{'mode':<28} {'weights':<8} {'makespan':>9} {'/ ideal':>8}  claims")
+        chosen = os.environ.get("WEIGHTS", "true,equal").split(",")
         for weights_name, weights in (("true", SPEEDS), ("equal", {m: 1 for m in SPEEDS})):
+            if weights_name not in chosen:
+                continue
             for mode in modes:
                 d = study(tmp, f"{mode}-{weights_name}", jobs, weights)
                 t0 = time.perf_counter()
