@@ -4,7 +4,7 @@
 //! a loaded machine, a few ms this way).
 //!
 //! A request is `{"op": OP, "args": [...], "input": TEXT}`, one of the read-only or claiming
-//! operations of [`super::serve`] (`status`, `steal-look`, `steal-claim`); its answer is
+//! operations of [`super::serve()`] (`status`, `steal-look`, `steal-claim`); its answer is
 //! `{"out": TEXT}` (what the one-shot operation writes on stdout) or `{"err": MESSAGE}`. The
 //! session ends at the end of its input. Nothing here decides a block: each claim is still the
 //! link(2) + read-back on the owner's disk, made by the host's own jobsplit.
