@@ -171,6 +171,8 @@ mod tests {
             plan_digest: "p".into(),
             work_digest: "w".into(),
             excluded: 0,
+            epoch: None,
+            earlier: Vec::new(),
             created_by: record(0, "x"),
         };
         std::fs::write(
