@@ -200,7 +200,7 @@ def run(ctx, parts, targets):
     claim_target = Target("a claim costs under 1% of the mean job", None, "not measured")
     targets.append(claim_target)
     rates = []
-    parts = {}
+    breakdowns = {}
     spans = {name: [] for name in splits}
     walls = {name: [] for name in splits}
     errors = {}
@@ -230,7 +230,7 @@ def run(ctx, parts, targets):
                 continue
             spans[name].append(span)
             walls[name].append(wall)
-            parts.setdefault(name, []).append(breakdown(span, job_spans, shares, bases))
+            breakdowns.setdefault(name, []).append(breakdown(span, job_spans, shares, bases))
             # The split alone: the sleep each machine was dealt, without any spawn cost.
             assigned[name] = max(sum(bases[i] for i in share) / SPEEDS[m]
                                  for m, share in shares.items())
@@ -247,8 +247,9 @@ def run(ctx, parts, targets):
             target.evidence = (f"true weights: makespan {span / ideal:.2f}x ideal, the work "
                                f"it dealt the busiest machine {assigned[name] / ideal:.2f}x")
             target.met = span <= 1.10 * ideal
-        if "--steal" in name and name in parts:
-            median = {k: statistics.median(p[k] for p in parts[name]) for k in parts[name][0]}
+        if "--steal" in name and name in breakdowns:
+            median = {k: statistics.median(p[k] for p in breakdowns[name])
+                      for k in breakdowns[name][0]}
             t.notes.append(f"{name}: {span / ideal:.2f}x = 1 + " + " + ".join(
                 f"{x:.3f} {k}" for k, x in median.items()) + " (medians: the parts need not "
                 "add up to the median makespan)")
