@@ -26,13 +26,17 @@ pub(crate) struct RemoteStudy {
 
 /// Resolves the study, the selected machines and their places, and the ssh client.
 pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
-    let study = match &args.rescue {
-        Some(merged) => super::remote_rescue::study(&args.input, merged, &args.dead)?,
+    let study = match &args.at.rescue {
+        Some(merged) => super::remote_rescue::study(&args.input, merged, &args.at.dead)?,
         None => super::resolve::study_with(&args.input, None, &[], None, Default::default())?,
     };
-    let root = match study.config.path.as_deref().and_then(Path::parent) {
+    let config_dir = match study.config.path.as_deref().and_then(Path::parent) {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
+    };
+    let root = match &study.config.ship.root {
+        Some(r) => config_dir.join(r),
+        None => config_dir,
     };
     let names: Vec<&str> = study
         .plan
@@ -40,7 +44,7 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
         .iter()
         .map(|m| m.name.as_str())
         .collect();
-    for m in &args.machines_selected {
+    for m in &args.at.machines_selected {
         if !names.contains(&m.as_str()) {
             return Err(Error::usage(format!(
                 "--machine {}: no such machine in the plan (machines: {})",
@@ -51,7 +55,7 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
         }
     }
     let mut overrides = Vec::new();
-    for h in &args.hosts {
+    for h in &args.at.hosts {
         let (m, dest) = h
             .split_once('=')
             .filter(|(m, d)| !m.is_empty() && !d.is_empty())
@@ -78,7 +82,7 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
     );
     let mut hosts = Vec::new();
     for m in study.plan.machines() {
-        if !args.machines_selected.is_empty() && !args.machines_selected.contains(&m.name) {
+        if !args.at.machines_selected.is_empty() && !args.at.machines_selected.contains(&m.name) {
             continue;
         }
         let dest = overrides
@@ -94,6 +98,7 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
                 ))
             })?;
         let dir = args
+            .at
             .remote_dir
             .clone()
             .or_else(|| m.dir.clone())
@@ -105,20 +110,19 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
             dir,
         });
     }
-    let local_out = match &args.rescue {
+    let local_out = match &args.at.rescue {
         Some(_) => super::remote_rescue::out_dir(&study.config.run.out),
         None => study.config.run.out.clone(),
     };
-    let out_rel = if local_out.is_absolute() {
-        local_out.to_string_lossy().into_owned()
-    } else {
-        local_out
-            .strip_prefix(&root)
-            .unwrap_or(&local_out)
-            .to_string_lossy()
-            .into_owned()
-    };
-    let ssh = Ssh::new(args.ssh.as_deref().or(study.config.ship.ssh.as_deref()))?;
+    // OUT below the study directory is relative there, however the config was named here
+    // (`--config /abs/study/jobsplit.toml` makes OUT absolute here); an OUT given absolute
+    // in the config, or a relative one beside the study, stays as it is.
+    let out_rel = local_out
+        .strip_prefix(&root)
+        .unwrap_or(&local_out)
+        .to_string_lossy()
+        .into_owned();
+    let ssh = Ssh::new(args.at.ssh.as_deref().or(study.config.ship.ssh.as_deref()))?;
     Ok(RemoteStudy {
         study,
         root,
