@@ -9,7 +9,7 @@ AARCH64_TARGET_DIR ?= target
 DIST := target/dist
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps wheel test-python test-browser test-slurm test-gridengine test-multihost test-remote test-remote-steal static dist aarch64-build test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python bench-remote clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps wheel test-python test-browser test-slurm test-gridengine test-multihost test-remote test-remote-steal static dist aarch64-build test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python bench-remote bench-steal-remote clean
 
 all: build
 
@@ -116,7 +116,7 @@ test-remote: static
 	bash tests/remote/run.sh $(JOBSPLIT)
 
 ## test-remote-steal: --steal-remote on 3 separate ssh hosts of speeds 1, 2, 4 (tests/remote/steal.sh;
-## needs root; not in .ci/run yet: see issue 21's note)
+## needs root): balance, a claim race through sessions, watch killed, a thief crashed, refusals
 test-remote-steal: static
 	bash tests/remote/steal.sh $(JOBSPLIT)
 
@@ -161,6 +161,12 @@ bench-scale: build
 ## bench-python: 2,000 short Python jobs: a process per job vs persistent workers vs Pool(2)
 bench-python: build
 	python3 bench/bench.py --only python --jobsplit $(JOBSPLIT)
+
+## bench-steal-remote: balance with no shared disk on 3 ssh hosts of speeds 1, 2, 4, 300 jobs:
+## makespan / ideal of the static split, --steal-remote and --steal on a shared OUT, with the
+## true and with equal weights, and what a remote claim costs (root)
+bench-steal-remote: static
+	python3 bench/steal_remote.py $(JOBSPLIT)
 
 ## bench-remote: 3 ssh hosts x 1,000 short jobs writing a file each, laptop to merged with every
 ## file here: jobsplit launch/watch/collect --merge beside GNU parallel --sshlogin (root)

@@ -12,6 +12,7 @@ of 20-100 ms keep that a few percent of the fastest machine's jobs. The ideal ig
 """
 
 import csv
+import datetime
 import json
 import os
 import random
@@ -40,8 +41,8 @@ def job_lines(n, seed=7):
 
 def run_hosts(ctx, jobs, machines, name, extra=()):
     """Runs the three machines at once (with `extra` run arguments, e.g. --steal); returns
-    (makespan, {machine: seconds}, {machine: indices}, claims/s) or raises Unavailable with
-    the first failure."""
+    (makespan, {machine: seconds}, {machine: indices}, claims/s, {machine: [(start, end)]}
+    with times from the start) or raises Unavailable with the first failure."""
     out = ctx.scratch(f"uneven-{name}")
     argvs = {m: ctx.jobsplit_cmd("run", "--jobs", jobs, "--machines", machines, "--machine", m,
                                  "--out", out, "--yes", "--quiet", "--threads", "1", *extra)
@@ -53,6 +54,7 @@ def run_hosts(ctx, jobs, machines, name, extra=()):
 
     threads = [threading.Thread(target=one, args=(m,)) for m in SPEEDS]
     t0 = time.perf_counter()
+    wall0 = time.time()
     for th in threads:
         th.start()
     for th in threads:
@@ -62,7 +64,42 @@ def run_hosts(ctx, jobs, machines, name, extra=()):
         if r.code != 0:
             raise Unavailable(f"jobsplit run --machine {m}: {r.error()}")
     shares = {m: share_of(os.path.join(out, m, "results.csv")) for m in SPEEDS}
-    return makespan, {m: r.seconds for m, r in results.items()}, shares, claim_rate(out)
+    spans = {m: spans_of(os.path.join(out, m, "results.csv"), wall0) for m in SPEEDS}
+    return makespan, {m: r.seconds for m, r in results.items()}, shares, claim_rate(out), spans
+
+
+def spans_of(csv_path, wall0):
+    """Each job's (start, end) in seconds from `wall0`, in start order."""
+    def at(text):
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() - wall0
+    try:
+        with open(csv_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except FileNotFoundError:
+        return []
+    return sorted((at(r["started_at"]), at(r["started_at"]) + float(r["duration_s"]))
+                  for r in rows)
+
+
+def breakdown(makespan, spans, shares, bases):
+    """Where a makespan goes beyond the ideal, as parts of the ideal that sum to makespan /
+    ideal - 1: machine m lends speed s_m for the whole makespan T; what it did not spend
+    sleeping a job's base / s_m was its job start cost (a job's time beyond its sleep), its
+    start (before its first job), the gaps between jobs (claims) and its end (from its last
+    job's end to T: the last block, the exit)."""
+    work = sum(bases)
+    parts = {"job start cost": 0.0, "start": 0.0, "between jobs": 0.0, "end": 0.0}
+    for m, s in SPEEDS.items():
+        v = spans[m]
+        if not v:
+            parts["end"] += s * makespan
+            continue
+        busy = sum(e - b for b, e in v)
+        parts["job start cost"] += s * busy - sum(bases[i] for i in shares[m])
+        parts["start"] += s * max(v[0][0], 0.0)
+        parts["between jobs"] += s * sum(v[k + 1][0] - v[k][1] for k in range(len(v) - 1))
+        parts["end"] += s * (makespan - v[-1][1])
+    return {k: x / work for k, x in parts.items()}
 
 
 def claim_rate(out):
@@ -163,6 +200,7 @@ def run(ctx, parts, targets):
     claim_target = Target("a claim costs under 1% of the mean job", None, "not measured")
     targets.append(claim_target)
     rates = []
+    breakdowns = {}
     spans = {name: [] for name in splits}
     walls = {name: [] for name in splits}
     errors = {}
@@ -176,7 +214,7 @@ def run(ctx, parts, targets):
                 if name.startswith("jobsplit, calibrated") and not os.path.exists(machines):
                     calibrate(ctx, machines)
                 steal = "--steal" in name
-                span, wall, shares, rate = run_hosts(
+                span, wall, shares, rate, job_spans = run_hosts(
                     ctx, jobs, machines,
                     ("s" + name.split()[2][0]) if steal else name.split()[1][0],
                     ("--steal",) if steal else ())
@@ -192,6 +230,7 @@ def run(ctx, parts, targets):
                 continue
             spans[name].append(span)
             walls[name].append(wall)
+            breakdowns.setdefault(name, []).append(breakdown(span, job_spans, shares, bases))
             # The split alone: the sleep each machine was dealt, without any spawn cost.
             assigned[name] = max(sum(bases[i] for i in share) / SPEEDS[m]
                                  for m, share in shares.items())
@@ -208,6 +247,12 @@ def run(ctx, parts, targets):
             target.evidence = (f"true weights: makespan {span / ideal:.2f}x ideal, the work "
                                f"it dealt the busiest machine {assigned[name] / ideal:.2f}x")
             target.met = span <= 1.10 * ideal
+        if "--steal" in name and name in breakdowns:
+            median = {k: statistics.median(p[k] for p in breakdowns[name])
+                      for k in breakdowns[name][0]}
+            t.notes.append(f"{name}: {span / ideal:.2f}x = 1 + " + " + ".join(
+                f"{x:.3f} {k}" for k, x in median.items()) + " (medians: the parts need not "
+                "add up to the median makespan)")
         if "--steal" in name:
             steal_target.evidence = ((steal_target.evidence + "; ")
                                      if steal_target.met is not None else "")
@@ -225,6 +270,14 @@ def run(ctx, parts, targets):
         claim_target.met = 1 / rate <= 0.01 * mean
         t.notes.append(f"--steal: claims per second (median of the hosts' status.json): "
                        f"{rate:.0f}")
+    t.notes.append("where a --steal makespan goes beyond the ideal, as parts of the ideal: a job's "
+                   "time beyond its sleep (its process start: no speed divides it), each run's "
+                   "start before its first job, the gaps between jobs (claims), and the end "
+                   "(machines idle after their last job while one runs the last block, and the "
+                   "exit); each weighted by the machine's speed")
+    t.notes.append("no shared disk: `make bench-steal-remote` (bench/steal_remote.py) measures "
+                   "run --steal-remote on 3 separate ssh hosts beside the static split and "
+                   "--steal on a shared OUT")
     t.notes.append("makespan: from starting the three runs to the last one's exit, median over "
                    f"{repeats} repeats; the ideal leaves out the per-job spawn cost")
     t.notes.append("dealt work, busiest: the sleep time the split gave its most loaded machine "
@@ -252,7 +305,8 @@ def small_study(ctx, parts, repeats):
         spans = []
         for _ in range(repeats):
             try:
-                span, _, _, _ = run_hosts(ctx, jobs, machines, "small" + str(len(extra)), extra)
+                span, _, _, _, _ = run_hosts(ctx, jobs, machines, "small" + str(len(extra)),
+                                             extra)
             except Unavailable as e:
                 t.add(name, f"not available: {e}", "-")
                 break

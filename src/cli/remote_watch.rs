@@ -14,7 +14,7 @@ use super::args::WatchArgs;
 use super::exit;
 use super::remote_study::{each_host, resolve, who};
 use super::term::{errln, out, outln};
-use crate::remote::quote::{join, quote};
+use crate::remote::session::Sessions;
 use crate::remote::HostStatus;
 
 /// One host's line.
@@ -35,77 +35,81 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
     let mut round = 0u64;
     let mut drawn = 0usize;
     let mut open = true;
+    // One session per host: a look costs a round trip each, not an ssh process and a start.
+    let sessions = Sessions::new(&r.hosts);
+    let mut last_round = Duration::ZERO;
+    let mut tally = super::remote_steal::Tally::default();
+    let mut next_print = Instant::now();
     loop {
-        round += 1;
-        let looks = each_host(&r.hosts, |h| look(&r, h));
+        let began = Instant::now();
+        let looks = each_host(&r.hosts, |h| look(&r, &sessions, h));
         let statuses: Vec<Option<HostStatus>> = looks.iter().map(|l| l.status.clone()).collect();
-        let (stole, left) = super::remote_steal::arrange(&r, &statuses, open);
-        open = left;
+        // Blocks handed now must last until those of the next look arrive.
+        let every = args.interval.min(STEAL_LOOK);
+        let horizon = (every + last_round + HAND_OVER).as_secs_f64();
+        let (stole, left) =
+            super::remote_steal::arrange(&r, &sessions, &mut tally, &statuses, open, horizon);
+        last_round = began.elapsed();
+        open = left.unwrap_or(true);
         for l in &stole {
             outln!("{l}");
         }
         if !stole.is_empty() {
             drawn = 0;
         }
-        let (done, share) = looks
-            .iter()
-            .fold((0, 0), |(d, s), l| (d + l.done, s + l.share));
-        let mut lines: Vec<String> = looks.iter().map(|l| l.line.clone()).collect();
-        lines.push(format!("total: {}", bar_text(done, share, tty)));
-        if tty {
-            if drawn > 0 {
-                out!("\x1b[{drawn}A");
-            }
-            for l in &lines {
-                outln!("\x1b[2K{l}");
-            }
-            drawn = lines.len();
-        } else {
-            for l in &lines {
-                outln!("{l}");
+        let ended = looks.iter().all(|l| l.ended);
+        if ended || Instant::now() >= next_print {
+            round += 1;
+            next_print = began + args.interval;
+            drawn = draw(&looks, tty, drawn);
+            if ended || args.count.is_some_and(|n| round >= n) {
+                if let Some(line) = tally.line() {
+                    outln!("{line}");
+                }
+                let unreachable = looks.iter().any(|l| !l.reached);
+                return Ok(if unreachable {
+                    exit::SOME_HOSTS_FAILED
+                } else {
+                    exit::OK
+                });
             }
         }
-        let unreachable = looks.iter().any(|l| !l.reached);
-        if looks.iter().all(|l| l.ended) || args.count.is_some_and(|n| round >= n) {
-            return Ok(if unreachable {
-                exit::SOME_HOSTS_FAILED
-            } else {
-                exit::OK
-            });
-        }
-        let until = Instant::now() + args.interval;
+        // While blocks are left to steal, watch looks every STEAL_LOOK whatever its interval.
+        let until = match left {
+            Some(true) => next_print.min(began + every),
+            _ => next_print,
+        };
         while Instant::now() < until {
             if stop.load(Ordering::SeqCst) {
                 errln!("stopped watching; the runs go on on their hosts (`jobsplit watch` to look again)");
                 return Ok(exit::INTERRUPTED);
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
 
-fn look(r: &super::remote_study::RemoteStudy, h: &crate::remote::Host) -> Look {
+/// How often watch looks while a `--steal-remote` study has blocks left to hand out (or every
+/// `--interval`, if shorter); it prints its lines every `--interval` only.
+const STEAL_LOOK: Duration = Duration::from_millis(500);
+
+/// How long a handed block takes to reach a thief's workers after its look: the thief looks
+/// for handed blocks 10 times a second.
+const HAND_OVER: Duration = Duration::from_millis(300);
+
+fn look(
+    r: &super::remote_study::RemoteStudy,
+    sessions: &Sessions,
+    h: &crate::remote::Host,
+) -> Look {
     let dir = h.dir.strip_prefix("~/").unwrap_or(&h.dir).to_owned();
-    let words = [
-        "remote-serve".to_owned(),
-        "status".to_owned(),
-        dir,
-        r.out_rel.clone(),
-        h.machine.clone(),
-    ];
-    let script = format!(
-        "B={}/{}/jobsplit-$(uname -m) && exec \"$B\" {}",
-        h.dir_word(),
-        quote(crate::remote::serve::STATE_DIR),
-        join(&words)
-    );
+    let words = [dir, r.out_rel.clone(), h.machine.clone()];
     let tty = std::io::stdout().is_terminal();
-    let answer = r
-        .ssh
-        .output(&h.dest, &script)
+    let answer = sessions
+        .call(&r.ssh, h, "status", &words, "")
         .map_err(|e| e.to_string())
         .and_then(|b| {
-            serde_json::from_slice::<HostStatus>(&b).map_err(|e| format!("a bad answer: {e}"))
+            serde_json::from_str::<HostStatus>(&b).map_err(|e| format!("a bad answer: {e}"))
         });
     match answer {
         Err(why) => Look {
@@ -160,6 +164,30 @@ fn look(r: &super::remote_study::RemoteStudy, h: &crate::remote::Host) -> Look {
                 status: Some(s),
             }
         }
+    }
+}
+
+/// Draws a line per host and the total (in place on a terminal: `drawn` lines drawn last
+/// time); the lines drawn.
+fn draw(looks: &[Look], tty: bool, drawn: usize) -> usize {
+    let (done, share) = looks
+        .iter()
+        .fold((0, 0), |(d, s), l| (d + l.done, s + l.share));
+    let mut lines: Vec<String> = looks.iter().map(|l| l.line.clone()).collect();
+    lines.push(format!("total: {}", bar_text(done, share, tty)));
+    if tty {
+        if drawn > 0 {
+            out!("\x1b[{drawn}A");
+        }
+        for l in &lines {
+            outln!("\x1b[2K{l}");
+        }
+        lines.len()
+    } else {
+        for l in &lines {
+            outln!("{l}");
+        }
+        0
     }
 }
 

@@ -14,6 +14,7 @@ mod payload_check;
 mod pull;
 pub(crate) mod quote;
 pub mod serve;
+pub mod session;
 pub mod ship;
 pub mod ssh;
 pub mod steal_serve;

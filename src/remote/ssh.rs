@@ -99,6 +99,13 @@ impl Ssh {
         cmd
     }
 
+    /// The ssh command to `dest` (a command line to run there is added by the caller), over
+    /// this process's multiplexed connection; the connection is ended when the [`Ssh`] drops.
+    pub(crate) fn command_for(&self, dest: &str) -> Command {
+        self.note(dest);
+        self.command(dest)
+    }
+
     /// Runs the `sh` command line `script` on `dest`, feeding it `input` and handing its stdout
     /// to `read`. A host silent for too long is given up (the ssh client is killed).
     ///

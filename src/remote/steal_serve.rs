@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::wire;
 use crate::error::{Error, Result};
-use crate::output::claim::{claimed_blocks, ClaimRecord, Outcome};
+use crate::output::claim::{claimed_blocks, read_claim, read_claim_like, ClaimRecord, Outcome};
+use crate::output::manifest::StatusFile;
 use crate::run::steal::remote;
 
 /// The answer of `steal-claim`.
@@ -21,8 +22,10 @@ pub struct ClaimAnswer {
     pub holder: Option<ClaimRecord>,
 }
 
-/// `steal-claim DIR OUT LAYOUT BLOCK`, a [`ClaimRecord`] on stdin: the claim made in
-/// `DIR/OUT/LAYOUT/claims/` (link(2) + read-back), answered as a [`ClaimAnswer`].
+/// `steal-claim DIR OUT LAYOUT BLOCK`, [`ClaimRecord`] lines on stdin (one or more, several
+/// blocks claimed in one call): each claim made in `DIR/OUT/LAYOUT/claims/` (link(2) +
+/// read-back), in order, answered by a [`ClaimAnswer`] line each. A claim refused (a fenced
+/// machine, another layout) refuses the whole call before any claim is made.
 pub(crate) fn claim(args: &[String], input: &mut dyn BufRead, out: &mut dyn Write) -> Result<()> {
     let [dir, outdir, layout, block, ..] = args else {
         return Err(Error::usage("remote-serve steal-claim: too few arguments"));
@@ -32,22 +35,29 @@ pub(crate) fn claim(args: &[String], input: &mut dyn BufRead, out: &mut dyn Writ
         .map_err(|_| Error::usage("remote-serve steal-claim: a bad block size"))?;
     let records: Vec<ClaimRecord> = wire::read_lines(input)
         .map_err(|e| Error::usage(format!("remote-serve steal-claim: {e}")))?;
-    let [record] = records.as_slice() else {
-        return Err(Error::usage("remote-serve steal-claim: one claim expected"));
-    };
+    if records.is_empty() {
+        return Err(Error::usage("remote-serve steal-claim: no claim given"));
+    }
     let layout = remote::layout_dir(&Path::new(dir).join(outdir), layout)?;
-    let answer = match remote::claim_on_disk(&layout, block, record)? {
-        Outcome::Won => ClaimAnswer {
-            won: true,
-            holder: None,
-        },
-        Outcome::Lost(holder) => ClaimAnswer { won: false, holder },
-    };
-    wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
+    // All or none refused: a refusal never leaves some of the call's claims made unanswered.
+    for record in &records {
+        remote::may_claim(&layout, block, record)?;
+    }
+    for record in &records {
+        let answer = match remote::claim_on_disk(&layout, block, record)? {
+            Outcome::Won => ClaimAnswer {
+                won: true,
+                holder: None,
+            },
+            Outcome::Lost(holder) => ClaimAnswer { won: false, holder },
+        };
+        wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// What `steal-look` answers.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StealLook {
     /// The layout's mode on this disk (`steal-remote`; empty with no layout).
     pub mode: String,
@@ -55,6 +65,16 @@ pub struct StealLook {
     pub claimed: Vec<u64>,
     /// Whether the machine is fenced there.
     pub fenced: bool,
+    /// Jobs of the blocks (of any share) whose claim on this disk names the machine: what it
+    /// holds, handed blocks not yet taken up included.
+    #[serde(default)]
+    pub held: u64,
+    /// Jobs the machine's run had ended by its status.json.
+    #[serde(default)]
+    pub done: u64,
+    /// That status.json's age in seconds by this host's clock (`None` with no status.json).
+    #[serde(default)]
+    pub status_age_s: Option<f64>,
 }
 
 /// `steal-look DIR OUT LAYOUT MACHINE open|close`: renews (or ends) the lease, answers a
@@ -67,8 +87,10 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
     if layout.join("claims").is_dir() {
         remote::lease(&layout, lease == "open")?;
     }
-    let mut claimed = claimed_blocks(&layout.join("claims"), machine);
+    let claims = layout.join("claims");
+    let mut claimed = claimed_blocks(&claims, machine);
     claimed.sort_unstable();
+    let (done, status_age_s) = status_of(&Path::new(dir).join(outdir).join(machine));
     let layout_file = layout.join(crate::output::layout::LayoutFile::FILE);
     let mode =
         crate::output::claim::read_claim_like::<crate::output::layout::LayoutFile>(&layout_file)
@@ -78,6 +100,135 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
         mode,
         claimed,
         fenced: remote::fenced(&layout, machine),
+        held: held_by(&claims, machine),
+        done,
+        status_age_s,
     };
     wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
+}
+
+/// Jobs in the blocks whose claim in `claims` (every share's directory) names `machine`.
+fn held_by(claims: &Path, machine: &str) -> u64 {
+    let Ok(owners) = std::fs::read_dir(claims) else {
+        return 0;
+    };
+    let mut jobs = 0;
+    for owner in owners.flatten() {
+        let Ok(blocks) = std::fs::read_dir(owner.path()) else {
+            continue;
+        };
+        for b in blocks.flatten() {
+            if let Ok(Some(c)) = read_claim(&b.path()) {
+                if c.machine == machine {
+                    jobs += c.jobs.len() as u64;
+                }
+            }
+        }
+    }
+    jobs
+}
+
+/// The jobs ended by the run writing `mdir/status.json`, and the file's age.
+fn status_of(mdir: &Path) -> (u64, Option<f64>) {
+    let file = mdir.join(StatusFile::FILE);
+    let Some(status) = read_claim_like::<StatusFile>(&file) else {
+        return (0, None);
+    };
+    let age = crate::output::parse_rfc3339(&status.updated_at)
+        .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+        .map(|d| d.as_secs_f64());
+    (status.progress.done, age.or(Some(0.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::layout::{LayoutFile, FORMAT, MODE_REMOTE};
+
+    const REL: &str = ".jobsplit/steal-0123456789abcdef";
+
+    fn record(block: u64, machine: &str) -> ClaimRecord {
+        ClaimRecord {
+            owner: "x".into(),
+            block,
+            machine: machine.into(),
+            host: "h".into(),
+            pid: 0,
+            run: format!("run-{machine}"),
+            at: "t".into(),
+            jobs: vec![block * 2, block * 2 + 1],
+        }
+    }
+
+    /// A `--steal-remote` layout of blocks of 2 under `dir/out`; the layout directory.
+    fn study(dir: &Path) -> std::path::PathBuf {
+        let layout = dir.join("out").join(REL);
+        std::fs::create_dir_all(&layout).unwrap();
+        let l = LayoutFile {
+            format: FORMAT.into(),
+            mode: MODE_REMOTE.into(),
+            block: 2,
+            plan_digest: "p".into(),
+            work_digest: "w".into(),
+            excluded: 0,
+            epoch: None,
+            earlier: Vec::new(),
+            created_by: record(0, "x"),
+        };
+        std::fs::write(
+            layout.join(LayoutFile::FILE),
+            serde_json::to_vec(&l).unwrap(),
+        )
+        .unwrap();
+        layout
+    }
+
+    fn call(dir: &Path, records: &[ClaimRecord]) -> Result<Vec<ClaimAnswer>> {
+        let mut input = Vec::new();
+        for r in records {
+            wire::write_line(&mut input, r).unwrap();
+        }
+        let args = [dir.to_str().unwrap(), "out", REL, "2"].map(str::to_owned);
+        let mut out = Vec::new();
+        claim(&args, &mut input.as_slice(), &mut out)?;
+        Ok(wire::read_lines(&mut out.as_slice()).unwrap())
+    }
+
+    #[test]
+    fn several_claims_in_one_call_are_answered_in_order() {
+        let t = tempfile::tempdir().unwrap();
+        study(t.path());
+        let first = call(t.path(), &[record(5, "y"), record(4, "z")]).unwrap();
+        assert_eq!(
+            first.iter().map(|a| a.won).collect::<Vec<_>>(),
+            [true, true]
+        );
+        let again = call(t.path(), &[record(3, "z"), record(5, "z")]).unwrap();
+        assert!(again[0].won);
+        assert!(!again[1].won);
+        assert_eq!(again[1].holder.as_ref().unwrap().machine, "y");
+    }
+
+    #[test]
+    fn one_refused_claim_refuses_the_call_before_any_is_made() {
+        let t = tempfile::tempdir().unwrap();
+        let layout = study(t.path());
+        std::fs::create_dir_all(layout.join(remote::FENCED_DIR)).unwrap();
+        std::fs::write(layout.join(remote::FENCED_DIR).join("dead"), b"").unwrap();
+        assert!(call(t.path(), &[record(5, "y"), record(4, "dead")]).is_err());
+        assert!(!layout.join("claims/x/5").exists(), "nothing claimed");
+    }
+
+    #[test]
+    fn a_look_counts_the_jobs_a_machine_holds_on_this_disk() {
+        let t = tempfile::tempdir().unwrap();
+        let layout = study(t.path());
+        call(t.path(), &[record(5, "y"), record(4, "y"), record(3, "z")]).unwrap();
+        let args = [t.path().to_str().unwrap(), "out", REL, "y", "open"].map(str::to_owned);
+        let mut out = Vec::new();
+        look(&args, &mut out).unwrap();
+        let seen: StealLook = serde_json::from_slice(&out).unwrap();
+        assert_eq!((seen.held, seen.done, seen.status_age_s), (4, 0, None));
+        assert!(remote::lease_open(&layout));
+    }
 }

@@ -9,14 +9,16 @@
 # weights, `launch -- --steal-remote`, `watch` arranges the steals. Then:
 #   1. every job ok exactly once (merge, and the markers of all hosts together), every row
 #      proven by a claim on its owner's disk naming the machine that wrote it, the fast host
-#      stole from the slow one;
-#   2. a claim race: 3 thieves over ssh and the owner's own run after the same blocks at once:
-#      one winner per block, and each block's claim names it;
+#      stole from the slow one and ran more than its equal share, the slow one less;
+#   2. a claim race: 3 thieves over ssh (each through one `remote-serve session`, as watch
+#      claims) and the owner's own run after the same blocks at once: one winner per block, and
+#      each block's claim names it;
 #   3. the launcher killed mid-steal: the hosts finish what they hold, nothing twice;
 #   4. a thief crashed mid-run, booted and relaunched: it resumes the blocks handed to it,
 #      nothing lost, nothing twice but a job the crash cut between its end (marker) and its
 #      row, which the relaunch rightly runs again;
-#   5. another block size or another mode on a host: the claim is refused, nothing claimed.
+#   5. several claims in one steal-claim call: an answer each, in order; another block size or
+#      another mode on a host: the claim is refused, nothing claimed.
 # Prints "N passed, N failed" last; exits 1 if any failed. Needs root (sshd, namespaces);
 # without it says so LOUDLY and exits 0 with "0 passed, 0 failed, 1 skipped".
 set -uo pipefail
@@ -116,6 +118,10 @@ layout=$(ls -d "$HOSTS"/host1/home/jobsplit/study/out/.jobsplit/steal-* 2>/dev/n
 stolen=$(grep -l '"machine":"fast"' "$layout"/claims/slow/* 2>/dev/null | wc -l)
 check "the fast host stole from the slow one: $stolen claims on slow's disk name fast" test "$stolen" -gt 0
 check "summary.json: the rows are proven by claims" grep -q '"claims"' merged/summary.json
+ran() { awk -F, -v m="$2" 'NR > 1 && $3 == m && $4 == "ok"' "$1" | wc -l; }
+check "balanced: fast ran more than its equal share of 20, slow fewer (fast $(ran merged/results.csv fast), mid $(ran merged/results.csv mid), slow $(ran merged/results.csv slow))" \
+    test "$(ran merged/results.csv fast)" -gt 20 -a "$(ran merged/results.csv slow)" -lt 20
+grep '^arranged steals' "$TMP/w1.out" | sed 's/^/    /'
 echo "    makespan $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s (ideal 60 x 0.4 / 7 = 3.4 s; static 8 s)"
 grep '^stole' "$TMP/w1.out" | sed 's/^/    /' | head -5
 
@@ -130,15 +136,18 @@ for _ in $(seq 100); do
     [[ -n $R && -s $HOSTS/host1/home/jobsplit/race/out/.jobsplit/$R/layout.json ]] && break
     sleep 0.05
 done
-race() { # race THIEF: claims blocks 19..0 of slow for THIEF on host1, prints the won
-    local b
+race() { # race THIEF: claims blocks 19..0 of slow for THIEF on host1 through one session
+    # (remote-serve session, as watch claims: a request a line, 0.1 s apart), prints the won
+    local b rec
     for b in $(seq 19 -1 0); do
-        printf '{"owner":"slow","block":%s,"machine":"%s","host":"x","pid":0,"run":"run-%s","at":"t","jobs":[]}\n' "$b" "$1" "$1" |
-            $SSHHOSTS_SSH host1 "jobsplit/race/.jobsplit-remote/jobsplit-\$(uname -m) remote-serve steal-claim jobsplit/race out .jobsplit/$R 1" \
-                >"$TMP/a-$1-$b" 2>>"$TMP/e-$1"
-        echo "$?" >>"$TMP/x-$1"
-        grep -q '"won":true' "$TMP/a-$1-$b" && echo "$b"
-    done
+        rec=$(printf '{"owner":"slow","block":%s,"machine":"%s","host":"x","pid":0,"run":"run-%s","at":"t","jobs":[]}' "$b" "$1" "$1")
+        printf '{"op":"steal-claim","args":["jobsplit/race","out",".jobsplit/%s","1"],"input":"%s\\n"}\n' "$R" "${rec//\"/\\\"}"
+        sleep 0.1
+    done | $SSHHOSTS_SSH host1 "jobsplit/race/.jobsplit-remote/jobsplit-\$(uname -m) remote-serve session" \
+        >"$TMP/a-$1" 2>"$TMP/e-$1"
+    echo "$?" >"$TMP/x-$1"
+    # The answers come in the order asked: block 19 first.
+    paste <(seq 19 -1 0) "$TMP/a-$1" | grep '\\"won\\":true' | cut -f1
 }
 race t1 >"$TMP/r1" & race t2 >"$TMP/r2" & race t3 >"$TMP/r3" &
 wait
@@ -146,8 +155,8 @@ wait
 claims=$HOSTS/host1/home/jobsplit/race/out/.jobsplit/$R/claims/slow
 dup=$(cat "$TMP"/r[123] | sort | uniq -d | wc -l)
 won=$(cat "$TMP"/r[123] | wc -l)
-answered=$(cat "$TMP"/a-t* | grep -c '"won":')
-check "race: all 60 claim calls answered, exit 0 ($answered answers; $(cat "$TMP"/e-t* | sort | uniq -c | head -3 | tr '\n' ' '))" \
+answered=$(cat "$TMP"/a-t* | grep -c '\\"won\\":')
+check "race: all 60 claims answered in 3 sessions, exit 0 ($answered answers; $(cat "$TMP"/e-t* | sort | uniq -c | head -3 | tr '\n' ' '))" \
     test "$answered" -eq 60 -a -z "$(grep -v '^0$' "$TMP"/x-t*)"
 check "race: the thieves won some blocks and the owner some ($won of 20 to thieves)" test "$won" -gt 0 -a "$won" -lt 20
 check "race: no block won by two thieves" test "$dup" -eq 0
@@ -222,9 +231,16 @@ twice_ok() {
 }
 check "crash: no job ended twice but one cut between its end and its row ($(tr '\n' ' ' <"$TMP/m4-twice" | sed 's/ $//'); cut: $(tr '\n' ' ' <"$TMP/m4-cut"))" twice_ok
 
-# ---- 5. another block size refused on the owner's disk
+# ---- 5. several claims in one call; another block size refused on the owner's disk
 cd "$S" || exit 1
 L=$(basename "$layout")
+holders=$(for b in 0 9; do cat "$layout/claims/slow/$b" | grep -o '"machine":"[^"]*"'; done | tr '\n' ' ')
+for b in 0 9; do
+    printf '{"owner":"slow","block":%s,"machine":"mid","host":"x","pid":0,"run":"r","at":"t","jobs":[]}\n' "$b"
+done | $SSHHOSTS_SSH host1 "jobsplit/study/.jobsplit-remote/jobsplit-\$(uname -m) remote-serve steal-claim jobsplit/study out .jobsplit/$L 2" >"$TMP/m.out" 2>&1
+got=$(grep -o '"won":false,"holder":{[^}]*"machine":"[^"]*"' "$TMP/m.out" | grep -o '"machine":"[^"]*"' | tr '\n' ' ')
+check "two claims in one call: an answer each, in order, both lost to their holders ($got = $holders)" \
+    test "$(wc -l <"$TMP/m.out")" -eq 2 -a "$got" = "$holders"
 before=$(ls "$layout/claims/slow" | wc -l)
 printf '{"owner":"slow","block":999,"machine":"fast","host":"x","pid":0,"run":"r","at":"t","jobs":[]}\n' |
     $SSHHOSTS_SSH host1 "jobsplit/study/.jobsplit-remote/jobsplit-\$(uname -m) remote-serve steal-claim jobsplit/study out .jobsplit/$L 4" >"$TMP/b.out" 2>&1

@@ -8,6 +8,7 @@
 //! has its own layout and claims, under its own plan digest. See docs/balance.md.
 
 pub mod blocks;
+pub mod handout;
 pub mod name;
 pub mod remote;
 pub(crate) mod source;

@@ -57,6 +57,16 @@ pub fn layout_dir(out: &Path, rel: &str) -> Result<PathBuf> {
 /// No such layout, another mode or block size, a fenced machine, or a claim that cannot be
 /// made (one line each).
 pub fn claim_on_disk(dir: &Path, block: u64, record: &ClaimRecord) -> Result<Outcome> {
+    may_claim(dir, block, record)?;
+    Claimer::new(dir.join("claims")).claim(record)
+}
+
+/// Checks, making nothing, that `record`'s block may be claimed on this disk: what
+/// [`claim_on_disk`] refuses, it refuses.
+///
+/// # Errors
+/// As [`claim_on_disk`], but never a failure to claim.
+pub fn may_claim(dir: &Path, block: u64, record: &ClaimRecord) -> Result<()> {
     let file = dir.join(LayoutFile::FILE);
     let layout: LayoutFile = crate::output::claim::read_claim_like(&file).ok_or_else(|| {
         Error::invalid(
@@ -87,7 +97,7 @@ pub fn claim_on_disk(dir: &Path, block: u64, record: &ClaimRecord) -> Result<Out
             "a claim names no machine directory".to_owned(),
         ));
     }
-    Claimer::new(dir.join("claims")).claim(record)
+    Ok(())
 }
 
 fn safe_name(name: &str) -> bool {
