@@ -86,7 +86,7 @@ pub use run::{map, map_with, JobContext, JobError, JobRng, MapOptions};
 pub use splitter::Splitter;
 pub use work::Work;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 
 /// The generator type behind every job's stream (rand_chacha 0.9).
 pub use rand_chacha::ChaCha20Rng;

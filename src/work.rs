@@ -55,11 +55,15 @@ impl Work {
                 s.jobs > 0 && s.first == e.checked_sub(1).map_or(0, |p| epochs[p].end())
             }) && epochs.last().map(EpochSpan::end) == Some(jobs.len());
         if !covered {
-            return Err(Error::usage(format!(
-                "the epochs do not cover the {} jobs of {}",
-                jobs.len(),
-                jobs.path().display()
-            )));
+            return Err(Error::epochs(
+                None,
+                None,
+                format!(
+                    "the epochs do not cover the {} jobs of {}",
+                    jobs.len(),
+                    jobs.path().display()
+                ),
+            ));
         }
         if let Some(t) = &template {
             check_template(&jobs, t)?;
@@ -167,7 +171,7 @@ impl Work {
         match (&self.template, record) {
             (Some(t), record) => t.render_in_slot(index, slot, &record),
             (None, Record::Line(line)) => Ok(line.to_owned()),
-            (None, Record::Json(_)) => Err(Error::invalid(
+            (None, Record::Json(_)) => Err(Error::template(
                 Some(self.jobs.path()),
                 None,
                 "a CSV or JSONL job list needs a command template: set [jobs] command or --cmd",
@@ -178,7 +182,7 @@ impl Work {
 
 fn check_template(jobs: &JobList, template: &Template) -> Result<()> {
     if let (Some(p), Format::Csv | Format::Jsonl) = (template.path_placeholder(), jobs.format()) {
-        return Err(Error::invalid(
+        return Err(Error::template(
             Some(jobs.path()),
             None,
             format!(
@@ -193,7 +197,7 @@ fn check_template(jobs: &JobList, template: &Template) -> Result<()> {
     // Names come from the template and the file: one visible line whatever they hold.
     let first = crate::text::escape(first);
     let fail =
-        |line: Option<u64>, message: String| Err(Error::invalid(Some(jobs.path()), line, message));
+        |line: Option<u64>, message: String| Err(Error::template(Some(jobs.path()), line, message));
     match jobs.format() {
         Format::Lines => fail(
             None,

@@ -132,7 +132,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         _ => None,
     };
     if let (Some(_), Some(t)) = (&worker, work.template()) {
-        bail!(Error::invalid(
+        bail!(Error::template(
             config.path.as_deref(),
             None,
             format!(
@@ -148,7 +148,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         && work.template().is_none()
         && format != crate::input::Format::Lines
     {
-        bail!(Error::invalid(
+        bail!(Error::template(
             Some(work.jobs().path()),
             None,
             format!(
@@ -206,7 +206,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         let matches = plan.plan_digest().hex().starts_with(&hex)
             || (args.follow && plan.epochs().iter().any(grew_from));
         if hex.is_empty() || !matches {
-            bail!(Error::usage(format!(
+            bail!(Error::mismatch(None, None, format!(
                 "the plan digest is {} but --expect-digest says {hex}: the hosts' inputs differ (job list, config, machines or seed)",
                 plan.plan_digest().short()
             )));
@@ -278,7 +278,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         let why = format!("runs each command job in its own directory, but {who} that cannot change directory per job");
         bail!(match args.workdir {
             Some(_) => Error::usage(format!("--workdir job {why}: drop --workdir job")),
-            None => Error::invalid(
+            None => Error::config(
                 config.path.as_deref(),
                 None,
                 format!("[run] workdir = \"job\" {why}: remove workdir (or pass --workdir launch to override it here)"),

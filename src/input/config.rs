@@ -227,7 +227,7 @@ impl Config {
                     ),
                     _ => Ok(v),
                 })
-                .map_err(|m| Error::invalid(Some(path), None, format!("[params] {k}: {m}")))?;
+                .map_err(|m| Error::config(Some(path), None, format!("[params] {k}: {m}")))?;
             params.insert(k, v);
         }
         let mut run = raw.run;
@@ -276,7 +276,7 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
             };
         }
     }
-    Error::invalid(Some(path), line, message)
+    Error::config(Some(path), line, message)
 }
 
 fn toml_to_json(v: &toml::Value) -> std::result::Result<Value, String> {

@@ -140,7 +140,7 @@ fn check(list: &JobList, records: &[EpochRecord], file: &Path) -> Result<()> {
         return Ok(());
     };
     if list.len() < last.span.end() {
-        return Err(Error::invalid(
+        return Err(Error::epochs(
             Some(list.path()),
             None,
             format!(
@@ -157,7 +157,7 @@ fn check(list: &JobList, records: &[EpochRecord], file: &Path) -> Result<()> {
         let bytes = (r.span.first..r.span.end()).map(|i| list.job_bytes(i));
         let digest = list_digest(&previous, r.span, bytes);
         if digest != r.list_digest {
-            return Err(Error::invalid(
+            return Err(Error::epochs(
                 Some(list.path()),
                 list.line_of(r.span.first),
                 format!(
@@ -191,12 +191,12 @@ pub fn read_epochs(file: &Path) -> Result<Option<Vec<EpochRecord>>> {
 fn parse(file: &Path, bytes: &[u8]) -> Result<Vec<EpochRecord>> {
     let whole = memchr::memrchr(b'\n', bytes).map_or(0, |p| p + 1);
     let text = std::str::from_utf8(&bytes[..whole])
-        .map_err(|_| Error::invalid(Some(file), None, "not UTF-8: restore the epochs file"))?;
+        .map_err(|_| Error::epochs(Some(file), None, "not UTF-8: restore the epochs file"))?;
     let mut out: Vec<EpochRecord> = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let lineno = n as u64 + 1;
         let bad = |what: &str| {
-            Error::invalid(
+            Error::epochs(
                 Some(file),
                 Some(lineno),
                 format!("{what}: this file is written by jobsplit run; restore it from the study (never edit it)"),
@@ -235,7 +235,7 @@ fn parse(file: &Path, bytes: &[u8]) -> Result<Vec<EpochRecord>> {
         });
     }
     if whole > 0 && out.is_empty() && !text.starts_with(HEADER) {
-        return Err(Error::invalid(Some(file), Some(1), "not an epochs file"));
+        return Err(Error::epochs(Some(file), Some(1), "not an epochs file"));
     }
     Ok(out)
 }
@@ -292,7 +292,7 @@ pub fn record_epochs(growing: &Growth) -> Result<Recorded> {
     let waited = std::time::Instant::now();
     while !crate::sys::try_lock_exclusive(&file).map_err(io)? {
         if waited.elapsed() > LOCK_PATIENCE {
-            return Err(Error::usage(format!(
+            return Err(Error::locked(format!(
                 "{} stays locked by another run: wait for it, then run again",
                 path.display()
             )));

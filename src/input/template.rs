@@ -106,13 +106,17 @@ impl FromStr for Template {
 
     fn from_str(source: &str) -> Result<Template> {
         let bad = |what: &str| {
-            Error::usage(format!(
-                "command template `{}`: {what} (write `{{{{` or `}}}}` for a literal brace)",
-                crate::text::escape(source)
-            ))
+            Error::template(
+                None,
+                None,
+                format!(
+                    "command template `{}`: {what} (write `{{{{` or `}}}}` for a literal brace)",
+                    crate::text::escape(source)
+                ),
+            )
         };
         if source.contains('\0') {
-            return Err(Error::usage(format!(
+            return Err(Error::template(None, None, format!(
                 "command template `{}` holds a NUL byte, which no shell command can carry: remove it",
                 crate::text::escape(source)
             )));
@@ -236,7 +240,7 @@ impl Template {
                 Part::Path(part) => match record {
                     Record::Line(line) => out.push_str(&quote(&part.of(line))?),
                     Record::Json(_) => {
-                        return Err(Error::usage(format!(
+                        return Err(Error::template(None, None, format!(
                             "job {index}: `{}` is a part of a line read as a path: it needs a lines job list",
                             part.placeholder()
                         )))
@@ -249,7 +253,7 @@ impl Template {
                     }
                     .ok_or_else(|| {
                         let name = crate::text::escape(name);
-                        Error::usage(format!(
+                        Error::template(None, None, format!(
                             "job {index}: the command template names `{{{name}}}` but the record has no field `{name}`"
                         ))
                     })?;
@@ -277,7 +281,11 @@ fn scalar(value: &Value) -> Cow<'_, str> {
 
 fn quote(s: &str) -> Result<Cow<'_, str>> {
     shlex::try_quote(s).map_err(|_| {
-        Error::usage("a job value holds a NUL byte, which a shell command cannot carry")
+        Error::template(
+            None,
+            None,
+            "a job value holds a NUL byte, which a shell command cannot carry",
+        )
     })
 }
 

@@ -95,7 +95,7 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
             let manifest = d.dir.join("manifest.json");
             match &d.manifest.balance {
                 None => {
-                    return Err(Error::invalid(
+                    return Err(Error::mismatch(
                         Some(&manifest),
                         None,
                         format!(
@@ -106,7 +106,7 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
                     ))
                 }
                 Some(b) if b.block != first.block || b.layout != first.layout => {
-                    return Err(Error::invalid(
+                    return Err(Error::mismatch(
                         Some(&manifest),
                         None,
                         format!(
@@ -127,14 +127,14 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
         let layout: LayoutFile =
             serde_json::from_slice(&std::fs::read(&file).map_err(|e| Error::io(&file, e))?)
                 .map_err(|e| {
-                    Error::invalid(
+                    Error::damaged(
                         Some(&file),
                         Some(e.line() as u64),
                         format!("not a jobsplit layout ({e}): restore it"),
                     )
                 })?;
         if layout.plan_digest != plan || layout.block != first.block {
-            return Err(Error::invalid(
+            return Err(Error::damaged(
                 Some(&file),
                 None,
                 format!(
@@ -166,7 +166,7 @@ fn find_layout(group: &[&MachineDir], relative: &str) -> Result<PathBuf> {
             return Ok(dir);
         }
     }
-    Err(Error::invalid(
+    Err(Error::output_dir(
         Some(&group[0].dir),
         None,
         format!(
@@ -211,7 +211,7 @@ fn read_claims(dir: &Path) -> Result<PlanClaims> {
         let at = claims.records.len();
         for &i in &record.jobs {
             if let Some(other) = claims.of_job.insert(i, at) {
-                return Err(Error::invalid(
+                return Err(Error::damaged(
                     Some(&path),
                     None,
                     format!(
@@ -267,7 +267,7 @@ fn check_rows(
             Some(_) => None,
         };
         if let Some(why) = why {
-            return Err(Error::invalid(
+            return Err(Error::damaged(
                 Some(&path),
                 Some(row.line),
                 format!(

@@ -164,7 +164,7 @@ fn is_link(path: &Path) -> bool {
 }
 
 fn link_refused(path: &Path) -> Error {
-    Error::usage(format!(
+    Error::output_dir(None, None, format!(
         "{} is a symbolic link: jobsplit never writes through links; replace it with the file itself (or remove it)",
         path.display()
     ))

@@ -58,7 +58,7 @@ pub fn find(arch: &str, given: &[PathBuf]) -> Result<Binary> {
     let fix = format!(
         "build a static one (`make static`, or `make dist` for {name}) and pass it with --binary, or put {name} beside jobsplit"
     );
-    Err(Error::usage(match refusals.first() {
+    Err(Error::remote(match refusals.first() {
         Some(first) => format!("no usable jobsplit for {arch} hosts: {first}: {fix}"),
         None => format!("no jobsplit binary for {arch} hosts: {fix}"),
     }))

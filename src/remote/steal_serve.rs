@@ -25,15 +25,17 @@ pub struct ClaimAnswer {
 /// `DIR/OUT/LAYOUT/claims/` (link(2) + read-back), answered as a [`ClaimAnswer`].
 pub(crate) fn claim(args: &[String], input: &mut dyn BufRead, out: &mut dyn Write) -> Result<()> {
     let [dir, outdir, layout, block, ..] = args else {
-        return Err(Error::usage("remote-serve steal-claim: too few arguments"));
+        return Err(Error::remote("remote-serve steal-claim: too few arguments"));
     };
     let block: u64 = block
         .parse()
-        .map_err(|_| Error::usage("remote-serve steal-claim: a bad block size"))?;
+        .map_err(|_| Error::remote("remote-serve steal-claim: a bad block size"))?;
     let records: Vec<ClaimRecord> = wire::read_lines(input)
-        .map_err(|e| Error::usage(format!("remote-serve steal-claim: {e}")))?;
+        .map_err(|e| Error::remote(format!("remote-serve steal-claim: {e}")))?;
     let [record] = records.as_slice() else {
-        return Err(Error::usage("remote-serve steal-claim: one claim expected"));
+        return Err(Error::remote(
+            "remote-serve steal-claim: one claim expected",
+        ));
     };
     let layout = remote::layout_dir(&Path::new(dir).join(outdir), layout)?;
     let answer = match remote::claim_on_disk(&layout, block, record)? {
@@ -43,7 +45,7 @@ pub(crate) fn claim(args: &[String], input: &mut dyn BufRead, out: &mut dyn Writ
         },
         Outcome::Lost(holder) => ClaimAnswer { won: false, holder },
     };
-    wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
+    wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))
 }
 
 /// What `steal-look` answers.
@@ -61,7 +63,7 @@ pub struct StealLook {
 /// [`StealLook`].
 pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
     let [dir, outdir, layout, machine, lease, ..] = args else {
-        return Err(Error::usage("remote-serve steal-look: too few arguments"));
+        return Err(Error::remote("remote-serve steal-look: too few arguments"));
     };
     let layout = remote::layout_dir(&Path::new(dir).join(outdir), layout)?;
     if layout.join("claims").is_dir() {
@@ -80,5 +82,5 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
         claimed,
         fenced: remote::fenced(&layout, machine),
     };
-    wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
+    wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))
 }

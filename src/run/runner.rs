@@ -222,7 +222,7 @@ impl<'r> Runner<'r> {
             .num_threads(self.threads())
             .build()
             .map_err(|e| {
-                Error::usage(format!(
+                Error::system(format!(
                     "cannot start {} worker threads ({e}): the machine's process limit is lower; pass fewer --threads",
                     opts.threads
                 ))

@@ -75,7 +75,7 @@ fn one_line(s: &str) -> String {
 /// A header that does not start with [`FIXED`]; `fix` ends the message.
 pub(crate) fn check_header(path: &Path, names: &[String], fix: &str) -> Result<()> {
     if names.len() < FIXED.len() || names[..FIXED.len()] != FIXED {
-        return Err(Error::invalid(
+        return Err(Error::damaged(
             Some(path),
             Some(1),
             format!(

@@ -62,7 +62,7 @@ fn layouts(out: &Path) -> Result<Vec<(PathBuf, LayoutFile)>> {
         }
         let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
         let layout: LayoutFile = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::invalid(
+            Error::damaged(
                 Some(&file),
                 Some(e.line() as u64),
                 format!("not a jobsplit layout ({e}): it is written by `jobsplit run --steal`; restore it"),
@@ -102,7 +102,7 @@ pub fn check_mode(out: &Path, plan: &Plan, steal: Option<u64>, mode: &str) -> Re
         let file = dir.join(LayoutFile::FILE);
         let Some(block) = steal else {
             if layout.work_digest == work {
-                return Err(Error::invalid(
+                return Err(Error::mismatch(
                     Some(&file),
                     None,
                     format!(
@@ -116,7 +116,7 @@ pub fn check_mode(out: &Path, plan: &Plan, steal: Option<u64>, mode: &str) -> Re
         };
         if dir == mine {
             if layout.plan_digest != plan_hex || layout.mode != mode {
-                return Err(Error::invalid(
+                return Err(Error::mismatch(
                     Some(&file),
                     None,
                     format!(
@@ -128,7 +128,7 @@ pub fn check_mode(out: &Path, plan: &Plan, steal: Option<u64>, mode: &str) -> Re
                 ));
             }
             if layout.block != block {
-                return Err(Error::invalid(
+                return Err(Error::mismatch(
                     Some(&file),
                     None,
                     format!(
@@ -140,7 +140,7 @@ pub fn check_mode(out: &Path, plan: &Plan, steal: Option<u64>, mode: &str) -> Re
         } else if layout.work_digest == work || (layout.excluded == 0 && plan.excluded() == 0) {
             // Two plans of one work stealing in one OUT (a stale job list or machines file, or
             // two rescue plans) would each claim the same jobs under their own claims.
-            return Err(Error::invalid(
+            return Err(Error::mismatch(
                 Some(&file),
                 None,
                 format!(
@@ -171,7 +171,7 @@ fn refuse_static_siblings(out: &Path, plan_hex: &str) -> Result<()> {
             continue;
         };
         if m.plan_digest == plan_hex && m.balance.is_none() {
-            return Err(Error::invalid(
+            return Err(Error::mismatch(
                 Some(&dir.join(Manifest::FILE)),
                 None,
                 format!(
