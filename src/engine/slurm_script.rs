@@ -18,20 +18,6 @@ use crate::{Error, Result};
 /// defaults. Relative paths are relative to `workdir` (where the tasks run); the CLI sets
 /// `workdir` to the directory `jobsplit slurm-script` ran in, so paths mean what they meant
 /// on its command line.
-///
-/// # Examples
-///
-/// ```
-/// use jobsplit::engine::SlurmScriptOptions;
-///
-/// let mut opts = SlurmScriptOptions::new(8);
-/// opts.config = Some("study.toml".into());
-/// opts.cpus_per_task = 4;
-/// opts.time = Some("02:00:00".to_owned());
-/// let script = jobsplit::engine::slurm_script(&opts)?;
-/// assert!(script.contains("#SBATCH --array=0-7\n"));
-/// # Ok::<(), jobsplit::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SlurmScriptOptions {
@@ -138,18 +124,6 @@ pub const RESCUE_SH: &str = "rescue.sh";
 ///
 /// The output is the same for the same options (no dates, no host names).
 ///
-/// # Examples
-///
-/// ```
-/// use jobsplit::engine::{slurm_files, SlurmScriptOptions};
-///
-/// let mut opts = SlurmScriptOptions::new(4);
-/// opts.jobs = Some("jobs.txt".into());
-/// let names: Vec<_> = slurm_files(&opts)?.into_iter().map(|(name, _)| name).collect();
-/// assert_eq!(names, ["array.sbatch", "merge.sbatch", "submit.sh", "rescue.sbatch", "rescue.sh"]);
-/// # Ok::<(), jobsplit::Error>(())
-/// ```
-///
 /// # Errors
 ///
 /// A usage error naming the option when the options cannot make a working script: no shard,
@@ -172,6 +146,7 @@ pub fn slurm_files(opts: &SlurmScriptOptions) -> Result<Vec<(&'static str, Strin
 /// # Errors
 ///
 /// As [`slurm_files`].
+#[cfg(test)]
 pub fn slurm_script(opts: &SlurmScriptOptions) -> Result<String> {
     Ok(Resolved::new(opts)?.array())
 }
@@ -181,6 +156,7 @@ pub fn slurm_script(opts: &SlurmScriptOptions) -> Result<String> {
 /// # Errors
 ///
 /// As [`slurm_files`].
+#[cfg(test)]
 pub fn merge_script(opts: &SlurmScriptOptions) -> Result<String> {
     Ok(Resolved::new(opts)?.merge())
 }

@@ -24,7 +24,7 @@ pub use payload::Payload;
 pub use payload_check::{payload_warning, payloads};
 pub use serve::serve;
 pub use ship::{launch, Host, LaunchError, LaunchPlan, Launched};
-pub use ssh::{Failure, Ssh, SSH_ENV};
+pub use ssh::{Failure, Ssh};
 
 /// The payload digest given to a launched run (64 hex digits), if this process is one.
 pub(crate) fn payload_of_this_run() -> Option<String> {

@@ -2,7 +2,7 @@
 //! refuses with one line naming the file and line, exit 2, and the file and the whole output
 //! directory are left byte for byte as they were.
 
-use jobsplit::output::results::ResultsWriter;
+use jobsplit::testing::ResultsWriter;
 
 use crate::harness::{files_under, row, text, Study};
 

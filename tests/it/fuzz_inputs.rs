@@ -11,9 +11,10 @@ use std::path::Path;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
 
-use jobsplit::input::{parse_machines, Config, Format, JobList, Machine, Record, Template};
-use jobsplit::plan::Plan;
+use jobsplit::testing::{parse_machines, Config, Record};
+use jobsplit::Plan;
 use jobsplit::Work;
+use jobsplit::{Format, JobList, Machine, Template};
 
 /// Cases per parser: `JOBSPLIT_FUZZ_CASES`, else `default`.
 pub(crate) fn cases(default: u32) -> u32 {
@@ -204,7 +205,7 @@ fn fuzz_machines_file() {
                     prop_assert!(m.weight_micro >= 1 && (1..=1 << 20).contains(&m.cores));
                     prop_assert!(!m.name.chars().any(char::is_control), "{:?}", m.name);
                 }
-                let plan = Plan::new(jobsplit::plan::Digest([7; 32]), 1000, b"", machines, &[]);
+                let plan = Plan::new(jobsplit::Digest([7; 32]), 1000, b"", machines, &[]);
                 prop_assert!(plan.is_ok(), "{:?}", plan.err());
                 Ok(())
             }

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jobsplit::merge::{load_rescue, merge, status, MergeOptions};
-use jobsplit::model::Stream;
-use jobsplit::model::Tally;
-use jobsplit::model::{RunState, Status};
-use jobsplit::output::log::LogWriter;
-use jobsplit::output::manifest::Manifest;
-use jobsplit::output::results::{ResultRow, ResultsWriter};
+use jobsplit::testing::LogWriter;
+use jobsplit::testing::Manifest;
+use jobsplit::testing::Stream;
+use jobsplit::testing::Tally;
+use jobsplit::testing::{load_rescue, merge, status, MergeOptions};
+use jobsplit::testing::{ResultRow, ResultsWriter};
+use jobsplit::testing::{RunState, Status};
 
 const WORK: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const PLAN: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -109,8 +109,8 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
         excluded: 0,
         version: "test".into(),
         hostname: d.name.into(),
-        started_at: jobsplit::output::rfc3339(start),
-        ended_at: Some(jobsplit::output::rfc3339(end)),
+        started_at: jobsplit::testing::rfc3339(start),
+        ended_at: Some(jobsplit::testing::rfc3339(end)),
         state: RunState::Finished,
         counts: Tally {
             ok: count(Status::Ok),
@@ -241,7 +241,7 @@ fn ok_beats_failure_latest_beats_earlier_and_columns_unite() {
     assert!(!report.all_ok());
     let missing = std::fs::read_to_string(out.join("missing.txt")).unwrap();
     assert_eq!(missing, "1\n2\n5\n");
-    let on_disk = jobsplit::merge::Summary::read(&out).unwrap();
+    let on_disk = jobsplit::testing::Summary::read(&out).unwrap();
     assert_eq!(&on_disk, s);
     assert!(
         report.render_table().contains("6 jobs, 3 ok"),

@@ -20,7 +20,7 @@ use crate::model::Status;
 ///
 /// # Examples
 /// ```no_run
-/// use jobsplit::output::results::ResultsReader;
+/// use jobsplit::testing::ResultsReader;
 ///
 /// let mut r = ResultsReader::open("out/ws1/results.csv".as_ref())?;
 /// while let Some(row) = r.next_row()? {
