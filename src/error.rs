@@ -292,3 +292,29 @@ fn io_message(e: &io::Error) -> String {
         _ => e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kind_is_the_constructors_and_a_stopped_run_keeps_its_causes() {
+        let full = Error::io("r.csv", io::Error::from_raw_os_error(libc::ENOSPC));
+        assert_eq!(full.kind(), ErrorKind::Io);
+        let stopped = full.stopped(Path::new("out/ws1"));
+        assert_eq!(stopped.kind(), ErrorKind::Io);
+        assert!(stopped.is_disk_full());
+        let locked = Error::locked("another run").stopped(Path::new("out/ws1"));
+        assert_eq!(locked.kind(), ErrorKind::Locked);
+        let e = Error::machines(Some(Path::new("m.json")), Some(3), "bad weight");
+        assert_eq!(
+            (e.kind(), e.to_string().as_str()),
+            (ErrorKind::Machines, "m.json:3: bad weight")
+        );
+        assert_eq!(Error::usage("x").kind(), ErrorKind::Usage);
+        let internal = Error::Internal {
+            message: "x".into(),
+        };
+        assert_eq!(internal.kind(), ErrorKind::Internal);
+    }
+}

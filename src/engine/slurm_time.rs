@@ -176,7 +176,9 @@ mod tests {
     }
 
     fn refused(text: &str) -> String {
-        slurm_time("--time", text).unwrap_err().to_string()
+        let e = slurm_time("--time", text).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Usage, "{e}");
+        e.to_string()
     }
 
     #[test]

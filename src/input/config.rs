@@ -381,7 +381,9 @@ capture = "last-line"
                 "[params] x: holds a NUL byte",
             ),
         ] {
-            let e = parse(text).unwrap_err().to_string();
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Config, "{text}: {e}");
+            let e = e.to_string();
             assert!(e.starts_with("cfg/jobsplit.toml:"), "{text}: {e}");
             assert!(e.contains(needle), "{text}: {e}");
         }

@@ -336,7 +336,10 @@ mod tests {
         let bad = format!("{HEADER}\n0 0 5 {d}\n1 4 2 {d}\n");
         let e = parse(p, bad.as_bytes()).unwrap_err().to_string();
         assert!(e.contains("j.epochs:3"), "{e}");
-        assert!(parse(p, b"nope\n").is_err());
+        assert_eq!(
+            parse(p, b"nope\n").unwrap_err().kind(),
+            crate::ErrorKind::Epochs
+        );
         assert_eq!(lines(&r, 0), format!("0 0 5 {d}\n"));
     }
 }

@@ -313,7 +313,9 @@ mod tests {
     }
 
     fn err(text: &str) -> String {
-        parse(text).unwrap_err().to_string()
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Machines, "{e}");
+        e.to_string()
     }
 
     #[test]

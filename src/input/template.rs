@@ -351,11 +351,9 @@ mod tests {
         let t: Template = "run {a} {b}".parse().unwrap();
         let r = Record::Json(json!({"a": 1}));
         assert_eq!(t.missing_field(&r), Some("b"));
-        assert!(t
-            .render(7, &r)
-            .unwrap_err()
-            .to_string()
-            .contains("no field `b`"));
+        let e = t.render(7, &r).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Template);
+        assert!(e.to_string().contains("no field `b`"));
     }
 
     #[test]

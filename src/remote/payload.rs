@@ -257,6 +257,7 @@ mod tests {
         .unwrap();
         assert_ne!(changed.digest, p.digest);
         let err = Payload::gather(root, &[], &["nope*".into()]).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Config, "{err}");
         assert!(err.to_string().contains("matches nothing"), "{err}");
         let err = Payload::gather(root, &[], &["../x".into()]).unwrap_err();
         assert!(err.to_string().contains("not a path inside"), "{err}");

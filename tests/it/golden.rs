@@ -526,7 +526,8 @@ fn jsonl_lines_serde_json_refuses_are_errors_not_panics() {
             Format::Jsonl,
             format!("1\n{line}\n").into_bytes(),
         );
-        assert!(list.is_err(), "{line} was accepted");
+        let e = list.err().unwrap_or_else(|| panic!("{line} was accepted"));
+        assert_eq!(e.kind(), jobsplit::ErrorKind::JobList, "{line}: {e}");
     }
     let list =
         JobList::from_bytes(Path::new("jobs.jsonl"), Format::Jsonl, ok.into_bytes()).unwrap();

@@ -117,8 +117,9 @@ fn a_file_that_is_not_gzip_reads_as_nothing_with_a_warning_and_is_never_truncate
     let (got, warning) = lines_of(&path);
     assert!(got.is_empty());
     assert!(warning.is_some());
-    let e = LogWriter::open(&path).unwrap_err().to_string();
-    assert!(e.contains("not a gzip file"), "{e}");
+    let e = LogWriter::open(&path).unwrap_err();
+    assert_eq!(e.kind(), jobsplit::ErrorKind::Damaged, "{e}");
+    assert!(e.to_string().contains("not a gzip file"), "{e}");
     assert_eq!(std::fs::read(&path).unwrap(), b"plain text\n");
 }
 

@@ -339,8 +339,9 @@ mod tests {
 
     #[test]
     fn not_a_results_file() {
-        let e = read_all(b"a,b,c\n1,2,3\n", false).unwrap_err().to_string();
-        assert!(e.contains("not a jobsplit results file"), "{e}");
+        let e = read_all(b"a,b,c\n1,2,3\n", false).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Damaged, "{e}");
+        assert!(e.to_string().contains("not a jobsplit results file"), "{e}");
     }
 
     #[test]
