@@ -261,10 +261,7 @@ impl Error {
     pub fn is_disk_full(&self) -> bool {
         match self {
             Error::Io { source, .. } => {
-                matches!(
-                    source.raw_os_error(),
-                    Some(libc::ENOSPC) | Some(libc::EDQUOT)
-                )
+                matches!(source.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT))
             }
             Error::Stopped { source, .. } => source.is_disk_full(),
             _ => false,
@@ -285,7 +282,7 @@ fn io_message(e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::NotFound => "no such file or directory (check the path)".to_owned(),
         io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ if matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)) => {
+        _ if matches!(e.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT)) => {
             "no space left on the device (free some space, then rerun: finished jobs are kept)"
                 .to_owned()
         }

@@ -95,6 +95,9 @@ impl Work {
     }
 
     /// The work digest W (W_last of a list that grew).
+    ///
+    /// # Panics
+    /// Never: every work has an epoch (`Work::new` makes one, `Work::with_epochs` refuses none).
     pub fn digest(&self) -> Digest {
         self.epochs.last().expect("a work has an epoch").1
     }

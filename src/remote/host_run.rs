@@ -22,6 +22,7 @@ pub const PAYLOAD_ENV: &str = "JOBSPLIT_PAYLOAD";
 /// What `start` found or did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
+#[allow(clippy::enum_variant_names)] // `Started::Started` is the wire's `"state": "started"`
 pub enum Started {
     /// A run was started (`resumed`: the directory held an earlier run of the plan).
     Started {
