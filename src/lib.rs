@@ -81,6 +81,9 @@
 //! The runner, the file formats, merge and the cluster engines are not public: they are the
 //! `jobsplit` command's, reached through its command line (or [`Splitter`]).
 #![deny(missing_docs)]
+// Without the command line (feature `cli` off), the runner's, merge's and the engines' parts
+// that only the command uses are built but unused.
+#![cfg_attr(not(feature = "cli"), allow(dead_code, unused_imports))]
 
 #[cfg(feature = "cli")]
 mod cli;

@@ -249,12 +249,12 @@ impl fmt::Display for Detected {
 /// The shard this process runs, read from the environment of a batch engine's array task;
 /// `Ok(None)` outside one.
 ///
-/// This is [`detect_engine`] without the details; see it for the rules.
+/// This is `detect_engine` without the details; see it for the rules.
 ///
 /// # Errors
 ///
 /// A usage error naming the variables and their values when the environment is inconsistent;
-/// see [`detect_engine`].
+/// see `detect_engine`.
 pub fn detect(
     env: &dyn Fn(&str) -> Option<String>,
     shard_count: Option<u64>,

@@ -14,7 +14,7 @@ pub const MAX_SHARDS: u64 = 1_000_000;
 ///
 /// On an engine (a Slurm job array, a Kubernetes Indexed Job, or any scheduler through
 /// `--shard I/N`) the plan is made for `count` equal machines named by
-/// [`shard_machine_name`] (`shard-0` .. `shard-{N-1}`, weight 1, cores 1), so every task
+/// `shard_machine_name` (`shard-0` .. `shard-{N-1}`, weight 1, cores 1), so every task
 /// computes the same plan digest wherever it lands; the task with index `I` runs the share of
 /// machine `shard-I` and writes to `OUT/shard-I/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

@@ -35,7 +35,7 @@ pub struct EpochRecord {
 /// What to do with jobs after the last recorded epoch.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Grow {
-    /// Make the finished pending jobs a new epoch (to be recorded by [`record_epochs`]): `run`.
+    /// Make the finished pending jobs a new epoch (to be recorded by `record_epochs`): `run`.
     pub pending: bool,
     /// Without an epochs file: epoch 0's length, from an earlier run's output (its manifest),
     /// when the list now holds more jobs.

@@ -51,7 +51,7 @@ pub fn input_column(field: &str) -> String {
 /// starting with `input_` or `result_`, gets `result_` in front (`index` -> `result_index`,
 /// `input_x` -> `result_input_x`, `result_index` -> `result_result_index`); any other keeps its
 /// name. No two fields share a column and no field takes a fixed or input column: removing one
-/// `result_` from a prefixed column gives its field back ([`field_name`]).
+/// `result_` from a prefixed column gives its field back (`field_name`).
 pub fn column_name(field: &str) -> String {
     let reserved = super::FIXED.contains(&field)
         || field.starts_with(RESULT_PREFIX)

@@ -42,7 +42,7 @@ pub struct ResultRow {
     pub duration: Duration,
     /// Why it did not succeed.
     pub error: Option<String>,
-    /// The job's inputs, by column name (`input`, `input_<field>`; see [`super::input_column`]).
+    /// The job's inputs, by column name (`input`, `input_<field>`; see `input_column`).
     pub inputs: Vec<(String, String)>,
     /// The shell command the attempt ran, for a command job.
     pub command: Option<String>,
