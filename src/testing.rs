@@ -12,7 +12,7 @@ pub use crate::output::results::{
     column_name, ColumnKind, ResultRow, ResultsReader, ResultsWriter,
 };
 pub use crate::output::rfc3339;
-pub use crate::plan::{bounded, keystream, ALGORITHM};
+pub use crate::plan::{bounded, keystream, JobKeyer, ALGORITHM};
 pub use crate::run::{
     item_bytes, Attempt, Cancel, Control, Executor, Exit, JobSpec, Resume, RunOptions, Runner,
 };

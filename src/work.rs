@@ -147,7 +147,8 @@ impl Work {
         &self.shared
     }
 
-    /// A keyer for this work's job keys.
+    /// A keyer for this work's job keys (for the golden tests: [`Work::key`] is the API).
+    #[doc(hidden)]
     pub fn keyer(&self) -> JobKeyer {
         JobKeyer::new(&self.shared, self.seed_bytes())
     }
@@ -169,7 +170,7 @@ impl Work {
     ///
     /// # Errors
     /// As [`Work::command`].
-    pub fn command_in_slot(&self, index: u64, slot: u64) -> Result<String> {
+    pub(crate) fn command_in_slot(&self, index: u64, slot: u64) -> Result<String> {
         let record = self.jobs.record(index);
         match (&self.template, record) {
             (Some(t), record) => t.render_in_slot(index, slot, &record),

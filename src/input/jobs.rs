@@ -254,7 +254,7 @@ impl JobList {
     ///
     /// # Errors
     /// The first such job, with its line.
-    pub fn check_nul(&self, template: Option<&super::Template>) -> Result<()> {
+    pub(crate) fn check_nul(&self, template: Option<&super::Template>) -> Result<()> {
         // A NUL is a 0 byte, or `\u0000` in JSON: most lists have neither.
         let maybe = memchr::memchr(0, &self.data).is_some()
             || (self.format == Format::Jsonl

@@ -65,7 +65,7 @@ impl Machine {
     }
 
     /// True if `hostname` (or its first label) names this machine.
-    pub fn matches_host(&self, hostname: &str) -> bool {
+    pub(crate) fn matches_host(&self, hostname: &str) -> bool {
         let short = hostname.split('.').next().unwrap_or(hostname);
         self.hosts
             .iter()

@@ -185,7 +185,7 @@ impl Template {
     }
 
     /// True if the template puts in the whole job (`{}`) or a path part of it (`{.}`...).
-    pub fn uses_whole(&self) -> bool {
+    pub(crate) fn uses_whole(&self) -> bool {
         self.parts
             .iter()
             .any(|p| matches!(p, Part::Whole | Part::Path(_)))
@@ -193,7 +193,7 @@ impl Template {
 
     /// The first path placeholder (`{.}`, `{/}`, `{//}`, `{/.}`) the template uses, if any:
     /// they apply to lines, not records.
-    pub fn path_placeholder(&self) -> Option<&'static str> {
+    pub(crate) fn path_placeholder(&self) -> Option<&'static str> {
         self.parts.iter().find_map(|p| match p {
             Part::Path(part) => Some(part.placeholder()),
             _ => None,
@@ -201,7 +201,7 @@ impl Template {
     }
 
     /// The record fields the template names, in order of appearance.
-    pub fn fields(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn fields(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
             Part::Field(name) => Some(name.as_str()),
             _ => None,
@@ -229,7 +229,12 @@ impl Template {
     ///
     /// # Errors
     /// As [`Template::render`]; a path placeholder on a record is an error too.
-    pub fn render_in_slot(&self, index: u64, slot: u64, record: &Record<'_>) -> Result<String> {
+    pub(crate) fn render_in_slot(
+        &self,
+        index: u64,
+        slot: u64,
+        record: &Record<'_>,
+    ) -> Result<String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
