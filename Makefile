@@ -5,10 +5,11 @@ CARGO ?= cargo
 # Statically linked on Linux (.cargo/config.toml): the binary every host gets.
 JOBSPLIT := target/release/jobsplit
 AARCH64_TARGET := aarch64-unknown-linux-musl
+AARCH64_TARGET_DIR ?= target
 DIST := target/dist
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps wheel test-python test-browser test-slurm test-gridengine test-multihost test-remote test-remote-steal static dist test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python bench-remote clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps wheel test-python test-browser test-slurm test-gridengine test-multihost test-remote test-remote-steal static dist aarch64-build test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python bench-remote clean
 
 all: build
 
@@ -67,11 +68,10 @@ test-python: test-deps wheel
 
 ## test-browser: the report page in a real headless chromium (Debian's, installed when missing
 ## and root; a missing browser fails: JOBSPLIT_REQUIRE_BROWSER=1); screenshot in target/report-browser/
-test-browser:
+test-browser: build
 	command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || true
 	python3 -c "import websocket" >/dev/null 2>&1 || python3 -m pip install -q websocket-client
-	$(CARGO) build
-	JOBSPLIT_REQUIRE_BROWSER=1 python3 tests/browser/report_test.py target/debug/jobsplit
+	JOBSPLIT_REQUIRE_BROWSER=1 python3 tests/browser/report_test.py $(JOBSPLIT)
 
 ## static: the release binary, statically linked (.cargo/config.toml), checked: an ELF with no
 ## interpreter or shared library that runs in an empty root
@@ -81,15 +81,19 @@ static: build
 ## dist: the binaries to copy to hosts, target/dist/jobsplit-x86_64-linux (static glibc, the
 ## release build) and target/dist/jobsplit-aarch64-linux (musl, linked by rust-lld: no C
 ## cross-compiler), each checked static and run (aarch64 under qemu-user), with its .sha256
-dist: build
-	@[ "$$(uname -sm)" = "Linux x86_64" ] || { echo "make dist builds on x86_64 Linux" >&2; exit 2; }
-	rustup target list --installed | grep -qx $(AARCH64_TARGET) || rustup target add $(AARCH64_TARGET)
-	$(CARGO) build --release --target $(AARCH64_TARGET)
+dist: build aarch64-build
 	mkdir -p $(DIST)
 	cp $(JOBSPLIT) $(DIST)/jobsplit-x86_64-linux
-	cp target/$(AARCH64_TARGET)/release/jobsplit $(DIST)/jobsplit-aarch64-linux
+	cp $(AARCH64_TARGET_DIR)/$(AARCH64_TARGET)/release/jobsplit $(DIST)/jobsplit-aarch64-linux
 	cd $(DIST) && for f in jobsplit-x86_64-linux jobsplit-aarch64-linux; do sha256sum $$f > $$f.sha256; done
 	JOBSPLIT_REQUIRE_DIST=1 $(CARGO) test --test it static_binary::dist_binaries
+
+## aarch64-build: the aarch64 release build alone, in $(AARCH64_TARGET_DIR) (CI builds it in a
+## target directory of its own, so that it can run beside the other steps' cargo)
+aarch64-build:
+	@[ "$$(uname -sm)" = "Linux x86_64" ] || { echo "make dist builds on x86_64 Linux" >&2; exit 2; }
+	rustup target list --installed | grep -qx $(AARCH64_TARGET) || rustup target add $(AARCH64_TARGET)
+	CARGO_TARGET_DIR=$(AARCH64_TARGET_DIR) $(CARGO) build --release --target $(AARCH64_TARGET)
 
 ## test-aarch64: the aarch64 build under qemu-user (Debian's qemu-user-static, installed when
 ## missing and root) computes what x86_64 computes, byte for byte: golden split-v1 plans, keys

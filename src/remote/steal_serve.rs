@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::wire;
 use crate::error::{Error, Result};
-use crate::run::steal::claim::{claimed_blocks, ClaimRecord, Outcome};
+use crate::output::claim::{claimed_blocks, ClaimRecord, Outcome};
 use crate::run::steal::remote;
 
 /// The answer of `steal-claim`.
@@ -71,12 +71,11 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
     }
     let mut claimed = claimed_blocks(&layout.join("claims"), machine);
     claimed.sort_unstable();
-    let layout_file = layout.join(crate::run::steal::layout::LayoutFile::FILE);
-    let mode = crate::run::steal::claim::read_claim_like::<crate::run::steal::layout::LayoutFile>(
-        &layout_file,
-    )
-    .map(|l| l.mode)
-    .unwrap_or_default();
+    let layout_file = layout.join(crate::output::layout::LayoutFile::FILE);
+    let mode =
+        crate::output::claim::read_claim_like::<crate::output::layout::LayoutFile>(&layout_file)
+            .map(|l| l.mode)
+            .unwrap_or_default();
     let answer = StealLook {
         mode,
         claimed,
