@@ -54,42 +54,76 @@
 //!
 //! **Across machines**: `Splitter::new(items).main(|ctx, item| ...)` (feature `cli`, on by
 //! default) turns a program into a jobsplit binary with the whole command line: every host
-//! computes the same plan ([`plan::Plan`]), runs its share with resume, progress, CSV results
-//! and compressed logs, and `merge` joins the hosts' outputs.
+//! computes the same plan ([`Plan`]), runs its share with resume, progress, CSV results and
+//! compressed logs, and `merge` joins the hosts' outputs.
 //!
-//! The building blocks are public too: [`input`] (job lists, machines, config), [`Work`] (the
-//! work digest and job keys), [`plan`] (split-v1), [`run`] (the runner and its executors),
-//! [`output`] (results.csv, log.gz, manifests), [`merge`] and [`engine`] (Slurm, Kubernetes).
+//! **The plan in-process.** [`Work`] binds a [`JobList`] (and a [`Template`], parameters and
+//! seed) and computes its work digest and job keys; [`Plan::new`] over [`Machine`]s (say from
+//! [`load_machines`]) gives every machine's share, exactly as `jobsplit plan` does on every host
+//! (docs/split-v1.md).
+//!
+//! ```
+//! use std::path::Path;
+//! use jobsplit::{Format, JobList, Machine, Plan, Work};
+//!
+//! let list = JobList::from_bytes(Path::new("jobs.txt"), Format::Lines, b"a\nb\nc\n".to_vec())?;
+//! let work = Work::new(list, None, Default::default(), Some("2026".into()))?;
+//! let machines = vec![Machine::new("ws1", 1.0, 4)?, Machine::new("ws2", 2.0, 4)?];
+//! let plan = Plan::new(work.digest(), work.len(), work.seed_bytes(), machines, &[])?;
+//! assert_eq!(plan.share(0).len() + plan.share(1).len(), 3);
+//! # Ok::<(), jobsplit::Error>(())
+//! ```
+//!
+//! **Errors.** Every fallible call returns [`Error`], whose message is one line naming the
+//! file, line and fix, and whose [`Error::kind`] ([`ErrorKind`]) says what kind of thing went
+//! wrong, for code (and tests) that act on it rather than on the words.
+//!
+//! The runner, the file formats, merge and the cluster engines are not public: they are the
+//! `jobsplit` command's, reached through its command line (or [`Splitter`]).
 #![deny(missing_docs)]
+// Without the command line (feature `cli` off), the runner's, merge's and the engines' parts
+// that only the command uses are built but unused.
+#![cfg_attr(not(feature = "cli"), allow(dead_code, unused_imports))]
 
 #[cfg(feature = "cli")]
-pub mod cli;
-pub mod engine;
+mod cli;
+mod engine;
 mod error;
-pub mod input;
-pub mod merge;
-pub mod model;
-pub mod output;
+#[cfg(test)]
+mod examples_tests;
+mod input;
+mod merge;
+mod model;
+mod output;
 mod paths;
-pub mod plan;
-pub mod remote;
-pub mod report;
-pub mod run;
+mod plan;
+mod remote;
+mod report;
+mod run;
 #[cfg(feature = "cli")]
 mod splitter;
 mod sys;
+#[doc(hidden)]
+pub mod testing;
 mod text;
 mod work;
 
-pub use run::{map, map_with, JobContext, JobError, JobRng, MapOptions};
+pub use error::{Error, ErrorKind, Result};
+pub use input::{load_machines, Format, JobList, Machine, Template};
+pub use plan::{Digest, EpochPlan, EpochSpan, JobKey, Plan};
+pub use run::{map, map_with, JobContext, JobError, JobRng, LogFn, MapOptions, ProgressFn};
 #[cfg(feature = "cli")]
 pub use splitter::Splitter;
 pub use work::Work;
-
-pub use error::{Error, Result};
 
 /// The generator type behind every job's stream (rand_chacha 0.9).
 pub use rand_chacha::ChaCha20Rng;
 /// The generator traits `JobRng` implements (rand_core 0.9, the version rand 0.9 uses): `use
 /// jobsplit::rand_core::RngCore;` draws numbers with no rand dependency of one's own.
 pub use rand_core;
+
+/// The `jobsplit` command line: what the `jobsplit` binary runs. Not API (the binary's own
+/// entry point); a program of one's own uses [`Splitter`].
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub use cli::main as cli_main;

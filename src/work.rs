@@ -55,11 +55,15 @@ impl Work {
                 s.jobs > 0 && s.first == e.checked_sub(1).map_or(0, |p| epochs[p].end())
             }) && epochs.last().map(EpochSpan::end) == Some(jobs.len());
         if !covered {
-            return Err(Error::usage(format!(
-                "the epochs do not cover the {} jobs of {}",
-                jobs.len(),
-                jobs.path().display()
-            )));
+            return Err(Error::epochs(
+                None,
+                None,
+                format!(
+                    "the epochs do not cover the {} jobs of {}",
+                    jobs.len(),
+                    jobs.path().display()
+                ),
+            ));
         }
         if let Some(t) = &template {
             check_template(&jobs, t)?;
@@ -91,6 +95,9 @@ impl Work {
     }
 
     /// The work digest W (W_last of a list that grew).
+    ///
+    /// # Panics
+    /// Never: every work has an epoch (`Work::new` makes one, `Work::with_epochs` refuses none).
     pub fn digest(&self) -> Digest {
         self.epochs.last().expect("a work has an epoch").1
     }
@@ -140,7 +147,8 @@ impl Work {
         &self.shared
     }
 
-    /// A keyer for this work's job keys.
+    /// A keyer for this work's job keys (for the golden tests: [`Work::key`] is the API).
+    #[doc(hidden)]
     pub fn keyer(&self) -> JobKeyer {
         JobKeyer::new(&self.shared, self.seed_bytes())
     }
@@ -162,12 +170,12 @@ impl Work {
     ///
     /// # Errors
     /// As [`Work::command`].
-    pub fn command_in_slot(&self, index: u64, slot: u64) -> Result<String> {
+    pub(crate) fn command_in_slot(&self, index: u64, slot: u64) -> Result<String> {
         let record = self.jobs.record(index);
         match (&self.template, record) {
             (Some(t), record) => t.render_in_slot(index, slot, &record),
             (None, Record::Line(line)) => Ok(line.to_owned()),
-            (None, Record::Json(_)) => Err(Error::invalid(
+            (None, Record::Json(_)) => Err(Error::template(
                 Some(self.jobs.path()),
                 None,
                 "a CSV or JSONL job list needs a command template: set [jobs] command or --cmd",
@@ -178,7 +186,7 @@ impl Work {
 
 fn check_template(jobs: &JobList, template: &Template) -> Result<()> {
     if let (Some(p), Format::Csv | Format::Jsonl) = (template.path_placeholder(), jobs.format()) {
-        return Err(Error::invalid(
+        return Err(Error::template(
             Some(jobs.path()),
             None,
             format!(
@@ -193,7 +201,7 @@ fn check_template(jobs: &JobList, template: &Template) -> Result<()> {
     // Names come from the template and the file: one visible line whatever they hold.
     let first = crate::text::escape(first);
     let fail =
-        |line: Option<u64>, message: String| Err(Error::invalid(Some(jobs.path()), line, message));
+        |line: Option<u64>, message: String| Err(Error::template(Some(jobs.path()), line, message));
     match jobs.format() {
         Format::Lines => fail(
             None,

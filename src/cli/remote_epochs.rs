@@ -31,7 +31,7 @@ pub(super) fn record(args: &RemoteArgs) -> Result<bool> {
         }
     }
     Err(
-        crate::Error::usage("other runs keep recording epochs of this job list: launch again")
+        crate::Error::locked("other runs keep recording epochs of this job list: launch again")
             .into(),
     )
 }

@@ -60,7 +60,7 @@ pub(super) fn out_dir(out: &Path) -> PathBuf {
 pub(super) fn write_files(machines: &Path, merged: &Path, dead: &[String]) -> Result<Vec<PathBuf>> {
     let text = std::fs::read_to_string(machines).map_err(|e| Error::io(machines, e))?;
     let mut entries: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-        .map_err(|e| Error::invalid(Some(machines), None, e.to_string()))?;
+        .map_err(|e| Error::machines(Some(machines), None, e.to_string()))?;
     entries.retain(|name, _| !dead.contains(name));
     let target = merged.join(MACHINES_FILE);
     let mut json = serde_json::to_string_pretty(&entries)?;

@@ -20,6 +20,7 @@ pub(crate) fn run(args: &ReportArgs) -> Result<u8> {
     if let Some(out) = &args.out {
         if out.is_dir() {
             return Err(crate::Error::invalid(
+                crate::ErrorKind::Usage,
                 Some(out),
                 None,
                 "is a directory: pass a file name to -o, such as report.html",

@@ -73,11 +73,11 @@ pub(crate) fn work(
     let template = match (&args.command, &config.jobs.command) {
         (Some(flag), _) => Some(
             flag.parse::<Template>()
-                .map_err(|e| Error::usage(format!("--cmd: {e}")))?,
+                .map_err(|e| Error::template(None, None, format!("--cmd: {e}")))?,
         ),
         // From the config: the message names the file and the key.
         (None, Some(text)) => Some(text.parse::<Template>().map_err(|e| {
-            Error::invalid(config.path.as_deref(), None, format!("[jobs] command: {e}"))
+            Error::template(config.path.as_deref(), None, format!("[jobs] command: {e}"))
         })?),
         (None, None) => None,
     };
@@ -200,7 +200,7 @@ pub(crate) fn rescue_study(
     }
     let study = study_with(args, machines, &rescue.excluded(), source, Grow::default())?;
     if rescue.work_digest != study.plan.work_digest().hex() {
-        return Err(Error::usage(format!(
+        return Err(Error::mismatch(None, None, format!(
             "{} is the merge of work {} but these inputs are work {}: rescue with the same job list, config and seed",
             crate::text::escape(&dir.display().to_string()),
             crate::text::short(&rescue.work_digest),

@@ -93,7 +93,7 @@ fn prepare(
             Recorded::Done => return Ok(Some(settings)),
             Recorded::Raced if tries < 5 => tries += 1,
             Recorded::Raced => {
-                return Err(crate::Error::usage(
+                return Err(crate::Error::locked(
                     "other runs keep recording epochs of this job list: run again",
                 )
                 .into())
@@ -200,7 +200,7 @@ fn execute(
                         );
                     }),
                 )
-                .map_err(|e| crate::Error::usage(format!("cannot start the notifier ({e})")))?,
+                .map_err(|e| crate::Error::system(format!("cannot start the notifier ({e})")))?,
             ),
             None => None,
         };

@@ -186,7 +186,7 @@ fn check_commands(
     source: Option<&dyn JobSource>,
 ) -> Result<()> {
     if let (Some(_), Some(t)) = (worker, work.template()) {
-        bail!(Error::invalid(
+        bail!(Error::template(
             config.path.as_deref(),
             None,
             format!(
@@ -202,7 +202,7 @@ fn check_commands(
         && work.template().is_none()
         && format != crate::input::Format::Lines
     {
-        bail!(Error::invalid(
+        bail!(Error::template(
             Some(work.jobs().path()),
             None,
             format!(
@@ -230,7 +230,7 @@ fn check_plan(args: &RunArgs, plan: &Plan, steal_remote: bool) -> Result<()> {
         let matches = plan.plan_digest().hex().starts_with(&hex)
             || (args.follow && plan.epochs().iter().any(grew_from));
         if hex.is_empty() || !matches {
-            bail!(Error::usage(format!(
+            bail!(Error::mismatch(None, None, format!(
                 "the plan digest is {} but --expect-digest says {hex}: the hosts' inputs differ (job list, config, machines or seed)",
                 plan.plan_digest().short()
             )));
@@ -294,7 +294,7 @@ fn check_workdir(
         let why = format!("runs each command job in its own directory, but {who} that cannot change directory per job");
         bail!(match args.workdir {
             Some(_) => Error::usage(format!("--workdir job {why}: drop --workdir job")),
-            None => Error::invalid(
+            None => Error::config(
                 config.path.as_deref(),
                 None,
                 format!("[run] workdir = \"job\" {why}: remove workdir (or pass --workdir launch to override it here)"),

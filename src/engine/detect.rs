@@ -10,29 +10,12 @@ use crate::Result;
 /// The shard this process runs, read from the environment of a batch engine's array task;
 /// `Ok(None)` outside one.
 ///
-/// This is [`detect_engine`] without the details; see it for the rules.
-///
-/// # Examples
-///
-/// ```
-/// use jobsplit::engine::{detect, Shard};
-///
-/// let env = |name: &str| match name {
-///     "SLURM_ARRAY_TASK_ID" => Some("7".to_owned()),
-///     "SLURM_ARRAY_TASK_MIN" => Some("5".to_owned()),
-///     "SLURM_ARRAY_TASK_MAX" => Some("8".to_owned()),
-///     "SLURM_ARRAY_TASK_COUNT" => Some("4".to_owned()),
-///     _ => None,
-/// };
-/// assert_eq!(detect(&env, None)?, Some(Shard { index: 2, count: 4 }));
-/// assert_eq!(detect(&|_: &str| None, None)?, None);
-/// # Ok::<(), jobsplit::Error>(())
-/// ```
+/// This is `detect_engine` without the details; see it for the rules.
 ///
 /// # Errors
 ///
 /// A usage error naming the variables and their values when the environment is inconsistent;
-/// see [`detect_engine`].
+/// see `detect_engine`.
 pub fn detect(
     env: &dyn Fn(&str) -> Option<String>,
     shard_count: Option<u64>,
@@ -78,29 +61,6 @@ pub fn detect(
 ///   a pod the Job's `completions`).
 ///
 /// An explicit `--shard I/N` overrides detection: the CLI does not call this function then.
-///
-/// # Examples
-///
-/// ```
-/// use jobsplit::engine::{detect_engine, Detected};
-///
-/// let env = |name: &str| (name == "JOB_COMPLETION_INDEX").then(|| "1".to_owned());
-/// let found = detect_engine(&env, Some(4))?.unwrap();
-/// assert_eq!(found.engine(), "Kubernetes");
-/// assert_eq!(found.shard().to_string(), "1/4");
-/// assert!(detect_engine(&env, None).is_err()); // the count is unknown
-///
-/// // Task 5 of `qsub -t 1-7:2` (ids 1, 3, 5, 7) on Grid Engine.
-/// let sge = |name: &str| match name {
-///     "SGE_TASK_ID" => Some("5".to_owned()),
-///     "SGE_TASK_FIRST" => Some("1".to_owned()),
-///     "SGE_TASK_LAST" => Some("7".to_owned()),
-///     "SGE_TASK_STEPSIZE" => Some("2".to_owned()),
-///     _ => None,
-/// };
-/// assert_eq!(detect_engine(&sge, None)?.unwrap().shard().to_string(), "2/4");
-/// # Ok::<(), jobsplit::Error>(())
-/// ```
 ///
 /// # Errors
 ///

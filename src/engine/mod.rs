@@ -22,24 +22,6 @@
 //! `MaxArraySize` ([`max_array_size`]) allows. [`sge_files`] writes the same for Grid Engine
 //! (an array job, the merge held with `-hold_jid`, the rescue), with [`sge_time`] for its
 //! time limits.
-//!
-//! # Examples
-//!
-//! ```
-//! use jobsplit::engine::{detect, Shard};
-//!
-//! // What the CLI does: an explicit --shard wins, else the environment decides.
-//! let flag: Option<Shard> = None;
-//! let env = |name: &str| std::env::var(name).ok();
-//! let shard = match flag {
-//!     Some(shard) => Some(shard),
-//!     None => detect(&env, None)?,
-//! };
-//! if let Some(shard) = shard {
-//!     println!("running {} as {}", shard, shard.machine_name());
-//! }
-//! # Ok::<(), jobsplit::Error>(())
-//! ```
 
 mod detect;
 mod detect_read;
@@ -65,9 +47,12 @@ pub use sge_time::sge_time;
 pub use shard::{shard_machine_name, Shard, MAX_SHARDS};
 pub use slurm_limits::{max_array_size, shard_warnings};
 pub use slurm_options::SlurmScriptOptions;
+#[cfg(test)]
+pub(crate) use slurm_script::{merge_script, slurm_script};
 pub use slurm_script::{
-    merge_script, slurm_files, slurm_script, ARRAY_SCRIPT, MERGE_SCRIPT, RESCUE_SCRIPT, RESCUE_SH,
-    SUBMIT_SH,
+    slurm_files, ARRAY_SCRIPT, MERGE_SCRIPT, RESCUE_SCRIPT, RESCUE_SH, SUBMIT_SH,
 };
-pub use slurm_time::{slurm_time, DEFAULT_STOP_BEFORE};
+#[cfg(test)]
+pub(crate) use slurm_time::slurm_time;
+pub use slurm_time::DEFAULT_STOP_BEFORE;
 pub use threads::local_threads;

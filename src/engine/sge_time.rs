@@ -13,18 +13,6 @@ use crate::{Error, Result};
 /// `text` as a Grid Engine `h_rt` value (see the module's rules); `option` names the flag in
 /// the message.
 ///
-/// # Examples
-///
-/// ```
-/// use jobsplit::engine::sge_time;
-///
-/// assert_eq!(sge_time("--time", "1h")?, "01:00:00");
-/// assert_eq!(sge_time("--time", "1d12h")?, "36:00:00");
-/// assert_eq!(sge_time("--time", "4:30:00")?, "4:30:00"); // Grid Engine's form, unchanged
-/// assert!(sge_time("--time", "90").is_err()); // seconds here, minutes to Slurm
-/// # Ok::<(), jobsplit::Error>(())
-/// ```
-///
 /// # Errors
 ///
 /// A usage error naming `option` and a form to write instead, for a bare number, Slurm's

@@ -6,16 +6,6 @@
 ///
 /// Array task ids run from 0 to `MaxArraySize - 1`, so an array of `N` shards (ids `0..N`)
 /// fits when `N <= MaxArraySize`.
-///
-/// # Examples
-///
-/// ```
-/// use jobsplit::engine::max_array_size;
-///
-/// let config = "Configuration data as of 2026-01-01T00:00:00\nMaxArraySize            = 1001\n";
-/// assert_eq!(max_array_size(config), Some(1001));
-/// assert_eq!(max_array_size("MaxJobCount = 10000\n"), None);
-/// ```
 #[must_use]
 pub fn max_array_size(show_config: &str) -> Option<u64> {
     show_config.lines().find_map(|line| {
@@ -29,17 +19,6 @@ pub fn max_array_size(show_config: &str) -> Option<u64> {
 /// Warnings (one line each, without a `warning:` prefix) about an array of `shards` tasks for
 /// a study of `jobs` jobs (when known) on a cluster whose `MaxArraySize` is `max_array_size`
 /// (when known).
-///
-/// # Examples
-///
-/// ```
-/// use jobsplit::engine::shard_warnings;
-///
-/// assert!(shard_warnings(4, Some(40), Some(1001)).is_empty());
-/// let w = shard_warnings(5000, Some(10), Some(1001));
-/// assert_eq!(w.len(), 2);
-/// assert!(w[0].starts_with("5000 shards for 10 jobs"));
-/// ```
 #[must_use]
 pub fn shard_warnings(shards: u64, jobs: Option<u64>, max_array_size: Option<u64>) -> Vec<String> {
     let mut warnings = Vec::new();

@@ -36,18 +36,6 @@ pub const RESCUE_SH: &str = "rescue.sh";
 ///
 /// The output is the same for the same options (no dates, no host names).
 ///
-/// # Examples
-///
-/// ```
-/// use jobsplit::engine::{slurm_files, SlurmScriptOptions};
-///
-/// let mut opts = SlurmScriptOptions::new(4);
-/// opts.jobs = Some("jobs.txt".into());
-/// let names: Vec<_> = slurm_files(&opts)?.into_iter().map(|(name, _)| name).collect();
-/// assert_eq!(names, ["array.sbatch", "merge.sbatch", "submit.sh", "rescue.sbatch", "rescue.sh"]);
-/// # Ok::<(), jobsplit::Error>(())
-/// ```
-///
 /// # Errors
 ///
 /// A usage error naming the option when the options cannot make a working script: no shard,
@@ -70,6 +58,7 @@ pub fn slurm_files(opts: &SlurmScriptOptions) -> Result<Vec<(&'static str, Strin
 /// # Errors
 ///
 /// As [`slurm_files`].
+#[cfg(test)]
 pub fn slurm_script(opts: &SlurmScriptOptions) -> Result<String> {
     Ok(Resolved::new(opts)?.array())
 }
@@ -79,6 +68,7 @@ pub fn slurm_script(opts: &SlurmScriptOptions) -> Result<String> {
 /// # Errors
 ///
 /// As [`slurm_files`].
+#[cfg(test)]
 pub fn merge_script(opts: &SlurmScriptOptions) -> Result<String> {
     Ok(Resolved::new(opts)?.merge())
 }

@@ -64,23 +64,11 @@ pub(super) fn signal_seconds(
 /// `text` as an sbatch `--time` value (see the module's rules); `option` names the flag in
 /// the message.
 ///
-/// # Examples
-///
-/// ```
-/// use jobsplit::engine::slurm_time;
-///
-/// assert_eq!(slurm_time("--time", "1h")?, "01:00:00");
-/// assert_eq!(slurm_time("--time", "2h30m")?, "02:30:00");
-/// assert_eq!(slurm_time("--time", "1d")?, "1-00:00:00");
-/// assert_eq!(slurm_time("--time", "2-12:00")?, "2-12:00"); // Slurm's own form, unchanged
-/// assert!(slurm_time("--time", "90").is_err()); // minutes to Slurm, seconds to --timeout
-/// # Ok::<(), jobsplit::Error>(())
-/// ```
-///
 /// # Errors
 ///
 /// A usage error naming `option` and a form to write instead, for a bare number, a zero or
 /// an unreadable time.
+#[cfg(test)]
 pub fn slurm_time(option: &str, text: &str) -> Result<String> {
     parse(option, text).map(|t| t.text)
 }
@@ -188,7 +176,9 @@ mod tests {
     }
 
     fn refused(text: &str) -> String {
-        slurm_time("--time", text).unwrap_err().to_string()
+        let e = slurm_time("--time", text).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Usage, "{e}");
+        e.to_string()
     }
 
     #[test]

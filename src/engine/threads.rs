@@ -19,22 +19,6 @@
 /// CPU quota of the process's cgroup (v2 `cpu.max`, v1 `cpu.cfs_quota_us` /
 /// `cpu.cfs_period_us`, rounded down, at least 1), so a Kubernetes pod runs as many threads
 /// as its CPU limit, not its node's CPU count.
-///
-/// # Examples
-///
-/// ```
-/// use jobsplit::engine::local_threads;
-///
-/// let env = |name: &str| match name {
-///     "SLURM_CPUS_PER_TASK" => Some("8".to_owned()),
-///     "SLURM_CPUS_ON_NODE" => Some("8".to_owned()),
-///     _ => None,
-/// };
-/// assert_eq!(local_threads(&env), Some(8));
-/// let sge = |name: &str| (name == "NSLOTS").then(|| "4".to_owned());
-/// assert_eq!(local_threads(&sge), Some(4));
-/// assert_eq!(local_threads(&|_: &str| None), None);
-/// ```
 #[must_use]
 pub fn local_threads(env: &dyn Fn(&str) -> Option<String>) -> Option<usize> {
     let positive = |name: &str| {

@@ -231,7 +231,7 @@ impl Config {
                     ),
                     _ => Ok(v),
                 })
-                .map_err(|m| Error::invalid(Some(path), None, format!("[params] {k}: {m}")))?;
+                .map_err(|m| Error::config(Some(path), None, format!("[params] {k}: {m}")))?;
             params.insert(k, v);
         }
         let mut run = raw.run;
@@ -280,7 +280,7 @@ fn toml_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
             };
         }
     }
-    Error::invalid(Some(path), line, message)
+    Error::config(Some(path), line, message)
 }
 
 fn toml_to_json(v: &toml::Value) -> std::result::Result<Value, String> {
@@ -385,7 +385,9 @@ capture = "last-line"
                 "[params] x: holds a NUL byte",
             ),
         ] {
-            let e = parse(text).unwrap_err().to_string();
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Config, "{text}: {e}");
+            let e = e.to_string();
             assert!(e.starts_with("cfg/jobsplit.toml:"), "{text}: {e}");
             assert!(e.contains(needle), "{text}: {e}");
         }

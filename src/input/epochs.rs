@@ -35,7 +35,7 @@ pub struct EpochRecord {
 /// What to do with jobs after the last recorded epoch.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Grow {
-    /// Make the finished pending jobs a new epoch (to be recorded by [`record_epochs`]): `run`.
+    /// Make the finished pending jobs a new epoch (to be recorded by `record_epochs`): `run`.
     pub pending: bool,
     /// Without an epochs file: epoch 0's length, from an earlier run's output (its manifest),
     /// when the list now holds more jobs.
@@ -169,7 +169,7 @@ fn check(list: &JobList, records: &[EpochRecord], file: &Path) -> Result<()> {
         return Ok(());
     };
     if list.len() < last.span.end() {
-        return Err(Error::invalid(
+        return Err(Error::epochs(
             Some(list.path()),
             None,
             format!(
@@ -186,7 +186,7 @@ fn check(list: &JobList, records: &[EpochRecord], file: &Path) -> Result<()> {
         let bytes = (r.span.first..r.span.end()).map(|i| list.job_bytes(i));
         let digest = list_digest(&previous, r.span, bytes);
         if digest != r.list_digest {
-            return Err(Error::invalid(
+            return Err(Error::epochs(
                 Some(list.path()),
                 list.line_of(r.span.first),
                 format!(
@@ -220,12 +220,12 @@ pub fn read_epochs(file: &Path) -> Result<Option<Vec<EpochRecord>>> {
 fn parse(file: &Path, bytes: &[u8]) -> Result<Vec<EpochRecord>> {
     let whole = memchr::memrchr(b'\n', bytes).map_or(0, |p| p + 1);
     let text = std::str::from_utf8(&bytes[..whole])
-        .map_err(|_| Error::invalid(Some(file), None, "not UTF-8: restore the epochs file"))?;
+        .map_err(|_| Error::epochs(Some(file), None, "not UTF-8: restore the epochs file"))?;
     let mut out: Vec<EpochRecord> = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let lineno = n as u64 + 1;
         let bad = |what: &str| {
-            Error::invalid(
+            Error::epochs(
                 Some(file),
                 Some(lineno),
                 format!("{what}: this file is written by jobsplit run; restore it from the study (never edit it)"),
@@ -264,7 +264,7 @@ fn parse(file: &Path, bytes: &[u8]) -> Result<Vec<EpochRecord>> {
         });
     }
     if whole > 0 && out.is_empty() && !text.starts_with(HEADER) {
-        return Err(Error::invalid(Some(file), Some(1), "not an epochs file"));
+        return Err(Error::epochs(Some(file), Some(1), "not an epochs file"));
     }
     Ok(out)
 }
@@ -321,7 +321,7 @@ pub fn record_epochs(growing: &Growth) -> Result<Recorded> {
     let waited = std::time::Instant::now();
     while !crate::sys::try_lock_exclusive(&file).map_err(io)? {
         if waited.elapsed() > LOCK_PATIENCE {
-            return Err(Error::usage(format!(
+            return Err(Error::locked(format!(
                 "{} stays locked by another run: wait for it, then run again",
                 path.display()
             )));
@@ -365,7 +365,10 @@ mod tests {
         let bad = format!("{HEADER}\n0 0 5 {d}\n1 4 2 {d}\n");
         let e = parse(p, bad.as_bytes()).unwrap_err().to_string();
         assert!(e.contains("j.epochs:3"), "{e}");
-        assert!(parse(p, b"nope\n").is_err());
+        assert_eq!(
+            parse(p, b"nope\n").unwrap_err().kind(),
+            crate::ErrorKind::Epochs
+        );
         assert_eq!(lines(&r, 0), format!("0 0 5 {d}\n"));
     }
 }

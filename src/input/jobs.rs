@@ -68,7 +68,7 @@ impl JobList {
     }
 
     fn error(&self, line: Option<u64>, message: impl Into<String>) -> Error {
-        Error::invalid(Some(&self.path), line, message)
+        Error::job_list(Some(&self.path), line, message)
     }
 
     fn push_span(&mut self, start: usize, end: usize, line: u64) -> Result<()> {
@@ -134,7 +134,7 @@ impl JobList {
         let too_long = Self::for_each_line(&data, |line, start, end| {
             if !skipped_line(&data[start..end]) {
                 let len = u32::try_from(end - start).map_err(|_| {
-                    Error::invalid(None, Some(line), "a job longer than 4 GiB is not supported")
+                    Error::job_list(None, Some(line), "a job longer than 4 GiB is not supported")
                 })?;
                 spans.push(Span {
                     start: start as u64,
@@ -195,7 +195,7 @@ impl JobList {
                 }
                 _ => format!("malformed CSV: {e}"),
             };
-            Error::invalid(Some(&self.path), line, message)
+            Error::job_list(Some(&self.path), line, message)
         };
         let headers = reader.headers().map_err(csv_error)?.clone();
         let mut names: Vec<String> = Vec::with_capacity(headers.len());
@@ -245,7 +245,7 @@ impl JobList {
     ///
     /// # Errors
     /// The first such job, with its line.
-    pub fn check_nul(&self, template: Option<&super::Template>) -> Result<()> {
+    pub(crate) fn check_nul(&self, template: Option<&super::Template>) -> Result<()> {
         // A NUL is a 0 byte, or `\u0000` in JSON: most lists have neither.
         let maybe = memchr::memchr(0, &self.data).is_some()
             || (self.format == Format::Jsonl

@@ -14,7 +14,7 @@ impl JobList {
     ///
     /// # Errors
     /// As [`JobList::load`], for the whole file when the cut does not read either.
-    pub fn load_growing(path: &Path, format: Format) -> Result<JobList> {
+    pub(crate) fn load_growing(path: &Path, format: Format) -> Result<JobList> {
         let data = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let cut = match memchr::memrchr(b'\n', &data) {
             Some(p) if p + 1 < data.len() => Some(p + 1),
@@ -33,7 +33,7 @@ impl JobList {
 
     /// How many jobs, from the first, are followed by `\n` in the file: all of them, or all
     /// but the last when the file ends inside it (an append that may be under way).
-    pub fn terminated(&self) -> u64 {
+    pub(crate) fn terminated(&self) -> u64 {
         let Some(last) = self.spans.last() else {
             return 0;
         };
@@ -47,7 +47,7 @@ impl JobList {
     }
 
     /// Keeps only the first `n` jobs (the jobs of the recorded epochs of a list that grew).
-    pub fn truncate(&mut self, n: u64) {
+    pub(crate) fn truncate(&mut self, n: u64) {
         self.spans.truncate(n as usize);
     }
 }

@@ -23,6 +23,7 @@ fn lines_skip_blank_and_comments_and_strip_one_cr() {
 fn non_utf8_names_the_line() {
     let e = JobList::from_bytes(Path::new("j.txt"), Format::Lines, b"a\nb\n\xff\n".to_vec())
         .unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::JobList);
     assert!(e.to_string().starts_with("j.txt:3: "), "{e}");
 }
 
@@ -100,6 +101,7 @@ fn csv_records_become_canonical_json() {
 fn csv_wrong_field_count_names_the_line() {
     let e = JobList::from_bytes(Path::new("j.csv"), Format::Csv, b"a,b\n1,2\n3\n".to_vec())
         .unwrap_err();
+    assert_eq!(e.kind(), crate::ErrorKind::JobList);
     assert!(
         e.to_string().starts_with("j.csv:3: this row has 1 fields"),
         "{e}"

@@ -44,10 +44,14 @@ impl Machine {
     /// If the name, weight or cores are out of range.
     pub fn new(name: &str, weight: f64, cores: u64) -> Result<Machine> {
         let number = Number::from_f64(weight).ok_or_else(|| {
-            Error::usage(format!("machine `{name}`: weight must be a finite number"))
+            Error::machines(
+                None,
+                None,
+                format!("machine `{name}`: weight must be a finite number"),
+            )
         })?;
-        check_name(name).map_err(Error::usage)?;
-        build(name, &number, cores, Place::default()).map_err(Error::usage)
+        check_name(name).map_err(|m| Error::machines(None, None, m))?;
+        build(name, &number, cores, Place::default()).map_err(|m| Error::machines(None, None, m))
     }
 
     /// The weight as a float.
@@ -61,7 +65,7 @@ impl Machine {
     }
 
     /// True if `hostname` (or its first label) names this machine.
-    pub fn matches_host(&self, hostname: &str) -> bool {
+    pub(crate) fn matches_host(&self, hostname: &str) -> bool {
         let short = hostname.split('.').next().unwrap_or(hostname);
         self.hosts
             .iter()
@@ -90,7 +94,7 @@ pub fn parse_machines(path: &Path, text: &str) -> Result<Vec<Machine>> {
         let line = (e.line() > 0).then_some(e.line() as u64);
         let message = e.to_string();
         let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
-        Error::invalid(
+        Error::machines(
             Some(path),
             line,
             format!(
@@ -99,7 +103,7 @@ pub fn parse_machines(path: &Path, text: &str) -> Result<Vec<Machine>> {
         )
     })?;
     if entries.0.is_empty() {
-        return Err(Error::invalid(
+        return Err(Error::machines(
             Some(path),
             None,
             "no machines: add at least one, e.g. {\"ws1\": {\"weight\": 1, \"cores\": 8}}",
@@ -109,16 +113,17 @@ pub fn parse_machines(path: &Path, text: &str) -> Result<Vec<Machine>> {
     for (name, value) in entries.0 {
         let line = line_of_key(text, &name);
         let fail =
-            |msg: String| Error::invalid(Some(path), line, format!("machine `{name}`: {msg}"));
+            |msg: String| Error::machines(Some(path), line, format!("machine `{name}`: {msg}"));
         if machines.iter().any(|m| m.name == name) {
             return Err(fail(
                 "the name appears twice: give each machine its own name".into(),
             ));
         }
-        check_name(&name).map_err(|m| Error::invalid(Some(path), line, m))?;
+        check_name(&name).map_err(|m| Error::machines(Some(path), line, m))?;
         let (weight, cores, place) = fields(&value).map_err(fail)?;
         machines.push(
-            build(&name, &weight, cores, place).map_err(|m| Error::invalid(Some(path), line, m))?,
+            build(&name, &weight, cores, place)
+                .map_err(|m| Error::machines(Some(path), line, m))?,
         );
     }
     Ok(machines)
@@ -308,7 +313,9 @@ mod tests {
     }
 
     fn err(text: &str) -> String {
-        parse(text).unwrap_err().to_string()
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Machines, "{e}");
+        e.to_string()
     }
 
     #[test]

@@ -106,13 +106,17 @@ impl FromStr for Template {
 
     fn from_str(source: &str) -> Result<Template> {
         let bad = |what: &str| {
-            Error::usage(format!(
-                "command template `{}`: {what} (write `{{{{` or `}}}}` for a literal brace)",
-                crate::text::escape(source)
-            ))
+            Error::template(
+                None,
+                None,
+                format!(
+                    "command template `{}`: {what} (write `{{{{` or `}}}}` for a literal brace)",
+                    crate::text::escape(source)
+                ),
+            )
         };
         if source.contains('\0') {
-            return Err(Error::usage(format!(
+            return Err(Error::template(None, None, format!(
                 "command template `{}` holds a NUL byte, which no shell command can carry: remove it",
                 crate::text::escape(source)
             )));
@@ -181,7 +185,7 @@ impl Template {
     }
 
     /// True if the template puts in the whole job (`{}`) or a path part of it (`{.}`...).
-    pub fn uses_whole(&self) -> bool {
+    pub(crate) fn uses_whole(&self) -> bool {
         self.parts
             .iter()
             .any(|p| matches!(p, Part::Whole | Part::Path(_)))
@@ -189,7 +193,7 @@ impl Template {
 
     /// The first path placeholder (`{.}`, `{/}`, `{//}`, `{/.}`) the template uses, if any:
     /// they apply to lines, not records.
-    pub fn path_placeholder(&self) -> Option<&'static str> {
+    pub(crate) fn path_placeholder(&self) -> Option<&'static str> {
         self.parts.iter().find_map(|p| match p {
             Part::Path(part) => Some(part.placeholder()),
             _ => None,
@@ -197,7 +201,7 @@ impl Template {
     }
 
     /// The record fields the template names, in order of appearance.
-    pub fn fields(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn fields(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|p| match p {
             Part::Field(name) => Some(name.as_str()),
             _ => None,
@@ -225,7 +229,12 @@ impl Template {
     ///
     /// # Errors
     /// As [`Template::render`]; a path placeholder on a record is an error too.
-    pub fn render_in_slot(&self, index: u64, slot: u64, record: &Record<'_>) -> Result<String> {
+    pub(crate) fn render_in_slot(
+        &self,
+        index: u64,
+        slot: u64,
+        record: &Record<'_>,
+    ) -> Result<String> {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -236,7 +245,7 @@ impl Template {
                 Part::Path(part) => match record {
                     Record::Line(line) => out.push_str(&quote(&part.of(line))?),
                     Record::Json(_) => {
-                        return Err(Error::usage(format!(
+                        return Err(Error::template(None, None, format!(
                             "job {index}: `{}` is a part of a line read as a path: it needs a lines job list",
                             part.placeholder()
                         )))
@@ -249,7 +258,7 @@ impl Template {
                     }
                     .ok_or_else(|| {
                         let name = crate::text::escape(name);
-                        Error::usage(format!(
+                        Error::template(None, None, format!(
                             "job {index}: the command template names `{{{name}}}` but the record has no field `{name}`"
                         ))
                     })?;
@@ -277,7 +286,11 @@ fn scalar(value: &Value) -> Cow<'_, str> {
 
 fn quote(s: &str) -> Result<Cow<'_, str>> {
     shlex::try_quote(s).map_err(|_| {
-        Error::usage("a job value holds a NUL byte, which a shell command cannot carry")
+        Error::template(
+            None,
+            None,
+            "a job value holds a NUL byte, which a shell command cannot carry",
+        )
     })
 }
 
@@ -343,11 +356,9 @@ mod tests {
         let t: Template = "run {a} {b}".parse().unwrap();
         let r = Record::Json(json!({"a": 1}));
         assert_eq!(t.missing_field(&r), Some("b"));
-        assert!(t
-            .render(7, &r)
-            .unwrap_err()
-            .to_string()
-            .contains("no field `b`"));
+        let e = t.render(7, &r).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Template);
+        assert!(e.to_string().contains("no field `b`"));
     }
 
     #[test]

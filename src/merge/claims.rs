@@ -67,7 +67,7 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
         let layout_dir = find_layout(&group, &first.layout)?;
         let layout = read_layout(&layout_dir)?;
         if layout.plan_digest != plan || layout.block != first.block {
-            return Err(Error::invalid(
+            return Err(Error::damaged(
                 Some(&layout_dir.join(LayoutFile::FILE)),
                 None,
                 format!(
@@ -87,7 +87,7 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
             let dir = find_layout(&group, &rel.to_string_lossy())?;
             let layout = read_layout(&dir)?;
             if layout.plan_digest != digest {
-                return Err(Error::invalid(
+                return Err(Error::damaged(
                     Some(&dir.join(LayoutFile::FILE)),
                     None,
                     format!(
@@ -151,7 +151,7 @@ fn read_claims(dir: &Path) -> Result<PlanClaims> {
         let at = claims.records.len();
         for &i in &record.jobs {
             if let Some(other) = claims.of_job.insert(i, at) {
-                return Err(Error::invalid(
+                return Err(Error::damaged(
                     Some(&path),
                     None,
                     format!(
@@ -218,7 +218,7 @@ fn check_rows(
             Some(_) => None,
         };
         if let Some(why) = why {
-            return Err(Error::invalid(
+            return Err(Error::damaged(
                 Some(&path),
                 Some(row.line),
                 format!(

@@ -23,7 +23,7 @@ pub(super) fn chain(m: &crate::output::manifest::Manifest) -> Vec<(&str, u64, u6
 pub(super) fn read_layout(dir: &Path) -> Result<LayoutFile> {
     let file = dir.join(LayoutFile::FILE);
     serde_json::from_slice(&std::fs::read(&file).map_err(|e| Error::io(&file, e))?).map_err(|e| {
-        Error::invalid(
+        Error::damaged(
             Some(&file),
             Some(e.line() as u64),
             format!("not a jobsplit layout ({e}): restore it"),
@@ -42,7 +42,7 @@ pub(super) fn check_group(
         let manifest = d.dir.join("manifest.json");
         match &d.manifest.balance {
             None => {
-                return Err(Error::invalid(
+                return Err(Error::mismatch(
                     Some(&manifest),
                     None,
                     format!(
@@ -53,7 +53,7 @@ pub(super) fn check_group(
                 ))
             }
             Some(b) if b.block != first.block || b.layout != first.layout => {
-                return Err(Error::invalid(
+                return Err(Error::mismatch(
                     Some(&manifest),
                     None,
                     format!(
@@ -81,7 +81,7 @@ pub(super) fn find_layout(group: &[&MachineDir], relative: &str) -> Result<PathB
             return Ok(dir);
         }
     }
-    Err(Error::invalid(
+    Err(Error::output_dir(
         Some(&group[0].dir),
         None,
         format!(

@@ -28,7 +28,7 @@ pub fn find_machine_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
     let mut found = Vec::new();
     for input in inputs {
         if !input.is_dir() {
-            return Err(Error::invalid(
+            return Err(Error::output_dir(
                 Some(input),
                 None,
                 "not a directory: pass the OUT/<machine> dirs written by `jobsplit run`, or their parent",
@@ -37,7 +37,7 @@ pub fn find_machine_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
         let before = found.len();
         walk(input, 0, &mut found)?;
         if found.len() == before {
-            return Err(Error::invalid(
+            return Err(Error::output_dir(
                 Some(input),
                 None,
                 "no manifest.json found here or below: pass the OUT/<machine> dirs written by `jobsplit run`",
@@ -77,7 +77,7 @@ fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) -> Result<()> {
         return Ok(());
     }
     if holds_results(dir) && !dir.join(super::Summary::FILE).is_file() {
-        return Err(Error::invalid(
+        return Err(Error::output_dir(
             Some(dir),
             None,
             "holds results but no manifest.json, so its rows cannot be checked or merged: copy in the manifest.json its run wrote, or move this directory out of the inputs",

@@ -39,7 +39,7 @@ pub fn find_study_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
                 _ => continue,
             }
         };
-        return Err(Error::invalid(
+        return Err(Error::mismatch(
             Some(&d.dir),
             None,
             format!(

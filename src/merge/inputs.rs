@@ -97,7 +97,7 @@ pub(super) fn locate(d: &MachineDir, scratch: &Path, n: usize) -> Result<Source>
     }
     let gz = dir.join("results.csv.gz");
     if !gz.exists() {
-        return Err(Error::invalid(
+        return Err(Error::output_dir(
             Some(dir),
             None,
             "has a manifest.json but no results.csv: the run wrote nothing yet, or the file was lost",
@@ -139,7 +139,7 @@ pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
     let mut stats = RowFigures::default();
     while let Some(row) = reader.next_row()? {
         if row.index >= jobs {
-            return Err(Error::invalid(
+            return Err(Error::damaged(
                 Some(&source.shown),
                 Some(row.line),
                 format!(
@@ -152,14 +152,14 @@ pub(super) fn scan(source: &Source, jobs: u64) -> Result<Scanned> {
             .ok()
             .filter(|&l| l <= LEN_MASK)
             .ok_or_else(|| {
-                Error::invalid(
+                Error::damaged(
                     Some(&source.shown),
                     Some(row.line),
                     "a row of more than 512 MiB: repair or remove it",
                 )
             })?;
         if row.offset >> OFFSET_BITS != 0 {
-            return Err(Error::invalid(
+            return Err(Error::damaged(
                 Some(&source.shown),
                 Some(row.line),
                 "a results.csv of more than 256 TiB: split it",

@@ -152,7 +152,7 @@ fn check_runs(dirs: &[MachineDir]) -> Result<(Vec<String>, Vec<String>)> {
                 && a.manifest.plan_digest == b.manifest.plan_digest
                 && a.manifest.started_at == b.manifest.started_at
             {
-                return Err(Error::invalid(
+                return Err(Error::output_dir(
                     Some(&a.dir),
                     None,
                     format!(
@@ -295,7 +295,7 @@ fn read_tables(
     threads: usize,
 ) -> Result<(table::Table, Vec<report::RowFigures>)> {
     let mut table = table::Table::new(jobs).ok_or_else(|| {
-        Error::invalid(
+        Error::damaged(
             Some(&dirs[0].dir.join(crate::output::manifest::Manifest::FILE)),
             None,
             format!(
@@ -318,7 +318,7 @@ fn check_out_dir(out: &Path, dirs: &[MachineDir]) -> Result<()> {
             continue;
         };
         if c.starts_with(&out_canon) || out_canon.starts_with(&c) {
-            return Err(Error::invalid(
+            return Err(Error::output_dir(
                 Some(out),
                 None,
                 format!(

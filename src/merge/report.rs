@@ -201,7 +201,7 @@ impl Summary {
         let path = dir.join(Self::FILE);
         let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         serde_json::from_slice(&bytes).map_err(|e| {
-            Error::invalid(
+            Error::damaged(
                 Some(&path),
                 Some(e.line() as u64),
                 format!("not a merge summary ({e}): run `jobsplit merge` again"),

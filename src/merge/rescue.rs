@@ -43,7 +43,7 @@ pub fn load_rescue(merged: &Path) -> Result<Rescue> {
     let mut cancelled = Vec::new();
     while let Some(row) = reader.next_row()? {
         if row.index >= summary.jobs_total {
-            return Err(Error::invalid(
+            return Err(Error::damaged(
                 Some(&path),
                 Some(row.line),
                 format!(
@@ -61,7 +61,7 @@ pub fn load_rescue(merged: &Path) -> Result<Rescue> {
     // A merge writes its files whole: a row cut short means a damaged file, and skipping it
     // would run an ok job again.
     if let Some(w) = reader.take_warnings().into_iter().next() {
-        return Err(Error::invalid(
+        return Err(Error::damaged(
             Some(&path),
             None,
             format!("is damaged ({w}): run `jobsplit merge` again"),

@@ -151,7 +151,7 @@ impl Table {
             let kept = &mut self.slots[index as usize];
             if kept.file != EMPTY {
                 if kept.key != slot.key {
-                    return Err(Error::invalid(
+                    return Err(Error::mismatch(
                         Some(&self.sources[file].shown),
                         None,
                         format!(

@@ -132,7 +132,7 @@ impl Table {
         let mut record = csv::ByteRecord::new();
         for &f in &owners {
             let changed = || {
-                Error::invalid(
+                Error::output_dir(
                     Some(&self.sources[f].shown),
                     None,
                     "changed while being merged (is a run still writing it?): merge again when it ends",

@@ -131,6 +131,7 @@ pub(super) fn write_machines(path: &Path, summary: &Summary) -> Result<()> {
 
 pub(super) fn already_exists(path: &Path) -> Error {
     Error::invalid(
+        crate::ErrorKind::Usage,
         Some(path),
         None,
         "already exists: --write-machines never overwrites; name a new file",

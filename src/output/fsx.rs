@@ -164,7 +164,7 @@ fn is_link(path: &Path) -> bool {
 }
 
 fn link_refused(path: &Path) -> Error {
-    Error::usage(format!(
+    Error::output_dir(None, None, format!(
         "{} is a symbolic link: jobsplit never writes through links; replace it with the file itself (or remove it)",
         path.display()
     ))
@@ -216,8 +216,12 @@ mod tests {
         let m = dir.path().join("m");
         assert!(refuse_output_links(&m).is_ok());
         symlink(dir.path().join("nowhere"), real.join("logs/3.log.gz")).unwrap();
-        let e = refuse_output_links(&m).unwrap_err().to_string();
-        assert!(e.contains("logs/3.log.gz is a symbolic link"), "{e}");
+        let e = refuse_output_links(&m).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::OutputDir, "{e}");
+        assert!(
+            e.to_string().contains("logs/3.log.gz is a symbolic link"),
+            "{e}"
+        );
         let e = open_output(
             OpenOptions::new().append(true).create(true),
             &m.join("logs/3.log.gz"),

@@ -112,7 +112,7 @@ fn layouts(out: &Path) -> Result<Vec<(PathBuf, LayoutFile)>> {
         }
         let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
         let layout: LayoutFile = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::invalid(
+            Error::damaged(
                 Some(&file),
                 Some(e.line() as u64),
                 format!("not a jobsplit layout ({e}): it is written by `jobsplit run --steal`; restore it"),
@@ -155,7 +155,7 @@ pub fn check_mode(out: &Path, plan: &Plan, steal: Option<&[u64]>, mode: &str) ->
         let kin = kin(&layout, &chain);
         let Some(blocks) = steal else {
             if kin != Kin::Other || works.contains(&layout.work_digest) {
-                return Err(Error::invalid(
+                return Err(Error::mismatch(
                     Some(&file),
                     None,
                     format!(
@@ -169,7 +169,7 @@ pub fn check_mode(out: &Path, plan: &Plan, steal: Option<&[u64]>, mode: &str) ->
         };
         if let Some(e) = mine.iter().position(|d| *d == dir) {
             if kin != Kin::Epoch(e) || layout.mode != mode {
-                return Err(Error::invalid(
+                return Err(Error::mismatch(
                     Some(&file),
                     None,
                     format!(
@@ -186,7 +186,7 @@ pub fn check_mode(out: &Path, plan: &Plan, steal: Option<&[u64]>, mode: &str) ->
                 } else {
                     String::new()
                 };
-                return Err(Error::invalid(
+                return Err(Error::mismatch(
                     Some(&file),
                     None,
                     format!(
@@ -202,7 +202,7 @@ pub fn check_mode(out: &Path, plan: &Plan, steal: Option<&[u64]>, mode: &str) ->
         {
             // Two plans of one work stealing in one OUT (a stale job list or machines file, or
             // two rescue plans) would each claim the same jobs under their own claims.
-            return Err(Error::invalid(
+            return Err(Error::mismatch(
                 Some(&file),
                 None,
                 format!(
@@ -235,7 +235,7 @@ fn refuse_static_siblings(out: &Path, first_hex: &str) -> Result<()> {
         };
         let first = m.epochs.first().map_or(&m.plan_digest, |e| &e.plan_digest);
         if first == first_hex && m.balance.is_none() {
-            return Err(Error::invalid(
+            return Err(Error::mismatch(
                 Some(&dir.join(Manifest::FILE)),
                 None,
                 format!(

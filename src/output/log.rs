@@ -222,7 +222,7 @@ pub fn job_log(dir: &Path, index: u64) -> Result<(LogWriter, Option<String>)> {
 ///
 /// # Examples
 /// ```no_run
-/// let mut r = jobsplit::output::log::LogReader::open("out/ws1/log.gz".as_ref())?;
+/// let mut r = jobsplit::testing::LogReader::open("out/ws1/log.gz".as_ref())?;
 /// while let Some(line) = r.next_line() {
 ///     let _fields: Vec<&[u8]> = line.splitn(4, |&b| b == b'\t').collect();
 /// }

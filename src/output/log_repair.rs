@@ -56,7 +56,7 @@ pub(crate) fn check(path: &Path) -> Result<()> {
 }
 
 fn not_gzip(path: &Path) -> Error {
-    Error::invalid(
+    Error::damaged(
         Some(path),
         None,
         "is not a gzip file, so not a jobsplit log: move it away (it is never truncated)",

@@ -204,7 +204,7 @@ impl Manifest {
             let Some(v) = value else { continue };
             let hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
             if v.len() != digits || !v.as_bytes().iter().all(hex) {
-                return Err(Error::invalid(
+                return Err(Error::damaged(
                     Some(path),
                     None,
                     format!(
@@ -284,7 +284,7 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        Error::invalid(
+        Error::damaged(
             Some(path),
             Some(e.line() as u64),
             format!(

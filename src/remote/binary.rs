@@ -8,8 +8,6 @@ use crate::error::{Error, Result};
 /// A binary ready to ship.
 #[derive(Debug, Clone)]
 pub struct Binary {
-    /// Where it is here.
-    pub path: PathBuf,
     /// Its bytes.
     pub bytes: Vec<u8>,
     /// Their SHA-256 (hex).
@@ -46,11 +44,7 @@ pub fn find(arch: &str, given: &[PathBuf]) -> Result<Binary> {
         match check(&bytes, arch) {
             Ok(()) => {
                 let sha256 = super::wire::sha256_bytes(&bytes);
-                return Ok(Binary {
-                    path,
-                    bytes,
-                    sha256,
-                });
+                return Ok(Binary { bytes, sha256 });
             }
             Err(why) => refusals.push(format!("{}: {why}", path.display())),
         }
@@ -58,7 +52,7 @@ pub fn find(arch: &str, given: &[PathBuf]) -> Result<Binary> {
     let fix = format!(
         "build a static one (`make static`, or `make dist` for {name}) and pass it with --binary, or put {name} beside jobsplit"
     );
-    Err(Error::usage(match refusals.first() {
+    Err(Error::remote(match refusals.first() {
         Some(first) => format!("no usable jobsplit for {arch} hosts: {first}: {fix}"),
         None => format!("no jobsplit binary for {arch} hosts: {fix}"),
     }))

@@ -20,6 +20,7 @@ pub use crate::run::PAYLOAD_ENV;
 /// What `start` found or did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
+#[allow(clippy::enum_variant_names)] // `Started::Started` is the wire's `"state": "started"`
 pub enum Started {
     /// A run was started (`resumed`: the directory held an earlier run of the plan).
     Started {
@@ -86,7 +87,7 @@ fn done(mdir: &Path, digest: &str) -> bool {
 /// detached, unless a run is going or (FORCE `0`) the share is done.
 pub(crate) fn start(args: &[String], out: &mut dyn Write) -> Result<()> {
     let [dir, outdir, machine, digest, payload, force, run @ ..] = args else {
-        return Err(Error::usage("remote-serve start: too few arguments"));
+        return Err(Error::remote("remote-serve start: too few arguments"));
     };
     let dir = Path::new(dir);
     let mdir = machine_dir(dir, outdir, machine);
@@ -98,7 +99,7 @@ pub(crate) fn start(args: &[String], out: &mut dyn Write) -> Result<()> {
     } else {
         spawn(dir, &mdir, machine, payload, run)?
     };
-    wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
+    wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))
 }
 
 /// Starts the run in a session of its own, its console output in `.jobsplit-remote/M.out`, and
@@ -109,7 +110,7 @@ fn spawn(dir: &Path, mdir: &Path, machine: &str, payload: &str, run: &[String]) 
     let log_path = out_file(dir, machine);
     let log = File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
     let err = log.try_clone().map_err(|e| Error::io(&log_path, e))?;
-    let exe = std::env::current_exe().map_err(|e| Error::usage(format!("no executable: {e}")))?;
+    let exe = std::env::current_exe().map_err(|e| Error::remote(format!("no executable: {e}")))?;
     let resumed = mdir.join(Manifest::FILE).exists();
     let mut cmd = Command::new(exe);
     cmd.args(run)
@@ -121,7 +122,7 @@ fn spawn(dir: &Path, mdir: &Path, machine: &str, payload: &str, run: &[String]) 
     crate::sys::detach(&mut cmd);
     let mut child = cmd
         .spawn()
-        .map_err(|e| Error::usage(format!("cannot start the run: {e}")))?;
+        .map_err(|e| Error::remote(format!("cannot start the run: {e}")))?;
     let pid = child.id();
     let pids = pid_file(dir, machine);
     std::fs::write(&pids, format!("{pid}\n")).map_err(|e| Error::io(&pids, e))?;
@@ -143,7 +144,7 @@ fn spawn(dir: &Path, mdir: &Path, machine: &str, payload: &str, run: &[String]) 
 /// `status DIR OUT MACHINE`: one JSON line, a [`HostStatus`].
 pub(crate) fn status(args: &[String], out: &mut dyn Write) -> Result<()> {
     let [dir, outdir, machine, ..] = args else {
-        return Err(Error::usage("remote-serve status: too few arguments"));
+        return Err(Error::remote("remote-serve status: too few arguments"));
     };
     let mdir = machine_dir(Path::new(dir), outdir, machine);
     let json = |name: &str| {
@@ -158,14 +159,14 @@ pub(crate) fn status(args: &[String], out: &mut dyn Write) -> Result<()> {
         status: json("status.json"),
         manifest: json(Manifest::FILE),
     };
-    wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
+    wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))
 }
 
 /// `stop DIR OUT MACHINE`: SIGINT to the run, as its first Ctrl-C: it stops starting jobs, stops
 /// those running, records them interrupted and ends (a launch resumes it).
 pub(crate) fn stop(args: &[String], out: &mut dyn Write) -> Result<()> {
     let [dir, outdir, machine, ..] = args else {
-        return Err(Error::usage("remote-serve stop: too few arguments"));
+        return Err(Error::remote("remote-serve stop: too few arguments"));
     };
     let dir = Path::new(dir);
     let mdir = machine_dir(dir, outdir, machine);
@@ -177,7 +178,7 @@ pub(crate) fn stop(args: &[String], out: &mut dyn Write) -> Result<()> {
         _ if running(&mdir) => "running-elsewhere",
         _ => "not-running",
     };
-    wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
+    wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))
 }
 
 /// The process id of the run `start` started for `machine`, while it lives.
@@ -198,20 +199,24 @@ fn is_our_run(pid: crate::sys::Pid) -> bool {
 /// when DIR is not a launched study (no `.jobsplit-remote` in it).
 pub(crate) fn clean(dir: &Path, out: &mut dyn Write) -> Result<()> {
     if !state_dir(dir).is_dir() {
-        return Err(Error::usage(format!(
-            "{} holds no launched study (no {}): nothing removed",
-            dir.display(),
-            super::serve::STATE_DIR
-        )));
+        return Err(Error::output_dir(
+            None,
+            None,
+            format!(
+                "{} holds no launched study (no {}): nothing removed",
+                dir.display(),
+                super::serve::STATE_DIR
+            ),
+        ));
     }
     if let Some(busy) = locked_below(dir, 4) {
-        return Err(Error::usage(format!(
+        return Err(Error::locked(format!(
             "a run is running in {}: stop it first (`jobsplit stop`); nothing removed",
             busy.display()
         )));
     }
     std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    wire::write_line(out, &"removed").map_err(|e| Error::usage(e.to_string()))
+    wire::write_line(out, &"removed").map_err(|e| Error::remote(e.to_string()))
 }
 
 /// A directory below `dir` (at most `depth` levels) whose `.lock` a run holds.

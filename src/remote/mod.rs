@@ -26,4 +26,4 @@ pub use payload::Payload;
 pub use payload_check::{payload_warning, payloads};
 pub use serve::serve;
 pub use ship::{launch, Host, LaunchError, LaunchPlan, Launched};
-pub use ssh::{Failure, Ssh, SSH_ENV};
+pub use ssh::{Failure, Ssh};

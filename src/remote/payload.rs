@@ -49,17 +49,21 @@ impl Payload {
         for pattern in patterns {
             let rel = pattern.trim_end_matches('/');
             if !wire::safe_relative(rel) {
-                return Err(Error::usage(format!(
+                return Err(Error::config(None, None, format!(
                     "[ship] files: `{pattern}` is not a path inside the study directory {}: name files relative to it",
                     root.display()
                 )));
             }
             let found = expand(root, rel);
             if found.is_empty() {
-                return Err(Error::usage(format!(
+                return Err(Error::config(
+                    None,
+                    None,
+                    format!(
                     "[ship] files: `{pattern}` matches nothing in {}: fix the name or remove it",
                     root.display()
-                )));
+                ),
+                ));
             }
             for rel in found {
                 add(root, &rel, &mut files)?;
@@ -104,14 +108,14 @@ pub(crate) fn relative(root: &Path, path: &Path) -> Result<String> {
     let abs = |p: &Path| std::fs::canonicalize(p).map_err(|e| Error::io(p, e));
     let (root_abs, path_abs) = (abs(root)?, abs(path)?);
     let rel = path_abs.strip_prefix(&root_abs).map_err(|_| {
-        Error::usage(format!(
+        Error::remote(format!(
             "{} is outside the study directory {}: move it in, so every host finds it at the same place",
             path.display(),
             root.display()
         ))
     })?;
     let text = rel.to_str().ok_or_else(|| {
-        Error::usage(format!(
+        Error::remote(format!(
             "{}: a name that is not UTF-8 cannot be shipped",
             path.display()
         ))
@@ -253,6 +257,7 @@ mod tests {
         .unwrap();
         assert_ne!(changed.digest, p.digest);
         let err = Payload::gather(root, &[], &["nope*".into()]).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Config, "{err}");
         assert!(err.to_string().contains("matches nothing"), "{err}");
         let err = Payload::gather(root, &[], &["../x".into()]).unwrap_err();
         assert!(err.to_string().contains("not a path inside"), "{err}");

@@ -67,7 +67,7 @@ pub(crate) fn pull(
     input: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let io = |e: std::io::Error| Error::usage(format!("remote-serve pull: {e}"));
+    let io = |e: std::io::Error| Error::remote(format!("remote-serve pull: {e}"));
     let local: HashMap<String, Entry> = wire::read_lines::<Entry>(input)
         .map_err(io)?
         .into_iter()

@@ -25,10 +25,10 @@ pub fn serve(
 ) -> Result<()> {
     let arg = |i: usize| {
         args.get(i).map(String::as_str).ok_or_else(|| {
-            Error::usage(format!("remote-serve {op}: argument {} is missing", i + 1))
+            Error::remote(format!("remote-serve {op}: argument {} is missing", i + 1))
         })
     };
-    let io = |e: std::io::Error| Error::usage(format!("remote-serve {op}: {e}"));
+    let io = |e: std::io::Error| Error::remote(format!("remote-serve {op}: {e}"));
     match op {
         "self-hash" => {
             let exe = std::env::current_exe().map_err(io)?;
@@ -78,7 +78,7 @@ fn have(dir: &Path, input: &mut dyn BufRead, out: &mut dyn Write) -> std::io::Re
 /// Writes every frame on `input` below `dir`, each to a temporary file beside its place,
 /// checked against its SHA-256 and renamed into place; answers the number written.
 fn receive(dir: &Path, input: &mut dyn BufRead, out: &mut dyn Write) -> Result<()> {
-    let bad = |m: String| Error::usage(format!("remote-serve receive: {m}"));
+    let bad = |m: String| Error::remote(format!("remote-serve receive: {m}"));
     let mut count = 0u64;
     loop {
         let line: Option<wire::Line> =
@@ -123,7 +123,7 @@ fn place(target: &Path, frame: &Frame, input: &mut dyn Read) -> Result<()> {
         Ok(true) => std::fs::rename(&tmp, target).map_err(|e| Error::io(target, e)),
         Ok(false) => {
             let _ = std::fs::remove_file(&tmp);
-            Err(Error::usage(format!(
+            Err(Error::remote(format!(
                 "{}: the bytes received do not match their SHA-256: send again",
                 target.display()
             )))

@@ -17,9 +17,6 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
-/// The environment variable holding the ssh command line.
-pub const SSH_ENV: &str = "JOBSPLIT_SSH";
-
 /// Seconds ssh waits for a host to answer before giving up.
 const CONNECT_TIMEOUT_S: u32 = 10;
 

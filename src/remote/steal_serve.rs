@@ -28,11 +28,11 @@ pub struct ClaimAnswer {
 /// machine, another layout) refuses the whole call before any claim is made.
 pub(crate) fn claim(args: &[String], input: &mut dyn BufRead, out: &mut dyn Write) -> Result<()> {
     let [dir, outdir, layout, block, ..] = args else {
-        return Err(Error::usage("remote-serve steal-claim: too few arguments"));
+        return Err(Error::remote("remote-serve steal-claim: too few arguments"));
     };
     let block: u64 = block
         .parse()
-        .map_err(|_| Error::usage("remote-serve steal-claim: a bad block size"))?;
+        .map_err(|_| Error::remote("remote-serve steal-claim: a bad block size"))?;
     let records: Vec<ClaimRecord> = wire::read_lines(input)
         .map_err(|e| Error::usage(format!("remote-serve steal-claim: {e}")))?;
     if records.is_empty() {
@@ -81,7 +81,7 @@ pub struct StealLook {
 /// [`StealLook`].
 pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
     let [dir, outdir, layout, machine, lease, ..] = args else {
-        return Err(Error::usage("remote-serve steal-look: too few arguments"));
+        return Err(Error::remote("remote-serve steal-look: too few arguments"));
     };
     let layout = remote::layout_dir(&Path::new(dir).join(outdir), layout)?;
     if layout.join("claims").is_dir() {
@@ -104,7 +104,7 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
         done,
         status_age_s,
     };
-    wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
+    wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))
 }
 
 /// Jobs in the blocks whose claim in `claims` (every share's directory) names `machine`.

@@ -103,7 +103,7 @@ pub struct Failure {
 /// A directory that is neither, unreadable or malformed results.
 pub fn gather(dir: &Path) -> Result<Report> {
     if !dir.is_dir() {
-        return Err(Error::invalid(
+        return Err(Error::output_dir(
             Some(dir),
             None,
             "not a directory: pass an OUT tree written by `jobsplit run` or a directory written by `jobsplit merge`",
@@ -185,7 +185,7 @@ fn results_file(dir: &Path) -> Result<PathBuf> {
         .map(|f| dir.join(f))
         .find(|p| p.is_file())
         .ok_or_else(|| {
-            Error::invalid(
+            Error::output_dir(
                 Some(dir),
                 None,
                 "holds no results.csv: pass an OUT tree written by `jobsplit run` or a directory written by `jobsplit merge`",

@@ -26,17 +26,6 @@ impl Level {
 }
 
 /// A run's cancellation state, shared by reference between whoever cancels and the run.
-///
-/// # Examples
-/// ```
-/// use jobsplit::run::{Cancel, Level};
-///
-/// let cancel = Cancel::new();
-/// assert!(!cancel.is_cancelled());
-/// assert_eq!(cancel.escalate(), Level::Stopping);
-/// assert_eq!(cancel.escalate(), Level::Killing);
-/// assert_eq!(cancel.escalate(), Level::Killing);
-/// ```
 #[derive(Debug, Default)]
 pub struct Cancel {
     level: AtomicU8,

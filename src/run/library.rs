@@ -36,8 +36,13 @@ pub struct JobError {
 /// # Errors
 /// If the item cannot be serialized to JSON (a map with non-string keys, a NaN float).
 pub fn item_bytes<T: Serialize>(item: &T) -> Result<Vec<u8>> {
-    let value = serde_json::to_value(item)
-        .map_err(|e| Error::usage(format!("a job item cannot be written as JSON: {e}")))?;
+    let value = serde_json::to_value(item).map_err(|e| {
+        Error::job_list(
+            None,
+            None,
+            format!("a job item cannot be written as JSON: {e}"),
+        )
+    })?;
     Ok(to_canonical(&value))
 }
 

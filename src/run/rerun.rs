@@ -9,17 +9,6 @@ use crate::plan::Plan;
 
 /// A set of job indices written as a comma-separated list of indices and inclusive ranges:
 /// `17`, `20-25`, `17,20-25`.
-///
-/// # Examples
-/// ```
-/// use jobsplit::run::JobSet;
-///
-/// let set: JobSet = "20-25,17, 21".parse().unwrap();
-/// assert!(set.contains(17) && set.contains(25) && !set.contains(19));
-/// assert_eq!(set.to_string(), "17,20-25");
-/// assert_eq!(set.len(), 7);
-/// assert!("5-3".parse::<JobSet>().is_err());
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct JobSet {
     /// Inclusive ranges, ascending, neither overlapping nor touching.

@@ -80,9 +80,9 @@ impl RunSummary {
 ///
 /// # Examples
 /// ```no_run
-/// # fn demo(work: &jobsplit::Work, plan: &jobsplit::plan::Plan, opts: &jobsplit::run::RunOptions,
-/// #         executor: &dyn jobsplit::run::Executor) -> jobsplit::Result<()> {
-/// use jobsplit::run::{Cancel, Runner};
+/// # fn demo(work: &jobsplit::Work, plan: &jobsplit::Plan, opts: &jobsplit::testing::RunOptions,
+/// #         executor: &dyn jobsplit::testing::Executor) -> jobsplit::Result<()> {
+/// use jobsplit::testing::{Cancel, Runner};
 ///
 /// let cancel = Cancel::new(); // `stop()` or `kill()` it from another thread to end the run
 /// let summary = Runner::new(work, plan, 0, opts)
@@ -218,7 +218,7 @@ impl<'r> Runner<'r> {
             .num_threads(self.threads())
             .build()
             .map_err(|e| {
-                Error::usage(format!(
+                Error::system(format!(
                     "cannot start {} worker threads ({e}): the machine's process limit is lower; pass fewer --threads",
                     opts.threads
                 ))

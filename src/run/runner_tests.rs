@@ -202,7 +202,7 @@ fn another_plan_is_refused_unless_fresh_or_keep_done() {
     )
     .unwrap_err();
     let msg = e.to_string();
-    assert!(matches!(e, Error::PlanMismatch { .. }));
+    assert_eq!(e.kind(), crate::ErrorKind::PlanMismatch);
     assert!(
         msg.contains(&plan.plan_digest().short()) && msg.contains(&plan2.plan_digest().short()),
         "{msg}"

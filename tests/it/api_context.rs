@@ -15,7 +15,7 @@ fn opts(threads: usize) -> MapOptions {
 }
 
 /// The first `n` numbers of the job's keystream, from its key (what `ctx.rng()` gave before).
-fn keystream(key: &jobsplit::plan::JobKey, n: usize) -> Vec<u64> {
+fn keystream(key: &jobsplit::JobKey, n: usize) -> Vec<u64> {
     let mut rng = ChaCha20Rng::from_seed(key.0);
     (0..n).map(|_| rng.next_u64()).collect()
 }

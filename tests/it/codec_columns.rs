@@ -2,7 +2,7 @@
 //! own columns: one rule (a field that is a fixed column's name or starts with `result_` gets a
 //! `result_` prefix) that cannot map two fields to one column.
 
-use jobsplit::output::results::{column_name, ResultsWriter};
+use jobsplit::testing::{column_name, ResultsWriter};
 
 use crate::harness::{row, Results, Study};
 

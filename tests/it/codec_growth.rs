@@ -6,7 +6,7 @@
 use std::io::BufRead;
 use std::path::Path;
 
-use jobsplit::output::results::ResultsWriter;
+use jobsplit::testing::ResultsWriter;
 
 use crate::harness::{row, Results, Study};
 

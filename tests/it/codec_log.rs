@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use jobsplit::model::Stream;
-use jobsplit::output::log::LogWriter;
+use jobsplit::testing::LogWriter;
+use jobsplit::testing::Stream;
 
 use crate::harness::{gunzip, read_log, text, Results, Study};
 

@@ -2,7 +2,7 @@
 //! refuses with one line naming the file and line, exit 2, and the file and the whole output
 //! directory are left byte for byte as they were.
 
-use jobsplit::output::results::ResultsWriter;
+use jobsplit::testing::ResultsWriter;
 
 use crate::harness::{files_under, row, text, Study};
 
@@ -82,8 +82,9 @@ fn the_writer_refuses_a_malformed_last_row_and_leaves_the_file_alone() {
         let mut data = good.clone();
         data.extend_from_slice(bad.as_bytes());
         std::fs::write(&path, &data).unwrap();
-        let e = ResultsWriter::open(&path, false).unwrap_err().to_string();
-        assert!(e.contains("results.csv:3:"), "{what}: {e}");
+        let e = ResultsWriter::open(&path, false).unwrap_err();
+        assert_eq!(e.kind(), jobsplit::ErrorKind::Damaged, "{what}: {e}");
+        assert!(e.to_string().contains("results.csv:3:"), "{what}: {e}");
         assert_eq!(
             std::fs::read(&path).unwrap(),
             data,

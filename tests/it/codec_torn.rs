@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use jobsplit::output::results::{ResultsReader, ResultsWriter};
+use jobsplit::testing::{ResultsReader, ResultsWriter};
 
 use crate::harness::{row, text, Results, Study};
 

@@ -152,7 +152,7 @@ fn manifest_state(dir: &Path) -> String {
 /// this row") and the share could not finish. A row that fails to write is taken back whole.
 #[test]
 fn a_row_the_full_disk_cut_short_is_taken_back_before_the_next_one() {
-    use jobsplit::output::results::ResultsWriter;
+    use jobsplit::testing::ResultsWriter;
     let fs = match Tmpfs::mount("256k") {
         Ok(fs) => fs,
         Err(why) => {
@@ -172,7 +172,10 @@ fn a_row_the_full_disk_cut_short_is_taken_back_before_the_next_one() {
     drop(file);
     let big = "y\n".repeat(8 * 1024);
     let err = w.append(&row(1, big)).unwrap_err();
-    assert!(err.is_disk_full(), "{err}");
+    assert!(
+        err.is_disk_full() && err.kind() == jobsplit::ErrorKind::Io,
+        "{err}"
+    );
     // Space comes back (a job's result file removed); the next row is written whole.
     std::fs::remove_file(&ballast).unwrap();
     w.append(&row(2, "third\nrow".into())).unwrap();
@@ -188,7 +191,7 @@ fn a_row_the_full_disk_cut_short_is_taken_back_before_the_next_one() {
 /// with the advice to free space and rerun, not as a bare OS error.
 #[test]
 fn a_full_disk_during_the_header_rewrite_says_so() {
-    use jobsplit::output::results::ResultsWriter;
+    use jobsplit::testing::ResultsWriter;
     let fs = match Tmpfs::mount("256k") {
         Ok(fs) => fs,
         Err(why) => {

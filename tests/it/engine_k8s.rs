@@ -1,10 +1,10 @@
 //! The Kubernetes example `examples/kubernetes/indexed-job.yaml` stays a working Indexed Job:
 //! parsed with `yaml-rust2`, checked field by field, and its environment fed to
-//! `jobsplit::engine::detect` for every completion index.
+//! `jobsplit::testing::detect` for every completion index.
 
 use std::path::Path;
 
-use jobsplit::engine::{detect, Shard, SHARD_COUNT_ENV};
+use jobsplit::testing::{detect, Shard, SHARD_COUNT_ENV};
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn documents() -> Vec<Yaml> {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use jobsplit::engine::{detect, Shard};
+use jobsplit::testing::{detect, Shard};
 
 fn example(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -11,9 +11,10 @@ use std::path::Path;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
 
-use jobsplit::input::{parse_machines, Config, Format, JobList, Machine, Record, Template};
-use jobsplit::plan::Plan;
+use jobsplit::testing::{parse_machines, Config, Record};
+use jobsplit::Plan;
 use jobsplit::Work;
+use jobsplit::{ErrorKind, Format, JobList, Machine, Template};
 
 /// Cases per parser: `JOBSPLIT_FUZZ_CASES`, else `default`.
 pub(crate) fn cases(default: u32) -> u32 {
@@ -44,8 +45,14 @@ fn fuzz<S: Strategy>(
     }
 }
 
-/// A refusal must be one line (the binary prints it after `jobsplit: error: `).
-fn one_line(what: &str, e: &jobsplit::Error) -> Result<(), TestCaseError> {
+/// A refusal must be one line (the binary prints it after `jobsplit: error: `), and of the kind
+/// of the input refused (`kinds`), so a caller can tell a bad job list from a bad template.
+fn refused(what: &str, e: &jobsplit::Error, kinds: &[ErrorKind]) -> Result<(), TestCaseError> {
+    prop_assert!(
+        kinds.contains(&e.kind()),
+        "{what}: a refusal of kind {:?}, not {kinds:?}: {e}",
+        e.kind()
+    );
     let text = e.to_string();
     prop_assert!(
         !text.contains('\n'),
@@ -107,20 +114,20 @@ fn use_job_list(list: JobList, template: Option<Template>) -> Result<(), TestCas
         let _ = list.line_of(i);
         if let Some(t) = &template {
             if let Err(e) = t.render(i, &record) {
-                one_line("render", &e)?;
+                refused("render", &e, &[ErrorKind::Template])?;
             }
         }
     }
     let work = match Work::new(list, template, Default::default(), Some("s".to_owned())) {
         Ok(w) => w,
-        Err(e) => return one_line("work", &e),
+        Err(e) => return refused("work", &e, &[ErrorKind::Template, ErrorKind::JobList]),
     };
     for i in 0..n {
         let _ = work.key(i);
         // What Work::new accepts, run can run: no command holds a NUL.
         match work.command(i) {
             Ok(command) => prop_assert!(!command.contains('\0'), "a NUL in {command:?}"),
-            Err(e) => one_line("command", &e)?,
+            Err(e) => refused("command", &e, &[ErrorKind::Template])?,
         }
     }
     let machines = vec![
@@ -151,7 +158,7 @@ fn fuzz_job_lists() {
                     .and_then(|t| t.parse::<Template>().ok());
                 use_job_list(list, template)
             }
-            Err(e) => one_line("job list", &e),
+            Err(e) => refused("job list", &e, &[ErrorKind::JobList]),
         },
     );
 }
@@ -204,11 +211,11 @@ fn fuzz_machines_file() {
                     prop_assert!(m.weight_micro >= 1 && (1..=1 << 20).contains(&m.cores));
                     prop_assert!(!m.name.chars().any(char::is_control), "{:?}", m.name);
                 }
-                let plan = Plan::new(jobsplit::plan::Digest([7; 32]), 1000, b"", machines, &[]);
+                let plan = Plan::new(jobsplit::Digest([7; 32]), 1000, b"", machines, &[]);
                 prop_assert!(plan.is_ok(), "{:?}", plan.err());
                 Ok(())
             }
-            Err(e) => one_line("machines", &e),
+            Err(e) => refused("machines", &e, &[ErrorKind::Machines]),
         }
     });
 }
@@ -269,12 +276,12 @@ fn fuzz_config() {
                 prop_assert!(r.progress_interval >= std::time::Duration::from_millis(100));
                 if let Some(command) = &c.jobs.command {
                     if let Err(e) = command.parse::<Template>() {
-                        one_line("config command", &e)?;
+                        refused("config command", &e, &[ErrorKind::Template])?;
                     }
                 }
                 Ok(())
             }
-            Err(e) => one_line("config", &e),
+            Err(e) => refused("config", &e, &[ErrorKind::Config]),
         }
     });
 }
@@ -306,12 +313,12 @@ fn fuzz_templates() {
                     for r in [Record::Line(&line), Record::Json(record)] {
                         let _ = t.missing_field(&r);
                         if let Err(e) = t.render(index, &r) {
-                            one_line("render", &e)?;
+                            refused("render", &e, &[ErrorKind::Template])?;
                         }
                     }
                     Ok(())
                 }
-                Err(e) => one_line("template", &e),
+                Err(e) => refused("template", &e, &[ErrorKind::Template]),
             }
         },
     );

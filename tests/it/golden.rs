@@ -13,11 +13,11 @@ use rand_core::{RngCore, SeedableRng};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use jobsplit::input::{
-    load_machines, to_canonical, Config, Format, JobList, Machine, Record, Template,
-};
-use jobsplit::plan::{bounded, keystream, Plan, ALGORITHM};
-use jobsplit::run::item_bytes;
+use jobsplit::testing::item_bytes;
+use jobsplit::testing::{bounded, keystream, ALGORITHM};
+use jobsplit::testing::{to_canonical, Config, Record};
+use jobsplit::Plan;
+use jobsplit::{load_machines, Format, JobList, Machine, Template};
 use jobsplit::{map_with, MapOptions, Work};
 
 fn dir() -> PathBuf {
@@ -526,7 +526,8 @@ fn jsonl_lines_serde_json_refuses_are_errors_not_panics() {
             Format::Jsonl,
             format!("1\n{line}\n").into_bytes(),
         );
-        assert!(list.is_err(), "{line} was accepted");
+        let e = list.err().unwrap_or_else(|| panic!("{line} was accepted"));
+        assert_eq!(e.kind(), jobsplit::ErrorKind::JobList, "{line}: {e}");
     }
     let list =
         JobList::from_bytes(Path::new("jobs.jsonl"), Format::Jsonl, ok.into_bytes()).unwrap();

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 use serde_json::Value;
 
-use jobsplit::input::{load_growing, load_machines, Format, Grow};
-use jobsplit::plan::Plan;
+use jobsplit::testing::{load_growing, Grow};
+use jobsplit::Plan;
 use jobsplit::Work;
+use jobsplit::{load_machines, Format};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -127,8 +128,7 @@ fn the_library_computes_the_reference_epochs_with_excluded_jobs_and_keys() {
             Some(m) => load_machines(&dir().join(m)).unwrap(),
             None => {
                 let n: u64 = flag("--shard-count").unwrap().parse().unwrap();
-                let m =
-                    (0..n).map(|i| jobsplit::input::Machine::new(&format!("shard-{i}"), 1.0, 1));
+                let m = (0..n).map(|i| jobsplit::Machine::new(&format!("shard-{i}"), 1.0, 1));
                 m.collect::<Result<_, _>>().unwrap()
             }
         };

@@ -426,14 +426,14 @@ impl Results {
 
     /// The result columns (after the fixed ones, the inputs and the command).
     pub(crate) fn result_columns(&self) -> Vec<String> {
-        self.columns_of(jobsplit::output::results::ColumnKind::Result)
+        self.columns_of(jobsplit::testing::ColumnKind::Result)
     }
 
     /// The columns after the fixed ones of one kind (inputs, command, results), in order.
-    pub(crate) fn columns_of(&self, kind: jobsplit::output::results::ColumnKind) -> Vec<String> {
+    pub(crate) fn columns_of(&self, kind: jobsplit::testing::ColumnKind) -> Vec<String> {
         self.headers[9..]
             .iter()
-            .filter(|c| jobsplit::output::results::ColumnKind::of(c) == kind)
+            .filter(|c| jobsplit::testing::ColumnKind::of(c) == kind)
             .cloned()
             .collect()
     }
@@ -740,13 +740,13 @@ impl Drop for Tmpfs {
 
 /// An ok row of job `index` with result `fields`, at a fixed time, for tests that write
 /// results.csv through the library's writer.
-pub(crate) fn row(index: u64, fields: &[(&str, &str)]) -> jobsplit::output::results::ResultRow {
+pub(crate) fn row(index: u64, fields: &[(&str, &str)]) -> jobsplit::testing::ResultRow {
     use std::time::{Duration, UNIX_EPOCH};
-    jobsplit::output::results::ResultRow {
+    jobsplit::testing::ResultRow {
         index,
         key: format!("{:016x}", index * 0x1111 + 7),
         machine: "m".into(),
-        status: jobsplit::model::Status::Ok,
+        status: jobsplit::testing::Status::Ok,
         exit_code: Some(0),
         attempt: 1,
         started_at: UNIX_EPOCH + Duration::from_secs(1_795_000_000 + index),

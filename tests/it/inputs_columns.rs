@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use jobsplit::output::results::ColumnKind;
+use jobsplit::testing::ColumnKind;
 
 use crate::harness::{read_csv, Results, Study};
 

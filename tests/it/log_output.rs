@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use jobsplit::output::log::read_lines;
+use jobsplit::testing::read_lines;
 
 use crate::harness::{read_log, text, wait_child, wait_until, LogLine, Results, Study};
 

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jobsplit::merge::{load_rescue, merge, status, MergeOptions};
-use jobsplit::model::Stream;
-use jobsplit::model::Tally;
-use jobsplit::model::{RunState, Status};
-use jobsplit::output::log::LogWriter;
-use jobsplit::output::manifest::Manifest;
-use jobsplit::output::results::{ResultRow, ResultsWriter};
+use jobsplit::testing::LogWriter;
+use jobsplit::testing::Manifest;
+use jobsplit::testing::Stream;
+use jobsplit::testing::Tally;
+use jobsplit::testing::{load_rescue, merge, status, MergeOptions};
+use jobsplit::testing::{ResultRow, ResultsWriter};
+use jobsplit::testing::{RunState, Status};
+use jobsplit::ErrorKind;
 
 const WORK: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const PLAN: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -109,8 +110,8 @@ fn write(root: &Path, d: &Dir, rows: &[ResultRow]) -> PathBuf {
         excluded: 0,
         version: "test".into(),
         hostname: d.name.into(),
-        started_at: jobsplit::output::rfc3339(start),
-        ended_at: Some(jobsplit::output::rfc3339(end)),
+        started_at: jobsplit::testing::rfc3339(start),
+        ended_at: Some(jobsplit::testing::rfc3339(end)),
         state: RunState::Finished,
         counts: Tally {
             ok: count(Status::Ok),
@@ -241,7 +242,7 @@ fn ok_beats_failure_latest_beats_earlier_and_columns_unite() {
     assert!(!report.all_ok());
     let missing = std::fs::read_to_string(out.join("missing.txt")).unwrap();
     assert_eq!(missing, "1\n2\n5\n");
-    let on_disk = jobsplit::merge::Summary::read(&out).unwrap();
+    let on_disk = jobsplit::testing::Summary::read(&out).unwrap();
     assert_eq!(&on_disk, s);
     assert!(
         report.render_table().contains("6 jobs, 3 ok"),
@@ -293,9 +294,9 @@ fn what_does_not_belong_together_is_refused() {
     other.work = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
     let b = write(t.path(), &other, &[row(1, "b", Status::Ok, 1.0, 1.0)]);
     let out = t.path().join("m");
-    let e = merge(&[a.clone(), b.clone()], &opts(&out))
-        .unwrap_err()
-        .to_string();
+    let e = merge(&[a.clone(), b.clone()], &opts(&out)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::PlanMismatch, "{e}");
+    let e = e.to_string();
     assert!(
         e.contains("aaaaaaaa") && e.contains("cccccccc") && e.contains("/a") && e.contains("/b"),
         "{e}"
@@ -307,26 +308,26 @@ fn what_does_not_belong_together_is_refused() {
     for f in ["manifest.json", "results.csv", "log.gz"] {
         std::fs::copy(a.join(f), copy.join(f)).unwrap();
     }
-    let e = merge(&[a.clone(), copy], &opts(&out))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("the same machine twice"), "{e}");
+    let e = merge(&[a.clone(), copy], &opts(&out)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OutputDir, "{e}");
+    assert!(e.to_string().contains("the same machine twice"), "{e}");
 
     // A directory without a manifest anywhere below.
     let empty = t.path().join("empty/sub");
     std::fs::create_dir_all(&empty).unwrap();
-    let e = merge(&[a.clone(), t.path().join("empty")], &opts(&out))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("no manifest.json found"), "{e}");
+    let e = merge(&[a.clone(), t.path().join("empty")], &opts(&out)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OutputDir, "{e}");
+    assert!(e.to_string().contains("no manifest.json found"), "{e}");
 
     // An output directory inside an input, or holding one: refused before anything is made.
     let before = hashes(t.path());
     for bad in [a.join("merged"), t.path().to_path_buf()] {
-        let e = merge(std::slice::from_ref(&a), &opts(&bad))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("merge never writes into its inputs"), "{e}");
+        let e = merge(std::slice::from_ref(&a), &opts(&bad)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::OutputDir, "{e}");
+        assert!(
+            e.to_string().contains("merge never writes into its inputs"),
+            "{e}"
+        );
     }
     assert!(!a.join("merged").exists());
     assert_eq!(before, hashes(t.path()));
@@ -447,8 +448,9 @@ fn a_machine_twice_as_fast_per_core_is_suggested_twice_the_weight() {
         write_machines: Some(machines.clone()),
         collect_files: true,
     };
-    let e = merge(&[s, f], &again).unwrap_err().to_string();
-    assert!(e.contains("never overwrites"), "{e}");
+    let e = merge(&[s, f], &again).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Usage, "{e}");
+    assert!(e.to_string().contains("never overwrites"), "{e}");
     assert!(!t.path().join("m2").exists());
 }
 
@@ -479,8 +481,9 @@ fn a_rescue_reads_the_ok_jobs_back() {
     let rescue = load_rescue(&out).unwrap();
     assert_eq!(rescue.ok, [0, 1, 4]);
     assert_eq!((rescue.jobs_total, rescue.work_digest.as_str()), (6, WORK));
-    let e = load_rescue(t.path()).unwrap_err().to_string();
-    assert!(e.contains("summary.json"), "{e}");
+    let e = load_rescue(t.path()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    assert!(e.to_string().contains("summary.json"), "{e}");
 }
 
 #[test]
@@ -600,6 +603,7 @@ fn results_header_grows_atomically_and_torn_rows_are_repaired() {
     let second = data.iter().position(|&b| b == b'\n').unwrap() + 1;
     data.splice(second..second, b"oops\n".iter().copied());
     std::fs::write(&path, &data).unwrap();
-    let e = ResultsWriter::open(&path, false).unwrap_err().to_string();
-    assert!(e.contains("results.csv:2:"), "{e}");
+    let e = ResultsWriter::open(&path, false).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Damaged, "{e}");
+    assert!(e.to_string().contains("results.csv:2:"), "{e}");
 }

@@ -5,12 +5,12 @@ use std::io::Read as _;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use jobsplit::merge::{merge, MergeOptions};
-use jobsplit::model::Stream;
-use jobsplit::model::Tally;
-use jobsplit::output::log::{LogReader, LogWriter};
-use jobsplit::output::manifest::Manifest;
-use jobsplit::output::results::ResultsWriter;
+use jobsplit::testing::Manifest;
+use jobsplit::testing::ResultsWriter;
+use jobsplit::testing::Stream;
+use jobsplit::testing::Tally;
+use jobsplit::testing::{merge, MergeOptions};
+use jobsplit::testing::{LogReader, LogWriter};
 use proptest::prelude::*;
 
 fn at(us: u64) -> SystemTime {
@@ -37,7 +37,7 @@ fn write_members(path: &Path, members: &[(usize, usize)]) -> Vec<Vec<u8>> {
             let text = format!("m{m} l{i} \t\r {}", "x".repeat(width + i % 13));
             w.line(at(t), Some(m as u64), Stream::Err, &text).unwrap();
             expected.push(
-                format!("{}\t{m}\terr\t{text}", jobsplit::output::rfc3339(at(t))).into_bytes(),
+                format!("{}\t{m}\terr\t{text}", jobsplit::testing::rfc3339(at(t))).into_bytes(),
             );
         }
         w.end_member().unwrap();
@@ -117,8 +117,9 @@ fn a_file_that_is_not_gzip_reads_as_nothing_with_a_warning_and_is_never_truncate
     let (got, warning) = lines_of(&path);
     assert!(got.is_empty());
     assert!(warning.is_some());
-    let e = LogWriter::open(&path).unwrap_err().to_string();
-    assert!(e.contains("not a gzip file"), "{e}");
+    let e = LogWriter::open(&path).unwrap_err();
+    assert_eq!(e.kind(), jobsplit::ErrorKind::Damaged, "{e}");
+    assert!(e.to_string().contains("not a gzip file"), "{e}");
     assert_eq!(std::fs::read(&path).unwrap(), b"plain text\n");
 }
 
@@ -148,9 +149,9 @@ fn machine(root: &Path, name: &str, times: &[u64]) -> std::path::PathBuf {
         excluded: 0,
         version: "test".into(),
         hostname: name.into(),
-        started_at: jobsplit::output::rfc3339(at(0)),
+        started_at: jobsplit::testing::rfc3339(at(0)),
         ended_at: None,
-        state: jobsplit::model::RunState::Running,
+        state: jobsplit::testing::RunState::Running,
         counts: Tally::default(),
         busy_s: 0.0,
         shard: None,

@@ -7,9 +7,9 @@ use std::path::Path;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
-use jobsplit::input::{Format, JobList, Machine};
-use jobsplit::plan::Plan;
+use jobsplit::Plan;
 use jobsplit::Work;
+use jobsplit::{Format, JobList, Machine};
 
 /// A work whose jobs are exactly `lines` (each must be a kept line: not blank, not `#`).
 fn work(lines: &[String], params: Map<String, Value>, seed: &str) -> Work {

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::harness::{build_example, text, Study};
-use jobsplit::input::{Format, JobList};
 use jobsplit::{map_with, JobError, MapOptions};
+use jobsplit::{Format, JobList};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -74,10 +74,10 @@ fn monte_carlo_pi_splits_over_three_machines_and_merges() {
 
 /// The key-derived generator of item `i` of `items` under `seed`, computed from the job list the
 /// items make (as a `Splitter` builds it).
-fn keys_of(items: &[u64], seed: &str) -> Vec<jobsplit::plan::JobKey> {
+fn keys_of(items: &[u64], seed: &str) -> Vec<jobsplit::JobKey> {
     let mut data = Vec::new();
     for item in items {
-        data.extend_from_slice(&jobsplit::run::item_bytes(item).unwrap());
+        data.extend_from_slice(&jobsplit::testing::item_bytes(item).unwrap());
         data.push(b'\n');
     }
     let list = JobList::from_bytes(Path::new("<items>"), Format::Jsonl, data).unwrap();

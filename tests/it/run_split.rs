@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::harness::{assignment, Results, Study, THREE_MACHINES};
-use jobsplit::input::{Format, JobList};
+use jobsplit::{Format, JobList};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 

@@ -452,7 +452,7 @@ fn a_host_restarted_after_kill_9_finishes_its_claimed_blocks_first() {
                 .map(|j| j.as_u64().unwrap())
         })
         .collect();
-    let restarted = jobsplit::output::rfc3339(std::time::SystemTime::now());
+    let restarted = jobsplit::testing::rfc3339(std::time::SystemTime::now());
     // The same machine on the same host again: its name record is its own, it resumes.
     assert_eq!(
         finish(spawn(&s, &["-M", "a", "--steal-block", "2"], "0")),

@@ -9,12 +9,12 @@ use std::time::{Duration, SystemTime};
 use proptest::prelude::*;
 use serde_json::Map;
 
-use jobsplit::input::{Format, JobList, Machine};
-use jobsplit::merge::{load_rescue, merge, MergeOptions};
-use jobsplit::model::{Status, Stream};
-use jobsplit::plan::Plan;
-use jobsplit::run::{Attempt, Cancel, Control, Executor, JobSpec, Resume, RunOptions, Runner};
+use jobsplit::testing::{load_rescue, merge, MergeOptions};
+use jobsplit::testing::{Attempt, Cancel, Control, Executor, JobSpec, Resume, RunOptions, Runner};
+use jobsplit::testing::{Status, Stream};
+use jobsplit::Plan;
 use jobsplit::Work;
+use jobsplit::{Format, JobList, Machine};
 
 /// Runs jobs in-process; stops the "host" (sets cancel) after `budget` jobs.
 struct Host<'a> {
@@ -36,7 +36,7 @@ impl Executor for Host<'_> {
         }
         Attempt {
             outcome: Status::Ok,
-            exit: Some(jobsplit::run::Exit::Code(0)),
+            exit: Some(jobsplit::testing::Exit::Code(0)),
             reason: None,
             fields: vec![("square".into(), (job.index * job.index).to_string())],
             command: None,

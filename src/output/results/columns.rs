@@ -31,17 +31,6 @@ pub enum ColumnKind {
 
 impl ColumnKind {
     /// The kind of the column named `column`.
-    ///
-    /// # Examples
-    /// ```
-    /// use jobsplit::output::results::ColumnKind;
-    ///
-    /// assert_eq!(ColumnKind::of("input_alpha"), ColumnKind::Input);
-    /// assert_eq!(ColumnKind::of("input"), ColumnKind::Input);
-    /// assert_eq!(ColumnKind::of("command"), ColumnKind::Command);
-    /// assert_eq!(ColumnKind::of("loss"), ColumnKind::Result);
-    /// assert_eq!(ColumnKind::of("result_input"), ColumnKind::Result);
-    /// ```
     pub fn of(column: &str) -> ColumnKind {
         if column == INPUT || column.starts_with(INPUT_PREFIX) {
             ColumnKind::Input
@@ -54,13 +43,6 @@ impl ColumnKind {
 }
 
 /// The column of the input field `field` (a CSV column or a JSON object's key).
-///
-/// # Examples
-/// ```
-/// use jobsplit::output::results::input_column;
-///
-/// assert_eq!(input_column("alpha"), "input_alpha");
-/// ```
 pub fn input_column(field: &str) -> String {
     format!("{INPUT_PREFIX}{field}")
 }
@@ -69,19 +51,7 @@ pub fn input_column(field: &str) -> String {
 /// starting with `input_` or `result_`, gets `result_` in front (`index` -> `result_index`,
 /// `input_x` -> `result_input_x`, `result_index` -> `result_result_index`); any other keeps its
 /// name. No two fields share a column and no field takes a fixed or input column: removing one
-/// `result_` from a prefixed column gives its field back ([`field_name`]).
-///
-/// # Examples
-/// ```
-/// use jobsplit::output::results::column_name;
-///
-/// assert_eq!(column_name("loss"), "loss");
-/// assert_eq!(column_name("index"), "result_index");
-/// assert_eq!(column_name("command"), "result_command");
-/// assert_eq!(column_name("input_seed"), "result_input_seed");
-/// assert_eq!(column_name("result_index"), "result_result_index");
-/// assert_eq!(column_name("result"), "result");
-/// ```
+/// `result_` from a prefixed column gives its field back (`field_name`).
 pub fn column_name(field: &str) -> String {
     let reserved = super::FIXED.contains(&field)
         || field.starts_with(RESULT_PREFIX)
@@ -94,15 +64,7 @@ pub fn column_name(field: &str) -> String {
 }
 
 /// The result field a result column holds: the inverse of [`column_name`].
-///
-/// # Examples
-/// ```
-/// use jobsplit::output::results::field_name;
-///
-/// assert_eq!(field_name("loss"), "loss");
-/// assert_eq!(field_name("result_index"), "index");
-/// assert_eq!(field_name("result_result_index"), "result_index");
-/// ```
+#[cfg(test)]
 pub fn field_name(column: &str) -> &str {
     column.strip_prefix(RESULT_PREFIX).unwrap_or(column)
 }

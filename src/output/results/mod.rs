@@ -12,9 +12,9 @@ mod resume;
 mod row;
 mod writer;
 
-pub use columns::{
-    column_name, field_name, input_column, insert_column, ColumnKind, COMMAND, INPUT,
-};
+#[cfg(test)]
+pub(crate) use columns::field_name;
+pub use columns::{column_name, input_column, insert_column, ColumnKind, COMMAND, INPUT};
 pub(crate) use data::Data;
 pub(crate) use pending::left_warning as pending_rows_warning;
 pub use reader::{ResultsReader, Row};

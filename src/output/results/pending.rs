@@ -129,7 +129,7 @@ pub(super) fn read_left(results: &Path) -> Result<Option<(u64, Vec<PendingRow>)>
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty());
     let bad = |line: usize| {
-        Error::invalid(
+        Error::damaged(
             Some(&path),
             Some(line as u64),
             "not a jobsplit pending row: move the file away (its rows are lost; those jobs run again)",

@@ -20,7 +20,7 @@ use crate::model::Status;
 ///
 /// # Examples
 /// ```no_run
-/// use jobsplit::output::results::ResultsReader;
+/// use jobsplit::testing::ResultsReader;
 ///
 /// let mut r = ResultsReader::open("out/ws1/results.csv".as_ref())?;
 /// while let Some(row) = r.next_row()? {
@@ -133,7 +133,7 @@ impl ResultsReader {
             .from_reader(data.with_end_mark());
         let header = csv.byte_headers().map_err(|e| match e.into_kind() {
             csv::ErrorKind::Io(io) => Error::io(path, io),
-            other => Error::invalid(Some(path), Some(1), format!("unreadable header: {other:?}")),
+            other => Error::damaged(Some(path), Some(1), format!("unreadable header: {other:?}")),
         });
         let names: Vec<String> = header?
             .iter()
@@ -145,7 +145,7 @@ impl ResultsReader {
             let why = t
                 .cut_warning(path)
                 .map_or(String::new(), |w| format!(" ({w})"));
-            return Err(Error::invalid(
+            return Err(Error::damaged(
                 Some(path),
                 Some(1),
                 format!("the header is cut short{why} (a crash at the very start?): {fix}"),
@@ -214,7 +214,7 @@ impl ResultsReader {
                 .read_byte_record(&mut self.record)
                 .map_err(|e| match e.into_kind() {
                     csv::ErrorKind::Io(io) => Error::io(&self.path, io),
-                    other => Error::invalid(
+                    other => Error::damaged(
                         Some(&self.path),
                         Some(start.line()),
                         format!("malformed CSV ({other:?}): repair or remove this row"),
@@ -235,7 +235,7 @@ impl ResultsReader {
         }
         let line = start.line();
         let f = facts(&self.record, self.names.len()).map_err(|m| {
-            Error::invalid(
+            Error::damaged(
                 Some(&self.path),
                 Some(line),
                 format!("{m}: repair or remove this row"),
@@ -339,8 +339,9 @@ mod tests {
 
     #[test]
     fn not_a_results_file() {
-        let e = read_all(b"a,b,c\n1,2,3\n", false).unwrap_err().to_string();
-        assert!(e.contains("not a jobsplit results file"), "{e}");
+        let e = read_all(b"a,b,c\n1,2,3\n", false).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Damaged, "{e}");
+        assert!(e.to_string().contains("not a jobsplit results file"), "{e}");
     }
 
     #[test]

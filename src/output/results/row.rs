@@ -42,7 +42,7 @@ pub struct ResultRow {
     pub duration: Duration,
     /// Why it did not succeed.
     pub error: Option<String>,
-    /// The job's inputs, by column name (`input`, `input_<field>`; see [`super::input_column`]).
+    /// The job's inputs, by column name (`input`, `input_<field>`; see `input_column`).
     pub inputs: Vec<(String, String)>,
     /// The shell command the attempt ran, for a command job.
     pub command: Option<String>,
@@ -75,7 +75,7 @@ fn one_line(s: &str) -> String {
 /// A header that does not start with [`FIXED`]; `fix` ends the message.
 pub(crate) fn check_header(path: &Path, names: &[String], fix: &str) -> Result<()> {
     if names.len() < FIXED.len() || names[..FIXED.len()] != FIXED {
-        return Err(Error::invalid(
+        return Err(Error::damaged(
             Some(path),
             Some(1),
             format!(

@@ -134,6 +134,9 @@ impl ResultsWriter {
     ///
     /// # Errors
     /// A full disk or an I/O error; the file then holds every earlier row intact.
+    ///
+    /// # Panics
+    /// Never: its `expect`s state what the code above them made sure of.
     pub fn append(&mut self, row: &ResultRow) -> Result<()> {
         let cells: Vec<(String, String)> = row
             .inputs

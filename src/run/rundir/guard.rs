@@ -54,7 +54,7 @@ impl DirLock {
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
                 Ok(false) => {
-                    return Err(Error::usage(format!(
+                    return Err(Error::locked(format!(
                         "another jobsplit run is writing {}: wait for it to end, or stop it, then run again",
                         dir.display()
                     )))

@@ -50,7 +50,7 @@ impl RunDir {
         let name = dir.file_name().unwrap_or_default();
         if name.len() > NAME_MAX {
             let shown: String = name.to_string_lossy().chars().take(24).collect();
-            return Err(Error::invalid(
+            return Err(Error::machines(
                 None,
                 None,
                 format!(
@@ -66,7 +66,7 @@ impl RunDir {
             }
             if parent.exists() {
                 if !parent.is_dir() {
-                    return Err(Error::invalid(
+                    return Err(Error::output_dir(
                         Some(parent),
                         None,
                         "is not a directory, but the output directory is to go inside it: pass another --out (or [run] out)",
@@ -79,7 +79,7 @@ impl RunDir {
             return Ok(());
         }
         if !dir.is_dir() {
-            return Err(Error::invalid(
+            return Err(Error::output_dir(
                 Some(dir),
                 None,
                 "is not a directory: the run writes the machine's output there; move it away",
@@ -94,7 +94,7 @@ impl RunDir {
         for sub in SUBDIRS.into_iter().chain(logs) {
             let path = dir.join(sub);
             if path.exists() && !path.is_dir() {
-                return Err(Error::invalid(
+                return Err(Error::output_dir(
                     Some(&path),
                     None,
                     "is not a directory, but the run keeps its jobs' files there: move it away",

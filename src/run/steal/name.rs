@@ -147,7 +147,7 @@ impl NameRecord {
         } else {
             "this host cannot tell whether that run ended (another machine, container or boot, even of the same host name); if no run of this machine is left anywhere, remove that file and run again".to_owned()
         };
-        Err(Error::usage(format!(
+        Err(Error::locked(format!(
             "machine `{}` is running on host `{}` (pid {}, since {}) according to {}: {fix}",
             me.machine,
             held.who.host,
@@ -181,7 +181,7 @@ impl NameRecord {
             // Ours to replace: a run provably gone, or an earlier attempt of this Slurm job.
             crate::output::write_atomic(&path, &bytes)?;
             if read_claim_like::<NameFile>(&path).is_none_or(|h| h.who.run != me.run) {
-                return Err(Error::usage(format!(
+                return Err(Error::locked(format!(
                     "another host took machine `{}` at the same moment ({}): two hosts must not run one machine",
                     me.machine,
                     path.display()

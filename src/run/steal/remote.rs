@@ -42,7 +42,7 @@ pub fn layout_dir(out: &Path, rel: &str) -> Result<PathBuf> {
         .strip_prefix(".jobsplit/steal-")
         .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
     if !ok {
-        return Err(Error::usage(format!(
+        return Err(Error::remote(format!(
             "`{}` is not a stealing layout directory (.jobsplit/steal-<16 hex digits>)",
             crate::text::escape(rel)
         )));
@@ -70,13 +70,14 @@ pub fn may_claim(dir: &Path, block: u64, record: &ClaimRecord) -> Result<()> {
     let file = dir.join(LayoutFile::FILE);
     let layout: LayoutFile = crate::output::claim::read_claim_like(&file).ok_or_else(|| {
         Error::invalid(
+            crate::ErrorKind::Remote,
             Some(&file),
             None,
             "no stealing layout here: the host has not started this study with --steal-remote",
         )
     })?;
     if layout.mode != MODE_REMOTE || layout.block != block {
-        return Err(Error::invalid(
+        return Err(Error::invalid(crate::ErrorKind::Remote,
             Some(&file),
             None,
             format!(
@@ -87,13 +88,13 @@ pub fn may_claim(dir: &Path, block: u64, record: &ClaimRecord) -> Result<()> {
     }
     for name in [&record.machine, &record.owner] {
         if fenced(dir, name) {
-            return Err(Error::usage(format!(
+            return Err(Error::remote(format!(
                 "machine `{name}` was declared dead (fenced): no block is claimed for or from it"
             )));
         }
     }
     if !safe_name(&record.owner) || !safe_name(&record.machine) {
-        return Err(Error::usage(
+        return Err(Error::remote(
             "a claim names no machine directory".to_owned(),
         ));
     }
