@@ -75,6 +75,15 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
         force,
         binaries: args.binary.clone(),
     };
+    // A machine declared dead is fenced on every disk before the rescue starts; every launch
+    // writes the fences recorded here first, and starts no run of the plan it was fenced from.
+    let fencing = super::remote_fence::Fencing::of(&args.remote, &r)?;
+    if let (Some(f), false) = (&fencing, args.remote.dead.is_empty()) {
+        f.declare(&r.ssh, &r.hosts)?;
+    }
+    let skip = |h: &Host| {
+        args.remote.rescue.is_none() && fencing.as_ref().is_some_and(|f| f.fenced(&h.machine))
+    };
     outln!(
         "plan {} payload {} ({} files): launching {} host{}",
         r.study.plan.plan_digest().short(),
@@ -85,10 +94,34 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
     );
     let results = each_host(&r.hosts, |h| {
         let t = Instant::now();
-        (crate::remote::launch(&r.ssh, h, &plan), t.elapsed())
+        if let Some(f) = &fencing {
+            let written = f.write_on(&r.ssh, h);
+            if skip(h) {
+                return (None, written.err(), t.elapsed());
+            }
+        }
+        (
+            Some(crate::remote::launch(&r.ssh, h, &plan)),
+            None,
+            t.elapsed(),
+        )
     });
     let mut failed = 0;
-    for (host, (result, took)) in r.hosts.iter().zip(results) {
+    for (host, (result, fence_error, took)) in r.hosts.iter().zip(results) {
+        let Some(result) = result else {
+            match fence_error {
+                None => outln!("{}: declared dead (fenced): nothing started", who(host)),
+                Some(e) => {
+                    failed += 1;
+                    errln!(
+                        "{}: declared dead; not fenced there yet ({}): nothing started",
+                        who(host),
+                        crate::text::escape(&e)
+                    );
+                }
+            }
+            continue;
+        };
         match result {
             Ok(l) if matches!(l.started, crate::remote::Started::Exited { code, .. } if code != 0) =>
             {
@@ -156,8 +189,13 @@ fn describe(l: &crate::remote::Launched) -> String {
 
 pub(crate) fn collect(args: &CollectArgs) -> Result<u8> {
     let r = resolve(&args.remote)?;
+    let fencing = super::remote_fence::Fencing::of(&args.remote, &r)?;
     let results = each_host(&r.hosts, |h| {
         let t = Instant::now();
+        // A machine declared dead learns it first (its run starts no other block).
+        if let Some(f) = &fencing {
+            let _ = f.write_on(&r.ssh, h);
+        }
         let local = r.local_out.join(&h.machine);
         let rows = crate::remote::collect(&r.ssh, h, &r.out_rel, &local);
         // The claims of its share made on its disk prove the rows of a --steal-remote study.

@@ -29,6 +29,9 @@ struct Look {
 
 pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
     let r = resolve(&args.remote)?;
+    // A machine declared dead learns it at the first look that reaches its host.
+    let fencing = super::remote_fence::Fencing::of(&args.remote, &r)?;
+    let fenced: Vec<AtomicBool> = r.hosts.iter().map(|_| AtomicBool::new(false)).collect();
     let stop = Arc::new(AtomicBool::new(false));
     let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop));
     let tty = std::io::stdout().is_terminal();
@@ -37,7 +40,14 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
     let mut open = true;
     loop {
         round += 1;
-        let looks = each_host(&r.hosts, |h| look(&r, h));
+        let looks = each_host(&r.hosts, |h| {
+            let i = r.hosts.iter().position(|x| x.machine == h.machine);
+            let pending = i.map(|i| &fenced[i]).filter(|f| !f.load(Ordering::Relaxed));
+            if let (Some(f), Some(done)) = (&fencing, pending) {
+                done.store(f.write_on(&r.ssh, h).is_ok(), Ordering::Relaxed);
+            }
+            look(&r, h)
+        });
         let statuses: Vec<Option<HostStatus>> = looks.iter().map(|l| l.status.clone()).collect();
         let (stole, left) = super::remote_steal::arrange(&r, &statuses, open);
         open = left;

@@ -44,6 +44,7 @@ pub fn serve(
         "pull" => super::pull::pull(Path::new(arg(0)?), args.get(1), input, out),
         "steal-claim" => super::steal_serve::claim(args, input, out),
         "steal-look" => super::steal_serve::look(args, out),
+        "steal-fence" => super::steal_serve::fence(args, out),
         _ => Err(Error::usage(format!(
             "remote-serve: unknown operation `{op}` (a laptop and a host with different jobsplit versions?)"
         ))),

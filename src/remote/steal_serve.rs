@@ -82,3 +82,16 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
     };
     wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
 }
+
+/// `steal-fence DIR OUT LAYOUT MACHINE...`: fences every MACHINE in the layout directory
+/// (made if missing) and answers the machines fenced there (a JSON list).
+pub(crate) fn fence(args: &[String], out: &mut dyn Write) -> Result<()> {
+    let [dir, outdir, layout, names @ ..] = args else {
+        return Err(Error::usage("remote-serve steal-fence: too few arguments"));
+    };
+    let layout = remote::layout_dir(&Path::new(dir).join(outdir), layout)?;
+    for name in names {
+        remote::fence(&layout, name)?;
+    }
+    wire::write_line(out, &remote::fences(&layout)).map_err(|e| Error::usage(e.to_string()))
+}

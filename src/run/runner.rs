@@ -381,6 +381,15 @@ impl<'r> Runner<'r> {
             });
         });
 
+        if let Some(s) = stealer
+            .as_ref()
+            .filter(|s| s.stats.fenced.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            events(&Event::Warning(&format!(
+                "machine {name} was declared dead (fenced in {}): it started no other block; its unfinished jobs are rescued on the other hosts",
+                s.fence_dir().display()
+            )));
+        }
         let interrupted = control.cancelled();
         let mut counts = state.tally((skipped, cancelled_before));
         let taken = match &stealer {

@@ -40,6 +40,8 @@ pub(crate) struct StealStats {
     pub(crate) handed: AtomicU64,
     /// True once this run's own share is fully claimed.
     pub(crate) stealing: AtomicBool,
+    /// `--steal-remote`: true once the run found its machine fenced (declared dead).
+    pub(crate) fenced: AtomicBool,
 }
 
 struct State {
@@ -304,6 +306,7 @@ impl<'a> StealSource<'a> {
 
     fn refill(&self, st: &mut State) -> Result<Refill> {
         if self.remote && self.fenced() {
+            self.stats.fenced.store(true, Ordering::Relaxed);
             return Ok(Refill::Done);
         }
         if let Some((j, b)) = st.resume.pop_front() {
@@ -365,6 +368,12 @@ impl<'a> StealSource<'a> {
 }
 
 impl StealSource<'_> {
+    /// Where this run's fences are (`fenced/` of its layout directory).
+    pub(crate) fn fence_dir(&self) -> PathBuf {
+        let layout = self.claimer.dir().parent().unwrap_or(self.claimer.dir());
+        layout.join(super::remote::FENCED_DIR)
+    }
+
     /// `--steal-remote`: whether this machine was declared dead (it starts no other block).
     fn fenced(&self) -> bool {
         let layout = self.claimer.dir().parent().unwrap_or(self.claimer.dir());
