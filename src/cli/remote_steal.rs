@@ -181,10 +181,100 @@ pub(super) fn arrange(
             lines.push(steal(r, owner, thief, &blocks, j, b));
         }
     }
-    // The leases end once every share is claimed whole (a share not seen counts as open).
+    let rehanded = hand_again(r, &stealers, &looks, &blocks, &mut lines);
+    // The leases end once every share is claimed whole and every block handed (a share not
+    // seen counts as open).
     let seen = stealers.len() == r.hosts.len() && looks.iter().all(Option::is_some);
-    let left = !seen || views.iter().any(|v| !v.unclaimed.is_empty());
+    let left = !seen || rehanded || views.iter().any(|v| !v.unclaimed.is_empty());
     (lines, left)
+}
+
+/// Hands over again every block claimed on its owner's disk for a thief whose own disk does
+/// not hold it (the hand-over failed: the thief crashed or was cut off, or watch was killed in
+/// between); both reached this look, neither fenced. Only the thief the owner's claim
+/// names ever runs it, so nothing runs twice. Returns whether any was handed.
+fn hand_again(
+    r: &RemoteStudy,
+    stealers: &[Stealer],
+    looks: &[Option<StealLook>],
+    blocks: &Blocks,
+    lines: &mut Vec<String>,
+) -> bool {
+    // A fenced owner's unfinished blocks are the rescue's; a fenced thief runs nothing more.
+    let reached = |i: usize| {
+        looks[i]
+            .as_ref()
+            .filter(|l| l.mode == MODE_REMOTE && !l.fenced)
+    };
+    let mut any = false;
+    for (i, owner) in stealers.iter().enumerate() {
+        let Some(look) = reached(i) else { continue };
+        for (b, t) in &look.stolen {
+            let Some(ti) = stealers.iter().position(|s| &s.host.machine == t) else {
+                continue;
+            };
+            let Some(tl) = reached(ti) else {
+                continue;
+            };
+            if tl
+                .handed
+                .iter()
+                .any(|(o, x)| *o == owner.host.machine && x == b)
+            {
+                continue;
+            }
+            any = true;
+            let thief = &stealers[ti];
+            let record = record(blocks, owner.share, *b, thief);
+            let what = format!(
+                "block {b} of {} to {}",
+                crate::text::escape(&record.owner),
+                crate::text::escape(&record.machine)
+            );
+            lines.push(match claim_on(r, thief, blocks, &record) {
+                Ok(ClaimAnswer { won: true, .. }) => {
+                    format!("handed {what} again (its hand-over had failed)")
+                }
+                Ok(_) => format!("handed {what} again: its disk holds another claim of it"),
+                Err(e) => format!("could not hand {what} again ({e}): next look"),
+            });
+        }
+    }
+    any
+}
+
+/// The claim of block `b` of share `j` for `thief`.
+fn record(blocks: &Blocks, j: usize, b: u64, thief: &Stealer) -> ClaimRecord {
+    ClaimRecord {
+        owner: blocks.owner(j).to_owned(),
+        block: b,
+        machine: thief.host.machine.clone(),
+        host: thief.hostname.clone(),
+        pid: 0,
+        run: thief.run.clone(),
+        at: crate::output::rfc3339(SystemTime::now()),
+        jobs: blocks.jobs(j, b).to_vec(),
+    }
+}
+
+/// Makes `record` on `h`'s disk (`remote-serve steal-claim`).
+fn claim_on(
+    r: &RemoteStudy,
+    h: &Stealer,
+    blocks: &Blocks,
+    record: &ClaimRecord,
+) -> Result<ClaimAnswer, String> {
+    let mut input = serde_json::to_vec(record).expect("serializing plain data");
+    input.push(b'\n');
+    let words = [
+        "steal-claim".to_owned(),
+        dir_of(h.host),
+        r.out_rel.clone(),
+        h.layout.clone(),
+        blocks.size().to_string(),
+    ];
+    let bytes = serve(r, h.host, &words, &input)?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("a bad answer: {e}"))
 }
 
 /// Claims block `b` of share `j` on `owner`'s disk for `thief`, then hands it to `thief`.
@@ -196,29 +286,8 @@ fn steal(
     j: usize,
     b: u64,
 ) -> String {
-    let record = ClaimRecord {
-        owner: blocks.owner(j).to_owned(),
-        block: b,
-        machine: thief.host.machine.clone(),
-        host: thief.hostname.clone(),
-        pid: 0,
-        run: thief.run.clone(),
-        at: crate::output::rfc3339(SystemTime::now()),
-        jobs: blocks.jobs(j, b).to_vec(),
-    };
-    let mut input = serde_json::to_vec(&record).expect("serializing plain data");
-    input.push(b'\n');
-    let claim_on = |h: &Stealer| -> Result<ClaimAnswer, String> {
-        let words = [
-            "steal-claim".to_owned(),
-            dir_of(h.host),
-            r.out_rel.clone(),
-            h.layout.clone(),
-            blocks.size().to_string(),
-        ];
-        let bytes = serve(r, h.host, &words, &input)?;
-        serde_json::from_slice(&bytes).map_err(|e| format!("a bad answer: {e}"))
-    };
+    let record = record(blocks, j, b, thief);
+    let claim_on = |h: &Stealer| claim_on(r, h, blocks, &record);
     let what = format!(
         "block {b} of {} for {}",
         crate::text::escape(&record.owner),

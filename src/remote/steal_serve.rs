@@ -55,6 +55,12 @@ pub struct StealLook {
     pub claimed: Vec<u64>,
     /// Whether the machine is fenced there.
     pub fenced: bool,
+    /// Blocks of the machine's own share claimed there for another machine: (block, thief).
+    #[serde(default)]
+    pub stolen: Vec<(u64, String)>,
+    /// Blocks of other shares claimed there for this machine (handed over): (owner, block).
+    #[serde(default)]
+    pub handed: Vec<(String, u64)>,
 }
 
 /// `steal-look DIR OUT LAYOUT MACHINE open|close`: renews (or ends) the lease, answers a
@@ -75,12 +81,55 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
     )
     .map(|l| l.mode)
     .unwrap_or_default();
+    let (stolen, handed) = holders(&layout.join("claims"), machine, &claimed);
     let answer = StealLook {
         mode,
         claimed,
         fenced: remote::fenced(&layout, machine),
+        stolen,
+        handed,
     };
     wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
+}
+
+/// Who holds what in the claims directory `claims` of `machine`'s disk: the blocks of its own
+/// share (`claimed`) whose claim names another machine, and the blocks of other shares whose
+/// claim names it. A record being written is left for the next look.
+fn holders(
+    claims: &Path,
+    machine: &str,
+    claimed: &[u64],
+) -> (Vec<(u64, String)>, Vec<(String, u64)>) {
+    let holder = |owner: &str, b: u64| {
+        crate::run::steal::claim::read_claim(&claims.join(owner).join(b.to_string()))
+            .ok()
+            .flatten()
+            .map(|c| c.machine)
+    };
+    let stolen = claimed
+        .iter()
+        .filter_map(|&b| Some((b, holder(machine, b)?)))
+        .filter(|(_, m)| m != machine)
+        .collect();
+    let mut handed = Vec::new();
+    let mut owners: Vec<String> = std::fs::read_dir(claims)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|o| o != machine)
+        .collect();
+    owners.sort();
+    for owner in owners {
+        let mut blocks = claimed_blocks(claims, &owner);
+        blocks.sort_unstable();
+        for b in blocks {
+            if holder(&owner, b).is_some_and(|m| m == machine) {
+                handed.push((owner.clone(), b));
+            }
+        }
+    }
+    (stolen, handed)
 }
 
 /// `steal-fence DIR OUT LAYOUT MACHINE...`: fences every MACHINE in the layout directory
