@@ -24,6 +24,19 @@ pub struct BalanceSummary {
     pub claimed_unfinished: Vec<Unfinished>,
     /// Claims written, by plan digest.
     pub claims: BTreeMap<String, u64>,
+    /// Machines declared dead (fenced in a `--steal-remote` layout), with the jobs that ran
+    /// both there and elsewhere (the rescue): each kept once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fenced: Vec<FencedMachine>,
+}
+
+/// A machine declared dead, and what ran twice because of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FencedMachine {
+    /// The machine.
+    pub machine: String,
+    /// Jobs with an ok row of it and another ok row elsewhere (each kept once).
+    pub ran_twice: u64,
 }
 
 /// One machine's ok jobs, own and stolen.
@@ -69,6 +82,8 @@ pub(super) struct Proof {
     empty: Vec<String>,
     /// The machines among the inputs.
     inputs: HashSet<String>,
+    /// Machines declared dead (fenced) in the layouts read.
+    fenced: std::collections::BTreeSet<String>,
 }
 
 /// Checks the stealing inputs among `dirs`: `None` when there are none.
@@ -86,6 +101,7 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
         credit: BTreeMap::new(),
         empty: Vec::new(),
         inputs: dirs.iter().map(|d| d.manifest.machine.clone()).collect(),
+        fenced: Default::default(),
     };
     for (plan, group) in by_plan {
         let Some(first) = group.iter().find_map(|d| d.manifest.balance.as_ref()) else {
@@ -146,6 +162,9 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
                 ),
             ));
         }
+        proof
+            .fenced
+            .extend(crate::run::steal::remote::fences(&layout_dir));
         let mut claims = read_claims(&layout_dir.join("claims"))?;
         for d in &group {
             check_rows(d, &mut claims, &layout_dir, &mut proof.credit)?;
@@ -293,8 +312,13 @@ fn check_rows(
 }
 
 impl Proof {
-    /// The balance summary, given the jobs with no ok row in the merged table; also warnings.
-    pub(super) fn finish(self, missing: &[u64]) -> (BalanceSummary, Vec<String>) {
+    /// The balance summary, given the jobs with no ok row in the merged table and, per
+    /// machine, the jobs with more than one ok row one of which is its; also warnings.
+    pub(super) fn finish(
+        self,
+        missing: &[u64],
+        twice_on: &BTreeMap<String, u64>,
+    ) -> (BalanceSummary, Vec<String>) {
         let missing: HashSet<u64> = missing.iter().copied().collect();
         let mut summary = BalanceSummary::default();
         let mut warnings = Vec::new();
@@ -354,6 +378,19 @@ impl Proof {
                     "{} jobs are held by machines whose output is not among the inputs ({}): pass their directories too (or the shared OUT)",
                     absent.iter().map(|(_, n)| **n).sum::<u64>(),
                     list(&absent)
+                ));
+            }
+        }
+        for m in &self.fenced {
+            let ran_twice = twice_on.get(m).copied().unwrap_or(0);
+            summary.fenced.push(FencedMachine {
+                machine: m.clone(),
+                ran_twice,
+            });
+            if ran_twice > 0 {
+                warnings.push(format!(
+                    "machine {} was declared dead (fenced) and ran on: {ran_twice} jobs ran both there and elsewhere (the rescue); each is kept once (listed below)",
+                    crate::text::escape(m)
                 ));
             }
         }

@@ -16,7 +16,7 @@ mod table;
 mod table_write;
 mod weights;
 
-pub use claims::{BalanceSummary, StealCredit, Unfinished};
+pub use claims::{BalanceSummary, FencedMachine, StealCredit, Unfinished};
 pub use discover::{find_machine_dirs, find_study_dirs, nothing_started, MachineDir};
 pub use files::FilesSummary;
 pub(crate) use report::{run_start_us, RowFigures, RunFigures};
@@ -82,7 +82,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     warnings.append(&mut table.warnings);
     let (counts, missing) = table.tally();
     let balance = proof.map(|p| {
-        let (b, mut w) = p.finish(&missing);
+        let (b, mut w) = p.finish(&missing, &table.twice_on);
         warnings.append(&mut w);
         b
     });

@@ -293,6 +293,13 @@ impl MergeReport {
                 })
                 .collect();
             out += &format!("stealing, proved by claims: {}\n", parts.join(", "));
+            for f in &b.fenced {
+                out += &format!(
+                    "declared dead (fenced): {}, {} jobs ran twice (kept once)\n",
+                    crate::text::escape(&f.machine),
+                    f.ran_twice
+                );
+            }
         }
         out
     }
