@@ -55,6 +55,7 @@ mod process_signals;
 mod process_stuck;
 mod proptest_plan;
 mod remote_fake;
+mod remote_fence;
 mod report;
 mod report_figures;
 mod rescue_preview;

@@ -11,8 +11,8 @@ use std::time::Duration;
 use crate::harness::{bin, clean_env};
 
 /// A laptop study and one host's home, with `ssh` standing in.
-struct Lab {
-    dir: tempfile::TempDir,
+pub(crate) struct Lab {
+    pub(crate) dir: tempfile::TempDir,
 }
 
 const FAKE_SSH: &str = r#"#!/bin/sh
@@ -26,7 +26,7 @@ mkdir -p "$homes/$dest" && cd "$homes/$dest" && exec sh -c "$1"
 "#;
 
 impl Lab {
-    fn new() -> Lab {
+    pub(crate) fn new() -> Lab {
         let lab = Lab {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -51,13 +51,13 @@ impl Lab {
         lab
     }
 
-    fn study(&self) -> PathBuf {
+    pub(crate) fn study(&self) -> PathBuf {
         self.dir.path().join("study")
     }
 
     /// The host's copy of the study (as `launch` would leave it), its binary put there by hand
     /// (the debug build is dynamically linked, which launch refuses to ship).
-    fn host_study(&self) -> PathBuf {
+    pub(crate) fn host_study(&self) -> PathBuf {
         let host = self.dir.path().join("homes/h1/st it's");
         let state = host.join(".jobsplit-remote");
         std::fs::create_dir_all(&state).unwrap();
@@ -69,7 +69,7 @@ impl Lab {
         host
     }
 
-    fn jobsplit(&self, dir: &Path, args: &[&str]) -> std::process::Output {
+    pub(crate) fn jobsplit(&self, dir: &Path, args: &[&str]) -> std::process::Output {
         let mut cmd = Command::new(bin());
         clean_env(&mut cmd);
         cmd.current_dir(dir)
@@ -80,7 +80,7 @@ impl Lab {
     }
 }
 
-fn text(out: &std::process::Output) -> String {
+pub(crate) fn text(out: &std::process::Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
