@@ -46,6 +46,12 @@ pub(crate) fn claim(args: &[String], input: &mut dyn BufRead, out: &mut dyn Writ
     wire::write_line(out, &answer).map_err(|e| Error::usage(e.to_string()))
 }
 
+/// A block of the looked-at machine's share claimed for another machine: (block, holder).
+pub type Held = (u64, String);
+
+/// A block of another share claimed for the looked-at machine: (owner, block).
+pub type Handed = (String, u64);
+
 /// What `steal-look` answers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StealLook {
@@ -57,10 +63,10 @@ pub struct StealLook {
     pub fenced: bool,
     /// Blocks of the machine's own share claimed there for another machine: (block, thief).
     #[serde(default)]
-    pub stolen: Vec<(u64, String)>,
+    pub stolen: Vec<Held>,
     /// Blocks of other shares claimed there for this machine (handed over): (owner, block).
     #[serde(default)]
-    pub handed: Vec<(String, u64)>,
+    pub handed: Vec<Handed>,
 }
 
 /// `steal-look DIR OUT LAYOUT MACHINE open|close`: renews (or ends) the lease, answers a
@@ -95,11 +101,7 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
 /// Who holds what in the claims directory `claims` of `machine`'s disk: the blocks of its own
 /// share (`claimed`) whose claim names another machine, and the blocks of other shares whose
 /// claim names it. A record being written is left for the next look.
-fn holders(
-    claims: &Path,
-    machine: &str,
-    claimed: &[u64],
-) -> (Vec<(u64, String)>, Vec<(String, u64)>) {
+fn holders(claims: &Path, machine: &str, claimed: &[u64]) -> (Vec<Held>, Vec<Handed>) {
     let holder = |owner: &str, b: u64| {
         crate::run::steal::claim::read_claim(&claims.join(owner).join(b.to_string()))
             .ok()
