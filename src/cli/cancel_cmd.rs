@@ -1,6 +1,6 @@
 //! `jobsplit cancel DIR JOB...`: asks the run writing a machine directory (or the runs writing
 //! the machine directories of an `OUT` tree) to stop those jobs, through request files
-//! (`run::cancel_request`), and says what each run did with them.
+//! (`output::cancel_request`), and says what each run did with them.
 //!
 //! A run writing the directory answers within about 200 ms; the command waits for the answers
 //! up to [`ANSWER_WAIT`], and stops waiting for a run that ends meanwhile (its directory is then
@@ -22,10 +22,10 @@ use super::term::outln;
 use crate::error::Error;
 use crate::merge::find_machine_dirs;
 use crate::model::{RunState, Status};
-use crate::output::manifest::Manifest;
-use crate::run::cancel_request::{
+use crate::output::cancel_request::{
     read_answer, remove_answer, remove_requests, write_request, Answer, CANCEL_DIR,
 };
+use crate::output::manifest::Manifest;
 
 /// How long to wait for a running run's answer (it looks every 200 ms; a loaded host is slow).
 const ANSWER_WAIT: Duration = Duration::from_secs(5);

@@ -11,7 +11,8 @@ use super::remote_study::{each_host, resolve_original, who, RemoteStudy};
 use super::term::{errln, outln};
 use crate::remote::quote::{join, quote};
 use crate::remote::{Host, Ssh};
-use crate::run::steal::{layout, remote};
+use crate::output::layout;
+use crate::run::steal::remote;
 
 /// The fences of one stealing study: where they are recorded here and written on the hosts.
 pub(super) struct Fencing {
@@ -48,7 +49,7 @@ impl Fencing {
             .into_owned();
         let local = o.local_out.join(&rel);
         let mut names = remote::fences(&local);
-        let steals = crate::run::steal::claim::read_claim_like::<layout::LayoutFile>(
+        let steals = crate::output::claim::read_claim_like::<layout::LayoutFile>(
             &local.join(layout::LayoutFile::FILE),
         )
         .is_some_and(|l| l.mode == layout::MODE_REMOTE);

@@ -8,13 +8,13 @@
 
 use std::time::SystemTime;
 
+use crate::output::claim::ClaimRecord;
+use crate::output::layout::MODE_REMOTE;
 use crate::remote::host_run::HostStatus;
 use crate::remote::quote::{join, quote};
 use crate::remote::steal_serve::{ClaimAnswer, StealLook};
 use crate::remote::Host;
 use crate::run::steal::blocks::Blocks;
-use crate::run::steal::claim::ClaimRecord;
-use crate::run::steal::layout::MODE_REMOTE;
 use crate::run::steal::victim::{choose, Choice, ShareView};
 
 use super::remote_study::{each_host, RemoteStudy};

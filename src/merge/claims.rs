@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::discover::MachineDir;
 use crate::error::{Error, Result};
 use crate::model::Status;
+use crate::output::claim::{read_claim, ClaimRecord};
+use crate::output::layout::LayoutFile;
 use crate::output::results::ResultsReader;
-use crate::run::steal::claim::{read_claim, ClaimRecord};
-use crate::run::steal::layout::LayoutFile;
 
 /// summary.json's `balance`: what a stealing study's claims prove.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

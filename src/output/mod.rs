@@ -3,8 +3,11 @@
 
 mod atomic;
 pub mod balance;
+pub mod cancel_request;
+pub mod claim;
 mod fsx;
 mod gzip;
+pub mod layout;
 pub mod log;
 mod log_repair;
 pub(crate) mod log_thread;

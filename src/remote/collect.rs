@@ -58,7 +58,7 @@ pub fn collect_claims(
     out: &str,
     local_out: &Path,
 ) -> Result<Collected, LaunchError> {
-    let root = crate::run::steal::layout::ROOT;
+    let root = crate::output::layout::ROOT;
     let local = local_out.join(root);
     collect_below(ssh, host, &[out, root], Some(&host.machine), &local)
 }

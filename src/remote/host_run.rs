@@ -15,9 +15,7 @@ use crate::error::{Error, Result};
 use crate::model::RunState;
 use crate::output::manifest::Manifest;
 
-/// The environment variable through which a launched run learns its payload digest (recorded
-/// in its manifest.json as `payload`).
-pub const PAYLOAD_ENV: &str = "JOBSPLIT_PAYLOAD";
+pub use crate::run::PAYLOAD_ENV;
 
 /// What `start` found or did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

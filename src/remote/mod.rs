@@ -25,10 +25,3 @@ pub use payload_check::{payload_warning, payloads};
 pub use serve::serve;
 pub use ship::{launch, Host, LaunchError, LaunchPlan, Launched};
 pub use ssh::{Failure, Ssh, SSH_ENV};
-
-/// The payload digest given to a launched run (64 hex digits), if this process is one.
-pub(crate) fn payload_of_this_run() -> Option<String> {
-    std::env::var(PAYLOAD_ENV)
-        .ok()
-        .filter(|p| p.len() == 64 && p.bytes().all(|b| b.is_ascii_hexdigit()))
-}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::wire;
 use crate::error::{Error, Result};
-use crate::run::steal::claim::{claimed_blocks, ClaimRecord, Outcome};
+use crate::output::claim::{claimed_blocks, ClaimRecord, Outcome};
 use crate::run::steal::remote;
 
 /// The answer of `steal-claim`.
@@ -81,12 +81,11 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
     }
     let mut claimed = claimed_blocks(&layout.join("claims"), machine);
     claimed.sort_unstable();
-    let layout_file = layout.join(crate::run::steal::layout::LayoutFile::FILE);
-    let mode = crate::run::steal::claim::read_claim_like::<crate::run::steal::layout::LayoutFile>(
-        &layout_file,
-    )
-    .map(|l| l.mode)
-    .unwrap_or_default();
+    let layout_file = layout.join(crate::output::layout::LayoutFile::FILE);
+    let mode =
+        crate::output::claim::read_claim_like::<crate::output::layout::LayoutFile>(&layout_file)
+            .map(|l| l.mode)
+            .unwrap_or_default();
     let (stolen, handed) = holders(&layout.join("claims"), machine, &claimed);
     let answer = StealLook {
         mode,
@@ -103,7 +102,7 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
 /// claim names it. A record being written is left for the next look.
 fn holders(claims: &Path, machine: &str, claimed: &[u64]) -> (Vec<Held>, Vec<Handed>) {
     let holder = |owner: &str, b: u64| {
-        crate::run::steal::claim::read_claim(&claims.join(owner).join(b.to_string()))
+        crate::output::claim::read_claim(&claims.join(owner).join(b.to_string()))
             .ok()
             .flatten()
             .map(|c| c.machine)

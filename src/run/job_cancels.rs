@@ -1,5 +1,5 @@
 //! Cancelling single jobs of a running share (`jobsplit cancel`): the run reads the requests in
-//! its machine directory ([`super::cancel_request`]) about every 200 ms; a running job gets its
+//! its machine directory ([`crate::output::cancel_request`]) about every 200 ms; a running job gets its
 //! own [`Cancel`] raised (its executor stops it as for a time limit: SIGTERM, the grace period,
 //! SIGKILL; a library job's `ctx.is_cancelled()` turns true) and is recorded `cancelled`; a job
 //! not started yet is never started and is recorded `cancelled` when its turn comes. Neither is
@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use super::cancel::Cancel;
-use super::cancel_request::{remove_requests, scan, write_answer, Answer};
+use crate::output::cancel_request::{remove_requests, scan, write_answer, Answer};
 
 /// How often the run looks for new requests: a request is picked up within this (plus the
 /// time to read the directory), well within a second.
@@ -240,8 +240,8 @@ impl<'a> JobCancels<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::cancel_request::read_requests;
-    use crate::run::cancel_request::{read_answer, write_request};
+    use crate::output::cancel_request::read_requests;
+    use crate::output::cancel_request::{read_answer, write_request};
 
     #[test]
     fn running_jobs_stop_and_waiting_ones_never_start() {

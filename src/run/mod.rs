@@ -2,7 +2,6 @@
 
 mod attempt;
 mod cancel;
-pub mod cancel_request;
 pub(crate) mod command;
 mod context;
 mod events;
@@ -40,3 +39,14 @@ pub use runner::{hostname, RunOptions, RunSummary, Runner};
 pub use steal::{Balance, StealOptions};
 pub use supervisor::{Exit, Stop};
 pub use worker::WorkerExecutor;
+
+/// The environment variable through which a launched run learns its payload digest (recorded
+/// in its manifest.json as `payload`); `jobsplit launch` sets it.
+pub const PAYLOAD_ENV: &str = "JOBSPLIT_PAYLOAD";
+
+/// The payload digest given to a launched run (64 hex digits), if this process is one.
+fn payload_of_this_run() -> Option<String> {
+    std::env::var(PAYLOAD_ENV)
+        .ok()
+        .filter(|p| p.len() == 64 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}

@@ -174,7 +174,7 @@ impl<'r> Runner<'r> {
                 s.check_rerun(self.plan, &opts.rerun)?;
             }
             None => {
-                super::steal::layout::check(
+                crate::output::layout::check(
                     opts.dir.parent().unwrap_or(std::path::Path::new(".")),
                     self.plan,
                     None,
@@ -296,7 +296,7 @@ impl<'r> Runner<'r> {
         let rerun = &opts.rerun;
         // The jobs rerun now are no longer cancelled: withdrawn from requests still waiting.
         if !rerun.is_empty() {
-            crate::run::cancel_request::withdraw(dir.path(), &|i| rerun.contains(i))?;
+            crate::output::cancel_request::withdraw(dir.path(), &|i| rerun.contains(i))?;
         }
         let cancels = match &stealer {
             Some(s) => JobCancels::stealing(dir.path(), s),
@@ -447,7 +447,7 @@ impl<'r> Runner<'r> {
     /// started at once at least one sees the other and neither runs beside the other.
     fn recheck_static(&self) -> Result<()> {
         let out = self.opts.dir.parent().unwrap_or(std::path::Path::new("."));
-        super::steal::layout::check(out, self.plan, None)
+        crate::output::layout::check(out, self.plan, None)
     }
 
     /// Says when the directory's earlier run, killed, left jobs running that this run ended.
@@ -509,7 +509,7 @@ impl<'r> Runner<'r> {
                     share: plan.share(j).len() as u64,
                 })
                 .collect(),
-            payload: crate::remote::payload_of_this_run(),
+            payload: super::payload_of_this_run(),
             epochs: crate::output::manifest::ManifestEpoch::of(plan, self.machine),
         }
     }

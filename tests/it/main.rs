@@ -39,6 +39,7 @@ mod inputs_columns;
 mod integrity;
 mod job_errors;
 mod job_log;
+mod layering;
 mod live_status;
 mod log_output;
 mod log_tsv;

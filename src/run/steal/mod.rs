@@ -7,8 +7,6 @@
 //! host agrees with it or is refused. See docs/balance.md.
 
 pub mod blocks;
-pub mod claim;
-pub mod layout;
 pub mod name;
 pub mod remote;
 pub(crate) mod source;
@@ -34,9 +32,10 @@ use std::time::SystemTime;
 
 use crate::error::{Error, Result};
 use crate::output::balance::{BalanceInfo, StealStatus};
+use crate::output::claim::{self, ClaimRecord};
+use crate::output::layout;
 use crate::output::results::Existing;
 use crate::plan::Plan;
-use claim::ClaimRecord;
 use name::NameRecord;
 use source::{StealSource, StealStats};
 

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::claim::{read_claim_like, ClaimRecord};
-use super::layout::link_new;
 use crate::error::{Error, Result};
+use crate::output::claim::{read_claim_like, ClaimRecord};
+use crate::output::layout::link_new;
 
 /// A process as its kernel knows it: a pid names a process only within one PID namespace of
 /// one boot, and only until it is reused (the start time tells).

@@ -18,9 +18,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::claim::{ClaimRecord, Claimer, Outcome};
-use super::layout::{LayoutFile, MODE_REMOTE};
 use crate::error::{Error, Result};
+use crate::output::claim::{ClaimRecord, Claimer, Outcome};
+use crate::output::layout::{LayoutFile, MODE_REMOTE};
 
 /// The lease file in a layout directory: a host out of work waits for handed blocks while it
 /// was written less than [`LEASE`] ago (by its own clock).
@@ -58,7 +58,7 @@ pub fn layout_dir(out: &Path, rel: &str) -> Result<PathBuf> {
 /// made (one line each).
 pub fn claim_on_disk(dir: &Path, block: u64, record: &ClaimRecord) -> Result<Outcome> {
     let file = dir.join(LayoutFile::FILE);
-    let layout: LayoutFile = super::claim::read_claim_like(&file).ok_or_else(|| {
+    let layout: LayoutFile = crate::output::claim::read_claim_like(&file).ok_or_else(|| {
         Error::invalid(
             Some(&file),
             None,
@@ -166,7 +166,7 @@ mod tests {
     fn layout(dir: &Path, mode: &str, block: u64) {
         std::fs::create_dir_all(dir).unwrap();
         let l = LayoutFile {
-            format: super::super::layout::FORMAT.into(),
+            format: crate::output::layout::FORMAT.into(),
             mode: mode.into(),
             block,
             plan_digest: "p".into(),

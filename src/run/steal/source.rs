@@ -9,10 +9,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::blocks::Blocks;
-use super::claim::{claimed_blocks, read_claim, read_claim_like, ClaimRecord, Claimer, Outcome};
 use super::victim::{choose, live_rate, Choice, ShareView};
 use crate::error::Result;
 use crate::model::RunState;
+use crate::output::claim::{
+    claimed_blocks, read_claim, read_claim_like, ClaimRecord, Claimer, Outcome,
+};
 use crate::output::manifest::{Manifest, StatusFile};
 use crate::output::results::{Decision, Existing};
 use crate::plan::JobKeyer;
