@@ -9,10 +9,10 @@ use anyhow::Result;
 use super::args::RemoteArgs;
 use super::remote_study::{each_host, resolve_original, who, RemoteStudy};
 use super::term::{errln, outln};
+use crate::output::fence;
+use crate::output::layout;
 use crate::remote::quote::{join, quote};
 use crate::remote::{Host, Ssh};
-use crate::output::layout;
-use crate::run::steal::remote;
 
 /// The fences of one stealing study: where they are recorded here and written on the hosts.
 pub(super) struct Fencing {
@@ -48,7 +48,7 @@ impl Fencing {
             .to_string_lossy()
             .into_owned();
         let local = o.local_out.join(&rel);
-        let mut names = remote::fences(&local);
+        let mut names = fence::fences(&local);
         let steals = crate::output::claim::read_claim_like::<layout::LayoutFile>(
             &local.join(layout::LayoutFile::FILE),
         )
@@ -89,7 +89,7 @@ impl Fencing {
     /// The record here cannot be written (nothing is sent then).
     pub(super) fn declare(&self, ssh: &Ssh, hosts: &[Host]) -> Result<()> {
         for n in &self.names {
-            remote::fence(&self.local, n)?;
+            fence::fence(&self.local, n)?;
         }
         let mut all: Vec<Host> = hosts.to_vec();
         for d in &self.dead_hosts {

@@ -164,7 +164,7 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
         }
         proof
             .fenced
-            .extend(crate::run::steal::remote::fences(&layout_dir));
+            .extend(crate::output::fence::fences(&layout_dir));
         let mut claims = read_claims(&layout_dir.join("claims"))?;
         for d in &group {
             check_rows(d, &mut claims, &layout_dir, &mut proof.credit)?;

@@ -90,7 +90,7 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
     let answer = StealLook {
         mode,
         claimed,
-        fenced: remote::fenced(&layout, machine),
+        fenced: crate::output::fence::fenced(&layout, machine),
         stolen,
         handed,
     };
@@ -141,7 +141,8 @@ pub(crate) fn fence(args: &[String], out: &mut dyn Write) -> Result<()> {
     };
     let layout = remote::layout_dir(&Path::new(dir).join(outdir), layout)?;
     for name in names {
-        remote::fence(&layout, name)?;
+        crate::output::fence::fence(&layout, name)?;
     }
-    wire::write_line(out, &remote::fences(&layout)).map_err(|e| Error::usage(e.to_string()))
+    wire::write_line(out, &crate::output::fence::fences(&layout))
+        .map_err(|e| Error::usage(e.to_string()))
 }

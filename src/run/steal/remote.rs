@@ -12,7 +12,7 @@
 //!   for handed blocks only while the launcher's lease ([`LEASE_FILE`], renewed by
 //!   `jobsplit watch`) is fresh; a launcher gone means stealing stops and each host finishes
 //!   what it holds.
-//! - A machine declared dead is fenced on its own disk ([`FENCED_DIR`]): no claim is made for
+//! - A machine declared dead is fenced on its own disk ([`crate::output::fence`]): no claim is made for
 //!   it there or elsewhere, and its run, which reads the fence before each block, stops.
 
 use std::path::{Path, PathBuf};
@@ -29,9 +29,8 @@ pub const LEASE_FILE: &str = "lease";
 /// How long a lease lasts after its last renewal.
 pub const LEASE: Duration = Duration::from_secs(12);
 
-/// The directory of fences in a layout directory: `fenced/<machine>` exists once the machine
-/// was declared dead.
-pub const FENCED_DIR: &str = "fenced";
+use crate::output::fence::fenced;
+use crate::output::fence::safe_name;
 
 /// The layout directory `rel` under `out`, checked to be one (`.jobsplit/steal-<16 hex>`).
 ///
@@ -88,50 +87,6 @@ pub fn claim_on_disk(dir: &Path, block: u64, record: &ClaimRecord) -> Result<Out
         ));
     }
     Claimer::new(dir.join("claims")).claim(record)
-}
-
-fn safe_name(name: &str) -> bool {
-    !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', '\0'])
-}
-
-/// Whether machine `name` is fenced in the layout directory `dir`.
-pub fn fenced(dir: &Path, name: &str) -> bool {
-    safe_name(name) && dir.join(FENCED_DIR).join(name).exists()
-}
-
-/// Fences machine `name` in the layout directory `dir` (made if missing: a host that never
-/// started this plan learns it too): from now on no block is claimed there for or from it, and
-/// its run there starts no other block. Writing it again changes nothing.
-///
-/// # Errors
-/// A name that is no machine directory, or the file cannot be written.
-pub fn fence(dir: &Path, name: &str) -> Result<()> {
-    if !safe_name(name) {
-        return Err(Error::usage(format!(
-            "`{}` is not a machine name",
-            crate::text::escape(name)
-        )));
-    }
-    let fences = dir.join(FENCED_DIR);
-    std::fs::create_dir_all(&fences).map_err(|e| Error::io(&fences, e))?;
-    let file = fences.join(name);
-    if file.exists() {
-        return Ok(());
-    }
-    crate::output::write_atomic(&file, b"declared dead\n")
-}
-
-/// The machines fenced in the layout directory `dir`, sorted.
-pub fn fences(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir.join(FENCED_DIR))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| safe_name(n) && !n.ends_with(".tmp") && !n.contains(".tmp-"))
-        .collect();
-    names.sort();
-    names
 }
 
 /// Renews the lease in `dir` (`open`), or ends it (`!open`): hosts then stop waiting.
@@ -208,23 +163,14 @@ mod tests {
         layout(t.path(), MODE_REMOTE, 4);
         assert!(claim_on_disk(t.path(), 2, &record("x", "y", "r")).is_err());
         layout(t.path(), MODE_REMOTE, 2);
-        std::fs::create_dir_all(t.path().join(FENCED_DIR)).unwrap();
-        std::fs::write(t.path().join(FENCED_DIR).join("y"), b"").unwrap();
+        std::fs::create_dir_all(t.path().join(crate::output::fence::FENCED_DIR)).unwrap();
+        std::fs::write(
+            t.path().join(crate::output::fence::FENCED_DIR).join("y"),
+            b"",
+        )
+        .unwrap();
         assert!(claim_on_disk(t.path(), 2, &record("x", "y", "r")).is_err());
         assert!(!t.path().join("claims/x/3").exists(), "nothing claimed");
-    }
-
-    #[test]
-    fn a_fence_is_written_once_and_read_back() {
-        let t = tempfile::tempdir().unwrap();
-        let dir = t.path().join("steal-x");
-        assert!(fences(&dir).is_empty());
-        fence(&dir, "ws3").unwrap();
-        fence(&dir, "ws3").unwrap();
-        fence(&dir, "ws1").unwrap();
-        assert_eq!(fences(&dir), ["ws1", "ws3"]);
-        assert!(fenced(&dir, "ws3") && !fenced(&dir, "ws2"));
-        assert!(fence(&dir, "../x").is_err());
     }
 
     #[test]

@@ -373,13 +373,13 @@ impl StealSource<'_> {
     /// Where this run's fences are (`fenced/` of its layout directory).
     pub(crate) fn fence_dir(&self) -> PathBuf {
         let layout = self.claimer.dir().parent().unwrap_or(self.claimer.dir());
-        layout.join(super::remote::FENCED_DIR)
+        layout.join(crate::output::fence::FENCED_DIR)
     }
 
     /// `--steal-remote`: whether this machine was declared dead (it starts no other block).
     fn fenced(&self) -> bool {
         let layout = self.claimer.dir().parent().unwrap_or(self.claimer.dir());
-        super::remote::fenced(layout, &self.who.machine)
+        crate::output::fence::fenced(layout, &self.who.machine)
     }
 
     /// `--steal-remote`, own share claimed: takes the blocks of other shares claimed for this
