@@ -81,9 +81,6 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
     if let (Some(f), false) = (&fencing, args.remote.dead.is_empty()) {
         f.declare(&r.ssh, &r.hosts)?;
     }
-    let skip = |h: &Host| {
-        args.remote.rescue.is_none() && fencing.as_ref().is_some_and(|f| f.fenced(&h.machine))
-    };
     outln!(
         "plan {} payload {} ({} files): launching {} host{}",
         r.study.plan.plan_digest().short(),
@@ -92,16 +89,33 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
         r.hosts.len(),
         if r.hosts.len() == 1 { "" } else { "s" }
     );
+    Ok(start_hosts(
+        &r,
+        &plan,
+        fencing.as_ref(),
+        args.remote.rescue.is_some(),
+    ))
+}
+
+/// Starts `plan` on every host of `r` at once, the recorded fences written there first (a
+/// machine fenced from the plan it was fenced from is not started: `rescue` is false), a line
+/// per host; the exit code.
+fn start_hosts(
+    r: &RemoteStudy,
+    plan: &crate::remote::LaunchPlan,
+    fencing: Option<&super::remote_fence::Fencing>,
+    rescue: bool,
+) -> u8 {
     let results = each_host(&r.hosts, |h| {
         let t = Instant::now();
-        if let Some(f) = &fencing {
+        if let Some(f) = fencing {
             let written = f.write_on(&r.ssh, h);
-            if skip(h) {
+            if !rescue && f.fenced(&h.machine) {
                 return (None, written.err(), t.elapsed());
             }
         }
         (
-            Some(crate::remote::launch(&r.ssh, h, &plan)),
+            Some(crate::remote::launch(&r.ssh, h, plan)),
             None,
             t.elapsed(),
         )
@@ -145,11 +159,11 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
             }
         }
     }
-    Ok(if failed > 0 {
+    if failed > 0 {
         exit::SOME_HOSTS_FAILED
     } else {
         exit::OK
-    })
+    }
 }
 
 fn describe(l: &crate::remote::Launched) -> String {
