@@ -19,6 +19,11 @@ use crate::Result;
 /// `plan`, `run --machine NAME`, `merge`, `status`, with the config, machines file, resume and
 /// progress of command jobs.
 ///
+/// The items may grow between runs by appending (more items at the end, the earlier ones
+/// unchanged): each growth is a new epoch of the study, as for a job list that grows
+/// (docs/split-v1.md section 7), recorded by `run` in `NAME.items.epochs` in the working
+/// directory; earlier items keep their keys, seeds, machines and results.
+///
 /// # Examples
 /// ```no_run
 /// use jobsplit::Splitter;

@@ -78,3 +78,17 @@ def test_map_without_out_leaves_no_temporary_directory(tmp_path, monkeypatch):
     except jobsplit.JobsFailed:
         pass
     assert os.listdir(tmp_path) == []
+
+
+def test_map_into_a_directory_grows_by_appending_items(tmp_path):
+    # The same out with more items: the earlier ones keep their results (not run again), the
+    # new ones are a new epoch of the study (items.jsonl.epochs), as a job list that grows.
+    first = jobsplit.map(square, list(range(5)), threads=2, params={"p": 1}, out=str(tmp_path))
+    grown = jobsplit.map(square, list(range(8)), threads=2, params={"p": 1}, out=str(tmp_path))
+    assert [r["sq"] for r in grown] == [x * x for x in range(8)]
+    assert [r["pid"] for r in grown[:5]] == [r["pid"] for r in first]
+    epochs = (tmp_path / "jobsplit-map" / "items.jsonl.epochs").read_text().splitlines()
+    assert epochs[0] == "jobsplit-epochs v1"
+    assert [line.split()[:3] for line in epochs[1:]] == [["0", "0", "5"], ["1", "5", "3"]]
+    rows = (tmp_path / "jobsplit-map" / "out" / "local" / "results.csv").read_text().splitlines()
+    assert len(rows) == 1 + 8, "an earlier item ran again"

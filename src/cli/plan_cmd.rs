@@ -6,13 +6,20 @@ use anyhow::Result;
 
 use super::args::PlanArgs;
 use super::resolve;
+use super::run_epochs::{grown_study, RUN_GROWS};
 use crate::plan::{Plan, ALGORITHM};
 
 pub(crate) fn run(args: &PlanArgs, source: Option<&dyn super::JobSource>) -> Result<u8> {
     let machines = args.shard_count.map(resolve::shard_machines).transpose()?;
     let study = match &args.rescue {
         Some(dir) => {
-            let r = resolve::rescue_study(&args.input, machines, dir, source, resolve::DROP_DEAD)?;
+            let r = resolve::rescue_study(
+                &args.input,
+                machines.clone(),
+                dir,
+                source,
+                resolve::DROP_DEAD,
+            )?;
             let name = super::program::name();
             for note in &r.notes {
                 super::term::errln!("{name}: note: {}", crate::text::escape(note));
@@ -22,7 +29,18 @@ pub(crate) fn run(args: &PlanArgs, source: Option<&dyn super::JobSource>) -> Res
             }
             r.study
         }
-        None => resolve::study_with(&args.input, machines, &[], source, Default::default())?,
+        None => resolve::study_with(
+            &args.input,
+            machines.clone(),
+            &[],
+            source,
+            Default::default(),
+        )?,
+    };
+    // What the next run would record (nothing for a rescue: it plans the merged study's epochs).
+    let next = match &args.rescue {
+        None => as_run_would(args, machines, source, &study)?,
+        Some(_) => None,
     };
     let stdout = io::stdout().lock();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout);
@@ -47,27 +65,115 @@ pub(crate) fn run(args: &PlanArgs, source: Option<&dyn super::JobSource>) -> Res
         let threads = (plan.machines()[m].cores as usize).clamp(1, share.len().max(1));
         super::dry_run::write_commands(&study.work, share.iter().copied(), threads, &mut out)?;
     } else if args.json {
-        pending_note(&study);
+        pending_note(&study, next.as_ref());
         write_json(&study.plan, &mut out)?;
     } else {
-        pending_note(&study);
-        out.write_all(render_table(&study.plan).as_bytes())?;
+        pending_note(&study, next.as_ref());
+        let mut table = render_table(&study.plan);
+        if let Some(next) = &next {
+            table += &render_unrecorded(next);
+        }
+        out.write_all(table.as_bytes())?;
     }
     out.flush()?;
     Ok(super::exit::OK)
 }
 
-/// Says on stderr when jobs after the list's last epoch are not in the plan yet.
-fn pending_note(study: &resolve::Study) {
-    if let Some(g) = study.growth.as_ref().filter(|g| g.pending > 0) {
+/// The study as `jobsplit run` would plan it now, when that differs from the recorded one:
+/// the finished jobs after the last recorded epoch as a new epoch and, for a list with no
+/// epochs file, epoch 0 from an earlier run's output (run's own rule, [`RUN_GROWS`] and
+/// [`grown_study`]). Nothing is written: only a run records epochs.
+fn as_run_would(
+    args: &PlanArgs,
+    machines: Option<Vec<crate::input::Machine>>,
+    source: Option<&dyn super::JobSource>,
+    study: &resolve::Study,
+) -> Result<Option<resolve::Study>> {
+    if study.growth.is_none() {
+        return Ok(None);
+    }
+    let mut next = resolve::study_with(&args.input, machines.clone(), &[], source, RUN_GROWS)?;
+    if next.plan.epochs().len() == 1 {
+        // No epochs file: an earlier run in the output directory may show where epoch 0 ended.
+        let out = next.config.run.out.clone();
+        let names: Vec<String> = next
+            .plan
+            .machines()
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
+        for name in names {
+            next = grown_study(&args.input, machines.clone(), source, next, &out.join(name))?;
+        }
+    }
+    let unrecorded = next
+        .growth
+        .as_ref()
+        .is_some_and(|g| g.recorded < g.epochs.len());
+    Ok(unrecorded.then_some(next))
+}
+
+/// Says on stderr when jobs after the list's last epoch are not in the plan yet, and which
+/// epochs the next run would record for them (`next`).
+fn pending_note(study: &resolve::Study, next: Option<&resolve::Study>) {
+    let name = super::program::name();
+    if let Some(next) = next {
+        let g = next.growth.as_ref().expect("a grown study has its growth");
+        let epochs: Vec<String> = g
+            .epochs
+            .iter()
+            .enumerate()
+            .skip(g.recorded)
+            .map(|(e, r)| match r.span.jobs {
+                1 => format!("epoch {e} (job {})", r.span.first),
+                _ => format!("epoch {e} (jobs {} to {})", r.span.first, r.span.end() - 1),
+            })
+            .collect();
         super::term::errln!(
-            "{}: note: the last {} of the job list {} in no epoch yet: the next run records {}",
-            super::program::name(),
+            "{name}: note: not yet recorded: the next run records {} of the job list (plan {} with {})",
+            epochs.join(" and "),
+            next.plan.plan_digest().short(),
+            if epochs.len() == 1 { "it" } else { "them" }
+        );
+    } else if let Some(g) = study.growth.as_ref().filter(|g| g.pending > 0) {
+        super::term::errln!(
+            "{name}: note: the last {} of the job list {} in no epoch yet: the next run records {}",
             super::progress::count(g.pending, "job", "jobs"),
             if g.pending == 1 { "is" } else { "are" },
             if g.pending == 1 { "it" } else { "them" },
         );
     }
+}
+
+/// The epochs the next run would record, below the table: each with its jobs, plan digest and
+/// every machine's share of it, marked as not yet recorded.
+fn render_unrecorded(next: &resolve::Study) -> String {
+    let g = next.growth.as_ref().expect("a grown study has its growth");
+    let plan = &next.plan;
+    let mut s = format!(
+        "\nnot yet recorded (the next run records it, plan {} with it):\n",
+        plan.plan_digest().short()
+    );
+    s += &format!(
+        "{:<5}  {:>9}  {:>9}  plan      shares\n",
+        "epoch", "first", "jobs"
+    );
+    for (e, epoch) in plan.epochs().iter().enumerate().skip(g.recorded) {
+        let shares: Vec<String> = plan
+            .machines()
+            .iter()
+            .zip(&epoch.shares)
+            .map(|(m, c)| format!("{} {c}", crate::text::escape(&m.name)))
+            .collect();
+        s += &format!(
+            "{e:<5}  {:>9}  {:>9}  {}  {}\n",
+            epoch.span.first,
+            epoch.span.jobs,
+            epoch.plan_digest.short(),
+            shares.join(", ")
+        );
+    }
+    s
 }
 
 /// The plan as the exact JSON documented in the README, streamed (a 10M-job plan is never

@@ -7,8 +7,8 @@ use anyhow::{Context as _, Result};
 use super::args::InputArgs;
 use super::JobSource;
 use crate::input::{
-    load_growing, load_machines, Config, Format, Grow, Growth, JobList, Machine, Template,
-    DEFAULT_CONFIG,
+    grow_items, load_growing, load_machines, Config, Format, Grow, Growth, JobList, Machine,
+    Template, DEFAULT_CONFIG,
 };
 use crate::plan::Plan;
 use crate::{Error, Work};
@@ -41,8 +41,11 @@ pub(crate) fn work(
                 "this program supplies its own jobs: --jobs and --cmd do not apply",
             ));
         }
-        let work = Work::new(source.job_list()?, None, config.params.clone(), seed)?;
-        return Ok((work, None));
+        // Its items grow as a job list does, their epochs recorded in the working directory.
+        let file = PathBuf::from(format!("{}.items.epochs", super::program::name()));
+        let (jobs, growth) = grow_items(source.job_list()?, file, grow)?;
+        let work = Work::with_epochs(jobs, None, config.params.clone(), seed, &growth.spans())?;
+        return Ok((work, Some(growth)));
     }
     let no_list = || {
         Error::usage(

@@ -61,7 +61,7 @@ pub(crate) struct RunArgs {
     pub(crate) keep_done: bool,
     /// When the share is done, keep running: run this machine's shares of the jobs appended to
     /// the job list (each append a new epoch) until Ctrl-C or SIGTERM
-    #[arg(long, conflicts_with_all = ["rescue", "dry_run", "steal"])]
+    #[arg(long, conflicts_with_all = ["rescue", "dry_run"])]
     pub(crate) follow: bool,
     /// Re-plan only the jobs not ok in this merge output (see `jobsplit merge`)
     #[arg(long, value_name = "MERGED_DIR")]

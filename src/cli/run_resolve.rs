@@ -174,8 +174,8 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         work,
         plan,
         growth,
-    } = match (&args.rescue, &steal) {
-        (None, None) => {
+    } = match &args.rescue {
+        None => {
             let study = Study {
                 config,
                 work,
@@ -192,9 +192,9 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
             growth,
         },
     };
-    if steal.is_some() && plan.epochs().len() > 1 {
+    if steal.as_ref().is_some_and(|s| s.remote) && plan.epochs().len() > 1 {
         bail!(Error::usage(format!(
-            "--steal does not run a job list that grew yet (this one has {} epochs): run without --steal",
+            "--steal-remote does not run a job list that grew yet (this one has {} epochs): run with --steal on a shared output directory, or without stealing",
             plan.epochs().len()
         )));
     }

@@ -72,25 +72,54 @@ impl Growth {
 pub fn load_growing(path: &Path, format: Format, grow: Grow) -> Result<(JobList, Growth)> {
     let file = epochs_path(path);
     let records = read_epochs(&file)?;
+    if records.is_none() && grow.first_epoch.is_none() {
+        return Ok(one_epoch(JobList::load(path, format)?, file));
+    }
+    let list = JobList::load_growing(path, format)?;
+    cut(list, file, records, grow, |_| JobList::load(path, format))
+}
+
+/// The jobs a program supplies (a `Splitter`'s items) with the epochs recorded for them in
+/// `file`: the same rule as [`load_growing`] for a list read from a file.
+///
+/// # Errors
+/// As [`load_growing`].
+pub fn grow_items(list: JobList, file: PathBuf, grow: Grow) -> Result<(JobList, Growth)> {
+    let records = read_epochs(&file)?;
+    cut(list, file, records, grow, Ok)
+}
+
+/// A list of one epoch: nothing to record.
+fn one_epoch(list: JobList, file: PathBuf) -> (JobList, Growth) {
+    let epochs = extend(&list, &[], list.len());
+    let growth = Growth {
+        epochs,
+        recorded: 1,
+        pending: 0,
+        file,
+    };
+    (list, growth)
+}
+
+/// `list` cut into the epochs `records` holds (from `file`), and one more as `grow` says;
+/// `whole` reads the list as one epoch when it turns out to be one (a file strictly again).
+fn cut(
+    mut list: JobList,
+    file: PathBuf,
+    records: Option<Vec<EpochRecord>>,
+    grow: Grow,
+    whole: impl FnOnce(JobList) -> Result<JobList>,
+) -> Result<(JobList, Growth)> {
     let first_epoch = grow.first_epoch.filter(|_| records.is_none());
     if records.is_none() && first_epoch.is_none() {
-        let list = JobList::load(path, format)?;
-        let epochs = extend(&list, &[], list.len());
-        let growth = Growth {
-            epochs,
-            recorded: 1, // one epoch: nothing to record
-            pending: 0,
-            file,
-        };
-        return Ok((list, growth));
+        return Ok(one_epoch(whole(list)?, file));
     }
-    let mut list = JobList::load_growing(path, format)?;
     let mut epochs = records.unwrap_or_default();
     check(&list, &epochs, &file)?;
     let recorded = epochs.len();
     if let Some(n0) = first_epoch {
         if n0 == 0 || n0 >= list.terminated() {
-            return load_growing(path, format, Grow::default());
+            return Ok(one_epoch(whole(list)?, file));
         }
         epochs = extend(&list, &epochs, n0);
     }

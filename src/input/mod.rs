@@ -12,7 +12,8 @@ mod values;
 pub use canonical::{to_canonical, write_canonical};
 pub use config::{Capture, Config, JobsConfig, RunConfig, ShipConfig, Workdir, DEFAULT_CONFIG};
 pub use epochs::{
-    epochs_path, load_growing, read_epochs, record_epochs, EpochRecord, Grow, Growth, Recorded,
+    epochs_path, grow_items, load_growing, read_epochs, record_epochs, EpochRecord, Grow, Growth,
+    Recorded,
 };
 pub use format::Format;
 pub use jobs::{JobList, Record};

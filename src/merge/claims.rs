@@ -86,7 +86,16 @@ pub(super) struct Proof {
     fenced: std::collections::BTreeSet<String>,
 }
 
-/// Checks the stealing inputs among `dirs`: `None` when there are none.
+#[path = "claims_layouts.rs"]
+mod layouts;
+use layouts::{chain, check_group, find_layout, read_layout};
+
+/// The claims of every epoch of a stealing study, by plan digest D_e, with their directory.
+type EpochClaims = BTreeMap<String, (PathBuf, PlanClaims)>;
+
+/// Checks the stealing inputs among `dirs`: `None` when there are none. A study that grew is
+/// balanced epoch by epoch: each epoch's claims (under its own plan digest) prove the rows of
+/// its jobs.
 ///
 /// # Errors
 /// A stealing and a static run of one plan, manifests disagreeing with their layout or each
@@ -103,55 +112,17 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
         inputs: dirs.iter().map(|d| d.manifest.machine.clone()).collect(),
         fenced: Default::default(),
     };
+    let mut epochs = EpochClaims::new();
     for (plan, group) in by_plan {
         let Some(first) = group.iter().find_map(|d| d.manifest.balance.as_ref()) else {
             continue;
         };
-        for d in &group {
-            let manifest = d.dir.join("manifest.json");
-            match &d.manifest.balance {
-                None => {
-                    return Err(Error::invalid(
-                        Some(&manifest),
-                        None,
-                        format!(
-                            "machine `{}` ran plan {} with the static split, other machines of it stole: a static and a stealing run must not share a study; merge them apart",
-                            d.manifest.machine,
-                            crate::text::short(plan)
-                        ),
-                    ))
-                }
-                Some(b) if b.block != first.block || b.layout != first.layout => {
-                    return Err(Error::invalid(
-                        Some(&manifest),
-                        None,
-                        format!(
-                            "steals blocks of {} under {}, but another machine of plan {} blocks of {} under {}: these are not one stealing study",
-                            b.block,
-                            b.layout,
-                            crate::text::short(plan),
-                            first.block,
-                            first.layout
-                        ),
-                    ))
-                }
-                Some(_) => {}
-            }
-        }
+        check_group(plan, &group, first)?;
         let layout_dir = find_layout(&group, &first.layout)?;
-        let file = layout_dir.join(LayoutFile::FILE);
-        let layout: LayoutFile =
-            serde_json::from_slice(&std::fs::read(&file).map_err(|e| Error::io(&file, e))?)
-                .map_err(|e| {
-                    Error::invalid(
-                        Some(&file),
-                        Some(e.line() as u64),
-                        format!("not a jobsplit layout ({e}): restore it"),
-                    )
-                })?;
+        let layout = read_layout(&layout_dir)?;
         if layout.plan_digest != plan || layout.block != first.block {
             return Err(Error::invalid(
-                Some(&file),
+                Some(&layout_dir.join(LayoutFile::FILE)),
                 None,
                 format!(
                     "records plan {} with blocks of {}, but the manifests say plan {} with blocks of {}: restore the layout or merge the right outputs",
@@ -162,36 +133,41 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
                 ),
             ));
         }
-        proof
-            .fenced
-            .extend(crate::output::fence::fences(&layout_dir));
-        let mut claims = read_claims(&layout_dir.join("claims"))?;
-        for d in &group {
-            check_rows(d, &mut claims, &layout_dir, &mut proof.credit)?;
+        for (digest, _, _) in chain(&group[0].manifest) {
+            if epochs.contains_key(digest) {
+                continue;
+            }
+            let rel = crate::output::layout::dir_of(digest);
+            let dir = find_layout(&group, &rel.to_string_lossy())?;
+            let layout = read_layout(&dir)?;
+            if layout.plan_digest != digest {
+                return Err(Error::invalid(
+                    Some(&dir.join(LayoutFile::FILE)),
+                    None,
+                    format!(
+                        "records plan {}, but the manifests say an epoch of plan {}: restore the layout or merge the right outputs",
+                        crate::text::short(&layout.plan_digest),
+                        crate::text::short(digest)
+                    ),
+                ));
+            }
+            proof.fenced.extend(crate::output::fence::fences(&dir));
+            let mut claims = read_claims(&dir.join("claims"))?;
+            claims.plan = digest.to_owned();
+            epochs.insert(digest.to_owned(), (dir, claims));
         }
-        claims.plan = plan.to_owned();
+    }
+    if epochs.is_empty() {
+        return Ok(None);
+    }
+    for d in dirs.iter().filter(|d| d.manifest.balance.is_some()) {
+        check_rows(d, &mut epochs, &mut proof.credit)?;
+    }
+    for (_, (_, mut claims)) in epochs {
         proof.empty.append(&mut claims.empty);
         proof.plans.push(claims);
     }
-    Ok((!proof.plans.is_empty()).then_some(proof))
-}
-
-/// The layout directory `relative` beside one of `group`'s machine directories.
-fn find_layout(group: &[&MachineDir], relative: &str) -> Result<PathBuf> {
-    for d in group {
-        let parent = d.dir.parent().unwrap_or(Path::new("."));
-        let dir = parent.join(relative);
-        if dir.join(LayoutFile::FILE).is_file() {
-            return Ok(dir);
-        }
-    }
-    Err(Error::invalid(
-        Some(&group[0].dir),
-        None,
-        format!(
-            "stole blocks, but the claims that prove its rows ({relative}/ beside it) are not there: merge the machine directories where the hosts wrote them (pass the shared OUT)"
-        ),
-    ))
+    Ok(Some(proof))
 }
 
 fn read_claims(dir: &Path) -> Result<PlanClaims> {
@@ -245,15 +221,15 @@ fn read_claims(dir: &Path) -> Result<PlanClaims> {
     Ok(claims)
 }
 
-/// Every row of `d` must be covered by a claim naming `d`'s machine.
+/// Every row of `d` must be covered by a claim naming `d`'s machine, in the claims of the
+/// epoch its job is in.
 ///
 /// Hosts may still be running: a host claims a block before it writes any of its rows, so a
 /// row not covered by the claims read before it is looked up again in the claims read after
 /// it (read again once for that row) before it is refused.
 fn check_rows(
     d: &MachineDir,
-    claims: &mut PlanClaims,
-    layout_dir: &Path,
+    epochs: &mut EpochClaims,
     credit: &mut BTreeMap<String, (u64, u64)>,
 ) -> Result<()> {
     let machine = &d.manifest.machine;
@@ -261,10 +237,19 @@ fn check_rows(
     if !path.exists() {
         return Ok(());
     }
+    let chain: Vec<(String, u64, u64)> = chain(&d.manifest)
+        .into_iter()
+        .map(|(p, first, jobs)| (p.to_owned(), first, jobs))
+        .collect();
     let mut reader = ResultsReader::open(&path)?;
     let mut ok: HashSet<u64> = HashSet::new();
     let (mut own, mut stolen) = (0, 0);
     while let Some(row) = reader.next_row()? {
+        let epoch = chain
+            .iter()
+            .find(|(_, first, jobs)| (*first..first + jobs).contains(&row.index))
+            .unwrap_or(&chain[chain.len() - 1]);
+        let (layout_dir, claims) = epochs.get_mut(&epoch.0).expect("every epoch's claims read");
         let proved = |claims: &PlanClaims| {
             claims
                 .of_job
@@ -272,7 +257,9 @@ fn check_rows(
                 .is_some_and(|&c| claims.records[c].1.machine == *machine)
         };
         if !proved(claims) {
+            let plan = std::mem::take(&mut claims.plan);
             *claims = read_claims(&layout_dir.join("claims"))?;
+            claims.plan = plan;
         }
         let covered = claims.of_job.get(&row.index).map(|&c| &claims.records[c]);
         let why = match covered {

@@ -25,11 +25,31 @@ pub(crate) fn latest(dirs: &[MachineDir]) -> usize {
     best
 }
 
+/// The work digests W_0.. of the epochs `m` ran, when its manifest records them (one for a
+/// list that never grew).
+fn work_chain(m: &Manifest) -> Option<Vec<&str>> {
+    if m.epochs.is_empty() {
+        return Some(vec![m.work_digest.as_str()]);
+    }
+    m.epochs
+        .iter()
+        .map(|e| (!e.work_digest.is_empty()).then_some(e.work_digest.as_str()))
+        .collect()
+}
+
 /// True when `m` ran an earlier epoch of the study whose latest epochs `latest` ran: then
-/// its work digest and job count differ and it is still the same study.
+/// its work digest and job count differ and it is still the same study. The plans of its
+/// epochs are the latest's (a host behind), or their works are (a rescue plan of the study
+/// as it was: it leaves out other jobs, so its plan digests differ).
 pub(crate) fn earlier_epoch_of(m: &Manifest, latest: &Manifest) -> bool {
-    let (mine, theirs) = (chain(m), chain(latest));
-    mine.len() < theirs.len() && theirs[..mine.len()] == mine[..]
+    let prefix = |mine: &[&str], theirs: &[&str]| {
+        mine.len() < theirs.len() && theirs[..mine.len()] == mine[..]
+    };
+    let works = match (work_chain(m), work_chain(latest)) {
+        (Some(mine), Some(theirs)) => prefix(&mine, &theirs),
+        _ => false,
+    };
+    works || prefix(&chain(m), &chain(latest))
 }
 
 /// One line per machine behind the latest epoch: which epochs it has not seen and which jobs

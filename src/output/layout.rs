@@ -31,8 +31,16 @@ pub struct LayoutFile {
     pub plan_digest: String,
     /// The work's digest (64 hex digits).
     pub work_digest: String,
-    /// Jobs the plan leaves out (non-zero for a rescue plan).
+    /// Jobs the plan leaves out (non-zero for a rescue plan; of epochs 0 to `epoch`).
     pub excluded: u64,
+    /// The epoch of a job list that grew this layout balances (docs/split-v1.md section 7);
+    /// absent for epoch 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
+    /// The plan digests D_0 .. D_(e-1) of the epochs before it, in order (absent for epoch 0):
+    /// with `plan_digest` the chain of the plan of epochs 0 to e.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<String>,
     /// Who wrote it first.
     pub created_by: ClaimRecord,
 }
@@ -42,9 +50,51 @@ impl LayoutFile {
     pub const FILE: &'static str = "layout.json";
 }
 
-/// The directory of `plan`'s layout under `out`, relative to `out`.
+/// The directory of `plan`'s layout under `out`, relative to `out` (of its last epoch for a
+/// plan of epochs: [`relative_dirs`] gives every epoch's).
 pub fn relative_dir(plan: &Plan) -> PathBuf {
-    Path::new(ROOT).join(format!("steal-{}", &plan.plan_digest().hex()[..16]))
+    dir_of(&plan.plan_digest().hex())
+}
+
+/// The layout directory of each epoch of `plan`, relative to `out`: every epoch is balanced
+/// under its own plan digest D_e (one directory for a plan that never grew).
+pub fn relative_dirs(plan: &Plan) -> Vec<PathBuf> {
+    plan.epochs()
+        .iter()
+        .map(|e| dir_of(&e.plan_digest.hex()))
+        .collect()
+}
+
+/// The layout directory of the plan (or epoch) of digest `plan_hex`, relative to `out`.
+pub fn dir_of(plan_hex: &str) -> PathBuf {
+    Path::new(ROOT).join(format!("steal-{}", &plan_hex[..16.min(plan_hex.len())]))
+}
+
+/// The plan digests D_0 .. D_last of `plan`'s epochs.
+fn chain(plan: &Plan) -> Vec<String> {
+    plan.epochs().iter().map(|e| e.plan_digest.hex()).collect()
+}
+
+/// How a recorded layout stands to a plan.
+#[derive(Debug, PartialEq, Eq)]
+enum Kin {
+    /// It balances epoch e of the plan.
+    Epoch(usize),
+    /// It balances a later epoch of the plan's study (a host that saw the list grow further).
+    Later,
+    /// Another plan.
+    Other,
+}
+
+fn kin(layout: &LayoutFile, chain: &[String]) -> Kin {
+    let e = layout.earlier.len();
+    if e < chain.len() && layout.earlier[..] == chain[..e] && layout.plan_digest == chain[e] {
+        Kin::Epoch(e)
+    } else if e >= chain.len() && layout.earlier[..chain.len()] == chain[..] {
+        Kin::Later
+    } else {
+        Kin::Other
+    }
 }
 
 /// Every layout recorded under `out`, with its directory.
@@ -74,14 +124,12 @@ fn layouts(out: &Path) -> Result<Vec<(PathBuf, LayoutFile)>> {
     Ok(found)
 }
 
-/// Checks, reading only, that a run of `plan` balanced with `steal` (the block size, or `None`
-/// for a static run) may share `out` with what is there.
+/// Checks, reading only, that a static run of `plan` may share `out` with what is there.
 ///
 /// # Errors
-/// A static run where a stealing layout of the same work is; a stealing run with another block
-/// size, a stale plan beside another plan's stealing layout, or beside a static run of its plan.
-pub fn check(out: &Path, plan: &Plan, steal: Option<u64>) -> Result<()> {
-    check_mode(out, plan, steal, MODE)
+/// A stealing layout of the same work, or of an epoch of its study, is there.
+pub fn check(out: &Path, plan: &Plan) -> Result<()> {
+    check_mode(out, plan, None, MODE)
 }
 
 /// The layout mode of `--steal` on a shared `OUT`.
@@ -90,18 +138,23 @@ pub const MODE: &str = "steal";
 /// The layout mode of `--steal-remote`: no shared `OUT`, each block claimed on its owner's disk.
 pub const MODE_REMOTE: &str = "steal-remote";
 
-/// [`check`] for a stealing run in `mode` ([`MODE`] or [`MODE_REMOTE`]).
+/// Checks, reading only, that a run of `plan` balanced with `steal` (the block size of each
+/// epoch, or `None` for a static run) in `mode` ([`MODE`] or [`MODE_REMOTE`]) may share `out`
+/// with what is there.
 ///
 /// # Errors
-/// As [`check`], and a layout recorded in the other stealing mode.
-pub fn check_mode(out: &Path, plan: &Plan, steal: Option<u64>, mode: &str) -> Result<()> {
-    let mine = out.join(relative_dir(plan));
-    let work = plan.work_digest().hex();
-    let plan_hex = plan.plan_digest().hex();
+/// A static run where a stealing layout of the same work (or of an epoch of its study) is; a
+/// stealing run with another block size or mode than an epoch's layout, a stale plan beside
+/// another plan's stealing layout, or beside a static run of its study.
+pub fn check_mode(out: &Path, plan: &Plan, steal: Option<&[u64]>, mode: &str) -> Result<()> {
+    let chain = chain(plan);
+    let works: Vec<String> = plan.epochs().iter().map(|e| e.work_digest.hex()).collect();
+    let mine: Vec<PathBuf> = relative_dirs(plan).iter().map(|d| out.join(d)).collect();
     for (dir, layout) in layouts(out)? {
         let file = dir.join(LayoutFile::FILE);
-        let Some(block) = steal else {
-            if layout.work_digest == work {
+        let kin = kin(&layout, &chain);
+        let Some(blocks) = steal else {
+            if kin != Kin::Other || works.contains(&layout.work_digest) {
                 return Err(Error::invalid(
                     Some(&file),
                     None,
@@ -114,8 +167,8 @@ pub fn check_mode(out: &Path, plan: &Plan, steal: Option<u64>, mode: &str) -> Re
             }
             continue;
         };
-        if dir == mine {
-            if layout.plan_digest != plan_hex || layout.mode != mode {
+        if let Some(e) = mine.iter().position(|d| *d == dir) {
+            if kin != Kin::Epoch(e) || layout.mode != mode {
                 return Err(Error::invalid(
                     Some(&file),
                     None,
@@ -123,21 +176,30 @@ pub fn check_mode(out: &Path, plan: &Plan, steal: Option<u64>, mode: &str) -> Re
                         "records plan {} in mode {}, but this run is plan {} in mode {mode}: pass the same balance flags (--steal or --steal-remote) to every host, or use another --out",
                         crate::text::short(&layout.plan_digest),
                         layout.mode,
-                        plan.plan_digest().short()
+                        crate::text::short(&chain[e])
                     ),
                 ));
             }
-            if layout.block != block {
+            if layout.block != blocks[e] {
+                let epoch = if chain.len() > 1 {
+                    format!(" in epoch {e}")
+                } else {
+                    String::new()
+                };
                 return Err(Error::invalid(
                     Some(&file),
                     None,
                     format!(
-                        "the hosts of this study steal blocks of {} jobs, but this run says {block}: pass --steal-block {} (or leave [run] steal_block out on every host)",
-                        layout.block, layout.block
+                        "the hosts of this study steal blocks of {} jobs{epoch}, but this run says {}: pass --steal-block {} (or leave [run] steal_block out on every host)",
+                        layout.block, blocks[e], layout.block
                     ),
                 ));
             }
-        } else if layout.work_digest == work || (layout.excluded == 0 && plan.excluded() == 0) {
+        } else if kin == Kin::Later {
+            // A host that saw the job list grow further: its later epochs are not ours yet.
+        } else if works.contains(&layout.work_digest)
+            || (layout.excluded == 0 && plan.excluded() == 0)
+        {
             // Two plans of one work stealing in one OUT (a stale job list or machines file, or
             // two rescue plans) would each claim the same jobs under their own claims.
             return Err(Error::invalid(
@@ -152,13 +214,14 @@ pub fn check_mode(out: &Path, plan: &Plan, steal: Option<u64>, mode: &str) -> Re
         }
     }
     if steal.is_some() {
-        refuse_static_siblings(out, &plan_hex)?;
+        refuse_static_siblings(out, &chain[0])?;
     }
     Ok(())
 }
 
-/// Refuses a stealing run where a static run of the same plan wrote a machine directory.
-fn refuse_static_siblings(out: &Path, plan_hex: &str) -> Result<()> {
+/// Refuses a stealing run where a static run of its study (the same plan of epoch 0: this
+/// plan, or an earlier or later epoch of it) wrote a machine directory.
+fn refuse_static_siblings(out: &Path, first_hex: &str) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(out) else {
         return Ok(());
     };
@@ -170,7 +233,8 @@ fn refuse_static_siblings(out: &Path, plan_hex: &str) -> Result<()> {
         let Ok(m) = Manifest::read(&dir) else {
             continue;
         };
-        if m.plan_digest == plan_hex && m.balance.is_none() {
+        let first = m.epochs.first().map_or(&m.plan_digest, |e| &e.plan_digest);
+        if first == first_hex && m.balance.is_none() {
             return Err(Error::invalid(
                 Some(&dir.join(Manifest::FILE)),
                 None,
@@ -184,31 +248,47 @@ fn refuse_static_siblings(out: &Path, plan_hex: &str) -> Result<()> {
     Ok(())
 }
 
-/// Records `plan`'s layout under `out` if no host has yet (exclusively: linked into place),
-/// then reads it back and compares, so two hosts starting at once agree or one is refused.
+/// Records the layout of each epoch of `plan` under `out` that no host has yet (exclusively:
+/// linked into place), epoch 0 first, with `blocks[e]` jobs per block, then reads them back
+/// and compares, so two hosts starting at once agree or one is refused.
 ///
 /// # Errors
-/// The layout recorded first differs, or the directory cannot be written.
-pub fn agree(out: &Path, plan: &Plan, block: u64, me: &ClaimRecord, mode: &str) -> Result<PathBuf> {
-    let dir = out.join(relative_dir(plan));
-    std::fs::create_dir_all(dir.join("claims")).map_err(|e| Error::io(&dir, e))?;
-    let file = dir.join(LayoutFile::FILE);
-    if !file.exists() {
-        let layout = LayoutFile {
-            format: FORMAT.to_owned(),
-            mode: mode.to_owned(),
-            block,
-            plan_digest: plan.plan_digest().hex(),
-            work_digest: plan.work_digest().hex(),
-            excluded: plan.excluded(),
-            created_by: me.clone(),
-        };
-        let mut bytes = serde_json::to_vec_pretty(&layout).expect("serializing plain data");
-        bytes.push(b'\n');
-        link_new(&file, &bytes, &me.run)?;
+/// A layout recorded first differs, or the directory cannot be written.
+pub fn agree(
+    out: &Path,
+    plan: &Plan,
+    blocks: &[u64],
+    me: &ClaimRecord,
+    mode: &str,
+) -> Result<Vec<PathBuf>> {
+    let chain = chain(plan);
+    let mut dirs = Vec::new();
+    let mut excluded = 0;
+    for (e, (epoch, rel)) in plan.epochs().iter().zip(relative_dirs(plan)).enumerate() {
+        excluded += epoch.excluded;
+        let dir = out.join(rel);
+        std::fs::create_dir_all(dir.join("claims")).map_err(|e| Error::io(&dir, e))?;
+        let file = dir.join(LayoutFile::FILE);
+        if !file.exists() {
+            let layout = LayoutFile {
+                format: FORMAT.to_owned(),
+                mode: mode.to_owned(),
+                block: blocks[e],
+                plan_digest: chain[e].clone(),
+                work_digest: epoch.work_digest.hex(),
+                excluded,
+                epoch: (e > 0).then_some(e as u64),
+                earlier: chain[..e].to_vec(),
+                created_by: me.clone(),
+            };
+            let mut bytes = serde_json::to_vec_pretty(&layout).expect("serializing plain data");
+            bytes.push(b'\n');
+            link_new(&file, &bytes, &me.run)?;
+        }
+        dirs.push(dir);
     }
-    check_mode(out, plan, Some(block), mode)?;
-    Ok(dir)
+    check_mode(out, plan, Some(blocks), mode)?;
+    Ok(dirs)
 }
 
 /// Creates `path` holding `bytes` if it does not exist (linked from a temporary file; or

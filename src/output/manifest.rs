@@ -81,6 +81,10 @@ pub struct ManifestEpoch {
     pub jobs: u64,
     /// D_e, 64 hex digits.
     pub plan_digest: String,
+    /// W_e, 64 hex digits: the same in every plan of the study (a rescue plan's too, whose
+    /// D_e leave out other jobs). Absent from manifests written before it was recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub work_digest: String,
     /// This machine's share of it.
     pub share: u64,
 }
@@ -97,6 +101,7 @@ impl ManifestEpoch {
                 first: e.span.first,
                 jobs: e.span.jobs,
                 plan_digest: e.plan_digest.hex(),
+                work_digest: e.work_digest.hex(),
                 share: e.shares.get(machine).copied().unwrap_or(0),
             })
             .collect()

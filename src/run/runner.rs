@@ -177,7 +177,6 @@ impl<'r> Runner<'r> {
                 crate::output::layout::check(
                     opts.dir.parent().unwrap_or(std::path::Path::new(".")),
                     self.plan,
-                    None,
                 )?;
                 opts.rerun.check_in_share(self.plan, self.machine)?;
             }
@@ -447,7 +446,7 @@ impl<'r> Runner<'r> {
     /// started at once at least one sees the other and neither runs beside the other.
     fn recheck_static(&self) -> Result<()> {
         let out = self.opts.dir.parent().unwrap_or(std::path::Path::new("."));
-        crate::output::layout::check(out, self.plan, None)
+        crate::output::layout::check(out, self.plan)
     }
 
     /// Says when the directory's earlier run, killed, left jobs running that this run ended.
@@ -510,7 +509,14 @@ impl<'r> Runner<'r> {
                 })
                 .collect(),
             payload: super::payload_of_this_run(),
-            epochs: crate::output::manifest::ManifestEpoch::of(plan, self.machine),
+            epochs: {
+                let mut epochs = crate::output::manifest::ManifestEpoch::of(plan, self.machine);
+                if steal.is_some_and(|s| s.me.is_none()) {
+                    // A helper has no share of any epoch.
+                    epochs.iter_mut().for_each(|e| e.share = 0);
+                }
+                epochs
+            },
         }
     }
 
@@ -538,7 +544,7 @@ impl<'r> Runner<'r> {
                 pending,
                 self.threads(),
                 match &self.steal {
-                    Some(s) => format!(" balance steal block {} run {}", s.block, s.who.run),
+                    Some(s) => format!(" balance steal block {} run {}", s.block(), s.who.run),
                     None => String::new(),
                 }
             ),

@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use crate::harness::{self, Study, THREE_MACHINES};
 
-const MACHINES: [&str; 3] = ["ws1", "ws2", "server"];
+pub(super) const MACHINES: [&str; 3] = ["ws1", "ws2", "server"];
 
 /// Job `i` appends `i` to `marker` in the study (after sleeping `sleep` seconds).
 fn job(i: u64, sleep: &str) -> String {
     format!("sleep {sleep}; echo {i} >> marker")
 }
 
-fn append(s: &Study, range: std::ops::Range<u64>, sleep: &str) {
+pub(super) fn append(s: &Study, range: std::ops::Range<u64>, sleep: &str) {
     use std::io::Write as _;
     let mut f = std::fs::OpenOptions::new()
         .append(true)
@@ -36,13 +36,13 @@ fn markers(s: &Study) -> BTreeMap<u64, usize> {
     out
 }
 
-fn run_ok(s: &Study, machine: &str) -> harness::Out {
+pub(super) fn run_ok(s: &Study, machine: &str) -> harness::Out {
     let out = harness::Out::of(s.run(machine).arg("-q").output().unwrap());
     assert_eq!(out.code, 0, "{machine}: {}", out.stderr);
     out
 }
 
-fn each_once(s: &Study, n: u64) {
+pub(super) fn each_once(s: &Study, n: u64) {
     let m = markers(s);
     assert_eq!(
         m.keys().copied().collect::<Vec<_>>(),
@@ -51,7 +51,7 @@ fn each_once(s: &Study, n: u64) {
     assert!(m.values().all(|&c| c == 1), "a job ran twice: {m:?}");
 }
 
-fn merged_ok(s: &Study, n: u64) {
+pub(super) fn merged_ok(s: &Study, n: u64) {
     let out = harness::Out::of(
         s.cmd()
             .args(["merge", "out", "--out", "merged", "--no-files"])
@@ -64,7 +64,7 @@ fn merged_ok(s: &Study, n: u64) {
     assert!(rows.iter().all(|r| r["status"] == "ok"));
 }
 
-fn study(n: u64) -> Study {
+pub(super) fn study(n: u64) -> Study {
     let jobs: Vec<String> = (0..n).map(|i| job(i, "0")).collect();
     Study::with(&jobs, THREE_MACHINES, "")
 }
@@ -295,4 +295,65 @@ fn kill_9_at_an_epoch_switch_loses_nothing_and_runs_nothing_twice() {
         each_once(&s, 12);
         merged_ok(&s, 12);
     }
+}
+
+/// `plan` shows the epoch the next run would record for jobs appended since the last one, as
+/// `run` then records it, marked as not yet recorded, and writes nothing.
+#[test]
+fn plan_shows_the_epoch_the_next_run_would_record_and_writes_nothing() {
+    let s = study(6);
+    run_ok(&s, "ws1");
+    append(&s, 6..9, "0");
+    let recorded_before = s.plan_json(&[]);
+    let files = s.files();
+    let shown = harness::Out::of(s.cmd().args(["plan"]).output().unwrap());
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert_eq!(s.files(), files, "plan wrote something");
+    assert!(
+        shown
+            .stdout
+            .contains("not yet recorded (the next run records it"),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        shown
+            .stderr
+            .contains("not yet recorded: the next run records epoch 0 (jobs 0 to 5) and epoch 1 (jobs 6 to 8)"),
+        "{}",
+        shown.stderr
+    );
+    // The JSON is the recorded plan's, as section 7.3 specifies (nothing recorded yet).
+    assert_eq!(s.plan_json(&[]), recorded_before);
+    run_ok(&s, "ws1");
+    let after = s.plan_json(&[]);
+    let epochs = after["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 2);
+    let d1 = epochs[1]["plan_digest"].as_str().unwrap();
+    let row = format!("1              6          3  {}", &d1[..8]);
+    assert!(shown.stdout.contains(&row), "{row} in {}", shown.stdout);
+    // Appended again: the next epoch is shown below the recorded ones.
+    append(&s, 9..10, "0");
+    let files = s.files();
+    let shown = harness::Out::of(s.cmd().args(["plan"]).output().unwrap());
+    assert_eq!(s.files(), files, "plan wrote something");
+    assert!(
+        shown
+            .stderr
+            .contains("not yet recorded: the next run records epoch 2 (job 9)"),
+        "{}",
+        shown.stderr
+    );
+    run_ok(&s, "ws1");
+    let d2 = s.plan_json(&[])["epochs"][2]["plan_digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        shown
+            .stdout
+            .contains(&format!("2              9          1  {}", &d2[..8])),
+        "{}",
+        shown.stdout
+    );
 }

@@ -192,8 +192,11 @@ fn another_block_size_mode_or_plan_on_the_same_out_is_refused_with_nothing_writt
     assert!(e.contains("blocks of 2"), "{e}");
     let e = refuse(&["-M", "a"], "a static run");
     assert!(e.contains("stealing"), "{e}");
-    // A stale plan: another job list on the same OUT.
-    s.jobs(&sleepy(13));
+    // A stale plan: another job list on the same OUT (an edited one: jobs appended to the
+    // list are a new epoch of the study, docs/balance.md).
+    let mut edited = sleepy(12);
+    edited[3] = "echo edited".to_owned();
+    s.jobs(&edited);
     let e = refuse(
         &["--steal", "-M", "a", "--steal-block", "2"],
         "a stale plan",

@@ -1,8 +1,10 @@
-//! Blocks: each share cut into runs of B consecutive jobs in plan order. B comes from the plan
-//! and the core counts (about [`BLOCKS_PER_CORE`] blocks per core of the whole study) unless a
-//! host is told it (`[run] steal_block`, `--steal-block`); every host of a study must agree.
+//! Blocks: each share of each epoch cut into runs of B_e consecutive jobs in plan order. B_e
+//! comes from the epoch's jobs and the core counts (about [`BLOCKS_PER_CORE`] blocks per core
+//! of the whole study) unless a host is told it (`[run] steal_block`, `--steal-block`: then
+//! every epoch's); every host of a study must agree. A study that never grew has one epoch,
+//! and its units are its machines' shares.
 
-use crate::plan::Plan;
+use crate::plan::{EpochPlan, Plan};
 
 /// How many blocks per core of the study the default block size aims at: enough that the last
 /// blocks are small against a share (a thief's tail is short), few enough that claims stay a
@@ -11,32 +13,86 @@ pub const BLOCKS_PER_CORE: u64 = 48;
 
 pub use crate::input::MAX_BLOCK;
 
-/// The default block size of `plan`: `ceil(jobs / (BLOCKS_PER_CORE * cores))`, at least 1.
+/// The default block size of `plan` (one epoch): `ceil(jobs / (BLOCKS_PER_CORE * cores))`, at
+/// least 1; of its last epoch for a plan of epochs ([`default_blocks`] gives every epoch's).
 pub fn default_block(plan: &Plan) -> u64 {
-    let cores: u64 = plan.machines().iter().map(|m| m.cores).sum::<u64>().max(1);
-    let jobs = plan.jobs().saturating_sub(plan.excluded());
-    jobs.div_ceil(BLOCKS_PER_CORE.saturating_mul(cores)).max(1)
+    *default_blocks(plan).last().expect("a plan has an epoch")
 }
 
-/// The blocks of every share of a plan.
-#[derive(Debug)]
-pub struct Blocks<'p> {
-    plan: &'p Plan,
+/// The default block size of each epoch of `plan`: `ceil(jobs_e / (BLOCKS_PER_CORE * cores))`
+/// over the epoch's jobs that are not excluded, at least 1 (for one epoch, the plan's).
+pub fn default_blocks(plan: &Plan) -> Vec<u64> {
+    let cores: u64 = plan.machines().iter().map(|m| m.cores).sum::<u64>().max(1);
+    let of = |e: &EpochPlan| {
+        let jobs = e.span.jobs.saturating_sub(e.excluded);
+        jobs.div_ceil(BLOCKS_PER_CORE.saturating_mul(cores)).max(1)
+    };
+    plan.epochs().iter().map(of).collect()
+}
+
+/// One machine's share of one epoch: the unit that is cut into blocks and claimed.
+#[derive(Debug, Clone, Copy)]
+struct Unit {
+    epoch: usize,
+    machine: usize,
+    /// Its jobs: `plan.share(machine)[start..end]`.
+    start: usize,
+    end: usize,
     block: u64,
 }
 
+/// The blocks of every share of every epoch of a plan. Units are numbered epoch after epoch,
+/// machine after machine (`e * machines + j`): for a plan of one epoch, unit j is machine j's
+/// share.
+#[derive(Debug)]
+pub struct Blocks<'p> {
+    plan: &'p Plan,
+    units: Vec<Unit>,
+}
+
 impl<'p> Blocks<'p> {
-    /// Blocks of `block` jobs over `plan`'s shares.
+    /// Blocks of `block` jobs over every share of every epoch of `plan`.
     pub fn new(plan: &'p Plan, block: u64) -> Self {
-        Blocks {
-            plan,
-            block: block.max(1),
-        }
+        Blocks::per_epoch(plan, &vec![block; plan.epochs().len()])
     }
 
-    /// Jobs per block.
+    /// Blocks of `blocks[e]` jobs over the shares of epoch e.
+    ///
+    /// # Panics
+    /// If `blocks` does not have one size per epoch of `plan`.
+    pub fn per_epoch(plan: &'p Plan, blocks: &[u64]) -> Self {
+        assert_eq!(
+            blocks.len(),
+            plan.epochs().len(),
+            "one block size per epoch"
+        );
+        let k = plan.machines().len();
+        let mut offset = vec![0usize; k];
+        let mut units = Vec::with_capacity(k * blocks.len());
+        for (e, epoch) in plan.epochs().iter().enumerate() {
+            for (j, at) in offset.iter_mut().enumerate() {
+                let len = epoch.shares[j] as usize;
+                units.push(Unit {
+                    epoch: e,
+                    machine: j,
+                    start: *at,
+                    end: *at + len,
+                    block: blocks[e].max(1),
+                });
+                *at += len;
+            }
+        }
+        Blocks { plan, units }
+    }
+
+    /// Jobs per block of the first epoch (of every epoch for [`Blocks::new`]).
     pub fn size(&self) -> u64 {
-        self.block
+        self.units[0].block
+    }
+
+    /// Jobs per block of unit `u`.
+    pub fn size_of(&self, u: usize) -> u64 {
+        self.units[u].block
     }
 
     /// The plan's digest (64 hex digits).
@@ -44,32 +100,70 @@ impl<'p> Blocks<'p> {
         self.plan.plan_digest().hex()
     }
 
-    /// Machines (shares).
+    /// Units: machines x epochs (the machines' shares for a plan of one epoch).
     pub fn shares(&self) -> usize {
+        self.units.len()
+    }
+
+    /// Machines of the plan.
+    pub fn machines(&self) -> usize {
         self.plan.machines().len()
     }
 
-    /// The name of share `j`'s machine.
-    pub fn owner(&self, j: usize) -> &'p str {
-        &self.plan.machines()[j].name
+    /// The epoch of unit `u`.
+    pub fn epoch(&self, u: usize) -> usize {
+        self.units[u].epoch
     }
 
-    /// The job indices of share `j`, in plan order.
-    pub fn share(&self, j: usize) -> &'p [u64] {
-        self.plan.share(j)
+    /// The machine (its index in the plan) whose share unit `u` is.
+    pub fn machine(&self, u: usize) -> usize {
+        self.units[u].machine
     }
 
-    /// How many blocks share `j` has.
-    pub fn count(&self, j: usize) -> u64 {
-        (self.plan.share(j).len() as u64).div_ceil(self.block)
+    /// The units of machine `j`, epoch after epoch.
+    pub fn units_of(&self, j: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.units.len()).filter(move |&u| self.units[u].machine == j)
     }
 
-    /// The job indices of block `b` of share `j`, in plan order.
-    pub fn jobs(&self, j: usize, b: u64) -> &'p [u64] {
-        let share = self.plan.share(j);
-        let start = (b * self.block) as usize;
-        let end = ((b + 1) * self.block).min(share.len() as u64) as usize;
+    /// The name of unit `u`'s machine.
+    pub fn owner(&self, u: usize) -> &'p str {
+        &self.plan.machines()[self.units[u].machine].name
+    }
+
+    /// The job indices of unit `u`, in plan order.
+    pub fn share(&self, u: usize) -> &'p [u64] {
+        let unit = self.units[u];
+        &self.plan.share(unit.machine)[unit.start..unit.end]
+    }
+
+    /// How many blocks unit `u` has.
+    pub fn count(&self, u: usize) -> u64 {
+        (self.share(u).len() as u64).div_ceil(self.units[u].block)
+    }
+
+    /// The job indices of block `b` of unit `u`, in plan order.
+    pub fn jobs(&self, u: usize, b: u64) -> &'p [u64] {
+        let share = self.share(u);
+        let block = self.units[u].block;
+        let start = (b * block) as usize;
+        let end = ((b + 1) * block).min(share.len() as u64) as usize;
         &share[start.min(end)..end]
+    }
+
+    /// The unit and block of every job of the plan that `wanted` picks.
+    pub fn find(
+        &self,
+        wanted: impl Fn(u64) -> bool,
+    ) -> std::collections::HashMap<u64, (usize, u64)> {
+        let mut found = std::collections::HashMap::new();
+        for u in 0..self.units.len() {
+            for (pos, &i) in self.share(u).iter().enumerate() {
+                if wanted(i) {
+                    found.insert(i, (u, pos as u64 / self.units[u].block));
+                }
+            }
+        }
+        found
     }
 }
 
@@ -104,6 +198,49 @@ mod tests {
                     prop_assert!(!b.jobs(j, k).is_empty());
                     prop_assert!(b.jobs(j, k).len() as u64 <= block);
                 }
+            }
+        }
+
+        /// In a plan of epochs, every job of every machine's share of every epoch is in
+        /// exactly one block of that epoch's share (with its own block size), and a machine's
+        /// shares, epoch after epoch, are its share of the plan.
+        #[test]
+        fn blocks_cut_each_epoch_share_exactly(
+            sizes in proptest::collection::vec(1u64..60, 1..4),
+            block in 1u64..9,
+            m in 1usize..4,
+        ) {
+            let machines: Vec<Machine> = (0..m)
+                .map(|i| Machine::new(&format!("m{i}"), 1.0 + i as f64, 1).unwrap())
+                .collect();
+            let mut first = 0;
+            let epochs: Vec<(crate::plan::EpochSpan, Digest)> = sizes
+                .iter()
+                .enumerate()
+                .map(|(e, &jobs)| {
+                    let span = crate::plan::EpochSpan { first, jobs };
+                    first += jobs;
+                    (span, Digest([e as u8; 32]))
+                })
+                .collect();
+            let p = Plan::with_epochs(&epochs, b"seed", machines, &[]).unwrap();
+            let per: Vec<u64> = (0..sizes.len() as u64).map(|e| block + e).collect();
+            let b = Blocks::per_epoch(&p, &per);
+            prop_assert_eq!(b.shares(), m * sizes.len());
+            for j in 0..m {
+                let mut joined = Vec::new();
+                for u in b.units_of(j) {
+                    prop_assert_eq!(b.machine(u), j);
+                    let span = epochs[b.epoch(u)].0;
+                    for k in 0..b.count(u) {
+                        let jobs = b.jobs(u, k);
+                        prop_assert!(!jobs.is_empty());
+                        prop_assert!(jobs.len() as u64 <= per[b.epoch(u)]);
+                        prop_assert!(jobs.iter().all(|&i| i >= span.first && i < span.end()));
+                        joined.extend_from_slice(jobs);
+                    }
+                }
+                prop_assert_eq!(&joined[..], p.share(j));
             }
         }
 

@@ -4,7 +4,8 @@
 //! consecutive jobs; a host [claims](claim) a block with one atomic file-system operation
 //! before running it, its own share from the head, then other shares from the tail
 //! ([victim]). The first host records the [layout] (mode, block size, plan) and every other
-//! host agrees with it or is refused. See docs/balance.md.
+//! host agrees with it or is refused. A study that grew is balanced epoch by epoch: each epoch
+//! has its own layout and claims, under its own plan digest. See docs/balance.md.
 
 pub mod blocks;
 pub mod name;
@@ -42,16 +43,16 @@ use source::{StealSource, StealStats};
 /// A stealing run of one machine (or helper), resolved.
 #[derive(Debug)]
 pub(crate) struct Stealing {
-    /// Jobs per block.
-    pub(crate) block: u64,
+    /// Jobs per block, of each epoch.
+    blocks: Vec<u64>,
     /// The shared output directory.
     out: PathBuf,
     /// This machine's share (`None` for a helper).
     pub(crate) me: Option<usize>,
     /// Who claims: machine, host, pid and run id.
     pub(crate) who: ClaimRecord,
-    /// The layout's directory, relative to `out`.
-    layout: PathBuf,
+    /// Each epoch's layout directory, relative to `out`.
+    layouts: Vec<PathBuf>,
     /// `--steal-remote`.
     remote: bool,
 }
@@ -68,7 +69,10 @@ impl Stealing {
             None => plan.machines()[machine].name.clone(),
         };
         Stealing {
-            block: opts.block.unwrap_or_else(|| blocks::default_block(plan)),
+            blocks: match opts.block {
+                Some(b) => vec![b; plan.epochs().len()],
+                None => blocks::default_blocks(plan),
+            },
             out,
             me: opts.helper.is_none().then_some(machine),
             who: ClaimRecord {
@@ -81,9 +85,20 @@ impl Stealing {
                 at: crate::output::rfc3339(SystemTime::now()),
                 jobs: Vec::new(),
             },
-            layout: layout::relative_dir(plan),
+            layouts: layout::relative_dirs(plan),
             remote: opts.remote,
         }
+    }
+
+    /// Jobs per block of the latest epoch (of the study, for one that never grew).
+    pub(crate) fn block(&self) -> u64 {
+        *self.blocks.last().expect("a plan has an epoch")
+    }
+
+    /// The layout directory of the study's first epoch: where a machine's name is held, by
+    /// every host of the study whichever epochs it has seen.
+    fn first_layout(&self) -> PathBuf {
+        self.out.join(&self.layouts[0])
     }
 
     /// The layout mode of this run.
@@ -97,8 +112,8 @@ impl Stealing {
 
     /// Checks, reading only, that this run may join the study in `out`.
     pub(crate) fn check(&self, plan: &Plan) -> Result<()> {
-        layout::check_mode(&self.out, plan, Some(self.block), self.mode())?;
-        NameRecord::check(&self.out.join(&self.layout), &self.who)
+        layout::check_mode(&self.out, plan, Some(&self.blocks), self.mode())?;
+        NameRecord::check(&self.first_layout(), &self.who)
     }
 
     /// Refuses, reading only, a `--rerun` naming a job whose block this machine does not hold:
@@ -108,21 +123,14 @@ impl Stealing {
             return Ok(());
         }
         rerun.check_jobs_exist(plan)?;
-        let blocks = blocks::Blocks::new(plan, self.block);
-        let claims = self.out.join(&self.layout).join("claims");
-        let mut found = std::collections::BTreeMap::new();
-        for j in 0..blocks.shares() {
-            for (pos, &i) in blocks.share(j).iter().enumerate() {
-                if rerun.contains(i) {
-                    found.insert(i, (j, pos as u64 / self.block));
-                }
-            }
-        }
+        let blocks = blocks::Blocks::per_epoch(plan, &self.blocks);
+        let found = blocks.find(|i| rerun.contains(i));
         for i in rerun.iter().take(found.len() + 1) {
             let why = match found.get(&i) {
                 None => "it is in no share of this plan (a rescue plan leaves out the jobs already ok): rerun it with the original plan".to_owned(),
-                Some(&(j, b)) => {
-                    let path = claims.join(blocks.owner(j)).join(b.to_string());
+                Some(&(u, b)) => {
+                    let claims = self.out.join(&self.layouts[blocks.epoch(u)]).join("claims");
+                    let path = claims.join(blocks.owner(u)).join(b.to_string());
                     match claim::read_claim(&path) {
                         Ok(Some(c)) if c.machine == self.who.machine => continue,
                         Ok(Some(c)) => format!(
@@ -138,15 +146,15 @@ impl Stealing {
         Ok(())
     }
 
-    /// Records the layout if this is the first host, and agrees with it.
+    /// Records the layout of each epoch no host has recorded yet, and agrees with them.
     pub(crate) fn agree(&self, plan: &Plan) -> Result<()> {
-        layout::agree(&self.out, plan, self.block, &self.who, self.mode()).map(|_| ())
+        layout::agree(&self.out, plan, &self.blocks, &self.who, self.mode()).map(|_| ())
     }
 
     /// Takes this machine's name across hosts, before the run touches its directory (held
     /// until the record is dropped).
     pub(crate) fn take_name(&self) -> Result<NameRecord> {
-        NameRecord::take(&self.out.join(&self.layout), &self.who)
+        NameRecord::take(&self.first_layout(), &self.who)
     }
 
     /// The job source of this run (`earlier`: this machine's directory holds an earlier run,
@@ -161,8 +169,12 @@ impl Stealing {
         earlier: bool,
     ) -> Result<StealSource<'a>> {
         StealSource::new(
-            blocks::Blocks::new(plan, self.block),
-            self.out.join(&self.layout).join("claims"),
+            blocks::Blocks::per_epoch(plan, &self.blocks),
+            self.layouts
+                .iter()
+                .map(|l| self.out.join(l).join("claims"))
+                .collect(),
+            plan.epochs().iter().map(|e| e.plan_digest.hex()).collect(),
             self.out.clone(),
             self.me,
             self.who.clone(),
@@ -179,8 +191,10 @@ impl Stealing {
     pub(crate) fn info(&self) -> BalanceInfo {
         BalanceInfo {
             mode: Balance::Steal,
-            block: self.block,
-            layout: self.layout.to_string_lossy().into_owned(),
+            block: self.block(),
+            layout: self.layouts[self.layouts.len() - 1]
+                .to_string_lossy()
+                .into_owned(),
             run: self.who.run.clone(),
             helper: self.me.is_none(),
         }

@@ -127,6 +127,8 @@ mod tests {
             plan_digest: "p".into(),
             work_digest: "w".into(),
             excluded: 0,
+            epoch: None,
+            earlier: Vec::new(),
             created_by: record("x", "x", "r0"),
         };
         std::fs::write(dir.join(LayoutFile::FILE), serde_json::to_vec(&l).unwrap()).unwrap();

@@ -1,6 +1,7 @@
 //! The stealing job source: workers take jobs of blocks this run holds; when none is left, the
 //! source claims the next block (first what an earlier run of this machine held and did not
-//! finish, then its own share from the head, then other shares' tails as a thief).
+//! finish, then its own share of each epoch from the head, then other shares' tails as a
+//! thief). A share here is one machine's share of one epoch (a unit of [`Blocks`]).
 
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;
@@ -9,19 +10,18 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::blocks::Blocks;
-use super::victim::{choose, live_rate, Choice, ShareView};
+use super::victim::{choose_queued, Choice, ShareView};
 use crate::error::Result;
-use crate::model::RunState;
-use crate::output::claim::{
-    claimed_blocks, read_claim, read_claim_like, ClaimRecord, Claimer, Outcome,
-};
-use crate::output::manifest::{Manifest, StatusFile};
+use crate::output::claim::{claimed_blocks, read_claim, ClaimRecord, Claimer, Outcome};
 use crate::output::results::{Decision, Existing};
 use crate::plan::JobKeyer;
 use crate::run::job_cancels::{Reach, Reacher};
 use crate::run::rerun::JobSet;
 use crate::run::scheduler::{JobSource, Pending};
 use crate::Work;
+
+#[path = "source_views.rs"]
+mod views;
 
 /// How long a thief waits before it looks again when no block is worth stealing yet.
 const LOOK_AGAIN: Duration = Duration::from_millis(100);
@@ -49,8 +49,11 @@ pub(crate) struct StealStats {
 struct State {
     queue: VecDeque<Pending>,
     resume: VecDeque<(usize, u64)>,
+    /// The position in `own` of the share claimed from its head now, and its next block.
+    own_at: usize,
     next_own: u64,
     own_done: bool,
+    /// Per machine.
     threads_of: Vec<Option<u64>>,
     /// Blocks known claimed (won or lost here): a directory listing a network file system
     /// caches may not show them yet.
@@ -71,7 +74,10 @@ const VIEWS_FOR: Duration = Duration::from_millis(500);
 /// Blocks claimed as the workers go.
 pub(crate) struct StealSource<'a> {
     blocks: Blocks<'a>,
-    claimer: Claimer,
+    /// The claims of each epoch.
+    claimers: Vec<Claimer>,
+    /// This machine's shares, epoch after epoch (none for a helper).
+    own: Vec<usize>,
     out: PathBuf,
     me: Option<usize>,
     who: ClaimRecord,
@@ -81,7 +87,8 @@ pub(crate) struct StealSource<'a> {
     rerun: &'a JobSet,
     threads: u64,
     clock: Instant,
-    plan_digest: String,
+    /// The plan digests D_0 .. D_last of the plan's epochs.
+    chain: Vec<String>,
     held_before: HashSet<(usize, u64)>,
     /// `--steal-remote`: other shares' blocks come only as claims handed to this run.
     remote: bool,
@@ -94,13 +101,15 @@ pub(crate) struct StealSource<'a> {
 }
 
 impl<'a> StealSource<'a> {
-    /// A source for `who.machine` (share `me`, or `None` for a helper) over `blocks`, whose
-    /// claims are in `claims`; `existing` is what this machine's results.csv already holds, and
-    /// `rerun` the jobs to run again although they are ok or cancelled.
+    /// A source for `who.machine` (machine `me`, or `None` for a helper) over `blocks`, whose
+    /// claims are in `claims` (one directory per epoch); `existing` is what this machine's
+    /// results.csv already holds, and `rerun` the jobs to run again although they are ok or
+    /// cancelled.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         blocks: Blocks<'a>,
-        claims: PathBuf,
+        claims: Vec<PathBuf>,
+        chain: Vec<String>,
         out: PathBuf,
         me: Option<usize>,
         who: ClaimRecord,
@@ -111,24 +120,27 @@ impl<'a> StealSource<'a> {
         earlier: bool,
         remote: bool,
     ) -> Result<Self> {
-        let claimer = Claimer::new(claims);
+        let claimers: Vec<Claimer> = claims.into_iter().map(Claimer::new).collect();
         // What an earlier run of this machine claimed (here or on another host) comes first.
         // A machine with no earlier run (no manifest: a run writes it before its first claim)
         // holds nothing, and need not read every claim.
         let mut held = Vec::new();
-        for j in (0..blocks.shares()).filter(|_| earlier) {
-            let mut numbers = claimed_blocks(claimer.dir(), blocks.owner(j));
+        for u in (0..blocks.shares()).filter(|_| earlier) {
+            let claimer = &claimers[blocks.epoch(u)];
+            let mut numbers = claimed_blocks(claimer.dir(), blocks.owner(u));
             numbers.sort_unstable();
             for b in numbers {
-                let path = claimer.path(blocks.owner(j), b);
+                let path = claimer.path(blocks.owner(u), b);
                 if read_claim(&path)?.is_some_and(|c| c.machine == who.machine) {
-                    held.push((j, b));
+                    held.push((u, b));
                 }
             }
         }
+        let own: Vec<usize> = me.map_or_else(Vec::new, |j| blocks.units_of(j).collect());
+        let machines = blocks.machines();
         let mut source = StealSource {
             keyer: work.keyer(),
-            plan_digest: blocks.plan_digest(),
+            chain,
             existing,
             rerun,
             held_before: held.iter().copied().collect(),
@@ -136,16 +148,18 @@ impl<'a> StealSource<'a> {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 resume: held.iter().copied().collect(),
+                own_at: 0,
                 next_own: 0,
                 own_done: me.is_none(),
-                threads_of: vec![None; blocks.shares()],
+                threads_of: vec![None; machines],
                 known: vec![HashSet::new(); blocks.shares()],
                 full: vec![false; blocks.shares()],
                 cached: None,
                 waited: None,
             }),
             blocks,
-            claimer,
+            claimers,
+            own,
             out,
             me,
             who,
@@ -156,9 +170,9 @@ impl<'a> StealSource<'a> {
             cancelled_before: 0,
             stats: StealStats::default(),
         };
-        for &(j, b) in &held {
-            let jobs = source.blocks.jobs(j, b);
-            source.count_held(j, jobs.len() as u64);
+        for &(u, b) in &held {
+            let jobs = source.blocks.jobs(u, b);
+            source.count_held(u, jobs.len() as u64);
             for &i in jobs {
                 match source.decide(i).0 {
                     Decision::Run => {}
@@ -170,9 +184,14 @@ impl<'a> StealSource<'a> {
         Ok(source)
     }
 
-    /// Jobs per block.
+    /// Jobs per block of the latest epoch.
     pub(crate) fn block(&self) -> u64 {
-        self.blocks.size()
+        self.blocks.size_of(self.blocks.shares() - 1)
+    }
+
+    /// The claims of share `u`'s epoch.
+    fn claimer(&self, u: usize) -> &Claimer {
+        &self.claimers[self.blocks.epoch(u)]
     }
 
     fn key(&self, i: u64) -> crate::plan::JobKey {
@@ -186,9 +205,9 @@ impl<'a> StealSource<'a> {
         (decision, key)
     }
 
-    fn count_held(&self, j: usize, jobs: u64) {
+    fn count_held(&self, u: usize, jobs: u64) {
         self.stats.claimed.fetch_add(jobs, Ordering::Relaxed);
-        if Some(j) != self.me {
+        if Some(self.blocks.machine(u)) != self.me {
             self.stats.stolen.fetch_add(jobs, Ordering::Relaxed);
         }
     }
@@ -213,7 +232,7 @@ impl<'a> StealSource<'a> {
             ..self.who.clone()
         };
         let t = Instant::now();
-        let outcome = self.claimer.claim(&record);
+        let outcome = self.claimer(j).claim(&record);
         self.stats
             .claim_us
             .fetch_add(t.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -226,86 +245,6 @@ impl<'a> StealSource<'a> {
         Ok(won)
     }
 
-    /// This run's jobs per second so far (`None` until it has finished a few).
-    fn my_rate(&self) -> Option<f64> {
-        let done = self
-            .stats
-            .handed
-            .load(Ordering::Relaxed)
-            .saturating_sub(self.threads);
-        let t = self.clock.elapsed().as_secs_f64();
-        (done > 0 && t > 0.0).then(|| done as f64 / t)
-    }
-
-    /// What every share has left unclaimed, and how fast its owner goes, and whether that
-    /// was read just now (not reused from the last [`VIEWS_FOR`]).
-    fn views(&self, st: &mut State) -> (Vec<ShareView>, bool) {
-        if let Some((at, views)) = &st.cached {
-            if at.elapsed() < VIEWS_FOR {
-                let mut views = views.clone();
-                for (v, known) in views.iter_mut().zip(&st.known) {
-                    v.unclaimed.retain(|b| !known.contains(b));
-                }
-                return (views, false);
-            }
-        }
-        let now = SystemTime::now();
-        let views: Vec<ShareView> = (0..self.blocks.shares())
-            .map(|j| self.view_of(st, j, now))
-            .collect();
-        st.cached = Some((Instant::now(), views.clone()));
-        (views, true)
-    }
-
-    /// What share `j` has left unclaimed (read now), and how fast its owner goes.
-    fn view_of(&self, st: &mut State, j: usize, now: SystemTime) -> ShareView {
-        if st.full[j] {
-            return ShareView {
-                unclaimed: Vec::new(),
-                tail_jobs: 0,
-                rate: None,
-                threads: 1,
-            };
-        }
-        let owner = self.blocks.owner(j);
-        let mut claimed: HashSet<u64> = claimed_blocks(self.claimer.dir(), owner)
-            .into_iter()
-            .collect();
-        claimed.extend(&st.known[j]);
-        let unclaimed: Vec<u64> = (0..self.blocks.count(j))
-            .filter(|b| !claimed.contains(b))
-            .collect();
-        st.full[j] = unclaimed.is_empty();
-        let dir = self.out.join(owner);
-        if st.threads_of[j].is_none() {
-            st.threads_of[j] =
-                read_claim_like::<Manifest>(&dir.join(Manifest::FILE)).map(|m| m.threads);
-        }
-        let rate = if Some(j) == self.me {
-            self.my_rate()
-        } else {
-            read_claim_like::<StatusFile>(&dir.join(StatusFile::FILE))
-                // Another plan's status (the original beside a rescue) says nothing.
-                .filter(|s| s.plan_digest == self.plan_digest)
-                .and_then(|s| {
-                    live_rate(
-                        s.state == RunState::Running,
-                        &s.updated_at,
-                        s.rate_per_s,
-                        now,
-                    )
-                })
-        };
-        ShareView {
-            tail_jobs: unclaimed
-                .last()
-                .map_or(0, |&b| self.blocks.jobs(j, b).len() as u64),
-            unclaimed,
-            rate,
-            threads: st.threads_of[j].unwrap_or(1),
-        }
-    }
-
     fn refill(&self, st: &mut State) -> Result<Refill> {
         if self.remote && self.fenced() {
             self.stats.fenced.store(true, Ordering::Relaxed);
@@ -315,20 +254,25 @@ impl<'a> StealSource<'a> {
             self.enqueue(st, j, b);
             return Ok(Refill::Again);
         }
-        if let (false, Some(j)) = (st.own_done, self.me) {
-            while st.next_own < self.blocks.count(j) {
+        if !st.own_done {
+            while let Some(&u) = self.own.get(st.own_at) {
                 let b = st.next_own;
                 st.next_own += 1;
-                if self.held_before.contains(&(j, b)) {
+                if b >= self.blocks.count(u) {
+                    (st.own_at, st.next_own) = (st.own_at + 1, 0);
                     continue;
                 }
-                st.known[j].insert(b);
-                if self.claim(j, b)? {
-                    self.enqueue(st, j, b);
+                if self.held_before.contains(&(u, b)) {
+                    continue;
+                }
+                st.known[u].insert(b);
+                if self.claim(u, b)? {
+                    self.enqueue(st, u, b);
                     return Ok(Refill::Again);
                 }
-                // A thief holds it: thieves take tails, so the rest is claimed too.
-                break;
+                // A thief holds it: thieves take the tails of each epoch's shares, so the
+                // rest of this one is claimed too; on to this machine's share of the next.
+                (st.own_at, st.next_own) = (st.own_at + 1, 0);
             }
             st.own_done = true;
         }
@@ -340,7 +284,7 @@ impl<'a> StealSource<'a> {
             return Ok(Refill::Wait);
         }
         let (mut views, fresh) = self.views(st);
-        let mut choice = choose(&views, self.blocks.size(), self.my_rate(), self.threads);
+        let mut choice = choose_queued(&views, &self.queues(&views), self.my_rate(), self.threads);
         if let (Choice::Steal(j, _), false) = (choice, fresh) {
             // Decide on the victim as it is now: since the views were read its owner (or
             // other thieves) may have claimed what made it look worth stealing from.
@@ -348,7 +292,7 @@ impl<'a> StealSource<'a> {
             if let Some((_, cached)) = &mut st.cached {
                 cached[j] = views[j].clone();
             }
-            choice = choose(&views, self.blocks.size(), self.my_rate(), self.threads);
+            choice = choose_queued(&views, &self.queues(&views), self.my_rate(), self.threads);
         }
         match choice {
             Choice::Steal(j, b) => {
@@ -372,31 +316,36 @@ impl<'a> StealSource<'a> {
 impl StealSource<'_> {
     /// Where this run's fences are (`fenced/` of its layout directory).
     pub(crate) fn fence_dir(&self) -> PathBuf {
-        let layout = self.claimer.dir().parent().unwrap_or(self.claimer.dir());
+        // A run of one epoch: `--steal-remote` refuses a job list that grew.
+        let dir = self.claimers[0].dir();
+        let layout = dir.parent().unwrap_or(dir);
         layout.join(crate::output::fence::FENCED_DIR)
     }
 
     /// `--steal-remote`: whether this machine was declared dead (it starts no other block).
     fn fenced(&self) -> bool {
-        let layout = self.claimer.dir().parent().unwrap_or(self.claimer.dir());
-        crate::output::fence::fenced(layout, &self.who.machine)
+        self.fence_dir()
+            .parent()
+            .is_some_and(|layout| crate::output::fence::fenced(layout, &self.who.machine))
     }
 
     /// `--steal-remote`, own share claimed: takes the blocks of other shares claimed for this
     /// machine in its own claims directory (handed over after a claim on the owner's disk);
     /// with none, waits while the launcher's lease is fresh, else is done.
     fn handed(&self, st: &mut State) -> Refill {
-        let layout = self.claimer.dir().parent().unwrap_or(self.claimer.dir());
+        // A run of one epoch: `--steal-remote` refuses a job list that grew.
+        let claimer = &self.claimers[0];
+        let layout = claimer.dir().parent().unwrap_or(claimer.dir());
         for j in (0..self.blocks.shares()).filter(|&j| Some(j) != self.me) {
             let owner = self.blocks.owner(j);
-            let mut numbers = claimed_blocks(self.claimer.dir(), owner);
+            let mut numbers = claimed_blocks(claimer.dir(), owner);
             numbers.sort_unstable();
             for b in numbers {
                 if st.known[j].contains(&b) || self.held_before.contains(&(j, b)) {
                     continue;
                 }
                 // An unreadable record is being written: looked at again next time.
-                let Ok(Some(c)) = read_claim(&self.claimer.path(owner, b)) else {
+                let Ok(Some(c)) = read_claim(&claimer.path(owner, b)) else {
                     continue;
                 };
                 st.known[j].insert(b);
@@ -421,14 +370,7 @@ impl Reacher for StealSource<'_> {
     /// each block's claim (if any) says who holds it.
     fn reach(&self, jobs: &[u64]) -> Vec<Reach> {
         let asked: HashSet<u64> = jobs.iter().copied().collect();
-        let mut found = std::collections::HashMap::new();
-        for j in 0..self.blocks.shares() {
-            for (pos, i) in self.blocks.share(j).iter().enumerate() {
-                if asked.contains(i) {
-                    found.insert(*i, (j, pos as u64 / self.blocks.size()));
-                }
-            }
-        }
+        let found = self.blocks.find(|i| asked.contains(&i));
         jobs.iter()
             .map(|i| {
                 let Some(&(j, b)) = found.get(i) else {
@@ -437,12 +379,12 @@ impl Reacher for StealSource<'_> {
                 if self.decide(*i).0 != Decision::Run {
                     return Reach::Ended;
                 }
-                match read_claim(&self.claimer.path(self.blocks.owner(j), b)) {
+                match read_claim(&self.claimer(j).path(self.blocks.owner(j), b)) {
                     Ok(Some(c)) if c.machine == self.who.machine => Reach::Pending,
                     Ok(Some(_)) => Reach::Elsewhere,
                     // Claimed, by someone not yet known (an O_EXCL claim being written).
                     Ok(None) => Reach::Elsewhere,
-                    Err(_) if Some(j) == self.me => Reach::Pending,
+                    Err(_) if Some(self.blocks.machine(j)) == self.me => Reach::Pending,
                     Err(_) => Reach::Unclaimed,
                 }
             })

@@ -47,20 +47,42 @@ pub fn live_rate(running: bool, updated_at: &str, rate: f64, now: SystemTime) ->
     (running && age < STALE && rate > 0.0).then_some(rate)
 }
 
+/// Where a share's blocks stand in its owner's run: blocks of `block` jobs, reached after
+/// `before` jobs its owner runs first (its unclaimed blocks of earlier epochs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Queue {
+    /// Jobs per block of the share.
+    pub block: u64,
+    /// Jobs its owner runs before the share's first unclaimed block.
+    pub before: u64,
+}
+
 /// Picks a block for a thief running `my_rate` jobs/s (`None`: not measured yet) on
 /// `my_threads` threads, with blocks of `block` jobs.
 pub fn choose(shares: &[ShareView], block: u64, my_rate: Option<f64>, my_threads: u64) -> Choice {
-    let b = block as f64;
+    let queues = vec![Queue { block, before: 0 }; shares.len()];
+    choose_queued(shares, &queues, my_rate, my_threads)
+}
+
+/// [`choose`] over shares each with its own block size and jobs its owner runs first
+/// (`queues[j]` for `shares[j]`): the shares of every epoch of a study that grew.
+pub fn choose_queued(
+    shares: &[ShareView],
+    queues: &[Queue],
+    my_rate: Option<f64>,
+    my_threads: u64,
+) -> Choice {
     // The owner's remaining time for each share with something left (infinite if not running).
-    let remaining = |v: &ShareView| match v.rate {
-        Some(r) => v.unclaimed.len() as f64 * b / r,
+    let remaining = |v: &ShareView, q: &Queue| match v.rate {
+        Some(r) => (q.before as f64 + v.unclaimed.len() as f64 * q.block as f64) / r,
         None => f64::INFINITY,
     };
-    let Some((j, view)) = shares
+    let Some((j, (view, q))) = shares
         .iter()
+        .zip(queues)
         .enumerate()
-        .filter(|(_, v)| !v.unclaimed.is_empty())
-        .max_by(|a, b| remaining(a.1).total_cmp(&remaining(b.1)))
+        .filter(|(_, (v, _))| !v.unclaimed.is_empty())
+        .max_by(|a, b| remaining(a.1 .0, a.1 .1).total_cmp(&remaining(b.1 .0, b.1 .1)))
     else {
         return Choice::Nothing;
     };
@@ -70,9 +92,9 @@ pub fn choose(shares: &[ShareView], block: u64, my_rate: Option<f64>, my_threads
     };
     // The owner reaches the tail after every unclaimed block before it, then runs it on one
     // of its threads; the thief would run it now on one of its own.
-    let ahead = (view.unclaimed.len() - 1) as f64;
+    let ahead = q.before as f64 + (view.unclaimed.len() - 1) as f64 * q.block as f64;
     let jobs = view.tail_jobs.max(1) as f64;
-    let owner_done = ahead * b / owner + jobs * view.threads.max(1) as f64 / owner;
+    let owner_done = ahead / owner + jobs * view.threads.max(1) as f64 / owner;
     let thief_done = jobs * my_threads.max(1) as f64 / mine;
     if thief_done < MARGIN * owner_done {
         Choice::Steal(j, tail)
@@ -111,6 +133,42 @@ mod tests {
         let shares = [view(&[7], Some(10.0))];
         assert_eq!(choose(&shares, 4, Some(1.0), 1), Choice::Wait);
         assert_eq!(choose(&shares, 4, None, 1), Choice::Steal(0, 7));
+    }
+
+    #[test]
+    fn a_later_epoch_counts_what_its_owner_runs_first() {
+        // Two shares of one owner's epoch 1 and another's: the same unclaimed blocks, but the
+        // first owner has 40 jobs of epoch 0 to run before it.
+        let shares = [view(&[0, 1], Some(1.0)), view(&[0, 1], Some(1.0))];
+        let queues = [
+            Queue {
+                block: 4,
+                before: 40,
+            },
+            Queue {
+                block: 4,
+                before: 0,
+            },
+        ];
+        assert_eq!(
+            choose_queued(&shares, &queues, Some(1.0), 1),
+            Choice::Steal(0, 1)
+        );
+        // With nothing before, the thief waits: the owner is about to reach the tail.
+        let near = [view(&[1], Some(10.0))];
+        let q = [Queue {
+            block: 4,
+            before: 0,
+        }];
+        assert_eq!(choose_queued(&near, &q, Some(1.0), 1), Choice::Wait);
+        let far = [Queue {
+            block: 4,
+            before: 400,
+        }];
+        assert_eq!(
+            choose_queued(&near, &far, Some(1.0), 1),
+            Choice::Steal(0, 1)
+        );
     }
 
     #[test]
