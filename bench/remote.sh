@@ -53,11 +53,30 @@ t2=$(now)
 files=$(find merged/jobs -name o.txt | wc -l)
 "$BIN" collect >"$TMP/again.out"
 t3=$(now)
-echo "jobsplit: $total jobs on 3 hosts x 2 slots, command to merged with every file here: $(secs "$t0" "$t2") s ($files files)"
+"$BIN" launch --binary "$BIN" >"$TMP/relaunch.out"
+t4=$(now)
+load() { echo "(load $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"; }
+echo "jobsplit: $total jobs on 3 hosts x 2 slots, command to merged with every file here: $(secs "$t0" "$t2") s ($files files) $(load)"
 echo "  launch (3 hosts at once, binary and payload sent): $(secs "$t0" "$t1") s"
 sed 's/^/    /' "$TMP/launch.out"
-echo "  unchanged collect (3 hosts at once): $(secs "$t2" "$t3") s"
+echo "  unchanged collect (3 hosts at once): $(secs "$t2" "$t3") s $(load)"
 sed 's/^/    /' "$TMP/again.out"
+echo "  launch of the done study (3 hosts at once, nothing to send): $(secs "$t3" "$t4") s $(load)"
+sed 's/^/    /' "$TMP/relaunch.out"
+# The user's own persistent masters (docs/remote.md): the connections outlive each command.
+KEEP="$SSHHOSTS_SSH -o ControlPath=$TMP/cm-%C -o ControlPersist=60"
+JOBSPLIT_SSH=$KEEP "$BIN" collect >/dev/null
+t5=$(now)
+JOBSPLIT_SSH=$KEEP "$BIN" collect >"$TMP/again-kept.out"
+t6=$(now)
+JOBSPLIT_SSH=$KEEP "$BIN" launch --binary "$BIN" >"$TMP/relaunch-kept.out"
+t7=$(now)
+echo "  with ControlPath and ControlPersist in JOBSPLIT_SSH (connections kept between commands):"
+echo "    unchanged collect: $(secs "$t5" "$t6") s $(load)"
+sed 's/^/      /' "$TMP/again-kept.out"
+echo "    launch of the done study: $(secs "$t6" "$t7") s $(load)"
+sed 's/^/      /' "$TMP/relaunch-kept.out"
+for h in host1 host2 host3; do $KEEP -O exit "$h" >/dev/null 2>&1 || true; done
 
 # ---- GNU parallel
 P=$TMP/par
@@ -69,4 +88,4 @@ parallel --ssh "$SSHHOSTS_SSH" -S 2/host1,2/host2,2/host3 --basefile job.sh \
     --return '{}.out' --cleanup 'sh job.sh {} > {}.out' :::: jobs 2>"$TMP/par.err" || true
 t1=$(now)
 pfiles=$(ls "$P"/*.out 2>/dev/null | wc -l)
-echo "GNU parallel --sshlogin --basefile --return --cleanup: $((3 * PN)) jobs in $(secs "$t0" "$t1") s ($pfiles files back)"
+echo "GNU parallel --sshlogin --basefile --return --cleanup: $((3 * PN)) jobs in $(secs "$t0" "$t1") s ($pfiles files back) $(load)"

@@ -16,6 +16,9 @@ from ._serve import serve
 
 csv.field_size_limit(1 << 30)
 
+# Study's commands that drive a study over ssh from here (docs/remote.md).
+REMOTE = ("launch", "watch", "collect", "stop", "clean", "on")
+
 # The folder of ``map(..., out=DIR)``'s own files in DIR: its job list, machines file, config
 # and run (``DIR/jobsplit-map/out/local/results.csv``).
 MAP_DIR = "jobsplit-map"
@@ -222,10 +225,11 @@ class Study:
     """
 
     def __init__(self, items, func, *, machines="machines.json", seed=None, params=None,
-                 out="out", workdir=".jobsplit", recycle=None):
+                 out="out", workdir=".jobsplit", recycle=None, ship=(), remote_python="python3"):
         self.items, self.func = items, func
         self.machines, self.seed, self.params = machines, seed, params or {}
         self.out, self.workdir, self.recycle = out, workdir, recycle
+        self.ship, self.remote_python = list(ship), remote_python
 
     def write(self, script=None):
         """Writes the job list, config (and machines file) into ``workdir``; returns the config."""
@@ -242,6 +246,44 @@ class Study:
         _write(config, _config(self.seed, self.params, machines, worker, os.path.abspath(self.out), self.recycle))
         return config
 
+    def write_remote(self, script=None):
+        """Writes the files of a study driven over ssh (``launch``, ``watch``, ``collect``...,
+        docs/remote.md) and returns its config, ``workdir/remote.toml``: the same job list and
+        machines (the same plan) as :meth:`write`, with every path relative, so that each host
+        finds its copy. The study directory is the current one (``[ship] root``); what is
+        shipped: the script itself, this package's Python files (``workdir/py/jobsplit``, which
+        the script imports on a host that has no jobsplit installed) and ``ship``. The script's
+        worker there is ``remote_python -u SCRIPT``, started in the host's study directory."""
+        root = os.getcwd()
+        script = os.path.abspath(script or sys.argv[0])
+        work = os.path.abspath(self.workdir)
+        for what, path in (("the script", script), ("workdir", work)):
+            if os.path.relpath(path, root).split(os.sep)[0] == os.pardir:
+                raise ValueError(
+                    f"{what} {path} is outside the study directory {root}: run the remote commands "
+                    "from the directory that holds the script (every host gets a copy of it)"
+                )
+        self.write(script)
+        package = os.path.dirname(os.path.abspath(__file__))
+        for name in sorted(os.listdir(package)):
+            if name.endswith(".py"):
+                with open(os.path.join(package, name), encoding="utf-8") as f:
+                    _write(os.path.join(work, "py", "jobsplit", name), f.read())
+        machines = "machines.json" if isinstance(self.machines, dict) else os.path.relpath(
+            os.path.abspath(self.machines), work)
+        rel = lambda p: os.path.relpath(p, root).replace(os.sep, "/")
+        worker = "PYTHONPATH={} {} -u {}".format(
+            shlex.quote(rel(os.path.join(work, "py"))), shlex.quote(self.remote_python),
+            shlex.quote(rel(script)))
+        out = os.path.relpath(os.path.abspath(self.out), work)
+        text = _config(self.seed, self.params, machines, worker, out, self.recycle)
+        files = [rel(script), rel(os.path.join(work, "py")) + "/"] + self.ship
+        text += f"[ship]\nroot = {_toml.value(os.path.relpath(root, work))}\n"
+        text += "files = [" + ", ".join(_toml.value(f) for f in files) + "]\n"
+        config = os.path.join(work, "remote.toml")
+        _write(config, text)
+        return config
+
     def main(self, argv=None):
         """Runs jobsplit's command ``argv`` (default: the script's arguments) and exits with its
         code; in a worker, serves ``func`` instead."""
@@ -250,13 +292,16 @@ class Study:
             sys.exit(0)
         argv = list(sys.argv[1:] if argv is None else argv)
         if not argv or argv[0] in ("-h", "--help"):
-            print(f"usage: {os.path.basename(sys.argv[0])} plan | run --machine NAME | status | merge [jobsplit options]")
+            print(f"usage: {os.path.basename(sys.argv[0])} plan | run --machine NAME | status | merge | "
+                  "launch | watch | collect [--merge] | stop | clean [jobsplit options]")
             sys.exit(0 if argv else 2)
         command, rest = argv[0], argv[1:]
         bar = None
         if command == "run":
             rest, bar = self._bar(rest)
-        if command in ("plan", "run", "slurm-script"):
+        if command in REMOTE or (command in ("status", "log", "report") and "--remote" in rest):
+            args = [binary(), command, "--config", self.write_remote()] + rest
+        elif command in ("plan", "run", "slurm-script"):
             args = [binary(), command, "--config", self.write()] + rest
         elif command == "merge":
             args = [binary(), "merge"] + (rest or [self.out, "--out", "merged"])

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::input::Format;
 
 pub(crate) use super::remote_args::{
-    CollectArgs, LaunchArgs, OnArgs, RemoteArgs, ServeArgs, WatchArgs,
+    CollectArgs, LaunchArgs, OnArgs, RemoteArgs, RemoteView, ServeArgs, WatchArgs,
 };
 pub(crate) use super::run_args::RunArgs;
 
@@ -153,6 +153,20 @@ pub(crate) struct InputArgs {
     pub(crate) seed: Option<String>,
 }
 
+impl InputArgs {
+    /// The inputs of a study given by its config file alone (the rest from the config).
+    pub(crate) fn of_config(config: Option<PathBuf>) -> InputArgs {
+        InputArgs {
+            config,
+            jobs: None,
+            format: None,
+            command: None,
+            machines: None,
+            seed: None,
+        }
+    }
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse().map_err(|e: crate::Error| e.to_string())
 }
@@ -216,8 +230,8 @@ pub(crate) struct MergeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
-    /// Machine output dirs (OUT/<machine>) or their parents
-    #[arg(required = true, value_name = "DIR")]
+    /// Machine output dirs (OUT/<machine>) or their parents [default with --remote: OUT]
+    #[arg(required_unless_present = "remote", value_name = "DIR")]
     pub(crate) dirs: Vec<PathBuf>,
     /// The study (read only when no host has started yet: its plan's machines are listed planned)
     #[command(flatten)]
@@ -234,6 +248,8 @@ pub(crate) struct StatusArgs {
     /// Stop --watch after N refreshes even if hosts still run
     #[arg(long, value_name = "N", requires = "watch")]
     pub(crate) count: Option<u64>,
+    #[command(flatten)]
+    pub(crate) view: RemoteView,
 }
 
 #[derive(Debug, Args)]
@@ -269,6 +285,17 @@ pub(crate) struct LogArgs {
     /// Tab-separated with a header; text always quoted, `"` doubled (pandas, polars, duckdb, R)
     #[arg(long)]
     pub(crate) tsv: bool,
+    #[command(flatten)]
+    pub(crate) view: RemoteView,
+    /// With --remote: the study's config file [default: ./jobsplit.toml if present]
+    #[arg(
+        long,
+        short = 'c',
+        env = "JOBSPLIT_CONFIG",
+        value_name = "FILE",
+        help_heading = "A launched study (docs/remote.md)"
+    )]
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +309,17 @@ pub(crate) struct ReportArgs {
     /// Markdown instead of HTML
     #[arg(long)]
     pub(crate) markdown: bool,
+    #[command(flatten)]
+    pub(crate) view: RemoteView,
+    /// With --remote: the study's config file [default: ./jobsplit.toml if present]
+    #[arg(
+        long,
+        short = 'c',
+        env = "JOBSPLIT_CONFIG",
+        value_name = "FILE",
+        help_heading = "A launched study (docs/remote.md)"
+    )]
+    pub(crate) config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

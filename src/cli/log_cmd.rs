@@ -49,6 +49,9 @@ pub(crate) fn run(args: &LogArgs) -> Result<u8> {
     } else {
         Format::Plain
     };
+    if args.view.remote {
+        return remote(args, format);
+    }
     let logs = logs_of(&args.dir)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -73,6 +76,30 @@ pub(crate) fn run(args: &LogArgs) -> Result<u8> {
     }
     out.flush()?;
     Ok(exit::OK)
+}
+
+/// `log --remote`: the lines asked for, read on every host of the launched study there.
+fn remote(args: &LogArgs, format: Format) -> Result<u8> {
+    let mut flags: Vec<String> = args.jobs.iter().map(u64::to_string).collect();
+    if let Some(s) = &args.stream {
+        flags.extend(["--stream".to_owned(), s.clone()]);
+    }
+    if let Some(n) = args.attempt {
+        flags.extend(["--attempt".to_owned(), n.to_string()]);
+    }
+    if args.failed {
+        flags.push("--failed".to_owned());
+    }
+    let input = super::args::InputArgs::of_config(args.config.clone());
+    let (lines, code) = super::remote_view::log_lines(&args.view, &input, &args.dir, &flags)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    format.start(&mut out)?;
+    for l in &lines {
+        format.line(&mut out, l)?;
+    }
+    out.flush()?;
+    Ok(code)
 }
 
 /// The logs to read: DIR's own log.gz for a machine or merged directory, else those of the

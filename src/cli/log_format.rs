@@ -9,7 +9,8 @@
 
 use std::io::Write;
 
-/// One line of one job.
+/// One line of one job (as `--json` prints it).
+#[derive(serde::Deserialize)]
 pub(super) struct JobLine {
     pub(super) time: String,
     pub(super) job: u64,

@@ -21,6 +21,7 @@ mod remote_fence;
 mod remote_rescue;
 mod remote_steal;
 mod remote_study;
+mod remote_view;
 mod remote_watch;
 mod report_cmd;
 mod resolve;

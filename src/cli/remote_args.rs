@@ -12,6 +12,13 @@ use super::args::{parse_duration, InputArgs};
 pub(crate) struct RemoteArgs {
     #[command(flatten)]
     pub(crate) input: InputArgs,
+    #[command(flatten)]
+    pub(crate) at: HostArgs,
+}
+
+/// The machines selected and how to reach them (with the study's inputs: [`RemoteArgs`]).
+#[derive(Debug, Clone, Args)]
+pub(crate) struct HostArgs {
     /// Only this machine (repeatable) [default: every machine of the plan]
     #[arg(long = "machine", short = 'M', value_name = "NAME")]
     pub(crate) machines_selected: Vec<String>,
@@ -32,6 +39,18 @@ pub(crate) struct RemoteArgs {
     /// With --rescue: a machine that is dead or gone (repeatable); the rescue plan leaves it out
     #[arg(long, value_name = "NAME", requires = "rescue")]
     pub(crate) dead: Vec<String>,
+}
+
+/// `status --remote`, `log --remote`, `report --remote`: read a launched study's hosts over ssh.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "A launched study (docs/remote.md)")]
+pub(crate) struct RemoteView {
+    /// Read the launched study's hosts over ssh first (the study found as `launch` finds it):
+    /// only the small files needed; DIR is the study's OUT here, or OUT/<machine>
+    #[arg(long)]
+    pub(crate) remote: bool,
+    #[command(flatten)]
+    pub(crate) at: HostArgs,
 }
 
 /// `jobsplit launch`.

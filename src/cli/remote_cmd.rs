@@ -42,11 +42,11 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
         run_args.extend(["--jobs".to_owned(), rel(&j)?]);
     }
     let machines = super::resolve::machines_path(input, &r.study.config);
-    match &args.remote.rescue {
+    match &args.remote.at.rescue {
         Some(merged) => {
             // The rescue's own files ride along but are not the study's code: the payload
             // digest stays that of the study, so merging with the first runs stays quiet.
-            let extra = super::remote_rescue::write_files(&machines, merged, &args.remote.dead)?;
+            let extra = super::remote_rescue::write_files(&machines, merged, &args.remote.at.dead)?;
             payload.add_files(&crate::remote::Payload::gather(&r.root, &extra, &[])?);
             run_args.extend([
                 "--machines".to_owned(),
@@ -78,7 +78,7 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
     // A machine declared dead is fenced on every disk before the rescue starts; every launch
     // writes the fences recorded here first, and starts no run of the plan it was fenced from.
     let fencing = super::remote_fence::Fencing::of(&args.remote, &r)?;
-    if let (Some(f), false) = (&fencing, args.remote.dead.is_empty()) {
+    if let (Some(f), false) = (&fencing, args.remote.at.dead.is_empty()) {
         f.declare(&r.ssh, &r.hosts)?;
     }
     outln!(
@@ -93,7 +93,7 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
         &r,
         &plan,
         fencing.as_ref(),
-        args.remote.rescue.is_some(),
+        args.remote.at.rescue.is_some(),
     ))
 }
 

@@ -37,7 +37,7 @@ impl Fencing {
     pub(super) fn of(args: &RemoteArgs, r: &RemoteStudy) -> Result<Option<Fencing>> {
         // A rescue acts on its own plan: the fences are in the plan it rescues.
         let original;
-        let o = match &args.rescue {
+        let o = match &args.at.rescue {
             Some(_) => {
                 original = resolve_original(args)?;
                 &original
@@ -54,7 +54,7 @@ impl Fencing {
         )
         .is_some_and(|l| l.mode == layout::MODE_REMOTE);
         if steals {
-            names.extend(args.dead.iter().cloned());
+            names.extend(args.at.dead.iter().cloned());
         }
         names.sort();
         names.dedup();

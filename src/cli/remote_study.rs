@@ -35,14 +35,18 @@ pub(super) fn resolve_original(args: &RemoteArgs) -> Result<RemoteStudy> {
 }
 
 fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
-    let rescue = args.rescue.as_ref().filter(|_| !original);
+    let rescue = args.at.rescue.as_ref().filter(|_| !original);
     let study = match rescue {
-        Some(merged) => super::remote_rescue::study(&args.input, merged, &args.dead)?,
+        Some(merged) => super::remote_rescue::study(&args.input, merged, &args.at.dead)?,
         None => super::resolve::study_with(&args.input, None, &[], None, Default::default())?,
     };
-    let root = match study.config.path.as_deref().and_then(Path::parent) {
+    let config_dir = match study.config.path.as_deref().and_then(Path::parent) {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
+    };
+    let root = match &study.config.ship.root {
+        Some(r) => config_dir.join(r),
+        None => config_dir,
     };
     let names: Vec<&str> = study
         .plan
@@ -50,7 +54,7 @@ fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
         .iter()
         .map(|m| m.name.as_str())
         .collect();
-    for m in args.machines_selected.iter().filter(|_| !original) {
+    for m in args.at.machines_selected.iter().filter(|_| !original) {
         if !names.contains(&m.as_str()) {
             return Err(Error::usage(format!(
                 "--machine {}: no such machine in the plan (machines: {})",
@@ -61,7 +65,7 @@ fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
         }
     }
     let mut overrides = Vec::new();
-    for h in &args.hosts {
+    for h in &args.at.hosts {
         let (m, dest) = h
             .split_once('=')
             .filter(|(m, d)| !m.is_empty() && !d.is_empty())
@@ -89,8 +93,8 @@ fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
     let mut hosts = Vec::new();
     for m in study.plan.machines() {
         if !original
-            && !args.machines_selected.is_empty()
-            && !args.machines_selected.contains(&m.name)
+            && !args.at.machines_selected.is_empty()
+            && !args.at.machines_selected.contains(&m.name)
         {
             continue;
         }
@@ -107,6 +111,7 @@ fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
                 ))
             })?;
         let dir = args
+            .at
             .remote_dir
             .clone()
             .or_else(|| m.dir.clone())
@@ -122,16 +127,15 @@ fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
         Some(_) => super::remote_rescue::out_dir(&study.config.run.out),
         None => study.config.run.out.clone(),
     };
-    let out_rel = if local_out.is_absolute() {
-        local_out.to_string_lossy().into_owned()
-    } else {
-        local_out
-            .strip_prefix(&root)
-            .unwrap_or(&local_out)
-            .to_string_lossy()
-            .into_owned()
-    };
-    let ssh = Ssh::new(args.ssh.as_deref().or(study.config.ship.ssh.as_deref()))?;
+    // OUT below the study directory is relative there, however the config was named here
+    // (`--config /abs/study/jobsplit.toml` makes OUT absolute here); an OUT given absolute
+    // in the config, or a relative one beside the study, stays as it is.
+    let out_rel = local_out
+        .strip_prefix(&root)
+        .unwrap_or(&local_out)
+        .to_string_lossy()
+        .into_owned();
+    let ssh = Ssh::new(args.at.ssh.as_deref().or(study.config.ship.ssh.as_deref()))?;
     Ok(RemoteStudy {
         study,
         root,

@@ -27,6 +27,18 @@ pub(crate) fn run(args: &ReportArgs) -> Result<u8> {
             .into());
         }
     }
+    let mut code = exit::OK;
+    if args.view.remote {
+        // A launched study: each host's manifest, status.json and results.csv brought here.
+        let input = super::args::InputArgs::of_config(args.config.clone());
+        code = super::remote_view::fetch(
+            &args.view,
+            &input,
+            std::slice::from_ref(&args.dir),
+            super::remote_view::REPORT_FILES,
+        )?
+        .1;
+    }
     let report = crate::report::gather(&args.dir)?;
     for w in &report.warnings {
         errln!("warning: {}", crate::text::escape(w));
@@ -45,5 +57,5 @@ pub(crate) fn run(args: &ReportArgs) -> Result<u8> {
             o.flush()?;
         }
     }
-    Ok(exit::OK)
+    Ok(code)
 }

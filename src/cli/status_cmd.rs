@@ -39,6 +39,35 @@ pub(crate) fn status_or_plan(args: &StatusArgs) -> Result<crate::merge::StatusRe
 }
 
 pub(crate) fn run_status(args: &StatusArgs) -> Result<u8> {
+    if args.view.remote && args.watch {
+        return Err(crate::Error::usage(
+            "status --remote looks once: `jobsplit watch` follows a launched study",
+        )
+        .into());
+    }
+    if args.view.remote {
+        // A launched study: each host's manifest and status.json brought here first.
+        let (out, code) = super::remote_view::fetch(
+            &args.view,
+            &args.input,
+            &args.dirs,
+            super::remote_view::STATUS_FILES,
+        )?;
+        let mut here = StatusArgs {
+            dirs: args.dirs.clone(),
+            input: args.input.clone(),
+            json: args.json,
+            watch: false,
+            interval: args.interval,
+            count: args.count,
+            view: args.view.clone(),
+        };
+        if here.dirs.is_empty() {
+            here.dirs.push(out);
+        }
+        here.view.remote = false;
+        return Ok(run_status(&here)?.max(code));
+    }
     if args.watch {
         return super::watch::run_watch(args);
     }

@@ -43,8 +43,12 @@ pub struct ShipConfig {
     /// The ssh command line (overridden by `JOBSPLIT_SSH` and `--ssh`).
     pub ssh: Option<String>,
     /// The study directory on every host that names none (default: `jobsplit/<name of the
-    /// config's directory>` under the remote home).
+    /// study directory>` under the remote home).
     pub dir: Option<String>,
+    /// The study directory here, relative to the config's directory (default: the config's
+    /// directory): what launch ships lies below it, each host mirrors it. For a config kept
+    /// in a folder of the study (`root = ".."`), as the Python `Study` writes its own.
+    pub root: Option<std::path::PathBuf>,
 }
 
 /// The `[jobs]` table.

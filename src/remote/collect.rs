@@ -4,7 +4,6 @@
 //! `OUT/<machine>/` is refused, a whole file is renamed over its name); the time of the host's
 //! copy is kept, so a copy changed here since is newer and kept.
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::OpenOptionsExt;
@@ -12,6 +11,9 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::hashing::Tee;
+pub(crate) use super::inventory::VERIFIED;
+use super::inventory::{inventory_of, load_verified, named_inventory, save_verified};
+use super::pull::Select;
 use super::quote::quote;
 use super::ship::{Host, LaunchError};
 use super::ssh::{Failure, Ssh};
@@ -43,7 +45,24 @@ pub struct Collected {
 /// # Errors
 /// The host cannot be reached, or the stream breaks (files applied before that are kept).
 pub fn collect(ssh: &Ssh, host: &Host, out: &str, local: &Path) -> Result<Collected, LaunchError> {
-    collect_below(ssh, host, &[out, &host.machine], None, local)
+    collect_below(ssh, host, &[out, &host.machine], &Select::All, local)
+}
+
+/// Brings only the files `names` of `host`'s `OUT/<machine>/` (those it has) into `local`, as
+/// [`collect`] brings them (verified, appended when the copy here is a prefix, the host's
+/// time kept): what `status`, `report` need of a launched run, without pulling every file.
+///
+/// # Errors
+/// As [`collect`].
+pub fn collect_only(
+    ssh: &Ssh,
+    host: &Host,
+    out: &str,
+    local: &Path,
+    names: &[&str],
+) -> Result<Collected, LaunchError> {
+    let only = Select::Only(names.iter().map(|n| (*n).to_owned()).collect());
+    collect_below(ssh, host, &[out, &host.machine], &only, local)
 }
 
 /// Brings the claims of `host`'s own share, made on its disk (`OUT/.jobsplit/steal-*/claims/
@@ -60,16 +79,17 @@ pub fn collect_claims(
 ) -> Result<Collected, LaunchError> {
     let root = crate::output::layout::ROOT;
     let local = local_out.join(root);
-    collect_below(ssh, host, &[out, root], Some(&host.machine), &local)
+    let claims = Select::ClaimsOf(host.machine.clone());
+    collect_below(ssh, host, &[out, root], &claims, &local)
 }
 
-/// Pulls the directory `parts` (joined, below the study directory) of `host` into `local`;
-/// with `claims_of`, only the layouts and the claims of that machine's share.
+/// Pulls the directory `parts` (joined, below the study directory) of `host` into `local`,
+/// the files `select` names.
 fn collect_below(
     ssh: &Ssh,
     host: &Host,
     parts: &[&str],
-    claims_of: Option<&str>,
+    select: &Select,
     local: &Path,
 ) -> Result<Collected, LaunchError> {
     if std::fs::symlink_metadata(local).is_ok_and(|m| m.file_type().is_symlink()) {
@@ -80,7 +100,13 @@ fn collect_below(
     }
     std::fs::create_dir_all(local)
         .map_err(|e| LaunchError::Refused(format!("{}: {e}", local.display())))?;
-    let held = inventory_of(local, &load_verified(local));
+    let verified = load_verified(local);
+    // With named files, only they are looked at and told; the record keeps every other's.
+    let inventory_here = |known: &[Entry]| match select {
+        Select::Only(names) => named_inventory(local, names, known),
+        _ => inventory_of(local, known),
+    };
+    let held = inventory_here(&verified);
     let mut inventory = Vec::new();
     for e in &held {
         let _ = wire::write_line(&mut inventory, e);
@@ -90,9 +116,11 @@ fn collect_below(
     for p in parts {
         mdir.push(p);
     }
-    let filter = claims_of
-        .map(|m| format!(" {}", quote(m)))
-        .unwrap_or_default();
+    let filter: String = select
+        .to_args()
+        .iter()
+        .map(|a| format!(" {}", quote(a)))
+        .collect();
     let script = format!(
         "B={}/{}/jobsplit-$(uname -m) && exec \"$B\" remote-serve pull {}{filter}",
         host.dir_word(),
@@ -107,7 +135,18 @@ fn collect_below(
         applied
     });
     // What is here now, for the next collect (files applied before a break count too).
-    save_verified(local, &inventory_of(local, &held));
+    let now = inventory_here(&held);
+    match select {
+        Select::Only(names) => {
+            let mut kept: Vec<Entry> = verified
+                .into_iter()
+                .filter(|e| !names.contains(&e.path))
+                .collect();
+            kept.extend(now.into_iter().filter(|e| names.contains(&e.path)));
+            save_verified(local, &kept);
+        }
+        _ => save_verified(local, &now),
+    }
     match result {
         Ok(()) => Ok(done),
         Err(Failure::Remote(0, why)) => Err(LaunchError::Host(Failure::Remote(0, why))),
@@ -281,81 +320,4 @@ fn finish(file: &File, frame: &Frame) -> std::io::Result<()> {
         file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_nanos(ns))?;
     }
     Ok(())
-}
-
-/// The file in `OUT/<machine>/` here recording each file's size, time and SHA-256 as last
-/// verified (JSON lines of inventory entries); never sent, never collected.
-pub(crate) const VERIFIED: &str = ".collected";
-
-/// The entries recorded last time (none when the file is missing or unreadable).
-fn load_verified(local: &Path) -> Vec<Entry> {
-    std::fs::File::open(local.join(VERIFIED))
-        .ok()
-        .and_then(|f| wire::read_lines(&mut BufReader::new(f)).ok())
-        .unwrap_or_default()
-}
-
-/// Records `entries` (best effort: without it the next collect hashes every file again).
-fn save_verified(local: &Path, entries: &[Entry]) {
-    let mut text = Vec::new();
-    for e in entries {
-        let _ = wire::write_line(&mut text, e);
-    }
-    let target = local.join(VERIFIED);
-    if let Ok((mut file, tmp)) = crate::output::create_temp(&target) {
-        let written = std::io::Write::write_all(&mut file, &text).is_ok();
-        if !(written && std::fs::rename(&tmp, &target).is_ok()) {
-            let _ = std::fs::remove_file(&tmp);
-        }
-    }
-}
-
-/// What `local` holds: every regular file (links passed over), with size, hash and time. A
-/// file whose size and time are those of its entry in `known` is not read again: its hash is
-/// the one verified then (as rsync's quick check).
-pub(crate) fn inventory_of(local: &Path, known: &[Entry]) -> Vec<Entry> {
-    let known: HashMap<&str, &Entry> = known.iter().map(|e| (e.path.as_str(), e)).collect();
-    let mut out = Vec::new();
-    walk(local, "", &known, &mut out);
-    out
-}
-
-fn walk(dir: &Path, prefix: &str, known: &HashMap<&str, &Entry>, out: &mut Vec<Entry>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-            continue;
-        };
-        if super::pull::not_collected(&name) || (prefix.is_empty() && name == VERIFIED) {
-            continue;
-        }
-        let rel = format!("{prefix}{name}");
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            walk(&entry.path(), &format!("{rel}/"), known, out);
-        } else if kind.is_file() {
-            let path = entry.path();
-            let Ok(meta) = std::fs::metadata(&path) else {
-                continue;
-            };
-            let (size, mtime) = (meta.len(), wire::mtime_ns(&meta));
-            let sha256 = match known.get(rel.as_str()) {
-                Some(k) if k.size == size && k.mtime == mtime => k.sha256.clone(),
-                _ => match wire::sha256_file(&path) {
-                    Ok(h) => h,
-                    Err(_) => continue,
-                },
-            };
-            out.push(Entry {
-                path: rel,
-                size,
-                sha256,
-                mtime,
-            });
-        }
-    }
 }

@@ -151,8 +151,10 @@ pub(crate) fn status(args: &[String], out: &mut dyn Write) -> Result<()> {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
     };
+    // A run just started may not hold its lock yet, and a follower waiting for its list to
+    // grow holds none: its pid file tells both.
     let answer = HostStatus {
-        running: running(&mdir),
+        running: running(&mdir) || our_pid(Path::new(dir), machine).is_some(),
         status: json("status.json"),
         manifest: json(Manifest::FILE),
     };

@@ -8,6 +8,7 @@ pub mod binary;
 pub mod collect;
 mod hashing;
 pub mod host_run;
+mod inventory;
 pub mod payload;
 mod payload_check;
 mod pull;

@@ -24,12 +24,46 @@ pub(crate) fn not_collected(name: &str) -> bool {
     name == ".lock" || name.ends_with(".tmp") || name.contains(".tmp-")
 }
 
-/// `pull ROOT [MACHINE]`: reads the laptop's inventory, answers with frames and an [`End`].
-/// With `MACHINE`, ROOT is `OUT/.jobsplit` and only each layout's `layout.json` and the claims
-/// of that machine's share are sent.
+/// Which files of ROOT a pull sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Select {
+    /// Every file below ROOT (`pull ROOT`).
+    All,
+    /// ROOT is `OUT/.jobsplit`: each layout's `layout.json` and the claims of this machine's
+    /// share (`pull ROOT MACHINE`).
+    ClaimsOf(String),
+    /// Only these files directly in ROOT, those that are regular files there (`pull ROOT
+    /// --only NAME...`): what `status`, `report` read of a launched run.
+    Only(Vec<String>),
+}
+
+impl Select {
+    /// From the arguments after ROOT.
+    pub(crate) fn from_args(rest: &[String]) -> Select {
+        match rest {
+            [] => Select::All,
+            [only, names @ ..] if only == "--only" => Select::Only(names.to_vec()),
+            [m, ..] => Select::ClaimsOf(m.clone()),
+        }
+    }
+
+    /// The arguments after ROOT.
+    pub(crate) fn to_args(&self) -> Vec<String> {
+        match self {
+            Select::All => Vec::new(),
+            Select::ClaimsOf(m) => vec![m.clone()],
+            Select::Only(names) => std::iter::once("--only".to_owned())
+                .chain(names.iter().cloned())
+                .collect(),
+        }
+    }
+}
+
+/// `pull ROOT [MACHINE | --only NAME...]`: reads the laptop's inventory, answers with frames
+/// and an [`End`]; [`Select`] says which files.
 pub(crate) fn pull(
     root: &Path,
-    claims_of: Option<&String>,
+    select: &Select,
     input: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -44,8 +78,22 @@ pub(crate) fn pull(
         ..End::default()
     };
     let mut files = Vec::new();
-    walk(root, "", &mut files, &mut end.passed);
-    if let Some(m) = claims_of {
+    match select {
+        // Named files only: no walk over every job's files.
+        Select::Only(names) => files.extend(
+            names
+                .iter()
+                .filter(|n| {
+                    wire::safe_relative(n)
+                        && !n.contains('/')
+                        && std::fs::symlink_metadata(root.join(n))
+                            .is_ok_and(|m| m.file_type().is_file())
+                })
+                .cloned(),
+        ),
+        _ => walk(root, "", &mut files, &mut end.passed),
+    }
+    if let Select::ClaimsOf(m) = select {
         files.retain(|rel| own_claim_or_layout(rel, m));
     }
     let mut out = Counted { inner: out, n: 0 };

@@ -41,7 +41,12 @@ pub fn serve(
         "status" => super::host_run::status(args, out),
         "stop" => super::host_run::stop(args, out),
         "clean" => super::host_run::clean(Path::new(arg(0)?), out),
-        "pull" => super::pull::pull(Path::new(arg(0)?), args.get(1), input, out),
+        "pull" => super::pull::pull(
+            Path::new(arg(0)?),
+            &super::pull::Select::from_args(args.get(1..).unwrap_or_default()),
+            input,
+            out,
+        ),
         "steal-claim" => super::steal_serve::claim(args, input, out),
         "steal-look" => super::steal_serve::look(args, out),
         "steal-fence" => super::steal_serve::fence(args, out),

@@ -94,21 +94,49 @@ impl From<Failure> for LaunchError {
     }
 }
 
-/// Probes the host: its `uname -sm` and the SHA-256 of the binary it holds for its
-/// architecture (`None` when it has none that runs).
-pub(crate) fn probe(ssh: &Ssh, host: &Host) -> Result<(String, String, Option<String>), Failure> {
+/// What one probe of a host learned.
+struct Probed {
+    system: String,
+    arch: String,
+    /// The SHA-256 of the binary it holds for its architecture (`None`: none that runs).
+    held: Option<String>,
+    /// The payload files it lacks or holds otherwise, as that binary answered (`None`: no
+    /// binary to ask).
+    need: Option<Vec<String>>,
+}
+
+/// Probes the host in one round trip: its `uname -sm`, the SHA-256 of the binary it holds for
+/// its architecture and, asked of that binary, which files of `inventory` it lacks.
+fn probe(ssh: &Ssh, host: &Host, inventory: &[u8]) -> Result<Probed, Failure> {
     let dir = host.dir_word();
     let state = quote(super::serve::STATE_DIR);
     let script = format!(
-        "uname -sm && B={dir}/{state}/jobsplit-$(uname -m) && if [ -x \"$B\" ]; then \"$B\" remote-serve self-hash || echo none; else echo none; fi"
+        "uname -sm && B={dir}/{state}/jobsplit-$(uname -m) && if [ -x \"$B\" ] && H=$(\"$B\" remote-serve self-hash); then echo \"$H\" && exec \"$B\" remote-serve have {dir}; else echo none; fi"
     );
-    let text = String::from_utf8_lossy(&ssh.output(&host.dest, &script)?).into_owned();
+    let text = String::from_utf8_lossy(&ssh.run(&host.dest, &script, inventory, |r| {
+        let mut v = Vec::new();
+        r.read_to_end(&mut v)?;
+        Ok(v)
+    })?)
+    .into_owned();
     let mut lines = text.lines();
     let uname = lines.next().unwrap_or("").trim().to_owned();
-    let hash = lines.next().map(str::trim).filter(|h| h.len() == 64);
+    let held = lines
+        .next()
+        .map(str::trim)
+        .filter(|h| h.len() == 64)
+        .map(str::to_owned);
+    let need = held
+        .as_ref()
+        .and_then(|_| serde_json::from_str(lines.next()?.trim()).ok());
     let mut words = uname.split_whitespace();
     let (system, arch) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    Ok((system.to_owned(), arch.to_owned(), hash.map(str::to_owned)))
+    Ok(Probed {
+        system: system.to_owned(),
+        arch: arch.to_owned(),
+        held,
+        need,
+    })
 }
 
 /// Sends `binary` with plain `sh` and checks it runs and hashes to what was sent.
@@ -134,42 +162,43 @@ fn send_binary(ssh: &Ssh, host: &Host, arch: &str, binary: &Binary) -> Result<()
     Ok(())
 }
 
-/// Sends the payload files the host lacks; returns how many and their bytes.
-fn send_payload(
-    ssh: &Ssh,
-    host: &Host,
-    arch: &str,
-    payload: &Payload,
-) -> Result<(usize, u64), LaunchError> {
-    let (dir, bin) = (host.dir_word(), host.bin_word(arch));
+/// The inventory of the payload, as `remote-serve have` reads it.
+fn inventory(payload: &Payload) -> Vec<u8> {
     let mut inventory = Vec::new();
     for e in payload.entries() {
         let _ = wire::write_line(&mut inventory, &e);
     }
-    let need: Vec<String> = ssh.run(
+    inventory
+}
+
+/// Asks the host which payload files it lacks (after a binary was sent).
+fn need(ssh: &Ssh, host: &Host, arch: &str, payload: &Payload) -> Result<Vec<String>, Failure> {
+    let (dir, bin) = (host.dir_word(), host.bin_word(arch));
+    ssh.run(
         &host.dest,
         &format!("{bin} remote-serve have {dir}"),
-        &inventory,
+        &inventory(payload),
         |r| {
             let mut text = String::new();
             r.read_to_string(&mut text)?;
             serde_json::from_str(text.trim()).map_err(std::io::Error::other)
         },
-    )?;
-    if need.is_empty() {
-        return Ok((0, 0));
-    }
+    )
+}
+
+/// The frames of the payload files `need` names, epochs files first: a host (a run following
+/// its list) never sees a grown list without its epochs (docs/remote.md). Returns them, how
+/// many and their bytes.
+fn frames(payload: &Payload, need: &[String]) -> Result<(Vec<u8>, usize, u64), LaunchError> {
     let mut stream = Vec::new();
     let mut bytes = 0;
-    // Epochs files first: a host (a run following its list) never sees a grown list without
-    // its epochs (docs/remote.md).
     let mut sent: Vec<_> = payload
         .files
         .iter()
         .filter(|f| need.contains(&f.rel))
         .collect();
     sent.sort_by_key(|f| !f.rel.ends_with(".epochs"));
-    for f in sent {
+    for f in &sent {
         let data = std::fs::read(&f.path)
             .map_err(|e| LaunchError::Refused(format!("{}: {e}", f.path.display())))?;
         let frame = Frame {
@@ -185,33 +214,38 @@ fn send_payload(
         let _ = wire::write_trailer(&mut stream, &wire::sha256_bytes(&data));
         bytes += data.len() as u64;
     }
-    ssh.run(
-        &host.dest,
-        &format!("{bin} remote-serve receive {dir}"),
-        &stream,
-        |r| std::io::copy(r, &mut std::io::sink()),
-    )?;
-    Ok((need.len(), bytes))
+    Ok((stream, sent.len(), bytes))
 }
 
-/// Launches `host`: binary, payload, start.
+/// Launches `host` in as few round trips as it needs: one probe (which also asks the binary
+/// held there which payload files it lacks), the binary only when it has another, then the
+/// files it lacks and the start in one command. An unchanged study is two round trips.
 ///
 /// # Errors
 /// A host that cannot be reached, a step that fails there, or no binary for its architecture.
 pub fn launch(ssh: &Ssh, host: &Host, plan: &LaunchPlan) -> Result<Launched, LaunchError> {
-    let (system, arch, held) = probe(ssh, host)?;
-    if system != "Linux" {
+    let probed = probe(ssh, host, &inventory(&plan.payload))?;
+    let arch = probed.arch;
+    if probed.system != "Linux" {
         return Err(LaunchError::Refused(format!(
-            "the host runs {system} {arch}; jobsplit launch ships Linux binaries only"
+            "the host runs {} {arch}; jobsplit launch ships Linux binaries only",
+            probed.system
         )));
     }
     let binary = super::binary::find(&arch, &plan.binaries)
         .map_err(|e| LaunchError::Refused(e.to_string()))?;
-    let binary_sent = held.as_deref() != Some(binary.sha256.as_str());
-    if binary_sent {
-        send_binary(ssh, host, &arch, &binary)?;
-    }
-    let (files_sent, bytes_sent) = send_payload(ssh, host, &arch, &plan.payload)?;
+    let binary_sent = probed.held.as_deref() != Some(binary.sha256.as_str());
+    let need = match probed.need {
+        // The binary that answered is the one kept: its answer stands.
+        Some(need) if !binary_sent => need,
+        _ => {
+            if binary_sent {
+                send_binary(ssh, host, &arch, &binary)?;
+            }
+            need(ssh, host, &arch, &plan.payload)?
+        }
+    };
+    let (stream, files_sent, bytes_sent) = frames(&plan.payload, &need)?;
     let mut words: Vec<String> = vec![
         "remote-serve".into(),
         "start".into(),
@@ -229,11 +263,19 @@ pub fn launch(ssh: &Ssh, host: &Host, plan: &LaunchPlan) -> Result<Launched, Lau
         plan.digest.clone(),
     ];
     words.extend(plan.run_args.iter().cloned());
-    let script = format!("{} {}", host.bin_word(&arch), join(&words));
-    let started: Started = ssh.run(&host.dest, &script, &[], |r| {
+    let bin = host.bin_word(&arch);
+    let start = format!("{bin} {}", join(&words));
+    // The files first (`receive` answers their count on a line), then the start.
+    let script = if files_sent == 0 {
+        start
+    } else {
+        format!("{bin} remote-serve receive {} && {start}", host.dir_word())
+    };
+    let started: Started = ssh.run(&host.dest, &script, &stream, |r| {
         let mut text = String::new();
         r.read_to_string(&mut text)?;
-        serde_json::from_str(text.trim()).map_err(std::io::Error::other)
+        let last = text.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+        serde_json::from_str(last.trim()).map_err(std::io::Error::other)
     })?;
     Ok(Launched {
         arch,

@@ -185,9 +185,16 @@ impl Ssh {
 }
 
 impl Drop for Ssh {
-    /// Ends every master connection this process opened and removes the control directory.
+    /// Ends every master connection this process opened (all at once) and removes the control
+    /// directory.
     fn drop(&mut self) {
         let used = std::mem::take(&mut *self.used.lock().unwrap_or_else(|e| e.into_inner()));
+        if user_persists(&self.words) {
+            // The user's own ControlPersist (and ControlPath: theirs win) keeps masters for
+            // the next command: theirs to end.
+            return;
+        }
+        let mut exits = Vec::new();
         for dest in used {
             let mut cmd = Command::new(&self.words[0]);
             cmd.args(&self.words[1..])
@@ -197,17 +204,26 @@ impl Drop for Ssh {
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
-            if let Ok(mut child) = cmd.spawn() {
-                let deadline = Instant::now() + Duration::from_secs(2);
-                while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                let _ = child.kill();
-                let _ = child.wait();
+            exits.extend(cmd.spawn());
+        }
+        let deadline = Instant::now() + Duration::from_secs(2);
+        for mut child in exits {
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
             }
+            let _ = child.kill();
+            let _ = child.wait();
         }
         let _ = std::fs::remove_dir_all(&self.control);
     }
+}
+
+/// True when the user's ssh words set both `ControlPath` and `ControlPersist` (`-o
+/// ControlPersist=60`, `-oControlPath=...`): their masters outlive a command, so that the next
+/// one (a watch, a collect) reuses the connection instead of opening one.
+fn user_persists(words: &[String]) -> bool {
+    let set = |name: &str| words.iter().any(|w| w.to_ascii_lowercase().contains(name));
+    set("controlpersist") && set("controlpath")
 }
 
 /// Kills ssh (`pid`) once no byte has come for [`IDLE_LIMIT`].
@@ -304,6 +320,16 @@ impl Ssh {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_users_own_persistent_masters_are_left_alone() {
+        let words = |t: &str| shlex::split(t).unwrap();
+        assert!(user_persists(&words(
+            "ssh -o ControlPath=~/.ssh/j-%C -oControlPersist=60"
+        )));
+        assert!(!user_persists(&words("ssh -o ControlPersist=60")));
+        assert!(!user_persists(&words("ssh -F lab/ssh_config")));
+    }
     use std::os::unix::fs::PermissionsExt;
 
     #[test]

@@ -22,6 +22,8 @@ while [ $# -gt 0 ]; do
   case $1 in -O) exit 0 ;; --) shift; break ;; *) shift ;; esac
 done
 dest=$1; shift
+printf '%s\n' "$1" >>"$(dirname "$0")/calls"
+case $dest in down*) echo "ssh: connect to host $dest port 22: Connection refused" >&2; exit 255 ;; esac
 mkdir -p "$homes/$dest" && cd "$homes/$dest" && exec sh -c "$1"
 "#;
 

@@ -20,6 +20,11 @@
 #   6. stop (as a first Ctrl-C) from here: the run ends interrupted, a launch resumes it;
 #   7. clean is refused while a run is running, removes a finished study;
 #   8. a dynamically linked binary is refused in one line naming the fix;
+#   9. a study that grows (launch -- --follow, append, launch again): every job once on the
+#      host disks, no earlier job again; status, log and report --remote while it runs;
+#  10. a host that never comes back: one rescue command from here, then every job exactly once;
+#  11. the Python Study: python study.py launch, watch, collect --merge on host1 and host2 (host3
+#      has no python3), with no jobsplit package on the hosts;
 #   nothing hostile ran anywhere (no marker file on the laptop or a host).
 # Prints "N passed, N failed" last; exits 1 if any failed. Needs root (sshd, namespaces);
 # without it says so LOUDLY and exits 0 with "0 passed, 0 failed, 1 skipped".
@@ -223,6 +228,120 @@ check "clean after the end: the study directory is gone from host1" test ! -e "$
 l launch --machine "$M1" --binary /bin/true >"$TMP/dyn.out" 2>&1
 check "a dynamically linked binary: refused in one line naming the fix" \
     grep -q 'dynamically linked.*make static' "$TMP/dyn.out"
+
+# ---- 9. a launched study that grows: launch -- --follow, append, launch again; read from here
+S4=$TMP/study4
+mkdir -p "$S4/lib"
+cd "$S4" || exit 1
+seq 0 29 | sed 's/^/g /' >jobs.txt
+printf '{"g1": {"weight": 1, "cores": 2, "ssh": "host1"}, "g2": {"weight": 1, "cores": 2, "ssh": "host2"}, "g3": {"weight": 1, "cores": 2, "ssh": "host3"}}\n' >machines.json
+# Each job leaves a marker on its host's disk: every job must be there exactly once.
+printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>"$HOME/marks-grow.txt"\necho "marked $*"\nsleep 0.1\n' >lib/mark.sh
+printf '[jobs]\nfile = "jobs.txt"\ncommand = "sh lib/mark.sh {}"\n[run]\nout = "out"\n[ship]\nfiles = ["lib/"]\n' >jobsplit.toml
+l4() { "$J" "$1" --remote-dir jobsplit/grow "${@:2}"; }
+marks() { cat "$HOSTS"/host*/home/marks-grow.txt 2>/dev/null | wc -l; }
+wait_marks() { for _ in $(seq 200); do [[ $(marks) -ge $1 ]] && return 0; sleep 0.3; done; return 1; }
+l4 launch -- --follow >"$TMP/g1.out" 2>&1
+check "grow: launch -- --follow starts 3 followers" test "$(grep -c ': started (pid' "$TMP/g1.out")" -eq 3
+check "grow: the first 30 jobs ran" wait_marks 30
+seq 30 44 | sed 's/^/g /' >>jobs.txt
+l4 launch -- --follow >"$TMP/g2.out" 2>&1
+check "grow: the second launch records epoch 1 here" grep -q 'epoch 1 (jobs 30 to 44) recorded' "$TMP/g2.out"
+check "grow: every follower running already, the list shipped" \
+    test "$(grep -c 'running already: nothing started; sent 2 files' "$TMP/g2.out")" -eq 3
+check "grow: the 15 new jobs ran" wait_marks 45
+sleep 1
+dups=$(cat "$HOSTS"/host*/home/marks-grow.txt | sort | uniq -d | wc -l)
+distinct=$(cat "$HOSTS"/host*/home/marks-grow.txt | sort -u | wc -l)
+check "grow: every job ran once on the host disks, no earlier job again ($distinct jobs, $dups twice)" \
+    test "$distinct" -eq 45 -a "$dups" -eq 0 -a "$(marks)" -eq 45
+l4 status --remote >"$TMP/g-st.out" 2>&1
+rc=$?
+check "status --remote on the running study: exit 0, 3 machines ($rc)" \
+    sh -c "test $rc -eq 0 && test \$(grep -Ec '^g[123] ' '$TMP/g-st.out') -eq 3"
+job=$(grep -h 'g 3[0-9]' "$HOSTS"/host2/home/marks-grow.txt | head -1 | cut -d' ' -f2)
+l4 log --remote out "$job" --stream out >"$TMP/g-log.out" 2>&1
+check "log --remote: job $job's line from wherever it ran, one line" \
+    sh -c "test \$(wc -l <'$TMP/g-log.out') -eq 1 && grep -q 'marked g $job\$' '$TMP/g-log.out'"
+l4 report --remote out -o report.html >"$TMP/g-rep.out" 2>&1
+rc=$?
+check "report --remote: exit 0, the page written ($rc)" test $rc -eq 0 -a -s report.html
+check "status/log/report --remote fetched no job files or logs here" \
+    test -z "$(find out -name log.gz -o -name jobs)"
+l4 stop >/dev/null 2>&1
+l4 watch --interval 0.3s >/dev/null 2>&1
+l4 collect --merge --out merged >"$TMP/g-c.out" 2>&1
+rows=$(awk -F, 'NR > 1 && $4 == "ok"' merged/results.csv | wc -l)
+oks=$(awk -F, 'NR > 1 && $4 == "ok" { print $1 }' merged/results.csv | sort -u | wc -l)
+check "grow: collect --merge: 45 jobs ok, each once ($oks, $rows rows)" test "$oks" -eq 45 -a "$rows" -eq 45
+
+# ---- 10. a host that never comes back: one rescue command from here, then exactly once
+S5=$TMP/study5
+mkstudy "$S5" 60 0.5
+cd "$S5" || exit 1
+l5() { "$J" "$1" --remote-dir jobsplit/rescue "${@:2}"; }
+l5 launch >"$TMP/r1.out" 2>&1
+check "rescue: launch 3 hosts" test "$(grep -c ': started (pid' "$TMP/r1.out")" -eq 3
+sleep 2
+l5 collect >/dev/null 2>&1
+bash "$SH/crash.sh" host3 >/dev/null 2>&1
+export JOBSPLIT_SSH="$SSHHOSTS_SSH -o ConnectTimeout=2"
+l5 watch --machine "$M1" --machine "$M2" --interval 0.3s >/dev/null 2>&1
+l5 collect --merge --out merged >"$TMP/r2.out" 2>&1
+rc=$?
+check "rescue: collect --merge with host3 gone: exit 5, its jobs missing ($rc)" \
+    sh -c "test $rc -eq 5 && test -s merged/missing.txt"
+l5 launch --rescue merged --dead "$M3" >"$TMP/r3.out" 2>&1
+rc=$?
+check "rescue: one command re-plans and starts host3's jobs on the 2 hosts left ($rc)" \
+    sh -c "test $rc -eq 0 && test \$(grep -c ': started (pid' '$TMP/r3.out') -eq 2"
+l5 watch --rescue merged --dead "$M3" --interval 0.3s >/dev/null 2>&1
+l5 collect --rescue merged --dead "$M3" >/dev/null 2>&1
+"$J" merge out out-rescue --out merged2 >"$TMP/r4.out" 2>&1
+rc=$?
+rows=$(awk -F, 'NR > 1 && $4 == "ok"' merged2/results.csv | wc -l)
+oks=$(awk -F, 'NR > 1 && $4 == "ok" { print $1 }' merged2/results.csv | sort -u | wc -l)
+check "rescue: merge out out-rescue: exit 0, 60 jobs ok, each once ($rc; $oks, $rows rows)" \
+    test "$rc" -eq 0 -a "$oks" -eq 60 -a "$rows" -eq 60
+export JOBSPLIT_SSH=$SSHHOSTS_SSH
+
+# ---- 11. the Python Study from here, on the hosts that have python3 (host1, host2)
+S6=$TMP/study6
+mkdir -p "$S6"
+cd "$S6" || exit 1
+cat >study.py <<'EOF2'
+import jobsplit
+from helper import double
+
+study = jobsplit.Study([{"x": i} for i in range(30)], double, seed="py", ship=["helper.py"],
+                       machines={"p1": {"weight": 1, "cores": 2, "ssh": "host1"},
+                                 "p2": {"weight": 1, "cores": 2, "ssh": "host2"}})
+if __name__ == "__main__":
+    study.main()
+EOF2
+# Each job says which host ran it and whether it imported the package shipped with the study.
+cat >helper.py <<'EOF2'
+import socket
+
+import jobsplit
+
+
+def double(r):
+    shipped = "/.jobsplit/py/jobsplit/" in jobsplit.__file__
+    return {"y": 2 * r["x"], "on": socket.gethostname() + (":shipped" if shipped else ":other")}
+EOF2
+py() { PYTHONPATH=$REPO/python JOBSPLIT_BIN=$BIN python3 study.py "$1" --remote-dir jobsplit/py "${@:2}"; }
+py launch >"$TMP/py1.out" 2>&1
+check "python: study.py launch starts 2 hosts" test "$(grep -c ': started' "$TMP/py1.out")" -eq 2
+py watch --interval 0.3s >/dev/null 2>&1
+py collect --merge >"$TMP/py2.out" 2>&1
+check "python: study.py collect --merge: exit 0" test $? -eq 0
+good=$(awk -F, 'NR > 1 && $4 == "ok" && $(NF-1) == 2 * $1 { print $1 }' merged/results.csv | sort -u | wc -l)
+ons=$(awk -F, 'NR > 1 { print $NF }' merged/results.csv | sort -u | wc -l)
+others=$(awk -F, 'NR > 1 && $NF !~ /:shipped$/' merged/results.csv | wc -l)
+check "python: 30 jobs ok once, each y = 2x, run on 2 hosts with the package shipped ($good, $ons, $others)" \
+    test "$good" -eq 30 -a "$ons" -eq 2 -a "$others" -eq 0
+check "python: the config holds no path of this machine" sh -c "! grep -q '$TMP' .jobsplit/remote.toml"
 
 # ---- nothing hostile ran
 found=$( (ls /tmp/pwned-* "$HOSTS"/host*/tmp/pwned-*; find "$HOSTS" "$TMP" -name 'pwned-*') 2>/dev/null | wc -l)
