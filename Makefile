@@ -9,7 +9,7 @@ AARCH64_TARGET_DIR ?= target
 DIST := target/dist
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps wheel test-python test-browser test-slurm test-gridengine test-multihost test-remote test-remote-steal static dist aarch64-build test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python bench-remote bench-steal-remote clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps wheel test-python test-browser test-slurm test-gridengine test-multihost test-remote test-remote-steal test-remote-steal-faults static dist aarch64-build test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python bench-remote bench-steal-remote clean
 
 all: build
 
@@ -119,6 +119,12 @@ test-remote: static
 ## needs root): balance, a claim race through sessions, watch killed, a thief crashed, refusals
 test-remote-steal: static
 	bash tests/remote/steal.sh $(JOBSPLIT)
+
+## test-remote-steal-faults: --steal-remote's failures on 3 separate ssh hosts (tests/remote/steal_faults.sh;
+## needs root): a host cut off, frozen, crashed and relaunched; a failed hand-over; a host declared
+## dead and rescued, then coming back (fenced; what ran twice reported)
+test-remote-steal-faults: static
+	bash tests/remote/steal_faults.sh $(JOBSPLIT)
 
 ## test-slurm: a real one-node Slurm (installed from Debian packages; needs root), a 4-task array
 test-slurm: static

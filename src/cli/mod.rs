@@ -18,6 +18,7 @@ mod progress;
 mod remote_args;
 mod remote_cmd;
 mod remote_epochs;
+mod remote_fence;
 mod remote_rescue;
 mod remote_steal;
 mod remote_study;

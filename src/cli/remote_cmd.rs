@@ -75,6 +75,12 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
         force,
         binaries: args.binary.clone(),
     };
+    // A machine declared dead is fenced on every disk before the rescue starts; every launch
+    // writes the fences recorded here first, and starts no run of the plan it was fenced from.
+    let fencing = super::remote_fence::Fencing::of(&args.remote, &r)?;
+    if let (Some(f), false) = (&fencing, args.remote.at.dead.is_empty()) {
+        f.declare(&r.ssh, &r.hosts)?;
+    }
     outln!(
         "plan {} payload {} ({} files): launching {} host{}",
         r.study.plan.plan_digest().short(),
@@ -83,12 +89,53 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
         r.hosts.len(),
         if r.hosts.len() == 1 { "" } else { "s" }
     );
+    Ok(start_hosts(
+        &r,
+        &plan,
+        fencing.as_ref(),
+        args.remote.at.rescue.is_some(),
+    ))
+}
+
+/// Starts `plan` on every host of `r` at once, the recorded fences written there first (a
+/// machine fenced from the plan it was fenced from is not started: `rescue` is false), a line
+/// per host; the exit code.
+fn start_hosts(
+    r: &RemoteStudy,
+    plan: &crate::remote::LaunchPlan,
+    fencing: Option<&super::remote_fence::Fencing>,
+    rescue: bool,
+) -> u8 {
     let results = each_host(&r.hosts, |h| {
         let t = Instant::now();
-        (crate::remote::launch(&r.ssh, h, &plan), t.elapsed())
+        if let Some(f) = fencing {
+            let written = f.write_on(&r.ssh, h);
+            if !rescue && f.fenced(&h.machine) {
+                return (None, written.err(), t.elapsed());
+            }
+        }
+        (
+            Some(crate::remote::launch(&r.ssh, h, plan)),
+            None,
+            t.elapsed(),
+        )
     });
     let mut failed = 0;
-    for (host, (result, took)) in r.hosts.iter().zip(results) {
+    for (host, (result, fence_error, took)) in r.hosts.iter().zip(results) {
+        let Some(result) = result else {
+            match fence_error {
+                None => outln!("{}: declared dead (fenced): nothing started", who(host)),
+                Some(e) => {
+                    failed += 1;
+                    errln!(
+                        "{}: declared dead; not fenced there yet ({}): nothing started",
+                        who(host),
+                        crate::text::escape(&e)
+                    );
+                }
+            }
+            continue;
+        };
         match result {
             Ok(l) if matches!(l.started, crate::remote::Started::Exited { code, .. } if code != 0) =>
             {
@@ -112,11 +159,11 @@ pub(crate) fn launch(args: &LaunchArgs) -> Result<u8> {
             }
         }
     }
-    Ok(if failed > 0 {
+    if failed > 0 {
         exit::SOME_HOSTS_FAILED
     } else {
         exit::OK
-    })
+    }
 }
 
 fn describe(l: &crate::remote::Launched) -> String {
@@ -156,8 +203,13 @@ fn describe(l: &crate::remote::Launched) -> String {
 
 pub(crate) fn collect(args: &CollectArgs) -> Result<u8> {
     let r = resolve(&args.remote)?;
+    let fencing = super::remote_fence::Fencing::of(&args.remote, &r)?;
     let results = each_host(&r.hosts, |h| {
         let t = Instant::now();
+        // A machine declared dead learns it first (its run starts no other block).
+        if let Some(f) = &fencing {
+            let _ = f.write_on(&r.ssh, h);
+        }
         let local = r.local_out.join(&h.machine);
         let rows = crate::remote::collect(&r.ssh, h, &r.out_rel, &local);
         // The claims of its share made on its disk prove the rows of a --steal-remote study.

@@ -148,7 +148,7 @@ pub(super) fn arrange(
     }
     let jobs = |v: usize, b: u64| blocks.jobs(views[v].share, b).len() as u64;
     let handouts = hand_out(&views, jobs, horizon);
-    let lines = steal(
+    let mut lines = steal(
         r,
         sessions,
         tally,
@@ -156,8 +156,10 @@ pub(super) fn arrange(
         |v| &stealers[known[v]],
         &blocks,
     );
-    // The leases end once every share is claimed whole (a share not seen counts as open).
-    let left = unseen || views.iter().any(|v| !v.unclaimed.is_empty());
+    let rehanded = hand_again(r, sessions, tally, &stealers, &looks, &blocks, &mut lines);
+    // The leases end once every share is claimed whole and every block handed (a share not
+    // seen counts as open).
+    let left = unseen || rehanded || views.iter().any(|v| !v.unclaimed.is_empty());
     (lines, Some(left))
 }
 
@@ -200,19 +202,7 @@ fn steal<'s>(
     of: impl Fn(usize) -> &'s Stealer<'s>,
     blocks: &Blocks,
 ) -> Vec<String> {
-    let record = |h: &Handout| {
-        let (owner, thief) = (of(h.owner), of(h.thief));
-        ClaimRecord {
-            owner: blocks.owner(owner.share).to_owned(),
-            block: h.block,
-            machine: thief.host.machine.clone(),
-            host: thief.hostname.clone(),
-            pid: 0,
-            run: thief.run.clone(),
-            at: crate::output::rfc3339(SystemTime::now()),
-            jobs: blocks.jobs(owner.share, h.block).to_vec(),
-        }
-    };
+    let record = |h: &Handout| claim_record(blocks, of(h.owner).share, h.block, of(h.thief));
     let mut owners: Vec<usize> = handouts.iter().map(|h| h.owner).collect();
     owners.sort_unstable();
     owners.dedup();
@@ -240,7 +230,7 @@ fn steal<'s>(
                 }
             }
             Err(e) => lines.push(format!(
-                "blocks of {} for others: no claim ({e}); any made are lost",
+                "blocks of {} for others: no claim ({e}); any made are handed at a later look",
                 crate::text::escape(&of(o).host.machine)
             )),
         }
@@ -284,7 +274,7 @@ fn hand_over(
                 continue;
             }
             Ok(_) => "its disk holds another claim of it: lost".to_owned(),
-            Err(e) => format!("could not hand it over ({e}): lost"),
+            Err(e) => format!("could not hand it over ({e}): handed again at a later look"),
         };
         lines.push(format!("stole {}, but {outcome}", what(c)));
     }
@@ -298,6 +288,77 @@ fn hand_over(
         ));
     }
     lines
+}
+
+/// Hands over again every block claimed on its owner's disk for a thief whose own disk does
+/// not hold it (the hand-over failed: the thief crashed or was cut off, or watch was killed in
+/// between); both reached this look, neither fenced. Only the thief the owner's claim
+/// names ever runs it, so nothing runs twice. Returns whether any was handed.
+fn hand_again(
+    r: &RemoteStudy,
+    sessions: &Sessions,
+    tally: &mut Tally,
+    stealers: &[Stealer],
+    looks: &[Option<StealLook>],
+    blocks: &Blocks,
+    lines: &mut Vec<String>,
+) -> bool {
+    // A fenced owner's unfinished blocks are the rescue's; a fenced thief runs nothing more.
+    let reached = |i: usize| {
+        looks[i]
+            .as_ref()
+            .filter(|l| l.mode == MODE_REMOTE && !l.fenced)
+    };
+    let mut any = false;
+    for (i, owner) in stealers.iter().enumerate() {
+        let Some(look) = reached(i) else { continue };
+        for (b, t) in &look.stolen {
+            let Some(ti) = stealers.iter().position(|s| &s.host.machine == t) else {
+                continue;
+            };
+            let Some(tl) = reached(ti) else {
+                continue;
+            };
+            if tl
+                .handed
+                .iter()
+                .any(|(o, x)| *o == owner.host.machine && x == b)
+            {
+                continue;
+            }
+            any = true;
+            let thief = &stealers[ti];
+            let record = claim_record(blocks, owner.share, *b, thief);
+            let what = format!(
+                "block {b} of {} to {}",
+                crate::text::escape(&record.owner),
+                crate::text::escape(&record.machine)
+            );
+            let answer = claim_on(r, sessions, tally, thief, &[&record]);
+            lines.push(match answer.as_deref() {
+                Ok([ClaimAnswer { won: true, .. }]) => {
+                    format!("handed {what} again (its hand-over had failed)")
+                }
+                Ok(_) => format!("handed {what} again: its disk holds another claim of it"),
+                Err(e) => format!("could not hand {what} again ({e}): next look"),
+            });
+        }
+    }
+    any
+}
+
+/// The claim of block `b` of share `j` for `thief`.
+fn claim_record(blocks: &Blocks, j: usize, b: u64, thief: &Stealer) -> ClaimRecord {
+    ClaimRecord {
+        owner: blocks.owner(j).to_owned(),
+        block: b,
+        machine: thief.host.machine.clone(),
+        host: thief.hostname.clone(),
+        pid: 0,
+        run: thief.run.clone(),
+        at: crate::output::rfc3339(SystemTime::now()),
+        jobs: blocks.jobs(j, b).to_vec(),
+    }
 }
 
 fn what(c: &ClaimRecord) -> String {

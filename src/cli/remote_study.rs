@@ -26,7 +26,17 @@ pub(crate) struct RemoteStudy {
 
 /// Resolves the study, the selected machines and their places, and the ssh client.
 pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
-    let study = match &args.at.rescue {
+    resolve_as(args, false)
+}
+
+/// With `--rescue`: the study it rescues (the original plan, every machine of it, OUT).
+pub(super) fn resolve_original(args: &RemoteArgs) -> Result<RemoteStudy> {
+    resolve_as(args, true)
+}
+
+fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
+    let rescue = args.at.rescue.as_ref().filter(|_| !original);
+    let study = match rescue {
         Some(merged) => super::remote_rescue::study(&args.input, merged, &args.at.dead)?,
         None => super::resolve::study_with(&args.input, None, &[], None, Default::default())?,
     };
@@ -44,7 +54,7 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
         .iter()
         .map(|m| m.name.as_str())
         .collect();
-    for m in &args.at.machines_selected {
+    for m in args.at.machines_selected.iter().filter(|_| !original) {
         if !names.contains(&m.as_str()) {
             return Err(Error::usage(format!(
                 "--machine {}: no such machine in the plan (machines: {})",
@@ -82,7 +92,10 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
     );
     let mut hosts = Vec::new();
     for m in study.plan.machines() {
-        if !args.at.machines_selected.is_empty() && !args.at.machines_selected.contains(&m.name) {
+        if !original
+            && !args.at.machines_selected.is_empty()
+            && !args.at.machines_selected.contains(&m.name)
+        {
             continue;
         }
         let dest = overrides
@@ -110,7 +123,7 @@ pub(super) fn resolve(args: &RemoteArgs) -> Result<RemoteStudy> {
             dir,
         });
     }
-    let local_out = match &args.at.rescue {
+    let local_out = match rescue {
         Some(_) => super::remote_rescue::out_dir(&study.config.run.out),
         None => study.config.run.out.clone(),
     };

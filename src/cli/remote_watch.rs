@@ -29,6 +29,9 @@ struct Look {
 
 pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
     let r = resolve(&args.remote)?;
+    // A machine declared dead learns it at the first look that reaches its host.
+    let fencing = super::remote_fence::Fencing::of(&args.remote, &r)?;
+    let fenced: Vec<AtomicBool> = r.hosts.iter().map(|_| AtomicBool::new(false)).collect();
     let stop = Arc::new(AtomicBool::new(false));
     let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop));
     let tty = std::io::stdout().is_terminal();
@@ -42,7 +45,14 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
     let mut next_print = Instant::now();
     loop {
         let began = Instant::now();
-        let looks = each_host(&r.hosts, |h| look(&r, &sessions, h));
+        let looks = each_host(&r.hosts, |h| {
+            let i = r.hosts.iter().position(|x| x.machine == h.machine);
+            let pending = i.map(|i| &fenced[i]).filter(|f| !f.load(Ordering::Relaxed));
+            if let (Some(f), Some(done)) = (&fencing, pending) {
+                done.store(f.write_on(&r.ssh, h).is_ok(), Ordering::Relaxed);
+            }
+            look(&r, &sessions, h)
+        });
         let statuses: Vec<Option<HostStatus>> = looks.iter().map(|l| l.status.clone()).collect();
         // Blocks handed now must last until those of the next look arrive.
         let every = args.interval.min(STEAL_LOOK);

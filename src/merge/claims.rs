@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::discover::MachineDir;
-use super::report::{BalanceSummary, StealCredit, Unfinished};
+use super::report::{BalanceSummary, FencedMachine, StealCredit, Unfinished};
 use crate::error::{Error, Result};
 use crate::model::Status;
 use crate::output::claim::{read_claim, ClaimRecord};
@@ -31,6 +31,8 @@ pub(super) struct Proof {
     empty: Vec<String>,
     /// The machines among the inputs.
     inputs: HashSet<String>,
+    /// Machines declared dead (fenced) in the layouts read.
+    fenced: std::collections::BTreeSet<String>,
 }
 
 #[path = "claims_layouts.rs"]
@@ -57,6 +59,7 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
         credit: BTreeMap::new(),
         empty: Vec::new(),
         inputs: dirs.iter().map(|d| d.manifest.machine.clone()).collect(),
+        fenced: Default::default(),
     };
     let mut epochs = EpochClaims::new();
     for (plan, group) in by_plan {
@@ -97,6 +100,7 @@ pub(super) fn prove(dirs: &[MachineDir]) -> Result<Option<Proof>> {
                     ),
                 ));
             }
+            proof.fenced.extend(crate::output::fence::fences(&dir));
             let mut claims = read_claims(&dir.join("claims"))?;
             claims.plan = digest.to_owned();
             epochs.insert(digest.to_owned(), (dir, claims));
@@ -244,8 +248,13 @@ fn check_rows(
 }
 
 impl Proof {
-    /// The balance summary, given the jobs with no ok row in the merged table; also warnings.
-    pub(super) fn finish(self, missing: &[u64]) -> (BalanceSummary, Vec<String>) {
+    /// The balance summary, given the jobs with no ok row in the merged table and, per
+    /// machine, the jobs with more than one ok row one of which is its; also warnings.
+    pub(super) fn finish(
+        self,
+        missing: &[u64],
+        twice_on: &BTreeMap<String, u64>,
+    ) -> (BalanceSummary, Vec<String>) {
         let missing: HashSet<u64> = missing.iter().copied().collect();
         let mut summary = BalanceSummary::default();
         let mut warnings = Vec::new();
@@ -305,6 +314,19 @@ impl Proof {
                     "{} jobs are held by machines whose output is not among the inputs ({}): pass their directories too (or the shared OUT)",
                     absent.iter().map(|(_, n)| **n).sum::<u64>(),
                     list(&absent)
+                ));
+            }
+        }
+        for m in &self.fenced {
+            let ran_twice = twice_on.get(m).copied().unwrap_or(0);
+            summary.fenced.push(FencedMachine {
+                machine: m.clone(),
+                ran_twice,
+            });
+            if ran_twice > 0 {
+                warnings.push(format!(
+                    "machine {} was declared dead (fenced) and ran on: {ran_twice} jobs ran both there and elsewhere (the rescue); each is kept once (listed below)",
+                    crate::text::escape(m)
                 ));
             }
         }

@@ -20,7 +20,7 @@ pub use discover::{find_machine_dirs, nothing_started, MachineDir};
 pub use epochs::find_study_dirs;
 pub use files::FilesSummary;
 pub(crate) use report::{run_start_us, RowFigures, RunFigures};
-pub use report::{BalanceSummary, StealCredit, Unfinished};
+pub use report::{BalanceSummary, FencedMachine, StealCredit, Unfinished};
 pub use report::{MachineSummary, MergeReport, Summary};
 pub use rescue::{load_rescue, Rescue};
 pub use status::{planned_status, status, MachineStatus, StatusReport};
@@ -83,7 +83,7 @@ pub fn merge(inputs: &[PathBuf], opts: &MergeOptions) -> Result<MergeReport> {
     warnings.append(&mut table.warnings);
     let (counts, missing) = table.tally();
     let balance = proof.map(|p| {
-        let (b, mut w) = p.finish(&missing);
+        let (b, mut w) = p.finish(&missing, &table.twice_on);
         warnings.append(&mut w);
         b
     });

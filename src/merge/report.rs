@@ -294,6 +294,13 @@ impl MergeReport {
                 })
                 .collect();
             out += &format!("stealing, proved by claims: {}\n", parts.join(", "));
+            for f in &b.fenced {
+                out += &format!(
+                    "declared dead (fenced): {}, {} jobs ran twice (kept once)\n",
+                    crate::text::escape(&f.machine),
+                    f.ran_twice
+                );
+            }
         }
         out
     }
@@ -314,6 +321,19 @@ pub struct BalanceSummary {
     pub claimed_unfinished: Vec<Unfinished>,
     /// Claims written, by plan digest.
     pub claims: BTreeMap<String, u64>,
+    /// Machines declared dead (fenced in a `--steal-remote` layout), with the jobs that ran
+    /// both there and elsewhere (the rescue): each kept once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fenced: Vec<FencedMachine>,
+}
+
+/// A machine declared dead, and what ran twice because of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FencedMachine {
+    /// The machine.
+    pub machine: String,
+    /// Jobs with an ok row of it and another ok row elsewhere (each kept once).
+    pub ran_twice: u64,
 }
 
 /// One machine's ok jobs, own and stolen.

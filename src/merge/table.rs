@@ -29,6 +29,8 @@ pub(crate) struct Table {
     pub(crate) columns: Vec<String>,
     pub(crate) duplicates: Vec<(u64, String, String)>,
     pub(crate) duplicate_count: u64,
+    /// Per machine, jobs with more than one ok row one of which is that machine's.
+    pub(crate) twice_on: std::collections::BTreeMap<String, u64>,
     pub(crate) warnings: Vec<String>,
 }
 
@@ -65,6 +67,7 @@ impl Table {
             columns: Vec::new(),
             duplicates: Vec::new(),
             duplicate_count: 0,
+            twice_on: std::collections::BTreeMap::new(),
             warnings: Vec::new(),
         })
     }
@@ -168,6 +171,12 @@ impl Table {
                 let rerun = kept.file == slot.file && slot.attempt() > kept.attempt();
                 if kept.ok() && slot.ok() && !rerun {
                     self.duplicate_count += 1;
+                    let first = &self.sources[kept.file as usize].machine;
+                    let other = &self.sources[file].machine;
+                    *self.twice_on.entry(first.clone()).or_default() += 1;
+                    if other != first {
+                        *self.twice_on.entry(other.clone()).or_default() += 1;
+                    }
                     if self.duplicates.len() < 100 {
                         self.duplicates.push((
                             index,

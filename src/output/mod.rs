@@ -5,6 +5,7 @@ mod atomic;
 pub mod balance;
 pub mod cancel_request;
 pub mod claim;
+pub mod fence;
 mod fsx;
 mod gzip;
 pub mod layout;

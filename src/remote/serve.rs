@@ -50,6 +50,7 @@ pub fn serve(
         "steal-claim" => super::steal_serve::claim(args, input, out),
         "steal-look" => super::steal_serve::look(args, out),
         "session" => super::session::serve(input, out),
+        "steal-fence" => super::steal_serve::fence(args, out),
         _ => Err(Error::usage(format!(
             "remote-serve: unknown operation `{op}` (a laptop and a host with different jobsplit versions?)"
         ))),

@@ -56,6 +56,12 @@ pub(crate) fn claim(args: &[String], input: &mut dyn BufRead, out: &mut dyn Writ
     Ok(())
 }
 
+/// A block of the looked-at machine's share claimed for another machine: (block, holder).
+pub type Held = (u64, String);
+
+/// A block of another share claimed for the looked-at machine: (owner, block).
+pub type Handed = (String, u64);
+
 /// What `steal-look` answers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StealLook {
@@ -75,6 +81,12 @@ pub struct StealLook {
     /// That status.json's age in seconds by this host's clock (`None` with no status.json).
     #[serde(default)]
     pub status_age_s: Option<f64>,
+    /// Blocks of the machine's own share claimed there for another machine: (block, thief).
+    #[serde(default)]
+    pub stolen: Vec<Held>,
+    /// Blocks of other shares claimed there for this machine (handed over): (owner, block).
+    #[serde(default)]
+    pub handed: Vec<Handed>,
 }
 
 /// `steal-look DIR OUT LAYOUT MACHINE open|close`: renews (or ends) the lease, answers a
@@ -96,13 +108,16 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
         crate::output::claim::read_claim_like::<crate::output::layout::LayoutFile>(&layout_file)
             .map(|l| l.mode)
             .unwrap_or_default();
+    let (stolen, handed) = holders(&layout.join("claims"), machine, &claimed);
     let answer = StealLook {
         mode,
         claimed,
-        fenced: remote::fenced(&layout, machine),
         held: held_by(&claims, machine),
         done,
         status_age_s,
+        fenced: crate::output::fence::fenced(&layout, machine),
+        stolen,
+        handed,
     };
     wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))
 }
@@ -138,6 +153,56 @@ fn status_of(mdir: &Path) -> (u64, Option<f64>) {
         .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
         .map(|d| d.as_secs_f64());
     (status.progress.done, age.or(Some(0.0)))
+}
+
+/// Who holds what in the claims directory `claims` of `machine`'s disk: the blocks of its own
+/// share (`claimed`) whose claim names another machine, and the blocks of other shares whose
+/// claim names it. A record being written is left for the next look.
+fn holders(claims: &Path, machine: &str, claimed: &[u64]) -> (Vec<Held>, Vec<Handed>) {
+    let holder = |owner: &str, b: u64| {
+        crate::output::claim::read_claim(&claims.join(owner).join(b.to_string()))
+            .ok()
+            .flatten()
+            .map(|c| c.machine)
+    };
+    let stolen = claimed
+        .iter()
+        .filter_map(|&b| Some((b, holder(machine, b)?)))
+        .filter(|(_, m)| m != machine)
+        .collect();
+    let mut handed = Vec::new();
+    let mut owners: Vec<String> = std::fs::read_dir(claims)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|o| o != machine)
+        .collect();
+    owners.sort();
+    for owner in owners {
+        let mut blocks = claimed_blocks(claims, &owner);
+        blocks.sort_unstable();
+        for b in blocks {
+            if holder(&owner, b).is_some_and(|m| m == machine) {
+                handed.push((owner.clone(), b));
+            }
+        }
+    }
+    (stolen, handed)
+}
+
+/// `steal-fence DIR OUT LAYOUT MACHINE...`: fences every MACHINE in the layout directory
+/// (made if missing) and answers the machines fenced there (a JSON list).
+pub(crate) fn fence(args: &[String], out: &mut dyn Write) -> Result<()> {
+    let [dir, outdir, layout, names @ ..] = args else {
+        return Err(Error::usage("remote-serve steal-fence: too few arguments"));
+    };
+    let layout = remote::layout_dir(&Path::new(dir).join(outdir), layout)?;
+    for name in names {
+        crate::output::fence::fence(&layout, name)?;
+    }
+    wire::write_line(out, &crate::output::fence::fences(&layout))
+        .map_err(|e| Error::usage(e.to_string()))
 }
 
 #[cfg(test)]
@@ -213,8 +278,12 @@ mod tests {
     fn one_refused_claim_refuses_the_call_before_any_is_made() {
         let t = tempfile::tempdir().unwrap();
         let layout = study(t.path());
-        std::fs::create_dir_all(layout.join(remote::FENCED_DIR)).unwrap();
-        std::fs::write(layout.join(remote::FENCED_DIR).join("dead"), b"").unwrap();
+        std::fs::create_dir_all(layout.join(crate::output::fence::FENCED_DIR)).unwrap();
+        std::fs::write(
+            layout.join(crate::output::fence::FENCED_DIR).join("dead"),
+            b"",
+        )
+        .unwrap();
         assert!(call(t.path(), &[record(5, "y"), record(4, "dead")]).is_err());
         assert!(!layout.join("claims/x/5").exists(), "nothing claimed");
     }

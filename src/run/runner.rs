@@ -340,6 +340,15 @@ impl<'r> Runner<'r> {
             });
         });
 
+        if let Some(s) = stealer
+            .as_ref()
+            .filter(|s| s.stats.fenced.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            events(&Event::Warning(&format!(
+                "machine {name} was declared dead (fenced in {}): it started no other block; its unfinished jobs are rescued on the other hosts",
+                s.fence_dir().display()
+            )));
+        }
         let taken = match &stealer {
             Some(s) => s.stats.claimed.load(std::sync::atomic::Ordering::Relaxed),
             None => share.len() as u64,

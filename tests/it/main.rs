@@ -60,6 +60,7 @@ mod process_signals;
 mod process_stuck;
 mod proptest_plan;
 mod remote_fake;
+mod remote_fence;
 mod remote_view;
 mod report;
 mod report_figures;

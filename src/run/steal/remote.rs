@@ -12,7 +12,7 @@
 //!   for handed blocks only while the launcher's lease ([`LEASE_FILE`], renewed by
 //!   `jobsplit watch`) is fresh; a launcher gone means stealing stops and each host finishes
 //!   what it holds.
-//! - A machine declared dead is fenced on its own disk ([`FENCED_DIR`]): no claim is made for
+//! - A machine declared dead is fenced on its own disk ([`crate::output::fence`]): no claim is made for
 //!   it there or elsewhere, and its run, which reads the fence before each block, stops.
 
 use std::path::{Path, PathBuf};
@@ -29,9 +29,8 @@ pub const LEASE_FILE: &str = "lease";
 /// How long a lease lasts after its last renewal.
 pub const LEASE: Duration = Duration::from_secs(12);
 
-/// The directory of fences in a layout directory: `fenced/<machine>` exists once the machine
-/// was declared dead.
-pub const FENCED_DIR: &str = "fenced";
+use crate::output::fence::fenced;
+use crate::output::fence::safe_name;
 
 /// The layout directory `rel` under `out`, checked to be one (`.jobsplit/steal-<16 hex>`).
 ///
@@ -99,15 +98,6 @@ pub fn may_claim(dir: &Path, block: u64, record: &ClaimRecord) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn safe_name(name: &str) -> bool {
-    !name.is_empty() && !name.starts_with('.') && !name.contains(['/', '\\', '\0'])
-}
-
-/// Whether machine `name` is fenced in the layout directory `dir`.
-pub fn fenced(dir: &Path, name: &str) -> bool {
-    safe_name(name) && dir.join(FENCED_DIR).join(name).exists()
 }
 
 /// Renews the lease in `dir` (`open`), or ends it (`!open`): hosts then stop waiting.
@@ -186,8 +176,12 @@ mod tests {
         layout(t.path(), MODE_REMOTE, 4);
         assert!(claim_on_disk(t.path(), 2, &record("x", "y", "r")).is_err());
         layout(t.path(), MODE_REMOTE, 2);
-        std::fs::create_dir_all(t.path().join(FENCED_DIR)).unwrap();
-        std::fs::write(t.path().join(FENCED_DIR).join("y"), b"").unwrap();
+        std::fs::create_dir_all(t.path().join(crate::output::fence::FENCED_DIR)).unwrap();
+        std::fs::write(
+            t.path().join(crate::output::fence::FENCED_DIR).join("y"),
+            b"",
+        )
+        .unwrap();
         assert!(claim_on_disk(t.path(), 2, &record("x", "y", "r")).is_err());
         assert!(!t.path().join("claims/x/3").exists(), "nothing claimed");
     }

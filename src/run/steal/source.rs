@@ -42,6 +42,8 @@ pub(crate) struct StealStats {
     pub(crate) handed: AtomicU64,
     /// True once this run's own share is fully claimed.
     pub(crate) stealing: AtomicBool,
+    /// `--steal-remote`: true once the run found its machine fenced (declared dead).
+    pub(crate) fenced: AtomicBool,
 }
 
 struct State {
@@ -245,6 +247,7 @@ impl<'a> StealSource<'a> {
 
     fn refill(&self, st: &mut State) -> Result<Refill> {
         if self.remote && self.fenced() {
+            self.stats.fenced.store(true, Ordering::Relaxed);
             return Ok(Refill::Done);
         }
         if let Some((j, b)) = st.resume.pop_front() {
@@ -311,11 +314,19 @@ impl<'a> StealSource<'a> {
 }
 
 impl StealSource<'_> {
-    /// `--steal-remote`: whether this machine was declared dead (it starts no other block).
-    fn fenced(&self) -> bool {
+    /// Where this run's fences are (`fenced/` of its layout directory).
+    pub(crate) fn fence_dir(&self) -> PathBuf {
+        // A run of one epoch: `--steal-remote` refuses a job list that grew.
         let dir = self.claimers[0].dir();
         let layout = dir.parent().unwrap_or(dir);
-        super::remote::fenced(layout, &self.who.machine)
+        layout.join(crate::output::fence::FENCED_DIR)
+    }
+
+    /// `--steal-remote`: whether this machine was declared dead (it starts no other block).
+    fn fenced(&self) -> bool {
+        self.fence_dir()
+            .parent()
+            .is_some_and(|layout| crate::output::fence::fenced(layout, &self.who.machine))
     }
 
     /// `--steal-remote`, own share claimed: takes the blocks of other shares claimed for this
