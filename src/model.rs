@@ -10,8 +10,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub mod tally;
-pub use tally::{Progress, Tally};
+pub(crate) mod tally;
+pub(crate) use tally::Progress;
+pub use tally::Tally;
 
 /// How an attempt ended: the `status` column of results.csv.
 #[derive(

@@ -69,7 +69,7 @@ pub fn detect(
 /// sequence, the task is outside its array, the index is not below the count, `shard_count`
 /// disagrees with the array, or the engine does not tell the array's size and no
 /// `shard_count` is given.
-pub fn detect_engine(
+pub(crate) fn detect_engine(
     env: &dyn Fn(&str) -> Option<String>,
     shard_count: Option<u64>,
 ) -> Result<Option<Detected>> {

@@ -13,7 +13,7 @@ pub const SHARD_COUNT_ENV: &str = "JOBSPLIT_SHARD_COUNT";
 /// A batch engine found in the environment, with the values that made the shard.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Detected {
+pub(crate) enum Detected {
     /// A task of a Slurm job array.
     Slurm {
         /// `SLURM_ARRAY_JOB_ID`, the array's job id, when set.
@@ -96,7 +96,7 @@ impl Detected {
     /// | PBS Pro, Torque | the array index | the shard count given |
     /// | Kubernetes | `completion_index` | `completions` |
     #[must_use]
-    pub fn shard(&self) -> Shard {
+    pub(crate) fn shard(&self) -> Shard {
         let stepped = |id: u64, first: u64, last: u64, step: u64| {
             let step = step.max(1);
             Shard {
@@ -148,7 +148,8 @@ impl Detected {
     /// The engine's name: `"Slurm"`, `"Grid Engine"`, `"PBS Pro"`, `"Torque"`, `"LSF"` or
     /// `"Kubernetes"`.
     #[must_use]
-    pub fn engine(&self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn engine(&self) -> &'static str {
         match self {
             Detected::Slurm { .. } => "Slurm",
             Detected::GridEngine { .. } => "Grid Engine",

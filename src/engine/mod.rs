@@ -39,20 +39,23 @@ mod slurm_script;
 mod slurm_time;
 mod threads;
 
-pub use detect::{detect, detect_engine};
-pub use detected::{Detected, SHARD_COUNT_ENV};
-pub use sge_options::SgeScriptOptions;
-pub use sge_script::{sge_files, SGE_ARRAY_SCRIPT, SGE_MERGE_SCRIPT, SGE_RESCUE_SCRIPT};
-pub use sge_time::sge_time;
-pub use shard::{shard_machine_name, Shard, MAX_SHARDS};
-pub use slurm_limits::{max_array_size, shard_warnings};
-pub use slurm_options::SlurmScriptOptions;
+pub use detect::detect;
 #[cfg(test)]
-pub(crate) use slurm_script::{merge_script, slurm_script};
-pub use slurm_script::{
-    slurm_files, ARRAY_SCRIPT, MERGE_SCRIPT, RESCUE_SCRIPT, RESCUE_SH, SUBMIT_SH,
-};
+pub(crate) use detect::detect_engine;
+pub use detected::SHARD_COUNT_ENV;
+pub(crate) use sge_options::SgeScriptOptions;
+pub(crate) use sge_script::sge_files;
+#[cfg(test)]
+pub(crate) use sge_time::sge_time;
+#[cfg(test)]
+pub(crate) use shard::shard_machine_name;
+pub use shard::Shard;
+pub(crate) use shard::MAX_SHARDS;
+pub(crate) use slurm_limits::{max_array_size, shard_warnings};
+pub(crate) use slurm_options::SlurmScriptOptions;
+pub(crate) use slurm_script::slurm_files;
+#[cfg(test)]
+pub(crate) use slurm_script::slurm_script;
 #[cfg(test)]
 pub(crate) use slurm_time::slurm_time;
-pub use slurm_time::DEFAULT_STOP_BEFORE;
-pub use threads::local_threads;
+pub(crate) use threads::local_threads;

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct SgeScriptOptions {
+pub(crate) struct SgeScriptOptions {
     /// The job name (`-N`; not starting with a digit); the merge job is `{job_name}-merge`,
     /// the rescue `{job_name}-rescue`.
     pub job_name: String,
@@ -75,7 +75,7 @@ impl SgeScriptOptions {
     /// `jobsplit` from `PATH`, output `out`, merge into `merged`, one slot per task, the
     /// queue's time limit. Set `config` or `jobs` before use.
     #[must_use]
-    pub fn new(shards: u64) -> SgeScriptOptions {
+    pub(crate) fn new(shards: u64) -> SgeScriptOptions {
         SgeScriptOptions {
             job_name: "jobsplit".to_owned(),
             shards,

@@ -14,11 +14,11 @@ use super::slurm_script::{RESCUE_SH, SUBMIT_SH};
 use crate::{Error, Result};
 
 /// The name of the array job script in [`sge_files`].
-pub const SGE_ARRAY_SCRIPT: &str = "array.sge";
+pub(crate) const SGE_ARRAY_SCRIPT: &str = "array.sge";
 /// The name of the merge job script in [`sge_files`].
-pub const SGE_MERGE_SCRIPT: &str = "merge.sge";
+pub(crate) const SGE_MERGE_SCRIPT: &str = "merge.sge";
 /// The name of the rescue array job script in [`sge_files`].
-pub const SGE_RESCUE_SCRIPT: &str = "rescue.sge";
+pub(crate) const SGE_RESCUE_SCRIPT: &str = "rescue.sge";
 
 /// The files that run a study on Grid Engine, as `(file name, contents)` pairs for one
 /// directory (the CLI's `--submit-dir`); write the `.sh` files executable (mode 0755).
@@ -43,7 +43,7 @@ pub const SGE_RESCUE_SCRIPT: &str = "rescue.sge";
 /// digit), a directory named in a `#$` line with spaces, quotes, `$`, `:`, `,`, `#` or
 /// backslashes, a time [`sge_time`](crate::engine::sge_time) refuses, an extra `#$` line that is not an option, or a
 /// path that is not UTF-8.
-pub fn sge_files(opts: &SgeScriptOptions) -> Result<Vec<(&'static str, String)>> {
+pub(crate) fn sge_files(opts: &SgeScriptOptions) -> Result<Vec<(&'static str, String)>> {
     let s = Resolved::new(opts)?;
     Ok(vec![
         (SGE_ARRAY_SCRIPT, s.array()),

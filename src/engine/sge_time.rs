@@ -17,7 +17,7 @@ use crate::{Error, Result};
 ///
 /// A usage error naming `option` and a form to write instead, for a bare number, Slurm's
 /// day form (`1-12:00:00`), a zero or an unreadable time.
-pub fn sge_time(option: &str, text: &str) -> Result<String> {
+pub(crate) fn sge_time(option: &str, text: &str) -> Result<String> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("infinity") {
         return Ok("INFINITY".to_owned());

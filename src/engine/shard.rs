@@ -8,7 +8,7 @@ use crate::{Error, Result};
 /// The most shards a study may be split into: each is a machine of the plan, and a plan of more
 /// shards than this would cost more memory than it is worth (Kubernetes caps an Indexed Job at
 /// 100,000 completions; Slurm arrays are usually far smaller).
-pub const MAX_SHARDS: u64 = 1_000_000;
+pub(crate) const MAX_SHARDS: u64 = 1_000_000;
 
 /// One of `count` equal parts of a study, numbered from 0.
 ///
@@ -48,7 +48,7 @@ impl Shard {
 /// The plan for `N` shards is `N` equal machines (weight 1, cores 1) named `shard-0` ..
 /// `shard-{N-1}`; the shard writes its output to `OUT/shard-{index}/`.
 #[must_use]
-pub fn shard_machine_name(index: u64) -> String {
+pub(crate) fn shard_machine_name(index: u64) -> String {
     format!("shard-{index}")
 }
 

@@ -7,7 +7,7 @@
 /// Array task ids run from 0 to `MaxArraySize - 1`, so an array of `N` shards (ids `0..N`)
 /// fits when `N <= MaxArraySize`.
 #[must_use]
-pub fn max_array_size(show_config: &str) -> Option<u64> {
+pub(crate) fn max_array_size(show_config: &str) -> Option<u64> {
     show_config.lines().find_map(|line| {
         let (key, value) = line.split_once('=')?;
         (key.trim() == "MaxArraySize")
@@ -20,7 +20,11 @@ pub fn max_array_size(show_config: &str) -> Option<u64> {
 /// a study of `jobs` jobs (when known) on a cluster whose `MaxArraySize` is `max_array_size`
 /// (when known).
 #[must_use]
-pub fn shard_warnings(shards: u64, jobs: Option<u64>, max_array_size: Option<u64>) -> Vec<String> {
+pub(crate) fn shard_warnings(
+    shards: u64,
+    jobs: Option<u64>,
+    max_array_size: Option<u64>,
+) -> Vec<String> {
     let mut warnings = Vec::new();
     if let Some(jobs) = jobs.filter(|&j| shards > j) {
         warnings.push(format!(

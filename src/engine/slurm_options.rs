@@ -25,7 +25,7 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct SlurmScriptOptions {
+pub(crate) struct SlurmScriptOptions {
     /// The Slurm job name (`--job-name`); the merge job is named `{job_name}-merge`.
     pub job_name: String,
     /// How many shards, so array tasks `0..shards` (`--array=0-{shards-1}`).
@@ -81,7 +81,7 @@ impl SlurmScriptOptions {
     /// `jobsplit` from `PATH`, output `out`, merge into `merged`, 1 CPU per task, and the
     /// partition's time limit. Set `config` or `jobs` before use.
     #[must_use]
-    pub fn new(shards: u64) -> SlurmScriptOptions {
+    pub(crate) fn new(shards: u64) -> SlurmScriptOptions {
         SlurmScriptOptions {
             job_name: "jobsplit".to_owned(),
             shards,

@@ -11,15 +11,15 @@ use super::slurm_time;
 use crate::{Error, Result};
 
 /// The name of the array script in [`slurm_files`].
-pub const ARRAY_SCRIPT: &str = "array.sbatch";
+pub(crate) const ARRAY_SCRIPT: &str = "array.sbatch";
 /// The name of the merge script in [`slurm_files`].
-pub const MERGE_SCRIPT: &str = "merge.sbatch";
+pub(crate) const MERGE_SCRIPT: &str = "merge.sbatch";
 /// The name of the rescue array script in [`slurm_files`].
-pub const RESCUE_SCRIPT: &str = "rescue.sbatch";
+pub(crate) const RESCUE_SCRIPT: &str = "rescue.sbatch";
 /// The name of the submit helper in [`slurm_files`].
-pub const SUBMIT_SH: &str = "submit.sh";
+pub(crate) const SUBMIT_SH: &str = "submit.sh";
 /// The name of the rescue helper in [`slurm_files`].
-pub const RESCUE_SH: &str = "rescue.sh";
+pub(crate) const RESCUE_SH: &str = "rescue.sh";
 
 /// The files that run a study on Slurm, as `(file name, contents)` pairs for one directory
 /// (the CLI's `--submit-dir`); write the `.sh` files executable (mode 0755).
@@ -42,7 +42,7 @@ pub const RESCUE_SH: &str = "rescue.sh";
 /// no CPU, neither `config` nor `jobs`, a job name, partition or time with spaces or
 /// quotes, a directory named in an `#SBATCH` line with spaces, quotes, `%` or backslashes,
 /// an extra `#SBATCH` line that is not an option, or a path that is not UTF-8.
-pub fn slurm_files(opts: &SlurmScriptOptions) -> Result<Vec<(&'static str, String)>> {
+pub(crate) fn slurm_files(opts: &SlurmScriptOptions) -> Result<Vec<(&'static str, String)>> {
     let s = Resolved::new(opts)?;
     Ok(vec![
         (ARRAY_SCRIPT, s.array()),
@@ -59,7 +59,7 @@ pub fn slurm_files(opts: &SlurmScriptOptions) -> Result<Vec<(&'static str, Strin
 ///
 /// As [`slurm_files`].
 #[cfg(test)]
-pub fn slurm_script(opts: &SlurmScriptOptions) -> Result<String> {
+pub(crate) fn slurm_script(opts: &SlurmScriptOptions) -> Result<String> {
     Ok(Resolved::new(opts)?.array())
 }
 
@@ -69,7 +69,7 @@ pub fn slurm_script(opts: &SlurmScriptOptions) -> Result<String> {
 ///
 /// As [`slurm_files`].
 #[cfg(test)]
-pub fn merge_script(opts: &SlurmScriptOptions) -> Result<String> {
+pub(crate) fn merge_script(opts: &SlurmScriptOptions) -> Result<String> {
     Ok(Resolved::new(opts)?.merge())
 }
 

@@ -12,7 +12,7 @@ use crate::{Error, Result};
 
 /// The default of [`SlurmScriptOptions::stop_before`](super::SlurmScriptOptions::stop_before): two minutes, time for jobsplit's
 /// grace (10 s by default) and Slurm's one-minute resolution of `--signal`.
-pub const DEFAULT_STOP_BEFORE: Duration = Duration::from_secs(120);
+pub(crate) const DEFAULT_STOP_BEFORE: Duration = Duration::from_secs(120);
 
 /// Slurm's largest `--signal` lead time, in seconds.
 const MAX_SIGNAL_SECONDS: u64 = 65_535;
@@ -69,7 +69,7 @@ pub(super) fn signal_seconds(
 /// A usage error naming `option` and a form to write instead, for a bare number, a zero or
 /// an unreadable time.
 #[cfg(test)]
-pub fn slurm_time(option: &str, text: &str) -> Result<String> {
+pub(crate) fn slurm_time(option: &str, text: &str) -> Result<String> {
     parse(option, text).map(|t| t.text)
 }
 

@@ -20,7 +20,7 @@
 /// `cpu.cfs_period_us`, rounded down, at least 1), so a Kubernetes pod runs as many threads
 /// as its CPU limit, not its node's CPU count.
 #[must_use]
-pub fn local_threads(env: &dyn Fn(&str) -> Option<String>) -> Option<usize> {
+pub(crate) fn local_threads(env: &dyn Fn(&str) -> Option<String>) -> Option<usize> {
     let positive = |name: &str| {
         let text = env(name)?;
         let text = text.trim();

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 /// Appends the canonical JSON of `value` to `out`.
-pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+pub(crate) fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<_> = map.iter().collect();

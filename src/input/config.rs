@@ -11,7 +11,7 @@ use super::format::Format;
 use crate::error::{Error, Result};
 
 /// The config file looked for in the current directory when `--config` is not given.
-pub const DEFAULT_CONFIG: &str = "jobsplit.toml";
+pub(crate) const DEFAULT_CONFIG: &str = "jobsplit.toml";
 
 /// A parsed config. Relative paths are resolved against the config file's directory.
 #[derive(Debug, Clone, Default)]

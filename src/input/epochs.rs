@@ -17,7 +17,7 @@ const HEADER: &str = "jobsplit-epochs v1";
 const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The epochs file of the job list at `list`: its path with `.epochs` appended.
-pub fn epochs_path(list: &Path) -> PathBuf {
+pub(crate) fn epochs_path(list: &Path) -> PathBuf {
     let mut name = list.as_os_str().to_owned();
     name.push(".epochs");
     PathBuf::from(name)
@@ -84,7 +84,7 @@ pub fn load_growing(path: &Path, format: Format, grow: Grow) -> Result<(JobList,
 ///
 /// # Errors
 /// As [`load_growing`].
-pub fn grow_items(list: JobList, file: PathBuf, grow: Grow) -> Result<(JobList, Growth)> {
+pub(crate) fn grow_items(list: JobList, file: PathBuf, grow: Grow) -> Result<(JobList, Growth)> {
     let records = read_epochs(&file)?;
     cut(list, file, records, grow, Ok)
 }
@@ -209,7 +209,7 @@ fn check(list: &JobList, records: &[EpochRecord], file: &Path) -> Result<()> {
 ///
 /// # Errors
 /// An unreadable file, or a line that is not what section 7.1 specifies (naming it).
-pub fn read_epochs(file: &Path) -> Result<Option<Vec<EpochRecord>>> {
+pub(crate) fn read_epochs(file: &Path) -> Result<Option<Vec<EpochRecord>>> {
     match std::fs::read(file) {
         Ok(bytes) => parse(file, &bytes).map(|r| (!r.is_empty()).then_some(r)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -293,7 +293,7 @@ fn lines(records: &[EpochRecord], from: usize) -> String {
 
 /// What [`record_epochs`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recorded {
+pub(crate) enum Recorded {
     /// The file holds every epoch of the list (written now or before).
     Done,
     /// Another run changed the file since the list was read: read it again and plan again.
@@ -305,7 +305,7 @@ pub enum Recorded {
 ///
 /// # Errors
 /// If the file cannot be created, locked, read or written.
-pub fn record_epochs(growing: &Growth) -> Result<Recorded> {
+pub(crate) fn record_epochs(growing: &Growth) -> Result<Recorded> {
     if growing.recorded >= growing.epochs.len() {
         return Ok(Recorded::Done);
     }

@@ -12,9 +12,9 @@ use serde_json::{Number, Value};
 use crate::error::{Error, Result};
 
 /// The largest weight accepted; keeps the share arithmetic far from 128-bit overflow.
-pub const MAX_WEIGHT: f64 = 1e6;
+pub(crate) const MAX_WEIGHT: f64 = 1e6;
 /// The largest core count accepted.
-pub const MAX_CORES: u64 = 1 << 20;
+pub(crate) const MAX_CORES: u64 = 1 << 20;
 
 /// One machine of the plan.
 #[derive(Debug, Clone, PartialEq)]

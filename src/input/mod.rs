@@ -9,18 +9,18 @@ mod machines;
 mod template;
 mod values;
 
-pub use canonical::{to_canonical, write_canonical};
-pub use config::{Capture, Config, JobsConfig, RunConfig, ShipConfig, Workdir, DEFAULT_CONFIG};
-pub use epochs::{
-    epochs_path, grow_items, load_growing, read_epochs, record_epochs, EpochRecord, Grow, Growth,
-    Recorded,
-};
+pub use canonical::to_canonical;
+pub use config::Config;
+pub(crate) use config::{Capture, RunConfig, Workdir, DEFAULT_CONFIG};
+pub(crate) use epochs::{epochs_path, grow_items, read_epochs, record_epochs, Growth, Recorded};
+pub use epochs::{load_growing, Grow};
 pub use format::{Format, Record};
 pub use jobs::JobList;
-pub use machines::{load_machines, parse_machines, Machine, MAX_CORES, MAX_WEIGHT};
+pub use machines::{load_machines, parse_machines, Machine};
 pub use template::Template;
-pub use values::{
-    check_range, parse_duration, parse_progress_interval, parse_ranged, parse_status_interval,
-    MAX_BLOCK, MAX_DURATION, MAX_NICE, MAX_RETRIES, MAX_THREADS, MIN_PROGRESS_INTERVAL,
-    STATUS_INTERVAL,
+#[cfg(test)]
+pub(crate) use values::MAX_DURATION;
+pub(crate) use values::{
+    parse_duration, parse_progress_interval, parse_ranged, parse_status_interval, MAX_BLOCK,
+    MAX_NICE, MAX_RETRIES, MAX_THREADS,
 };

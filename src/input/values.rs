@@ -7,21 +7,21 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 
 /// The longest duration accepted (`timeout`, `grace`, `progress_interval`): 365 days.
-pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
 /// The shortest progress interval accepted: 0.1 s.
-pub const MIN_PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const MIN_PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 /// The status.json refresh interval accepted (`status_interval`): 0.1 s to 1 hour.
-pub const STATUS_INTERVAL: (Duration, Duration) =
+pub(crate) const STATUS_INTERVAL: (Duration, Duration) =
     (Duration::from_millis(100), Duration::from_secs(3600));
 /// The most worker threads accepted (`threads`, `--threads`).
-pub const MAX_THREADS: u64 = 4096;
+pub(crate) const MAX_THREADS: u64 = 4096;
 /// The most extra attempts accepted (`retries`, `--retries`).
-pub const MAX_RETRIES: u64 = 1000;
+pub(crate) const MAX_RETRIES: u64 = 1000;
 /// The politest scheduling priority (`nice`, `--nice` take 0 to this). A negative nice would
 /// raise the jobs' priority when run as root, so it is refused.
-pub const MAX_NICE: u64 = 19;
+pub(crate) const MAX_NICE: u64 = 19;
 /// The most jobs a stealing block may have (`--steal-block`, `[run] steal_block`).
-pub const MAX_BLOCK: u64 = 1_000_000_000;
+pub(crate) const MAX_BLOCK: u64 = 1_000_000_000;
 
 pub(super) mod duration {
     use std::time::Duration;
@@ -171,7 +171,7 @@ pub(super) mod ranged {
 ///
 /// # Errors
 /// When `n` is outside the range.
-pub fn check_range(
+pub(crate) fn check_range(
     shown: &str,
     n: Option<u64>,
     lo: u64,
@@ -195,7 +195,7 @@ pub fn check_range(
 ///
 /// # Errors
 /// If the text is not a whole number or is outside the range.
-pub fn parse_ranged(text: &str, lo: u64, hi: u64) -> Result<u64> {
+pub(crate) fn parse_ranged(text: &str, lo: u64, hi: u64) -> Result<u64> {
     let t = text.trim();
     let digits = t.strip_prefix('-').unwrap_or(t);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -215,7 +215,7 @@ pub fn parse_ranged(text: &str, lo: u64, hi: u64) -> Result<u64> {
 ///
 /// # Errors
 /// If the text is not a duration or is outside the range.
-pub fn parse_progress_interval(text: &str) -> Result<Duration> {
+pub(crate) fn parse_progress_interval(text: &str) -> Result<Duration> {
     duration::check_progress_interval(parse_duration(text)?).map_err(Error::usage)
 }
 
@@ -223,7 +223,7 @@ pub fn parse_progress_interval(text: &str) -> Result<Duration> {
 ///
 /// # Errors
 /// If the text is not a duration or is outside the range.
-pub fn parse_status_interval(text: &str) -> Result<Duration> {
+pub(crate) fn parse_status_interval(text: &str) -> Result<Duration> {
     duration::check_status_interval(parse_duration(text)?).map_err(Error::usage)
 }
 
@@ -232,7 +232,7 @@ pub fn parse_status_interval(text: &str) -> Result<Duration> {
 ///
 /// # Errors
 /// If the text is neither, or is negative or longer than [`MAX_DURATION`].
-pub fn parse_duration(text: &str) -> Result<Duration> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration> {
     let raw = match text.parse::<f64>() {
         Ok(s) => duration::Raw::Seconds(s),
         Err(_) => duration::Raw::Text(text.to_owned()),

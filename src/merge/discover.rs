@@ -12,7 +12,7 @@ const MAX_DEPTH: usize = 3;
 
 /// A machine directory and its manifest.
 #[derive(Debug, Clone)]
-pub struct MachineDir {
+pub(crate) struct MachineDir {
     /// The directory.
     pub dir: PathBuf,
     /// Its manifest.
@@ -24,7 +24,7 @@ pub struct MachineDir {
 /// # Errors
 /// An input with no manifest.json at or below it, a directory holding results but no
 /// manifest.json, or an unreadable manifest.
-pub fn find_machine_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
+pub(crate) fn find_machine_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
     let mut found = Vec::new();
     for input in inputs {
         if !input.is_dir() {
@@ -58,7 +58,7 @@ pub fn find_machine_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
 /// True when no host has started under any of `inputs`: each is missing, or holds no
 /// manifest.json and no results at or below it (what `status` can then show comes from the
 /// study's plan alone).
-pub fn nothing_started(inputs: &[PathBuf]) -> bool {
+pub(crate) fn nothing_started(inputs: &[PathBuf]) -> bool {
     inputs.iter().all(|input| {
         if !input.exists() {
             return true;

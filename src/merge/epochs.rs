@@ -15,7 +15,7 @@ use crate::output::manifest::Manifest;
 ///
 /// # Errors
 /// As [`find_machine_dirs`], and directories of two studies (naming one of each).
-pub fn find_study_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
+pub(crate) fn find_study_dirs(inputs: &[PathBuf]) -> Result<Vec<MachineDir>> {
     let dirs = find_machine_dirs(inputs)?;
     // A job list that grew: the latest epochs any host ran are the study's (section 7).
     let first = &dirs[latest(&dirs)];

@@ -16,14 +16,15 @@ mod table;
 mod table_write;
 mod weights;
 
-pub use discover::{find_machine_dirs, nothing_started, MachineDir};
-pub use epochs::find_study_dirs;
-pub use files::FilesSummary;
+pub(crate) use discover::{find_machine_dirs, nothing_started, MachineDir};
+pub(crate) use epochs::find_study_dirs;
+pub(crate) use files::FilesSummary;
+pub use report::Summary;
 pub(crate) use report::{run_start_us, RowFigures, RunFigures};
-pub use report::{BalanceSummary, FencedMachine, StealCredit, Unfinished};
-pub use report::{MachineSummary, MergeReport, Summary};
-pub use rescue::{load_rescue, Rescue};
-pub use status::{planned_status, status, MachineStatus, StatusReport};
+pub(crate) use report::{MachineSummary, MergeReport};
+pub use rescue::load_rescue;
+pub use status::status;
+pub(crate) use status::{planned_status, StatusReport};
 
 use std::path::{Path, PathBuf};
 

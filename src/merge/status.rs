@@ -222,7 +222,7 @@ pub fn status(inputs: &[PathBuf]) -> Result<StatusReport> {
 }
 
 /// The status of a study no host has started: every machine of `plan` `planned` with its share.
-pub fn planned_status(plan: &crate::plan::Plan) -> StatusReport {
+pub(crate) fn planned_status(plan: &crate::plan::Plan) -> StatusReport {
     let machines: Vec<MachineStatus> = plan
         .machines()
         .iter()

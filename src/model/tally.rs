@@ -170,7 +170,7 @@ impl AtomicTally {
 
 /// A run's tally as manifest.json spells it: `ok`, `failed`, `timeout`, `interrupted`,
 /// `skipped`, `cancelled` (`not_run` is not kept there).
-pub mod share_json {
+pub(crate) mod share_json {
     use super::*;
 
     #[derive(Serialize, Deserialize)]
@@ -189,7 +189,7 @@ pub mod share_json {
     ///
     /// # Errors
     /// The serializer's.
-    pub fn serialize<S: serde::Serializer>(t: &Tally, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: serde::Serializer>(t: &Tally, s: S) -> Result<S::Ok, S::Error> {
         Wire {
             ok: t.ok,
             failed: t.failed,
@@ -205,7 +205,7 @@ pub mod share_json {
     ///
     /// # Errors
     /// A missing field or a value that is not a count.
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Tally, D::Error> {
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Tally, D::Error> {
         let w = Wire::deserialize(d)?;
         Ok(Tally {
             ok: w.ok,
@@ -221,7 +221,7 @@ pub mod share_json {
 
 /// A merge's tally as summary.json spells it: `ok`, `failed`, `timeout`, `interrupted`,
 /// `cancelled`, `not_run` (a merge skips nothing).
-pub mod merge_json {
+pub(crate) mod merge_json {
     use super::*;
 
     #[derive(Serialize, Deserialize)]
@@ -240,7 +240,7 @@ pub mod merge_json {
     ///
     /// # Errors
     /// The serializer's.
-    pub fn serialize<S: serde::Serializer>(t: &Tally, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: serde::Serializer>(t: &Tally, s: S) -> Result<S::Ok, S::Error> {
         Wire {
             ok: t.ok,
             failed: t.failed,
@@ -256,7 +256,7 @@ pub mod merge_json {
     ///
     /// # Errors
     /// A missing field or a value that is not a count.
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Tally, D::Error> {
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Tally, D::Error> {
         let w = Wire::deserialize(d)?;
         Ok(Tally {
             ok: w.ok,

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 ///
 /// # Errors
 /// If the directory is not writable or the disk is full.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let (mut f, tmp) = super::fsx::create_temp(path).map_err(|e| Error::io(path, e))?;
     let result = (|| {
         f.write_all(bytes)?;

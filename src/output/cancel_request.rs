@@ -19,11 +19,11 @@ use std::time::SystemTime;
 use crate::error::{Error, Result};
 
 /// The subdirectory of a machine directory that holds the requests.
-pub const CANCEL_DIR: &str = "cancel";
+pub(crate) const CANCEL_DIR: &str = "cancel";
 
 /// What a run did with one job of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
+pub(crate) enum Answer {
     /// It was running: it is being stopped (SIGTERM, the grace period, SIGKILL) and will be
     /// recorded `cancelled`.
     Stopping,
@@ -37,7 +37,7 @@ pub enum Answer {
 
 impl Answer {
     /// The word written in `<id>.taken`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Answer::Stopping => "stopping",
             Answer::NotStarted => "not-started",
@@ -66,7 +66,7 @@ impl fmt::Display for Answer {
 
 /// One request: its id (the file name without `.txt`) and the jobs it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
+pub(crate) struct Request {
     /// The file name without `.txt`.
     pub id: String,
     /// The job indices it names, in file order.
@@ -81,7 +81,7 @@ fn dir_of(machine_dir: &Path) -> PathBuf {
 ///
 /// # Errors
 /// If `cancel/` is a link, or the directory cannot be created or written.
-pub fn write_request(machine_dir: &Path, jobs: &[u64]) -> Result<String> {
+pub(crate) fn write_request(machine_dir: &Path, jobs: &[u64]) -> Result<String> {
     let dir = dir_of(machine_dir);
     crate::output::refuse_link(&dir)?;
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
@@ -112,11 +112,11 @@ pub fn write_request(machine_dir: &Path, jobs: &[u64]) -> Result<String> {
 }
 
 /// The largest request read (about two million indices): a bigger file is passed over.
-pub const MAX_REQUEST_BYTES: u64 = 16 << 20;
+pub(crate) const MAX_REQUEST_BYTES: u64 = 16 << 20;
 
 /// A file named like a request that is not read, and why (a warning names it once).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PassedOver {
+pub(crate) struct PassedOver {
     /// The file.
     pub path: PathBuf,
     /// Why, as a phrase: "not a plain file", "larger than 16 MiB".
@@ -136,7 +136,7 @@ impl fmt::Display for PassedOver {
 
 /// What one look at the request directory found.
 #[derive(Debug, Default)]
-pub struct Scan {
+pub(crate) struct Scan {
     /// The requests read, by id.
     pub requests: Vec<Request>,
     /// The files named like requests that were not read.
@@ -151,14 +151,14 @@ fn is_own_dir(dir: &Path) -> bool {
 
 /// Every request in `machine_dir`, by file name (unreadable files are passed over: a request
 /// being written is renamed into place whole, so it is never read half).
-pub fn read_requests(machine_dir: &Path) -> Vec<Request> {
+pub(crate) fn read_requests(machine_dir: &Path) -> Vec<Request> {
     scan(machine_dir, &|_| false).requests
 }
 
 /// The requests in `machine_dir` whose id `known` does not know (those are not read again),
 /// and the files passed over. Only plain files are read (never through a link, never a FIFO
 /// or a device, which could block or never end), each up to [`MAX_REQUEST_BYTES`].
-pub fn scan(machine_dir: &Path, known: &dyn Fn(&str) -> bool) -> Scan {
+pub(crate) fn scan(machine_dir: &Path, known: &dyn Fn(&str) -> bool) -> Scan {
     let dir = dir_of(machine_dir);
     let mut scan = Scan::default();
     if !is_own_dir(&dir) {
@@ -253,7 +253,7 @@ fn parse_jobs(text: &str) -> Vec<u64> {
 ///
 /// # Errors
 /// If the file cannot be written.
-pub fn write_answer(machine_dir: &Path, id: &str, answers: &[(u64, Answer)]) -> Result<()> {
+pub(crate) fn write_answer(machine_dir: &Path, id: &str, answers: &[(u64, Answer)]) -> Result<()> {
     crate::output::refuse_link(&dir_of(machine_dir))?;
     let mut text = String::new();
     for (j, a) in answers {
@@ -266,7 +266,7 @@ pub fn write_answer(machine_dir: &Path, id: &str, answers: &[(u64, Answer)]) -> 
 }
 
 /// The answer to request `id`, once a run wrote one.
-pub fn read_answer(machine_dir: &Path, id: &str) -> Option<Vec<(u64, Answer)>> {
+pub(crate) fn read_answer(machine_dir: &Path, id: &str) -> Option<Vec<(u64, Answer)>> {
     let text = std::fs::read_to_string(dir_of(machine_dir).join(format!("{id}.taken"))).ok()?;
     Some(
         text.lines()
@@ -283,7 +283,7 @@ const ANSWER_KEPT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Removes requests `ids`, and their answers once their asker had time to read them (it
 /// removes them itself), and the directory once empty.
-pub fn remove_requests(machine_dir: &Path, ids: &[String]) {
+pub(crate) fn remove_requests(machine_dir: &Path, ids: &[String]) {
     let dir = dir_of(machine_dir);
     if !is_own_dir(&dir) {
         return;
@@ -304,7 +304,7 @@ pub fn remove_requests(machine_dir: &Path, ids: &[String]) {
 }
 
 /// Removes the answer to request `id` once read (and the directory once empty).
-pub fn remove_answer(machine_dir: &Path, id: &str) {
+pub(crate) fn remove_answer(machine_dir: &Path, id: &str) {
     let dir = dir_of(machine_dir);
     if !is_own_dir(&dir) {
         return;
@@ -318,7 +318,7 @@ pub fn remove_answer(machine_dir: &Path, id: &str) {
 ///
 /// # Errors
 /// If a request cannot be rewritten.
-pub fn withdraw(machine_dir: &Path, withdrawn: &dyn Fn(u64) -> bool) -> Result<()> {
+pub(crate) fn withdraw(machine_dir: &Path, withdrawn: &dyn Fn(u64) -> bool) -> Result<()> {
     let dir = dir_of(machine_dir);
     for r in read_requests(machine_dir) {
         if !r.jobs.iter().any(|&j| withdrawn(j)) {

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 
 /// What a claim file says: who holds the block, and which jobs it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClaimRecord {
+pub(crate) struct ClaimRecord {
     /// The machine whose share the block is in.
     pub owner: String,
     /// The block's number in that share (0 is its head).
@@ -39,7 +39,7 @@ pub struct ClaimRecord {
 
 /// How a claim ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// This run holds the block.
     Won,
     /// Another run holds it (its record, if already readable).
@@ -48,7 +48,7 @@ pub enum Outcome {
 
 /// The claims of one layout: `<layout dir>/claims/<owner>/<block>`.
 #[derive(Debug)]
-pub struct Claimer {
+pub(crate) struct Claimer {
     dir: PathBuf,
     /// Owner directories known to exist.
     made: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -58,7 +58,7 @@ pub struct Claimer {
 
 impl Claimer {
     /// Claims under `dir` (the layout's `claims` directory).
-    pub fn new(dir: PathBuf) -> Claimer {
+    pub(crate) fn new(dir: PathBuf) -> Claimer {
         Claimer {
             dir,
             made: std::sync::Mutex::default(),
@@ -67,12 +67,12 @@ impl Claimer {
     }
 
     /// The claims directory.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// The file of block `block` of `owner`'s share.
-    pub fn path(&self, owner: &str, block: u64) -> PathBuf {
+    pub(crate) fn path(&self, owner: &str, block: u64) -> PathBuf {
         self.dir.join(owner).join(block.to_string())
     }
 
@@ -81,7 +81,7 @@ impl Claimer {
     ///
     /// # Errors
     /// A claims directory that cannot be created or read.
-    pub fn claim(&self, record: &ClaimRecord) -> Result<Outcome> {
+    pub(crate) fn claim(&self, record: &ClaimRecord) -> Result<Outcome> {
         let owner_dir = self.dir.join(&record.owner);
         {
             let mut made = self.made.lock().unwrap_or_else(|p| p.into_inner());
@@ -175,7 +175,7 @@ fn appears(path: &Path) -> bool {
 ///
 /// # Errors
 /// A file that cannot be read.
-pub fn read_claim(path: &Path) -> Result<Option<ClaimRecord>> {
+pub(crate) fn read_claim(path: &Path) -> Result<Option<ClaimRecord>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     Ok(serde_json::from_slice(&bytes).ok())
 }
@@ -187,7 +187,7 @@ pub(crate) fn read_claim_like<T: for<'de> Deserialize<'de>>(path: &Path) -> Opti
 }
 
 /// The blocks of `owner`'s share that are claimed, by number (from the directory listing only).
-pub fn claimed_blocks(claims: &Path, owner: &str) -> Vec<u64> {
+pub(crate) fn claimed_blocks(claims: &Path, owner: &str) -> Vec<u64> {
     let Ok(entries) = std::fs::read_dir(claims.join(owner)) else {
         return Vec::new();
     };
@@ -197,7 +197,7 @@ pub fn claimed_blocks(claims: &Path, owner: &str) -> Vec<u64> {
 }
 
 /// A fresh random run id: 32 hex digits from the system's random source.
-pub fn run_id() -> String {
+pub(crate) fn run_id() -> String {
     use std::io::Read as _;
     let mut bytes = [0u8; 16];
     let got = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));

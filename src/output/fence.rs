@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 /// The directory of fences in a layout directory.
-pub const FENCED_DIR: &str = "fenced";
+pub(crate) const FENCED_DIR: &str = "fenced";
 
 /// Whether `name` can be a machine's directory (and file) name: not empty, no leading dot, no
 /// separator.
@@ -17,7 +17,7 @@ pub(crate) fn safe_name(name: &str) -> bool {
 }
 
 /// Whether machine `name` is fenced in the layout directory `dir`.
-pub fn fenced(dir: &Path, name: &str) -> bool {
+pub(crate) fn fenced(dir: &Path, name: &str) -> bool {
     safe_name(name) && dir.join(FENCED_DIR).join(name).exists()
 }
 
@@ -27,7 +27,7 @@ pub fn fenced(dir: &Path, name: &str) -> bool {
 ///
 /// # Errors
 /// A name that is no machine directory, or the file cannot be written.
-pub fn fence(dir: &Path, name: &str) -> Result<()> {
+pub(crate) fn fence(dir: &Path, name: &str) -> Result<()> {
     if !safe_name(name) {
         return Err(Error::usage(format!(
             "`{}` is not a machine name",
@@ -44,7 +44,7 @@ pub fn fence(dir: &Path, name: &str) -> Result<()> {
 }
 
 /// The machines fenced in the layout directory `dir`, sorted.
-pub fn fences(dir: &Path) -> Vec<String> {
+pub(crate) fn fences(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir.join(FENCED_DIR))
         .into_iter()
         .flatten()

@@ -13,14 +13,14 @@ use crate::output::manifest::Manifest;
 use crate::plan::Plan;
 
 /// The directory under `OUT` that holds every layout of a stealing study.
-pub const ROOT: &str = ".jobsplit";
+pub(crate) const ROOT: &str = ".jobsplit";
 
 /// The layout file's format name.
-pub const FORMAT: &str = "jobsplit-balance-v1";
+pub(crate) const FORMAT: &str = "jobsplit-balance-v1";
 
 /// `OUT/.jobsplit/steal-<plan16>/layout.json`: how one plan is balanced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayoutFile {
+pub(crate) struct LayoutFile {
     /// [`FORMAT`].
     pub format: String,
     /// `steal`.
@@ -47,18 +47,18 @@ pub struct LayoutFile {
 
 impl LayoutFile {
     /// The file name.
-    pub const FILE: &'static str = "layout.json";
+    pub(crate) const FILE: &'static str = "layout.json";
 }
 
 /// The directory of `plan`'s layout under `out`, relative to `out` (of its last epoch for a
 /// plan of epochs: [`relative_dirs`] gives every epoch's).
-pub fn relative_dir(plan: &Plan) -> PathBuf {
+pub(crate) fn relative_dir(plan: &Plan) -> PathBuf {
     dir_of(&plan.plan_digest().hex())
 }
 
 /// The layout directory of each epoch of `plan`, relative to `out`: every epoch is balanced
 /// under its own plan digest D_e (one directory for a plan that never grew).
-pub fn relative_dirs(plan: &Plan) -> Vec<PathBuf> {
+pub(crate) fn relative_dirs(plan: &Plan) -> Vec<PathBuf> {
     plan.epochs()
         .iter()
         .map(|e| dir_of(&e.plan_digest.hex()))
@@ -66,7 +66,7 @@ pub fn relative_dirs(plan: &Plan) -> Vec<PathBuf> {
 }
 
 /// The layout directory of the plan (or epoch) of digest `plan_hex`, relative to `out`.
-pub fn dir_of(plan_hex: &str) -> PathBuf {
+pub(crate) fn dir_of(plan_hex: &str) -> PathBuf {
     Path::new(ROOT).join(format!("steal-{}", &plan_hex[..16.min(plan_hex.len())]))
 }
 
@@ -128,15 +128,15 @@ fn layouts(out: &Path) -> Result<Vec<(PathBuf, LayoutFile)>> {
 ///
 /// # Errors
 /// A stealing layout of the same work, or of an epoch of its study, is there.
-pub fn check(out: &Path, plan: &Plan) -> Result<()> {
+pub(crate) fn check(out: &Path, plan: &Plan) -> Result<()> {
     check_mode(out, plan, None, MODE)
 }
 
 /// The layout mode of `--steal` on a shared `OUT`.
-pub const MODE: &str = "steal";
+pub(crate) const MODE: &str = "steal";
 
 /// The layout mode of `--steal-remote`: no shared `OUT`, each block claimed on its owner's disk.
-pub const MODE_REMOTE: &str = "steal-remote";
+pub(crate) const MODE_REMOTE: &str = "steal-remote";
 
 /// Checks, reading only, that a run of `plan` balanced with `steal` (the block size of each
 /// epoch, or `None` for a static run) in `mode` ([`MODE`] or [`MODE_REMOTE`]) may share `out`
@@ -146,7 +146,7 @@ pub const MODE_REMOTE: &str = "steal-remote";
 /// A static run where a stealing layout of the same work (or of an epoch of its study) is; a
 /// stealing run with another block size or mode than an epoch's layout, a stale plan beside
 /// another plan's stealing layout, or beside a static run of its study.
-pub fn check_mode(out: &Path, plan: &Plan, steal: Option<&[u64]>, mode: &str) -> Result<()> {
+pub(crate) fn check_mode(out: &Path, plan: &Plan, steal: Option<&[u64]>, mode: &str) -> Result<()> {
     let chain = chain(plan);
     let works: Vec<String> = plan.epochs().iter().map(|e| e.work_digest.hex()).collect();
     let mine: Vec<PathBuf> = relative_dirs(plan).iter().map(|d| out.join(d)).collect();
@@ -254,7 +254,7 @@ fn refuse_static_siblings(out: &Path, first_hex: &str) -> Result<()> {
 ///
 /// # Errors
 /// A layout recorded first differs, or the directory cannot be written.
-pub fn agree(
+pub(crate) fn agree(
     out: &Path,
     plan: &Plan,
     blocks: &[u64],

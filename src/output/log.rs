@@ -206,7 +206,7 @@ pub(crate) fn push_fields(out: &mut Vec<u8>, job: Option<u64>, stream: Stream, t
 ///
 /// # Errors
 /// If the directory or file cannot be created.
-pub fn job_log(dir: &Path, index: u64) -> Result<(LogWriter, Option<String>)> {
+pub(crate) fn job_log(dir: &Path, index: u64) -> Result<(LogWriter, Option<String>)> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     LogWriter::open(&dir.join(format!("{index}.log.gz")))
 }

@@ -219,7 +219,7 @@ impl Manifest {
 
 /// `status.json`: a running host's progress, refreshed every few seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatusFile {
+pub(crate) struct StatusFile {
     /// The machine's name.
     pub machine: String,
     /// 64 hex digits.
@@ -252,13 +252,13 @@ pub struct StatusFile {
 
 impl StatusFile {
     /// The file name.
-    pub const FILE: &'static str = "status.json";
+    pub(crate) const FILE: &'static str = "status.json";
 
     /// Writes `dir/status.json` atomically.
     ///
     /// # Errors
     /// If the directory is not writable or the disk is full.
-    pub fn write_atomic(&self, dir: &Path) -> Result<()> {
+    pub(crate) fn write_atomic(&self, dir: &Path) -> Result<()> {
         write_json(&dir.join(Self::FILE), self)
     }
 
@@ -266,7 +266,7 @@ impl StatusFile {
     ///
     /// # Errors
     /// If it is missing or malformed.
-    pub fn read(dir: &Path) -> Result<StatusFile> {
+    pub(crate) fn read(dir: &Path) -> Result<StatusFile> {
         read_json(&dir.join(Self::FILE))
     }
 }

@@ -2,21 +2,21 @@
 //! docs/output-format.md is the user-facing contract.
 
 mod atomic;
-pub mod balance;
-pub mod cancel_request;
-pub mod claim;
-pub mod fence;
+pub(crate) mod balance;
+pub(crate) mod cancel_request;
+pub(crate) mod claim;
+pub(crate) mod fence;
 mod fsx;
 mod gzip;
-pub mod layout;
-pub mod log;
+pub(crate) mod layout;
+pub(crate) mod log;
 mod log_repair;
 pub(crate) mod log_thread;
-pub mod manifest;
-pub mod results;
+pub(crate) mod manifest;
+pub(crate) mod results;
 
 pub(crate) use atomic::sync_dir;
-pub use atomic::write_atomic;
+pub(crate) use atomic::write_atomic;
 pub(crate) use fsx::{
     create_temp, open_output, refuse_link, refuse_output_links, remove_stale_temps,
 };
@@ -106,7 +106,7 @@ fn civil_head(second: u64) -> [u8; 20] {
 }
 
 /// Parses a time written by [`rfc3339`] (or any RFC 3339 time).
-pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+pub(crate) fn parse_rfc3339(s: &str) -> Option<SystemTime> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .ok()
         .map(SystemTime::from)

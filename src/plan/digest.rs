@@ -49,7 +49,7 @@ fn finish(h: Sha256) -> Digest {
 }
 
 /// Streams jobs into the work digest W (step 1). Feed exactly `n` jobs in index order.
-pub struct WorkHasher {
+pub(crate) struct WorkHasher {
     hasher: Sha256,
     params: Vec<u8>,
     expected: u64,
@@ -58,7 +58,7 @@ pub struct WorkHasher {
 
 impl WorkHasher {
     /// Starts W for `n` jobs whose shared part is the canonical JSON `params` (P).
-    pub fn new(n: u64, params: &[u8]) -> Self {
+    pub(crate) fn new(n: u64, params: &[u8]) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(b"jobsplit/work/v1\n");
         put_u64(&mut hasher, n);
@@ -74,7 +74,7 @@ impl WorkHasher {
     }
 
     /// Adds the next job's bytes.
-    pub fn push(&mut self, job: &[u8]) {
+    pub(crate) fn push(&mut self, job: &[u8]) {
         put_bytes(&mut self.hasher, job);
         self.hasher.update(&self.params);
         self.fed += 1;
@@ -85,14 +85,19 @@ impl WorkHasher {
     /// # Panics
     /// If the number of jobs pushed differs from the `n` given to [`WorkHasher::new`]: that would
     /// be a bug in the caller, and a wrong digest must never escape.
-    pub fn finish(self) -> Digest {
+    pub(crate) fn finish(self) -> Digest {
         assert_eq!(self.fed, self.expected, "work digest fed a wrong job count");
         finish(self.hasher)
     }
 }
 
 /// The plan digest D (step 3).
-pub fn plan_digest(work: &Digest, machines: &[Machine], seed: &[u8], excluded: &[u64]) -> Digest {
+pub(crate) fn plan_digest(
+    work: &Digest,
+    machines: &[Machine],
+    seed: &[u8],
+    excluded: &[u64],
+) -> Digest {
     let mut h = Sha256::new();
     h.update(b"jobsplit/plan/v1\n");
     h.update(work.0);

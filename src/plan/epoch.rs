@@ -29,7 +29,7 @@ fn put_u64(h: &mut Sha256, x: u64) {
 /// E_e = SHA-256("jobsplit/list/v1\n" ‖ E_(e−1) ‖ u64le(s_e) ‖ u64le(m_e) ‖ for each job:
 /// u64le(len) ‖ bytes), with `previous` = E_(e−1) (all zero bytes for epoch 0) and `jobs`
 /// yielding the epoch's job bytes in index order.
-pub fn list_digest<'a>(
+pub(crate) fn list_digest<'a>(
     previous: &Digest,
     span: EpochSpan,
     jobs: impl Iterator<Item = std::borrow::Cow<'a, [u8]>>,
@@ -51,7 +51,7 @@ pub fn list_digest<'a>(
 
 /// W_e for e ≥ 1 = SHA-256("jobsplit/epoch/v1\n" ‖ W_(e−1) ‖ u64le(e) ‖ u64le(s_e) ‖
 /// u64le(m_e) ‖ for each job: u64le(len) ‖ bytes ‖ u64le(len(P)) ‖ P).
-pub fn epoch_work_digest<'a>(
+pub(crate) fn epoch_work_digest<'a>(
     previous: &Digest,
     epoch: u64,
     span: EpochSpan,

@@ -7,9 +7,12 @@ mod epoch;
 mod shuffle;
 mod split;
 
-pub use digest::{plan_digest, Digest, JobKey, JobKeyer, WorkHasher};
-pub use epoch::{epoch_work_digest, list_digest, EpochSpan};
-pub use shuffle::{bounded, keystream, shuffle};
+pub(crate) use digest::{plan_digest, WorkHasher};
+pub use digest::{Digest, JobKey, JobKeyer};
+pub use epoch::EpochSpan;
+pub(crate) use epoch::{epoch_work_digest, list_digest};
+pub(crate) use shuffle::shuffle;
+pub use shuffle::{bounded, keystream};
 
 use crate::error::{Error, Result};
 use crate::input::Machine;

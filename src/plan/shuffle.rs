@@ -25,7 +25,7 @@ pub fn bounded(rng: &mut impl RngCore, m: u64) -> u64 {
 }
 
 /// Shuffles `perm` in place: for i from len-1 down to 1, swap `perm[i]` with `perm[bounded(i+1)]`.
-pub fn shuffle(rng: &mut impl RngCore, perm: &mut [u64]) {
+pub(crate) fn shuffle(rng: &mut impl RngCore, perm: &mut [u64]) {
     for i in (1..perm.len()).rev() {
         let j = bounded(rng, i as u64 + 1) as usize;
         perm.swap(i, j);

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 
 /// A binary ready to ship.
 #[derive(Debug, Clone)]
-pub struct Binary {
+pub(crate) struct Binary {
     /// Its bytes.
     pub bytes: Vec<u8>,
     /// Their SHA-256 (hex).
@@ -21,7 +21,7 @@ pub struct Binary {
 /// # Errors
 /// None found, or one that is dynamically linked or of another architecture: one line naming
 /// the fix.
-pub fn find(arch: &str, given: &[PathBuf]) -> Result<Binary> {
+pub(crate) fn find(arch: &str, given: &[PathBuf]) -> Result<Binary> {
     let name = format!("jobsplit-{arch}-linux");
     let exe = std::env::current_exe().ok();
     let mut candidates: Vec<PathBuf> = given.to_vec();

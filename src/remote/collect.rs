@@ -21,7 +21,7 @@ use super::wire::{self, Entry, Frame, Line, Op};
 
 /// What one collect of one host did.
 #[derive(Debug, Clone, Default)]
-pub struct Collected {
+pub(crate) struct Collected {
     /// Files written whole.
     pub whole: u64,
     /// Files appended to.
@@ -44,7 +44,12 @@ pub struct Collected {
 ///
 /// # Errors
 /// The host cannot be reached, or the stream breaks (files applied before that are kept).
-pub fn collect(ssh: &Ssh, host: &Host, out: &str, local: &Path) -> Result<Collected, LaunchError> {
+pub(crate) fn collect(
+    ssh: &Ssh,
+    host: &Host,
+    out: &str,
+    local: &Path,
+) -> Result<Collected, LaunchError> {
     collect_below(ssh, host, &[out, &host.machine], &Select::All, local)
 }
 
@@ -54,7 +59,7 @@ pub fn collect(ssh: &Ssh, host: &Host, out: &str, local: &Path) -> Result<Collec
 ///
 /// # Errors
 /// As [`collect`].
-pub fn collect_only(
+pub(crate) fn collect_only(
     ssh: &Ssh,
     host: &Host,
     out: &str,
@@ -71,7 +76,7 @@ pub fn collect_only(
 ///
 /// # Errors
 /// As [`collect`].
-pub fn collect_claims(
+pub(crate) fn collect_claims(
     ssh: &Ssh,
     host: &Host,
     out: &str,

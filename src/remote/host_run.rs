@@ -15,13 +15,13 @@ use crate::error::{Error, Result};
 use crate::model::RunState;
 use crate::output::manifest::Manifest;
 
-pub use crate::run::PAYLOAD_ENV;
+pub(crate) use crate::run::PAYLOAD_ENV;
 
 /// What `start` found or did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "kebab-case")]
 #[allow(clippy::enum_variant_names)] // `Started::Started` is the wire's `"state": "started"`
-pub enum Started {
+pub(crate) enum Started {
     /// A run was started (`resumed`: the directory held an earlier run of the plan).
     Started {
         /// Its process id on the host.
@@ -44,7 +44,7 @@ pub enum Started {
 
 /// What `status` answers about one machine on its host.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct HostStatus {
+pub(crate) struct HostStatus {
     /// True while a run holds the directory's lock.
     pub running: bool,
     /// Its status.json, if any.

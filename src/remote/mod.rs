@@ -4,26 +4,26 @@
 //! client; on a host nothing runs but `sh` and the shipped jobsplit, which serves the host side
 //! through the hidden `remote-serve` subcommand.
 
-pub mod binary;
-pub mod collect;
+pub(crate) mod binary;
+pub(crate) mod collect;
 mod hashing;
-pub mod host_run;
+pub(crate) mod host_run;
 mod inventory;
-pub mod payload;
+pub(crate) mod payload;
 mod payload_check;
 mod pull;
 pub(crate) mod quote;
-pub mod serve;
-pub mod session;
-pub mod ship;
-pub mod ssh;
-pub mod steal_serve;
+pub(crate) mod serve;
+pub(crate) mod session;
+pub(crate) mod ship;
+pub(crate) mod ssh;
+pub(crate) mod steal_serve;
 mod wire;
 
-pub use collect::{collect, Collected};
-pub use host_run::{HostStatus, Started, PAYLOAD_ENV};
-pub use payload::Payload;
-pub use payload_check::{payload_warning, payloads};
-pub use serve::serve;
-pub use ship::{launch, Host, LaunchError, LaunchPlan, Launched};
-pub use ssh::{Failure, Ssh};
+pub(crate) use collect::collect;
+pub(crate) use host_run::{HostStatus, Started};
+pub(crate) use payload::Payload;
+pub(crate) use payload_check::{payload_warning, payloads};
+pub(crate) use serve::serve;
+pub(crate) use ship::{launch, Host, LaunchPlan, Launched};
+pub(crate) use ssh::{Failure, Ssh};

@@ -11,7 +11,7 @@ use super::wire::{self, Entry};
 
 /// One file of the payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PayloadFile {
+pub(crate) struct PayloadFile {
     /// Its path relative to the study directory, `/`-separated.
     pub rel: String,
     /// Where it is here.
@@ -26,7 +26,7 @@ pub struct PayloadFile {
 
 /// The files shipped and their digest.
 #[derive(Debug, Clone)]
-pub struct Payload {
+pub(crate) struct Payload {
     /// Sorted by path, no path twice.
     pub files: Vec<PayloadFile>,
     /// SHA-256 of the list (hex).
@@ -40,7 +40,7 @@ impl Payload {
     ///
     /// # Errors
     /// A file outside the study directory, a pattern that matches nothing, an unreadable file.
-    pub fn gather(root: &Path, named: &[PathBuf], patterns: &[String]) -> Result<Payload> {
+    pub(crate) fn gather(root: &Path, named: &[PathBuf], patterns: &[String]) -> Result<Payload> {
         let mut files = Vec::new();
         for path in named {
             let rel = relative(root, path)?;
@@ -83,7 +83,7 @@ impl Payload {
 
     /// Adds `other`'s files to those shipped, leaving the digest as it is (files that travel
     /// with a launch but are not the study's own, such as a rescue's merge output).
-    pub fn add_files(&mut self, other: &Payload) {
+    pub(crate) fn add_files(&mut self, other: &Payload) {
         self.files.extend(other.files.iter().cloned());
         self.files.sort_by(|a, b| a.rel.cmp(&b.rel));
         self.files.dedup_by(|a, b| a.rel == b.rel);

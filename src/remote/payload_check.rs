@@ -7,7 +7,7 @@ use crate::output::manifest::Manifest;
 
 /// Each machine directory's manifest found at or just below `dirs`: (machine, payload,
 /// started_at), for runs started by `jobsplit launch` (others have no payload).
-pub fn payloads(dirs: &[PathBuf]) -> Vec<(String, String, String)> {
+pub(crate) fn payloads(dirs: &[PathBuf]) -> Vec<(String, String, String)> {
     let mut found = Vec::new();
     let mut look = |dir: &Path| {
         if let Ok(m) = Manifest::read(dir) {
@@ -35,7 +35,7 @@ pub fn payloads(dirs: &[PathBuf]) -> Vec<(String, String, String)> {
 
 /// A warning when the machines' runs used more than one payload: the payload most machines
 /// used, and each machine (with its run's start) that used another.
-pub fn payload_warning(dirs: &[PathBuf]) -> Option<String> {
+pub(crate) fn payload_warning(dirs: &[PathBuf]) -> Option<String> {
     let found = payloads(dirs);
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for (_, p, _) in &found {

@@ -10,14 +10,14 @@ use crate::error::{Error, Result};
 
 /// The directory of jobsplit's own files in a remote study directory (the binary, the payload
 /// record, each launched run's console output and process id).
-pub const STATE_DIR: &str = ".jobsplit-remote";
+pub(crate) const STATE_DIR: &str = ".jobsplit-remote";
 
 /// Runs operation `op` with `args`, reading `input` and answering on `out`.
 ///
 /// # Errors
 /// An unknown operation, wrong arguments, or a failure of the operation (one line, for the
 /// laptop to show).
-pub fn serve(
+pub(crate) fn serve(
     op: &str,
     args: &[String],
     input: &mut dyn BufRead,

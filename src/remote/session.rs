@@ -82,7 +82,7 @@ pub(crate) fn serve(input: &mut dyn BufRead, out: &mut dyn Write) -> Result<()> 
 
 /// The launcher side: one session with one host.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     child: Child,
     stdin: ChildStdin,
     lines: Receiver<std::io::Result<String>>,
@@ -98,7 +98,11 @@ impl Session {
     ///
     /// # Errors
     /// The ssh client cannot be started.
-    pub fn start(ssh: &Ssh, dest: &str, script: &str) -> std::result::Result<Session, Failure> {
+    pub(crate) fn start(
+        ssh: &Ssh,
+        dest: &str,
+        script: &str,
+    ) -> std::result::Result<Session, Failure> {
         let mut child = ssh
             .command_for(dest)
             .arg(script)
@@ -142,7 +146,7 @@ impl Session {
     /// `Remote` when the operation failed there (the session goes on); `Unreachable` when the
     /// session broke or gave no answer in time (or `Remote` with the exit code of a host side
     /// that ended): it is then of no further use (drop it and start another).
-    pub fn call(
+    pub(crate) fn call(
         &mut self,
         op: &str,
         args: &[String],
@@ -220,13 +224,13 @@ impl Drop for Session {
 
 /// A session per host, started when first needed and again after one broke.
 #[derive(Debug)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     open: Vec<(String, Mutex<Option<Session>>)>,
 }
 
 impl Sessions {
     /// No session yet for any of `hosts`.
-    pub fn new(hosts: &[super::Host]) -> Sessions {
+    pub(crate) fn new(hosts: &[super::Host]) -> Sessions {
         Sessions {
             open: hosts
                 .iter()
@@ -241,7 +245,7 @@ impl Sessions {
     ///
     /// # Errors
     /// As [`Session::call`], or `host` unknown here.
-    pub fn call(
+    pub(crate) fn call(
         &self,
         ssh: &Ssh,
         host: &super::Host,

@@ -12,7 +12,7 @@ use super::wire::{self, Frame, Op};
 
 /// A machine of the study and where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Host {
+pub(crate) struct Host {
     /// Its name in the machines file.
     pub machine: String,
     /// The ssh destination, `[user@]host`.
@@ -40,7 +40,7 @@ impl Host {
 
 /// What to start on every host.
 #[derive(Debug, Clone)]
-pub struct LaunchPlan {
+pub(crate) struct LaunchPlan {
     /// The output directory relative to the study directory (or absolute).
     pub out: String,
     /// The plan digest the run must have.
@@ -57,7 +57,7 @@ pub struct LaunchPlan {
 
 /// What launching one host did.
 #[derive(Debug, Clone)]
-pub struct Launched {
+pub(crate) struct Launched {
     /// `uname -m` there.
     pub arch: String,
     /// True when the binary was sent (it was missing or another).
@@ -72,7 +72,7 @@ pub struct Launched {
 
 /// Why launching a host stopped.
 #[derive(Debug, Clone)]
-pub enum LaunchError {
+pub(crate) enum LaunchError {
     /// The host could not be reached or failed a step.
     Host(Failure),
     /// Nothing fits the host (no binary for its architecture...): one line.
@@ -223,7 +223,7 @@ fn frames(payload: &Payload, need: &[String]) -> Result<(Vec<u8>, usize, u64), L
 ///
 /// # Errors
 /// A host that cannot be reached, a step that fails there, or no binary for its architecture.
-pub fn launch(ssh: &Ssh, host: &Host, plan: &LaunchPlan) -> Result<Launched, LaunchError> {
+pub(crate) fn launch(ssh: &Ssh, host: &Host, plan: &LaunchPlan) -> Result<Launched, LaunchError> {
     let probed = probe(ssh, host, &inventory(&plan.payload))?;
     let arch = probed.arch;
     if probed.system != "Linux" {

@@ -25,7 +25,7 @@ const IDLE_LIMIT: Duration = Duration::from_secs(45);
 
 /// Why a remote command gave no answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// ssh could not reach the host (its last line of stderr says why).
     Unreachable(String),
     /// The host stopped answering in the middle of a command.
@@ -46,7 +46,7 @@ impl std::fmt::Display for Failure {
 
 /// The ssh client with its private control directory.
 #[derive(Debug)]
-pub struct Ssh {
+pub(crate) struct Ssh {
     words: Vec<String>,
     control: PathBuf,
     used: Mutex<Vec<String>>,
@@ -57,7 +57,7 @@ impl Ssh {
     ///
     /// # Errors
     /// An empty or unbalanced command line, or no private directory could be made.
-    pub fn new(command: Option<&str>) -> Result<Ssh> {
+    pub(crate) fn new(command: Option<&str>) -> Result<Ssh> {
         let words = match command {
             None => vec!["ssh".to_owned()],
             Some(text) => shlex::split(text)
@@ -109,7 +109,7 @@ impl Ssh {
     /// # Errors
     /// `Err(Failure)` when the host is unreachable, falls silent, or the command fails; an
     /// error of `read` comes back as `Remote(0, message)`.
-    pub fn run<T>(
+    pub(crate) fn run<T>(
         &self,
         dest: &str,
         script: &str,
@@ -172,7 +172,7 @@ impl Ssh {
     ///
     /// # Errors
     /// As [`Ssh::run`].
-    pub fn output(&self, dest: &str, script: &str) -> std::result::Result<Vec<u8>, Failure> {
+    pub(crate) fn output(&self, dest: &str, script: &str) -> std::result::Result<Vec<u8>, Failure> {
         self.run(dest, script, &[], |r| {
             let mut v = Vec::new();
             r.read_to_end(&mut v)?;

@@ -15,7 +15,7 @@ use crate::run::steal::remote;
 
 /// The answer of `steal-claim`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClaimAnswer {
+pub(crate) struct ClaimAnswer {
     /// True when the claim on this disk names the machine asked for (this request's run).
     pub won: bool,
     /// Who holds the block otherwise, if readable.
@@ -57,14 +57,14 @@ pub(crate) fn claim(args: &[String], input: &mut dyn BufRead, out: &mut dyn Writ
 }
 
 /// A block of the looked-at machine's share claimed for another machine: (block, holder).
-pub type Held = (u64, String);
+pub(crate) type Held = (u64, String);
 
 /// A block of another share claimed for the looked-at machine: (owner, block).
-pub type Handed = (String, u64);
+pub(crate) type Handed = (String, u64);
 
 /// What `steal-look` answers.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct StealLook {
+pub(crate) struct StealLook {
     /// The layout's mode on this disk (`steal-remote`; empty with no layout).
     pub mode: String,
     /// The blocks of the machine's own share claimed on its disk.

@@ -13,7 +13,7 @@ const TEMPLATE: &str = include_str!("page.html");
 const MARK: &str = "/*JOBSPLIT_REPORT_DATA*/";
 
 /// The page.
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let json = serde_json::to_string(report).expect("serializing plain data");
     let (head, tail) = TEMPLATE
         .split_once(MARK)

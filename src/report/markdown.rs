@@ -11,7 +11,7 @@ use super::Report;
 use crate::model::{Status, Tally};
 
 /// The Markdown text.
-pub fn render(r: &Report) -> String {
+pub(crate) fn render(r: &Report) -> String {
     let mut o = String::new();
     let n = r.rows.i.len();
     let _ = writeln!(o, "# jobsplit report: {}\n", cell(&r.source));

@@ -3,8 +3,8 @@
 //! results.csv reader, the log reader, merge's suggested weights); [`html`] renders it as one
 //! self-contained page, [`markdown`] as Markdown.
 
-pub mod html;
-pub mod markdown;
+pub(crate) mod html;
+pub(crate) mod markdown;
 mod slots;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -21,15 +21,15 @@ use crate::output::log::LogReader;
 use crate::output::results::{ResultsReader, FIXED};
 
 /// At most this many failed jobs get their last log lines.
-pub const MAX_FAILURES: usize = 200;
+pub(crate) const MAX_FAILURES: usize = 200;
 /// Last log lines kept per failed job.
-pub const LOG_LINES: usize = 10;
+pub(crate) const LOG_LINES: usize = 10;
 /// Characters kept of one log line or error.
 const MAX_TEXT: usize = 500;
 
 /// Everything a report shows.
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// The directory reported on.
     pub source: String,
     /// `"merged"` or `"out"`.
@@ -58,7 +58,7 @@ pub struct Report {
 
 /// Rows, column-wise (compact as JSON).
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Rows {
+pub(crate) struct Rows {
     /// Job index.
     pub i: Vec<u64>,
     /// Machine (index into `machine_names`).
@@ -81,7 +81,7 @@ pub struct Rows {
 
 /// A failed job.
 #[derive(Debug, Clone, Serialize)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// The job.
     pub index: u64,
     /// Its last attempt's status.
@@ -101,7 +101,7 @@ pub struct Failure {
 ///
 /// # Errors
 /// A directory that is neither, unreadable or malformed results.
-pub fn gather(dir: &Path) -> Result<Report> {
+pub(crate) fn gather(dir: &Path) -> Result<Report> {
     if !dir.is_dir() {
         return Err(Error::output_dir(
             Some(dir),

@@ -86,7 +86,7 @@ pub(crate) fn cut_reason(text: &str) -> String {
 /// Turns a JSON result value into result columns: an object's fields in order (strings as is,
 /// other values as compact JSON), anything else as one `result` column. A NaN or infinity read
 /// from a result (docs/workers.md) is written `NaN`, `Inf` or `-Inf`.
-pub fn fields_of(value: &serde_json::Value) -> Vec<(String, String)> {
+pub(crate) fn fields_of(value: &serde_json::Value) -> Vec<(String, String)> {
     let text = |v: &serde_json::Value| match (nonfinite::cell(v), v) {
         (Some(cell), _) => cell.to_owned(),
         (None, serde_json::Value::String(s)) => s.clone(),

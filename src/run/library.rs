@@ -242,7 +242,7 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Runs library jobs for the runner: the closure over the items of a [`crate::Work`] built from
 /// them.
-pub struct LibraryExecutor<'a, T, F> {
+pub(crate) struct LibraryExecutor<'a, T, F> {
     items: &'a [T],
     f: F,
     keyer: JobKeyer,
@@ -255,7 +255,12 @@ pub struct LibraryExecutor<'a, T, F> {
 
 impl<'a, T, F> LibraryExecutor<'a, T, F> {
     /// An executor of `f` over `items`, whose work has `keyer` and `params`.
-    pub fn new(items: &'a [T], f: F, keyer: JobKeyer, params: &'a Map<String, Value>) -> Self {
+    pub(crate) fn new(
+        items: &'a [T],
+        f: F,
+        keyer: JobKeyer,
+        params: &'a Map<String, Value>,
+    ) -> Self {
         LibraryExecutor {
             items,
             f,
@@ -269,7 +274,7 @@ impl<'a, T, F> LibraryExecutor<'a, T, F> {
 
     /// Sends the executor's warnings (a job past its time limit) to `events`.
     #[must_use]
-    pub fn with_events(mut self, events: &'a (dyn Fn(&Event<'_>) + Sync)) -> Self {
+    pub(crate) fn with_events(mut self, events: &'a (dyn Fn(&Event<'_>) + Sync)) -> Self {
         self.events = Some(events);
         self
     }
@@ -292,7 +297,7 @@ impl<'a, T, F> LibraryExecutor<'a, T, F> {
 
     /// Sends the jobs' `ctx.progress(fraction)` reports to `progress(index, fraction)`.
     #[must_use]
-    pub fn with_progress(mut self, progress: &'a (dyn Fn(u64, f64) + Sync)) -> Self {
+    pub(crate) fn with_progress(mut self, progress: &'a (dyn Fn(u64, f64) + Sync)) -> Self {
         self.progress = Some(progress);
         self
     }

@@ -11,7 +11,7 @@ mod job_cancels;
 mod job_rng;
 mod library;
 mod nonfinite;
-pub mod notify;
+pub(crate) mod notify;
 mod pending;
 mod rerun;
 mod rundir;
@@ -19,31 +19,34 @@ mod runner;
 mod running;
 mod scheduler;
 mod status_loop;
-pub mod steal;
+pub(crate) mod steal;
 mod supervisor;
 mod worker;
 
-pub use attempt::{fields_of, Attempt, Reason};
-pub use cancel::{Cancel, Level};
-pub use command::CommandExecutor;
+pub use attempt::Attempt;
+#[cfg(test)]
+pub(crate) use attempt::{fields_of, Reason};
+pub use cancel::Cancel;
+pub(crate) use cancel::Level;
+pub(crate) use command::CommandExecutor;
 pub use context::JobContext;
-pub use events::Event;
+pub(crate) use events::Event;
 pub use executor::{Control, Executor, JobSpec};
 pub use job_rng::JobRng;
 pub(crate) use library::panic_message;
-pub use library::{
-    item_bytes, map, map_with, JobError, LibraryExecutor, LogFn, MapOptions, ProgressFn,
-};
-pub use rerun::JobSet;
+pub(crate) use library::LibraryExecutor;
+pub use library::{item_bytes, map, map_with, JobError, LogFn, MapOptions, ProgressFn};
+pub(crate) use rerun::JobSet;
 pub use rundir::Resume;
-pub use runner::{hostname, RunOptions, RunSummary, Runner};
-pub use steal::{Balance, StealOptions};
-pub use supervisor::{Exit, Stop};
-pub use worker::WorkerExecutor;
+pub(crate) use runner::{hostname, RunSummary};
+pub use runner::{RunOptions, Runner};
+pub(crate) use steal::{Balance, StealOptions};
+pub use supervisor::Exit;
+pub(crate) use worker::WorkerExecutor;
 
 /// The environment variable through which a launched run learns its payload digest (recorded
 /// in its manifest.json as `payload`); `jobsplit launch` sets it.
-pub const PAYLOAD_ENV: &str = "JOBSPLIT_PAYLOAD";
+pub(crate) const PAYLOAD_ENV: &str = "JOBSPLIT_PAYLOAD";
 
 /// The payload digest given to a launched run (64 hex digits), if this process is one.
 fn payload_of_this_run() -> Option<String> {

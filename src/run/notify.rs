@@ -24,19 +24,19 @@ use super::supervisor::{var, Environ, Exit, Io, Launch, Process};
 use crate::model::Status;
 
 /// Events waiting while a command runs; more are dropped and counted.
-pub const QUEUE: usize = 8;
+pub(crate) const QUEUE: usize = 8;
 /// How long one notify command may run before its process group is killed.
-pub const TIME_LIMIT: Duration = Duration::from_secs(10);
+pub(crate) const TIME_LIMIT: Duration = Duration::from_secs(10);
 
 /// How often the notify thread looks at the clock while a command runs.
 const TICK: Duration = Duration::from_millis(100);
 
 /// Warnings of the notifier, sent from its thread.
-pub type Warn = Box<dyn Fn(&str) + Send + Sync>;
+pub(crate) type Warn = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Runs a notify command on a run's events. Feed it with [`Notifier::observe`] (from any
 /// thread), end it with [`Notifier::finish`].
-pub struct Notifier {
+pub(crate) struct Notifier {
     tx: Option<SyncSender<Value>>,
     thread: Option<std::thread::JoinHandle<()>>,
     machine: String,
@@ -56,7 +56,7 @@ impl Notifier {
     ///
     /// # Errors
     /// If its thread cannot start.
-    pub fn start(
+    pub(crate) fn start(
         command: &str,
         machine: &str,
         dir: PathBuf,
@@ -95,7 +95,7 @@ impl Notifier {
     }
 
     /// Queues a notification if `event` is one (never waits: a full queue drops it).
-    pub fn observe(&self, event: &Event<'_>) {
+    pub(crate) fn observe(&self, event: &Event<'_>) {
         let Event::JobFinished {
             index,
             attempt,
@@ -126,7 +126,7 @@ impl Notifier {
 
     /// Sends the run's last event (`machine_finished` or `run_interrupted`) and waits for it:
     /// job events still queued are dropped, so this waits at most two time limits.
-    pub fn finish(mut self, summary: &RunSummary) {
+    pub(crate) fn finish(mut self, summary: &RunSummary) {
         let name = if summary.interrupted {
             "run_interrupted"
         } else {

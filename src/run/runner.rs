@@ -365,7 +365,7 @@ impl<'r> Runner<'r> {
 }
 
 /// This host's name (empty if the system will not say).
-pub fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     crate::sys::hostname()
 }
 

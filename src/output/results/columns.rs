@@ -14,9 +14,9 @@ const RESULT_PREFIX: &str = "result_";
 /// The prefix of an input field's column.
 const INPUT_PREFIX: &str = "input_";
 /// The column of a lines list's line (or a JSON value that is not an object).
-pub const INPUT: &str = "input";
+pub(crate) const INPUT: &str = "input";
 /// The column of the command as run.
-pub const COMMAND: &str = "command";
+pub(crate) const COMMAND: &str = "command";
 
 /// What a column after the fixed ones holds; also the order of the groups in a header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -43,7 +43,7 @@ impl ColumnKind {
 }
 
 /// The column of the input field `field` (a CSV column or a JSON object's key).
-pub fn input_column(field: &str) -> String {
+pub(crate) fn input_column(field: &str) -> String {
     format!("{INPUT_PREFIX}{field}")
 }
 
@@ -65,14 +65,14 @@ pub fn column_name(field: &str) -> String {
 
 /// The result field a result column holds: the inverse of [`column_name`].
 #[cfg(test)]
-pub fn field_name(column: &str) -> &str {
+pub(crate) fn field_name(column: &str) -> &str {
     column.strip_prefix(RESULT_PREFIX).unwrap_or(column)
 }
 
 /// Adds `column` to `columns` (the columns after the fixed ones) at the end of its kind's group,
 /// so inputs come first, then `command`, then results, each group in the order first seen.
 /// Nothing moves relative to anything else. Returns false if it was there already.
-pub fn insert_column(columns: &mut Vec<String>, column: &str) -> bool {
+pub(crate) fn insert_column(columns: &mut Vec<String>, column: &str) -> bool {
     if columns.iter().any(|c| c == column) {
         return false;
     }

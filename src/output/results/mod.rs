@@ -14,10 +14,12 @@ mod writer;
 
 #[cfg(test)]
 pub(crate) use columns::field_name;
-pub use columns::{column_name, input_column, insert_column, ColumnKind, COMMAND, INPUT};
+pub use columns::{column_name, ColumnKind};
+pub(crate) use columns::{input_column, insert_column, INPUT};
 pub(crate) use data::Data;
 pub(crate) use pending::left_warning as pending_rows_warning;
-pub use reader::{ResultsReader, Row};
-pub use resume::{Decision, Existing};
-pub use row::{ResultRow, FIXED};
+pub use reader::ResultsReader;
+pub(crate) use resume::{Decision, Existing};
+pub use row::ResultRow;
+pub(crate) use row::FIXED;
 pub use writer::ResultsWriter;

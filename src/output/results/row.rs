@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::model::Status;
 
 /// The fixed columns, in order.
-pub const FIXED: [&str; 9] = [
+pub(crate) const FIXED: [&str; 9] = [
     "index",
     "key",
     "machine",

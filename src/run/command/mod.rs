@@ -26,7 +26,7 @@ use crate::Work;
 const TICK: Duration = Duration::from_millis(100);
 
 /// Runs the jobs of a [`Work`] as shell commands.
-pub struct CommandExecutor<'w> {
+pub(crate) struct CommandExecutor<'w> {
     work: &'w Work,
     machine: String,
     dir: PathBuf,
@@ -41,7 +41,7 @@ pub struct CommandExecutor<'w> {
 impl<'w> CommandExecutor<'w> {
     /// An executor for `work` on `machine` whose output directory is `dir` (job scratch dirs go
     /// under `dir/jobs/`, result files under `dir/tmp/`).
-    pub fn new(work: &'w Work, machine: &str, dir: PathBuf, capture: Capture) -> Self {
+    pub(crate) fn new(work: &'w Work, machine: &str, dir: PathBuf, capture: Capture) -> Self {
         // A job may change directory before it writes $JOBSPLIT_RESULT: hand it absolute paths,
         // canonical ones, as the run directory knows itself (a rerun finds a killed run's jobs
         // by them, however either run spelled the directory).
@@ -65,7 +65,7 @@ impl CommandExecutor<'_> {
     /// Runs each job in `workdir`: the launch directory (the default), or with
     /// [`Workdir::Job`] its own fresh `dir/jobs/<index>/`, emptied before each attempt.
     #[must_use]
-    pub fn workdir(mut self, workdir: Workdir) -> Self {
+    pub(crate) fn workdir(mut self, workdir: Workdir) -> Self {
         self.workdir = workdir;
         self
     }

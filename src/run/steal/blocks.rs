@@ -9,19 +9,19 @@ use crate::plan::{EpochPlan, Plan};
 /// How many blocks per core of the study the default block size aims at: enough that the last
 /// blocks are small against a share (a thief's tail is short), few enough that claims stay a
 /// small part of the work.
-pub const BLOCKS_PER_CORE: u64 = 48;
+pub(crate) const BLOCKS_PER_CORE: u64 = 48;
 
-pub use crate::input::MAX_BLOCK;
+pub(crate) use crate::input::MAX_BLOCK;
 
 /// The default block size of `plan` (one epoch): `ceil(jobs / (BLOCKS_PER_CORE * cores))`, at
 /// least 1; of its last epoch for a plan of epochs ([`default_blocks`] gives every epoch's).
-pub fn default_block(plan: &Plan) -> u64 {
+pub(crate) fn default_block(plan: &Plan) -> u64 {
     *default_blocks(plan).last().expect("a plan has an epoch")
 }
 
 /// The default block size of each epoch of `plan`: `ceil(jobs_e / (BLOCKS_PER_CORE * cores))`
 /// over the epoch's jobs that are not excluded, at least 1 (for one epoch, the plan's).
-pub fn default_blocks(plan: &Plan) -> Vec<u64> {
+pub(crate) fn default_blocks(plan: &Plan) -> Vec<u64> {
     let cores: u64 = plan.machines().iter().map(|m| m.cores).sum::<u64>().max(1);
     let of = |e: &EpochPlan| {
         let jobs = e.span.jobs.saturating_sub(e.excluded);
@@ -45,14 +45,14 @@ struct Unit {
 /// machine after machine (`e * machines + j`): for a plan of one epoch, unit j is machine j's
 /// share.
 #[derive(Debug)]
-pub struct Blocks<'p> {
+pub(crate) struct Blocks<'p> {
     plan: &'p Plan,
     units: Vec<Unit>,
 }
 
 impl<'p> Blocks<'p> {
     /// Blocks of `block` jobs over every share of every epoch of `plan`.
-    pub fn new(plan: &'p Plan, block: u64) -> Self {
+    pub(crate) fn new(plan: &'p Plan, block: u64) -> Self {
         Blocks::per_epoch(plan, &vec![block; plan.epochs().len()])
     }
 
@@ -60,7 +60,7 @@ impl<'p> Blocks<'p> {
     ///
     /// # Panics
     /// If `blocks` does not have one size per epoch of `plan`.
-    pub fn per_epoch(plan: &'p Plan, blocks: &[u64]) -> Self {
+    pub(crate) fn per_epoch(plan: &'p Plan, blocks: &[u64]) -> Self {
         assert_eq!(
             blocks.len(),
             plan.epochs().len(),
@@ -85,64 +85,54 @@ impl<'p> Blocks<'p> {
         Blocks { plan, units }
     }
 
-    /// Jobs per block of the first epoch (of every epoch for [`Blocks::new`]).
-    pub fn size(&self) -> u64 {
-        self.units[0].block
-    }
-
     /// Jobs per block of unit `u`.
-    pub fn size_of(&self, u: usize) -> u64 {
+    pub(crate) fn size_of(&self, u: usize) -> u64 {
         self.units[u].block
     }
 
-    /// The plan's digest (64 hex digits).
-    pub fn plan_digest(&self) -> String {
-        self.plan.plan_digest().hex()
-    }
-
     /// Units: machines x epochs (the machines' shares for a plan of one epoch).
-    pub fn shares(&self) -> usize {
+    pub(crate) fn shares(&self) -> usize {
         self.units.len()
     }
 
     /// Machines of the plan.
-    pub fn machines(&self) -> usize {
+    pub(crate) fn machines(&self) -> usize {
         self.plan.machines().len()
     }
 
     /// The epoch of unit `u`.
-    pub fn epoch(&self, u: usize) -> usize {
+    pub(crate) fn epoch(&self, u: usize) -> usize {
         self.units[u].epoch
     }
 
     /// The machine (its index in the plan) whose share unit `u` is.
-    pub fn machine(&self, u: usize) -> usize {
+    pub(crate) fn machine(&self, u: usize) -> usize {
         self.units[u].machine
     }
 
     /// The units of machine `j`, epoch after epoch.
-    pub fn units_of(&self, j: usize) -> impl Iterator<Item = usize> + '_ {
+    pub(crate) fn units_of(&self, j: usize) -> impl Iterator<Item = usize> + '_ {
         (0..self.units.len()).filter(move |&u| self.units[u].machine == j)
     }
 
     /// The name of unit `u`'s machine.
-    pub fn owner(&self, u: usize) -> &'p str {
+    pub(crate) fn owner(&self, u: usize) -> &'p str {
         &self.plan.machines()[self.units[u].machine].name
     }
 
     /// The job indices of unit `u`, in plan order.
-    pub fn share(&self, u: usize) -> &'p [u64] {
+    pub(crate) fn share(&self, u: usize) -> &'p [u64] {
         let unit = self.units[u];
         &self.plan.share(unit.machine)[unit.start..unit.end]
     }
 
     /// How many blocks unit `u` has.
-    pub fn count(&self, u: usize) -> u64 {
+    pub(crate) fn count(&self, u: usize) -> u64 {
         (self.share(u).len() as u64).div_ceil(self.units[u].block)
     }
 
     /// The job indices of block `b` of unit `u`, in plan order.
-    pub fn jobs(&self, u: usize, b: u64) -> &'p [u64] {
+    pub(crate) fn jobs(&self, u: usize, b: u64) -> &'p [u64] {
         let share = self.share(u);
         let block = self.units[u].block;
         let start = (b * block) as usize;
@@ -151,7 +141,7 @@ impl<'p> Blocks<'p> {
     }
 
     /// The unit and block of every job of the plan that `wanted` picks.
-    pub fn find(
+    pub(crate) fn find(
         &self,
         wanted: impl Fn(u64) -> bool,
     ) -> std::collections::HashMap<u64, (usize, u64)> {

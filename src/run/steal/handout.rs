@@ -11,7 +11,7 @@ use super::victim::MARGIN;
 
 /// What watch knows of one reachable host this look.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HostView {
+pub(crate) struct HostView {
     /// Its share (machine index in the plan).
     pub share: usize,
     /// The unclaimed blocks of its share, ascending.
@@ -29,7 +29,7 @@ pub struct HostView {
 
 /// One block to claim on its owner's disk for a thief.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Handout {
+pub(crate) struct Handout {
     /// The thief (index into the hosts given).
     pub thief: usize,
     /// The owner (index into the hosts given).
@@ -41,7 +41,7 @@ pub struct Handout {
 /// The blocks to hand out this look among `hosts`; `jobs(host, b)` is the number of jobs of
 /// block `b` of that host's share; `horizon` is the seconds until the blocks of the next look
 /// can arrive. A thief not measured yet gets one block per thread.
-pub fn hand_out(
+pub(crate) fn hand_out(
     hosts: &[HostView],
     jobs: impl Fn(usize, u64) -> u64,
     horizon: f64,

@@ -7,14 +7,14 @@
 //! host agrees with it or is refused. A study that grew is balanced epoch by epoch: each epoch
 //! has its own layout and claims, under its own plan digest. See docs/balance.md.
 
-pub mod blocks;
-pub mod handout;
-pub mod name;
-pub mod remote;
+pub(crate) mod blocks;
+pub(crate) mod handout;
+pub(crate) mod name;
+pub(crate) mod remote;
 pub(crate) mod source;
-pub mod victim;
+pub(crate) mod victim;
 
-pub use crate::model::Balance;
+pub(crate) use crate::model::Balance;
 
 /// The settings of a stealing run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

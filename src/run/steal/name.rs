@@ -76,7 +76,7 @@ fn start_of(pid: u32) -> Option<(u64, char)> {
 /// of the same Slurm job (a requeue, on any node). A host name proves nothing (cloned VMs and
 /// containers share one). Any other record refuses the run.
 #[derive(Debug)]
-pub struct NameRecord {
+pub(crate) struct NameRecord {
     path: PathBuf,
     run: String,
 }
@@ -117,7 +117,7 @@ impl NameRecord {
     ///
     /// # Errors
     /// The record names another host (and not an earlier attempt of this Slurm job).
-    pub fn check(layout_dir: &Path, me: &ClaimRecord) -> Result<()> {
+    pub(crate) fn check(layout_dir: &Path, me: &ClaimRecord) -> Result<()> {
         let path = Self::path(layout_dir, &me.machine);
         let Some(held) = read_claim_like::<NameFile>(&path) else {
             return Ok(());
@@ -161,7 +161,7 @@ impl NameRecord {
     ///
     /// # Errors
     /// Another host took it first, or the directory cannot be written.
-    pub fn take(layout_dir: &Path, me: &ClaimRecord) -> Result<NameRecord> {
+    pub(crate) fn take(layout_dir: &Path, me: &ClaimRecord) -> Result<NameRecord> {
         let hosts = layout_dir.join("hosts");
         std::fs::create_dir_all(&hosts).map_err(|e| Error::io(&hosts, e))?;
         let path = Self::path(layout_dir, &me.machine);

@@ -24,10 +24,10 @@ use crate::output::layout::{LayoutFile, MODE_REMOTE};
 
 /// The lease file in a layout directory: a host out of work waits for handed blocks while it
 /// was written less than [`LEASE`] ago (by its own clock).
-pub const LEASE_FILE: &str = "lease";
+pub(crate) const LEASE_FILE: &str = "lease";
 
 /// How long a lease lasts after its last renewal.
-pub const LEASE: Duration = Duration::from_secs(12);
+pub(crate) const LEASE: Duration = Duration::from_secs(12);
 
 use crate::output::fence::fenced;
 use crate::output::fence::safe_name;
@@ -36,7 +36,7 @@ use crate::output::fence::safe_name;
 ///
 /// # Errors
 /// `rel` is not a layout directory's name.
-pub fn layout_dir(out: &Path, rel: &str) -> Result<PathBuf> {
+pub(crate) fn layout_dir(out: &Path, rel: &str) -> Result<PathBuf> {
     let ok = rel
         .strip_prefix(".jobsplit/steal-")
         .is_some_and(|h| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -55,7 +55,7 @@ pub fn layout_dir(out: &Path, rel: &str) -> Result<PathBuf> {
 /// # Errors
 /// No such layout, another mode or block size, a fenced machine, or a claim that cannot be
 /// made (one line each).
-pub fn claim_on_disk(dir: &Path, block: u64, record: &ClaimRecord) -> Result<Outcome> {
+pub(crate) fn claim_on_disk(dir: &Path, block: u64, record: &ClaimRecord) -> Result<Outcome> {
     may_claim(dir, block, record)?;
     Claimer::new(dir.join("claims")).claim(record)
 }
@@ -65,7 +65,7 @@ pub fn claim_on_disk(dir: &Path, block: u64, record: &ClaimRecord) -> Result<Out
 ///
 /// # Errors
 /// As [`claim_on_disk`], but never a failure to claim.
-pub fn may_claim(dir: &Path, block: u64, record: &ClaimRecord) -> Result<()> {
+pub(crate) fn may_claim(dir: &Path, block: u64, record: &ClaimRecord) -> Result<()> {
     let file = dir.join(LayoutFile::FILE);
     let layout: LayoutFile = crate::output::claim::read_claim_like(&file).ok_or_else(|| {
         Error::invalid(
@@ -104,7 +104,7 @@ pub fn may_claim(dir: &Path, block: u64, record: &ClaimRecord) -> Result<()> {
 ///
 /// # Errors
 /// The file cannot be written.
-pub fn lease(dir: &Path, open: bool) -> Result<()> {
+pub(crate) fn lease(dir: &Path, open: bool) -> Result<()> {
     let file = dir.join(LEASE_FILE);
     if open {
         crate::output::write_atomic(&file, b"open\n")
@@ -117,7 +117,7 @@ pub fn lease(dir: &Path, open: bool) -> Result<()> {
 }
 
 /// Whether the lease in `dir` was renewed less than [`LEASE`] ago.
-pub fn lease_open(dir: &Path) -> bool {
+pub(crate) fn lease_open(dir: &Path) -> bool {
     std::fs::metadata(dir.join(LEASE_FILE))
         .and_then(|m| m.modified())
         .ok()

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 /// What is known of one share right now.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ShareView {
+pub(crate) struct ShareView {
     /// Unclaimed block numbers, ascending.
     pub unclaimed: Vec<u64>,
     /// Jobs in the last unclaimed block (a share's last block may be short).
@@ -22,7 +22,7 @@ pub struct ShareView {
 
 /// The thief's choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Choice {
+pub(crate) enum Choice {
     /// Claim block `1` of share `0`.
     Steal(usize, u64),
     /// Blocks are unclaimed, but their owners will reach them sooner: look again later.
@@ -34,14 +34,19 @@ pub enum Choice {
 /// A thief steals a block only when it would finish it in under this share of the time the
 /// owner would: job durations vary, and a block taken for a marginal gain ends the study late
 /// as often as early (a slow thief then runs the study's last block).
-pub const MARGIN: f64 = 0.75;
+pub(crate) const MARGIN: f64 = 0.75;
 
 /// How long a status.json may go unrefreshed before its host counts as not running (it only
 /// makes the host's unclaimed blocks fair game sooner; nothing it holds is touched).
-pub const STALE: Duration = Duration::from_secs(10);
+pub(crate) const STALE: Duration = Duration::from_secs(10);
 
 /// A host's rate if its status is that of a running host refreshed within [`STALE`].
-pub fn live_rate(running: bool, updated_at: &str, rate: f64, now: SystemTime) -> Option<f64> {
+pub(crate) fn live_rate(
+    running: bool,
+    updated_at: &str,
+    rate: f64,
+    now: SystemTime,
+) -> Option<f64> {
     let updated = crate::output::parse_rfc3339(updated_at)?;
     let age = now.duration_since(updated).unwrap_or_default();
     (running && age < STALE && rate > 0.0).then_some(rate)
@@ -50,7 +55,7 @@ pub fn live_rate(running: bool, updated_at: &str, rate: f64, now: SystemTime) ->
 /// Where a share's blocks stand in its owner's run: blocks of `block` jobs, reached after
 /// `before` jobs its owner runs first (its unclaimed blocks of earlier epochs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Queue {
+pub(crate) struct Queue {
     /// Jobs per block of the share.
     pub block: u64,
     /// Jobs its owner runs before the share's first unclaimed block.
@@ -59,14 +64,20 @@ pub struct Queue {
 
 /// Picks a block for a thief running `my_rate` jobs/s (`None`: not measured yet) on
 /// `my_threads` threads, with blocks of `block` jobs.
-pub fn choose(shares: &[ShareView], block: u64, my_rate: Option<f64>, my_threads: u64) -> Choice {
+#[cfg(test)]
+pub(crate) fn choose(
+    shares: &[ShareView],
+    block: u64,
+    my_rate: Option<f64>,
+    my_threads: u64,
+) -> Choice {
     let queues = vec![Queue { block, before: 0 }; shares.len()];
     choose_queued(shares, &queues, my_rate, my_threads)
 }
 
 /// [`choose`] over shares each with its own block size and jobs its owner runs first
 /// (`queues[j]` for `shares[j]`): the shares of every epoch of a study that grew.
-pub fn choose_queued(
+pub(crate) fn choose_queued(
     shares: &[ShareView],
     queues: &[Queue],
     my_rate: Option<f64>,

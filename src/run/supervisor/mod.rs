@@ -17,7 +17,8 @@ mod leftovers;
 mod pipe;
 
 pub(crate) use environ::{var, Environ};
-pub use exit::{Exit, Stop};
+pub use exit::Exit;
+pub(crate) use exit::Stop;
 pub(crate) use leftovers::{run_marker, Marked, RUN_VAR};
 
 use std::ffi::CString;

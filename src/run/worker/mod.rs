@@ -29,7 +29,7 @@ use crate::Work;
 const EXIT_WAIT: Duration = Duration::from_secs(2);
 
 /// Runs the jobs of a [`Work`] on persistent worker processes.
-pub struct WorkerExecutor<'w> {
+pub(crate) struct WorkerExecutor<'w> {
     work: &'w Work,
     command: String,
     machine: String,
@@ -47,7 +47,7 @@ pub struct WorkerExecutor<'w> {
 impl<'w> WorkerExecutor<'w> {
     /// An executor running `work` on `machine` with workers started as `/bin/sh -c command`;
     /// `dir` is the output directory (job scratch dirs go under `dir/jobs/`).
-    pub fn new(work: &'w Work, machine: &str, dir: PathBuf, command: &str) -> Self {
+    pub(crate) fn new(work: &'w Work, machine: &str, dir: PathBuf, command: &str) -> Self {
         let dir = crate::paths::canonical_future(&dir).unwrap_or(dir);
         let mut env = super::command::env::param_vars(work);
         env.push(("JOBSPLIT_WORKER".to_owned(), VERSION.to_string().into()));
@@ -68,7 +68,7 @@ impl<'w> WorkerExecutor<'w> {
 
     /// Replaces each worker after it ran `jobs` jobs (`None`: never).
     #[must_use]
-    pub fn recycle(mut self, jobs: Option<u64>) -> Self {
+    pub(crate) fn recycle(mut self, jobs: Option<u64>) -> Self {
         self.recycle = jobs.filter(|&n| n > 0);
         self
     }
@@ -76,7 +76,7 @@ impl<'w> WorkerExecutor<'w> {
     /// The longest a worker told to exit may take, at most 2 s (the run's grace period when
     /// shorter).
     #[must_use]
-    pub fn grace(mut self, grace: Duration) -> Self {
+    pub(crate) fn grace(mut self, grace: Duration) -> Self {
         self.grace = grace;
         self
     }
