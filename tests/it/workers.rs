@@ -332,6 +332,15 @@ fn a_cancelled_job_stops_its_worker_and_a_fresh_one_runs_the_rest() {
         "{}",
         out.stdout
     );
+    // The run acts on the request when its watcher reads it: the job's row says cancelled
+    // before the others may go on (writing `fast` first let a loaded machine finish it ok).
+    let csv = s.machine_dir("solo").join("results.csv");
+    assert!(
+        crate::harness::wait_until(Duration::from_secs(30), || {
+            std::fs::read_to_string(&csv).is_ok_and(|t| t.contains(",cancelled,"))
+        }),
+        "the cancelled job has no row"
+    );
     s.write("fast", "");
     let status = crate::harness::wait_child(&mut child, Duration::from_secs(60));
     assert_eq!(status.code(), Some(0));
