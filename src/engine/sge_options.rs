@@ -7,22 +7,6 @@ use std::path::PathBuf;
 /// Build it with [`SgeScriptOptions::new`] and set the fields that differ from the
 /// defaults. Relative paths are relative to `workdir` (where the tasks run); the CLI sets
 /// `workdir` to the directory `jobsplit sge-script` ran in.
-///
-/// # Examples
-///
-/// ```
-/// use jobsplit::engine::{sge_files, SgeScriptOptions};
-///
-/// let mut opts = SgeScriptOptions::new(8);
-/// opts.config = Some("study.toml".into());
-/// opts.pe = Some("smp".to_owned());
-/// opts.slots = 4;
-/// let files = sge_files(&opts)?;
-/// assert_eq!(files[0].0, "array.sge");
-/// assert!(files[0].1.contains("#$ -t 1-8\n"));
-/// assert!(files[0].1.contains("#$ -pe smp 4\n"));
-/// # Ok::<(), jobsplit::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub(crate) struct SgeScriptOptions {

@@ -9,20 +9,6 @@ use std::time::Duration;
 /// defaults. Relative paths are relative to `workdir` (where the tasks run); the CLI sets
 /// `workdir` to the directory `jobsplit slurm-script` ran in, so paths mean what they meant
 /// on its command line.
-///
-/// # Examples
-///
-/// ```
-/// use jobsplit::engine::SlurmScriptOptions;
-///
-/// let mut opts = SlurmScriptOptions::new(8);
-/// opts.config = Some("study.toml".into());
-/// opts.cpus_per_task = 4;
-/// opts.time = Some("02:00:00".to_owned());
-/// let script = jobsplit::engine::slurm_script(&opts)?;
-/// assert!(script.contains("#SBATCH --array=0-7\n"));
-/// # Ok::<(), jobsplit::Error>(())
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub(crate) struct SlurmScriptOptions {
