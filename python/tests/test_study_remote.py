@@ -49,7 +49,9 @@ def test_a_study_launched_watched_and_collected_from_here(tmp_path):
 
     launch = study_py("launch")
     assert launch.returncode == 0, launch.stdout + launch.stderr
-    assert launch.stdout.count(": started (pid") == 2, launch.stdout
+    # Each host started (a quick host's run may have ended before launch looked: "started,
+    # and finished already").
+    assert launch.stdout.count(": started") == 2, launch.stdout
     config = (study / ".jobsplit" / "remote.toml").read_text()
     assert str(tmp_path) not in config, config
     host = tmp_path / "homes" / "h1" / "jobsplit" / "study"
