@@ -19,6 +19,7 @@ mod remote_args;
 mod remote_cmd;
 mod remote_epochs;
 mod remote_fence;
+mod remote_launch;
 mod remote_rescue;
 mod remote_steal;
 mod remote_study;
@@ -123,7 +124,7 @@ fn dispatch(
         Command::Report(a) => report_cmd::run(a),
         Command::SlurmScript(a) => slurm_cmd::run(a),
         Command::SgeScript(a) => sge_cmd::run(a),
-        Command::Launch(a) => remote_cmd::launch(a),
+        Command::Launch(a) => remote_launch::launch(a),
         Command::Watch(a) => remote_watch::watch(a),
         Command::Collect(a) => remote_cmd::collect(a),
         Command::Stop(a) => remote_cmd::stop(a),
