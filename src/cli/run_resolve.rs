@@ -59,13 +59,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
     };
     check_plan(args, &plan, steal.as_ref().is_some_and(|s| s.remote))?;
     let run = &config.run;
-    let threads = args
-        .threads
-        .or(run.threads)
-        .or_else(|| shard.and(engine::local_threads(&env)))
-        .or_else(|| shard.map(|_| std::thread::available_parallelism().map_or(1, usize::from)))
-        .unwrap_or(m.cores as usize)
-        .max(1);
+    let threads = threads_of(args, run, shard, &env, m.cores);
     // A helper has no share of its own.
     let share = plan.share(machine).len() * usize::from(helper.is_none());
     let headline = headline(&plan, &m.name, share, threads, &dir, steal.as_ref());
@@ -118,6 +112,23 @@ fn first_study(
             (study, Vec::new(), Vec::new())
         }
     })
+}
+
+/// The worker threads: `--threads`, else the config's, else for a shard the engine's
+/// allocation or else this node's cores, else the machine's cores; at least one.
+fn threads_of(
+    args: &RunArgs,
+    run: &crate::input::RunConfig,
+    shard: Option<crate::engine::Shard>,
+    env: &dyn Fn(&str) -> Option<String>,
+    cores: u64,
+) -> usize {
+    args.threads
+        .or(run.threads)
+        .or_else(|| shard.and(engine::local_threads(env)))
+        .or_else(|| shard.map(|_| std::thread::available_parallelism().map_or(1, usize::from)))
+        .unwrap_or(cores as usize)
+        .max(1)
 }
 
 /// The runner's settings, from the flags over the config's `[run]`.
