@@ -28,6 +28,7 @@ mod remote_watch;
 mod report_cmd;
 mod resolve;
 mod run_args;
+mod run_checks;
 mod run_cmd;
 mod run_epochs;
 mod run_resolve;
