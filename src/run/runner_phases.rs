@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use super::super::job_cancels::JobCancels;
+use super::super::job_source::Pending;
 use super::super::pending::{to_run, ToRun};
 use super::super::rundir::RunDir;
-use super::super::scheduler::{Pending, Shared};
+use super::super::scheduler::Shared;
 use super::super::steal::source::StealSource;
 use super::super::steal::Stealing;
 use super::{hostname, RunSummary, Runner};

@@ -16,8 +16,8 @@ use crate::output::claim::{claimed_blocks, read_claim, ClaimRecord, Claimer, Out
 use crate::output::results::{Decision, Existing};
 use crate::plan::JobKeyer;
 use crate::run::job_cancels::{Reach, Reacher};
+use crate::run::job_source::{JobSource, Pending};
 use crate::run::rerun::JobSet;
-use crate::run::scheduler::{JobSource, Pending};
 use crate::Work;
 
 #[path = "source_views.rs"]
