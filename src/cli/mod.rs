@@ -19,6 +19,7 @@ mod remote_args;
 mod remote_cmd;
 mod remote_epochs;
 mod remote_fence;
+mod remote_launch;
 mod remote_rescue;
 mod remote_steal;
 mod remote_study;
@@ -27,6 +28,7 @@ mod remote_watch;
 mod report_cmd;
 mod resolve;
 mod run_args;
+mod run_checks;
 mod run_cmd;
 mod run_epochs;
 mod run_resolve;
@@ -123,7 +125,7 @@ fn dispatch(
         Command::Report(a) => report_cmd::run(a),
         Command::SlurmScript(a) => slurm_cmd::run(a),
         Command::SgeScript(a) => sge_cmd::run(a),
-        Command::Launch(a) => remote_cmd::launch(a),
+        Command::Launch(a) => remote_launch::launch(a),
         Command::Watch(a) => remote_watch::watch(a),
         Command::Collect(a) => remote_cmd::collect(a),
         Command::Stop(a) => remote_cmd::stop(a),

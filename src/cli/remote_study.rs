@@ -40,21 +40,56 @@ fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
         Some(merged) => super::remote_rescue::study(&args.input, merged, &args.at.dead)?,
         None => super::resolve::study_with(&args.input, None, &[], None, Default::default())?,
     };
+    let root = study_root(&study);
+    if !original {
+        check_selected(args, &study)?;
+    }
+    let overrides = host_overrides(args)?;
+    let hosts = hosts_of(args, &study, &root, original, &overrides)?;
+    let local_out = match rescue {
+        Some(_) => super::remote_rescue::out_dir(&study.config.run.out),
+        None => study.config.run.out.clone(),
+    };
+    // OUT below the study directory is relative there, however the config was named here
+    // (`--config /abs/study/jobsplit.toml` makes OUT absolute here); an OUT given absolute
+    // in the config, or a relative one beside the study, stays as it is.
+    let out_rel = local_out
+        .strip_prefix(&root)
+        .unwrap_or(&local_out)
+        .to_string_lossy()
+        .into_owned();
+    let ssh = Ssh::new(args.at.ssh.as_deref().or(study.config.ship.ssh.as_deref()))?;
+    Ok(RemoteStudy {
+        study,
+        root,
+        hosts,
+        out_rel,
+        local_out,
+        ssh,
+    })
+}
+
+/// The study directory here: the config's directory, or `ship.root` below it.
+fn study_root(study: &super::resolve::Study) -> PathBuf {
     let config_dir = match study.config.path.as_deref().and_then(Path::parent) {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let root = match &study.config.ship.root {
+    match &study.config.ship.root {
         Some(r) => config_dir.join(r),
         None => config_dir,
-    };
+    }
+}
+
+/// Refuses a `--machine` that names no machine of the plan.
+fn check_selected(args: &RemoteArgs, study: &super::resolve::Study) -> Result<()> {
     let names: Vec<&str> = study
         .plan
         .machines()
         .iter()
         .map(|m| m.name.as_str())
         .collect();
-    for m in args.at.machines_selected.iter().filter(|_| !original) {
+    for m in &args.at.machines_selected {
         if !names.contains(&m.as_str()) {
             return Err(Error::usage(format!(
                 "--machine {}: no such machine in the plan (machines: {})",
@@ -64,6 +99,11 @@ fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
             .into());
         }
     }
+    Ok(())
+}
+
+/// The `--host MACHINE=[USER@]HOST` overrides, in the order given.
+fn host_overrides(args: &RemoteArgs) -> Result<Vec<(String, String)>> {
     let mut overrides = Vec::new();
     for h in &args.at.hosts {
         let (m, dest) = h
@@ -83,9 +123,21 @@ fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
         }
         overrides.push((m.to_owned(), dest.to_owned()));
     }
+    Ok(overrides)
+}
+
+/// The selected machines (every one when `original`) and where each is: its ssh destination
+/// (the last `--host` for it, else the machines file's) and its study directory.
+fn hosts_of(
+    args: &RemoteArgs,
+    study: &super::resolve::Study,
+    root: &Path,
+    original: bool,
+    overrides: &[(String, String)],
+) -> Result<Vec<Host>> {
     let default_dir = format!(
         "jobsplit/{}",
-        std::fs::canonicalize(&root)
+        std::fs::canonicalize(root)
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_else(|| "study".to_owned())
@@ -123,27 +175,7 @@ fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
             dir,
         });
     }
-    let local_out = match rescue {
-        Some(_) => super::remote_rescue::out_dir(&study.config.run.out),
-        None => study.config.run.out.clone(),
-    };
-    // OUT below the study directory is relative there, however the config was named here
-    // (`--config /abs/study/jobsplit.toml` makes OUT absolute here); an OUT given absolute
-    // in the config, or a relative one beside the study, stays as it is.
-    let out_rel = local_out
-        .strip_prefix(&root)
-        .unwrap_or(&local_out)
-        .to_string_lossy()
-        .into_owned();
-    let ssh = Ssh::new(args.at.ssh.as_deref().or(study.config.ship.ssh.as_deref()))?;
-    Ok(RemoteStudy {
-        study,
-        root,
-        hosts,
-        out_rel,
-        local_out,
-        ssh,
-    })
+    Ok(hosts)
 }
 
 /// Runs `each` on every host at once; returns the results in host order.

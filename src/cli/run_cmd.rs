@@ -186,24 +186,7 @@ fn execute(
                 reporter.tick_line();
             }
         });
-        let notifier = match &s.notify {
-            Some(cmd) => Some(
-                Notifier::start(
-                    cmd,
-                    &s.machine().name,
-                    s.opts.dir.clone(),
-                    Box::new(|w: &str| {
-                        errln!(
-                            "{}: warning: {}",
-                            super::program::name(),
-                            crate::text::escape(w)
-                        );
-                    }),
-                )
-                .map_err(|e| crate::Error::system(format!("cannot start the notifier ({e})")))?,
-            ),
-            None => None,
-        };
+        let notifier = start_notifier(s)?;
         let events = |e: &crate::run::Event<'_>| {
             reporter.on_event(e);
             if let Some(n) = &notifier {
@@ -211,18 +194,7 @@ fn execute(
             }
         };
         let runner = runner.cancel(&cancel).events(&events);
-        let result = match (source, &s.worker) {
-            (Some(src), _) => src.run(&runner),
-            (None, Some(worker)) => runner.run(
-                &WorkerExecutor::new(&s.work, s.machine_name(), s.opts.dir.clone(), worker)
-                    .recycle(s.worker_recycle)
-                    .grace(s.opts.grace),
-            ),
-            (None, None) => runner.run(
-                &CommandExecutor::new(&s.work, s.machine_name(), s.opts.dir.clone(), s.capture)
-                    .workdir(s.workdir),
-            ),
-        };
+        let result = run_jobs(s, &runner, source);
         drop(stop_tx);
         drop(signals);
         reporter.finish();
@@ -232,6 +204,49 @@ fn execute(
         Ok::<_, anyhow::Error>(result?)
     })?;
     Ok(summary)
+}
+
+/// Starts `--notify`'s command, if one is set; its warnings go to stderr.
+fn start_notifier(s: &RunSettings) -> Result<Option<Notifier>> {
+    Ok(match &s.notify {
+        Some(cmd) => Some(
+            Notifier::start(
+                cmd,
+                &s.machine().name,
+                s.opts.dir.clone(),
+                Box::new(|w: &str| {
+                    errln!(
+                        "{}: warning: {}",
+                        super::program::name(),
+                        crate::text::escape(w)
+                    );
+                }),
+            )
+            .map_err(|e| crate::Error::system(format!("cannot start the notifier ({e})")))?,
+        ),
+        None => None,
+    })
+}
+
+/// Runs the jobs: the library's own source, else each job in a worker (`--worker`) or as a
+/// command of its own.
+fn run_jobs(
+    s: &RunSettings,
+    runner: &Runner<'_>,
+    source: Option<&dyn JobSource>,
+) -> crate::Result<RunSummary> {
+    match (source, &s.worker) {
+        (Some(src), _) => src.run(runner),
+        (None, Some(worker)) => runner.run(
+            &WorkerExecutor::new(&s.work, s.machine_name(), s.opts.dir.clone(), worker)
+                .recycle(s.worker_recycle)
+                .grace(s.opts.grace),
+        ),
+        (None, None) => runner.run(
+            &CommandExecutor::new(&s.work, s.machine_name(), s.opts.dir.clone(), s.capture)
+                .workdir(s.workdir),
+        ),
+    }
 }
 
 /// The summary and the exit code.

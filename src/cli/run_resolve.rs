@@ -8,10 +8,10 @@ use anyhow::{bail, Result};
 
 use super::args::RunArgs;
 use super::resolve::{self, Study};
+use super::run_checks::{check_commands, check_plan, check_workdir};
 use super::run_settings::RunSettings;
 use super::JobSource;
 use crate::engine;
-use crate::input::Workdir;
 use crate::plan::Plan;
 use crate::run::{Balance, Resume, RunOptions, StealOptions};
 use crate::Error;
@@ -59,13 +59,7 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
     };
     check_plan(args, &plan, steal.as_ref().is_some_and(|s| s.remote))?;
     let run = &config.run;
-    let threads = args
-        .threads
-        .or(run.threads)
-        .or_else(|| shard.and(engine::local_threads(&env)))
-        .or_else(|| shard.map(|_| std::thread::available_parallelism().map_or(1, usize::from)))
-        .unwrap_or(m.cores as usize)
-        .max(1);
+    let threads = threads_of(args, run, shard, &env, m.cores);
     // A helper has no share of its own.
     let share = plan.share(machine).len() * usize::from(helper.is_none());
     let headline = headline(&plan, &m.name, share, threads, &dir, steal.as_ref());
@@ -118,6 +112,23 @@ fn first_study(
             (study, Vec::new(), Vec::new())
         }
     })
+}
+
+/// The worker threads: `--threads`, else the config's, else for a shard the engine's
+/// allocation or else this node's cores, else the machine's cores; at least one.
+fn threads_of(
+    args: &RunArgs,
+    run: &crate::input::RunConfig,
+    shard: Option<crate::engine::Shard>,
+    env: &dyn Fn(&str) -> Option<String>,
+    cores: u64,
+) -> usize {
+    args.threads
+        .or(run.threads)
+        .or_else(|| shard.and(engine::local_threads(env)))
+        .or_else(|| shard.map(|_| std::thread::available_parallelism().map_or(1, usize::from)))
+        .unwrap_or(cores as usize)
+        .max(1)
 }
 
 /// The runner's settings, from the flags over the config's `[run]`.
@@ -177,68 +188,6 @@ fn shard_of(
     })
 }
 
-/// Refuses a command template a worker would not use, and a record job list with no
-/// template for its shell jobs: before any directory is made.
-fn check_commands(
-    config: &crate::input::Config,
-    work: &crate::Work,
-    worker: Option<&str>,
-    source: Option<&dyn JobSource>,
-) -> Result<()> {
-    if let (Some(_), Some(t)) = (worker, work.template()) {
-        bail!(Error::template(
-            config.path.as_deref(),
-            None,
-            format!(
-                "a worker runs the jobs, so the command template `{}` would not be used: remove [jobs] command (or --cmd), or the worker",
-                t.source()
-            ),
-        ));
-    }
-    // Shell jobs from records need a template; refused before any directory is made.
-    let format = work.jobs().format();
-    if source.is_none()
-        && worker.is_none()
-        && work.template().is_none()
-        && format != crate::input::Format::Lines
-    {
-        bail!(Error::template(
-            Some(work.jobs().path()),
-            None,
-            format!(
-                "a {format} job list needs a command template: set [jobs] command or pass --cmd, e.g. --cmd 'run {{}}'"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// A `--steal-remote` run's plan has one epoch; with `--expect-digest`, the plan is the one
-/// the launching host expects (or, following, grew from it).
-fn check_plan(args: &RunArgs, plan: &Plan, steal_remote: bool) -> Result<()> {
-    if steal_remote && plan.epochs().len() > 1 {
-        bail!(Error::usage(format!(
-            "--steal-remote does not run a job list that grew yet (this one has {} epochs): run with --steal on a shared output directory, or without stealing",
-            plan.epochs().len()
-        )));
-    }
-    if let Some(hex) = &args.expect_digest {
-        let hex = hex.to_ascii_lowercase();
-        // A follower's plan may have grown from the expected one: an epoch of it (D_e chains
-        // every earlier epoch) is that plan.
-        let grew_from = |e: &crate::plan::EpochPlan| e.plan_digest.hex().starts_with(&hex);
-        let matches = plan.plan_digest().hex().starts_with(&hex)
-            || (args.follow && plan.epochs().iter().any(grew_from));
-        if hex.is_empty() || !matches {
-            bail!(Error::mismatch(None, None, format!(
-                "the plan digest is {} but --expect-digest says {hex}: the hosts' inputs differ (job list, config, machines or seed)",
-                plan.plan_digest().short()
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// The one line that says what will run where.
 fn headline(
     plan: &Plan,
@@ -275,33 +224,6 @@ fn headline(
         ),
         None => String::new(),
     }
-}
-
-/// `workdir = "job"` needs a process per job: refused for a worker or a program's own jobs.
-fn check_workdir(
-    args: &RunArgs,
-    config: &crate::input::Config,
-    workdir: Workdir,
-    worker: bool,
-    source: bool,
-) -> Result<()> {
-    let shared_process = match (worker, source) {
-        (true, _) => Some("a persistent worker ([jobs] worker) runs every job in one process"),
-        (false, true) => Some("this program runs its jobs as threads of one process"),
-        (false, false) => None,
-    };
-    if let (Workdir::Job, Some(who)) = (workdir, shared_process) {
-        let why = format!("runs each command job in its own directory, but {who} that cannot change directory per job");
-        bail!(match args.workdir {
-            Some(_) => Error::usage(format!("--workdir job {why}: drop --workdir job")),
-            None => Error::config(
-                config.path.as_deref(),
-                None,
-                format!("[run] workdir = \"job\" {why}: remove workdir (or pass --workdir launch to override it here)"),
-            ),
-        });
-    }
-    Ok(())
 }
 
 /// `--steal`/`[run] balance`, `--steal-block`/`[run] steal_block` and `--helper`, checked.

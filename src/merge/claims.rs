@@ -284,39 +284,10 @@ impl Proof {
             .iter()
             .map(|p| (p.plan.clone(), p.records.len() as u64))
             .collect();
-        let held: u64 = summary
-            .claimed_unfinished
-            .iter()
-            .map(|u| u.jobs.len() as u64)
-            .sum();
-        if held > 0 {
-            let mut per: BTreeMap<&str, u64> = BTreeMap::new();
-            for u in &summary.claimed_unfinished {
-                *per.entry(u.machine.as_str()).or_default() += u.jobs.len() as u64;
-            }
-            let (given, absent): (Vec<_>, Vec<_>) =
-                per.iter().partition(|(m, _)| self.inputs.contains(**m));
-            let list = |v: &[(&&str, &u64)]| {
-                v.iter()
-                    .map(|(m, n)| format!("{} {n}", crate::text::escape(m)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            if !given.is_empty() {
-                warnings.push(format!(
-                    "{} jobs were claimed but not finished ({}): their hosts died, froze or were cut off; they are in missing.txt, and `jobsplit run --steal --rescue` runs them (only once those hosts are gone for good: a frozen host that resumes finishes them)",
-                    given.iter().map(|(_, n)| **n).sum::<u64>(),
-                    list(&given)
-                ));
-            }
-            if !absent.is_empty() {
-                warnings.push(format!(
-                    "{} jobs are held by machines whose output is not among the inputs ({}): pass their directories too (or the shared OUT)",
-                    absent.iter().map(|(_, n)| **n).sum::<u64>(),
-                    list(&absent)
-                ));
-            }
-        }
+        warnings.extend(unfinished_warnings(
+            &summary.claimed_unfinished,
+            &self.inputs,
+        ));
         for m in &self.fenced {
             let ran_twice = twice_on.get(m).copied().unwrap_or(0);
             summary.fenced.push(FencedMachine {
@@ -337,4 +308,39 @@ impl Proof {
         }
         (summary, warnings)
     }
+}
+
+/// The warnings on jobs claimed but not finished: those held by machines among the inputs
+/// (their hosts died, froze or were cut off), and those held by machines that are not.
+fn unfinished_warnings(claimed_unfinished: &[Unfinished], inputs: &HashSet<String>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let held: u64 = claimed_unfinished.iter().map(|u| u.jobs.len() as u64).sum();
+    if held > 0 {
+        let mut per: BTreeMap<&str, u64> = BTreeMap::new();
+        for u in claimed_unfinished {
+            *per.entry(u.machine.as_str()).or_default() += u.jobs.len() as u64;
+        }
+        let (given, absent): (Vec<_>, Vec<_>) = per.iter().partition(|(m, _)| inputs.contains(**m));
+        let list = |v: &[(&&str, &u64)]| {
+            v.iter()
+                .map(|(m, n)| format!("{} {n}", crate::text::escape(m)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !given.is_empty() {
+            warnings.push(format!(
+                "{} jobs were claimed but not finished ({}): their hosts died, froze or were cut off; they are in missing.txt, and `jobsplit run --steal --rescue` runs them (only once those hosts are gone for good: a frozen host that resumes finishes them)",
+                given.iter().map(|(_, n)| **n).sum::<u64>(),
+                list(&given)
+            ));
+        }
+        if !absent.is_empty() {
+            warnings.push(format!(
+                "{} jobs are held by machines whose output is not among the inputs ({}): pass their directories too (or the shared OUT)",
+                absent.iter().map(|(_, n)| **n).sum::<u64>(),
+                list(&absent)
+            ));
+        }
+    }
+    warnings
 }

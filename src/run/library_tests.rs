@@ -1,6 +1,12 @@
 //! Tests of `library.rs`.
 
+use std::time::Duration;
+
 use super::*;
+use crate::model::Status;
+use crate::run::attempt::Attempt;
+use crate::run::events::Event;
+use crate::run::executor::{Control, Executor, JobSpec};
 use crate::run::Cancel;
 
 /// Runs item 0 of `[10]` with `f` under `timeout` and `cancel`, collecting warnings.

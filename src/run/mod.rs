@@ -9,6 +9,7 @@ mod executor;
 mod input_cells;
 mod job_cancels;
 mod job_rng;
+mod job_source;
 mod library;
 mod nonfinite;
 pub(crate) mod notify;

@@ -3,8 +3,8 @@
 
 use rayon::prelude::*;
 
+use super::job_source::Pending;
 use super::rerun::JobSet;
-use super::scheduler::Pending;
 use crate::output::results::{Decision, Existing};
 use crate::plan::JobKey;
 use crate::Work;

@@ -8,17 +8,17 @@ use std::time::{Duration, Instant};
 use super::cancel::Cancel;
 use super::events::Event;
 use super::executor::{Control, Executor};
+use super::job_source::{JobSource, ListSource};
 use super::pending::ToRun;
 use super::rerun::JobSet;
 use super::rundir::{Resume, RunDir};
 use super::running::Running;
-use super::scheduler::{JobSource, ListSource, Settings, Shared};
+use super::scheduler::{Settings, Shared};
 use super::status_loop::{status_loop, Done, StatusSource};
 use super::steal::{StealOptions, Stealing};
 use crate::engine::Shard;
 use crate::error::{Error, Result};
 use crate::model::Tally;
-use crate::output::results::ResultsWriter;
 use crate::plan::Plan;
 use crate::Work;
 
@@ -238,7 +238,7 @@ impl<'r> Runner<'r> {
         summary
     }
 
-    /// The run once its directory is taken. (About 110 lines: its phases are functions of
+    /// The run once its directory is taken. (About 100 lines: its phases are functions of
     /// `runner_phases.rs`; what is left builds what the worker threads, the status loop and the
     /// cancel watcher borrow together, which must live in this one frame.)
     fn run_in(
@@ -258,16 +258,7 @@ impl<'r> Runner<'r> {
             s.who.machine.as_str()
         });
         self.warn_orphans(&dir);
-        let (results, existing) = ResultsWriter::open(&dir.path().join("results.csv"), opts.fsync)?;
-        if existing.repaired_bytes > 0 {
-            let path = dir.path().join("results.csv");
-            let n = existing.repaired_bytes;
-            let line = format!(
-                "{}: cut {n} bytes of a row torn by a crash; that job runs again",
-                path.display()
-            );
-            events(&Event::Warning(&line));
-        }
+        let (results, existing) = self.open_results(&dir)?;
         let (to_run, stealer) = self.what_to_run(&dir, pool, share, existing)?;
         let ToRun {
             pending,
@@ -340,15 +331,7 @@ impl<'r> Runner<'r> {
             });
         });
 
-        if let Some(s) = stealer
-            .as_ref()
-            .filter(|s| s.stats.fenced.load(std::sync::atomic::Ordering::Relaxed))
-        {
-            events(&Event::Warning(&format!(
-                "machine {name} was declared dead (fenced in {}): it started no other block; its unfinished jobs are rescued on the other hosts",
-                s.fence_dir().display()
-            )));
-        }
+        phases::warn_fenced(stealer.as_ref(), name, events);
         let taken = match &stealer {
             Some(s) => s.stats.claimed.load(std::sync::atomic::Ordering::Relaxed),
             None => share.len() as u64,

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
 use super::super::job_cancels::JobCancels;
+use super::super::job_source::Pending;
 use super::super::pending::{to_run, ToRun};
 use super::super::rundir::RunDir;
-use super::super::scheduler::{Pending, Shared};
+use super::super::scheduler::Shared;
 use super::super::steal::source::StealSource;
 use super::super::steal::Stealing;
 use super::{hostname, RunSummary, Runner};
@@ -17,7 +18,7 @@ use crate::error::Result;
 use crate::model::{RunState, Stream, Tally};
 use crate::output::log::LogWriter;
 use crate::output::manifest::{Manifest, PlannedMachine};
-use crate::output::results::Existing;
+use crate::output::results::{Existing, ResultsWriter};
 use crate::plan::ALGORITHM;
 use crate::run::Event;
 
@@ -36,6 +37,22 @@ impl<'r> Runner<'r> {
             "ended {jobs} still running from an earlier run of {} that was killed; {again} again",
             self.opts.dir.display(),
         )));
+    }
+
+    /// Opens results.csv for this run, saying so when a row a crash tore was cut off it.
+    pub(super) fn open_results(&self, dir: &RunDir) -> Result<(ResultsWriter, Existing)> {
+        let (results, existing) =
+            ResultsWriter::open(&dir.path().join("results.csv"), self.opts.fsync)?;
+        if existing.repaired_bytes > 0 {
+            let path = dir.path().join("results.csv");
+            let n = existing.repaired_bytes;
+            let line = format!(
+                "{}: cut {n} bytes of a row torn by a crash; that job runs again",
+                path.display()
+            );
+            (self.events)(&Event::Warning(&line));
+        }
+        Ok((results, existing))
     }
 
     /// The manifest of this run as it starts.
@@ -302,4 +319,18 @@ pub(super) struct Ended {
     pub(super) clock: Instant,
     /// A stealing run's figures.
     pub(super) steal: Option<crate::output::balance::StealStatus>,
+}
+
+/// `--steal-remote`: says when this machine was declared dead (fenced) while it ran.
+pub(super) fn warn_fenced(
+    stealer: Option<&StealSource<'_>>,
+    name: &str,
+    events: &(dyn Fn(&Event<'_>) + Sync),
+) {
+    if let Some(s) = stealer.filter(|s| s.stats.fenced.load(std::sync::atomic::Ordering::Relaxed)) {
+        events(&Event::Warning(&format!(
+            "machine {name} was declared dead (fenced in {}): it started no other block; its unfinished jobs are rescued on the other hosts",
+            s.fence_dir().display()
+        )));
+    }
 }

@@ -3,7 +3,7 @@
 //! tallies) as it ends. It knows nothing of the run directory's lifecycle.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use super::attempt::Attempt;
@@ -11,6 +11,7 @@ use super::events::Event;
 use super::executor::{Control, Executor, JobSpec};
 use super::input_cells::input_cells;
 use super::job_cancels::{Begin, JobCancels};
+use super::job_source::JobSource;
 use crate::error::{Error, Result};
 use crate::model::tally::AtomicTally;
 use crate::model::{Status, Stream, Tally};
@@ -19,42 +20,6 @@ use crate::output::log_thread::{Lane, LogSink};
 use crate::output::results::{ResultRow, ResultsWriter};
 use crate::plan::JobKey;
 use crate::Work;
-
-/// A job still to run: its index, key and the attempts earlier runs made.
-pub(crate) type Pending = (u64, JobKey, u32);
-
-/// Where the workers take their jobs from: this share's pending list, or blocks claimed as
-/// they go (see [`super::steal`]).
-pub(crate) trait JobSource: Sync {
-    /// The next job, or `None` when this run has none left (`stopped` says the run is ending).
-    ///
-    /// # Errors
-    /// A claims directory that cannot be written or read.
-    fn next(&self, stopped: &dyn Fn() -> bool) -> Result<Option<Pending>>;
-}
-
-/// The pending jobs of this share, in share order.
-pub(crate) struct ListSource<'a> {
-    pending: &'a [Pending],
-    next: AtomicUsize,
-}
-
-impl<'a> ListSource<'a> {
-    /// A source of `pending`, in order.
-    pub(crate) fn new(pending: &'a [Pending]) -> Self {
-        ListSource {
-            pending,
-            next: AtomicUsize::new(0),
-        }
-    }
-}
-
-impl JobSource for ListSource<'_> {
-    fn next(&self, _stopped: &dyn Fn() -> bool) -> Result<Option<Pending>> {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        Ok(self.pending.get(n).copied())
-    }
-}
 
 /// What the workers share: the output files, the tallies, the next job and the first fatal
 /// error (which stops every worker).

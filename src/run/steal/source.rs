@@ -16,10 +16,12 @@ use crate::output::claim::{claimed_blocks, read_claim, ClaimRecord, Claimer, Out
 use crate::output::results::{Decision, Existing};
 use crate::plan::JobKeyer;
 use crate::run::job_cancels::{Reach, Reacher};
+use crate::run::job_source::{JobSource, Pending};
 use crate::run::rerun::JobSet;
-use crate::run::scheduler::{JobSource, Pending};
 use crate::Work;
 
+#[path = "source_remote.rs"]
+mod steal_remote;
 #[path = "source_views.rs"]
 mod views;
 
@@ -309,58 +311,6 @@ impl<'a> StealSource<'a> {
                 Ok(Refill::Wait)
             }
             Choice::Nothing => Ok(Refill::Done),
-        }
-    }
-}
-
-impl StealSource<'_> {
-    /// Where this run's fences are (`fenced/` of its layout directory).
-    pub(crate) fn fence_dir(&self) -> PathBuf {
-        // A run of one epoch: `--steal-remote` refuses a job list that grew.
-        let dir = self.claimers[0].dir();
-        let layout = dir.parent().unwrap_or(dir);
-        layout.join(crate::output::fence::FENCED_DIR)
-    }
-
-    /// `--steal-remote`: whether this machine was declared dead (it starts no other block).
-    fn fenced(&self) -> bool {
-        self.fence_dir()
-            .parent()
-            .is_some_and(|layout| crate::output::fence::fenced(layout, &self.who.machine))
-    }
-
-    /// `--steal-remote`, own share claimed: takes the blocks of other shares claimed for this
-    /// machine in its own claims directory (handed over after a claim on the owner's disk);
-    /// with none, waits while the launcher's lease is fresh, else is done.
-    fn handed(&self, st: &mut State) -> Refill {
-        // A run of one epoch: `--steal-remote` refuses a job list that grew.
-        let claimer = &self.claimers[0];
-        let layout = claimer.dir().parent().unwrap_or(claimer.dir());
-        for j in (0..self.blocks.shares()).filter(|&j| Some(j) != self.me) {
-            let owner = self.blocks.owner(j);
-            let mut numbers = claimed_blocks(claimer.dir(), owner);
-            numbers.sort_unstable();
-            for b in numbers {
-                if st.known[j].contains(&b) || self.held_before.contains(&(j, b)) {
-                    continue;
-                }
-                // An unreadable record is being written: looked at again next time.
-                let Ok(Some(c)) = read_claim(&claimer.path(owner, b)) else {
-                    continue;
-                };
-                st.known[j].insert(b);
-                if c.machine == self.who.machine && b < self.blocks.count(j) {
-                    self.stats.claims.fetch_add(1, Ordering::Relaxed);
-                    self.count_held(j, self.blocks.jobs(j, b).len() as u64);
-                    self.enqueue(st, j, b);
-                    return Refill::Again;
-                }
-            }
-        }
-        if super::remote::lease_open(layout) {
-            Refill::Wait
-        } else {
-            Refill::Done
         }
     }
 }

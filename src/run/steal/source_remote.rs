@@ -1,0 +1,60 @@
+//! The `--steal-remote` side of the stealing source: this run's fences (a machine declared
+//! dead starts no other block) and the blocks of other shares handed over to it.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use super::{Refill, State, StealSource};
+use crate::output::claim::{claimed_blocks, read_claim};
+
+impl StealSource<'_> {
+    /// Where this run's fences are (`fenced/` of its layout directory).
+    pub(crate) fn fence_dir(&self) -> PathBuf {
+        // A run of one epoch: `--steal-remote` refuses a job list that grew.
+        let dir = self.claimers[0].dir();
+        let layout = dir.parent().unwrap_or(dir);
+        layout.join(crate::output::fence::FENCED_DIR)
+    }
+
+    /// `--steal-remote`: whether this machine was declared dead (it starts no other block).
+    pub(super) fn fenced(&self) -> bool {
+        self.fence_dir()
+            .parent()
+            .is_some_and(|layout| crate::output::fence::fenced(layout, &self.who.machine))
+    }
+
+    /// `--steal-remote`, own share claimed: takes the blocks of other shares claimed for this
+    /// machine in its own claims directory (handed over after a claim on the owner's disk);
+    /// with none, waits while the launcher's lease is fresh, else is done.
+    pub(super) fn handed(&self, st: &mut State) -> Refill {
+        // A run of one epoch: `--steal-remote` refuses a job list that grew.
+        let claimer = &self.claimers[0];
+        let layout = claimer.dir().parent().unwrap_or(claimer.dir());
+        for j in (0..self.blocks.shares()).filter(|&j| Some(j) != self.me) {
+            let owner = self.blocks.owner(j);
+            let mut numbers = claimed_blocks(claimer.dir(), owner);
+            numbers.sort_unstable();
+            for b in numbers {
+                if st.known[j].contains(&b) || self.held_before.contains(&(j, b)) {
+                    continue;
+                }
+                // An unreadable record is being written: looked at again next time.
+                let Ok(Some(c)) = read_claim(&claimer.path(owner, b)) else {
+                    continue;
+                };
+                st.known[j].insert(b);
+                if c.machine == self.who.machine && b < self.blocks.count(j) {
+                    self.stats.claims.fetch_add(1, Ordering::Relaxed);
+                    self.count_held(j, self.blocks.jobs(j, b).len() as u64);
+                    self.enqueue(st, j, b);
+                    return Refill::Again;
+                }
+            }
+        }
+        if super::super::remote::lease_open(layout) {
+            Refill::Wait
+        } else {
+            Refill::Done
+        }
+    }
+}
