@@ -108,11 +108,15 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
         crate::output::claim::read_claim_like::<crate::output::layout::LayoutFile>(&layout_file)
             .map(|l| l.mode)
             .unwrap_or_default();
-    let (stolen, handed) = holders(&layout.join("claims"), machine, &claimed);
+    let Holdings {
+        held,
+        stolen,
+        handed,
+    } = holdings(&claims, machine);
     let answer = StealLook {
         mode,
         claimed,
-        held: held_by(&claims, machine),
+        held,
         done,
         status_age_s,
         fenced: crate::output::fence::fenced(&layout, machine),
@@ -120,27 +124,6 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
         handed,
     };
     wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))
-}
-
-/// Jobs in the blocks whose claim in `claims` (every share's directory) names `machine`.
-fn held_by(claims: &Path, machine: &str) -> u64 {
-    let Ok(owners) = std::fs::read_dir(claims) else {
-        return 0;
-    };
-    let mut jobs = 0;
-    for owner in owners.flatten() {
-        let Ok(blocks) = std::fs::read_dir(owner.path()) else {
-            continue;
-        };
-        for b in blocks.flatten() {
-            if let Ok(Some(c)) = read_claim(&b.path()) {
-                if c.machine == machine {
-                    jobs += c.jobs.len() as u64;
-                }
-            }
-        }
-    }
-    jobs
 }
 
 /// The jobs ended by the run writing `mdir/status.json`, and the file's age.
@@ -155,40 +138,47 @@ fn status_of(mdir: &Path) -> (u64, Option<f64>) {
     (status.progress.done, age.or(Some(0.0)))
 }
 
-/// Who holds what in the claims directory `claims` of `machine`'s disk: the blocks of its own
-/// share (`claimed`) whose claim names another machine, and the blocks of other shares whose
-/// claim names it. A record being written is left for the next look.
-fn holders(claims: &Path, machine: &str, claimed: &[u64]) -> (Vec<Held>, Vec<Handed>) {
-    let holder = |owner: &str, b: u64| {
-        crate::output::claim::read_claim(&claims.join(owner).join(b.to_string()))
-            .ok()
-            .flatten()
-            .map(|c| c.machine)
+/// What `machine`'s disk says about who holds what, read in one pass over the claims
+/// directory `claims`: the jobs of the blocks (of any share) whose claim names `machine`, the
+/// blocks of its own share claimed for another machine, and the blocks of other shares claimed
+/// for it. A record being written is left for the next look.
+struct Holdings {
+    held: u64,
+    stolen: Vec<Held>,
+    handed: Vec<Handed>,
+}
+
+fn holdings(claims: &Path, machine: &str) -> Holdings {
+    let mut h = Holdings {
+        held: 0,
+        stolen: Vec::new(),
+        handed: Vec::new(),
     };
-    let stolen = claimed
-        .iter()
-        .filter_map(|&b| Some((b, holder(machine, b)?)))
-        .filter(|(_, m)| m != machine)
-        .collect();
-    let mut handed = Vec::new();
     let mut owners: Vec<String> = std::fs::read_dir(claims)
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|o| o != machine)
         .collect();
     owners.sort();
     for owner in owners {
         let mut blocks = claimed_blocks(claims, &owner);
         blocks.sort_unstable();
         for b in blocks {
-            if holder(&owner, b).is_some_and(|m| m == machine) {
-                handed.push((owner.clone(), b));
+            let Ok(Some(c)) = read_claim(&claims.join(&owner).join(b.to_string())) else {
+                continue;
+            };
+            if c.machine == machine {
+                h.held += c.jobs.len() as u64;
+                if owner != machine {
+                    h.handed.push((owner.clone(), b));
+                }
+            } else if owner == machine {
+                h.stolen.push((b, c.machine));
             }
         }
     }
-    (stolen, handed)
+    h
 }
 
 /// `steal-fence DIR OUT LAYOUT MACHINE...`: fences every MACHINE in the layout directory
