@@ -23,42 +23,9 @@
 # without it says so LOUDLY and exits 0 with "0 passed, 0 failed, 1 skipped".
 set -uo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=${1:-${JOBSPLIT_BIN:-$REPO/target/release/jobsplit}}
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-SH=$REPO/tests/remote/sshhosts
-
-pass=0
-fail=0
-ok() { echo "ok   - $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL - $*"; fail=$((fail + 1)); }
-check() { # check DESCRIPTION COMMAND...
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else bad "$what"; fi
-}
-
-if [[ $(id -u) -ne 0 ]]; then
-    echo "!!! tests/remote/steal.sh SKIPPED: needs root (sshd, namespaces) !!!" >&2
-    echo "0 passed, 0 failed, 1 skipped"
-    exit 0
-fi
-[[ -x $BIN ]] || { echo "no jobsplit binary at $BIN (run make static)" >&2; exit 1; }
-
-TMP=$(mktemp -d /tmp/jobsplit-steal.XXXXXX)
-export SSHHOSTS_BASE=${SSHHOSTS_BASE:-/tmp/sshhosts-steal}
-cleanup() {
-    bash "$SH/stop.sh" "$SSHHOSTS_BASE" >/dev/null 2>&1
-    [[ -n ${KEEP:-} ]] && echo "kept $TMP" || rm -rf "$TMP"
-}
-trap cleanup EXIT
-bash "$SH/stop.sh" "$SSHHOSTS_BASE" >/dev/null 2>&1
-if ! bash "$SH/start.sh" 3 "$SSHHOSTS_BASE" >"$TMP/start.log" 2>&1; then
-    cat "$TMP/start.log" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-fi
-source "$SSHHOSTS_BASE/env.sh"
+NAME=steal
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+start_hosts 3
 export JOBSPLIT_SSH=$SSHHOSTS_SSH
 HOSTS=$SSHHOSTS_BASE/hosts
 J=$BIN
