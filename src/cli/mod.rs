@@ -3,6 +3,7 @@
 
 mod arg_values;
 mod args;
+mod batch_scripts;
 mod cancel_cmd;
 mod completions;
 mod dry_run;
