@@ -1,12 +1,13 @@
 """A model of `run --steal` on a shared OUT, on the uneven section's workload: how much of the
 makespan the last block costs for a block layout (a model, not a measurement).
 
-    python3 bench/steal_model.py [SEEDS]
+    python3 bench/steal_model.py [SEEDS [CLAIM_MS ...]]
 
 Three machines of speed 1, 2 and 4 (one thread each), the section's 300 jobs (20-100 ms of work
 / speed, bench/sec_uneven.py's seeded durations) dealt to shares by weight in a random order
 (split-v1 shuffles too). Each job also pays START seconds that no speed divides and GAP seconds
-between jobs (what the bench measures on a quiet machine, about). The policy is that of
+between jobs (what the bench measures on a quiet machine, about), and CLAIM_MS before each
+block it runs (a claim; default 0.13 ms, a claim on the local disk of a quiet machine). The policy is that of
 src/run/steal/ (source.rs, victim.rs): an owner claims its share's blocks from the head; a host
 whose share is fully claimed steals the tail block of the share with the most remaining time
 (unclaimed jobs / its owner's rate), when it would finish it in under 3/4 of the owner's time,
@@ -14,8 +15,9 @@ and else looks again after LOOK seconds. Rates are exact here (the real hosts es
 
 It prints, per layout and weights, the mean over SEEDS job orders of makespan / ideal and of
 the last-block part (bench/breakdown.py), and the claims a study takes. Layouts: blocks of B
-(today's default for this study is 3), and blocks of B whose share's last T jobs are blocks
-of one job (a layout whose last blocks are smaller).
+(the default for this study was 3 with 48 blocks per core, is 1 with 100; docs/balance.md),
+and blocks of B whose share's last T jobs are blocks of one job (a layout whose last blocks are
+smaller: not the layout format of jobsplit, shown for comparison).
 """
 
 import heapq
@@ -40,7 +42,7 @@ def cut(share, block, tail):
             + [[i] for i in share[len(share) - t:]])
 
 
-def simulate(bases, weights, block, tail, seed):
+def simulate(bases, weights, block, tail, seed, claim=0.00013):
     """(makespan / ideal, {part: share of the ideal}, claims) of one study."""
     order = list(range(len(bases)))
     random.Random(seed).shuffle(order)
@@ -71,6 +73,7 @@ def simulate(bases, weights, block, tail, seed):
                 continue
             end[o] -= 1
             got = blocks[o][end[o]]
+        t += claim
         for i in got:
             d = bases[i] / SPEEDS[m] + START
             spans[m].append((t, t + d, bases[i]))
@@ -83,17 +86,20 @@ def simulate(bases, weights, block, tail, seed):
 
 def main():
     seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+    claims = [float(x) / 1e3 for x in sys.argv[2:]] or [0.00013]
     _, bases = job_lines(300)
     print(f"model of --steal on a shared OUT, {len(bases)} jobs, mean over {seeds} job orders; "
           f"job start {START * 1e3:.1f} ms, gap {GAP * 1e3:.1f} ms, look again {LOOK * 1e3:.0f} ms")
-    print(f"{'weights':<8} {'layout':<34} {'claims':>6} {'/ ideal':>8} {'last block':>10}")
-    for name, weights in (("true", SPEEDS), ("equal", dict.fromkeys(SPEEDS, 1))):
-        for block, tail in ((3, 0), (1, 0), (3, 3), (3, 12), (6, 18)):
-            runs = [simulate(bases, weights, block, tail, s) for s in range(seeds)]
-            label = f"blocks of {block}" + (f", last {tail} jobs single" if tail else "")
-            print(f"{name:<8} {label:<34} {runs[0][2]:>6} "
-                  f"{statistics.mean(r[0] for r in runs):>7.3f}x "
-                  f"{statistics.mean(r[1]['last block'] for r in runs):>10.4f}")
+    print(f"{'claim':>8} {'weights':<8} {'layout':<34} {'claims':>6} {'/ ideal':>8} "
+          f"{'last block':>10}")
+    for claim in claims:
+        for name, weights in (("true", SPEEDS), ("equal", dict.fromkeys(SPEEDS, 1))):
+            for block, tail in ((4, 0), (3, 0), (2, 0), (1, 0), (3, 12)):
+                runs = [simulate(bases, weights, block, tail, s, claim) for s in range(seeds)]
+                label = f"blocks of {block}" + (f", last {tail} jobs single" if tail else "")
+                print(f"{claim * 1e3:>5.2f} ms {name:<8} {label:<34} {runs[0][2]:>6} "
+                      f"{statistics.mean(r[0] for r in runs):>7.3f}x "
+                      f"{statistics.mean(r[1]['last block'] for r in runs):>10.4f}")
 
 
 if __name__ == "__main__":
