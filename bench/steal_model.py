@@ -15,7 +15,8 @@ and else looks again after LOOK seconds. Rates are exact here (the real hosts es
 
 It prints, per layout and weights, the mean over SEEDS job orders of makespan / ideal and of
 the last-block part (bench/breakdown.py), and the claims a study takes. Layouts: blocks of B
-(the default for this study was 3 with 48 blocks per core, is 1 with 100; docs/balance.md),
+(the default for this study was 3 with 48 blocks per core, is 2 with ceil(sqrt(jobs per core
+/ 50)); docs/balance.md),
 and blocks of B whose share's last T jobs are blocks of one job (a layout whose last blocks are
 smaller: not the layout format of jobsplit, shown for comparison).
 """

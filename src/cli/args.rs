@@ -291,7 +291,7 @@ pub(crate) struct SlurmArgs {
     /// (docs/balance.md); tasks that start late find their share taken and end at once
     #[arg(long)]
     pub(crate) steal: bool,
-    /// Jobs per claimed block with --steal (`run --steal-block`) [default: about 48 blocks per core]
+    /// Jobs per claimed block with --steal (`run --steal-block`) [default: ceil(sqrt(jobs per core / 50))]
     #[arg(long, value_name = "N", requires = "steal")]
     pub(crate) steal_block: Option<u64>,
     /// Partition
@@ -344,7 +344,7 @@ pub(crate) struct SgeArgs {
     /// (docs/balance.md); tasks that start late find their share taken and end at once
     #[arg(long)]
     pub(crate) steal: bool,
-    /// Jobs per claimed block with --steal (`run --steal-block`) [default: about 48 blocks per core]
+    /// Jobs per claimed block with --steal (`run --steal-block`) [default: ceil(sqrt(jobs per core / 50))]
     #[arg(long, value_name = "N", requires = "steal")]
     pub(crate) steal_block: Option<u64>,
     /// Queue (-q)

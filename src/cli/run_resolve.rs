@@ -214,8 +214,7 @@ fn headline(
     ) + &match steal {
         Some(s) => format!(
             ", stealing blocks of {}{}",
-            s.block
-                .unwrap_or_else(|| crate::run::steal::blocks::default_block(plan)),
+            crate::run::steal::block_of(plan, dir, s),
             if s.helper.is_some() {
                 " as a helper"
             } else {

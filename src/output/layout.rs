@@ -97,6 +97,20 @@ fn kin(layout: &LayoutFile, chain: &[String]) -> Kin {
     }
 }
 
+/// The block size each epoch's layout in `out` records (`None` where there is none yet, or
+/// it cannot be read: [`check_mode`] says why), epoch 0 first.
+pub(crate) fn recorded_blocks(out: &Path, plan: &Plan) -> Vec<Option<u64>> {
+    relative_dirs(plan)
+        .iter()
+        .map(|d| {
+            let bytes = std::fs::read(out.join(d).join(LayoutFile::FILE)).ok()?;
+            serde_json::from_slice::<LayoutFile>(&bytes)
+                .ok()
+                .map(|l| l.block)
+        })
+        .collect()
+}
+
 /// Every layout recorded under `out`, with its directory.
 fn layouts(out: &Path) -> Result<Vec<(PathBuf, LayoutFile)>> {
     let root = out.join(ROOT);

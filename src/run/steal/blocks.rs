@@ -1,33 +1,84 @@
 //! Blocks: each share of each epoch cut into runs of B_e consecutive jobs in plan order. B_e
-//! comes from the epoch's jobs and the core counts (about [`BLOCKS_PER_CORE`] blocks per core
-//! of the whole study) unless a host is told it (`[run] steal_block`, `--steal-block`: then
-//! every epoch's); every host of a study must agree. A study that never grew has one epoch,
-//! and its units are its machines' shares.
+//! comes from the epoch's jobs per core of the whole study (`ceil(sqrt(jobs per core /`
+//! [`TAIL_PER_CLAIM`]`))`, see [`default_blocks`]) unless a host is told it (`[run]
+//! steal_block`, `--steal-block`: then every epoch's); every host of a study must agree. A
+//! study that never grew has one epoch, and its units are its machines' shares.
+
+use std::path::Path;
 
 use crate::plan::{EpochPlan, Plan};
 
-/// How many blocks per core of the study the default block size aims at: enough that the last
-/// blocks are small against a share (a thief's tail is short), few enough that claims stay a
-/// small part of the work.
-pub(crate) const BLOCKS_PER_CORE: u64 = 48;
+/// The default block size balances two costs, as parts of the work: the claims (one per
+/// block, each `c / (B x m)` for a claim of `c` and jobs of `m` on average) and the last block
+/// (hosts idle while another runs it: about `B / (2 x n)` for `n` jobs per core). Their sum is
+/// least at `B = sqrt(2 x n x c / m)`; for a claim that costs 1% of a mean job that is
+/// `sqrt(n / 50)`, and both parts are then about `1% / B` (docs/balance.md "Blocks").
+pub(crate) const TAIL_PER_CLAIM: u64 = 50;
+
+/// How many blocks per core the default block size aimed at before `TAIL_PER_CLAIM`
+/// (`ceil(jobs / (48 x cores))`): a layout an older jobsplit recorded with it keeps it.
+const OLD_BLOCKS_PER_CORE: u64 = 48;
 
 pub(crate) use crate::input::MAX_BLOCK;
 
-/// The default block size of `plan` (one epoch): `ceil(jobs / (BLOCKS_PER_CORE * cores))`, at
-/// least 1; of its last epoch for a plan of epochs ([`default_blocks`] gives every epoch's).
+#[cfg(test)]
+/// The default block size of `plan` (one epoch); of its last epoch for a plan of epochs
+/// ([`default_blocks`] gives every epoch's).
 pub(crate) fn default_block(plan: &Plan) -> u64 {
     *default_blocks(plan).last().expect("a plan has an epoch")
 }
 
-/// The default block size of each epoch of `plan`: `ceil(jobs_e / (BLOCKS_PER_CORE * cores))`
-/// over the epoch's jobs that are not excluded, at least 1 (for one epoch, the plan's).
+/// The default block size of each epoch of `plan`: the least B >= 1 with
+/// `B x B x TAIL_PER_CLAIM x cores >= jobs_e` (that is `ceil(sqrt(jobs_e / cores / 50))`) over
+/// the epoch's jobs that are not excluded and the cores of all the plan's machines.
 pub(crate) fn default_blocks(plan: &Plan) -> Vec<u64> {
-    let cores: u64 = plan.machines().iter().map(|m| m.cores).sum::<u64>().max(1);
-    let of = |e: &EpochPlan| {
-        let jobs = e.span.jobs.saturating_sub(e.excluded);
-        jobs.div_ceil(BLOCKS_PER_CORE.saturating_mul(cores)).max(1)
-    };
+    let cores = cores_of(plan);
+    let of = |e: &EpochPlan| block_for(e.span.jobs.saturating_sub(e.excluded), cores);
     plan.epochs().iter().map(of).collect()
+}
+
+/// The block size of each epoch of `plan` for a run told none that shares `out`: the default
+/// ([`default_blocks`]), except for an epoch whose layout in `out` records the block size of the
+/// rule before (`ceil(jobs / (48 x cores))`): a study an older jobsplit started keeps it, so its
+/// hosts resume and join it unchanged. Any other recorded size is left to the layout check
+/// (which refuses a run of another size).
+pub(crate) fn blocks_in(plan: &Plan, out: &Path) -> Vec<u64> {
+    let cores = cores_of(plan);
+    let recorded = crate::output::layout::recorded_blocks(out, plan);
+    let epochs = plan.epochs().iter().zip(recorded);
+    default_blocks(plan)
+        .into_iter()
+        .zip(epochs)
+        .map(|(new, (e, had))| {
+            let jobs = e.span.jobs.saturating_sub(e.excluded);
+            let old = jobs
+                .div_ceil(OLD_BLOCKS_PER_CORE.saturating_mul(cores))
+                .max(1);
+            match had {
+                Some(b) if b == old => b,
+                _ => new,
+            }
+        })
+        .collect()
+}
+
+/// The cores of all the machines of `plan`, at least 1.
+fn cores_of(plan: &Plan) -> u64 {
+    plan.machines().iter().map(|m| m.cores).sum::<u64>().max(1)
+}
+
+/// The least B >= 1 with `B x B x TAIL_PER_CLAIM x cores >= jobs`, at most [`MAX_BLOCK`].
+fn block_for(jobs: u64, cores: u64) -> u64 {
+    let per = u128::from(TAIL_PER_CLAIM) * u128::from(cores.max(1));
+    let enough = |b: u64| u128::from(b) * u128::from(b) * per >= u128::from(jobs);
+    let mut b = ((jobs as f64 / per as f64).sqrt().ceil() as u64).clamp(1, MAX_BLOCK);
+    while b > 1 && enough(b - 1) {
+        b -= 1;
+    }
+    while b < MAX_BLOCK && !enough(b) {
+        b += 1;
+    }
+    b
 }
 
 /// One machine's share of one epoch: the unit that is cut into blocks and claimed.
@@ -173,6 +224,27 @@ mod tests {
         Plan::new(Digest([7; 32]), jobs, b"seed", machines, &[]).unwrap()
     }
 
+    /// Pinned sizes: the bench's uneven study (300 jobs on 3 one-core machines) gets blocks of
+    /// 2 (it got 3 with 48 blocks per core), a study of 10,000 jobs on 4 cores 8 (was 53).
+    #[test]
+    fn the_default_block_grows_with_the_square_root_of_the_jobs_per_core() {
+        let cases = [
+            (300, &[1, 1, 1][..], 2),
+            (150, &[1, 1, 1], 1),
+            (151, &[1, 1, 1], 2),
+            (10_000, &[2, 2], 8),
+            (1_000_000, &[16], 36),
+            (0, &[4], 1),
+        ];
+        for (jobs, cores, b) in cases {
+            assert_eq!(
+                default_block(&plan(jobs, cores)),
+                b,
+                "{jobs} jobs on {cores:?}"
+            );
+        }
+    }
+
     proptest! {
         /// Every job of every share is in exactly one block of that share, in plan order.
         #[test]
@@ -234,13 +306,16 @@ mod tests {
             }
         }
 
-        /// The default block gives at most BLOCKS_PER_CORE blocks per core of the study.
+        /// The default block is the least B with B x B x 50 x cores >= jobs.
         #[test]
-        fn the_default_block_aims_at_48_blocks_per_core(jobs in 0u64..100_000, c in 1u64..64) {
-            let p = plan(jobs, &[c]);
-            let b = default_block(&p);
+        fn the_default_block_is_the_least_with_b_squared_x_50_per_core_covering_the_jobs(
+            jobs in 0u64..100_000,
+            c in 1u64..64,
+        ) {
+            let b = default_block(&plan(jobs, &[c]));
             prop_assert!(b >= 1);
-            prop_assert!(jobs.div_ceil(b) <= BLOCKS_PER_CORE * c);
+            prop_assert!(b * b * TAIL_PER_CLAIM * c >= jobs);
+            prop_assert!(b == 1 || (b - 1) * (b - 1) * TAIL_PER_CLAIM * c < jobs);
         }
     }
 }

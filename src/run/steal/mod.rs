@@ -19,7 +19,8 @@ pub(crate) use crate::model::Balance;
 /// The settings of a stealing run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StealOptions {
-    /// Jobs per block (`None`: from the plan, see [`blocks::default_block`]).
+    /// Jobs per block (`None`: from the plan, see [`blocks::default_blocks`] and
+    /// [`blocks::blocks_in`]).
     pub block: Option<u64>,
     /// Run as a helper called this, a pure thief not in the machines file.
     pub helper: Option<String>,
@@ -58,13 +59,27 @@ pub(crate) struct Stealing {
     remote: bool,
 }
 
+/// The shared output directory of a machine directory `dir` (`OUT/<machine>`).
+pub(crate) fn out_of(dir: &Path) -> PathBuf {
+    match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The block size of the latest epoch a run of `plan` with `opts` writing `dir` steals with.
+pub(crate) fn block_of(plan: &Plan, dir: &Path, opts: &StealOptions) -> u64 {
+    opts.block.unwrap_or_else(|| {
+        *blocks::blocks_in(plan, &out_of(dir))
+            .last()
+            .expect("a plan has an epoch")
+    })
+}
+
 impl Stealing {
     /// Stealing for machine `machine` of `plan` writing `dir` (`OUT/<machine>`).
     pub(crate) fn new(plan: &Plan, machine: usize, dir: &Path, opts: &StealOptions) -> Stealing {
-        let out = match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let out = out_of(dir);
         let name = match &opts.helper {
             Some(h) => h.clone(),
             None => plan.machines()[machine].name.clone(),
@@ -72,7 +87,7 @@ impl Stealing {
         Stealing {
             blocks: match opts.block {
                 Some(b) => vec![b; plan.epochs().len()],
-                None => blocks::default_blocks(plan),
+                None => blocks::blocks_in(plan, &out),
             },
             out,
             me: opts.helper.is_none().then_some(machine),
