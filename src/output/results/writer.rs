@@ -154,8 +154,11 @@ impl ResultsWriter {
                 .map(|(c, (_, v))| (c.as_str(), v.as_str()));
             inputs.chain(command).chain(fields)
         };
-        let new = cells().any(|(n, _)| !self.position.contains_key(n));
-        if new || self.journal.is_some() {
+        // Each cell's column, None for a new one (one lookup a cell).
+        let at: Vec<Option<usize>> = cells()
+            .map(|(n, _)| self.position.get(n).copied())
+            .collect();
+        if at.contains(&None) || self.journal.is_some() {
             if self.journal.is_none() {
                 self.journal = Some(Journal::start(&self.path, self.rows)?);
             }
@@ -166,8 +169,8 @@ impl ResultsWriter {
             return self.fold_if_due();
         }
         let mut columns = vec![""; self.columns.len()];
-        for (name, value) in cells() {
-            columns[self.position[name]] = value;
+        for (at, (_, value)) in at.into_iter().zip(cells()) {
+            columns[at.expect("every column is known here")] = value;
         }
         self.buf.clear();
         {
