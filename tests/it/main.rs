@@ -11,6 +11,7 @@ mod cli_merge;
 mod cli_plan;
 mod cli_snapshots;
 mod cluster_cgroup;
+mod cluster_scripts;
 mod cluster_sge_script;
 mod cluster_slurm_script;
 mod codec_columns;
