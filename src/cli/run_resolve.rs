@@ -266,6 +266,11 @@ fn resolve_steal(
         block: args.steal_block.or(run.steal_block),
         helper: args.helper.clone(),
         remote: args.steal_remote,
+        mesh: if args.steal_mesh {
+            Some(crate::remote::peers::read(&crate::remote::peers::path())?)
+        } else {
+            None
+        },
     }))
 }
 

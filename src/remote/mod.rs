@@ -11,6 +11,7 @@ pub(crate) mod host_run;
 mod inventory;
 pub(crate) mod payload;
 mod payload_check;
+pub(crate) mod peers;
 mod pull;
 pub(crate) mod quote;
 pub(crate) mod serve;
