@@ -25,7 +25,11 @@ use crate::remote::{Host, Ssh};
 pub(crate) const LOOK_EVERY: Duration = Duration::from_millis(300);
 
 /// A look older than this is not used (the peer stopped answering): its share is left alone.
-const LOOK_FOR: Duration = Duration::from_secs(5);
+const LOOK_FOR: Duration = Duration::from_secs(2);
+
+/// How long a claim waits for the peer's session to be free (a look in progress takes a round
+/// trip; one that takes longer is a peer that stopped answering).
+const CLAIM_WAIT: Duration = Duration::from_millis(200);
 
 /// How long after the start a peer not answered yet holds up the end of this run (its blocks
 /// may be left to steal); after that it counts as unreachable.
@@ -157,7 +161,13 @@ impl Mesh {
             block.to_string(),
         ];
         let input = serde_json::to_string(record).expect("serializing plain data") + "\n";
-        let answer = s.sessions.call(&s.ssh, h, "steal-claim", &words, &input);
+        let answer =
+            s.sessions
+                .call_within(&s.ssh, h, "steal-claim", &words, &input, Some(CLAIM_WAIT));
+        if let Err(crate::remote::Failure::Unreachable(_)) = &answer {
+            // Not stolen from again before a look answers.
+            s.looks.lock().unwrap_or_else(|e| e.into_inner())[peer] = None;
+        }
         serde_json::from_str(answer.ok()?.lines().next()?).ok()
     }
 }
@@ -203,6 +213,9 @@ impl Shared {
                     self.fenced.store(true, Ordering::Relaxed);
                 }
                 self.looks.lock().unwrap_or_else(|e| e.into_inner())[i] = Some((t, look));
+            } else {
+                // A peer that does not answer is not stolen from.
+                self.looks.lock().unwrap_or_else(|e| e.into_inner())[i] = None;
             }
             self.tried[i].store(true, Ordering::Relaxed);
             while t.elapsed() < LOOK_EVERY && !self.stop.load(Ordering::Relaxed) {
