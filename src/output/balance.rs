@@ -41,6 +41,8 @@ pub struct StealStatus {
     pub peer_claim_ms: Option<f64>,
 }
 
+// serde's skip_serializing_if hands a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }

@@ -9,6 +9,7 @@ pub(crate) mod collect;
 mod hashing;
 pub(crate) mod host_run;
 mod inventory;
+pub(crate) mod mesh;
 pub(crate) mod payload;
 mod payload_check;
 pub(crate) mod peers;

@@ -316,4 +316,26 @@ mod tests {
         assert_eq!((seen.held, seen.done, seen.status_age_s), (4, 0, None));
         assert!(remote::lease_open(&layout));
     }
+
+    #[test]
+    fn a_peers_look_keeps_the_lease_and_says_who_is_fenced() {
+        let t = tempfile::tempdir().unwrap();
+        let layout = study(t.path());
+        call(t.path(), &[record(5, "y")]).unwrap();
+        crate::output::fence::fence(&layout, "z").unwrap();
+        let look_with = |lease: &str| {
+            let args = [t.path().to_str().unwrap(), "out", REL, "x", lease].map(str::to_owned);
+            let mut out = Vec::new();
+            look(&args, &mut out).unwrap();
+            serde_json::from_slice::<StealLook>(&out).unwrap()
+        };
+        let seen = look_with("keep");
+        assert!(!remote::lease_open(&layout), "a peer's look opens no lease");
+        assert_eq!(seen.fences, ["z"]);
+        assert_eq!(seen.claimed, [5]);
+        assert_eq!((seen.rate, seen.threads), (None, 0), "no run there yet");
+        look_with("open");
+        look_with("keep");
+        assert!(remote::lease_open(&layout), "nor ends one");
+    }
 }

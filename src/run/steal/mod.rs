@@ -9,8 +9,8 @@
 
 pub(crate) mod blocks;
 pub(crate) mod handout;
-pub(crate) mod mesh;
 pub(crate) mod name;
+pub(crate) mod peers;
 pub(crate) mod remote;
 pub(crate) mod source;
 pub(crate) mod victim;
@@ -27,9 +27,9 @@ pub struct StealOptions {
     /// No shared `OUT` (`--steal-remote`): claims of other shares are made on their owners'
     /// disks (by `jobsplit watch`, over ssh) and handed to this run; see [`remote`].
     pub remote: bool,
-    /// `--steal-mesh`: the study's hosts (this one among them), whose disks this run steals
-    /// from by itself over ssh and learns its fences from; see [`mesh`].
-    pub(crate) mesh: Option<Vec<crate::remote::peers::Peer>>,
+    /// `--steal-mesh`: starts the peers whose disks this run steals from by itself and learns
+    /// its fences from; see [`peers`].
+    pub(crate) mesh: Option<peers::StartPeers>,
 }
 
 use std::path::{Path, PathBuf};
@@ -60,8 +60,8 @@ pub(crate) struct Stealing {
     layouts: Vec<PathBuf>,
     /// `--steal-remote`.
     remote: bool,
-    /// `--steal-mesh`: the peers.
-    mesh: Option<Vec<crate::remote::peers::Peer>>,
+    /// `--steal-mesh`: starts the peers.
+    mesh: Option<peers::StartPeers>,
 }
 
 impl Stealing {
@@ -177,13 +177,12 @@ impl Stealing {
         earlier: bool,
     ) -> Result<StealSource<'a>> {
         let mesh = match &self.mesh {
-            Some(peers) => Some(mesh::Mesh::start(
-                peers,
-                &self.who.machine,
-                &self.out.to_string_lossy(),
-                &self.layouts[0].to_string_lossy(),
-                self.first_layout(),
-            )?),
+            Some(start) => Some((start.0)(&peers::PeersAt {
+                me: self.who.machine.clone(),
+                out: self.out.to_string_lossy().into_owned(),
+                layout: self.layouts[0].to_string_lossy().into_owned(),
+                own_layout: self.first_layout(),
+            })?),
             None => None,
         };
         StealSource::new(

@@ -102,7 +102,7 @@ pub(crate) struct StealSource<'a> {
     /// `--steal-remote`: other shares' blocks come only as claims handed to this run.
     remote: bool,
     /// `--steal-mesh`: the peers this run steals from by itself.
-    mesh: Option<super::mesh::Mesh>,
+    mesh: Option<Box<dyn super::peers::Peers>>,
     state: Mutex<State>,
     /// Jobs an earlier run of this machine finished in the blocks it held.
     pub(crate) skipped: u64,

@@ -1,5 +1,5 @@
 //! The `--steal-mesh` side of the stealing source: once its own share is claimed whole, a run
-//! steals by itself from its peers' disks ([`super::super::mesh`]), choosing as a thief on a
+//! steals by itself from its peers' disks ([`super::super::peers`]), choosing as a thief on a
 //! shared `OUT` does ([`choose_queued`]: the tail block of the share that will finish last,
 //! only while it would finish it sooner than its owner), each block claimed on its owner's disk
 //! first, then on this machine's own (the hand-over the launcher would make).
@@ -7,15 +7,14 @@
 use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime};
 
-use super::super::mesh::Mesh;
+use super::super::peers::{PeerLook, Peers};
 use super::super::victim::{choose_queued, Choice, Queue, ShareView};
 use super::{Refill, State, StealSource};
 use crate::output::claim::{read_claim, ClaimRecord, Outcome};
-use crate::remote::steal_serve::StealLook;
 
 impl StealSource<'_> {
     /// This source, stealing by itself from the peers of `mesh` too.
-    pub(crate) fn with_mesh(mut self, mesh: Option<Mesh>) -> Self {
+    pub(crate) fn with_mesh(mut self, mesh: Option<Box<dyn Peers>>) -> Self {
         self.mesh = mesh;
         self
     }
@@ -24,15 +23,12 @@ impl StealSource<'_> {
     /// yet on its own (a claim whose answer was lost, or a hand-over that did not happen),
     /// else one stolen now. `Done` with no mesh, or nothing left worth waiting for.
     pub(super) fn mesh_refill(&self, st: &mut State) -> Refill {
-        let Some(mesh) = &self.mesh else {
+        let Some(mesh) = self.mesh.as_deref() else {
             return Refill::Done;
         };
         let (looks, settled) = mesh.looks();
-        let shares: Vec<Option<usize>> = looks
-            .iter()
-            .map(|(p, _)| self.share_of(mesh.machine(*p)))
-            .collect();
-        for ((_, look), j) in looks.iter().zip(&shares) {
+        let shares: Vec<Option<usize>> = looks.iter().map(|l| self.share_of(&l.machine)).collect();
+        for (look, j) in looks.iter().zip(&shares) {
             let Some(j) = *j else { continue };
             for (b, thief) in &look.stolen {
                 if *thief == self.who.machine && self.adopt(st, j, *b) {
@@ -43,7 +39,7 @@ impl StealSource<'_> {
         let views: Vec<ShareView> = looks
             .iter()
             .zip(&shares)
-            .map(|((_, look), j)| self.peer_view(st, *j, look))
+            .map(|(look, j)| self.peer_view(st, *j, look))
             .collect();
         let queues = vec![
             Queue {
@@ -56,7 +52,7 @@ impl StealSource<'_> {
             Choice::Steal(k, b) => {
                 let j = shares[k].expect("a share with blocks left is one of the plan");
                 st.known[j].insert(b);
-                self.steal_from(st, mesh, looks[k].0, j, b);
+                self.steal_from(st, mesh, looks[k].peer, j, b);
                 Refill::Again
             }
             Choice::Wait => Refill::Wait,
@@ -71,7 +67,7 @@ impl StealSource<'_> {
     }
 
     /// What a peer's look says of its share `j` (nothing for a machine not of the plan).
-    fn peer_view(&self, st: &State, j: Option<usize>, look: &StealLook) -> ShareView {
+    fn peer_view(&self, st: &State, j: Option<usize>, look: &PeerLook) -> ShareView {
         let unclaimed: Vec<u64> = j.map_or_else(Vec::new, |j| {
             (0..self.blocks.count(j))
                 .filter(|b| look.claimed.binary_search(b).is_err() && !st.known[j].contains(b))
@@ -101,7 +97,7 @@ impl StealSource<'_> {
 
     /// Claims block `b` of share `j` on peer `peer`'s disk (its owner's) for this run, then on
     /// its own; a block lost there is left (its holder runs it).
-    fn steal_from(&self, st: &mut State, mesh: &Mesh, peer: usize, j: usize, b: u64) {
+    fn steal_from(&self, st: &mut State, mesh: &dyn Peers, peer: usize, j: usize, b: u64) {
         let record = self.record(j, b);
         let t = Instant::now();
         let answer = mesh.claim(peer, self.block(), &record);
@@ -110,8 +106,7 @@ impl StealSource<'_> {
         self.stats.attempts.fetch_add(1, Ordering::Relaxed);
         self.stats.peer_us.fetch_add(us, Ordering::Relaxed);
         self.stats.peer_calls.fetch_add(1, Ordering::Relaxed);
-        let mine = answer
-            .is_some_and(|a| a.won || a.holder.is_some_and(|h| h.machine == self.who.machine));
+        let mine = answer.is_some_and(|a| a.won || a.holder.is_some_and(|h| h == self.who.machine));
         // An answer lost on the way may hide a claim made: the next looks find it (adopt).
         if mine {
             self.adopt(st, j, b);

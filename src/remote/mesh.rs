@@ -13,13 +13,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::peers::Peer;
+use super::session::Sessions;
+use super::steal_serve::{ClaimAnswer, StealLook};
+use super::{Host, Ssh};
 use crate::error::Result;
 use crate::output::claim::ClaimRecord;
 use crate::output::layout::MODE_REMOTE;
-use crate::remote::peers::Peer;
-use crate::remote::session::Sessions;
-use crate::remote::steal_serve::{ClaimAnswer, StealLook};
-use crate::remote::{Host, Ssh};
+use crate::run::steal::peers::{PeerClaim, PeerLook, Peers, PeersAt};
 
 /// How often each peer's disk is looked at (its claims, rate and fences).
 pub(crate) const LOOK_EVERY: Duration = Duration::from_millis(300);
@@ -67,25 +68,15 @@ impl std::fmt::Debug for Mesh {
     }
 }
 
-/// A peer's view this moment: its index and its last look.
-pub(crate) type PeerLook = (usize, StealLook);
-
 impl Mesh {
-    /// Starts looking at `peers` (this machine `me` left out) for the layout `layout` (relative
-    /// to `out`); `own_layout` is this machine's own layout directory.
+    /// Starts looking at `peers` (this machine left out) for the run `at`.
     ///
     /// # Errors
     /// The ssh command line (`JOBSPLIT_SSH`) is bad, or no private directory could be made.
-    pub(crate) fn start(
-        peers: &[Peer],
-        me: &str,
-        out: &str,
-        layout: &str,
-        own_layout: std::path::PathBuf,
-    ) -> Result<Mesh> {
+    pub(crate) fn start(peers: &[Peer], at: &PeersAt) -> Result<Mesh> {
         let peers: Vec<Host> = peers
             .iter()
-            .filter(|p| p.machine != me)
+            .filter(|p| p.machine != at.me)
             .map(Peer::host)
             .collect();
         let ssh = Ssh::new(std::env::var("JOBSPLIT_SSH").ok().as_deref())?;
@@ -95,10 +86,10 @@ impl Mesh {
             tried: peers.iter().map(|_| AtomicBool::new(false)).collect(),
             looks: Mutex::new(vec![None; peers.len()]),
             peers,
-            out: out.to_owned(),
-            layout: layout.to_owned(),
-            me: me.to_owned(),
-            own_layout,
+            out: at.out.clone(),
+            layout: at.layout.clone(),
+            me: at.me.clone(),
+            own_layout: at.own_layout.clone(),
             fenced: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             started: Instant::now(),
@@ -111,21 +102,14 @@ impl Mesh {
             .collect();
         Ok(Mesh { shared, lookers })
     }
+}
 
-    /// Whether a peer's disk said this machine was declared dead (then written on its own).
-    pub(crate) fn fenced(&self) -> bool {
+impl Peers for Mesh {
+    fn fenced(&self) -> bool {
         self.shared.fenced.load(Ordering::Relaxed)
     }
 
-    /// The peers' names, in the order of their indices.
-    pub(crate) fn machine(&self, peer: usize) -> &str {
-        &self.shared.peers[peer].machine
-    }
-
-    /// The peers looked at lately whose disk runs this study in `--steal-remote` mode and does
-    /// not fence them; and whether every peer has been tried (or the start is long enough ago
-    /// that one not answered yet counts as unreachable).
-    pub(crate) fn looks(&self) -> (Vec<PeerLook>, bool) {
+    fn looks(&self) -> (Vec<PeerLook>, bool) {
         let s = &self.shared;
         let looks = s.looks.lock().unwrap_or_else(|e| e.into_inner());
         let fresh = looks
@@ -133,10 +117,18 @@ impl Mesh {
             .enumerate()
             .filter_map(|(i, l)| {
                 let (at, look) = l.as_ref()?;
+                let machine = &s.peers[i].machine;
                 let usable = at.elapsed() < LOOK_FOR
                     && look.mode == MODE_REMOTE
-                    && !look.fences.contains(&s.peers[i].machine);
-                usable.then(|| (i, look.clone()))
+                    && !look.fences.contains(machine);
+                usable.then(|| PeerLook {
+                    peer: i,
+                    machine: machine.clone(),
+                    claimed: look.claimed.clone(),
+                    stolen: look.stolen.clone(),
+                    rate: look.rate,
+                    threads: look.threads,
+                })
             })
             .collect();
         let settled =
@@ -144,14 +136,7 @@ impl Mesh {
         (fresh, settled)
     }
 
-    /// Makes `record`'s claim on peer `peer`'s disk (its owner's) with blocks of `block`; the
-    /// answer, or `None` when the peer could not be asked or refused.
-    pub(crate) fn claim(
-        &self,
-        peer: usize,
-        block: u64,
-        record: &ClaimRecord,
-    ) -> Option<ClaimAnswer> {
+    fn claim(&self, peer: usize, block: u64, record: &ClaimRecord) -> Option<PeerClaim> {
         let s = &self.shared;
         let h = &s.peers[peer];
         let words = [
@@ -164,11 +149,15 @@ impl Mesh {
         let answer =
             s.sessions
                 .call_within(&s.ssh, h, "steal-claim", &words, &input, Some(CLAIM_WAIT));
-        if let Err(crate::remote::Failure::Unreachable(_)) = &answer {
+        if let Err(super::Failure::Unreachable(_)) = &answer {
             // Not stolen from again before a look answers.
             s.looks.lock().unwrap_or_else(|e| e.into_inner())[peer] = None;
         }
-        serde_json::from_str(answer.ok()?.lines().next()?).ok()
+        let a: ClaimAnswer = serde_json::from_str(answer.ok()?.lines().next()?).ok()?;
+        Some(PeerClaim {
+            won: a.won,
+            holder: a.holder.map(|h| h.machine),
+        })
     }
 }
 
