@@ -303,7 +303,7 @@ impl Sessions {
             let script = format!(
                 "B={}/{}/jobsplit-$(uname -m) && exec \"$B\" remote-serve session",
                 host.dir_word(),
-                super::quote::quote(super::serve::STATE_DIR),
+                super::quote::quote(super::state_dir::STATE_DIR),
             );
             *slot = Some(Session::start(ssh, &host.dest, &script)?);
         }
