@@ -41,7 +41,7 @@ struct PeersFile {
 
 /// Where a run started in the study directory finds the file.
 pub(crate) fn path() -> PathBuf {
-    Path::new(super::serve::STATE_DIR).join(FILE)
+    Path::new(super::state_dir::STATE_DIR).join(FILE)
 }
 
 /// The file's text for `hosts`.

@@ -273,7 +273,7 @@ pub(crate) fn launch(ssh: &Ssh, host: &Host, plan: &LaunchPlan) -> Result<Launch
         let file = format!(
             "{}/{}/{}",
             if dir.is_empty() { "." } else { dir },
-            super::serve::STATE_DIR,
+            super::state_dir::STATE_DIR,
             super::peers::FILE
         );
         start = format!(
