@@ -21,6 +21,8 @@
 #      merge reports exactly what ran twice;
 #   4. a peer cut off mid-run: the others go on and end, nothing of its share is taken while it
 #      is away; healed, it finishes its share: every job exactly once.
+# STEAL_MESH=0 runs the same with `--steal-remote` alone (the hosts as before --steal-mesh): the
+# checks of stealing with no launcher and of learning a fence from a peer then fail.
 # Prints "N passed, N failed" last; exits 1 if any failed. Needs root (sshd, namespaces);
 # without it says so LOUDLY and exits 0 with "0 passed, 0 failed, 1 skipped".
 set -uo pipefail
@@ -81,7 +83,9 @@ by_self() { # by_self HOSTN STUDY OWNER THIEF: claims of OWNER's blocks on its d
     grep -l "\"machine\":\"$4\"" "$(layout_of "$1" "$2")/claims/$3"/* 2>/dev/null |
         xargs -r grep -L '"pid":0,' | wc -l
 }
-launch() { "$J" launch "$@" -- --steal-remote --steal-mesh --steal-block 2 >>"$TMP/launch.out" 2>&1; }
+MESH=--steal-mesh
+[[ ${STEAL_MESH:-1} == 0 ]] && MESH=
+launch() { "$J" launch "$@" -- --steal-remote $MESH --steal-block 2 >>"$TMP/launch.out" 2>&1; }
 
 # ---- 1. speeds 1, 2, 4, no launcher watching
 mkstudy "$TMP/alone" 60 0.4
