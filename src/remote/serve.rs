@@ -45,7 +45,7 @@ pub(crate) fn serve(
         ),
         "steal-claim" => super::steal_serve::claim(args, input, out),
         "steal-look" => super::steal_serve::look(args, out),
-        "session" => super::session::serve(input, out),
+        "session" => super::session::serve(input, out, serve),
         "steal-fence" => super::steal_serve::fence(args, out),
         _ => Err(Error::usage(format!(
             "remote-serve: unknown operation `{op}` (a laptop and a host with different jobsplit versions?)"
