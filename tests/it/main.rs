@@ -84,6 +84,7 @@ mod static_binary;
 mod status_inputs;
 mod stdin_jobs;
 mod steal;
+mod steal_mesh;
 mod steal_race;
 mod steal_resume;
 mod study_property;
