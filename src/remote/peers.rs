@@ -20,7 +20,7 @@ use crate::error::{Error, ErrorKind, Result};
 pub(crate) const FORMAT: &str = "jobsplit-peers-1";
 
 /// The file's name in the study directory's `.jobsplit-remote/`.
-pub(crate) const FILE: &str = "peers.json";
+pub(crate) use super::state_dir::PEERS_FILE as FILE;
 
 /// One host of the study, as its peers reach it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -274,7 +274,7 @@ pub(crate) fn launch(ssh: &Ssh, host: &Host, plan: &LaunchPlan) -> Result<Launch
             "{}/{}/{}",
             if dir.is_empty() { "." } else { dir },
             super::state_dir::STATE_DIR,
-            super::peers::FILE
+            super::state_dir::PEERS_FILE
         );
         start = format!(
             "printf '%s' {} > {} && mv -f {} {} && {start}",
