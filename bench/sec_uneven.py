@@ -19,6 +19,7 @@ import random
 import statistics
 import threading
 import time
+from dataclasses import dataclass, field
 
 from harness import Unavailable, run_once
 from report import Table, Target, ratio, seconds
@@ -132,7 +133,7 @@ def per_job_cost(ctx, n):
 
 def calibrate(ctx, path):
     """Merges the weighted run's output and writes the weights it measured to `path`."""
-    out = os.path.join(ctx.work, "run", "uneven-w")  # the weighted run's output, kept
+    out = ctx.run_path("uneven-w")  # the weighted run's output, kept
     merged = ctx.scratch("uneven-calibration-merged")
     r = run_once(ctx.jobsplit_cmd("merge", out, "--out", merged, "--write-machines", path),
                  cwd=ctx.work, timeout=600)
@@ -149,16 +150,10 @@ def share_of(csv_path):
         return []
 
 
-def run(ctx, parts, targets):
-    n = 60 if ctx.quick else 300
-    repeats = 2 if ctx.quick else ctx.repeats
-    lines, bases = job_lines(n)
-    jobs = ctx.data_path(f"uneven-{n}.txt")
-    with open(jobs, "w") as f:
-        f.writelines(lines)
-    ideal = sum(bases) / sum(SPEEDS.values())
+def splits_of(ctx):
+    """{row name: machines file} of the splits compared, in this variant."""
     calibrated = os.path.join(ctx.scratch("uneven-calibration"), "machines-calibrated.json")
-    splits = {
+    return {
         "jobsplit, weighted (true weights 1, 2, 4)":
             ctx.write_json("machines-uneven.json",
                            {m: {"weight": s, "cores": 1} for m, s in SPEEDS.items()}),
@@ -177,10 +172,68 @@ def run(ctx, parts, targets):
             ctx.write_json("machines-uneven-steal-equal.json",
                            {m: {"weight": 1, "cores": 1} for m in SPEEDS}),
     }
+
+
+@dataclass
+class Split:
+    """One row of the uneven table: a split run by one binary (ctx), round after round."""
+    ctx: object
+    name: str
+    machines: str
+    makespans: list = field(default_factory=list)
+    walls: list = field(default_factory=list)
+    breakdowns: list = field(default_factory=list)
+    rates: list = field(default_factory=list)
+    assigned: float = None
+    error: str = None
+
+    def run_round(self, jobs, n, bases):
+        ctx, name = self.ctx, self.name
+        try:
+            if name.startswith("jobsplit, calibrated") and not os.path.exists(self.machines):
+                calibrate(ctx, self.machines)
+            steal = "--steal" in name
+            span, wall, shares, rate, job_spans = run_hosts(
+                ctx, jobs, self.machines,
+                ("s" + name.split()[2][0]) if steal else name.split()[1][0],
+                ("--steal",) if steal else ())
+        except Unavailable as e:
+            self.error = f"not available: {e}"
+            return
+        if rate:
+            self.rates.append(rate)
+        done = sorted(i for share in shares.values() for i in share)
+        if done != list(range(n)):
+            self.error = (f"ran, but the three results.csv hold {len(done)} rows, not each of "
+                          f"the {n} jobs once")
+            return
+        self.makespans.append(span)
+        self.walls.append(wall)
+        self.breakdowns.append(breakdown(span, job_spans, shares, bases))
+        # The split alone: the sleep each machine was dealt, without any spawn cost.
+        self.assigned = max(sum(bases[i] for i in share) / SPEEDS[m]
+                            for m, share in shares.items())
+
+    @property
+    def makespan(self):
+        return statistics.median(self.makespans) if self.makespans else None
+
+
+def run(ctx, parts, targets):
+    n = 60 if ctx.quick else 300
+    repeats = 2 if ctx.quick else ctx.repeats
+    lines, bases = job_lines(n)
+    jobs = ctx.data_path(f"uneven-{n}.txt")
+    with open(jobs, "w") as f:
+        f.writelines(lines)
+    ideal = sum(bases) / sum(SPEEDS.values())
+    splits = {v.label: splits_of(v) for v in ctx.variants()}
+    rows = [Split(v, name, splits[v.label][name]) for name in splits[""]
+            for v in ctx.variants()]
     t = Table(f"uneven machines: {n} jobs of {BASE_MS[0]}-{BASE_MS[1]} ms / speed, "
               "speeds 1, 2, 4, one core each",
               ["split", "makespan (median)", "slow / mid / fast wall", "ratio to ideal",
-               "dealt work, busiest", "its ratio to ideal"])
+               "dealt work, busiest", "its ratio to ideal"], before=bool(ctx.baseline))
     parts.append(t)
     t.add("ideal: total work / total speed", seconds(ideal), "-", "1.00x", seconds(ideal),
           "1.00x")
@@ -192,84 +245,21 @@ def run(ctx, parts, targets):
         bound = n / sum(1 / (mean / s + cost) for s in SPEEDS.values())
         t.add(f"bound with the measured per-job process cost ({cost * 1e3:.2f} ms)",
               seconds(bound), "-", ratio(bound, ideal), "-", "-")
-    target = Target("weighted makespan within 10% of ideal", None, "jobsplit not measured")
-    targets.append(target)
-    steal_target = Target("--steal makespan within 10% of ideal with either weights", None,
-                          "--steal not measured")
-    targets.append(steal_target)
-    claim_target = Target("a claim costs under 1% of the mean job", None, "not measured")
-    targets.append(claim_target)
-    rates = []
-    breakdowns = {}
-    spans = {name: [] for name in splits}
-    walls = {name: [] for name in splits}
-    errors = {}
-    assigned = {}
     ctx.log(f"uneven: {n} jobs, {repeats} repeats")
     for _ in range(repeats):
-        for name, machines in splits.items():
-            if name in errors:
-                continue
-            try:
-                if name.startswith("jobsplit, calibrated") and not os.path.exists(machines):
-                    calibrate(ctx, machines)
-                steal = "--steal" in name
-                span, wall, shares, rate, job_spans = run_hosts(
-                    ctx, jobs, machines,
-                    ("s" + name.split()[2][0]) if steal else name.split()[1][0],
-                    ("--steal",) if steal else ())
-                if rate:
-                    rates.append(rate)
-            except Unavailable as e:
-                errors[name] = f"not available: {e}"
-                continue
-            done = sorted(i for share in shares.values() for i in share)
-            if done != list(range(n)):
-                errors[name] = (f"ran, but the three results.csv hold {len(done)} rows, "
-                                f"not each of the {n} jobs once")
-                continue
-            spans[name].append(span)
-            walls[name].append(wall)
-            breakdowns.setdefault(name, []).append(breakdown(span, job_spans, shares, bases))
-            # The split alone: the sleep each machine was dealt, without any spawn cost.
-            assigned[name] = max(sum(bases[i] for i in share) / SPEEDS[m]
-                                 for m, share in shares.items())
-    for name in splits:
-        if name in errors or not spans[name]:
-            t.add(name, errors.get(name, "not measured"), "-", "-", "-", "-")
-            continue
-        span = statistics.median(spans[name])
-        per = " / ".join(f"{statistics.median(w[m] for w in walls[name]):.2f}"
-                         for m in SPEEDS)
-        t.add(name, seconds(span), per + " s", ratio(span, ideal), seconds(assigned[name]),
-              ratio(assigned[name], ideal))
-        if "weighted" in name:
-            target.evidence = (f"true weights: makespan {span / ideal:.2f}x ideal, the work "
-                               f"it dealt the busiest machine {assigned[name] / ideal:.2f}x")
-            target.met = span <= 1.10 * ideal
-        if "--steal" in name and name in breakdowns:
-            median = {k: statistics.median(p[k] for p in breakdowns[name])
-                      for k in breakdowns[name][0]}
-            t.notes.append(f"{name}: {span / ideal:.2f}x = 1 + " + " + ".join(
-                f"{x:.3f} {k}" for k, x in median.items()) + " (medians: the parts need not "
-                "add up to the median makespan)")
-        if "--steal" in name:
-            steal_target.evidence = ((steal_target.evidence + "; ")
-                                     if steal_target.met is not None else "")
-            steal_target.evidence += f"{name.split(', ')[1]}: {span / ideal:.2f}x ideal"
-            steal_target.met = (steal_target.met is not False) and span <= 1.10 * ideal
-        if "calibrated" in name:
-            target.evidence += f"; calibrated weights: makespan {span / ideal:.2f}x ideal"
-            target.met = target.met or span <= 1.10 * ideal
-    if rates:
-        rate = statistics.median(rates)
-        mean = sum(bases) / n / statistics.mean(SPEEDS.values())
-        claim_target.evidence = (f"{rate:.0f} claims/s ({1e3 / rate:.2f} ms a claim, local "
-                                 f"disk) against a mean job of {mean * 1e3:.0f} ms: "
-                                 f"{100 / rate / mean:.1f}% per job before blocks share it")
-        claim_target.met = 1 / rate <= 0.01 * mean
-        t.notes.append(f"--steal: claims per second (median of the hosts' status.json): "
-                       f"{rate:.0f}")
+        for row in rows:
+            if row.error is None:
+                row.run_round(jobs, n, bases)
+    twins = {row.name: row for row in rows if row.ctx.label}
+    for row in rows:
+        before = twins.get(row.name) if not row.ctx.label else None
+        tabulate(t, row, ideal, before)
+    targets.extend(check_targets([row for row in rows if not row.ctx.label], ideal, bases, n))
+    for v in ctx.variants():
+        rates = [r for row in rows if row.ctx is v for r in row.rates]
+        if rates:
+            t.notes.append(f"{v.tool('--steal')}: claims per second (median of the hosts' "
+                           f"status.json): {statistics.median(rates):.0f}")
     t.notes.append("where a --steal makespan goes beyond the ideal, as parts of the ideal: a job's "
                    "time beyond its sleep (its process start: no speed divides it), each run's "
                    "start before its first job, the gaps between jobs (claims), and the end "
@@ -286,6 +276,56 @@ def run(ctx, parts, targets):
     small_study(ctx, parts, repeats)
 
 
+def tabulate(t, row, ideal, before):
+    """The row's line in the table (and the breakdown of a --steal row in the notes)."""
+    name = row.ctx.tool(row.name)
+    if row.error or not row.makespans:
+        t.add(name, row.error or "not measured", "-", "-", "-", "-")
+        return
+    span = row.makespan
+    per = " / ".join(f"{statistics.median(w[m] for w in row.walls):.2f}" for m in SPEEDS)
+    t.add(name, seconds(span), per + " s", ratio(span, ideal), seconds(row.assigned),
+          ratio(row.assigned, ideal), before=ratio(span, before and before.makespan))
+    if "--steal" in row.name:
+        median = {k: statistics.median(p[k] for p in row.breakdowns) for k in row.breakdowns[0]}
+        t.notes.append(f"{name}: {span / ideal:.2f}x = 1 + " + " + ".join(
+            f"{x:.3f} {k}" for k, x in median.items()) + " (medians: the parts need not "
+            "add up to the median makespan)")
+
+
+def check_targets(rows, ideal, bases, n):
+    """The section's targets, from this binary's rows."""
+    target = Target("weighted makespan within 10% of ideal", None, "jobsplit not measured")
+    steal_target = Target("--steal makespan within 10% of ideal with either weights", None,
+                          "--steal not measured")
+    claim_target = Target("a claim costs under 1% of the mean job", None, "not measured")
+    for row in rows:
+        span = row.makespan
+        if row.error or span is None:
+            continue
+        if "weighted" in row.name:
+            target.evidence = (f"true weights: makespan {span / ideal:.2f}x ideal, the work "
+                               f"it dealt the busiest machine {row.assigned / ideal:.2f}x")
+            target.met = span <= 1.10 * ideal
+        if "--steal" in row.name:
+            steal_target.evidence = ((steal_target.evidence + "; ")
+                                     if steal_target.met is not None else "")
+            steal_target.evidence += f"{row.name.split(', ')[1]}: {span / ideal:.2f}x ideal"
+            steal_target.met = (steal_target.met is not False) and span <= 1.10 * ideal
+        if "calibrated" in row.name:
+            target.evidence += f"; calibrated weights: makespan {span / ideal:.2f}x ideal"
+            target.met = target.met or span <= 1.10 * ideal
+    rates = [r for row in rows for r in row.rates]
+    if rates:
+        rate = statistics.median(rates)
+        mean = sum(bases) / n / statistics.mean(SPEEDS.values())
+        claim_target.evidence = (f"{rate:.0f} claims/s ({1e3 / rate:.2f} ms a claim, local "
+                                 f"disk) against a mean job of {mean * 1e3:.0f} ms: "
+                                 f"{100 / rate / mean:.1f}% per job before blocks share it")
+        claim_target.met = 1 / rate <= 0.01 * mean
+    return [target, steal_target, claim_target]
+
+
 def small_study(ctx, parts, repeats):
     """A study stealing cannot help: 12 jobs on 3 one-core machines (4 per core), true
     weights: the static split is already as good as blocks of one job can make it."""
@@ -298,22 +338,31 @@ def small_study(ctx, parts, repeats):
     machines = ctx.write_json("machines-uneven-small.json",
                               {m: {"weight": s, "cores": 1} for m, s in SPEEDS.items()})
     t = Table(f"uneven machines, a study too small to steal: {n} jobs (4 per core), "
-              "true weights", ["split", "makespan (median)", "ratio to ideal"])
+              "true weights", ["split", "makespan (median)", "ratio to ideal"],
+              before=bool(ctx.baseline))
     parts.append(t)
     t.add("ideal: total work / total speed", seconds(ideal), "1.00x")
-    for name, extra in (("static split", ()), ("--steal", ("--steal",))):
-        spans = []
-        for _ in range(repeats):
-            try:
-                span, _, _, _, _ = run_hosts(ctx, jobs, machines, "small" + str(len(extra)),
-                                             extra)
-            except Unavailable as e:
-                t.add(name, f"not available: {e}", "-")
-                break
-            spans.append(span)
-        else:
-            span = statistics.median(spans)
-            t.add(name, seconds(span), ratio(span, ideal))
+    rows = [(v, name, extra) for name, extra in (("static split", ()), ("--steal", ("--steal",)))
+            for v in ctx.variants()]
+    spans = {v.tool(name): [] for v, name, _ in rows}
+    for _ in range(repeats):
+        for v, name, extra in rows:
+            if isinstance(spans[v.tool(name)], list):
+                try:
+                    spans[v.tool(name)].append(run_hosts(
+                        v, jobs, machines, "small" + str(len(extra)), extra)[0])
+                except Unavailable as e:
+                    spans[v.tool(name)] = f"not available: {e}"
+    for v, name, _ in rows:
+        span = spans[v.tool(name)]
+        if isinstance(span, str):
+            t.add(v.tool(name), span, "-")
+            continue
+        span = statistics.median(span)
+        before = spans.get(ctx.baseline.tool(name)) if ctx.baseline and v is ctx else None
+        t.add(v.tool(name), seconds(span), ratio(span, ideal),
+              before=ratio(span, statistics.median(before))
+              if isinstance(before, list) and before else "-")
     t.notes.append("below about 8 jobs per core a block is one job: stealing can only move "
                    "whole jobs, so neither split comes near the ideal; a difference here is "
                    "one job's length, not balancing")
