@@ -198,6 +198,8 @@ def main(argv=None):
             report.harness_errors.append(f"section {name}: {traceback.format_exc()}")
             log(f"harness error in section {name}:\n{traceback.format_exc()}")
         parts.append(f"Section took {time.perf_counter() - t1:.0f} s; {load.stop()}.")
+        with open(a.out, "w") as f:  # so far: a run stopped early keeps its sections
+            f.write(report.markdown())
     report.header.append(f"- took {time.perf_counter() - t0:.0f} s; load average "
                          f"{os.getloadavg()[0]:.2f} at the end")
     text = report.markdown()
