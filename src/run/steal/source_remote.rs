@@ -23,19 +23,39 @@ impl StealSource<'_> {
             .is_some_and(|layout| crate::output::fence::fenced(layout, &self.who.machine))
     }
 
-    /// `--steal-remote`, own share claimed: takes the blocks of other shares claimed for this
-    /// machine in its own claims directory (handed over after a claim on the owner's disk);
-    /// with none, waits while the launcher's lease is fresh, else is done.
-    pub(super) fn handed(&self, st: &mut State) -> Refill {
+    /// `--steal-remote`, own share claimed: a block handed over to this run (by the launcher
+    /// or by this run's own steal), else one stolen from a peer (`--steal-mesh`); with none,
+    /// waits while the launcher's lease is fresh or a peer's block may still be worth stealing,
+    /// else is done.
+    pub(super) fn remote_refill(&self, st: &mut State) -> Refill {
+        if self.handed(st) {
+            return Refill::Again;
+        }
+        let mesh = match self.mesh_refill(st) {
+            Refill::Done => Refill::Done,
+            other => return other,
+        };
         // A run of one epoch: `--steal-remote` refuses a job list that grew.
         let claimer = &self.claimers[0];
         let layout = claimer.dir().parent().unwrap_or(claimer.dir());
+        if super::super::remote::lease_open(layout) {
+            Refill::Wait
+        } else {
+            mesh
+        }
+    }
+
+    /// Takes the first block of another share claimed for this machine in its own claims
+    /// directory (handed over after a claim on the owner's disk); false with none.
+    fn handed(&self, st: &mut State) -> bool {
+        // A run of one epoch: `--steal-remote` refuses a job list that grew.
+        let claimer = &self.claimers[0];
         for j in (0..self.blocks.shares()).filter(|&j| Some(j) != self.me) {
             let owner = self.blocks.owner(j);
             let mut numbers = claimed_blocks(claimer.dir(), owner);
             numbers.sort_unstable();
             for b in numbers {
-                if st.known[j].contains(&b) || self.held_before.contains(&(j, b)) {
+                if st.taken.contains(&(j, b)) || self.held_before.contains(&(j, b)) {
                     continue;
                 }
                 // An unreadable record is being written: looked at again next time.
@@ -44,17 +64,20 @@ impl StealSource<'_> {
                 };
                 st.known[j].insert(b);
                 if c.machine == self.who.machine && b < self.blocks.count(j) {
-                    self.stats.claims.fetch_add(1, Ordering::Relaxed);
-                    self.count_held(j, self.blocks.jobs(j, b).len() as u64);
-                    self.enqueue(st, j, b);
-                    return Refill::Again;
+                    self.take_stolen(st, j, b);
+                    return true;
                 }
             }
         }
-        if super::super::remote::lease_open(layout) {
-            Refill::Wait
-        } else {
-            Refill::Done
-        }
+        false
+    }
+
+    /// Queues block `b` of share `j`, held by this run through a claim on its owner's disk.
+    pub(super) fn take_stolen(&self, st: &mut State, j: usize, b: u64) {
+        st.known[j].insert(b);
+        st.taken.insert((j, b));
+        self.stats.claims.fetch_add(1, Ordering::Relaxed);
+        self.count_held(j, self.blocks.jobs(j, b).len() as u64);
+        self.enqueue(st, j, b);
     }
 }
