@@ -62,14 +62,18 @@ pub(crate) type Held = (u64, String);
 /// A block of another share claimed for the looked-at machine: (owner, block).
 pub(crate) type Handed = (String, u64);
 
-/// What `steal-look` answers.
+/// What `steal-look` answers, for one layout (one epoch of the study).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct StealLook {
-    /// The layout's mode on this disk (`steal-remote`; empty with no layout).
+    /// The layout's mode on this disk (`steal-remote`; empty with no layout: the host has not
+    /// seen this epoch).
     pub mode: String,
+    /// The layout's jobs per block (0 with no layout).
+    #[serde(default)]
+    pub block: u64,
     /// The blocks of the machine's own share claimed on its disk.
     pub claimed: Vec<u64>,
-    /// Whether the machine is fenced there.
+    /// Whether the machine is fenced there (the fences of every epoch are in the first's).
     pub fenced: bool,
     /// Jobs of the blocks (of any share) whose claim on this disk names the machine: what it
     /// holds, handed blocks not yet taken up included.
@@ -89,41 +93,55 @@ pub(crate) struct StealLook {
     pub handed: Vec<Handed>,
 }
 
-/// `steal-look DIR OUT LAYOUT MACHINE open|close`: renews (or ends) the lease, answers a
-/// [`StealLook`].
+/// `steal-look DIR OUT LAYOUT MACHINE open|close [LAYOUT...]`: renews (or ends) the lease of
+/// the study (in its first epoch's layout), answers a [`StealLook`] line for each layout
+/// named, in order (a study that grew: one per epoch).
 pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
-    let [dir, outdir, layout, machine, lease, ..] = args else {
+    let [dir, outdir, layout, machine, lease, more @ ..] = args else {
         return Err(Error::remote("remote-serve steal-look: too few arguments"));
     };
-    let layout = remote::layout_dir(&Path::new(dir).join(outdir), layout)?;
-    if layout.join("claims").is_dir() {
-        remote::lease(&layout, lease == "open")?;
+    let root = Path::new(dir).join(outdir);
+    let first = remote::layout_dir(&root, layout)?;
+    let study = crate::output::layout::first_dir(&first);
+    if study.join("claims").is_dir() {
+        remote::lease(&study, lease == "open")?;
     }
+    let (done, status_age_s) = status_of(&root.join(machine));
+    let fenced = crate::output::fence::fenced(&study, machine);
+    for rel in std::iter::once(layout).chain(more) {
+        let layout = remote::layout_dir(&root, rel)?;
+        let answer = look_at(&layout, machine, (done, status_age_s), fenced);
+        wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// What the layout in `layout` says of `machine`'s share and holdings.
+fn look_at(layout: &Path, machine: &str, status: (u64, Option<f64>), fenced: bool) -> StealLook {
     let claims = layout.join("claims");
     let mut claimed = claimed_blocks(&claims, machine);
     claimed.sort_unstable();
-    let (done, status_age_s) = status_of(&Path::new(dir).join(outdir).join(machine));
-    let layout_file = layout.join(crate::output::layout::LayoutFile::FILE);
-    let mode =
-        crate::output::claim::read_claim_like::<crate::output::layout::LayoutFile>(&layout_file)
-            .map(|l| l.mode)
+    let file = layout.join(crate::output::layout::LayoutFile::FILE);
+    let (mode, block) =
+        crate::output::claim::read_claim_like::<crate::output::layout::LayoutFile>(&file)
+            .map(|l| (l.mode, l.block))
             .unwrap_or_default();
     let Holdings {
         held,
         stolen,
         handed,
     } = holdings(&claims, machine);
-    let answer = StealLook {
+    StealLook {
         mode,
+        block,
         claimed,
         held,
-        done,
-        status_age_s,
-        fenced: crate::output::fence::fenced(&layout, machine),
+        done: status.0,
+        status_age_s: status.1,
+        fenced,
         stolen,
         handed,
-    };
-    wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))
+    }
 }
 
 /// The jobs ended by the run writing `mdir/status.json`, and the file's age.

@@ -31,6 +31,7 @@ mod epochs_races;
 mod epochs_rescue;
 mod epochs_run;
 mod epochs_steal;
+mod epochs_steal_remote;
 mod examples;
 mod exit_codes;
 mod fuzz_inputs;

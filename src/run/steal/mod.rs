@@ -26,6 +26,9 @@ pub struct StealOptions {
     /// No shared `OUT` (`--steal-remote`): claims of other shares are made on their owners'
     /// disks (by `jobsplit watch`, over ssh) and handed to this run; see [`remote`].
     pub remote: bool,
+    /// `--follow` with `--steal-remote`: a run waiting for handed blocks ends its round when
+    /// the job list grows, to run its share of the new epoch.
+    pub follow: bool,
 }
 
 use std::path::{Path, PathBuf};
@@ -56,6 +59,8 @@ pub(crate) struct Stealing {
     layouts: Vec<PathBuf>,
     /// `--steal-remote`.
     remote: bool,
+    /// `--follow`.
+    follow: bool,
 }
 
 impl Stealing {
@@ -88,6 +93,7 @@ impl Stealing {
             },
             layouts: layout::relative_dirs(plan),
             remote: opts.remote,
+            follow: opts.follow,
         }
     }
 
@@ -169,7 +175,7 @@ impl Stealing {
         threads: u64,
         earlier: bool,
     ) -> Result<StealSource<'a>> {
-        StealSource::new(
+        let mut source = StealSource::new(
             blocks::Blocks::per_epoch(plan, &self.blocks),
             self.layouts
                 .iter()
@@ -185,7 +191,9 @@ impl Stealing {
             threads,
             earlier,
             self.remote,
-        )
+        )?;
+        source.follow = self.follow;
+        Ok(source)
     }
 
     /// manifest.json's `balance`.

@@ -67,6 +67,8 @@ struct State {
     /// When a worker last found nothing worth stealing yet: the others wait without looking
     /// (a host looks about 10 times a second, whatever its threads).
     waited: Option<Instant>,
+    /// `--steal-remote --follow`: the job list, watched while waiting for handed blocks.
+    growth: crate::input::GrowthWatch,
 }
 
 /// How long a thief reuses what it read of the claims and the other hosts' status (a study
@@ -94,6 +96,9 @@ pub(crate) struct StealSource<'a> {
     held_before: HashSet<(usize, u64)>,
     /// `--steal-remote`: other shares' blocks come only as claims handed to this run.
     remote: bool,
+    /// `--follow`: waiting for handed blocks ends when the job list grows (the next round
+    /// runs the new epoch first).
+    pub(super) follow: bool,
     state: Mutex<State>,
     /// Jobs an earlier run of this machine finished in the blocks it held.
     pub(crate) skipped: u64,
@@ -147,6 +152,7 @@ impl<'a> StealSource<'a> {
             rerun,
             held_before: held.iter().copied().collect(),
             remote,
+            follow: false,
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 resume: held.iter().copied().collect(),
@@ -158,6 +164,7 @@ impl<'a> StealSource<'a> {
                 full: vec![false; blocks.shares()],
                 cached: None,
                 waited: None,
+                growth: crate::input::GrowthWatch::new(),
             }),
             blocks,
             claimers,
