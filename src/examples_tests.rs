@@ -69,7 +69,7 @@ fn engine_sge_script_sgescriptoptions() -> crate::Result<()> {
     use crate::engine::{sge_files, SgeScriptOptions};
 
     let mut opts = SgeScriptOptions::new(8);
-    opts.config = Some("study.toml".into());
+    opts.study.config = Some("study.toml".into());
     opts.pe = Some("smp".to_owned());
     opts.slots = 4;
     let files = sge_files(&opts)?;
@@ -137,9 +137,9 @@ fn engine_slurm_script_slurmscriptoptions() -> crate::Result<()> {
     use crate::engine::SlurmScriptOptions;
 
     let mut opts = SlurmScriptOptions::new(8);
-    opts.config = Some("study.toml".into());
+    opts.study.config = Some("study.toml".into());
     opts.cpus_per_task = 4;
-    opts.time = Some("02:00:00".to_owned());
+    opts.study.time = Some("02:00:00".to_owned());
     let script = crate::engine::slurm_script(&opts)?;
     assert!(script.contains("#SBATCH --array=0-7\n"));
     Ok(())
@@ -151,7 +151,7 @@ fn engine_slurm_script_slurm_files() -> crate::Result<()> {
     use crate::engine::{slurm_files, SlurmScriptOptions};
 
     let mut opts = SlurmScriptOptions::new(4);
-    opts.jobs = Some("jobs.txt".into());
+    opts.study.jobs = Some("jobs.txt".into());
     let names: Vec<_> = slurm_files(&opts)?
         .into_iter()
         .map(|(name, _)| name)

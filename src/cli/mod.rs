@@ -3,12 +3,14 @@
 
 mod arg_values;
 mod args;
+mod batch_scripts;
 mod cancel_cmd;
 mod completions;
 mod dry_run;
 mod exit;
 mod follow;
 mod init;
+mod job_source;
 mod log_cmd;
 mod log_format;
 mod merge_cmd;
@@ -44,21 +46,10 @@ use std::process::ExitCode;
 
 use clap::FromArgMatches as _;
 
-use crate::input::JobList;
-use crate::run::{RunSummary, Runner};
 use args::{Cli, Command};
+pub(crate) use job_source::JobSource;
 pub(crate) use program::Program;
 use term::errln;
-
-/// Jobs a program supplies itself (a `Splitter`), instead of a job list file and shell commands.
-pub(crate) trait JobSource: Sync {
-    /// The job list (the items as canonical JSON lines).
-    fn job_list(&self) -> crate::Result<JobList>;
-    /// Runs the share with the program's own executor.
-    fn run(&self, runner: &Runner<'_>) -> crate::Result<RunSummary>;
-    /// How the program presents itself on its command line.
-    fn program(&self) -> Program;
-}
 
 /// Runs the `jobsplit` command line and returns its exit code.
 pub fn main() -> ExitCode {

@@ -114,7 +114,7 @@ fn on_every_host(r: &RemoteStudy, op: &str, extra: impl Fn(&Host) -> Vec<String>
         let script = format!(
             "B={}/{}/jobsplit-$(uname -m) && exec \"$B\" {}",
             h.dir_word(),
-            quote(crate::remote::serve::STATE_DIR),
+            quote(crate::remote::state_dir::STATE_DIR),
             join(&words)
         );
         r.ssh.output(&h.dest, &script)
@@ -164,7 +164,7 @@ pub(crate) fn on(args: &OnArgs) -> Result<u8> {
         let script = format!(
             "cd {} && exec {}/jobsplit-$(uname -m) {}",
             h.dir_word(),
-            quote(crate::remote::serve::STATE_DIR),
+            quote(crate::remote::state_dir::STATE_DIR),
             join(&args.words)
         );
         match r.ssh.run(&h.dest, &script, &[], |rd| {

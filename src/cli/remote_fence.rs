@@ -132,7 +132,7 @@ impl Fencing {
         let script = format!(
             "B={dir}/{state}/jobsplit-$(uname -m); [ -x \"$B\" ] || exit 0; exec \"$B\" {words}",
             dir = h.dir_word(),
-            state = quote(crate::remote::serve::STATE_DIR),
+            state = quote(crate::remote::state_dir::STATE_DIR),
             words = join(&words)
         );
         ssh.output(&h.dest, &script)

@@ -142,7 +142,7 @@ fn host_log(r: &RemoteStudy, h: &Host, flags: &[String]) -> Result<Vec<JobLine>,
     let script = format!(
         "cd {} && B={}/jobsplit-$(uname -m) && if [ -f {} ]; then exec \"$B\" {}; fi",
         h.dir_word(),
-        quote(crate::remote::serve::STATE_DIR),
+        quote(crate::remote::state_dir::STATE_DIR),
         quote(
             &mdir
                 .join(crate::output::manifest::Manifest::FILE)

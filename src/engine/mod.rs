@@ -23,6 +23,7 @@
 //! (an array job, the merge held with `-hold_jid`, the rescue), with [`sge_time`] for its
 //! time limits.
 
+mod batch_study;
 mod detect;
 mod detect_read;
 mod detected;
@@ -39,6 +40,7 @@ mod slurm_script;
 mod slurm_time;
 mod threads;
 
+pub(crate) use batch_study::BatchStudy;
 pub use detect::detect;
 #[cfg(test)]
 pub(crate) use detect::detect_engine;

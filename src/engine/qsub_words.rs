@@ -83,8 +83,8 @@ pub(super) fn task_lines(opts: &SgeScriptOptions) -> Result<(Vec<String>, Option
             .map(|t| sge_time(option, t).map(|t| format!("-l h_rt={t}")))
             .transpose()
     };
-    let task_time = time("--time", &opts.time)?;
-    let merge_time = time("--merge-time", &opts.merge_time)?.or_else(|| task_time.clone());
+    let task_time = time("--time", &opts.study.time)?;
+    let merge_time = time("--merge-time", &opts.study.merge_time)?.or_else(|| task_time.clone());
     task.extend(task_time);
     Ok((task, merge_time))
 }

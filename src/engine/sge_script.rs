@@ -70,21 +70,21 @@ struct Resolved<'a> {
 
 impl<'a> Resolved<'a> {
     fn new(opts: &'a SgeScriptOptions) -> Result<Resolved<'a>> {
-        if opts.shards == 0 {
+        if opts.study.shards == 0 {
             return Err(Error::usage("--shards 0: a study needs at least 1 shard"));
         }
         if opts.slots == 0 {
             return Err(Error::usage("--slots 0: each task needs at least 1 slot"));
         }
-        if opts.config.is_none() && opts.jobs.is_none() {
+        if opts.study.config.is_none() && opts.study.jobs.is_none() {
             return Err(Error::usage(
                 "the Grid Engine scripts need the study: give --config FILE or --jobs FILE",
             ));
         }
-        job_name(&opts.job_name)?;
+        job_name(&opts.study.job_name)?;
         let (task, merge_time) = task_lines(opts)?;
         let mut common = Vec::new();
-        let workdir = match &opts.workdir {
+        let workdir = match &opts.study.workdir {
             Some(dir) => {
                 let raw = sge_path("--chdir", dir)?;
                 common.push(format!("-wd {raw}"));
@@ -102,15 +102,15 @@ impl<'a> Resolved<'a> {
         for line in &opts.extra_qsub {
             common.push(extra_line(line)?);
         }
-        let out_raw = out_without_slash(sge_path("--out", &opts.out)?);
+        let out_raw = out_without_slash(sge_path("--out", &opts.study.out)?);
         let study = study_shell(&StudyPaths {
-            jobsplit: &opts.jobsplit,
+            jobsplit: &opts.study.jobsplit,
             workdir,
             out: &out_raw,
-            merged: &opts.merged,
-            config: opts.config.as_ref(),
-            jobs: opts.jobs.as_ref(),
-            run_args: &opts.run_args,
+            merged: &opts.study.merged,
+            config: opts.study.config.as_ref(),
+            jobs: opts.study.jobs.as_ref(),
+            run_args: &opts.study.run_args,
         })?;
         Ok(Resolved {
             opts,
@@ -133,10 +133,10 @@ impl<'a> Resolved<'a> {
     }
 
     fn array(&self) -> String {
-        let (o, n) = (self.opts, self.opts.shards);
+        let (o, n) = (self.opts, self.opts.study.shards);
         let header = self.header(
             &[
-                format!("-N {}", o.job_name),
+                format!("-N {}", o.study.job_name),
                 format!("-t 1-{n}"),
                 "-S /bin/bash".to_owned(),
                 "-j y".to_owned(),
@@ -165,7 +165,7 @@ shard=$((SGE_TASK_ID - 1))
 echo "jobsplit shard $shard/{n}: Grid Engine job $JOB_ID.$SGE_TASK_ID on $(hostname), ${{NSLOTS:-1}} slot(s)"
 exec "$JOBSPLIT" run{input} --shard "$shard/{n}" --out "$OUT" --yes
 "#,
-            name = o.job_name,
+            name = o.study.job_name,
             last = n - 1,
             vars = self.study.vars,
             input = self.study.input_args,
@@ -176,7 +176,7 @@ exec "$JOBSPLIT" run{input} --shard "$shard/{n}" --out "$OUT" --yes
         let o = self.opts;
         let header = self.header(
             &[
-                format!("-N {}-merge", o.job_name),
+                format!("-N {}-merge", o.study.job_name),
                 "-S /bin/bash".to_owned(),
                 "-j y".to_owned(),
                 format!("-o {}/sge-merge-$JOB_ID.out", self.out_raw),
@@ -194,14 +194,14 @@ exec "$JOBSPLIT" run{input} --shard "$shard/{n}" --out "$OUT" --yes
 {header}
 set -euo pipefail
 {vars}{commands}"#,
-            name = o.job_name,
+            name = o.study.job_name,
             vars = self.study.vars,
             commands = merge_commands(RESCUE_SH),
         )
     }
 
     fn submit(&self) -> String {
-        let (o, n) = (self.opts, self.opts.shards);
+        let (o, n) = (self.opts, self.opts.study.shards);
         format!(
             r#"#!/usr/bin/env bash
 # {name}: submit the {n}-task array job, then the merge, which Grid Engine starts once every
@@ -218,7 +218,7 @@ echo "merge job $merge_id: after the array, into $MERGED"
 echo "watch with: qstat    cancel with: qdel $array_id $merge_id"
 echo "if $MERGED/missing.txt then lists jobs: bash $scripts/{rescue_sh} [SHARDS]"
 "#,
-            name = o.job_name,
+            name = o.study.job_name,
             last = n - 1,
             vars = self.study.vars,
             cd = self.study.cd_workdir,
@@ -231,7 +231,7 @@ echo "if $MERGED/missing.txt then lists jobs: bash $scripts/{rescue_sh} [SHARDS]
     fn rescue_job(&self) -> String {
         let header = self.header(
             &[
-                format!("-N {}-rescue", self.opts.job_name),
+                format!("-N {}-rescue", self.opts.study.job_name),
                 "-S /bin/bash".to_owned(),
                 "-j y".to_owned(),
             ],
@@ -254,7 +254,7 @@ shard=$((SGE_TASK_ID - 1))
 echo "jobsplit rescue shard $shard/$JOBSPLIT_RESCUE_SHARDS: Grid Engine job $JOB_ID.$SGE_TASK_ID on $(hostname)"
 exec "$JOBSPLIT" run{input} --rescue "$MERGED" --shard "$shard/$JOBSPLIT_RESCUE_SHARDS" --out "$JOBSPLIT_RESCUE_OUT" --yes
 "#,
-            name = self.opts.job_name,
+            name = self.opts.study.job_name,
             vars = self.study.vars,
             input = self.study.input_args,
         )
@@ -277,11 +277,11 @@ merge_id=$(qsub -terse -hold_jid "$array_id" "$scripts/{merge}")
 echo "rescue round $round: array job $array_id runs $count job(s) in $shards task(s) into $rescue_out"
 echo "merge job $merge_id: after it, merges $OUT and every rescue round into $MERGED"
 "#,
-            name = o.job_name,
-            n = o.shards,
+            name = o.study.job_name,
+            n = o.study.shards,
             vars = self.study.vars,
             cd = self.study.cd_workdir,
-            plan = rescue_plan(o.shards, "qstat"),
+            plan = rescue_plan(o.study.shards, "qstat"),
             rescue = SGE_RESCUE_SCRIPT,
             merge = SGE_MERGE_SCRIPT,
         )

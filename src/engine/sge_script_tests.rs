@@ -5,14 +5,14 @@ use super::*;
 
 fn study() -> SgeScriptOptions {
     let mut opts = SgeScriptOptions::new(4);
-    opts.job_name = "sweep".to_owned();
-    opts.jobsplit = "/shared/bin/jobsplit".into();
-    opts.config = Some("study.toml".into());
-    opts.workdir = Some("/home/ada/sweep".into());
+    opts.study.job_name = "sweep".to_owned();
+    opts.study.jobsplit = "/shared/bin/jobsplit".into();
+    opts.study.config = Some("study.toml".into());
+    opts.study.workdir = Some("/home/ada/sweep".into());
     opts.pe = Some("smp".to_owned());
     opts.slots = 8;
-    opts.time = Some("4h".to_owned());
-    opts.merge_time = Some("30m".to_owned());
+    opts.study.time = Some("4h".to_owned());
+    opts.study.merge_time = Some("30m".to_owned());
     opts.queue = Some("short.q".to_owned());
     opts.max_running = Some(2);
     opts.extra_qsub = vec!["-P physics".to_owned(), "#$ -l h_vmem=2G".to_owned()];
@@ -29,8 +29,8 @@ fn snapshot_full_study() {
 #[test]
 fn snapshot_minimal_study() {
     let mut opts = SgeScriptOptions::new(1);
-    opts.jobs = Some("jobs file.txt".into());
-    opts.run_args = vec!["--retries".to_owned(), "2".to_owned()];
+    opts.study.jobs = Some("jobs file.txt".into());
+    opts.study.run_args = vec!["--retries".to_owned(), "2".to_owned()];
     for (name, text) in sge_files(&opts).unwrap() {
         insta::assert_snapshot!(format!("minimal_{name}"), text);
     }
@@ -92,8 +92,8 @@ fn array_header_is_what_qsub_needs() {
 #[test]
 fn defaults_run_where_qsub_runs() {
     let mut opts = SgeScriptOptions::new(3);
-    opts.jobs = Some("jobs.txt".into());
-    opts.time = Some("2h".to_owned());
+    opts.study.jobs = Some("jobs.txt".into());
+    opts.study.time = Some("2h".to_owned());
     let files = sge_files(&opts).unwrap();
     assert!(files[0].1.contains("#$ -cwd\n"));
     assert!(!files[0].1.contains("-pe "));
@@ -105,36 +105,39 @@ fn defaults_run_where_qsub_runs() {
 fn refuses_options_that_make_a_broken_script() {
     type Case = (Box<dyn Fn(&mut SgeScriptOptions)>, &'static str);
     let cases: Vec<Case> = vec![
-        (Box::new(|o| o.shards = 0), "--shards 0"),
+        (Box::new(|o| o.study.shards = 0), "--shards 0"),
         (Box::new(|o| o.slots = 0), "--slots 0"),
         (
             Box::new(|o| o.pe = None),
             "--slots 8: several slots need --pe NAME",
         ),
         (
-            Box::new(|o| o.config = None),
+            Box::new(|o| o.study.config = None),
             "give --config FILE or --jobs FILE",
         ),
         (
-            Box::new(|o| o.out = "my out".into()),
+            Box::new(|o| o.study.out = "my out".into()),
             "--out \"my out\": a directory named in a #$ line",
         ),
-        (Box::new(|o| o.out = "out$x".into()), "--out \"out$x\""),
         (
-            Box::new(|o| o.out = "host:out".into()),
+            Box::new(|o| o.study.out = "out$x".into()),
+            "--out \"out$x\"",
+        ),
+        (
+            Box::new(|o| o.study.out = "host:out".into()),
             "--out \"host:out\"",
         ),
-        (Box::new(|o| o.out = "a,b".into()), "--out \"a,b\""),
+        (Box::new(|o| o.study.out = "a,b".into()), "--out \"a,b\""),
         (
-            Box::new(|o| o.workdir = Some("/a b".into())),
+            Box::new(|o| o.study.workdir = Some("/a b".into())),
             "--chdir \"/a b\"",
         ),
         (
-            Box::new(|o| o.job_name = "7up".to_owned()),
+            Box::new(|o| o.study.job_name = "7up".to_owned()),
             "cannot start with a digit",
         ),
         (
-            Box::new(|o| o.job_name = "a/b".to_owned()),
+            Box::new(|o| o.study.job_name = "a/b".to_owned()),
             "--job-name \"a/b\"",
         ),
         (
@@ -143,11 +146,11 @@ fn refuses_options_that_make_a_broken_script() {
         ),
         (Box::new(|o| o.pe = Some(String::new())), "--pe \"\""),
         (
-            Box::new(|o| o.time = Some("90".to_owned())),
+            Box::new(|o| o.study.time = Some("90".to_owned())),
             "--time 90: a bare number",
         ),
         (
-            Box::new(|o| o.merge_time = Some("1-00:00:00".to_owned())),
+            Box::new(|o| o.study.merge_time = Some("1-00:00:00".to_owned())),
             "--merge-time 1-00:00:00: Grid Engine has no days form",
         ),
         (
@@ -160,7 +163,7 @@ fn refuses_options_that_make_a_broken_script() {
         ),
         (Box::new(|o| o.max_running = Some(0)), "--max-running 0"),
         (
-            Box::new(|o| o.config = Some("a\0b".into())),
+            Box::new(|o| o.study.config = Some("a\0b".into())),
             "contains a NUL byte",
         ),
     ];
@@ -175,7 +178,7 @@ fn refuses_options_that_make_a_broken_script() {
 #[test]
 fn shell_values_are_quoted() {
     let mut opts = study();
-    opts.config = Some("my study's config.toml".into());
+    opts.study.config = Some("my study's config.toml".into());
     let files = sge_files(&opts).unwrap();
     for (name, text) in &files {
         assert!(

@@ -96,7 +96,7 @@ struct Resolved<'a> {
 
 impl<'a> Resolved<'a> {
     fn new(opts: &'a SlurmScriptOptions) -> Result<Resolved<'a>> {
-        if opts.shards == 0 {
+        if opts.study.shards == 0 {
             return Err(Error::usage("--shards 0: a study needs at least 1 shard"));
         }
         if opts.cpus_per_task == 0 {
@@ -104,18 +104,18 @@ impl<'a> Resolved<'a> {
                 "--cpus-per-task 0: each task needs at least 1 CPU",
             ));
         }
-        if opts.config.is_none() && opts.jobs.is_none() {
+        if opts.study.config.is_none() && opts.study.jobs.is_none() {
             return Err(Error::usage(
                 "the Slurm scripts need the study: give --config FILE or --jobs FILE",
             ));
         }
-        word("--job-name", &opts.job_name)?;
+        word("--job-name", &opts.study.job_name)?;
         let mut common = Vec::new();
         if let Some(p) = &opts.partition {
             word("--partition", p)?;
             common.push(format!("--partition={p}"));
         }
-        let workdir = match &opts.workdir {
+        let workdir = match &opts.study.workdir {
             Some(dir) => {
                 let raw = sbatch_path("--chdir", dir)?;
                 common.push(format!("--chdir={raw}"));
@@ -126,26 +126,28 @@ impl<'a> Resolved<'a> {
         for line in &opts.extra_sbatch {
             common.push(extra_line(line)?);
         }
-        let out_raw = out_without_slash(sbatch_path("--out", &opts.out)?);
+        let out_raw = out_without_slash(sbatch_path("--out", &opts.study.out)?);
         let StudyShell {
             vars,
             input_args,
             cd_workdir,
         } = study_shell(&StudyPaths {
-            jobsplit: &opts.jobsplit,
+            jobsplit: &opts.study.jobsplit,
             workdir,
             out: &out_raw,
-            merged: &opts.merged,
-            config: opts.config.as_ref(),
-            jobs: opts.jobs.as_ref(),
-            run_args: &opts.run_args,
+            merged: &opts.study.merged,
+            config: opts.study.config.as_ref(),
+            jobs: opts.study.jobs.as_ref(),
+            run_args: &opts.study.run_args,
         })?;
         let time = opts
+            .study
             .time
             .as_deref()
             .map(|t| slurm_time::parse("--time", t))
             .transpose()?;
         let merge_time = opts
+            .study
             .merge_time
             .as_deref()
             .map(|t| slurm_time::parse("--merge-time", t))
@@ -194,10 +196,10 @@ impl<'a> Resolved<'a> {
 
     fn array(&self) -> String {
         let o = self.opts;
-        let n = o.shards;
+        let n = o.study.shards;
         let header = self.header(
             &[
-                format!("--job-name={}", o.job_name),
+                format!("--job-name={}", o.study.job_name),
                 format!("--array=0-{}", n - 1),
                 "--ntasks=1".to_owned(),
                 format!("--cpus-per-task={}", o.cpus_per_task),
@@ -226,7 +228,7 @@ set -euo pipefail
 echo "jobsplit shard $SLURM_ARRAY_TASK_ID/{n}: Slurm job ${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID on $(hostname), ${{SLURM_CPUS_PER_TASK:-1}} CPUs, attempt $((${{SLURM_RESTART_COUNT:-0}} + 1))"
 exec "$JOBSPLIT" run{input} --shard "$SLURM_ARRAY_TASK_ID/{n}" --out "$OUT" --yes
 "#,
-            name = o.job_name,
+            name = o.study.job_name,
             last = n - 1,
             vars = self.vars,
             input = self.input_args,
@@ -237,7 +239,7 @@ exec "$JOBSPLIT" run{input} --shard "$SLURM_ARRAY_TASK_ID/{n}" --out "$OUT" --ye
         let o = self.opts;
         let header = self.header(
             &[
-                format!("--job-name={}-merge", o.job_name),
+                format!("--job-name={}-merge", o.study.job_name),
                 "--ntasks=1".to_owned(),
                 "--cpus-per-task=1".to_owned(),
                 format!("--output={}/slurm-merge-%j.out", self.out_raw),
@@ -255,7 +257,7 @@ exec "$JOBSPLIT" run{input} --shard "$SLURM_ARRAY_TASK_ID/{n}" --out "$OUT" --ye
 {header}
 set -euo pipefail
 {vars}{commands}"#,
-            name = o.job_name,
+            name = o.study.job_name,
             vars = self.vars,
             commands = merge_commands(RESCUE_SH),
         )
@@ -280,9 +282,9 @@ echo "merge job $merge_id: after the array, into $MERGED"
 echo "watch with: squeue -j $array_id,$merge_id    cancel with: scancel $array_id $merge_id"
 echo "if $MERGED/missing.txt then lists jobs: bash $scripts/{rescue_sh} [SHARDS]"
 "#,
-            name = o.job_name,
-            n = o.shards,
-            last = o.shards - 1,
+            name = o.study.job_name,
+            n = o.study.shards,
+            last = o.study.shards - 1,
             vars = self.vars,
             cd = self.cd_workdir,
             array = ARRAY_SCRIPT,
@@ -295,7 +297,7 @@ echo "if $MERGED/missing.txt then lists jobs: bash $scripts/{rescue_sh} [SHARDS]
         let o = self.opts;
         let header = self.header(
             &[
-                format!("--job-name={}-rescue", o.job_name),
+                format!("--job-name={}-rescue", o.study.job_name),
                 "--ntasks=1".to_owned(),
                 format!("--cpus-per-task={}", o.cpus_per_task),
             ]
@@ -317,7 +319,7 @@ set -euo pipefail
 echo "jobsplit rescue shard $SLURM_ARRAY_TASK_ID/$JOBSPLIT_RESCUE_SHARDS: Slurm job ${{SLURM_ARRAY_JOB_ID}}_$SLURM_ARRAY_TASK_ID on $(hostname), attempt $((${{SLURM_RESTART_COUNT:-0}} + 1))"
 exec "$JOBSPLIT" run{input} --rescue "$MERGED" --shard "$SLURM_ARRAY_TASK_ID/$JOBSPLIT_RESCUE_SHARDS" --out "$JOBSPLIT_RESCUE_OUT" --yes
 "#,
-            name = o.job_name,
+            name = o.study.job_name,
             vars = self.vars,
             input = self.input_args,
         )
@@ -341,11 +343,11 @@ merge_id=${{merge_id%%;*}}
 echo "rescue round $round: array job $array_id runs $count job(s) in $shards task(s) into $rescue_out"
 echo "merge job $merge_id: after it, merges $OUT and every rescue round into $MERGED"
 "#,
-            name = o.job_name,
-            n = o.shards,
+            name = o.study.job_name,
+            n = o.study.shards,
             vars = self.vars,
             cd = self.cd_workdir,
-            plan = rescue_plan(o.shards, "squeue"),
+            plan = rescue_plan(o.study.shards, "squeue"),
             rescue = RESCUE_SCRIPT,
             merge = MERGE_SCRIPT,
         )

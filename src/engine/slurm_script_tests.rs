@@ -4,13 +4,13 @@ use super::*;
 
 fn study() -> SlurmScriptOptions {
     let mut opts = SlurmScriptOptions::new(4);
-    opts.job_name = "sweep".to_owned();
-    opts.jobsplit = "/shared/bin/jobsplit".into();
-    opts.config = Some("study.toml".into());
-    opts.workdir = Some("/home/ada/sweep".into());
+    opts.study.job_name = "sweep".to_owned();
+    opts.study.jobsplit = "/shared/bin/jobsplit".into();
+    opts.study.config = Some("study.toml".into());
+    opts.study.workdir = Some("/home/ada/sweep".into());
     opts.cpus_per_task = 8;
-    opts.time = Some("04:00:00".to_owned());
-    opts.merge_time = Some("30m".to_owned());
+    opts.study.time = Some("04:00:00".to_owned());
+    opts.study.merge_time = Some("30m".to_owned());
     opts.stop_before = Some(std::time::Duration::from_secs(300));
     opts.requeue = true;
     opts.partition = Some("short".to_owned());
@@ -31,8 +31,8 @@ fn snapshot_full_study() {
 #[test]
 fn snapshot_minimal_study() {
     let mut opts = SlurmScriptOptions::new(1);
-    opts.jobs = Some("jobs file.txt".into());
-    opts.run_args = vec!["--retries".to_owned(), "2".to_owned()];
+    opts.study.jobs = Some("jobs file.txt".into());
+    opts.study.run_args = vec!["--retries".to_owned(), "2".to_owned()];
     for (name, text) in slurm_files(&opts).unwrap() {
         insta::assert_snapshot!(format!("minimal_{name}"), text);
     }
@@ -81,23 +81,26 @@ fn array_header_is_what_slurm_needs() {
 fn refuses_options_that_make_a_broken_script() {
     type Case = (Box<dyn Fn(&mut SlurmScriptOptions)>, &'static str);
     let cases: Vec<Case> = vec![
-        (Box::new(|o| o.shards = 0), "--shards 0"),
+        (Box::new(|o| o.study.shards = 0), "--shards 0"),
         (Box::new(|o| o.cpus_per_task = 0), "--cpus-per-task 0"),
         (
-            Box::new(|o| o.config = None),
+            Box::new(|o| o.study.config = None),
             "give --config FILE or --jobs FILE",
         ),
         (
-            Box::new(|o| o.out = "my out".into()),
+            Box::new(|o| o.study.out = "my out".into()),
             "--out \"my out\": a directory",
         ),
-        (Box::new(|o| o.out = "out%x".into()), "--out \"out%x\""),
         (
-            Box::new(|o| o.workdir = Some("/a b".into())),
+            Box::new(|o| o.study.out = "out%x".into()),
+            "--out \"out%x\"",
+        ),
+        (
+            Box::new(|o| o.study.workdir = Some("/a b".into())),
             "--chdir \"/a b\"",
         ),
         (
-            Box::new(|o| o.job_name = "a b".to_owned()),
+            Box::new(|o| o.study.job_name = "a b".to_owned()),
             "--job-name \"a b\"",
         ),
         (
@@ -105,7 +108,7 @@ fn refuses_options_that_make_a_broken_script() {
             "--partition \"\"",
         ),
         (
-            Box::new(|o| o.time = Some("4 x".to_owned())),
+            Box::new(|o| o.study.time = Some("4 x".to_owned())),
             "--time \"4 x\" is not a time",
         ),
         (
@@ -113,13 +116,13 @@ fn refuses_options_that_make_a_broken_script() {
             "extra #SBATCH line \"mem=4G\"",
         ),
         (
-            Box::new(|o| o.config = Some("a\0b".into())),
+            Box::new(|o| o.study.config = Some("a\0b".into())),
             "contains a NUL byte",
         ),
     ];
     for (change, words) in cases {
         let mut opts = study();
-        opts.jobs = None;
+        opts.study.jobs = None;
         change(&mut opts);
         let message = slurm_files(&opts).unwrap_err().to_string();
         assert!(message.contains(words), "{message:?} lacks {words:?}");
@@ -129,7 +132,7 @@ fn refuses_options_that_make_a_broken_script() {
 #[test]
 fn shell_values_are_quoted() {
     let mut opts = study();
-    opts.config = Some("my study's config.toml".into());
+    opts.study.config = Some("my study's config.toml".into());
     let script = slurm_script(&opts).unwrap();
     assert!(
         script.contains("CONFIG=\"my study's config.toml\"\n"),

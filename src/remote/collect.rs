@@ -11,7 +11,6 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::hashing::Tee;
-pub(crate) use super::inventory::VERIFIED;
 use super::inventory::{inventory_of, load_verified, named_inventory, save_verified};
 use super::pull::Select;
 use super::quote::quote;
@@ -129,7 +128,7 @@ fn collect_below(
     let script = format!(
         "B={}/{}/jobsplit-$(uname -m) && exec \"$B\" remote-serve pull {}{filter}",
         host.dir_word(),
-        quote(super::serve::STATE_DIR),
+        quote(super::state_dir::STATE_DIR),
         quote(&mdir.to_string_lossy())
     );
     let mut done = Collected::default();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::serve::state_dir;
+use super::state_dir::{state_dir, STATE_DIR};
 use super::wire;
 use crate::error::{Error, Result};
 use crate::model::RunState;
@@ -205,7 +205,7 @@ pub(crate) fn clean(dir: &Path, out: &mut dyn Write) -> Result<()> {
             format!(
                 "{} holds no launched study (no {}): nothing removed",
                 dir.display(),
-                super::serve::STATE_DIR
+                STATE_DIR
             ),
         ));
     }

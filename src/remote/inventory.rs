@@ -6,11 +6,8 @@ use std::collections::HashMap;
 use std::io::BufReader;
 use std::path::Path;
 
+use super::uncollected::{passed_over, VERIFIED};
 use super::wire::{self, Entry};
-
-/// The file in `OUT/<machine>/` here recording each file's size, time and SHA-256 as last
-/// verified (JSON lines of inventory entries); never sent, never collected.
-pub(crate) const VERIFIED: &str = ".collected";
 
 /// The entries recorded last time (none when the file is missing or unreadable).
 pub(super) fn load_verified(local: &Path) -> Vec<Entry> {
@@ -82,7 +79,7 @@ fn walk(dir: &Path, prefix: &str, known: &HashMap<&str, &Entry>, out: &mut Vec<E
         let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
-        if super::pull::not_collected(&name) || (prefix.is_empty() && name == VERIFIED) {
+        if passed_over(prefix, &name) {
             continue;
         }
         let rel = format!("{prefix}{name}");

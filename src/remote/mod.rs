@@ -17,7 +17,9 @@ pub(crate) mod serve;
 pub(crate) mod session;
 pub(crate) mod ship;
 pub(crate) mod ssh;
+pub(crate) mod state_dir;
 pub(crate) mod steal_serve;
+mod uncollected;
 mod wire;
 
 pub(crate) use collect::collect;

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use super::uncollected::passed_over;
 use super::wire::{self, End, Entry, Frame, Op};
 use crate::error::{Error, Result};
 
@@ -17,11 +18,6 @@ pub(crate) fn append_only(rel: &str) -> bool {
     rel == "results.csv"
         || rel == "log.gz"
         || (rel.starts_with("logs/") && rel.ends_with(".log.gz") && rel.matches('/').count() == 1)
-}
-
-/// True for what a collect leaves on the host: the lock and temporary files being written.
-pub(crate) fn not_collected(name: &str) -> bool {
-    name == ".lock" || name.ends_with(".tmp") || name.contains(".tmp-")
 }
 
 /// Which files of ROOT a pull sends.
@@ -158,10 +154,7 @@ fn walk(dir: &Path, prefix: &str, files: &mut Vec<String>, passed: &mut Vec<Stri
             ));
             continue;
         };
-        if not_collected(&name)
-            || name.contains(['\n', '\r'])
-            || (prefix.is_empty() && name == super::collect::VERIFIED)
-        {
+        if passed_over(prefix, &name) || name.contains(['\n', '\r']) {
             continue;
         }
         let rel = format!("{prefix}{name}");

@@ -3,14 +3,10 @@
 //! operation reads its input on stdin and answers on stdout (JSON lines, or frames: wire.rs).
 
 use std::io::{BufRead, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::wire::{self, Entry, Frame, Op};
 use crate::error::{Error, Result};
-
-/// The directory of jobsplit's own files in a remote study directory (the binary, the payload
-/// record, each launched run's console output and process id).
-pub(crate) const STATE_DIR: &str = ".jobsplit-remote";
 
 /// Runs operation `op` with `args`, reading `input` and answering on `out`.
 ///
@@ -49,7 +45,7 @@ pub(crate) fn serve(
         ),
         "steal-claim" => super::steal_serve::claim(args, input, out),
         "steal-look" => super::steal_serve::look(args, out),
-        "session" => super::session::serve(input, out),
+        "session" => super::session::serve(input, out, serve),
         "steal-fence" => super::steal_serve::fence(args, out),
         _ => Err(Error::usage(format!(
             "remote-serve: unknown operation `{op}` (a laptop and a host with different jobsplit versions?)"
@@ -134,9 +130,4 @@ fn place(target: &Path, frame: &Frame, input: &mut dyn Read) -> Result<()> {
             Err(Error::io(target, e))
         }
     }
-}
-
-/// `dir/.jobsplit-remote`.
-pub(crate) fn state_dir(dir: &Path) -> PathBuf {
-    dir.join(STATE_DIR)
 }

@@ -4,7 +4,7 @@
 //! a loaded machine, a few ms this way).
 //!
 //! A request is `{"op": OP, "args": [...], "input": TEXT}`, one of the read-only or claiming
-//! operations of [`super::serve()`] (`status`, `steal-look`, `steal-claim`); its answer is
+//! operations of `remote-serve` (`status`, `steal-look`, `steal-claim`); its answer is
 //! `{"out": TEXT}` (what the one-shot operation writes on stdout) or `{"err": MESSAGE}`. The
 //! session ends at the end of its input. Nothing here decides a block: each claim is still the
 //! link(2) + read-back on the owner's disk, made by the host's own jobsplit.
@@ -46,16 +46,21 @@ struct Answer {
     err: Option<String>,
 }
 
-/// The host side: answers every request line of `input` on `out`, flushed, until its end.
+/// What answers one operation as `remote-serve OP ARGS...` would: serve.rs hands its own
+/// dispatcher to [`serve`], so which code an operation runs is decided in one place.
+pub(crate) type OneShot = fn(&str, &[String], &mut dyn BufRead, &mut dyn Write) -> Result<()>;
+
+/// The host side: answers every request line of `input` on `out`, flushed, until its end,
+/// each through `one_shot`.
 ///
 /// # Errors
 /// The input is not request lines, or the answer cannot be written (the session ends).
-pub(crate) fn serve(input: &mut dyn BufRead, out: &mut dyn Write) -> Result<()> {
+pub(crate) fn serve(input: &mut dyn BufRead, out: &mut dyn Write, one_shot: OneShot) -> Result<()> {
     let bad = |e: std::io::Error| Error::usage(format!("remote-serve session: {e}"));
     while let Some(req) = wire::read_line::<Request>(input).map_err(bad)? {
         let answer = if OPS.contains(&req.op.as_str()) {
             let mut text = Vec::new();
-            match super::serve(&req.op, &req.args, &mut req.input.as_bytes(), &mut text) {
+            match one_shot(&req.op, &req.args, &mut req.input.as_bytes(), &mut text) {
                 Ok(()) => Answer {
                     out: Some(String::from_utf8_lossy(&text).into_owned()),
                     err: None,
@@ -264,7 +269,7 @@ impl Sessions {
             let script = format!(
                 "B={}/{}/jobsplit-$(uname -m) && exec \"$B\" remote-serve session",
                 host.dir_word(),
-                super::quote::quote(super::serve::STATE_DIR),
+                super::quote::quote(super::state_dir::STATE_DIR),
             );
             *slot = Some(Session::start(ssh, &host.dest, &script)?);
         }
@@ -308,7 +313,7 @@ mod tests {
             wire::write_line(&mut input, r).unwrap();
         }
         let mut out = Vec::new();
-        serve(&mut input.as_slice(), &mut out).unwrap();
+        serve(&mut input.as_slice(), &mut out, super::super::serve).unwrap();
         let answers: Vec<Answer> = wire::read_lines(&mut out.as_slice()).unwrap();
         assert_eq!(answers.len(), 2);
         assert!(answers[0]

@@ -33,7 +33,7 @@ impl Host {
         let dir = self.dir.strip_prefix("~/").unwrap_or(&self.dir);
         quote(&format!(
             "{dir}/{}/jobsplit-{arch}",
-            super::serve::STATE_DIR
+            super::state_dir::STATE_DIR
         ))
     }
 }
@@ -109,7 +109,7 @@ struct Probed {
 /// its architecture and, asked of that binary, which files of `inventory` it lacks.
 fn probe(ssh: &Ssh, host: &Host, inventory: &[u8]) -> Result<Probed, Failure> {
     let dir = host.dir_word();
-    let state = quote(super::serve::STATE_DIR);
+    let state = quote(super::state_dir::STATE_DIR);
     let script = format!(
         "uname -sm && B={dir}/{state}/jobsplit-$(uname -m) && if [ -x \"$B\" ] && H=$(\"$B\" remote-serve self-hash); then echo \"$H\" && exec \"$B\" remote-serve have {dir}; else echo none; fi"
     );
@@ -142,7 +142,7 @@ fn probe(ssh: &Ssh, host: &Host, inventory: &[u8]) -> Result<Probed, Failure> {
 /// Sends `binary` with plain `sh` and checks it runs and hashes to what was sent.
 fn send_binary(ssh: &Ssh, host: &Host, arch: &str, binary: &Binary) -> Result<(), LaunchError> {
     let dir = host.dir_word();
-    let state = quote(super::serve::STATE_DIR);
+    let state = quote(super::state_dir::STATE_DIR);
     let bin = host.bin_word(arch);
     let script = format!(
         "mkdir -p {dir}/{state} && T={dir}/{state}/.upload.$$ && cat > \"$T\" && chmod 755 \"$T\" && mv -f \"$T\" {bin} && {bin} remote-serve self-hash"
