@@ -20,7 +20,7 @@ use super::remote_study::{each_host, RemoteStudy};
 
 #[path = "remote_steal_claims.rs"]
 mod claims;
-use claims::{hand_again, steal};
+use claims::{hand_again, restart_ended, steal};
 
 /// What watch's steals cost so far: claim calls (on owners' and thieves' disks), their time,
 /// and the blocks and jobs handed over.
@@ -30,6 +30,8 @@ pub(super) struct Tally {
     secs: f64,
     blocks: u64,
     jobs: u64,
+    /// Machines whose ended run watch started again (once each).
+    restarted: Vec<String>,
 }
 
 impl Tally {
@@ -57,6 +59,8 @@ struct Stealer<'h> {
     threads: u64,
     /// Its run is running there.
     live: bool,
+    /// Its run ended by itself (not stopped or interrupted).
+    finished: bool,
     rate: Option<f64>,
 }
 
@@ -70,11 +74,10 @@ impl<'h> Stealer<'h> {
         let st = s.status.as_ref();
         let balance = m.get("balance")?;
         let threads = text(m, &["threads"])?.as_u64()?.max(1);
-        let running_state = st
+        let state = st
             .and_then(|v| text(v, &["state"]))
-            .and_then(|v| v.as_str())
-            == Some("running");
-        let live = s.running && running_state;
+            .and_then(|v| v.as_str());
+        let live = s.running && state == Some("running");
         Some(Stealer {
             host,
             share: r.study.plan.machine_index(&host.machine)?,
@@ -82,6 +85,7 @@ impl<'h> Stealer<'h> {
             hostname: m.get("hostname")?.as_str()?.to_owned(),
             threads,
             live,
+            finished: !s.running && state == Some("finished"),
             rate: st
                 .and_then(|v| text(v, &["rate_per_s"]))
                 .and_then(|v| v.as_f64())
@@ -200,7 +204,8 @@ pub(super) fn arrange(
         |v| &stealers[known[v]],
         &epochs,
     );
-    let rehanded = hand_again(r, sessions, tally, &stealers, &looks, &epochs, &mut lines);
+    let (rehanded, handed) = hand_again(r, sessions, tally, &stealers, &looks, &epochs, &mut lines);
+    restart_ended(r, sessions, tally, (&stealers, &looks), &handed, &mut lines);
     // The leases end once every share is claimed whole and every block handed (a share not
     // seen counts as open).
     let left = unseen || rehanded || views.iter().any(|v| !v.unclaimed.is_empty());

@@ -113,8 +113,8 @@ fn hand_over(
 /// Hands over again every block claimed on its owner's disk for a thief whose own disk does
 /// not hold it (the hand-over failed: the thief crashed or was cut off, or watch was killed in
 /// between); both reached this look, neither fenced, in each epoch both steal. Only the thief
-/// the owner's claim names ever runs it, so nothing runs twice. Returns whether any was
-/// handed.
+/// the owner's claim names ever runs it, so nothing runs twice. Returns whether any was to be
+/// handed, and the machines it was handed to.
 pub(super) fn hand_again(
     r: &RemoteStudy,
     sessions: &Sessions,
@@ -123,7 +123,7 @@ pub(super) fn hand_again(
     looks: &[Looks],
     epochs: &Epochs,
     lines: &mut Vec<String>,
-) -> bool {
+) -> (bool, Vec<String>) {
     // A fenced owner's unfinished blocks are the rescue's; a fenced thief runs nothing more.
     let reached = |i: usize, e: usize| {
         looks[i]
@@ -132,6 +132,7 @@ pub(super) fn hand_again(
             .filter(|l| epochs.in_play(l, e))
     };
     let mut any = false;
+    let mut handed = Vec::new();
     for (i, owner) in stealers.iter().enumerate() {
         for e in 0..epochs.layouts.len() {
             let Some(look) = reached(i, e) else { continue };
@@ -153,16 +154,60 @@ pub(super) fn hand_again(
                 let thief = &stealers[ti];
                 let unit = epochs.unit(owner.share, e);
                 let record = claim_record(epochs, unit, *b, thief);
-                lines.push(hand_one_again(
-                    r, sessions, tally, thief, epochs, e, &record,
-                ));
+                let (line, won) = hand_one_again(r, sessions, tally, thief, epochs, e, &record);
+                lines.push(line);
+                if won {
+                    handed.push(thief.host.machine.clone());
+                }
             }
         }
     }
-    any
+    (any, handed)
 }
 
-/// Hands `record` of epoch `e` over to `thief` again; what happened, in a line.
+/// Starts again, once per watch, the run of each host whose run finished by itself while its
+/// disk holds blocks handed to it that it has not run (`handed` this look, or before it and
+/// not run: handed as its run ended): only it may run them (the owner's claim names it), so
+/// it runs them now instead of at a relaunch. The run started is the one `launch` last started
+/// there.
+pub(super) fn restart_ended(
+    r: &RemoteStudy,
+    sessions: &Sessions,
+    tally: &mut Tally,
+    (stealers, looks): (&[Stealer], &[Looks]),
+    handed: &[String],
+    lines: &mut Vec<String>,
+) {
+    for (s, look) in stealers.iter().zip(looks) {
+        let Some(look) = look.as_ref().filter(|l| !l[0].fenced) else {
+            continue;
+        };
+        let machine = &s.host.machine;
+        let just = handed.iter().filter(|m| *m == machine).count();
+        let held: u64 = look.iter().map(|l| l.held).sum();
+        let unrun = held.saturating_sub(look[0].done);
+        if !s.finished || (unrun == 0 && just == 0) || tally.restarted.contains(machine) {
+            continue;
+        }
+        tally.restarted.push(machine.clone());
+        let words = [dir_of(s.host), r.out_rel.clone(), machine.clone()];
+        let who = crate::text::escape(machine);
+        let unrun = match just {
+            0 => format!("{unrun} handed jobs not run"),
+            n => format!("{n} block{} handed again", if n == 1 { "" } else { "s" }),
+        };
+        lines.push(match sessions.call(&r.ssh, s.host, "restart", &words, "") {
+            Ok(_) => format!("{who}: its run had ended, with {unrun}: started again to run them"),
+            Err(e) => format!(
+                "{who}: its run had ended, with {unrun}, and was not started again ({}): launch it again",
+                crate::text::escape(&e.to_string())
+            ),
+        });
+    }
+}
+
+/// Hands `record` of epoch `e` over to `thief` again; what happened, in a line, and whether it
+/// was handed.
 fn hand_one_again(
     r: &RemoteStudy,
     sessions: &Sessions,
@@ -171,7 +216,7 @@ fn hand_one_again(
     epochs: &Epochs,
     e: usize,
     record: &ClaimRecord,
-) -> String {
+) -> (String, bool) {
     let what = format!(
         "block {} of {} to {}",
         record.block,
@@ -179,11 +224,18 @@ fn hand_one_again(
         crate::text::escape(&record.machine)
     );
     match claim_on(r, sessions, tally, thief, epochs, e, &[record]).as_deref() {
-        Ok([ClaimAnswer { won: true, .. }]) => {
-            format!("handed {what} again (its hand-over had failed)")
-        }
-        Ok(_) => format!("handed {what} again: its disk holds another claim of it"),
-        Err(err) => format!("could not hand {what} again ({err}): next look"),
+        Ok([ClaimAnswer { won: true, .. }]) => (
+            format!("handed {what} again (its hand-over had failed)"),
+            true,
+        ),
+        Ok(_) => (
+            format!("handed {what} again: its disk holds another claim of it"),
+            false,
+        ),
+        Err(err) => (
+            format!("could not hand {what} again ({err}): next look"),
+            false,
+        ),
     }
 }
 

@@ -63,6 +63,7 @@ mod process_stuck;
 mod proptest_plan;
 mod remote_fake;
 mod remote_fence;
+mod remote_restart;
 mod remote_view;
 mod report;
 mod report_figures;
