@@ -17,10 +17,10 @@ choose what runs. Each mode runs with the true weights
 
 The makespan is from the first job's start to the last job's end over the merged rows (the
 runs' start stagger counts; shipping before the runs does not), beside the ideal (total work /
-total speed), and where it goes beyond the ideal: each job's time beyond its sleep (its process
-start, which no speed divides), each host's start after the first job, the gaps between its
-jobs, and its end (idle after its last job while another runs the last block), each weighted
-by the host's speed. The claim cost is watch's own measure of its claim calls (`arranged steals:`).
+total speed), and where it goes beyond the ideal (bench/breakdown.py): each job's time beyond
+its sleep (its process start, which no speed divides), each host's start after the first job,
+the gaps between its jobs, and its last block (idle after its last job while another runs the
+study's last jobs), each weighted by the host's speed. The claim cost is watch's own measure of its claim calls (`arranged steals:`).
 A benchmark, not a test: it prints figures.
 """
 
@@ -34,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import breakdown
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SH = os.path.join(REPO, "tests", "remote", "sshhosts")
@@ -87,34 +89,18 @@ def stamp(text):
 
 
 def makespan(results, jobs):
-    """(first start to last end over a merged results.csv, where it goes beyond the ideal)."""
+    """(first start to last end over a merged results.csv, where it goes beyond the ideal:
+    bench/breakdown.py, as the bench's uneven section)."""
     with open(results, newline="") as f:
         rows = [r for r in csv.DictReader(f) if r["status"] == "ok"]
     if sorted(int(r["index"]) for r in rows) != list(range(len(jobs))):
         sys.exit(f"{results}: not every job ok exactly once ({len(rows)} ok rows)")
     start = min(stamp(r["started_at"]) for r in rows)
     end = max(stamp(r["started_at"]) + float(r["duration_s"]) for r in rows)
-    return end - start, breakdown(rows, start, end - start, jobs)
-
-
-def breakdown(rows, t0, span, jobs):
-    """Where the makespan goes beyond the ideal, as parts of it that sum to span / ideal - 1
-    (as the bench's uneven section: machine m lends speed s_m for the whole span)."""
-    parts = {"job start cost": 0.0, "start": 0.0, "between jobs": 0.0, "end": 0.0}
-    for m, s in SPEEDS.items():
-        mine = [r for r in rows if r["machine"] == m]
-        v = sorted((stamp(r["started_at"]) - t0,
-                    stamp(r["started_at"]) - t0 + float(r["duration_s"])) for r in mine)
-        if not v:
-            parts["end"] += s * span
-            continue
-        parts["job start cost"] += (s * sum(e - b for b, e in v)
-                                    - sum(jobs[int(r["index"])] for r in mine))
-        parts["start"] += s * v[0][0]
-        parts["between jobs"] += s * sum(v[k + 1][0] - v[k][1] for k in range(len(v) - 1))
-        parts["end"] += s * (span - v[-1][1])
-    work = sum(jobs)
-    return " + ".join(f"{x / work:.3f} {k}" for k, x in parts.items())
+    spans = {m: [(stamp(r["started_at"]) - start,
+                  stamp(r["started_at"]) - start + float(r["duration_s"]), jobs[int(r["index"])])
+                 for r in rows if r["machine"] == m] for m in SPEEDS}
+    return end - start, breakdown.text(breakdown.breakdown(SPEEDS, spans, sum(jobs)))
 
 
 def remote(jsb, d, jobs, steal, interval):
