@@ -106,7 +106,27 @@ pub(super) struct Epochs<'p> {
     blocks: Blocks<'p>,
 }
 
-impl Epochs<'_> {
+impl<'p> Epochs<'p> {
+    /// The epochs of `plan` under `layouts`, each one's blocks as the first host that steals it
+    /// recorded them (in `looks`).
+    fn of(plan: &'p crate::plan::Plan, layouts: Vec<String>, looks: &[Looks]) -> Epochs<'p> {
+        let sizes: Vec<u64> = (0..layouts.len())
+            .map(|e| {
+                let recorded = looks.iter().flatten().map(|l| &l[e]);
+                recorded
+                    .filter(|l| l.mode == MODE_REMOTE && !l.fenced)
+                    .map(|l| l.block.max(1))
+                    .next()
+                    .unwrap_or(1)
+            })
+            .collect();
+        Epochs {
+            blocks: Blocks::per_epoch(plan, &sizes),
+            layouts,
+            sizes,
+        }
+    }
+
     /// Whether `look` (of epoch `e`) is of a host that steals this epoch with its blocks.
     fn in_play(&self, look: &StealLook, e: usize) -> bool {
         look.mode == MODE_REMOTE && !look.fenced && look.block == self.sizes[e]
@@ -163,22 +183,7 @@ pub(super) fn arrange(
             .ok()?;
         (seen.len() == layouts.len()).then_some(seen)
     });
-    // Each epoch's blocks as the first host that steals it recorded them.
-    let sizes: Vec<u64> = (0..layouts.len())
-        .map(|e| {
-            let recorded = looks.iter().flatten().map(|l| &l[e]);
-            recorded
-                .filter(|l| l.mode == MODE_REMOTE && !l.fenced)
-                .map(|l| l.block.max(1))
-                .next()
-                .unwrap_or(1)
-        })
-        .collect();
-    let epochs = Epochs {
-        blocks: Blocks::per_epoch(&r.study.plan, &sizes),
-        layouts,
-        sizes,
-    };
+    let epochs = Epochs::of(&r.study.plan, layouts, &looks);
     // Hosts not reached, fenced, or of another mode or block size neither steal nor are
     // stolen from; a host steals and is stolen from in the epochs it has seen.
     let mut known: Vec<usize> = Vec::new();
