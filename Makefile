@@ -9,7 +9,7 @@ AARCH64_TARGET_DIR ?= target
 DIST := target/dist
 DEMO := target/demo
 
-.PHONY: all build demo demo-sweep demo-pi test test-deps wheel test-python test-browser test-slurm test-gridengine test-multihost test-remote test-remote-steal test-remote-steal-faults static dist aarch64-build test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python bench-remote bench-steal-remote clean
+.PHONY: all build demo demo-sweep demo-pi test test-deps wheel test-python test-browser test-slurm test-gridengine test-multihost test-remote test-remote-steal test-remote-steal-faults test-remote-steal-mesh static dist aarch64-build test-aarch64 bench bench-quick bench-run bench-plan bench-map bench-merge bench-merge-files bench-output bench-scale bench-python bench-remote bench-steal-remote clean
 
 all: build
 
@@ -125,6 +125,12 @@ test-remote-steal: static
 ## dead and rescued, then coming back (fenced; what ran twice reported)
 test-remote-steal-faults: static
 	bash tests/remote/steal_faults.sh $(JOBSPLIT)
+
+## test-remote-steal-mesh: --steal-remote --steal-mesh on 3 ssh hosts that can ssh each other
+## (tests/remote/steal_mesh.sh; needs root): hosts stealing by themselves with no launcher, a
+## race with watch, a host declared dead learning it from a peer, a peer cut off
+test-remote-steal-mesh: static
+	bash tests/remote/steal_mesh.sh $(JOBSPLIT)
 
 ## test-slurm: a real one-node Slurm (installed from Debian packages; needs root), a 4-task array
 test-slurm: static

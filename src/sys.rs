@@ -9,7 +9,7 @@ use std::time::Duration;
 
 mod spawn;
 
-pub(crate) use spawn::{env_entry, spawn, wait, Spec};
+pub(crate) use spawn::{env_entry, env_entry_cstring, spawn, wait, Spec};
 
 /// A process id (also a process group id).
 pub(crate) type Pid = i32;

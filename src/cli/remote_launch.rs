@@ -46,7 +46,14 @@ fn launch_plan(args: &LaunchArgs, r: &RemoteStudy) -> Result<crate::remote::Laun
         crate::remote::Payload::gather(&r.root, &study_files(args, r), &r.study.config.ship.files)?;
     let run_args = run_args(args, r, &mut payload)?;
     let force = args.fresh || args.run_flags.iter().any(|f| f.starts_with("--rerun"));
+    // A `--steal-remote` study ships the hosts' address book (used with `--steal-mesh`).
+    let peers = args
+        .run_flags
+        .iter()
+        .any(|f| f == "--steal-remote")
+        .then(|| crate::remote::peers::text(&r.every));
     Ok(crate::remote::LaunchPlan {
+        peers,
         out: r.out_rel.clone(),
         digest: r.study.plan.plan_digest().hex(),
         payload,

@@ -84,7 +84,15 @@ fn hand_over(
     let mut by_owner: Vec<(&str, Vec<String>)> = Vec::new();
     for (k, c) in won.iter().enumerate() {
         let outcome = match &answers {
-            Ok(a) if a.get(k).is_some_and(|a| a.won) => {
+            // Won, or held by the thief already (it stole the block by itself: --steal-mesh).
+            Ok(a)
+                if a.get(k).is_some_and(|a| {
+                    a.won
+                        || a.holder
+                            .as_ref()
+                            .is_some_and(|h| h.machine == thief.host.machine)
+                }) =>
+            {
                 tally.blocks += 1;
                 tally.jobs += c.jobs.len() as u64;
                 match by_owner.iter_mut().find(|(o, _)| *o == c.owner) {

@@ -17,6 +17,8 @@ pub(crate) struct RemoteStudy {
     pub(super) root: PathBuf,
     /// The selected machines and where they are.
     pub(super) hosts: Vec<Host>,
+    /// Every machine of the plan and where it is (the hosts' address book, `--steal-mesh`).
+    pub(super) every: Vec<Host>,
     /// OUT relative to the study directory (or absolute).
     pub(super) out_rel: String,
     /// OUT here.
@@ -46,6 +48,7 @@ fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
     }
     let overrides = host_overrides(args)?;
     let hosts = hosts_of(args, &study, &root, original, &overrides)?;
+    let every = hosts_of(args, &study, &root, true, &overrides)?;
     let local_out = match rescue {
         Some(_) => super::remote_rescue::out_dir(&study.config.run.out),
         None => study.config.run.out.clone(),
@@ -63,6 +66,7 @@ fn resolve_as(args: &RemoteArgs, original: bool) -> Result<RemoteStudy> {
         study,
         root,
         hosts,
+        every,
         out_rel,
         local_out,
         ssh,

@@ -111,6 +111,11 @@ pub(crate) struct RunArgs {
     /// own disk, other shares' blocks handed by `jobsplit watch` (docs/remote.md)
     #[arg(long, conflicts_with = "helper")]
     pub(crate) steal_remote: bool,
+    /// With --steal-remote, where the hosts can ssh each other: steal from the peers' disks
+    /// and learn fences from them with no launcher (peers from .jobsplit-remote/peers.json,
+    /// written by launch; docs/remote.md)
+    #[arg(long, requires = "steal_remote")]
+    pub(crate) steal_mesh: bool,
 }
 
 fn parse_steal_block(s: &str) -> Result<u64, String> {

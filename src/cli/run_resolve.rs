@@ -267,6 +267,17 @@ fn resolve_steal(
         helper: args.helper.clone(),
         remote: args.steal_remote,
         follow: args.follow,
+        mesh: if args.steal_mesh {
+            let peers = crate::remote::peers::read(&crate::remote::peers::path())?;
+            Some(crate::run::steal::peers::StartPeers(std::sync::Arc::new(
+                move |at| {
+                    crate::remote::mesh::Mesh::start(&peers, at)
+                        .map(|m| Box::new(m) as Box<dyn crate::run::steal::peers::Peers>)
+                },
+            )))
+        } else {
+            None
+        },
     }))
 }
 

@@ -33,4 +33,16 @@ pub struct StealStatus {
     pub claims: u64,
     /// Claim attempts per second of claiming time (the file system's claim rate).
     pub claims_per_s: Option<f64>,
+    /// `--steal-mesh`: claims this machine made by itself on peers' disks (one call each).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub peer_claims: u64,
+    /// Their mean time in milliseconds (a round trip through a kept session and the claim).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_claim_ms: Option<f64>,
+}
+
+// serde's skip_serializing_if hands a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -147,13 +147,18 @@ pub struct JobKey(pub [u8; 32]);
 impl JobKey {
     /// The 16 hex digits that identify the job in results.
     pub fn id(&self) -> String {
+        self.id_bytes().iter().map(|&b| char::from(b)).collect()
+    }
+
+    /// [`JobKey::id`] as ASCII bytes, without an allocation.
+    pub(crate) fn id_bytes(&self) -> [u8; 16] {
         // By hand rather than `hex::encode` (which collects chars one by one): a job's id is
         // made on every job's path (its row and its environment).
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut id = String::with_capacity(16);
-        for &b in &self.0[..8] {
-            id.push(char::from(HEX[usize::from(b >> 4)]));
-            id.push(char::from(HEX[usize::from(b & 15)]));
+        let mut id = [0; 16];
+        for (pair, &b) in id.chunks_exact_mut(2).zip(&self.0[..8]) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 15)];
         }
         id
     }

@@ -258,13 +258,52 @@ impl Sessions {
         args: &[String],
         input: &str,
     ) -> std::result::Result<String, Failure> {
+        self.call_within(ssh, host, op, args, input, None)
+    }
+
+    /// [`Sessions::call`], but given up (`Unreachable`) if `host`'s session is still busy with
+    /// another call after `wait` (`None`: waits for it).
+    ///
+    /// # Errors
+    /// As [`Session::call`], or `host` unknown here, or its session busy.
+    pub(crate) fn call_within(
+        &self,
+        ssh: &Ssh,
+        host: &super::Host,
+        op: &str,
+        args: &[String],
+        input: &str,
+        wait: Option<Duration>,
+    ) -> std::result::Result<String, Failure> {
         let Some((_, slot)) = self.open.iter().find(|(m, _)| *m == host.machine) else {
             return Err(Failure::Remote(
                 0,
                 format!("no session for `{}`", host.machine),
             ));
         };
-        let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = match wait {
+            None => slot.lock().unwrap_or_else(|e| e.into_inner()),
+            Some(wait) => {
+                let deadline = std::time::Instant::now() + wait;
+                loop {
+                    match slot.try_lock() {
+                        Ok(s) => break s,
+                        Err(std::sync::TryLockError::Poisoned(e)) => break e.into_inner(),
+                        Err(std::sync::TryLockError::WouldBlock)
+                            if std::time::Instant::now() < deadline =>
+                        {
+                            std::thread::sleep(Duration::from_millis(2));
+                        }
+                        Err(std::sync::TryLockError::WouldBlock) => {
+                            return Err(Failure::Unreachable(
+                                "its session is busy (a call that did not answer yet)".to_owned(),
+                            ))
+                        }
+                    }
+                }
+            }
+        };
+        let mut slot = slot;
         if slot.is_none() {
             let script = format!(
                 "B={}/{}/jobsplit-$(uname -m) && exec \"$B\" remote-serve session",

@@ -53,6 +53,9 @@ pub(crate) struct LaunchPlan {
     pub force: bool,
     /// Binaries given with `--binary`.
     pub binaries: Vec<PathBuf>,
+    /// The hosts' address book written as `.jobsplit-remote/peers.json` before the run
+    /// starts (a `--steal-remote` study; [`super::peers`]).
+    pub peers: Option<String>,
 }
 
 /// What launching one host did.
@@ -264,7 +267,23 @@ pub(crate) fn launch(ssh: &Ssh, host: &Host, plan: &LaunchPlan) -> Result<Launch
     ];
     words.extend(plan.run_args.iter().cloned());
     let bin = host.bin_word(&arch);
-    let start = format!("{bin} {}", join(&words));
+    let mut start = format!("{bin} {}", join(&words));
+    if let Some(text) = &plan.peers {
+        let dir = host.dir.strip_prefix("~/").unwrap_or(&host.dir);
+        let file = format!(
+            "{}/{}/{}",
+            if dir.is_empty() { "." } else { dir },
+            super::state_dir::STATE_DIR,
+            super::state_dir::PEERS_FILE
+        );
+        start = format!(
+            "printf '%s' {} > {} && mv -f {} {} && {start}",
+            quote(text),
+            quote(&format!("{file}.tmp")),
+            quote(&format!("{file}.tmp")),
+            quote(&file)
+        );
+    }
     // The files first (`receive` answers their count on a line), then the start.
     let script = if files_sent == 0 {
         start

@@ -91,11 +91,22 @@ pub(crate) struct StealLook {
     /// Blocks of other shares claimed there for this machine (handed over): (owner, block).
     #[serde(default)]
     pub handed: Vec<Handed>,
+    /// Every machine fenced there (a peer learns from it that it was declared dead).
+    #[serde(default)]
+    pub fences: Vec<String>,
+    /// The machine's jobs per second, by its status.json when it runs and was refreshed
+    /// lately (by this host's clock), as a thief on a shared `OUT` reads it.
+    #[serde(default)]
+    pub rate: Option<f64>,
+    /// The machine's worker threads, by its manifest (0: not known).
+    #[serde(default)]
+    pub threads: u64,
 }
 
-/// `steal-look DIR OUT LAYOUT MACHINE open|close [LAYOUT...]`: renews (or ends) the lease of
-/// the study (in its first epoch's layout), answers a [`StealLook`] line for each layout
-/// named, in order (a study that grew: one per epoch).
+/// `steal-look DIR OUT LAYOUT MACHINE open|close|keep [LAYOUT...]`: renews (or ends, or leaves
+/// as it is: a peer's look, docs/remote.md) the lease of the study (in its first epoch's
+/// layout), answers a [`StealLook`] line for each layout named, in order (a study that grew:
+/// one per epoch).
 pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
     let [dir, outdir, layout, machine, lease, more @ ..] = args else {
         return Err(Error::remote("remote-serve steal-look: too few arguments"));
@@ -103,29 +114,42 @@ pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
     let root = Path::new(dir).join(outdir);
     let first = remote::layout_dir(&root, layout)?;
     let study = crate::output::layout::first_dir(&first);
-    if study.join("claims").is_dir() {
+    if study.join("claims").is_dir() && lease != "keep" {
         remote::lease(&study, lease == "open")?;
     }
-    let (done, status_age_s) = status_of(&root.join(machine));
-    let fenced = crate::output::fence::fenced(&study, machine);
+    let mdir = root.join(machine);
+    let (done, status_age_s, rate) = status_of(&mdir);
+    let threads = read_claim_like::<crate::output::manifest::Manifest>(
+        &mdir.join(crate::output::manifest::Manifest::FILE),
+    )
+    .map_or(0, |m| m.threads);
+    // What holds for the machine in every epoch.
+    let base = StealLook {
+        done,
+        status_age_s,
+        rate,
+        threads,
+        fenced: crate::output::fence::fenced(&study, machine),
+        fences: crate::output::fence::fences(&study),
+        ..StealLook::default()
+    };
     for rel in std::iter::once(layout).chain(more) {
         let layout = remote::layout_dir(&root, rel)?;
-        let answer = look_at(&layout, machine, (done, status_age_s), fenced);
+        let answer = look_at(&layout, machine, base.clone());
         wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))?;
     }
     Ok(())
 }
 
-/// What the layout in `layout` says of `machine`'s share and holdings.
-fn look_at(layout: &Path, machine: &str, status: (u64, Option<f64>), fenced: bool) -> StealLook {
+/// What the layout in `layout` says of `machine`'s share and holdings, beside `base`.
+fn look_at(layout: &Path, machine: &str, base: StealLook) -> StealLook {
     let claims = layout.join("claims");
     let mut claimed = claimed_blocks(&claims, machine);
     claimed.sort_unstable();
     let file = layout.join(crate::output::layout::LayoutFile::FILE);
-    let (mode, block) =
-        crate::output::claim::read_claim_like::<crate::output::layout::LayoutFile>(&file)
-            .map(|l| (l.mode, l.block))
-            .unwrap_or_default();
+    let (mode, block) = read_claim_like::<crate::output::layout::LayoutFile>(&file)
+        .map(|l| (l.mode, l.block))
+        .unwrap_or_default();
     let Holdings {
         held,
         stolen,
@@ -136,24 +160,30 @@ fn look_at(layout: &Path, machine: &str, status: (u64, Option<f64>), fenced: boo
         block,
         claimed,
         held,
-        done: status.0,
-        status_age_s: status.1,
-        fenced,
         stolen,
         handed,
+        ..base
     }
 }
 
-/// The jobs ended by the run writing `mdir/status.json`, and the file's age.
-fn status_of(mdir: &Path) -> (u64, Option<f64>) {
+/// The jobs ended by the run writing `mdir/status.json`, the file's age, and the run's rate
+/// if it runs and the file is fresh.
+fn status_of(mdir: &Path) -> (u64, Option<f64>, Option<f64>) {
     let file = mdir.join(StatusFile::FILE);
     let Some(status) = read_claim_like::<StatusFile>(&file) else {
-        return (0, None);
+        return (0, None, None);
     };
+    let now = std::time::SystemTime::now();
     let age = crate::output::parse_rfc3339(&status.updated_at)
-        .and_then(|t| std::time::SystemTime::now().duration_since(t).ok())
+        .and_then(|t| now.duration_since(t).ok())
         .map(|d| d.as_secs_f64());
-    (status.progress.done, age.or(Some(0.0)))
+    let rate = crate::run::steal::victim::live_rate(
+        status.state == crate::model::RunState::Running,
+        &status.updated_at,
+        status.rate_per_s,
+        now,
+    );
+    (status.progress.done, age.or(Some(0.0)), rate)
 }
 
 /// What `machine`'s disk says about who holds what, read in one pass over the claims
@@ -307,5 +337,27 @@ mod tests {
         let seen: StealLook = serde_json::from_slice(&out).unwrap();
         assert_eq!((seen.held, seen.done, seen.status_age_s), (4, 0, None));
         assert!(remote::lease_open(&layout));
+    }
+
+    #[test]
+    fn a_peers_look_keeps_the_lease_and_says_who_is_fenced() {
+        let t = tempfile::tempdir().unwrap();
+        let layout = study(t.path());
+        call(t.path(), &[record(5, "y")]).unwrap();
+        crate::output::fence::fence(&layout, "z").unwrap();
+        let look_with = |lease: &str| {
+            let args = [t.path().to_str().unwrap(), "out", REL, "x", lease].map(str::to_owned);
+            let mut out = Vec::new();
+            look(&args, &mut out).unwrap();
+            serde_json::from_slice::<StealLook>(&out).unwrap()
+        };
+        let seen = look_with("keep");
+        assert!(!remote::lease_open(&layout), "a peer's look opens no lease");
+        assert_eq!(seen.fences, ["z"]);
+        assert_eq!(seen.claimed, [5]);
+        assert_eq!((seen.rate, seen.threads), (None, 0), "no run there yet");
+        look_with("open");
+        look_with("keep");
+        assert!(remote::lease_open(&layout), "nor ends one");
     }
 }

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use super::events::Event;
 use super::executor::Control;
 use super::runner::RunSummary;
-use super::supervisor::{var, Environ, Exit, Io, Launch, Process};
+use super::supervisor::{Environ, Exit, Io, Launch, Process, Vars};
 use crate::model::Status;
 
 /// Events waiting while a command runs; more are dropped and counted.
@@ -253,7 +253,7 @@ fn deliver(
 /// stdin, or never exits, is killed with its process group once the limit is over; whatever it
 /// started in its group ends when it exits.
 fn run_one(command: &str, v: &Value) -> Result<(), String> {
-    let mut vars = Vec::new();
+    let mut vars = Vars::default();
     if let Value::Object(map) = v {
         for (k, val) in map {
             let text = match val {
@@ -261,10 +261,10 @@ fn run_one(command: &str, v: &Value) -> Result<(), String> {
                 other => other.to_string(),
             };
             // A NUL cannot be in a variable; the JSON on stdin keeps it.
-            vars.push(var(
+            vars.push(
                 &format!("JOBSPLIT_{}", k.to_ascii_uppercase()),
                 text.replace('\0', " "),
-            ));
+            );
         }
     }
     let launch = Launch {

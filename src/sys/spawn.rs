@@ -204,17 +204,25 @@ pub(crate) fn wait(pid: Pid) -> io::Result<ExitStatus> {
     }
 }
 
-/// A `NAME=VALUE` environment entry (a NUL in either is cut off there, as a C string ends).
-pub(crate) fn env_entry(name: &[u8], value: &[u8]) -> CString {
-    let mut bytes = Vec::with_capacity(name.len() + value.len() + 2);
-    bytes.extend_from_slice(name);
-    bytes.push(b'=');
-    bytes.extend_from_slice(value);
+/// Appends the environment entry `NAME=VALUE` and its NUL to `out` (a NUL in either cuts the
+/// entry there, as a C string ends).
+pub(crate) fn env_entry(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    let start = out.len();
+    out.reserve(name.len() + value.len() + 2);
+    out.extend_from_slice(name);
+    out.push(b'=');
+    out.extend_from_slice(value);
     // memchr, not a byte loop: eight of these are built for every job (dispatch's hot path).
-    if let Some(at) = memchr::memchr(0, &bytes) {
-        bytes.truncate(at);
+    if let Some(at) = memchr::memchr(0, &out[start..]) {
+        out.truncate(start + at);
     }
-    bytes.push(0);
+    out.push(0);
+}
+
+/// The environment entry `NAME=VALUE` as a C string (see [`env_entry`]).
+pub(crate) fn env_entry_cstring(name: &[u8], value: &[u8]) -> CString {
+    let mut bytes = Vec::new();
+    env_entry(&mut bytes, name, value);
     // No NUL is left before the last byte.
     CString::from_vec_with_nul(bytes).unwrap_or_default()
 }
@@ -226,7 +234,10 @@ mod tests {
 
     #[test]
     fn a_spawned_shell_sees_exactly_its_environment_and_its_own_group() {
-        let envp = [env_entry(b"A", b"1"), env_entry(b"PATH", b"/usr/bin:/bin")];
+        let envp = [
+            env_entry_cstring(b"A", b"1"),
+            env_entry_cstring(b"PATH", b"/usr/bin:/bin"),
+        ];
         let env: Vec<&CStr> = envp.iter().map(CString::as_c_str).collect();
         let script = c"echo \"$A $B $(cut -d' ' -f5 /proc/$$/stat) $$\"; echo err >&2; exit 3";
         let spec = Spec {

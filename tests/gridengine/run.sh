@@ -24,101 +24,22 @@
 # checked; only the rescue round waits for its first merge.
 # Deletes its jobs and stops the daemons on exit. Prints "N passed, N failed" last.
 #
+# The start, the check helpers and the cleanup it shares with tests/slurm/run.sh are in
+# tests/batch_lib.sh.
+#
 # Needs root or passwordless sudo; without either it says so LOUDLY, prints
 # "0 passed, 0 failed, 1 skipped" and exits 0. KEEP=1 keeps the temporary directory.
 set -uo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=${1:-${JOBSPLIT_BIN:-$REPO/target/release/jobsplit}}
-STUDY=$REPO/examples/slurm
-SHARDS=4
-NJOBS=$(grep -c . "$STUDY/jobs.txt")
-TIMEOUT=${SGE_TEST_TIMEOUT:-180}
-
-pass=0
-fail=0
-ok() {
-    echo "PASS: $*"
-    pass=$((pass + 1))
-}
-bad() {
-    echo "FAIL: $*"
-    fail=$((fail + 1))
-}
-say() { printf '[gridengine-test %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-summary() { echo "$pass passed, $fail failed"; }
-
-skip_loudly() {
-    {
-        echo "###########################################################################"
-        echo "##  SKIPPED: the Grid Engine end-to-end test did NOT run."
-        echo "##  $*"
-        echo "###########################################################################"
-    } >&2
-    echo "SKIPPED: tests/gridengine/run.sh: $*"
-    echo "0 passed, 0 failed, 1 skipped"
-    exit 0
-}
-
-if [[ $(id -u) -ne 0 ]] && ! { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
-    skip_loudly "starting Grid Engine needs root or passwordless sudo (this is uid $(id -u))"
-fi
-if [[ ! -x $BIN ]]; then
-    bad "no jobsplit binary at $BIN: build it with 'make static', or give its path (JOBSPLIT_BIN)"
-    summary
-    exit 1
-fi
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-if ! command -v python3 >/dev/null 2>&1; then
-    bad "python3 is needed to check the results"
-    summary
-    exit 1
-fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/jobsplit-gridengine-test.XXXXXX")
-chmod 755 "$WORK"
+NAME=gridengine ENGINE="Grid Engine" START=tests/gridengine/start.sh STOP=tests/gridengine/stop.sh
+CANCEL=qdel LIVE=SGE_ROOT FIRST_PORT=16444 TIMEOUT=${SGE_TEST_TIMEOUT:-180}
+# shellcheck source=tests/batch_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../batch_lib.sh"
 export SGE_LOCAL_BASE=$WORK/sge SGE_LOCAL_SLOTS=8
-
-# Two free ports next to each other for sge_qmaster and sge_execd.
-port_busy() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
-port=16444
-while port_busy "$port" || port_busy $((port + 1)); do port=$((port + 2)); done
 export SGE_LOCAL_QMASTER_PORT=$port SGE_LOCAL_EXECD_PORT=$((port + 1))
 
-JOB_IDS=()
-cleanup() {
-    trap - EXIT INT TERM
-    if ((${#JOB_IDS[@]})) && [[ -n ${SGE_ROOT:-} ]]; then
-        qdel "${JOB_IDS[@]}" >/dev/null 2>&1 || true
-    fi
-    bash "$REPO/tests/gridengine/stop.sh" --quiet || echo "WARNING: tests/gridengine/stop.sh failed" >&2
-    if ((fail == 0)) && [[ ${KEEP:-0} != 1 ]]; then
-        rm -rf "$WORK"
-    else
-        echo "outputs kept in $WORK"
-    fi
-    summary
-}
-trap cleanup EXIT
-trap 'bad "interrupted"; exit 130' INT TERM
-
 # ---------------------------------------------------------------- Grid Engine
-say "starting Grid Engine in $SGE_LOCAL_BASE (ports $port, $((port + 1)))"
-t0=$SECONDS
-rc=0
-bash "$REPO/tests/gridengine/start.sh" || rc=$?
-if ((rc == 77)); then
-    trap - EXIT
-    rm -rf "$WORK"
-    skip_loudly "tests/gridengine/start.sh cannot start Grid Engine here (not root, no passwordless sudo)"
-fi
-if ((rc != 0)); then
-    bad "tests/gridengine/start.sh failed (exit $rc)"
-    exit 1
-fi
-ok "Grid Engine started in $((SECONDS - t0)) s"
-# shellcheck disable=SC1091
-source "$SGE_LOCAL_BASE/env.sh"
+start_cell "$SGE_LOCAL_BASE"
 # Nothing from the caller's shell may leak in.
 unset JOBSPLIT_SHARD_COUNT JOB_COMPLETION_INDEX SLURM_ARRAY_TASK_ID PBS_ARRAY_INDEX PBS_ARRAYID LSB_JOBINDEX
 

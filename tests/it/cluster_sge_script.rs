@@ -7,59 +7,29 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::Command;
 
+use crate::cluster_scripts::bash;
 use crate::harness::{assignment, files_under, text, Out, Results, Study};
 
 /// A study of `n` jobs in `jobs.txt`; job `i` fails while the file `fail-i` exists.
 fn study(n: usize) -> Study {
-    let s = Study::new();
-    s.jobs(
-        &(0..n)
-            .map(|i| format!("test ! -e fail-{i} && echo {i}"))
-            .collect::<Vec<_>>(),
-    );
-    s
+    crate::cluster_scripts::study(n, |i| format!("test ! -e fail-{i} && echo {i}"))
 }
 
 /// `jobsplit sge-script --jobs jobs.txt --submit-dir sge ARGS` in `s`.
 fn script(s: &Study, args: &[&str]) -> Out {
-    let o = s
-        .cmd()
-        .args(["sge-script", "--jobs", "jobs.txt", "--submit-dir", "sge"])
-        .args(args)
-        .output()
-        .unwrap();
-    Out::of(o)
-}
-
-/// `bash FILE` from the study, as Grid Engine starts a job script, with `vars` set.
-fn bash(s: &Study, file: &str, vars: &[(&str, String)]) -> Out {
-    let mut cmd = Command::new("bash");
-    cmd.arg(s.join(file)).current_dir(s.path());
-    crate::harness::clean_env(&mut cmd);
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    Out::of(cmd.output().unwrap())
+    crate::cluster_scripts::script(s, "sge-script", "sge", None, args)
 }
 
 /// A fake `qsub` in `dir/bin` that logs its arguments to `dir/qsub.log`, one call a line, and
 /// prints job ids 41, 42, ... as `qsub -terse` does (`41.1-4:1` for an array).
 fn fake_qsub(dir: &Path) -> String {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let path = bin.join("qsub");
     let log = dir.join("qsub.log");
-    std::fs::write(
-        &path,
-        format!(
-            "#!/bin/sh\necho \"$*\" >> '{log}'\nid=$((40 + $(wc -l < '{log}')))\n\
-             case \" $* \" in *' -t '*) echo \"$id.1-4:1\" ;; *) echo \"$id\" ;; esac\n",
-            log = log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    format!("{}:/usr/bin:/bin", bin.display())
+    let body = format!(
+        "echo \"$*\" >> '{log}'\nid=$((40 + $(wc -l < '{log}')))\n\
+         case \" $* \" in *' -t '*) echo \"$id.1-4:1\" ;; *) echo \"$id\" ;; esac\n",
+        log = log.display()
+    );
+    crate::cluster_scripts::fake_tool(dir, "qsub", &body)
 }
 
 #[test]

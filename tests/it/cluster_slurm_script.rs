@@ -3,34 +3,19 @@
 //! lose nothing (`--open-mode=append`, `--signal`, `--requeue`). `tests/slurm/run.sh` feeds
 //! the same scripts to a real Slurm.
 
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use crate::harness::{files_under, Out, Results, Study};
 
 /// A study of `n` jobs in `jobs.txt`.
 fn study(n: usize) -> Study {
-    let s = Study::new();
-    s.jobs(&(0..n).map(|i| format!("echo {i}")).collect::<Vec<_>>());
-    s
+    crate::cluster_scripts::study(n, |i| format!("echo {i}"))
 }
 
-/// `jobsplit slurm-script --jobs jobs.txt ARGS` in `s`, with `PATH` set to `path`.
+/// `jobsplit slurm-script --jobs jobs.txt --submit-dir slurm ARGS` in `s`, with `PATH` set
+/// to `path`.
 fn script(s: &Study, path: &str, args: &[&str]) -> Out {
-    let o = s
-        .cmd()
-        .env("PATH", path)
-        .args([
-            "slurm-script",
-            "--jobs",
-            "jobs.txt",
-            "--submit-dir",
-            "slurm",
-        ])
-        .args(args)
-        .output()
-        .unwrap();
-    Out::of(o)
+    crate::cluster_scripts::script(s, "slurm-script", "slurm", Some(path), args)
 }
 
 /// The `PATH` with no `scontrol`: no cluster to ask.
@@ -119,21 +104,13 @@ fn warns_when_shards_exceed_the_jobs() {
 
 /// A fake `scontrol` in `dir/bin` that prints a config with `MaxArraySize = max`.
 fn fake_scontrol(dir: &Path, max: u64) -> String {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let path = bin.join("scontrol");
-    std::fs::write(
-        &path,
-        format!(
-            "#!/bin/sh\n[ \"$1 $2\" = 'show config' ] || exit 1\n\
-             echo 'Configuration data as of 2026-01-01T00:00:00'\n\
-             echo 'MaxArraySize            = {max}'\n\
-             echo 'MaxJobCount             = 10000'\n"
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    format!("{}:/usr/bin:/bin", bin.display())
+    let body = format!(
+        "[ \"$1 $2\" = 'show config' ] || exit 1\n\
+         echo 'Configuration data as of 2026-01-01T00:00:00'\n\
+         echo 'MaxArraySize            = {max}'\n\
+         echo 'MaxJobCount             = 10000'\n"
+    );
+    crate::cluster_scripts::fake_tool(dir, "scontrol", &body)
 }
 
 #[test]
@@ -239,14 +216,12 @@ fn steal_tasks_take_the_shares_of_tasks_not_started_and_a_late_task_ends_at_once
     // shares of the tasks not started yet, the later ones find everything claimed.
     std::fs::create_dir_all(s.join("out")).unwrap();
     for task in ["0", "2", "1"] {
-        let out = std::process::Command::new("bash")
-            .arg(s.join("slurm/array.sbatch"))
-            .current_dir(s.join("."))
-            .env("SLURM_ARRAY_TASK_ID", task)
-            .env("SLURM_ARRAY_JOB_ID", "7")
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "task {task}: {out:?}");
+        let vars = [
+            ("SLURM_ARRAY_TASK_ID", task.to_owned()),
+            ("SLURM_ARRAY_JOB_ID", "7".to_owned()),
+        ];
+        let out = crate::cluster_scripts::bash(&s, "slurm/array.sbatch", &vars);
+        assert_eq!(out.code, 0, "task {task}: {out:?}");
     }
     let rows = Results::read(&s.join("out/shard-0/results.csv")).rows;
     assert_eq!(rows.len(), 24, "task 0 ran every job, its own and stolen");
@@ -273,20 +248,12 @@ fn steal_block_without_steal_is_refused() {
 /// A fake `sbatch` in `dir/bin` that logs its arguments to `dir/sbatch.log` and prints job ids
 /// 41, 42, ... as `sbatch --parsable` does.
 fn fake_sbatch(dir: &Path) -> String {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let path = bin.join("sbatch");
     let log = dir.join("sbatch.log");
-    std::fs::write(
-        &path,
-        format!(
-            "#!/bin/sh\necho \"$*\" >> '{log}'\necho $((40 + $(wc -l < '{log}')))\n",
-            log = log.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    format!("{}:/usr/bin:/bin", bin.display())
+    let body = format!(
+        "echo \"$*\" >> '{log}'\necho $((40 + $(wc -l < '{log}')))\n",
+        log = log.display()
+    );
+    crate::cluster_scripts::fake_tool(dir, "sbatch", &body)
 }
 
 /// The command `slurm-script` prints to submit used to be `sh slurm/submit.sh`, which dash

@@ -19,6 +19,11 @@ check the command template against the records, it only hashes its text. `--para
 plan); `--keys FILE` writes the digests, the shuffled list and every job's key and seed as JSON;
 `--explain` prints every intermediate value to stderr. `--self-test` only runs the built-in
 checks (ChaCha20 test vectors, canonical JSON), which also run before every plan.
+
+One file of about 750 lines on purpose (above the house's ~400): it is read against
+docs/split-v1.md section by section, in the spec's order (ChaCha20, canonical JSON, the inputs,
+the digests, the split), and copied and run alone with python3 as the spec's check; only the
+epochs of a growing list, a later chapter of the spec, are a file of their own (epochs_v1.py).
 """
 
 import argparse

@@ -26,101 +26,22 @@
 #      --signal=B:TERM@60, records its jobs as interrupted and exits 130 before the limit.
 # Cancels its jobs and stops the daemons on exit. Prints "N passed, N failed" last.
 #
+# The start, the check helpers and the cleanup it shares with tests/gridengine/run.sh are in
+# tests/batch_lib.sh.
+#
 # Needs root or passwordless sudo to start Slurm; without either it says so LOUDLY, prints
 # "0 passed, 0 failed, 1 skipped" and exits 0. KEEP=1 keeps the temporary directory.
 set -uo pipefail
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BIN=${1:-${JOBSPLIT_BIN:-$REPO/target/release/jobsplit}}
-STUDY=$REPO/examples/slurm
-SHARDS=4
-NJOBS=$(grep -c . "$STUDY/jobs.txt")
-TIMEOUT=${SLURM_TEST_TIMEOUT:-180}
-
-pass=0
-fail=0
-ok() {
-    echo "PASS: $*"
-    pass=$((pass + 1))
-}
-bad() {
-    echo "FAIL: $*"
-    fail=$((fail + 1))
-}
-say() { printf '[slurm-test %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
-summary() { echo "$pass passed, $fail failed"; }
-
-skip_loudly() {
-    {
-        echo "###########################################################################"
-        echo "##  SKIPPED: the Slurm end-to-end test did NOT run."
-        echo "##  $*"
-        echo "###########################################################################"
-    } >&2
-    echo "SKIPPED: tests/slurm/run.sh: $*"
-    echo "0 passed, 0 failed, 1 skipped"
-    exit 0
-}
-
-if [[ $(id -u) -ne 0 ]] && ! { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; then
-    skip_loudly "starting Slurm needs root or passwordless sudo (this is uid $(id -u))"
-fi
-if [[ ! -x $BIN ]]; then
-    bad "no jobsplit binary at $BIN: build it with 'make static', or give its path (JOBSPLIT_BIN)"
-    summary
-    exit 1
-fi
-BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-if ! command -v python3 >/dev/null 2>&1; then
-    bad "python3 is needed to check the results"
-    summary
-    exit 1
-fi
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/jobsplit-slurm-test.XXXXXX")
-chmod 755 "$WORK" # munged (user munge) and the job's user traverse it
+NAME=slurm ENGINE=Slurm START=ci/slurm/start.sh STOP=ci/slurm/stop.sh CANCEL=scancel
+LIVE=SLURM_CONF FIRST_PORT=16817 TIMEOUT=${SLURM_TEST_TIMEOUT:-180}
+# shellcheck source=tests/batch_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../batch_lib.sh"
 export SLURM_LOCAL_BASE=$WORK/slurm
-
-# Two free ports next to each other for slurmctld and slurmd.
-port_busy() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
-port=16817
-while port_busy "$port" || port_busy $((port + 1)); do port=$((port + 2)); done
 export SLURM_LOCAL_CTLD_PORT=$port SLURM_LOCAL_SLURMD_PORT=$((port + 1))
 
-JOB_IDS=()
-cleanup() {
-    trap - EXIT INT TERM
-    if ((${#JOB_IDS[@]})) && [[ -n ${SLURM_CONF:-} ]]; then
-        scancel "${JOB_IDS[@]}" >/dev/null 2>&1 || true
-    fi
-    bash "$REPO/ci/slurm/stop.sh" --quiet || echo "WARNING: ci/slurm/stop.sh failed" >&2
-    if ((fail == 0)) && [[ ${KEEP:-0} != 1 ]]; then
-        rm -rf "$WORK"
-    else
-        echo "outputs kept in $WORK"
-    fi
-    summary
-}
-trap cleanup EXIT
-trap 'bad "interrupted"; exit 130' INT TERM
-
 # ---------------------------------------------------------------- Slurm
-say "starting Slurm in $SLURM_LOCAL_BASE (ports $port, $((port + 1)))"
-t0=$SECONDS
-rc=0
-bash "$REPO/ci/slurm/start.sh" || rc=$?
-if ((rc == 77)); then
-    trap - EXIT
-    rm -rf "$WORK"
-    skip_loudly "ci/slurm/start.sh cannot start Slurm here (not root, no passwordless sudo)"
-fi
-if ((rc != 0)); then
-    bad "ci/slurm/start.sh failed (exit $rc)"
-    exit 1
-fi
-ok "Slurm started in $((SECONDS - t0)) s"
-# shellcheck disable=SC1091
-source "$SLURM_LOCAL_BASE/env.sh"
+start_cell "$SLURM_LOCAL_BASE"
 unset JOBSPLIT_SHARD_COUNT JOB_COMPLETION_INDEX # nothing from the caller's shell may leak in
 
 # ---------------------------------------------------------------- helpers
@@ -376,161 +297,8 @@ PY
     fi
 fi
 
-if "$BIN" slurm-script --help 2>/dev/null | grep -q -- --requeue; then
-    # ------------------------------------------------------------ 5. sbatch --test-only
-    # Each --time form, as slurm-script writes it, and the limit Slurm then reads.
-    for pair in 1h=01:00:00 90m=01:30:00 2h30m=02:30:00 45s=00:01:00 1d=1-00:00:00 \
-        30:00=00:30:00 04:00:00=04:00:00 1-12=1-12:00:00 2-12:30=2-12:30:00; do
-        t=${pair%%=*} want=${pair#*=}
-        dir=$WORK/testonly/${t//:/.}
-        if ! generate "$dir" --shards "$SHARDS" --time "$t" --requeue; then
-            bad "test-only --time $t: slurm-script failed: $(cat "$dir/generate.log")"
-            continue
-        fi
-        errors=
-        for script in array.sbatch merge.sbatch; do
-            sbatch --test-only "$dir/scripts/$script" >"$dir/$script.test" 2>&1 || errors+=" $script"
-        done
-        sbatch --test-only --array=0-1 --output="$dir/rescue-%A_%a.out" \
-            --export="ALL,JOBSPLIT_RESCUE_SHARDS=2,JOBSPLIT_RESCUE_OUT=$dir/out-rescue-1" \
-            "$dir/scripts/rescue.sbatch" >"$dir/rescue.test" 2>&1 || errors+=" rescue.sbatch"
-        if [[ -z $errors ]]; then
-            ok "test-only --time $t: sbatch --test-only accepts array, merge and rescue"
-        else
-            bad "test-only --time $t: sbatch --test-only refused$errors: $(cat "$dir"/*.test)"
-        fi
-        mkdir -p "$dir/out"
-        if submit --hold "$dir/scripts/array.sbatch" >/dev/null 2>&1; then
-            got=$(job_field "$JID" TimeLimit)
-            scancel "$JID" >/dev/null 2>&1
-            if [[ $got == "$want" ]]; then
-                ok "test-only --time $t: Slurm reads TimeLimit=$got"
-            else
-                bad "test-only --time $t: Slurm reads TimeLimit=$got, expected $want"
-            fi
-        else
-            bad "test-only --time $t: sbatch --hold of the array failed"
-        fi
-    done
-    max=$(scontrol show config | awk '$1 == "MaxArraySize" { print $3 }')
-    if [[ $max =~ ^[0-9]+$ ]]; then
-        dir=$WORK/maxarray
-        generate "$dir/fits" --shards "$max"
-        generate "$dir/over" --shards $((max + 1))
-        if ! grep -q MaxArraySize "$dir/fits/generate.log" &&
-            grep -q "warning: $((max + 1)) shards need array ids 0-$max but this cluster's MaxArraySize is $max" "$dir/over/generate.log"; then
-            ok "MaxArraySize $max: a warning for $((max + 1)) shards, none for $max"
-        else
-            bad "MaxArraySize $max: $(cat "$dir/fits/generate.log" "$dir/over/generate.log")"
-        fi
-        if sbatch --test-only "$dir/fits/scripts/array.sbatch" >/dev/null 2>&1 &&
-            ! sbatch --test-only "$dir/over/scripts/array.sbatch" >/dev/null 2>&1; then
-            ok "MaxArraySize $max: sbatch takes --array=0-$((max - 1)) and refuses 0-$max, as warned"
-        else
-            bad "MaxArraySize $max: sbatch --test-only does not agree with the warning"
-        fi
-    else
-        bad "scontrol show config gives no MaxArraySize"
-    fi
-
-    # ------------------------------------------------------------ 6. requeue
-    # 12 jobs of a second each in 2 tasks of 1 CPU: task 0 is requeued while it runs.
-    rq=$WORK/requeue
-    mkdir -p "$rq/study"
-    for i in $(seq 0 11); do echo "sleep 1; echo job $i"; done >"$rq/study/jobs.txt"
-    (cd "$rq/study" && "$BIN" slurm-script --shards 2 --jobs jobs.txt --time 10m --requeue \
-        --out "$rq/out" --merged "$rq/merged" --submit-dir "$rq/scripts") >"$rq/generate.log" 2>&1
-    if (cd "$rq/study" && bash "$rq/scripts/submit.sh") >"$rq/submit.log" 2>&1; then
-        read -r aid mid < <(ids_of "$rq/submit.log" | tr '\n' ' ')
-        JOB_IDS+=("$aid" "$mid")
-        task=${aid}_0
-        end=$((SECONDS + 60))
-        # Requeue once the task has finished a job (a row in its results.csv).
-        until [[ $(grep -c ',ok,' "$rq/out/shard-0/results.csv" 2>/dev/null) -ge 1 ]] || ((SECONDS >= end)); do
-            sleep 0.2
-        done
-        if scontrol requeue "$task"; then
-            say "requeue: requeued $task after $(grep -c ',ok,' "$rq/out/shard-0/results.csv") ok job(s)"
-            # The first attempt's jobsplit stops in order (its jobs get their grace period): on
-            # a loaded machine it can outlive the requeue by seconds, and a second attempt
-            # launched beside it fails. Wait for it to be gone first.
-            end=$((SECONDS + 60))
-            while pgrep -f -- "--shard 0/2 --out $rq/out" >/dev/null && ((SECONDS < end)); do
-                sleep 0.3
-            done
-            # A requeued task waits (BeginTime) about 2 minutes before it may start again.
-            end=$((SECONDS + 60))
-            until [[ $(job_field "$task" JobState) == PENDING ]] &&
-                scontrol update jobid="$task" StartTime=now 2>/dev/null || ((SECONDS >= end)); do
-                sleep 0.3
-            done
-            if wait_gone "$aid" "$mid"; then
-                log=$rq/out/slurm-${aid}_0.out
-                if grep -q 'attempt 1$' "$log" && grep -q 'attempt 2$' "$log" &&
-                    grep -q 'DUE TO JOB REQUEUE' "$log"; then
-                    ok "requeue: one log keeps both attempts (--open-mode=append)"
-                else
-                    bad "requeue: $log lacks an attempt: $(cat "$log")"
-                fi
-                if [[ $(job_field "$task" Restarts) == 1 ]] && all_completed "$aid" 2; then
-                    ok "requeue: the requeued task ran again and both tasks COMPLETED"
-                else
-                    bad "requeue: $(states "$aid" | tr '\n' ';') restarts $(job_field "$task" Restarts)"
-                fi
-                if all_completed "$mid" 1 && python3 - "$rq/merged/results.csv" <<'PY'; then
-import csv, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-ok = sorted(int(r["index"]) for r in rows if r["status"] == "ok")
-sys.exit(0 if ok == list(range(12)) else 1)
-PY
-                    ok "requeue: the merge has all 12 jobs ok, each once"
-                else
-                    bad "requeue: merge $(states "$mid"): $(head -c 800 "$rq/merged/results.csv" 2>&1)"
-                fi
-            else
-                bad "requeue: jobs $aid, $mid not finished after $TIMEOUT s"
-            fi
-        else
-            bad "requeue: scontrol requeue $task failed"
-        fi
-    else
-        bad "requeue: submit.sh failed: $(cat "$rq/generate.log" "$rq/submit.log")"
-    fi
-
-    # ------------------------------------------------------------ 7. time limit
-    # Jobs of 5 minutes in a task of 2: --signal=B:TERM@60 stops jobsplit about a minute in.
-    tl=$WORK/timelimit
-    mkdir -p "$tl/study"
-    printf 'echo started 0; sleep 300\necho started 1; sleep 300\n' >"$tl/study/jobs.txt"
-    (cd "$tl/study" && "$BIN" slurm-script --shards 1 --jobs jobs.txt --time 2m \
-        --out "$tl/out" --merged "$tl/merged" --submit-dir "$tl/scripts") >"$tl/generate.log" 2>&1
-    if grep -q '^#SBATCH --signal=B:TERM@60$' "$tl/scripts/array.sbatch" &&
-        (cd "$tl/study" && bash "$tl/scripts/submit.sh") >"$tl/submit.log" 2>&1; then
-        read -r aid mid < <(ids_of "$tl/submit.log" | tr '\n' ' ')
-        JOB_IDS+=("$aid" "$mid")
-        say "time limit: array job $aid (--time 2m, SIGTERM 60 s before), merge $mid"
-        if wait_gone "$aid" "$mid"; then
-            st=$(states "$aid")
-            if [[ $st == "0 FAILED 130:0" ]]; then
-                ok "time limit: jobsplit stopped on the signal, exit 130, not TIMEOUT ($(job_field "${aid}_0" RunTime))"
-            else
-                bad "time limit: task state $st (expected FAILED 130:0, before the limit)"
-                show_logs "$tl/out"/slurm-*.out
-            fi
-            if grep -q '"state": "interrupted"' "$tl/out/shard-0/manifest.json" &&
-                grep -q ',interrupted,' "$tl/out/shard-0/results.csv"; then
-                ok "time limit: the running job is recorded interrupted, the manifest says interrupted"
-            else
-                bad "time limit: $(cat "$tl/out/shard-0/manifest.json" "$tl/out/shard-0/results.csv" 2>&1 | head -c 1500)"
-            fi
-        else
-            bad "time limit: jobs $aid, $mid not finished after $TIMEOUT s"
-        fi
-    else
-        bad "time limit: slurm-script or submit.sh failed: $(cat "$tl/generate.log" "$tl/submit.log" 2>&1)"
-    fi
-else
-    say "the binary's slurm-script has no --requeue yet: steps 5-7 not run"
-fi
+# Steps 5-7: the time limits Slurm reads, a requeue and a time limit reached (tests/slurm/limits.sh).
+# shellcheck source=tests/slurm/limits.sh
+source "$REPO/tests/slurm/limits.sh"
 
 ((fail == 0))

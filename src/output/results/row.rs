@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
 use crate::model::Status;
+use crate::output::Stamper;
 
 /// The fixed columns, in order.
 pub(crate) const FIXED: [&str; 9] = [
@@ -52,21 +53,63 @@ pub struct ResultRow {
 
 /// The fixed cells of a row, as written.
 pub(crate) fn fixed_cells(row: &ResultRow) -> [String; 9] {
-    [
-        row.index.to_string(),
-        row.key.clone(),
-        row.machine.clone(),
-        row.status.as_str().to_owned(),
-        row.exit_code.map(|c| c.to_string()).unwrap_or_default(),
-        row.attempt.to_string(),
-        super::super::rfc3339(row.started_at),
-        format!("{:.6}", row.duration.as_secs_f64()),
-        row.error.as_deref().map(one_line).unwrap_or_default(),
-    ]
+    FixedCells::default().cells(row).map(str::to_owned)
 }
 
-fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r'], " ")
+/// Formats the fixed cells of rows (the one rule of how they are written, for
+/// [`fixed_cells`] too) into a buffer kept from row to row: the writer formats one row per
+/// attempt, on the jobs' path, without an allocation.
+#[derive(Debug, Default)]
+pub(crate) struct FixedCells {
+    stamper: Stamper,
+    stamp: Vec<u8>,
+    /// The cells that are not the row's own strings, one after another.
+    text: String,
+}
+
+impl FixedCells {
+    /// The fixed cells of `row`: index, key, machine, status, exit code, attempt, start
+    /// (RFC 3339, microseconds), duration (seconds, six decimals), error (on one line).
+    pub(crate) fn cells<'a>(&'a mut self, row: &'a ResultRow) -> [&'a str; 9] {
+        use std::fmt::Write as _;
+        let text = &mut self.text;
+        text.clear();
+        let mut number = itoa::Buffer::new();
+        text.push_str(number.format(row.index));
+        let index = text.len();
+        if let Some(code) = row.exit_code {
+            text.push_str(number.format(code));
+        }
+        let exit_code = text.len();
+        text.push_str(number.format(row.attempt));
+        let attempt = text.len();
+        self.stamp.clear();
+        self.stamper.format(row.started_at, &mut self.stamp);
+        text.push_str(std::str::from_utf8(&self.stamp).unwrap_or_default());
+        let started_at = text.len();
+        let _ = write!(text, "{:.6}", row.duration.as_secs_f64());
+        let duration = text.len();
+        let error = row.error.as_deref().unwrap_or_default();
+        let error = if error.contains(['\n', '\r']) {
+            for c in error.chars() {
+                text.push(if matches!(c, '\n' | '\r') { ' ' } else { c });
+            }
+            &text[duration..]
+        } else {
+            error
+        };
+        [
+            &text[..index],
+            &row.key,
+            &row.machine,
+            row.status.as_str(),
+            &text[index..exit_code],
+            &text[exit_code..attempt],
+            &text[attempt..started_at],
+            &text[started_at..duration],
+            error,
+        ]
+    }
 }
 
 /// Checks a header's column names: the fixed ones first.
@@ -148,6 +191,78 @@ pub(crate) fn micros_to_time(us: i64) -> SystemTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_cells_are_written_as_before() {
+        // How the cells were made before `FixedCells`: the bytes of every row must not move.
+        fn before(row: &ResultRow) -> [String; 9] {
+            [
+                row.index.to_string(),
+                row.key.clone(),
+                row.machine.clone(),
+                row.status.as_str().to_owned(),
+                row.exit_code.map(|c| c.to_string()).unwrap_or_default(),
+                row.attempt.to_string(),
+                crate::output::rfc3339(row.started_at),
+                format!("{:.6}", row.duration.as_secs_f64()),
+                row.error
+                    .as_deref()
+                    .map(|s| s.replace(['\n', '\r'], " "))
+                    .unwrap_or_default(),
+            ]
+        }
+        let row = |exit_code, error: Option<&str>, us: u64, ns: u32, took: Duration| ResultRow {
+            index: 18_446_744_073_709_551_615,
+            key: "0123456789abcdef".into(),
+            machine: "m,1".into(),
+            status: Status::Failed,
+            exit_code,
+            attempt: 3,
+            started_at: UNIX_EPOCH + Duration::from_micros(us) + Duration::from_nanos(ns.into()),
+            duration: took,
+            error: error.map(str::to_owned),
+            inputs: Vec::new(),
+            command: None,
+            fields: Vec::new(),
+        };
+        let rows = [
+            row(None, None, 0, 0, Duration::ZERO),
+            row(
+                Some(-1),
+                Some("a\nb\r\nc é"),
+                1_795_000_000_123_456,
+                999,
+                Duration::new(3, 5),
+            ),
+            row(
+                Some(255),
+                Some("plain"),
+                1_795_000_001_000_000,
+                1,
+                Duration::new(0, 999_999_500),
+            ),
+            row(
+                Some(0),
+                Some(""),
+                253_402_300_799_999_999,
+                0,
+                Duration::new(1 << 40, 1_500),
+            ),
+        ];
+        let mut cells = FixedCells::default();
+        for r in &rows {
+            assert_eq!(cells.cells(r), before(r).each_ref().map(String::as_str));
+            assert_eq!(fixed_cells(r), before(r));
+        }
+        let early = ResultRow {
+            started_at: UNIX_EPOCH - Duration::from_secs(1),
+            ..rows[0].clone()
+        };
+        assert_eq!(
+            cells.cells(&early),
+            before(&early).each_ref().map(String::as_str)
+        );
+    }
 
     #[test]
     fn micros_read_back() {

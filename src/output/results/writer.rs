@@ -19,7 +19,7 @@ use super::data::Data;
 use super::pending::{self, Journal, PendingRow};
 use super::reader::ResultsReader;
 use super::resume::{scan, Existing, RUN_FIX};
-use super::row::{fixed_cells, ResultRow, FIXED};
+use super::row::{fixed_cells, FixedCells, ResultRow, FIXED};
 use crate::error::{Error, Result};
 use crate::output::atomic::sync_dir;
 
@@ -31,8 +31,11 @@ pub struct ResultsWriter {
     fsync: bool,
     columns: Vec<String>,
     position: HashMap<String, usize>,
+    /// The row being written.
     buf: Vec<u8>,
-    cells: Vec<String>,
+    fixed: FixedCells,
+    /// The file's length after the last row written, if known.
+    len: Option<u64>,
     /// Rows in the file (not counting the journal's).
     rows: u64,
     /// Rows waiting for the next fold, with their new columns.
@@ -99,7 +102,8 @@ impl ResultsWriter {
                 position: positions(&columns),
                 columns,
                 buf: Vec::with_capacity(256),
-                cells: Vec::new(),
+                fixed: FixedCells::default(),
+                len: None,
                 rows: existing.rows,
                 journal: None,
                 last_fold_end: Instant::now(),
@@ -138,27 +142,35 @@ impl ResultsWriter {
     /// # Panics
     /// Never: its `expect`s state what the code above them made sure of.
     pub fn append(&mut self, row: &ResultRow) -> Result<()> {
-        let cells: Vec<(String, String)> = row
-            .inputs
-            .iter()
-            .map(|(c, v)| (c.clone(), v.clone()))
-            .chain(row.command.iter().map(|c| (COMMAND.to_owned(), c.clone())))
-            .chain(row.fields.iter().map(|(k, v)| (column_name(k), v.clone())))
+        // The row's cells after the fixed ones, by column name (a result field under its
+        // column's name, which is its own name for most fields).
+        let fields: Vec<String> = row.fields.iter().map(|(k, _)| column_name(k)).collect();
+        let cells = || {
+            let inputs = row.inputs.iter().map(|(c, v)| (c.as_str(), v.as_str()));
+            let command = row.command.iter().map(|c| (COMMAND, c.as_str()));
+            let fields = fields
+                .iter()
+                .zip(&row.fields)
+                .map(|(c, (_, v))| (c.as_str(), v.as_str()));
+            inputs.chain(command).chain(fields)
+        };
+        // Each cell's column, None for a new one (one lookup a cell).
+        let at: Vec<Option<usize>> = cells()
+            .map(|(n, _)| self.position.get(n).copied())
             .collect();
-        let new = cells.iter().any(|(n, _)| !self.position.contains_key(n));
-        if new || self.journal.is_some() {
+        if at.contains(&None) || self.journal.is_some() {
             if self.journal.is_none() {
                 self.journal = Some(Journal::start(&self.path, self.rows)?);
             }
             let fixed = fixed_cells(row).to_vec();
+            let cells = cells().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
             let journal = self.journal.as_mut().expect("started above");
             journal.push(PendingRow { fixed, cells }, self.fsync)?;
             return self.fold_if_due();
         }
-        self.cells.clear();
-        self.cells.resize(self.columns.len(), String::new());
-        for (name, value) in cells {
-            self.cells[self.position[&name]] = value;
+        let mut columns = vec![""; self.columns.len()];
+        for (at, (_, value)) in at.into_iter().zip(cells()) {
+            columns[at.expect("every column is known here")] = value;
         }
         self.buf.clear();
         {
@@ -167,14 +179,9 @@ impl ResultsWriter {
                 .has_headers(false)
                 .buffer_capacity(512)
                 .from_writer(&mut self.buf);
-            let fixed = fixed_cells(row);
-            w.write_record(
-                fixed
-                    .iter()
-                    .map(String::as_str)
-                    .chain(self.cells.iter().map(String::as_str)),
-            )
-            .expect("writing CSV to memory cannot fail");
+            let fixed = self.fixed.cells(row);
+            w.write_record(fixed.iter().chain(&columns))
+                .expect("writing CSV to memory cannot fail");
             w.flush().expect("writing CSV to memory cannot fail");
         }
         self.write_row()?;
@@ -218,6 +225,7 @@ impl ResultsWriter {
         self.rows += journal.rows.len() as u64;
         journal.remove();
         self.file = crate::output::open_output(OpenOptions::new().append(true), &self.path)?;
+        self.len = None;
         self.position = positions(&columns);
         self.columns = columns;
         self.last_fold_took = started.elapsed();
@@ -225,16 +233,22 @@ impl ResultsWriter {
         Ok(())
     }
 
-    /// Writes the row in `buf`. A row a full disk cuts short is taken back whole (the file is
-    /// cut to where it started), so that rows written after it, once space comes back, never
-    /// sit behind a torn one.
+    /// Writes the row in `buf`. A row a full disk cuts short is taken back whole
+    /// (the file is cut to where it started), so that rows written after it, once space comes
+    /// back, never sit behind a torn one.
     fn write_row(&mut self) -> Result<()> {
         let io = |e| Error::io(&self.path, e);
-        let before = self.file.metadata().map_err(io)?.len();
+        // Where the row starts: the length known since the last row (the directory's lock
+        // keeps other writers out), asked of the file only after an open or a failure.
+        let before = match self.len {
+            Some(len) => len,
+            None => self.file.metadata().map_err(io)?.len(),
+        };
         if let Err(e) = self.file.write_all(&self.buf) {
-            let _ = self.file.set_len(before);
+            self.len = self.file.set_len(before).ok().map(|()| before);
             return Err(io(e));
         }
+        self.len = Some(before + self.buf.len() as u64);
         Ok(())
     }
 }

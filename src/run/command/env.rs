@@ -2,13 +2,13 @@
 //! variables) and the `$JOBSPLIT_RESULT` protocol (a JSON object written to a file, else the
 //! last line with `--capture last-line`).
 
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::model::Status;
 use crate::run::attempt::{fields_of, Attempt, Reason};
 use crate::run::executor::JobSpec;
-use crate::run::supervisor::var;
+use crate::run::supervisor::Vars;
 use crate::Work;
 
 /// The variables every job of a work gets: `JOBSPLIT_PARAMS` and one `JOBSPLIT_PARAM_<NAME>`
@@ -51,10 +51,17 @@ fn env_name(name: &str) -> String {
         .collect()
 }
 
-/// Where one attempt of a job is told to write its result: `dir/tmp/result-<index>-<attempt>.json`.
-pub(super) fn result_path(dir: &Path, job: &JobSpec) -> PathBuf {
-    dir.join("tmp")
-        .join(format!("result-{}-{}.json", job.index, job.attempt))
+/// Where one attempt of a job is told to write its result: `tmp/result-<index>-<attempt>.json`,
+/// `tmp` being the run directory's `tmp/`.
+pub(super) fn result_path(tmp: &Path, job: &JobSpec) -> PathBuf {
+    let mut name = String::with_capacity(40);
+    let mut number = itoa::Buffer::new();
+    name.push_str("result-");
+    name.push_str(number.format(job.index));
+    name.push('-');
+    name.push_str(number.format(job.attempt));
+    name.push_str(".json");
+    tmp.join(name)
 }
 
 /// Removes the result files an earlier run of `dir` left (a job it was killed in), once at the
@@ -80,17 +87,18 @@ pub(super) fn job_vars(
     scratch: &Path,
     result_file: &Path,
     slot: u64,
-) -> [(usize, CString); 8] {
-    [
-        var("JOBSPLIT_JOB_INDEX", job.index.to_string()),
-        var("JOBSPLIT_SLOT", slot.to_string()),
-        var("JOBSPLIT_JOB_KEY", job.key.id()),
-        var("JOBSPLIT_SEED", job.key.seed().to_string()),
-        var("JOBSPLIT_ATTEMPT", job.attempt.to_string()),
-        var("JOBSPLIT_MACHINE", machine),
-        var("JOBSPLIT_OUT", scratch),
-        var("JOBSPLIT_RESULT", result_file),
-    ]
+) -> Vars {
+    let paths = scratch.as_os_str().len() + result_file.as_os_str().len();
+    let mut vars = Vars::with_capacity(8, 256 + machine.len() + paths);
+    vars.push_number("JOBSPLIT_JOB_INDEX", job.index);
+    vars.push_number("JOBSPLIT_SLOT", slot);
+    vars.push_bytes("JOBSPLIT_JOB_KEY", &job.key.id_bytes());
+    vars.push_number("JOBSPLIT_SEED", job.key.seed());
+    vars.push_number("JOBSPLIT_ATTEMPT", job.attempt);
+    vars.push("JOBSPLIT_MACHINE", machine);
+    vars.push("JOBSPLIT_OUT", scratch);
+    vars.push("JOBSPLIT_RESULT", result_file);
+    vars
 }
 
 /// Takes the job's result into `attempt`: the object in `result_file` (removed once read), else

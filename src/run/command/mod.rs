@@ -30,6 +30,9 @@ pub(crate) struct CommandExecutor<'w> {
     work: &'w Work,
     machine: String,
     dir: PathBuf,
+    /// `dir/jobs` and `dir/tmp`, joined once.
+    jobs: PathBuf,
+    tmp: PathBuf,
     capture: Capture,
     workdir: Workdir,
     env: Vec<(String, OsString)>,
@@ -49,6 +52,8 @@ impl<'w> CommandExecutor<'w> {
         CommandExecutor {
             work,
             machine: machine.to_owned(),
+            jobs: dir.join("jobs"),
+            tmp: dir.join("tmp"),
             dir,
             capture,
             workdir: Workdir::Launch,
@@ -98,9 +103,9 @@ impl CommandExecutor<'_> {
             env.push((RUN_VAR.to_owned(), marker.clone()));
             (marker, Environ::inherit(&env))
         });
-        let scratch = self.dir.join("jobs").join(job.index.to_string());
+        let scratch = self.jobs.join(itoa::Buffer::new().format(job.index));
         // No result file of an earlier run is left (see the marker's init): none to remove.
-        let result_file = env::result_path(&self.dir, job);
+        let result_file = env::result_path(&self.tmp, job);
         // The scratch dir is created on demand, by the job (`mkdir -p "$JOBSPLIT_OUT"`): a
         // mkdir and rmdir for every job would cost more than a short job itself (~100 us on
         // ext4), and most jobs never use it. Its parent `jobs/` exists. With `workdir = "job"`

@@ -10,6 +10,7 @@
 pub(crate) mod blocks;
 pub(crate) mod handout;
 pub(crate) mod name;
+pub(crate) mod peers;
 pub(crate) mod remote;
 pub(crate) mod source;
 pub(crate) mod victim;
@@ -29,6 +30,9 @@ pub struct StealOptions {
     /// `--follow` with `--steal-remote`: a run waiting for handed blocks ends its round when
     /// the job list grows, to run its share of the new epoch.
     pub follow: bool,
+    /// `--steal-mesh`: starts the peers whose disks this run steals from by itself and learns
+    /// its fences from; see [`peers`].
+    pub(crate) mesh: Option<peers::StartPeers>,
 }
 
 use std::path::{Path, PathBuf};
@@ -61,6 +65,8 @@ pub(crate) struct Stealing {
     remote: bool,
     /// `--follow`.
     follow: bool,
+    /// `--steal-mesh`: starts the peers.
+    mesh: Option<peers::StartPeers>,
 }
 
 impl Stealing {
@@ -94,6 +100,7 @@ impl Stealing {
             layouts: layout::relative_dirs(plan),
             remote: opts.remote,
             follow: opts.follow,
+            mesh: opts.mesh.clone(),
         }
     }
 
@@ -175,6 +182,15 @@ impl Stealing {
         threads: u64,
         earlier: bool,
     ) -> Result<StealSource<'a>> {
+        let mesh = match &self.mesh {
+            Some(start) => Some((start.0)(&peers::PeersAt {
+                me: self.who.machine.clone(),
+                out: self.out.to_string_lossy().into_owned(),
+                layout: self.layouts[0].to_string_lossy().into_owned(),
+                own_layout: self.first_layout(),
+            })?),
+            None => None,
+        };
         let mut source = StealSource::new(
             blocks::Blocks::per_epoch(plan, &self.blocks),
             self.layouts
@@ -191,7 +207,8 @@ impl Stealing {
             threads,
             earlier,
             self.remote,
-        )?;
+        )?
+        .with_mesh(mesh);
         source.follow = self.follow;
         Ok(source)
     }
@@ -221,5 +238,13 @@ pub(crate) fn status(block: u64, s: &StealStats) -> StealStatus {
         stealing: s.stealing.load(Ordering::Relaxed),
         claims: s.claims.load(Ordering::Relaxed),
         claims_per_s: (us > 0).then(|| attempts as f64 * 1e6 / us as f64),
+        peer_claims: s.peer_calls.load(Ordering::Relaxed),
+        peer_claim_ms: {
+            let (n, us) = (
+                s.peer_calls.load(Ordering::Relaxed),
+                s.peer_us.load(Ordering::Relaxed),
+            );
+            (n > 0).then(|| us as f64 / 1e3 / n as f64)
+        },
     }
 }

@@ -20,6 +20,8 @@ use crate::run::job_source::{JobSource, Pending};
 use crate::run::rerun::JobSet;
 use crate::Work;
 
+#[path = "source_mesh.rs"]
+mod steal_mesh;
 #[path = "source_remote.rs"]
 mod steal_remote;
 #[path = "source_views.rs"]
@@ -46,6 +48,9 @@ pub(crate) struct StealStats {
     pub(crate) stealing: AtomicBool,
     /// `--steal-remote`: true once the run found its machine fenced (declared dead).
     pub(crate) fenced: AtomicBool,
+    /// `--steal-mesh`: claim calls made on peers' disks, and their total time in microseconds.
+    pub(crate) peer_calls: AtomicU64,
+    pub(crate) peer_us: AtomicU64,
 }
 
 struct State {
@@ -62,6 +67,8 @@ struct State {
     known: Vec<HashSet<u64>>,
     /// Shares found fully claimed (claims are never removed: they stay so).
     full: Vec<bool>,
+    /// `--steal-remote`: blocks of other shares this run took up (handed over or stolen).
+    taken: HashSet<(usize, u64)>,
     /// The last views and when they were taken.
     cached: Option<(Instant, Vec<ShareView>)>,
     /// When a worker last found nothing worth stealing yet: the others wait without looking
@@ -99,6 +106,8 @@ pub(crate) struct StealSource<'a> {
     /// `--follow`: waiting for handed blocks ends when the job list grows (the next round
     /// runs the new epoch first).
     pub(super) follow: bool,
+    /// `--steal-mesh`: the peers this run steals from by itself.
+    mesh: Option<Box<dyn super::peers::Peers>>,
     state: Mutex<State>,
     /// Jobs an earlier run of this machine finished in the blocks it held.
     pub(crate) skipped: u64,
@@ -153,6 +162,7 @@ impl<'a> StealSource<'a> {
             held_before: held.iter().copied().collect(),
             remote,
             follow: false,
+            mesh: None,
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 resume: held.iter().copied().collect(),
@@ -162,6 +172,7 @@ impl<'a> StealSource<'a> {
                 threads_of: vec![None; machines],
                 known: vec![HashSet::new(); blocks.shares()],
                 full: vec![false; blocks.shares()],
+                taken: HashSet::new(),
                 cached: None,
                 waited: None,
                 growth: crate::input::GrowthWatch::new(),
@@ -255,7 +266,7 @@ impl<'a> StealSource<'a> {
     }
 
     fn refill(&self, st: &mut State) -> Result<Refill> {
-        if self.remote && self.fenced() {
+        if self.remote && (self.mesh.as_ref().is_some_and(|m| m.fenced()) || self.fenced()) {
             self.stats.fenced.store(true, Ordering::Relaxed);
             return Ok(Refill::Done);
         }
@@ -287,7 +298,7 @@ impl<'a> StealSource<'a> {
         }
         self.stats.stealing.store(true, Ordering::Relaxed);
         if self.remote {
-            return Ok(self.handed(st));
+            return Ok(self.remote_refill(st));
         }
         if st.waited.is_some_and(|t| t.elapsed() < LOOK_AGAIN) {
             return Ok(Refill::Wait);

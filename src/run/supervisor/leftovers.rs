@@ -39,6 +39,32 @@ pub(crate) struct Marked<'a> {
     pub(crate) job: Option<(u64, u32)>,
 }
 
+/// The room first given to a process's environment: most fit, so one read takes it whole.
+const ENVIRON_BUF: usize = 64 << 10;
+
+/// Reads `/proc/PID/environ` into `buf` (grown as needed) and returns its length. Not
+/// `std::fs::read`: /proc tells no size, so it would ask for the length and the position and
+/// then read from 32 bytes up, doubling (about ten system calls a process); this is an open,
+/// one read (more for a larger environment) and the read that finds the end. A scan reads
+/// every process's environment, twice a run and more when a job leaves its output open, and
+/// each read waits for that process's memory map lock, which a busy process can hold a while.
+fn read_environ(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize((2 * len).max(ENVIRON_BUF), 0);
+        }
+        match file.read(&mut buf[len..]) {
+            Ok(0) => return Ok(len),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 impl Marked<'_> {
     /// The variables (`NAME=VALUE`) a process's environment must hold, all of them.
     fn needles(&self) -> Vec<Vec<u8>> {
@@ -60,6 +86,7 @@ impl Marked<'_> {
             return Vec::new();
         };
         let mut found = Vec::new();
+        let mut buf = Vec::new();
         for entry in entries.flatten() {
             let Some(pid) = entry
                 .file_name()
@@ -71,10 +98,10 @@ impl Marked<'_> {
             if pid == me {
                 continue;
             }
-            let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            let Ok(len) = read_environ(&entry.path().join("environ"), &mut buf) else {
                 continue;
             };
-            let vars = environ.split(|&b| b == 0);
+            let vars = buf[..len].split(|&b| b == 0);
             let holds = |needle: &Vec<u8>| vars.clone().any(|var| var == needle.as_slice());
             if !needles.iter().all(holds) {
                 continue;

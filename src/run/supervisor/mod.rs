@@ -16,7 +16,7 @@ mod ladder;
 mod leftovers;
 mod pipe;
 
-pub(crate) use environ::{var, Environ};
+pub(crate) use environ::{Environ, Vars};
 pub use exit::Exit;
 pub(crate) use exit::Stop;
 pub(crate) use leftovers::{run_marker, Marked, RUN_VAR};
@@ -69,7 +69,7 @@ pub(crate) struct Io {
 pub(crate) struct Launch<'a> {
     pub(crate) command: &'a str,
     pub(crate) env: &'a Environ,
-    pub(crate) vars: &'a [(usize, CString)],
+    pub(crate) vars: &'a Vars,
     pub(crate) cwd: Option<&'a Path>,
 }
 

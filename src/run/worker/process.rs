@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::protocol;
 use crate::model::Stream;
 use crate::run::executor::Control;
-use crate::run::supervisor::{Environ, Exit, Io, Launch, Process, DRAIN};
+use crate::run::supervisor::{Environ, Exit, Io, Launch, Process, Vars, DRAIN};
 
 /// How often a waiting worker thread looks at the cancel flag and the clock.
 const TICK: Duration = Duration::from_millis(100);
@@ -44,7 +44,7 @@ impl Worker {
         let launch = Launch {
             command,
             env: &Environ::inherit(env),
-            vars: &[],
+            vars: &Vars::default(),
             cwd: None,
         };
         let io = Io {
