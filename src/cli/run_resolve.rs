@@ -52,10 +52,10 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         work,
         plan,
         growth,
-    } = if args.rescue.is_none() {
-        super::run_epochs::grown_study(&args.input, machines, source, study, &dir)?
-    } else {
-        study
+    } = match args.rescue {
+        None => super::run_epochs::grown_study(&args.input, machines, source, &study, &dir)?
+            .unwrap_or(study),
+        Some(_) => study,
     };
     check_plan(args, &plan)?;
     let run = &config.run;
