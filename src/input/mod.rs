@@ -4,6 +4,7 @@ mod canonical;
 mod config;
 mod epochs;
 mod format;
+mod grown;
 mod jobs;
 mod machines;
 mod template;
@@ -17,6 +18,7 @@ pub(crate) use epochs::{
 };
 pub use epochs::{load_growing, Grow};
 pub use format::{Format, Record};
+pub(crate) use grown::GrowthWatch;
 pub use jobs::JobList;
 pub use machines::{load_machines, parse_machines, Machine};
 pub use template::Template;
