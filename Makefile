@@ -141,38 +141,42 @@ test-slurm: static
 test-gridengine: static
 	bash tests/gridengine/run.sh $(JOBSPLIT)
 
-## benchmarks: figures side by side with the tools a user would otherwise use
+## benchmarks: figures side by side with the tools a user would otherwise use. BASELINE=PATH
+## also measures that jobsplit binary (a build of an older commit) beside this one in every
+## section, round by round, and adds an after / before column (bench/README.md)
+BENCH_BASELINE = $(if $(BASELINE),--baseline $(BASELINE))
+
 bench: build
-	python3 bench/bench.py --jobsplit $(JOBSPLIT)
+	python3 bench/bench.py --jobsplit $(JOBSPLIT) $(BENCH_BASELINE)
 
 bench-quick: build
-	python3 bench/bench.py --quick --jobsplit $(JOBSPLIT)
+	python3 bench/bench.py --quick --jobsplit $(JOBSPLIT) $(BENCH_BASELINE)
 
 bench-run: build
-	python3 bench/bench.py --only run --jobsplit $(JOBSPLIT)
+	python3 bench/bench.py --only run --jobsplit $(JOBSPLIT) $(BENCH_BASELINE)
 
 bench-plan: build
-	python3 bench/bench.py --only plan --jobsplit $(JOBSPLIT)
+	python3 bench/bench.py --only plan --jobsplit $(JOBSPLIT) $(BENCH_BASELINE)
 
 bench-map: build
-	python3 bench/bench.py --only map --jobsplit $(JOBSPLIT)
+	python3 bench/bench.py --only map --jobsplit $(JOBSPLIT) $(BENCH_BASELINE)
 
 bench-merge: build
-	python3 bench/bench.py --only merge --jobsplit $(JOBSPLIT)
+	python3 bench/bench.py --only merge --jobsplit $(JOBSPLIT) $(BENCH_BASELINE)
 
 ## bench-merge-files: merge with each job's files collected (linked, copied) beside --no-files
 bench-merge-files: build
 	sh bench/merge_files.sh $(JOBSPLIT)
 
 bench-output: build
-	python3 bench/bench.py --only output --jobsplit $(JOBSPLIT)
+	python3 bench/bench.py --only output --jobsplit $(JOBSPLIT) $(BENCH_BASELINE)
 
 bench-scale: build
-	python3 bench/bench.py --only scale --jobsplit $(JOBSPLIT)
+	python3 bench/bench.py --only scale --jobsplit $(JOBSPLIT) $(BENCH_BASELINE)
 
 ## bench-python: 2,000 short Python jobs: a process per job vs persistent workers vs Pool(2)
 bench-python: build
-	python3 bench/bench.py --only python --jobsplit $(JOBSPLIT)
+	python3 bench/bench.py --only python --jobsplit $(JOBSPLIT) $(BENCH_BASELINE)
 
 ## bench-steal-remote: balance with no shared disk on 3 ssh hosts of speeds 1, 2, 4, 300 jobs:
 ## makespan / ideal of the static split, --steal-remote and --steal on a shared OUT, with the

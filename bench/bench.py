@@ -20,7 +20,11 @@ Sections (`--only a,b`):
 Writes target/bench/report.md and prints it. Exits non-zero only if the harness itself breaks;
 a slow or failing jobsplit is a row in the report.
 
+With --baseline PATH, every jobsplit row is measured a second time with that binary (an older
+build), in the same interleaved rounds, and each table gains an after / before column.
+
 Usage: python3 bench/bench.py [--quick] [--only SECTIONS] [--jobsplit PATH] [--crate DIR]
+                              [--baseline PATH [--baseline-crate DIR]]
 """
 
 import argparse
@@ -42,7 +46,7 @@ import sec_python  # noqa: E402
 import sec_scale  # noqa: E402
 import sec_uneven  # noqa: E402
 from context import Ctx  # noqa: E402
-from harness import capture, run_once  # noqa: E402
+from harness import LoadSampler, capture, run_once  # noqa: E402
 from report import Report  # noqa: E402
 from tools import Tools  # noqa: E402
 
@@ -81,6 +85,13 @@ def parse_args(argv):
                     help="do not run cargo build; use the binary as it is")
     ap.add_argument("--no-install", action="store_true",
                     help="do not install missing peers (their rows say not available)")
+    ap.add_argument("--baseline", metavar="PATH",
+                    help="a second jobsplit binary (e.g. a build of an older commit) measured "
+                         "beside the first in every section; tables get an after / before "
+                         "column")
+    ap.add_argument("--baseline-crate", metavar="DIR",
+                    help="the crate the baseline was built from, for the map section's example "
+                         "(default: the git checkout holding the baseline binary)")
     ap.add_argument("--repeats", type=int, help="timed repeats per row (default 3; quick 3)")
     ap.add_argument("--out", default=os.path.join(root, "target", "bench", "report.md"))
     a = ap.parse_args(argv)
@@ -114,17 +125,39 @@ def find_jobsplit(a):
     return path, None
 
 
-def header(ctx, a, started):
-    git = (capture(["git", "-C", a.crate, "rev-parse", "--short", "HEAD"]) or "?").strip()
-    dirty = capture(["git", "-C", a.crate, "status", "--porcelain", "--untracked-files=no"])
+def find_baseline(a):
+    """(path, error or None, crate or None) of --baseline's binary and its crate."""
+    path = os.path.abspath(a.baseline)
+    error = None if os.access(path, os.X_OK) else f"no jobsplit binary at {path}"
+    crate = a.baseline_crate
+    if crate is None:
+        top = capture(["git", "-C", os.path.dirname(path), "rev-parse", "--show-toplevel"])
+        crate = top.strip() if top else None
+    return path, error, crate and os.path.abspath(crate)
+
+
+def describe(ctx):
+    """'jobsplit 0.1.0 (PATH; crate at abc1234 + local changes)' for one variant."""
     js = ctx.jobsplit_error or (capture([ctx.jobsplit, "--version"]) or "?").strip()
+    if not ctx.crate:
+        return f"{js} ({ctx.jobsplit}; crate unknown)"
+    git = (capture(["git", "-C", ctx.crate, "rev-parse", "--short", "HEAD"]) or "?").strip()
+    dirty = capture(["git", "-C", ctx.crate, "status", "--porcelain", "--untracked-files=no"])
+    return f"{js} ({ctx.jobsplit}; crate at {git}{' + local changes' if dirty else ''})"
+
+
+def header(ctx, a, started):
     lines = [
         f"- {started:%Y-%m-%d %H:%M} UTC, {'quick' if a.quick else 'full'} mode, "
         f"{ctx.repeats} timed repeats, sections: {', '.join(a.sections)}",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.2f} at start",
-        f"- jobsplit: {js} ({ctx.jobsplit}; crate at {git}{' + local changes' if dirty else ''})",
+        f"- jobsplit: {describe(ctx)}",
     ]
+    if ctx.baseline:
+        lines.append(f"- baseline (the rows marked \"(before)\"): {describe(ctx.baseline)}; "
+                     "after / before = this jobsplit's figure over the baseline's, measured in "
+                     "the same interleaved rounds (below 1.00x: faster now)")
     load = os.getloadavg()[0]
     if load > 0.5 * (os.cpu_count() or 1):
         lines.append(f"- **warning: the machine was busy (load average {load:.2f} on "
@@ -149,17 +182,24 @@ def main(argv=None):
     ctx = Ctx(root=a.root, crate=os.path.abspath(a.crate), work=work, jobsplit=jobsplit,
               jobsplit_error=jobsplit_error, quick=a.quick, repeats=a.repeats or 3,
               tools=Tools(a.root, work, install=not a.no_install, log=log), log=log)
+    if a.baseline:
+        ctx = ctx.with_baseline(*find_baseline(a))
     report = Report()
     report.header = header(ctx, a, started)
     for name in a.sections:
         title, module = SECTIONS[name]
         log(f"section {name}")
         parts = report.section(title)
+        load = LoadSampler()
+        t1 = time.perf_counter()
         try:
             module.run(ctx, parts, report.targets)
         except Exception:  # a bug in the harness: report it, go on, fail at the end
             report.harness_errors.append(f"section {name}: {traceback.format_exc()}")
             log(f"harness error in section {name}:\n{traceback.format_exc()}")
+        parts.append(f"Section took {time.perf_counter() - t1:.0f} s; {load.stop()}.")
+        with open(a.out, "w") as f:  # so far: a run stopped early keeps its sections
+            f.write(report.markdown())
     report.header.append(f"- took {time.perf_counter() - t0:.0f} s; load average "
                          f"{os.getloadavg()[0]:.2f} at the end")
     text = report.markdown()

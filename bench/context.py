@@ -1,6 +1,14 @@
-"""What every benchmark section needs: paths, mode, the tools, and the jobsplit binary."""
+"""What every benchmark section needs: paths, mode, the tools, and the jobsplit binary.
+
+With `--baseline PATH` a section measures two jobsplit binaries: this Ctx's and a second Ctx's
+(`Ctx.baseline`, labelled "before"), which differs only in its binary, its crate and the
+directory its runs write under. A section makes each jobsplit row once per binary
+(`variants`, `each_binary`), so the baseline's rows sit beside the current ones in the same
+interleaved rounds.
+"""
 
 import csv
+import dataclasses
 import glob
 import hashlib
 import json
@@ -26,6 +34,34 @@ class Ctx:
     repeats: int
     tools: object
     log: object
+    label: str = ""          # "" for the binary measured; "before" for the --baseline binary
+    run_dir: str = "run"     # where its runs write, under `work`
+    baseline: object = None  # with --baseline: the Ctx of the baseline binary
+
+    def with_baseline(self, binary, error, crate):
+        """This Ctx with a baseline binary (and the crate it was built from, or None) to
+        measure beside its own."""
+        before = dataclasses.replace(self, jobsplit=binary, jobsplit_error=error, crate=crate,
+                                     label="before", run_dir="run-before")
+        return dataclasses.replace(self, baseline=before)
+
+    def variants(self):
+        """This Ctx, then the baseline's if there is one: each jobsplit row is made once per
+        variant."""
+        return [self, self.baseline] if self.baseline else [self]
+
+    def tool(self, name):
+        """A row's tool name in this variant: "jobsplit" or "jobsplit (before)"."""
+        return f"{name} ({self.label})" if self.label else name
+
+    def each_binary(self, make):
+        """The rows make(variant) returns for each variant; the first, measured with this
+        binary, gets the baseline's row as its `before` (the after / before column)."""
+        rows = [make(v) for v in self.variants()]
+        if len(rows) == 2:
+            rows[0].before = rows[1]
+            rows[1].is_baseline = True
+        return rows
 
     def data_path(self, name):
         """A path under target/bench/data for cached generated inputs."""
@@ -33,9 +69,29 @@ class Ctx:
         os.makedirs(d, exist_ok=True)
         return os.path.join(d, name)
 
+    def in_turn(self, run_one):
+        """For a section timed by a program of its own: run_one(variant) once, or with a
+        baseline `repeats` rounds of each variant in turn (so load hits both alike).
+        run_one returns its figures or a string saying why there are none. Returns
+        {label: [figures of each round]}, or {label: why} for a variant whose run failed."""
+        got = {v.label: [] for v in self.variants()}
+        for _ in range(self.repeats if self.baseline else 1):
+            for v in self.variants():
+                if isinstance(got[v.label], list):
+                    figures = run_one(v)
+                    if isinstance(figures, str):
+                        got[v.label] = figures
+                    else:
+                        got[v.label].append(figures)
+        return got
+
+    def run_path(self, name):
+        """A path under target/bench/run (target/bench/run-before for the baseline)."""
+        return os.path.join(self.work, self.run_dir, name)
+
     def scratch(self, name):
-        """A fresh empty directory under target/bench/run."""
-        d = os.path.join(self.work, "run", name)
+        """A fresh empty directory at run_path(name)."""
+        d = self.run_path(name)
         shutil.rmtree(d, ignore_errors=True)
         os.makedirs(d)
         return d

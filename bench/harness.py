@@ -84,6 +84,32 @@ def _kill_group(pid):
         pass
 
 
+class LoadSampler:
+    """The machine's 1-minute load average, sampled every `every` seconds from start to stop
+    (a section's figures are only as steady as the load they were taken under)."""
+
+    def __init__(self, every=10.0):
+        self.every = every
+        self.samples = [os.getloadavg()[0]]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.wait(self.every):
+            self.samples.append(os.getloadavg()[0])
+
+    def stop(self):
+        """Stops sampling; returns one line: the load at start and end, min, median, max."""
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(os.getloadavg()[0])
+        s = self.samples
+        return (f"load average (1 min, every {self.every:.0f} s): {s[0]:.2f} at start, "
+                f"{s[-1]:.2f} at the end, min {min(s):.2f}, median {statistics.median(s):.2f}, "
+                f"max {max(s):.2f} ({os.cpu_count()} cores)")
+
+
 def run_checked(argv, what, **kw):
     """Runs a setup step; raises Unavailable with its error if it fails."""
     r = run_once(argv, **kw)
@@ -108,6 +134,8 @@ class Case:
     note: str = ""
     ok_codes: tuple = (0,)   # exit codes that mean the run worked
     error: str = None        # set when the row cannot be measured
+    before: object = None    # with --baseline: the baseline binary's row of this one
+    is_baseline: bool = False  # this row measures the baseline binary
     times: list = field(default_factory=list)
     rss_kb: list = field(default_factory=list)
     cpu: list = field(default_factory=list)
@@ -150,7 +178,7 @@ def measure(cases, repeats, warmup=0, timeout=None, log=print):
                 c.times.append(run.seconds)
                 c.rss_kb.append(run.rss_kb)
                 c.cpu.append(run.cpu)
-        log(f"  round {r + 1}/{warmup + repeats} done")
+        log(f"  round {r + 1}/{warmup + repeats} done (load {os.getloadavg()[0]:.2f})")
     for c in cases:
         if c.ok and c.check:
             problem = c.check()

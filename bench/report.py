@@ -18,6 +18,14 @@ def ratio(a, b):
     return f"{a / b:.2f}x"
 
 
+def vs_before(case, value=lambda c: c.median):
+    """A jobsplit row's figure over its --baseline row's (Case.before), or '-'."""
+    before = case.before
+    if before is None or not case.ok or not before.ok:
+        return "-"
+    return ratio(value(case), value(before))
+
+
 def mib(kb):
     return f"{kb / 1024:.1f} MiB"
 
@@ -33,14 +41,25 @@ class Target:
         return f"- **{mark}**: {self.text} ({self.evidence})"
 
 
+AFTER_BEFORE = "after / before"
+
+
 @dataclass
 class Table:
     title: str
     columns: list
     rows: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    before: bool = False  # with --baseline: a last column, after / before
 
-    def add(self, *cells):
+    def __post_init__(self):
+        if self.before:
+            self.columns = [*self.columns, AFTER_BEFORE]
+
+    def add(self, *cells, before="-"):
+        """A row; `before` fills the after / before column when the table has one."""
+        if self.before:
+            cells = (*cells, before)
         self.rows.append([str(c) for c in cells])
 
     def markdown(self):

@@ -9,7 +9,7 @@ import os
 
 from context import count_rows
 from harness import Case, Unavailable, measure
-from report import Table, Target, ratio, seconds
+from report import Table, Target, ratio, seconds, vs_before
 
 SLOTS = 2
 
@@ -37,6 +37,7 @@ def cases(ctx, n, workload, jobs, args):
             c = ctx.unavailable_case(tool, workload, n, e)
         c.tool, c.workload, c.jobs, c.note = tool, workload, n, note
         rows.append(c)
+        return c
 
     floor = ctx.tools.get
     add("floor: spawn_floor (sh -c, pipes)",
@@ -46,22 +47,24 @@ def cases(ctx, n, workload, jobs, args):
             lambda: Case("", "", [floor("spawn_floor"), "--direct", jobs, str(SLOTS)]),
             "execs `true` itself; not a ratio base")
 
-    def jobsplit(name, *extra):
-        out = ctx.scratch(f"dispatch-{name}")
+    def jobsplit(v, name, *extra):
+        """The build of a jobsplit row in variant v (this binary or the baseline)."""
+        out = v.scratch(f"dispatch-{name}")
 
         def build():
-            argv = ctx.jobsplit_cmd("run", *extra, "--machines", machines, "--machine", "bench",
-                                    "--out", out, "--yes", "--quiet", "--threads", str(SLOTS))
+            argv = v.jobsplit_cmd("run", *extra, "--machines", machines, "--machine", "bench",
+                                  "--out", out, "--yes", "--quiet", "--threads", str(SLOTS))
             return Case("", "", argv, cwd=ctx.work,
-                        prepare=lambda: ctx.scratch(f"dispatch-{name}"),
+                        prepare=lambda: v.scratch(f"dispatch-{name}"),
                         check=lambda: _check_rows(os.path.join(out, "bench", "results.csv"), n))
         return build
 
-    add("jobsplit", jobsplit(f"{workload}", "--jobs", jobs))
+    ctx.each_binary(lambda v: add(v.tool("jobsplit"), jobsplit(v, workload, "--jobs", jobs)))
     if args:
-        add("jobsplit --cmd 'echo {}'", jobsplit(f"{workload}-cmd", "--jobs", args,
-                                                 "--cmd", "echo {}"),
-            "job list of arguments, template form")
+        ctx.each_binary(lambda v: add(
+            v.tool("jobsplit --cmd 'echo {}'"),
+            jobsplit(v, f"{workload}-cmd", "--jobs", args, "--cmd", "echo {}"),
+            "job list of arguments, template form"))
     add(f"xargs -P{SLOTS}",
         lambda: Case("", "", ["xargs", "-d", "\\n", "-n1", f"-P{SLOTS}", "/bin/sh", "-c"],
                      stdin=jobs),
@@ -82,7 +85,7 @@ def cases(ctx, n, workload, jobs, args):
     add(f"Python Pool({SLOTS}) + subprocess",
         lambda: Case("", "", ctx.python("pool_subprocess.py") + [jobs, str(SLOTS)]),
         "bench/pool_subprocess.py")
-    model_csv = os.path.join(ctx.work, "run", f"model-{workload}.csv")
+    model_csv = ctx.run_path(f"model-{workload}.csv")
     add("Python job-splitter (model)",
         lambda: Case("", "", ctx.python("job_splitter_model.py")
                      + [jobs, model_csv, "--workers", str(SLOTS), "--quiet"]),
@@ -105,20 +108,21 @@ def run(ctx, parts, targets):
         # lost in the median and the round would cost a minute.
         measure(rows, ctx.repeats, warmup=1 if ctx.quick else 0, timeout=600, log=ctx.log)
         all_rows[workload] = rows
-        parts.append(table(workload, n, rows))
+        parts.append(table(workload, n, rows, bool(ctx.baseline)))
     targets.extend(check_targets(all_rows))
 
 
 def _find(rows, prefix):
     for c in rows:
-        if c.tool.startswith(prefix) and c.ok:
+        if c.tool.startswith(prefix) and c.ok and not c.is_baseline:
             return c
     return None
 
 
-def table(workload, n, rows):
+def table(workload, n, rows, before=False):
     t = Table(f"{n} jobs of `{workload}`, {SLOTS} slots",
-              ["tool", "median", "per job", "ratio to jobsplit", "ratio to floor", "note"])
+              ["tool", "median", "per job", "ratio to jobsplit", "ratio to floor", "note"],
+              before=before)
     js = _find(rows, "jobsplit")
     fl = _find(rows, "floor: spawn_floor (sh")
     for c in rows:
@@ -127,7 +131,7 @@ def table(workload, n, rows):
             continue
         t.add(c.tool, seconds(c.median), f"{c.per_job_us():.0f} us",
               ratio(c.median, js.median if js else None),
-              ratio(c.median, fl.median if fl else None), c.note)
+              ratio(c.median, fl.median if fl else None), c.note, before=vs_before(c))
     t.notes.append("median of the timed rounds; tools interleaved round by round; per job = "
                    "wall time / jobs, startup included")
     return t

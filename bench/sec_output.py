@@ -20,7 +20,7 @@ import subprocess
 
 from context import count_rows
 from harness import Case, Unavailable, measure
-from report import Table, Target, ratio, seconds
+from report import Table, Target, ratio, seconds, vs_before
 
 SLOTS = 2
 
@@ -45,7 +45,7 @@ def workloads(ctx):
 def cases(ctx, name, n, lines, jobs, extra):
     machines = ctx.write_json("machines-output.json", {"bench": {"weight": 1, "cores": 2}})
     slug = name.replace(" ", "-").replace(",", "").replace("--", "")
-    gz = os.path.join(ctx.work, "run", f"output-{slug}-peer.gz")
+    gz = ctx.run_path(f"output-{slug}-peer.gz")
     rows = []
 
     def add(tool, build, note="", size=None):
@@ -56,20 +56,25 @@ def cases(ctx, name, n, lines, jobs, extra):
         c.tool, c.workload, c.jobs, c.note = tool, name, n, note
         c.size_of = size
         rows.append(c)
+        return c
 
     add("floor: spawn_floor (sh -c, output drained)",
         lambda: Case("", "", [ctx.tools.get("spawn_floor"), jobs, str(SLOTS)]),
         "reads every byte, keeps none")
-    out = os.path.join(ctx.work, "run", f"output-{slug}")
 
-    def jobsplit():
-        argv = ctx.jobsplit_cmd("run", "--jobs", jobs, *extra, "--machines", machines,
-                                "--machine", "bench", "--out", out, "--yes", "--quiet",
-                                "--threads", str(SLOTS))
-        return Case("", "", argv, cwd=ctx.work, prepare=lambda: ctx.scratch(f"output-{slug}"),
-                    check=lambda: _check(out, n, n * lines))
-    add("jobsplit", jobsplit, "log.gz: every line with its time, job and stream",
-        size=lambda: os.path.getsize(os.path.join(out, "bench", "log.gz")))
+    def jobsplit(v):
+        """jobsplit's row in variant v (this binary or the baseline)."""
+        out = v.run_path(f"output-{slug}")
+
+        def build():
+            argv = v.jobsplit_cmd("run", "--jobs", jobs, *extra, "--machines", machines,
+                                  "--machine", "bench", "--out", out, "--yes", "--quiet",
+                                  "--threads", str(SLOTS))
+            return Case("", "", argv, cwd=ctx.work, prepare=lambda: v.scratch(f"output-{slug}"),
+                        check=lambda: _check(out, n, n * lines))
+        return add(v.tool("jobsplit"), build, "log.gz: every line with its time, job and stream",
+                   size=lambda: os.path.getsize(os.path.join(out, "bench", "log.gz")))
+    ctx.each_binary(jobsplit)
     add(f"xargs -P{SLOTS} | gzip -1",
         lambda: Case("", "", ["/bin/sh", "-c", f"xargs -d '\\n' -n1 -P{SLOTS} /bin/sh -c "
                               f"< '{jobs}' | gzip -1 > '{gz}'"]),
@@ -126,20 +131,21 @@ def run(ctx, parts, targets):
                 c.error = f"ran, but {problem}"
             c.size = max(sizes[c.tool]) if sizes[c.tool] and None not in sizes[c.tool] else None
         results[name] = rows
-        parts.append(table(name, n, lines, rows))
+        parts.append(table(name, n, lines, rows, bool(ctx.baseline)))
     targets.extend(check_targets(results))
 
 
 def _find(rows, prefix):
     for c in rows:
-        if c.tool.startswith(prefix) and c.ok:
+        if c.tool.startswith(prefix) and c.ok and not c.is_baseline:
             return c
     return None
 
 
-def table(name, n, lines, rows):
+def table(name, n, lines, rows, before=False):
     t = Table(f"{name}: {n} jobs x {lines:,} lines, {SLOTS} slots",
-              ["tool", "wall", "CPU", "size", "wall / jobsplit", "size / gzip -1", "note"])
+              ["tool", "wall", "CPU", "size", "wall / jobsplit", "size / gzip -1", "note"],
+              before=before)
     js, xa = _find(rows, "jobsplit"), _find(rows, "xargs")
     for c in rows:
         if not c.ok:
@@ -148,9 +154,13 @@ def table(name, n, lines, rows):
         size = f"{c.size / 1e6:.1f} MB" if c.size else "-"
         t.add(c.tool, seconds(c.median), seconds(c.median_cpu), size,
               ratio(c.median, js.median if js else None),
-              ratio(c.size, xa.size if xa and c.size else None), c.note)
+              ratio(c.size, xa.size if xa and c.size else None), c.note, before=vs_before(c))
     t.notes.append("median of the timed rounds (one warm-up round first); tools interleaved "
                    "round by round; CPU = user + system of the tool and its children")
+    for c in rows:
+        if c.before:
+            t.notes.append(f"{c.tool}: CPU after / before {vs_before(c, lambda c: c.median_cpu)}"
+                           f", size after / before {vs_before(c, lambda c: c.size or 0)}")
     return t
 
 

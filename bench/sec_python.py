@@ -8,6 +8,7 @@ persistent workers >= 10x faster than a process per job, and within 1.3x of Pool
 
 import json
 import os
+import statistics
 import sys
 
 from harness import run_once
@@ -21,7 +22,8 @@ POOL = "multiprocessing.Pool(2)"
 def run(ctx, parts, targets):
     n = 500 if ctx.quick else 2000
     t = Table(f"{n:,} short Python jobs (~1 ms each), 2 slots, wall seconds",
-              ["variant", "seconds", "ms per job", "ratio to persistent workers"])
+              ["variant", "seconds", "ms per job", "ratio to persistent workers"],
+              before=bool(ctx.baseline))
     parts.append(t)
     speedup = Target("persistent workers >= 10x faster than a process per job", None,
                      "not measured")
@@ -31,26 +33,32 @@ def run(ctx, parts, targets):
     if ctx.jobsplit_error:
         t.add("error", ctx.jobsplit_error, "-", "-")
         return
+    # The script is this checkout's, whichever binary it drives.
     script = os.path.join(ctx.crate, "bench", "python_workers.py")
-    ctx.log(f"python: {os.path.basename(script)} --jobs {n} --json")
-    out = os.path.join(ctx.work, "run", "python_workers.out")
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    r = run_once([sys.executable, script, "--jobsplit", ctx.jobsplit, "--jobs", str(n), "--json"],
-                 cwd=ctx.work, stdout=out, timeout=3600)
-    if r.code != 0:
-        t.add("error", f"python_workers.py failed: {r.error()}", "-", "-")
+    runs = ctx.in_turn(lambda v: run_script(v, script, n))
+    if isinstance(runs[""], str):
+        t.add("error", runs[""], "-", "-")
         return
-    data = last_json(out)
-    figures = (data or {}).get("figures") or {}
-    base = figures.get(WORKERS)
-    if not isinstance(base, (int, float)) or base <= 0:
-        t.add("error", "python_workers.py printed no JSON line with the persistent workers' time",
-              "-", "-")
-        return
+    figures = medians(runs[""])
+    base = figures[WORKERS]
+    before = runs.get(ctx.baseline.label) if ctx.baseline else None
+    before = medians(before) if isinstance(before, list) else before
     for name, secs in figures.items():
-        t.add(name, f"{secs:.2f}", f"{secs * 1000 / n:.2f}", f"{secs / base:.2f}x")
-    t.notes.append(f"jobs import `{data.get('import', '?')}` and compute ~1 ms; one run each, "
-                   "as measured by bench/python_workers.py (jobsplit: the release binary, "
+        vs = "-"
+        if isinstance(before, dict) and name in (PROCESS, WORKERS):
+            vs = f"{secs / before[name]:.2f}x"
+        t.add(name, f"{secs:.2f}", f"{secs * 1000 / n:.2f}", f"{secs / base:.2f}x", before=vs)
+        if ctx.baseline and name in (PROCESS, WORKERS):
+            if isinstance(before, dict):
+                b = before[name]
+                t.add(ctx.baseline.tool(name), f"{b:.2f}", f"{b * 1000 / n:.2f}",
+                      f"{b / base:.2f}x")
+            else:
+                t.add(ctx.baseline.tool(name), before, "-", "-")
+    t.notes.append(f"jobs import `{runs[''][0].get('import', '?')}` and compute ~1 ms; "
+                   + (f"median of {ctx.repeats} runs each, the binaries in turn, "
+                      if ctx.baseline else "one run each, ")
+                   + "as measured by bench/python_workers.py (jobsplit: the release binary, "
                    "with resume, logs, results.csv and the split; Pool: none of those)")
     if isinstance(figures.get(PROCESS), (int, float)):
         ratio = figures[PROCESS] / base
@@ -58,6 +66,30 @@ def run(ctx, parts, targets):
     if isinstance(figures.get(POOL), (int, float)) and figures[POOL] > 0:
         ratio = base / figures[POOL]
         near_pool.met, near_pool.evidence = ratio <= 1.3, f"{ratio:.2f}x Pool(2)'s time"
+
+
+def run_script(ctx, script, n):
+    """python_workers.py's JSON line ({"figures": {name: seconds}, "import": ..}) with this
+    variant's binary, or why there is none."""
+    ctx.log(f"python: {os.path.basename(script)} --jobs {n} --json ({ctx.tool('jobsplit')})")
+    out = ctx.run_path("python_workers.out")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    r = run_once([sys.executable, script, "--jobsplit", ctx.jobsplit, "--jobs", str(n), "--json"],
+                 cwd=ctx.work, stdout=out, timeout=3600)
+    if r.code != 0:
+        return f"python_workers.py failed: {r.error()}"
+    data = last_json(out)
+    figures = (data or {}).get("figures") or {}
+    base = figures.get(WORKERS)
+    if not isinstance(base, (int, float)) or base <= 0:
+        return "python_workers.py printed no JSON line with the persistent workers' time"
+    return data
+
+
+def medians(runs):
+    """{name: median seconds} over runs of python_workers.py."""
+    return {name: statistics.median(r["figures"][name] for r in runs if name in r["figures"])
+            for name in runs[0]["figures"]}
 
 
 def last_json(path):

@@ -117,7 +117,7 @@ def per_job_cost(ctx, n):
 
 def calibrate(ctx, path):
     """Merges the weighted run's output and writes the weights it measured to `path`."""
-    out = os.path.join(ctx.work, "run", "uneven-w")  # the weighted run's output, kept
+    out = ctx.run_path("uneven-w")  # the weighted run's output, kept
     merged = ctx.scratch("uneven-calibration-merged")
     r = run_once(ctx.jobsplit_cmd("merge", out, "--out", merged, "--write-machines", path),
                  cwd=ctx.work, timeout=600)
@@ -158,14 +158,15 @@ class Runs:
         return order[(len(order) - 1) // 2]
 
 
-def measure(ctx, splits, jobs, bases, repeats):
-    """Runs every split `repeats` times, interleaved: ({name: Runs}, [claims/s])."""
+def measure(rows, jobs, bases, repeats):
+    """Runs every row (variant, split name, machines file) `repeats` times, interleaved:
+    ({row name: Runs}, {variant label: [claims/s]})."""
     n = len(bases)
-    runs = {name: Runs() for name in splits}
-    rates = []
+    runs = {ctx.tool(name): Runs() for ctx, name, _ in rows}
+    rates = {ctx.label: [] for ctx, _, _ in rows}
     for _ in range(repeats):
-        for name, machines in splits.items():
-            r = runs[name]
+        for ctx, name, machines in rows:
+            r = runs[ctx.tool(name)]
             if r.error:
                 continue
             load = os.getloadavg()[0]
@@ -178,7 +179,7 @@ def measure(ctx, splits, jobs, bases, repeats):
                     ("s" + name.split()[2][0]) if steal else name.split()[1][0],
                     ("--steal",) if steal else ())
                 if rate:
-                    rates.append(rate)
+                    rates[ctx.label].append(rate)
             except Unavailable as e:
                 r.error = f"not available: {e}"
                 continue
@@ -205,11 +206,12 @@ def run(ctx, parts, targets):
     with open(jobs, "w") as f:
         f.writelines(lines)
     ideal = sum(bases) / sum(SPEEDS.values())
-    splits = splits_of(ctx)
+    splits = {v.label: splits_of(v) for v in ctx.variants()}
+    rows = [(v, name, splits[v.label][name]) for name in splits[""] for v in ctx.variants()]
     t = Table(f"uneven machines: {n} jobs of {BASE_MS[0]}-{BASE_MS[1]} ms / speed, "
               "speeds 1, 2, 4, one core each",
               ["split", "makespan (median)", "slow / mid / fast wall", "ratio to ideal",
-               "dealt work, busiest", "its ratio to ideal"])
+               "dealt work, busiest", "its ratio to ideal"], before=bool(ctx.baseline))
     parts.append(t)
     t.add("ideal: total work / total speed", seconds(ideal), "-", "1.00x", seconds(ideal),
           "1.00x")
@@ -222,16 +224,20 @@ def run(ctx, parts, targets):
         t.add(f"bound with the measured per-job process cost ({cost * 1e3:.2f} ms)",
               seconds(bound), "-", ratio(bound, ideal), "-", "-")
     ctx.log(f"uneven: {n} jobs, {repeats} repeats")
-    runs, rates = measure(ctx, splits, jobs, bases, repeats)
+    runs, rates = measure(rows, jobs, bases, repeats)
     for name, r in runs.items():
         if r.error or not r.spans:
             t.add(name, r.error or "not measured", "-", "-", "-", "-")
             continue
         span = statistics.median(r.spans)
         per = " / ".join(f"{statistics.median(w[m] for w in r.walls):.2f}" for m in SPEEDS)
+        before = runs.get(ctx.baseline.tool(name)) if ctx.baseline else None
         t.add(name, seconds(span), per + " s", ratio(span, ideal), seconds(r.assigned),
-              ratio(r.assigned, ideal))
-    targets += judge(runs, ideal, rates, sum(bases) / n / statistics.mean(SPEEDS.values()), t)
+              ratio(r.assigned, ideal), before=ratio(span, statistics.median(before.spans))
+              if before and before.spans and not before.error else "-")
+    mine = {name: runs[name] for name in splits[""]}  # the targets judge this binary
+    targets += judge(mine, ideal, rates[""], sum(bases) / n / statistics.mean(SPEEDS.values()),
+                     t)
     loads = [x for r in runs.values() for x in r.loads]
     if loads:
         t.notes.append(f"load average (1 min) as each run started: median "
@@ -307,22 +313,31 @@ def small_study(ctx, parts, repeats):
     machines = ctx.write_json("machines-uneven-small.json",
                               {m: {"weight": s, "cores": 1} for m, s in SPEEDS.items()})
     t = Table(f"uneven machines, a study too small to steal: {n} jobs (4 per core), "
-              "true weights", ["split", "makespan (median)", "ratio to ideal"])
+              "true weights", ["split", "makespan (median)", "ratio to ideal"],
+              before=bool(ctx.baseline))
     parts.append(t)
     t.add("ideal: total work / total speed", seconds(ideal), "1.00x")
-    for name, extra in (("static split", ()), ("--steal", ("--steal",))):
-        spans = []
-        for _ in range(repeats):
-            try:
-                span, _, _, _ = run_hosts(ctx, jobs, machines, "small" + str(len(extra)),
-                                          extra)
-            except Unavailable as e:
-                t.add(name, f"not available: {e}", "-")
-                break
-            spans.append(span)
-        else:
-            span = statistics.median(spans)
-            t.add(name, seconds(span), ratio(span, ideal))
+    rows = [(v, name, extra) for name, extra in (("static split", ()), ("--steal", ("--steal",)))
+            for v in ctx.variants()]
+    spans = {v.tool(name): [] for v, name, _ in rows}
+    for _ in range(repeats):  # interleaved: every row once a round
+        for v, name, extra in rows:
+            if isinstance(spans[v.tool(name)], list):
+                try:
+                    spans[v.tool(name)].append(run_hosts(
+                        v, jobs, machines, "small" + str(len(extra)), extra)[0])
+                except Unavailable as e:
+                    spans[v.tool(name)] = f"not available: {e}"
+    for v, name, _ in rows:
+        span = spans[v.tool(name)]
+        if isinstance(span, str):
+            t.add(v.tool(name), span, "-")
+            continue
+        span = statistics.median(span)
+        before = spans.get(ctx.baseline.tool(name)) if ctx.baseline and v is ctx else None
+        t.add(v.tool(name), seconds(span), ratio(span, ideal),
+              before=ratio(span, statistics.median(before))
+              if isinstance(before, list) and before else "-")
     t.notes.append("below about 8 jobs per core a block is one job: stealing can only move "
                    "whole jobs, so neither split comes near the ideal; a difference here is "
                    "one job's length, not balancing")

@@ -2,7 +2,6 @@
 //! list and run its shares of each new epoch (docs/split-v1.md section 7), until Ctrl-C or
 //! SIGTERM.
 
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -10,7 +9,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use super::run_settings::RunSettings;
-use crate::input::{epochs_path, read_epochs, JobList};
+use crate::input::GrowthWatch;
 
 /// How often a follower looks at the job list (one `stat`, and a read only when it changed).
 const LOOK_EVERY: Duration = Duration::from_millis(500);
@@ -62,43 +61,14 @@ pub(crate) fn wait_for_growth(settings: &RunSettings, follower: &mut Follower) -
     let path = settings.work.jobs().path();
     let format = settings.work.jobs().format();
     let (planned_jobs, planned_epochs) = (settings.plan.jobs(), settings.plan.epochs().len());
-    let mut last = None;
+    let mut watch = GrowthWatch::new();
     loop {
         if follower.stopped() {
             return false;
         }
-        let now = look(path);
-        if now != last {
-            last = now;
-            if grew(path, format, planned_jobs, planned_epochs) {
-                return true;
-            }
+        if watch.grew(path, format, planned_jobs, planned_epochs) {
+            return true;
         }
         std::thread::sleep(LOOK_EVERY);
-    }
-}
-
-/// What tells a changed list or epochs file cheaply: their sizes and modification times.
-fn look(path: &Path) -> Option<[(u64, Option<std::time::SystemTime>); 2]> {
-    let of = |p: &Path| {
-        std::fs::metadata(p)
-            .ok()
-            .map(|m| (m.len(), m.modified().ok()))
-    };
-    Some([of(path)?, of(&epochs_path(path)).unwrap_or((0, None))])
-}
-
-/// True when the list at `path` holds more finished jobs than the plan, or its epochs file
-/// more epochs and the list their jobs. A list that does not read now (being rewritten?), or
-/// an epochs file ahead of its list (`launch` ships the epochs file first, the list a moment
-/// later), has not grown yet: the follower waits on.
-fn grew(path: &Path, format: crate::input::Format, jobs: u64, epochs: usize) -> bool {
-    let recorded = read_epochs(&epochs_path(path)).ok().flatten();
-    let Ok(list) = JobList::load_growing(path, format) else {
-        return false;
-    };
-    match recorded {
-        Some(r) if r.len() > epochs => r.last().is_some_and(|e| list.len() >= e.span.end()),
-        _ => list.terminated() > jobs,
     }
 }

@@ -82,35 +82,47 @@ pub(crate) fn run(args: &PlanArgs, source: Option<&dyn super::JobSource>) -> Res
 /// The study as `jobsplit run` would plan it now, when that differs from the recorded one:
 /// the finished jobs after the last recorded epoch as a new epoch and, for a list with no
 /// epochs file, epoch 0 from an earlier run's output (run's own rule, [`RUN_GROWS`] and
-/// [`grown_study`]). Nothing is written: only a run records epochs.
+/// [`grown_study`]). Nothing is written: only a run records epochs. The list is read again
+/// only when the run's study can differ: a list read once (a pipe) plans as a file does.
 fn as_run_would(
     args: &PlanArgs,
     machines: Option<Vec<crate::input::Machine>>,
     source: Option<&dyn super::JobSource>,
     study: &resolve::Study,
 ) -> Result<Option<resolve::Study>> {
-    if study.growth.is_none() {
+    let Some(growth) = &study.growth else {
         return Ok(None);
-    }
-    let mut next = resolve::study_with(&args.input, machines.clone(), &[], source, RUN_GROWS)?;
-    if next.plan.epochs().len() == 1 {
+    };
+    // With no job after the last epoch, RUN_GROWS reads the list as `study` was read.
+    let mut next = match growth.pending {
+        0 => None,
+        _ => Some(resolve::study_with(
+            &args.input,
+            machines.clone(),
+            &[],
+            source,
+            RUN_GROWS,
+        )?),
+    };
+    let run = next.as_ref().unwrap_or(study);
+    if run.plan.epochs().len() == 1 {
         // No epochs file: an earlier run in the output directory may show where epoch 0 ended.
-        let out = next.config.run.out.clone();
-        let names: Vec<String> = next
-            .plan
-            .machines()
-            .iter()
-            .map(|m| m.name.clone())
-            .collect();
+        let out = run.config.run.out.clone();
+        let names: Vec<String> = run.plan.machines().iter().map(|m| m.name.clone()).collect();
         for name in names {
-            next = grown_study(&args.input, machines.clone(), source, next, &out.join(name))?;
+            let run = next.as_ref().unwrap_or(study);
+            let dir = out.join(name);
+            if let Some(grown) = grown_study(&args.input, machines.clone(), source, run, &dir)? {
+                next = Some(grown);
+            }
         }
     }
-    let unrecorded = next
-        .growth
-        .as_ref()
-        .is_some_and(|g| g.recorded < g.epochs.len());
-    Ok(unrecorded.then_some(next))
+    let unrecorded = |s: &resolve::Study| {
+        s.growth
+            .as_ref()
+            .is_some_and(|g| g.recorded < g.epochs.len())
+    };
+    Ok(next.filter(unrecorded))
 }
 
 /// Says on stderr when jobs after the list's last epoch are not in the plan yet, and which

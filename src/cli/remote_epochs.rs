@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::args::RemoteArgs;
 use super::run_epochs::{record_growth, RUN_GROWS};
-use crate::input::{read_epochs, Recorded};
+use crate::input::{hashed_from_start, read_epochs, Recorded};
 
 /// Records the epochs of the job list `launch` ships that its epochs file does not hold yet
 /// (true when it wrote any):
@@ -24,7 +24,7 @@ pub(super) fn record(args: &RemoteArgs) -> Result<bool> {
             return Ok(false);
         };
         if read_epochs(&growth.file)?.is_none() {
-            growth.recorded = 0;
+            growth = hashed_from_start(study.work.jobs(), growth);
         }
         if record_growth(&growth, false)? == Recorded::Done {
             return Ok(growth.recorded < growth.epochs.len());

@@ -16,7 +16,8 @@ use crate::remote::{Host, Ssh};
 
 /// The fences of one stealing study: where they are recorded here and written on the hosts.
 pub(super) struct Fencing {
-    /// The original plan's layout directory, relative to OUT (`.jobsplit/steal-<16 hex>`).
+    /// The original plan's layout directory (of its first epoch), relative to OUT
+    /// (`.jobsplit/steal-<16 hex>`).
     layout: String,
     /// That directory here (in the local OUT).
     local: std::path::PathBuf,
@@ -44,7 +45,8 @@ impl Fencing {
             }
             None => r,
         };
-        let rel = layout::relative_dir(&o.study.plan)
+        // The fences of every epoch of a study that grew are in its first epoch's layout.
+        let rel = layout::relative_dirs(&o.study.plan)[0]
             .to_string_lossy()
             .into_owned();
         let local = o.local_out.join(&rel);

@@ -4,42 +4,40 @@
 
 use std::time::SystemTime;
 
-use super::{dir_of, RemoteStudy, Stealer, Tally};
+use super::{dir_of, Epochs, Looks, RemoteStudy, Stealer, Tally};
 use crate::output::claim::ClaimRecord;
-use crate::output::layout::MODE_REMOTE;
 use crate::remote::session::Sessions;
-use crate::remote::steal_serve::{ClaimAnswer, StealLook};
-use crate::run::steal::blocks::Blocks;
+use crate::remote::steal_serve::ClaimAnswer;
 use crate::run::steal::handout::Handout;
 
-/// Claims the `handouts` on their owners' disks (one call per owner), then hands the won
-/// blocks to their thieves (one call per thief); a line per owner and thief.
+/// Claims the `handouts` on their owners' disks (one call per owner and epoch), then hands the
+/// won blocks to their thieves (one call per thief and epoch); a line per owner and thief.
 pub(super) fn steal<'s>(
     r: &RemoteStudy,
     sessions: &Sessions,
     tally: &mut Tally,
     handouts: &[Handout],
     of: impl Fn(usize) -> &'s Stealer<'s>,
-    blocks: &Blocks,
+    epochs: &Epochs,
 ) -> Vec<String> {
-    let record = |h: &Handout| claim_record(blocks, of(h.owner).share, h.block, of(h.thief));
-    let mut owners: Vec<usize> = handouts.iter().map(|h| h.owner).collect();
+    let record = |h: &Handout| claim_record(epochs, h.at.unit, h.at.block, of(h.thief));
+    let mut owners: Vec<(usize, usize)> = handouts.iter().map(|h| (h.owner, h.at.epoch)).collect();
     owners.sort_unstable();
     owners.dedup();
     let mut lines = Vec::new();
-    let mut won: Vec<(usize, ClaimRecord)> = Vec::new();
-    for o in owners {
+    let mut won: Vec<(usize, usize, ClaimRecord)> = Vec::new();
+    for (o, e) in owners {
         let asked: Vec<(usize, ClaimRecord)> = handouts
             .iter()
-            .filter(|h| h.owner == o)
+            .filter(|h| h.owner == o && h.at.epoch == e)
             .map(|h| (h.thief, record(h)))
             .collect();
         let records: Vec<&ClaimRecord> = asked.iter().map(|(_, c)| c).collect();
-        match claim_on(r, sessions, tally, of(o), &records) {
+        match claim_on(r, sessions, tally, of(o), epochs, e, &records) {
             Ok(answers) => {
                 for ((t, c), a) in asked.into_iter().zip(answers) {
                     if a.won {
-                        won.push((t, c));
+                        won.push((t, e, c));
                         continue;
                     }
                     let holder = a.holder.map_or_else(
@@ -55,30 +53,32 @@ pub(super) fn steal<'s>(
             )),
         }
     }
-    let mut thieves: Vec<usize> = won.iter().map(|(t, _)| *t).collect();
+    let mut thieves: Vec<(usize, usize)> = won.iter().map(|(t, e, _)| (*t, *e)).collect();
     thieves.sort_unstable();
     thieves.dedup();
-    for t in thieves {
+    for (t, e) in thieves {
         let mine: Vec<&ClaimRecord> = won
             .iter()
-            .filter(|(x, _)| *x == t)
-            .map(|(_, c)| c)
+            .filter(|(x, y, _)| (*x, *y) == (t, e))
+            .map(|(_, _, c)| c)
             .collect();
-        lines.extend(hand_over(r, sessions, tally, of(t), &mine));
+        lines.extend(hand_over(r, sessions, tally, of(t), epochs, e, &mine));
     }
     lines
 }
 
-/// Makes the claims `won` on the owners' disks again on `thief`'s disk, in one call: the
-/// hand-over. A line per owner of the blocks handed, and one per block lost.
+/// Makes the claims `won` of epoch `e` on the owners' disks again on `thief`'s disk, in one
+/// call: the hand-over. A line per owner of the blocks handed, and one per block lost.
 fn hand_over(
     r: &RemoteStudy,
     sessions: &Sessions,
     tally: &mut Tally,
     thief: &Stealer,
+    epochs: &Epochs,
+    e: usize,
     won: &[&ClaimRecord],
 ) -> Vec<String> {
-    let answers = claim_on(r, sessions, tally, thief, won);
+    let answers = claim_on(r, sessions, tally, thief, epochs, e, won);
     let mut lines = Vec::new();
     // One line per owner: `stole blocks 19, 18 of slow for fast`.
     let mut by_owner: Vec<(&str, Vec<String>)> = Vec::new();
@@ -120,72 +120,144 @@ fn hand_over(
 
 /// Hands over again every block claimed on its owner's disk for a thief whose own disk does
 /// not hold it (the hand-over failed: the thief crashed or was cut off, or watch was killed in
-/// between); both reached this look, neither fenced. Only the thief the owner's claim
-/// names ever runs it, so nothing runs twice. Returns whether any was handed.
+/// between); both reached this look, neither fenced, in each epoch both steal. Only the thief
+/// the owner's claim names ever runs it, so nothing runs twice. Returns whether any was to be
+/// handed, and the machines it was handed to.
 pub(super) fn hand_again(
     r: &RemoteStudy,
     sessions: &Sessions,
     tally: &mut Tally,
     stealers: &[Stealer],
-    looks: &[Option<StealLook>],
-    blocks: &Blocks,
+    looks: &[Looks],
+    epochs: &Epochs,
     lines: &mut Vec<String>,
-) -> bool {
+) -> (bool, Vec<String>) {
     // A fenced owner's unfinished blocks are the rescue's; a fenced thief runs nothing more.
-    let reached = |i: usize| {
+    let reached = |i: usize, e: usize| {
         looks[i]
             .as_ref()
-            .filter(|l| l.mode == MODE_REMOTE && !l.fenced)
+            .map(|l| &l[e])
+            .filter(|l| epochs.in_play(l, e))
     };
     let mut any = false;
+    let mut handed = Vec::new();
     for (i, owner) in stealers.iter().enumerate() {
-        let Some(look) = reached(i) else { continue };
-        for (b, t) in &look.stolen {
-            let Some(ti) = stealers.iter().position(|s| &s.host.machine == t) else {
-                continue;
-            };
-            let Some(tl) = reached(ti) else {
-                continue;
-            };
-            if tl
-                .handed
-                .iter()
-                .any(|(o, x)| *o == owner.host.machine && x == b)
-            {
-                continue;
-            }
-            any = true;
-            let thief = &stealers[ti];
-            let record = claim_record(blocks, owner.share, *b, thief);
-            let what = format!(
-                "block {b} of {} to {}",
-                crate::text::escape(&record.owner),
-                crate::text::escape(&record.machine)
-            );
-            let answer = claim_on(r, sessions, tally, thief, &[&record]);
-            lines.push(match answer.as_deref() {
-                Ok([ClaimAnswer { won: true, .. }]) => {
-                    format!("handed {what} again (its hand-over had failed)")
+        for e in 0..epochs.layouts.len() {
+            let Some(look) = reached(i, e) else { continue };
+            for (b, t) in &look.stolen {
+                let Some(ti) = stealers.iter().position(|s| &s.host.machine == t) else {
+                    continue;
+                };
+                let Some(tl) = reached(ti, e) else {
+                    continue;
+                };
+                if tl
+                    .handed
+                    .iter()
+                    .any(|(o, x)| *o == owner.host.machine && x == b)
+                {
+                    continue;
                 }
-                Ok(_) => format!("handed {what} again: its disk holds another claim of it"),
-                Err(e) => format!("could not hand {what} again ({e}): next look"),
-            });
+                any = true;
+                let thief = &stealers[ti];
+                let unit = epochs.unit(owner.share, e);
+                let record = claim_record(epochs, unit, *b, thief);
+                let (line, won) = hand_one_again(r, sessions, tally, thief, epochs, e, &record);
+                lines.push(line);
+                if won {
+                    handed.push(thief.host.machine.clone());
+                }
+            }
         }
     }
-    any
+    (any, handed)
 }
 
-/// The claim of block `b` of share `j` for `thief`.
-fn claim_record(blocks: &Blocks, j: usize, b: u64, thief: &Stealer) -> ClaimRecord {
+/// Starts again, once per watch, the run of each host whose run finished by itself while its
+/// disk holds blocks handed to it that it has not run (`handed` this look, or before it and
+/// not run: handed as its run ended): only it may run them (the owner's claim names it), so
+/// it runs them now instead of at a relaunch. The run started is the one `launch` last started
+/// there.
+pub(super) fn restart_ended(
+    r: &RemoteStudy,
+    sessions: &Sessions,
+    tally: &mut Tally,
+    (stealers, looks): (&[Stealer], &[Looks]),
+    handed: &[String],
+    lines: &mut Vec<String>,
+) {
+    for (s, look) in stealers.iter().zip(looks) {
+        let Some(look) = look.as_ref().filter(|l| !l[0].fenced) else {
+            continue;
+        };
+        let machine = &s.host.machine;
+        let just = handed.iter().filter(|m| *m == machine).count();
+        let held: u64 = look.iter().map(|l| l.held).sum();
+        let unrun = held.saturating_sub(look[0].done);
+        if !s.finished || (unrun == 0 && just == 0) || tally.restarted.contains(machine) {
+            continue;
+        }
+        tally.restarted.push(machine.clone());
+        let words = [dir_of(s.host), r.out_rel.clone(), machine.clone()];
+        let who = crate::text::escape(machine);
+        let unrun = match just {
+            0 => format!("{unrun} handed jobs not run"),
+            n => format!("{n} block{} handed again", if n == 1 { "" } else { "s" }),
+        };
+        lines.push(match sessions.call(&r.ssh, s.host, "restart", &words, "") {
+            Ok(_) => format!("{who}: its run had ended, with {unrun}: started again to run them"),
+            Err(e) => format!(
+                "{who}: its run had ended, with {unrun}, and was not started again ({}): launch it again",
+                crate::text::escape(&e.to_string())
+            ),
+        });
+    }
+}
+
+/// Hands `record` of epoch `e` over to `thief` again; what happened, in a line, and whether it
+/// was handed.
+fn hand_one_again(
+    r: &RemoteStudy,
+    sessions: &Sessions,
+    tally: &mut Tally,
+    thief: &Stealer,
+    epochs: &Epochs,
+    e: usize,
+    record: &ClaimRecord,
+) -> (String, bool) {
+    let what = format!(
+        "block {} of {} to {}",
+        record.block,
+        crate::text::escape(&record.owner),
+        crate::text::escape(&record.machine)
+    );
+    match claim_on(r, sessions, tally, thief, epochs, e, &[record]).as_deref() {
+        Ok([ClaimAnswer { won: true, .. }]) => (
+            format!("handed {what} again (its hand-over had failed)"),
+            true,
+        ),
+        Ok(_) => (
+            format!("handed {what} again: its disk holds another claim of it"),
+            false,
+        ),
+        Err(err) => (
+            format!("could not hand {what} again ({err}): next look"),
+            false,
+        ),
+    }
+}
+
+/// The claim of block `b` of unit `u` for `thief`.
+fn claim_record(epochs: &Epochs, u: usize, b: u64, thief: &Stealer) -> ClaimRecord {
     ClaimRecord {
-        owner: blocks.owner(j).to_owned(),
+        owner: epochs.blocks.owner(u).to_owned(),
         block: b,
         machine: thief.host.machine.clone(),
         host: thief.hostname.clone(),
         pid: 0,
         run: thief.run.clone(),
         at: crate::output::rfc3339(SystemTime::now()),
-        jobs: blocks.jobs(j, b).to_vec(),
+        jobs: epochs.blocks.jobs(u, b).to_vec(),
     }
 }
 
@@ -198,12 +270,15 @@ fn what(c: &ClaimRecord) -> String {
     )
 }
 
-/// Makes the claims `records` on `host`'s disk in one call; an answer per record, in order.
+/// Makes the claims `records` of epoch `e` on `host`'s disk in one call; an answer per record,
+/// in order.
 fn claim_on(
     r: &RemoteStudy,
     sessions: &Sessions,
     tally: &mut Tally,
     host: &Stealer,
+    epochs: &Epochs,
+    e: usize,
     records: &[&ClaimRecord],
 ) -> Result<Vec<ClaimAnswer>, String> {
     let mut input = String::new();
@@ -214,8 +289,8 @@ fn claim_on(
     let words = [
         dir_of(host.host),
         r.out_rel.clone(),
-        host.layout.clone(),
-        host.block.to_string(),
+        epochs.layouts[e].clone(),
+        epochs.sizes[e].to_string(),
     ];
     let began = std::time::Instant::now();
     let text = sessions.call(&r.ssh, host.host, "steal-claim", &words, &input);

@@ -28,7 +28,8 @@ struct Look {
 }
 
 pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
-    let r = resolve(&args.remote)?;
+    let mut r = resolve(&args.remote)?;
+    let mut epochs = EpochsFile::of(args, &r);
     // A machine declared dead learns it at the first look that reaches its host.
     let fencing = super::remote_fence::Fencing::of(&args.remote, &r)?;
     let fenced: Vec<AtomicBool> = r.hosts.iter().map(|_| AtomicBool::new(false)).collect();
@@ -45,6 +46,13 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
     let mut next_print = Instant::now();
     loop {
         let began = Instant::now();
+        // A list that grew while watched (`launch` recorded its new epoch here) is read again:
+        // its new epochs are balanced too.
+        if epochs.changed() {
+            if let Ok(again) = resolve(&args.remote) {
+                r = again;
+            }
+        }
         let looks = each_host(&r.hosts, |h| {
             let i = r.hosts.iter().position(|x| x.machine == h.machine);
             let pending = i.map(|i| &fenced[i]).filter(|f| !f.load(Ordering::Relaxed));
@@ -96,6 +104,31 @@ pub(crate) fn watch(args: &WatchArgs) -> Result<u8> {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// The epochs file of the study's job list here, and its size and time when last seen.
+struct EpochsFile {
+    path: Option<std::path::PathBuf>,
+    seen: Option<(u64, Option<std::time::SystemTime>)>,
+}
+
+impl EpochsFile {
+    fn of(args: &WatchArgs, r: &super::remote_study::RemoteStudy) -> EpochsFile {
+        let list = super::resolve::jobs_path(&args.remote.input, &r.study.config);
+        let path = list.map(|l| crate::input::epochs_path(&l));
+        let mut file = EpochsFile { path, seen: None };
+        file.changed();
+        file
+    }
+
+    /// True when the file changed since last asked.
+    fn changed(&mut self) -> bool {
+        let now = self.path.as_ref().and_then(|p| std::fs::metadata(p).ok());
+        let now = now.map(|m| (m.len(), m.modified().ok()));
+        let changed = now != self.seen;
+        self.seen = now;
+        changed
     }
 }
 

@@ -46,15 +46,9 @@ pub(super) fn check_commands(
     Ok(())
 }
 
-/// A `--steal-remote` run's plan has one epoch; with `--expect-digest`, the plan is the one
-/// the launching host expects (or, following, grew from it).
-pub(super) fn check_plan(args: &RunArgs, plan: &Plan, steal_remote: bool) -> Result<()> {
-    if steal_remote && plan.epochs().len() > 1 {
-        bail!(Error::usage(format!(
-            "--steal-remote does not run a job list that grew yet (this one has {} epochs): run with --steal on a shared output directory, or without stealing",
-            plan.epochs().len()
-        )));
-    }
+/// With `--expect-digest`, the plan is the one the launching host expects (or, following,
+/// grew from it).
+pub(super) fn check_plan(args: &RunArgs, plan: &Plan) -> Result<()> {
     if let Some(hex) = &args.expect_digest {
         let hex = hex.to_ascii_lowercase();
         // A follower's plan may have grown from the expected one: an epoch of it (D_e chains

@@ -18,36 +18,37 @@ pub(crate) const RUN_GROWS: Grow = Grow {
     first_epoch: None,
 };
 
-/// The study a run in `dir` runs: `study` itself, unless its list has no epochs file, holds
-/// more jobs than the plan `dir` ran, and that plan's work is the list's first jobs. Then the
-/// list grew since: those first jobs are epoch 0 and the rest epoch 1 (recorded by
-/// [`crate::input::record_epochs`] when the run starts).
+/// The study a run in `dir` runs when it is not `study` (`None`: `study` itself): the list has
+/// no epochs file, holds more jobs than the plan `dir` ran, and that plan's work is the list's
+/// first jobs. Then the list grew since: those first jobs are epoch 0 and the rest epoch 1
+/// (recorded by [`crate::input::record_epochs`] when the run starts). The list is read again
+/// only then.
 pub(crate) fn grown_study(
     args: &super::args::InputArgs,
     machines: Option<Vec<Machine>>,
     source: Option<&dyn JobSource>,
-    study: Study,
+    study: &Study,
     dir: &Path,
-) -> Result<Study> {
+) -> Result<Option<Study>> {
     let Some(growth) = &study.growth else {
-        return Ok(study);
+        return Ok(None);
     };
     if growth.epochs.len() > 1 {
-        return Ok(study);
+        return Ok(None);
     }
     if read_epochs(&growth.file)?.is_some() {
         // Another run recorded the list's epochs since it was read: read it with them.
-        return resolve::study_with(args, machines, &[], source, RUN_GROWS);
+        return resolve::study_with(args, machines, &[], source, RUN_GROWS).map(Some);
     }
     if !dir.join(Manifest::FILE).is_file() {
-        return Ok(study);
+        return Ok(None);
     }
     let Ok(old) = Manifest::read(dir) else {
-        return Ok(study); // the guard names what is wrong with it
+        return Ok(None); // the guard names what is wrong with it
     };
     let earlier = old.jobs_total;
     if !old.epochs.is_empty() || old.excluded > 0 || earlier == 0 || earlier >= study.work.len() {
-        return Ok(study);
+        return Ok(None);
     }
     let grow = Grow {
         first_epoch: Some(earlier),
@@ -55,11 +56,7 @@ pub(crate) fn grown_study(
     };
     let grown = resolve::study_with(args, machines, &[], source, grow)?;
     let epoch0 = grown.work.epochs()[0].1.hex();
-    Ok(if epoch0 == old.work_digest {
-        grown
-    } else {
-        study
-    })
+    Ok((epoch0 == old.work_digest).then_some(grown))
 }
 
 /// Records the epochs of the run's job list that its epochs file does not hold yet, saying so.

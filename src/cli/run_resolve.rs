@@ -52,12 +52,12 @@ pub(crate) fn resolve(args: &RunArgs, source: Option<&dyn JobSource>) -> Result<
         work,
         plan,
         growth,
-    } = if args.rescue.is_none() {
-        super::run_epochs::grown_study(&args.input, machines, source, study, &dir)?
-    } else {
-        study
+    } = match args.rescue {
+        None => super::run_epochs::grown_study(&args.input, machines, source, &study, &dir)?
+            .unwrap_or(study),
+        Some(_) => study,
     };
-    check_plan(args, &plan, steal.as_ref().is_some_and(|s| s.remote))?;
+    check_plan(args, &plan)?;
     let run = &config.run;
     let threads = threads_of(args, run, shard, &env, m.cores);
     // A helper has no share of its own.
@@ -265,6 +265,7 @@ fn resolve_steal(
         block: args.steal_block.or(run.steal_block),
         helper: args.helper.clone(),
         remote: args.steal_remote,
+        follow: args.follow,
         mesh: if args.steal_mesh {
             let peers = crate::remote::peers::read(&crate::remote::peers::path())?;
             Some(crate::run::steal::peers::StartPeers(std::sync::Arc::new(

@@ -28,8 +28,10 @@ pub(crate) fn epochs_path(list: &Path) -> PathBuf {
 pub struct EpochRecord {
     /// The epoch's jobs.
     pub span: EpochSpan,
-    /// E_e.
-    pub list_digest: Digest,
+    /// E_e; `None` for a list read as one epoch with no epochs file, whose digest nothing
+    /// reads unless the epoch is written to a new file ([`hashed_from_start`]): it costs a
+    /// SHA-256 pass over the whole list.
+    pub list_digest: Option<Digest>,
 }
 
 /// What to do with jobs after the last recorded epoch.
@@ -89,9 +91,15 @@ pub(crate) fn grow_items(list: JobList, file: PathBuf, grow: Grow) -> Result<(Jo
     cut(list, file, records, grow, Ok)
 }
 
-/// A list of one epoch: nothing to record.
+/// A list of one epoch: nothing to record, so its list digest is not computed.
 fn one_epoch(list: JobList, file: PathBuf) -> (JobList, Growth) {
-    let epochs = extend(&list, &[], list.len());
+    let epochs = vec![EpochRecord {
+        span: EpochSpan {
+            first: 0,
+            jobs: list.len(),
+        },
+        list_digest: None,
+    }];
     let growth = Growth {
         epochs,
         recorded: 1,
@@ -142,20 +150,50 @@ fn cut(
 
 /// `epochs` and one more epoch ending at job `end`, with its list digest.
 fn extend(list: &JobList, epochs: &[EpochRecord], end: u64) -> Vec<EpochRecord> {
-    let (first, previous) = epochs
+    let mut out = hashed(list, epochs);
+    let (first, previous) = out
         .last()
-        .map_or((0, Digest([0; 32])), |e| (e.span.end(), e.list_digest));
+        .map_or((0, None), |e| (e.span.end(), e.list_digest));
+    let previous = previous.unwrap_or(Digest([0; 32]));
     let span = EpochSpan {
         first,
         jobs: end - first,
     };
     let bytes = (first..end).map(|i| list.job_bytes(i));
-    let mut out = epochs.to_vec();
     out.push(EpochRecord {
         span,
-        list_digest: list_digest(&previous, span, bytes),
+        list_digest: Some(list_digest(&previous, span, bytes)),
     });
     out
+}
+
+/// `epochs` with every list digest computed (those not computed yet, in chain order).
+fn hashed(list: &JobList, epochs: &[EpochRecord]) -> Vec<EpochRecord> {
+    let mut previous = Digest([0; 32]);
+    let mut out = Vec::with_capacity(epochs.len() + 1);
+    for r in epochs {
+        let digest = r.list_digest.unwrap_or_else(|| {
+            let bytes = (r.span.first..r.span.end()).map(|i| list.job_bytes(i));
+            list_digest(&previous, r.span, bytes)
+        });
+        out.push(EpochRecord {
+            span: r.span,
+            list_digest: Some(digest),
+        });
+        previous = digest;
+    }
+    out
+}
+
+/// `growth` to be written to a new epochs file from its first epoch on (`launch` records a
+/// list read as one epoch, so that the hosts' later runs see it grow): every list digest
+/// computed, none recorded.
+pub(crate) fn hashed_from_start(list: &JobList, growth: Growth) -> Growth {
+    Growth {
+        epochs: hashed(list, &growth.epochs),
+        recorded: 0,
+        ..growth
+    }
 }
 
 /// Refuses a list that does not reproduce every recorded epoch.
@@ -185,7 +223,7 @@ fn check(list: &JobList, records: &[EpochRecord], file: &Path) -> Result<()> {
     for (e, r) in records.iter().enumerate() {
         let bytes = (r.span.first..r.span.end()).map(|i| list.job_bytes(i));
         let digest = list_digest(&previous, r.span, bytes);
-        if digest != r.list_digest {
+        if Some(digest) != r.list_digest {
             return Err(Error::epochs(
                 Some(list.path()),
                 list.line_of(r.span.first),
@@ -260,7 +298,7 @@ fn parse(file: &Path, bytes: &[u8]) -> Result<Vec<EpochRecord>> {
         }
         out.push(EpochRecord {
             span: EpochSpan { first, jobs },
-            list_digest: hex,
+            list_digest: Some(hex),
         });
     }
     if whole > 0 && out.is_empty() && !text.starts_with(HEADER) {
@@ -285,7 +323,7 @@ fn lines(records: &[EpochRecord], from: usize) -> String {
             "{e} {} {} {}\n",
             r.span.first,
             r.span.jobs,
-            r.list_digest.hex()
+            r.list_digest.map_or_else(String::new, |d| d.hex())
         );
     }
     s
@@ -308,6 +346,17 @@ pub(crate) enum Recorded {
 pub(crate) fn record_epochs(growing: &Growth) -> Result<Recorded> {
     if growing.recorded >= growing.epochs.len() {
         return Ok(Recorded::Done);
+    }
+    if growing.epochs[growing.recorded..]
+        .iter()
+        .any(|r| r.list_digest.is_none())
+    {
+        return Err(Error::Internal {
+            message: format!(
+                "an epoch of {} to record has no list digest",
+                growing.file.display()
+            ),
+        });
     }
     let path = &growing.file;
     let io = |e| Error::io(path, e);

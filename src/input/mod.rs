@@ -4,6 +4,7 @@ mod canonical;
 mod config;
 mod epochs;
 mod format;
+mod grown;
 mod jobs;
 mod machines;
 mod template;
@@ -12,9 +13,12 @@ mod values;
 pub use canonical::to_canonical;
 pub use config::Config;
 pub(crate) use config::{Capture, RunConfig, Workdir, DEFAULT_CONFIG};
-pub(crate) use epochs::{epochs_path, grow_items, read_epochs, record_epochs, Growth, Recorded};
+pub(crate) use epochs::{
+    epochs_path, grow_items, hashed_from_start, read_epochs, record_epochs, Growth, Recorded,
+};
 pub use epochs::{load_growing, Grow};
 pub use format::{Format, Record};
+pub(crate) use grown::GrowthWatch;
 pub use jobs::JobList;
 pub use machines::{load_machines, parse_machines, Machine};
 pub use template::Template;

@@ -50,12 +50,6 @@ impl LayoutFile {
     pub(crate) const FILE: &'static str = "layout.json";
 }
 
-/// The directory of `plan`'s layout under `out`, relative to `out` (of its last epoch for a
-/// plan of epochs: [`relative_dirs`] gives every epoch's).
-pub(crate) fn relative_dir(plan: &Plan) -> PathBuf {
-    dir_of(&plan.plan_digest().hex())
-}
-
 /// The layout directory of each epoch of `plan`, relative to `out`: every epoch is balanced
 /// under its own plan digest D_e (one directory for a plan that never grew).
 pub(crate) fn relative_dirs(plan: &Plan) -> Vec<PathBuf> {
@@ -68,6 +62,18 @@ pub(crate) fn relative_dirs(plan: &Plan) -> Vec<PathBuf> {
 /// The layout directory of the plan (or epoch) of digest `plan_hex`, relative to `out`.
 pub(crate) fn dir_of(plan_hex: &str) -> PathBuf {
     Path::new(ROOT).join(format!("steal-{}", &plan_hex[..16.min(plan_hex.len())]))
+}
+
+/// The layout directory of the first epoch of the study whose layout is in `dir` (`dir`
+/// itself for epoch 0, or when its layout does not read): where a `--steal-remote` study keeps
+/// what holds for every epoch, its fences and the launcher's lease.
+pub(crate) fn first_dir(dir: &Path) -> PathBuf {
+    let layout = super::claim::read_claim_like::<LayoutFile>(&dir.join(LayoutFile::FILE));
+    let out = dir.parent().and_then(Path::parent);
+    match (layout.as_ref().and_then(|l| l.earlier.first()), out) {
+        (Some(d0), Some(out)) => out.join(dir_of(d0)),
+        _ => dir.to_path_buf(),
+    }
 }
 
 /// The plan digests D_0 .. D_last of `plan`'s epochs.

@@ -62,6 +62,11 @@ fn out_file(dir: &Path, machine: &str) -> PathBuf {
     state_dir(dir).join(format!("{machine}.out"))
 }
 
+/// The run `start` last started for `machine` (its payload and arguments), for `restart`.
+fn run_file(dir: &Path, machine: &str) -> PathBuf {
+    state_dir(dir).join(format!("{machine}.run"))
+}
+
 fn pid_file(dir: &Path, machine: &str) -> PathBuf {
     state_dir(dir).join(format!("{machine}.pid"))
 }
@@ -102,6 +107,39 @@ pub(crate) fn start(args: &[String], out: &mut dyn Write) -> Result<()> {
     wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))
 }
 
+/// `restart DIR OUT MACHINE`: starts again the run `start` last started for MACHINE, when it
+/// finished by itself (watch hands blocks to a `--steal-remote` host whose run had ended, and
+/// only that host may run them). Refused when it runs, was stopped or interrupted, or was
+/// started with `--fresh` or `--rerun` (a relaunch decides that), or was never started here.
+pub(crate) fn restart(args: &[String], out: &mut dyn Write) -> Result<()> {
+    let [dir, outdir, machine, ..] = args else {
+        return Err(Error::remote("remote-serve restart: too few arguments"));
+    };
+    let dir = Path::new(dir);
+    let mdir = machine_dir(dir, outdir, machine);
+    if running(&mdir) || our_pid(dir, machine).is_some() {
+        return wire::write_line(out, &Started::Running).map_err(|e| Error::remote(e.to_string()));
+    }
+    let refused = |why: &str| Error::remote(format!("not restarted: {why}: launch it again"));
+    let finished = Manifest::read(&mdir).is_ok_and(|m| m.state == RunState::Finished);
+    if !finished {
+        return Err(refused("its run did not finish by itself"));
+    }
+    let file = run_file(dir, machine);
+    let (payload, run): (String, Vec<String>) = std::fs::read(&file)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| refused("no run was started here"))?;
+    if run
+        .iter()
+        .any(|a| a == "--fresh" || a.starts_with("--rerun"))
+    {
+        return Err(refused("it was started with --fresh or --rerun"));
+    }
+    let answer = spawn(dir, &mdir, machine, &payload, &run)?;
+    wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))
+}
+
 /// Starts the run in a session of its own, its console output in `.jobsplit-remote/M.out`, and
 /// waits a moment to tell a run that refused at once.
 fn spawn(dir: &Path, mdir: &Path, machine: &str, payload: &str, run: &[String]) -> Result<Started> {
@@ -126,6 +164,9 @@ fn spawn(dir: &Path, mdir: &Path, machine: &str, payload: &str, run: &[String]) 
     let pid = child.id();
     let pids = pid_file(dir, machine);
     std::fs::write(&pids, format!("{pid}\n")).map_err(|e| Error::io(&pids, e))?;
+    let record = serde_json::to_vec(&(payload, run)).expect("serializing plain data");
+    let runs = run_file(dir, machine);
+    std::fs::write(&runs, record).map_err(|e| Error::io(&runs, e))?;
     let deadline = Instant::now() + Duration::from_millis(400);
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {

@@ -34,6 +34,7 @@ pub(crate) fn serve(
         "have" => have(Path::new(arg(0)?), input, out).map_err(io),
         "receive" => receive(Path::new(arg(0)?), input, out),
         "start" => super::host_run::start(args, out),
+        "restart" => super::host_run::restart(args, out),
         "status" => super::host_run::status(args, out),
         "stop" => super::host_run::stop(args, out),
         "clean" => super::host_run::clean(Path::new(arg(0)?), out),

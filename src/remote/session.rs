@@ -4,7 +4,7 @@
 //! a loaded machine, a few ms this way).
 //!
 //! A request is `{"op": OP, "args": [...], "input": TEXT}`, one of the read-only or claiming
-//! operations of `remote-serve` (`status`, `steal-look`, `steal-claim`); its answer is
+//! operations of `remote-serve` (`status`, `steal-look`, `steal-claim`, `restart`); its answer is
 //! `{"out": TEXT}` (what the one-shot operation writes on stdout) or `{"err": MESSAGE}`. The
 //! session ends at the end of its input. Nothing here decides a block: each claim is still the
 //! link(2) + read-back on the owner's disk, made by the host's own jobsplit.
@@ -22,7 +22,7 @@ use super::wire;
 use crate::error::{Error, Result};
 
 /// The operations a session serves.
-const OPS: [&str; 3] = ["status", "steal-look", "steal-claim"];
+const OPS: [&str; 4] = ["status", "steal-look", "steal-claim", "restart"];
 
 /// How long the first answer of a new session may take (ssh may open its connection).
 const FIRST_ANSWER: Duration = Duration::from_secs(15);

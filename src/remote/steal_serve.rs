@@ -62,14 +62,18 @@ pub(crate) type Held = (u64, String);
 /// A block of another share claimed for the looked-at machine: (owner, block).
 pub(crate) type Handed = (String, u64);
 
-/// What `steal-look` answers.
+/// What `steal-look` answers, for one layout (one epoch of the study).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct StealLook {
-    /// The layout's mode on this disk (`steal-remote`; empty with no layout).
+    /// The layout's mode on this disk (`steal-remote`; empty with no layout: the host has not
+    /// seen this epoch).
     pub mode: String,
+    /// The layout's jobs per block (0 with no layout).
+    #[serde(default)]
+    pub block: u64,
     /// The blocks of the machine's own share claimed on its disk.
     pub claimed: Vec<u64>,
-    /// Whether the machine is fenced there.
+    /// Whether the machine is fenced there (the fences of every epoch are in the first's).
     pub fenced: bool,
     /// Jobs of the blocks (of any share) whose claim on this disk names the machine: what it
     /// holds, handed blocks not yet taken up included.
@@ -99,49 +103,67 @@ pub(crate) struct StealLook {
     pub threads: u64,
 }
 
-/// `steal-look DIR OUT LAYOUT MACHINE open|close|keep`: renews (or ends, or leaves as it is:
-/// a peer's look, docs/remote.md) the lease, answers a [`StealLook`].
+/// `steal-look DIR OUT LAYOUT MACHINE open|close|keep [LAYOUT...]`: renews (or ends, or leaves
+/// as it is: a peer's look, docs/remote.md) the lease of the study (in its first epoch's
+/// layout), answers a [`StealLook`] line for each layout named, in order (a study that grew:
+/// one per epoch).
 pub(crate) fn look(args: &[String], out: &mut dyn Write) -> Result<()> {
-    let [dir, outdir, layout, machine, lease, ..] = args else {
+    let [dir, outdir, layout, machine, lease, more @ ..] = args else {
         return Err(Error::remote("remote-serve steal-look: too few arguments"));
     };
-    let layout = remote::layout_dir(&Path::new(dir).join(outdir), layout)?;
-    if layout.join("claims").is_dir() && lease != "keep" {
-        remote::lease(&layout, lease == "open")?;
+    let root = Path::new(dir).join(outdir);
+    let first = remote::layout_dir(&root, layout)?;
+    let study = crate::output::layout::first_dir(&first);
+    if study.join("claims").is_dir() && lease != "keep" {
+        remote::lease(&study, lease == "open")?;
     }
-    let claims = layout.join("claims");
-    let mut claimed = claimed_blocks(&claims, machine);
-    claimed.sort_unstable();
-    let mdir = Path::new(dir).join(outdir).join(machine);
+    let mdir = root.join(machine);
     let (done, status_age_s, rate) = status_of(&mdir);
     let threads = read_claim_like::<crate::output::manifest::Manifest>(
         &mdir.join(crate::output::manifest::Manifest::FILE),
     )
     .map_or(0, |m| m.threads);
-    let layout_file = layout.join(crate::output::layout::LayoutFile::FILE);
-    let mode =
-        crate::output::claim::read_claim_like::<crate::output::layout::LayoutFile>(&layout_file)
-            .map(|l| l.mode)
-            .unwrap_or_default();
+    // What holds for the machine in every epoch.
+    let base = StealLook {
+        done,
+        status_age_s,
+        rate,
+        threads,
+        fenced: crate::output::fence::fenced(&study, machine),
+        fences: crate::output::fence::fences(&study),
+        ..StealLook::default()
+    };
+    for rel in std::iter::once(layout).chain(more) {
+        let layout = remote::layout_dir(&root, rel)?;
+        let answer = look_at(&layout, machine, base.clone());
+        wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// What the layout in `layout` says of `machine`'s share and holdings, beside `base`.
+fn look_at(layout: &Path, machine: &str, base: StealLook) -> StealLook {
+    let claims = layout.join("claims");
+    let mut claimed = claimed_blocks(&claims, machine);
+    claimed.sort_unstable();
+    let file = layout.join(crate::output::layout::LayoutFile::FILE);
+    let (mode, block) = read_claim_like::<crate::output::layout::LayoutFile>(&file)
+        .map(|l| (l.mode, l.block))
+        .unwrap_or_default();
     let Holdings {
         held,
         stolen,
         handed,
     } = holdings(&claims, machine);
-    let answer = StealLook {
+    StealLook {
         mode,
+        block,
         claimed,
         held,
-        done,
-        status_age_s,
-        fenced: crate::output::fence::fenced(&layout, machine),
         stolen,
         handed,
-        fences: crate::output::fence::fences(&layout),
-        rate,
-        threads,
-    };
-    wire::write_line(out, &answer).map_err(|e| Error::remote(e.to_string()))
+        ..base
+    }
 }
 
 /// The jobs ended by the run writing `mdir/status.json`, the file's age, and the run's rate

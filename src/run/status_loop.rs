@@ -38,18 +38,22 @@ pub(crate) struct StatusSource<'a> {
     pub(crate) steal: &'a (dyn Fn() -> Option<StealStatus> + Sync),
 }
 
-/// Refreshes status.json every `interval` until `done` is set (the log ends its members by
-/// itself). A write that fails stops the run (a full disk).
+/// Writes status.json as the run starts (a launcher watching sees it running at once, not the
+/// last run's end), then refreshes it every `interval` until `done` is set (the log ends its
+/// members by itself). A write that fails stops the run (a full disk).
 pub(crate) fn status_loop(from: &StatusSource<'_>, done: &DoneFlag, interval: Duration) {
     let mut finished = done.0.lock().unwrap_or_else(|p| p.into_inner());
+    let mut first = true;
     while !*finished {
-        let (guard, _) = done
-            .1
-            .wait_timeout(finished, interval)
-            .unwrap_or_else(|p| p.into_inner());
-        finished = guard;
-        if *finished {
-            return;
+        if !std::mem::take(&mut first) {
+            let (guard, _) = done
+                .1
+                .wait_timeout(finished, interval)
+                .unwrap_or_else(|p| p.into_inner());
+            finished = guard;
+            if *finished {
+                return;
+            }
         }
         let live = (from.running.snapshot(), interval);
         let counts = from.state.tally(from.before);

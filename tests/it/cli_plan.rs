@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::harness::{assignment, read_csv, read_json, Study};
+use crate::harness::{assignment, read_csv, read_json, text, Study};
 use serde_json::Value;
 
 const MACHINES: &str = r#"{
@@ -167,6 +167,38 @@ fn the_same_content_in_any_format_is_the_same_plan() {
     // The template is part of the work.
     let c = d.plan_json_text(&["--jobs", "a.txt", "--cmd", "{}"]).1;
     assert_ne!(a["work_digest"], c["work_digest"]);
+}
+
+/// A job list that can be read once (a pipe: `gen | jobsplit plan --jobs /dev/stdin`, a shell's
+/// `<(gen)`) plans as the same list in a file: plan reads it once. (Plan read it a second
+/// time to show what the next run would record, found the pipe empty and exited 2 with "the
+/// job list has no jobs".)
+#[test]
+fn plan_of_a_piped_job_list_is_the_plan_of_the_file() {
+    let d = lines_study(25);
+    let args = ["--jobs", "jobs.txt", "--machines", "machines.json"];
+    let (from_file, _) = d.plan_json_text(&args);
+    let piped = d
+        .cmd()
+        .args([
+            "plan",
+            "--json",
+            "--jobs",
+            "/dev/stdin",
+            "--machines",
+            "machines.json",
+        ])
+        .write_stdin(std::fs::read(d.join("jobs.txt")).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(
+        (
+            piped.status.code(),
+            text(&piped.stderr),
+            text(&piped.stdout)
+        ),
+        (Some(0), String::new(), from_file)
+    );
 }
 
 #[test]

@@ -209,32 +209,6 @@ fn kill_9_in_the_middle_of_an_epoch_loses_nothing_and_runs_nothing_twice() {
     merged_ok(&s, 30);
 }
 
-/// `--steal-remote` keeps refusing a job list that grew, in one line, writing nothing.
-#[test]
-fn steal_remote_refuses_a_grown_list_in_one_line() {
-    let s = study(4);
-    s.run("a").args(["-q"]).env("SLEEP", "0").assert().success();
-    append(&s, "jobs.txt", 4..6);
-    s.run("a").args(["-q"]).env("SLEEP", "0").assert().success();
-    let before = s.files();
-    let o = Out::of(
-        s.run("b")
-            .args(["--steal-remote"])
-            .env("SLEEP", "0")
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(o.code, 2, "{}", o.stderr);
-    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
-    assert!(
-        o.stderr
-            .contains("--steal-remote does not run a job list that grew yet"),
-        "{}",
-        o.stderr
-    );
-    assert_eq!(s.files(), before);
-}
-
 /// A helper (a pure thief, not in the machines file) joins a study that grew: it steals the
 /// new epoch's blocks, and its manifest gives it no share of any epoch.
 #[test]

@@ -18,7 +18,11 @@
 #      nothing lost, nothing twice but a job the crash cut between its end (marker) and its
 #      row, which the relaunch rightly runs again;
 #   5. several claims in one steal-claim call: an answer each, in order; another block size or
-#      another mode on a host: the claim is refused, nothing claimed.
+#      another mode on a host: the claim is refused, nothing claimed;
+#   6. a study that grows: `launch -- --steal-remote --follow`, the job list appended twice
+#      while the hosts run and launched again each time, watch throughout: every job exactly
+#      once by the markers, blocks of the later epochs stolen from the slow host, and merge
+#      proves every row by the claims of its epoch.
 # Prints "N passed, N failed" last; exits 1 if any failed. Needs root (sshd, namespaces);
 # without it says so LOUDLY and exits 0 with "0 passed, 0 failed, 1 skipped".
 set -uo pipefail
@@ -214,6 +218,49 @@ printf '{"owner":"slow","block":999,"machine":"fast","host":"x","pid":0,"run":"r
 rc=$?
 check "a claim with another block size: refused ($rc), nothing claimed" \
     sh -c "test $rc -ne 0 && grep -q 'blocks of 2' '$TMP/b.out' && test $(ls "$layout/claims/slow" | wc -l) -eq $before"
+
+# ---- 6. a study that grows twice while the hosts run it, balanced epoch by epoch
+for i in 1 2 3; do $SSHHOSTS_SSH "host$i" "rm -f ~/marker"; done
+S6=$TMP/grow
+mkstudy "$S6" 30 0.4
+cd "$S6" || exit 1
+grow_launch() { "$J" launch -- --steal-remote --follow --steal-block 2 >"$TMP/l6-$1.out" 2>&1; }
+grow_launch 0
+check "grow: launch --steal-remote --follow: 3 hosts started" test "$(grep -c ': started (pid' "$TMP/l6-0.out")" -eq 3
+"$J" watch --interval 0.3s >"$TMP/w6.out" 2>&1 &
+wpid=$!
+for _ in $(seq 100); do [[ $(markers | wc -l) -ge 5 ]] && break; sleep 0.1; done
+seq 30 59 >>jobs.txt
+grow_launch 1
+check "grow: the first append is shipped to the 3 running followers" test "$(grep -c 'running already' "$TMP/l6-1.out")" -eq 3
+for _ in $(seq 300); do markers | awk '$1 >= 30 { f = 1 } END { exit !f }' && break; sleep 0.1; done
+seq 60 89 >>jobs.txt
+grow_launch 2
+check "grow: the second append is shipped to the 3 running followers (they had run $(markers | wc -l) of 60)" \
+    test "$(grep -c 'running already' "$TMP/l6-2.out")" -eq 3
+for _ in $(seq 600); do [[ $(markers | wc -l) -ge 90 ]] && break; sleep 0.1; done
+kill -INT $wpid
+wait $wpid 2>/dev/null
+check "grow: the markers on the hosts' disks: every job of the 3 epochs ran exactly once" once 90
+check "grow: watch arranged steals" grep -q '^stole block' "$TMP/w6.out"
+"$J" stop >/dev/null 2>&1
+for _ in $(seq 100); do
+    n=$(for i in 1 2 3; do bash "$SH/on.sh" "host$i" pgrep -f 'jobsplit-x86_64 run' >/dev/null && echo x; done | wc -l)
+    [[ $n -eq 0 ]] && break
+    sleep 0.2
+done
+later=0
+for l in "$HOSTS"/host1/home/jobsplit/grow/out/.jobsplit/steal-*; do
+    grep -q '"epoch"' "$l/layout.json" || continue
+    later=$((later + $(grep -L '"machine":"slow"' "$l"/claims/slow/* 2>/dev/null | wc -l)))
+done
+check "grow: blocks of the later epochs stolen from slow ($later claims on its disk name another machine)" test "$later" -gt 0
+"$J" collect --merge --out merged >"$TMP/c6.out" 2>&1
+rc=$?
+check "grow: collect --merge exit 0 ($rc), 90 jobs ok once ($(oks merged/results.csv), $(rows merged/results.csv))" \
+    test $rc -eq 0 -a "$(oks merged/results.csv)" -eq 90 -a "$(rows merged/results.csv)" -eq 90
+check "grow: merge proves every row by the claims" grep -q 'proved by claims' "$TMP/c6.out"
+grep '^arranged steals' "$TMP/w6.out" | sed 's/^/    /'
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

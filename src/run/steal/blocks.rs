@@ -103,6 +103,7 @@ pub(crate) struct Blocks<'p> {
 
 impl<'p> Blocks<'p> {
     /// Blocks of `block` jobs over every share of every epoch of `plan`.
+    #[cfg(test)]
     pub(crate) fn new(plan: &'p Plan, block: u64) -> Self {
         Blocks::per_epoch(plan, &vec![block; plan.epochs().len()])
     }
@@ -134,6 +135,11 @@ impl<'p> Blocks<'p> {
             }
         }
         Blocks { plan, units }
+    }
+
+    /// The plan cut into these blocks.
+    pub(crate) fn plan(&self) -> &'p Plan {
+        self.plan
     }
 
     /// Jobs per block of unit `u`.

@@ -9,13 +9,28 @@
 
 use super::victim::MARGIN;
 
+/// A block of a share of one epoch (a unit of [`super::blocks::Blocks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct At {
+    /// The epoch.
+    pub epoch: usize,
+    /// The unit (a machine's share of that epoch).
+    pub unit: usize,
+    /// The block of the unit.
+    pub block: u64,
+}
+
 /// What watch knows of one reachable host this look.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct HostView {
     /// Its share (machine index in the plan).
     pub share: usize,
-    /// The unclaimed blocks of its share, ascending.
-    pub unclaimed: Vec<u64>,
+    /// The unclaimed blocks of its shares, in the order its run reaches them (epoch after
+    /// epoch, each ascending): a thief takes the last.
+    pub unclaimed: Vec<At>,
+    /// The epochs its run knows (their layouts are on its disk): a block of a later epoch is
+    /// not handed to it.
+    pub epochs: usize,
     /// Its jobs per second, `None` when not measured yet or not running.
     pub rate: Option<f64>,
     /// Its worker threads.
@@ -35,23 +50,21 @@ pub(crate) struct Handout {
     /// The owner (index into the hosts given).
     pub owner: usize,
     /// The block of the owner's share.
-    pub block: u64,
+    pub at: At,
 }
 
-/// The blocks to hand out this look among `hosts`; `jobs(host, b)` is the number of jobs of
-/// block `b` of that host's share; `horizon` is the seconds until the blocks of the next look
-/// can arrive. A thief not measured yet gets one block per thread.
-pub(crate) fn hand_out(
-    hosts: &[HostView],
-    jobs: impl Fn(usize, u64) -> u64,
-    horizon: f64,
-) -> Vec<Handout> {
+/// The blocks to hand out this look among `hosts`; `jobs(at)` is the number of jobs of that
+/// block; `horizon` is the seconds until the blocks of the next look can arrive. A thief not
+/// measured yet gets one block per thread. Each owner loses the tail of what its run reaches
+/// last that the thief knows: the last unclaimed block of one of its shares, never a block
+/// before an unclaimed one of the same share.
+pub(crate) fn hand_out(hosts: &[HostView], jobs: impl Fn(At) -> u64, horizon: f64) -> Vec<Handout> {
     let n = hosts.len();
-    let mut left: Vec<Vec<u64>> = hosts.iter().map(|h| h.unclaimed.clone()).collect();
+    let mut left: Vec<Vec<At>> = hosts.iter().map(|h| h.unclaimed.clone()).collect();
     let mut finish: Vec<f64> = (0..n)
         .map(|i| match hosts[i].rate {
             Some(r) => {
-                (hosts[i].pending + left[i].iter().map(|&b| jobs(i, b) as f64).sum::<f64>()) / r
+                (hosts[i].pending + left[i].iter().map(|&a| jobs(a) as f64).sum::<f64>()) / r
             }
             None => f64::INFINITY,
         })
@@ -69,6 +82,10 @@ pub(crate) fn hand_out(
     let mut given = vec![0u64; n];
     let mut full = vec![false; n];
     let mut out = Vec::new();
+    // The last block of `v`'s that thief `t` can take (of an epoch it knows).
+    let tail = |left: &[Vec<At>], v: usize, t: usize| {
+        left[v].iter().rposition(|a| a.epoch < hosts[t].epochs)
+    };
     loop {
         let hungry = |t: usize| {
             let h = &hosts[t];
@@ -83,14 +100,16 @@ pub(crate) fn hand_out(
         else {
             break;
         };
-        let Some(v) = (0..n)
-            .filter(|&v| v != t && !left[v].is_empty())
-            .max_by(|&a, &b| finish[a].total_cmp(&finish[b]))
+        let Some((v, k)) = (0..n)
+            .filter(|&v| v != t)
+            .filter_map(|v| Some((v, tail(&left, v, t)?)))
+            .max_by(|a, b| finish[a.0].total_cmp(&finish[b.0]))
         else {
-            break;
+            full[t] = true;
+            continue;
         };
-        let b = *left[v].last().expect("not empty");
-        let size = jobs(v, b) as f64;
+        let at = left[v][k];
+        let size = jobs(at) as f64;
         let cost = match hosts[t].rate {
             Some(r) => size / r,
             None => horizon / hosts[t].threads.max(1) as f64,
@@ -104,9 +123,9 @@ pub(crate) fn hand_out(
         out.push(Handout {
             thief: t,
             owner: v,
-            block: b,
+            at,
         });
-        left[v].pop();
+        left[v].remove(k);
         busy[t] = done;
         if hosts[t].rate.is_some() {
             finish[t] = done;
@@ -131,7 +150,14 @@ mod tests {
     ) -> HostView {
         HostView {
             share,
-            unclaimed: unclaimed.collect(),
+            unclaimed: unclaimed
+                .map(|block| At {
+                    epoch: 0,
+                    unit: share,
+                    block,
+                })
+                .collect(),
+            epochs: 1,
             rate,
             threads: 1,
             pending: 0.0,
@@ -147,14 +173,18 @@ mod tests {
             host(1, 6..10, Some(2.0), false),
             host(2, 0..0, Some(4.0), true),
         ];
-        let got = hand_out(&hosts, |_, _| 2, 2.0);
+        let got = hand_out(&hosts, |_| 2, 2.0);
         // 2 s at 4 jobs/s is 8 jobs: 4 blocks, all from slow's tail.
         let want: Vec<Handout> = (16..20)
             .rev()
             .map(|block| Handout {
                 thief: 2,
                 owner: 0,
-                block,
+                at: At {
+                    epoch: 0,
+                    unit: 0,
+                    block,
+                },
             })
             .collect();
         assert_eq!(got, want);
@@ -167,14 +197,14 @@ mod tests {
             host(1, 0..0, Some(4.0), true),
         ];
         hosts[1].pending = 12.0; // 3 s of work at 4 jobs/s
-        assert!(hand_out(&hosts, |_, _| 2, 2.0).is_empty());
+        assert!(hand_out(&hosts, |_| 2, 2.0).is_empty());
         // The owner ends its last block in 2 s; the thief would end it in 0.5 s + 3 s.
         let hosts = [host(0, 0..1, Some(1.0), false), {
             let mut h = host(1, 0..0, Some(4.0), true);
             h.pending = 12.0;
             h
         }];
-        assert!(hand_out(&hosts, |_, _| 2, 5.0).is_empty());
+        assert!(hand_out(&hosts, |_| 2, 5.0).is_empty());
     }
 
     #[test]
@@ -182,9 +212,9 @@ mod tests {
         let mut thief = host(1, 0..0, None, true);
         thief.threads = 2;
         let hosts = [host(0, 0..10, None, false), thief];
-        let got = hand_out(&hosts, |_, _| 3, 1.0);
+        let got = hand_out(&hosts, |_| 3, 1.0);
         assert_eq!(got.len(), 2);
-        assert_eq!((got[0].block, got[1].block), (9, 8));
+        assert_eq!((got[0].at.block, got[1].at.block), (9, 8));
     }
 
     #[test]
@@ -194,8 +224,8 @@ mod tests {
             host(1, 0..0, Some(2.0), true),
             host(2, 0..0, Some(4.0), true),
         ];
-        let got = hand_out(&hosts, |_, _| 1, 1.0);
-        let mut blocks: Vec<u64> = got.iter().map(|h| h.block).collect();
+        let got = hand_out(&hosts, |_| 1, 1.0);
+        let mut blocks: Vec<u64> = got.iter().map(|h| h.at.block).collect();
         blocks.sort_unstable();
         blocks.dedup();
         assert_eq!(blocks.len(), got.len());
@@ -209,10 +239,38 @@ mod tests {
         let mut fast = host(1, 3..5, Some(4.0), true);
         fast.pending = 0.0;
         let hosts = [host(0, 0..20, Some(1.0), false), fast];
-        let got = hand_out(&hosts, |_, _| 2, 2.0);
+        let got = hand_out(&hosts, |_| 2, 2.0);
         assert_eq!(
-            got.iter().map(|h| (h.owner, h.block)).collect::<Vec<_>>(),
+            got.iter()
+                .map(|h| (h.owner, h.at.block))
+                .collect::<Vec<_>>(),
             [(0, 19), (0, 18)]
+        );
+    }
+
+    #[test]
+    fn a_grown_study_loses_the_tail_of_its_latest_epoch_to_a_thief_that_knows_it() {
+        // slow holds 10 blocks of epoch 0 (unit 0) and 10 of epoch 1 (unit 2).
+        let at = |epoch, unit, block| At { epoch, unit, block };
+        let mut slow = host(0, 0..0, Some(1.0), false);
+        slow.epochs = 2;
+        slow.unclaimed = (0..10)
+            .map(|b| at(0, 0, b))
+            .chain((0..10).map(|b| at(1, 2, b)))
+            .collect();
+        let mut fast = host(1, 0..0, Some(4.0), true);
+        fast.epochs = 2;
+        let got = hand_out(&[slow.clone(), fast.clone()], |_| 1, 1.0);
+        assert_eq!(
+            got.iter().map(|h| h.at).collect::<Vec<_>>(),
+            [at(1, 2, 9), at(1, 2, 8), at(1, 2, 7), at(1, 2, 6)]
+        );
+        // A thief that has not seen epoch 1 gets the tail of epoch 0 only.
+        fast.epochs = 1;
+        let got = hand_out(&[slow, fast], |_| 1, 1.0);
+        assert_eq!(
+            got.iter().map(|h| h.at).collect::<Vec<_>>(),
+            [at(0, 0, 9), at(0, 0, 8), at(0, 0, 7), at(0, 0, 6)]
         );
     }
 }

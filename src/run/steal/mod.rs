@@ -28,6 +28,9 @@ pub struct StealOptions {
     /// No shared `OUT` (`--steal-remote`): claims of other shares are made on their owners'
     /// disks (by `jobsplit watch`, over ssh) and handed to this run; see [`remote`].
     pub remote: bool,
+    /// `--follow` with `--steal-remote`: a run waiting for handed blocks ends its round when
+    /// the job list grows, to run its share of the new epoch.
+    pub follow: bool,
     /// `--steal-mesh`: starts the peers whose disks this run steals from by itself and learns
     /// its fences from; see [`peers`].
     pub(crate) mesh: Option<peers::StartPeers>,
@@ -61,6 +64,8 @@ pub(crate) struct Stealing {
     layouts: Vec<PathBuf>,
     /// `--steal-remote`.
     remote: bool,
+    /// `--follow`.
+    follow: bool,
     /// `--steal-mesh`: starts the peers.
     mesh: Option<peers::StartPeers>,
 }
@@ -109,6 +114,7 @@ impl Stealing {
             },
             layouts: layout::relative_dirs(plan),
             remote: opts.remote,
+            follow: opts.follow,
             mesh: opts.mesh.clone(),
         }
     }
@@ -200,7 +206,7 @@ impl Stealing {
             })?),
             None => None,
         };
-        StealSource::new(
+        let mut source = StealSource::new(
             blocks::Blocks::per_epoch(plan, &self.blocks),
             self.layouts
                 .iter()
@@ -216,8 +222,10 @@ impl Stealing {
             threads,
             earlier,
             self.remote,
-        )
-        .map(|s| s.with_mesh(mesh))
+        )?
+        .with_mesh(mesh);
+        source.follow = self.follow;
+        Ok(source)
     }
 
     /// manifest.json's `balance`.

@@ -85,8 +85,10 @@ pub(crate) fn may_claim(dir: &Path, block: u64, record: &ClaimRecord) -> Result<
             ),
         ));
     }
+    // The fences of every epoch are in the study's first layout.
+    let first = crate::output::layout::first_dir(dir);
     for name in [&record.machine, &record.owner] {
-        if fenced(dir, name) {
+        if fenced(&first, name) {
             return Err(Error::remote(format!(
                 "machine `{name}` was declared dead (fenced): no block is claimed for or from it"
             )));

@@ -74,6 +74,8 @@ struct State {
     /// When a worker last found nothing worth stealing yet: the others wait without looking
     /// (a host looks about 10 times a second, whatever its threads).
     waited: Option<Instant>,
+    /// `--steal-remote --follow`: the job list, watched while waiting for handed blocks.
+    growth: crate::input::GrowthWatch,
 }
 
 /// How long a thief reuses what it read of the claims and the other hosts' status (a study
@@ -101,6 +103,9 @@ pub(crate) struct StealSource<'a> {
     held_before: HashSet<(usize, u64)>,
     /// `--steal-remote`: other shares' blocks come only as claims handed to this run.
     remote: bool,
+    /// `--follow`: waiting for handed blocks ends when the job list grows (the next round
+    /// runs the new epoch first).
+    pub(super) follow: bool,
     /// `--steal-mesh`: the peers this run steals from by itself.
     mesh: Option<Box<dyn super::peers::Peers>>,
     state: Mutex<State>,
@@ -156,6 +161,7 @@ impl<'a> StealSource<'a> {
             rerun,
             held_before: held.iter().copied().collect(),
             remote,
+            follow: false,
             mesh: None,
             state: Mutex::new(State {
                 queue: VecDeque::new(),
@@ -169,6 +175,7 @@ impl<'a> StealSource<'a> {
                 taken: HashSet::new(),
                 cached: None,
                 waited: None,
+                growth: crate::input::GrowthWatch::new(),
             }),
             blocks,
             claimers,
