@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::epochs::{epochs_path, read_epochs};
+use super::epochs_file::{epochs_path, read_epochs};
 use super::format::Format;
 use super::jobs::JobList;
 

@@ -3,6 +3,7 @@
 mod canonical;
 mod config;
 mod epochs;
+mod epochs_file;
 mod format;
 mod grown;
 mod jobs;
@@ -13,10 +14,9 @@ mod values;
 pub use canonical::to_canonical;
 pub use config::Config;
 pub(crate) use config::{Capture, RunConfig, Workdir, DEFAULT_CONFIG};
-pub(crate) use epochs::{
-    epochs_path, grow_items, hashed_from_start, read_epochs, record_epochs, Growth, Recorded,
-};
+pub(crate) use epochs::{grow_items, hashed_from_start, record_epochs, Growth};
 pub use epochs::{load_growing, Grow};
+pub(crate) use epochs_file::{epochs_path, read_epochs, Recorded};
 pub use format::{Format, Record};
 pub(crate) use grown::GrowthWatch;
 pub use jobs::JobList;
