@@ -1,4 +1,4 @@
-# What tests/remote/{run,steal,steal_faults}.sh share, sourced with the script's own arguments
+# What tests/remote/{run,steal,steal_faults,steal_mesh}.sh share, sourced with the script's own arguments
 # after it sets NAME (its temporary directory and default SSHHOSTS_BASE): the binary ($1, else
 # JOBSPLIT_BIN, else the release build), the check helpers, the loud skip without root, a
 # temporary directory removed at exit (KEEP=1 keeps it), and `start_hosts N [VAR=VALUE...]`,

@@ -31,45 +31,13 @@ NAME=steal
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_hosts 3
 export JOBSPLIT_SSH=$SSHHOSTS_SSH
-HOSTS=$SSHHOSTS_BASE/hosts
-J=$BIN
+source "$(dirname "${BASH_SOURCE[0]}")/steal_lib.sh"
 
-# speeds: host1 1, host2 2, host3 4 (a file on each host's own disk)
-for i in 1 2 3; do $SSHHOSTS_SSH "host$i" "echo $((1 << (i - 1))) > ~/speed; rm -f ~/marker"; done
-
-mkstudy() { # mkstudy DIR JOBS BASE-SECONDS
-    local d=$1
-    mkdir -p "$d/lib"
-    seq 0 $(($2 - 1)) >"$d/jobs.txt"
-    cat >"$d/machines.json" <<'EOF2'
-{"slow": {"weight": 1, "cores": 1, "ssh": "host1"},
- "mid": {"weight": 1, "cores": 1, "ssh": "host2"},
- "fast": {"weight": 1, "cores": 1, "ssh": "host3"}}
-EOF2
-    printf '#!/bin/sh\nsleep $(awk "BEGIN { print %s / $(cat ~/speed) }")\necho "$1" >> ~/marker\n' "$3" >"$d/lib/job.sh"
-    cat >"$d/jobsplit.toml" <<'EOF2'
-seed = "steal"
-[jobs]
-file = "jobs.txt"
-command = "sh lib/job.sh {}"
-[run]
-out = "out"
-[ship]
-files = ["lib/"]
-EOF2
-}
-markers() { # every host's marker lines, sorted
-    for i in 1 2 3; do cat "$HOSTS/host$i/home/marker" 2>/dev/null; done | sort -n
-}
-once() { # once N: the markers hold 0..N-1 exactly once each
-    cmp -s <(markers) <(seq 0 $(($1 - 1)))
-}
-oks() { awk -F, 'NR > 1 && $4 == "ok" { print $1 }' "$1" | sort -n | uniq | wc -l; }
-rows() { awk -F, 'NR > 1 && $4 == "ok"' "$1" | wc -l; }
+speeds
 
 # ---- 1. speeds 1, 2, 4, equal weights
 S=$TMP/study
-mkstudy "$S" 60 0.4
+write_study "$S" 60 0.4
 cd "$S" || exit 1
 t0=$(date +%s.%N)
 "$J" launch -- --steal-remote --steal-block 2 >"$TMP/l1.out" 2>&1
@@ -98,7 +66,7 @@ grep '^stole' "$TMP/w1.out" | sed 's/^/    /' | head -5
 
 # ---- 2. a claim race: 3 thieves and the owner's run, the same blocks at once
 S2=$TMP/race
-mkstudy "$S2" 60 0.2
+write_study "$S2" 60 0.2
 cd "$S2" || exit 1
 "$J" launch --machine slow -- --steal-remote --steal-block 1 >/dev/null 2>&1
 R=
@@ -145,7 +113,7 @@ check "race: the owner ran exactly the blocks it won ($ran = 20 - $lost)" test "
 # ---- 3. the launcher killed mid-steal
 for i in 1 2 3; do $SSHHOSTS_SSH "host$i" "rm -f ~/marker"; done
 S3=$TMP/killed
-mkstudy "$S3" 60 0.4
+write_study "$S3" 60 0.4
 cd "$S3" || exit 1
 "$J" launch -- --steal-remote --steal-block 2 >/dev/null 2>&1
 "$J" watch --interval 0.3s >"$TMP/w3.out" 2>&1 &
@@ -167,7 +135,7 @@ check "launcher killed: markers, every job exactly once" once 60
 # ---- 4. a thief crashed mid-run, booted, relaunched
 for i in 1 2 3; do $SSHHOSTS_SSH "host$i" "rm -f ~/marker"; done
 S4=$TMP/crash
-mkstudy "$S4" 60 0.4
+write_study "$S4" 60 0.4
 cd "$S4" || exit 1
 "$J" launch -- --steal-remote --steal-block 2 >/dev/null 2>&1
 "$J" watch --interval 0.3s >"$TMP/w4.out" 2>&1 &
@@ -222,7 +190,7 @@ check "a claim with another block size: refused ($rc), nothing claimed" \
 # ---- 6. a study that grows twice while the hosts run it, balanced epoch by epoch
 for i in 1 2 3; do $SSHHOSTS_SSH "host$i" "rm -f ~/marker"; done
 S6=$TMP/grow
-mkstudy "$S6" 30 0.4
+write_study "$S6" 30 0.4
 cd "$S6" || exit 1
 grow_launch() { "$J" launch -- --steal-remote --follow --steal-block 2 >"$TMP/l6-$1.out" 2>&1; }
 grow_launch 0

@@ -31,44 +31,10 @@ NAME=mesh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 start_hosts 3 SSHHOSTS_MESH=1
 export JOBSPLIT_SSH="$SSHHOSTS_SSH -o ConnectTimeout=4"
-HOSTS=$SSHHOSTS_BASE/hosts
-J=$BIN
+source "$(dirname "${BASH_SOURCE[0]}")/steal_lib.sh"
 T0=$SECONDS
 
-speeds() { # the speeds 1, 2, 4 on each host's own disk, the markers gone
-    for i in 1 2 3; do echo $((1 << (i - 1))) >"$HOSTS/host$i/home/speed"; done
-    rm -f "$HOSTS"/host*/home/marker
-}
-mkstudy() { # mkstudy DIR JOBS BASE-SECONDS
-    local d=$1
-    mkdir -p "$d/lib"
-    seq 0 $(($2 - 1)) >"$d/jobs.txt"
-    cat >"$d/machines.json" <<'EOF2'
-{"slow": {"weight": 1, "cores": 1, "ssh": "host1"},
- "mid": {"weight": 1, "cores": 1, "ssh": "host2"},
- "fast": {"weight": 1, "cores": 1, "ssh": "host3"}}
-EOF2
-    printf '#!/bin/sh\nsleep $(awk "BEGIN { print %s / $(cat ~/speed) }")\necho "$1" >> ~/marker\n' "$3" >"$d/lib/job.sh"
-    cat >"$d/jobsplit.toml" <<'EOF2'
-seed = "mesh"
-[jobs]
-file = "jobs.txt"
-command = "sh lib/job.sh {}"
-[run]
-out = "out"
-[ship]
-files = ["lib/"]
-EOF2
-    speeds
-    cd "$d" || exit 1
-}
-markers() { for i in 1 2 3; do cat "$HOSTS/host$i/home/marker" 2>/dev/null; done | sort -n; }
-once() { cmp -s <(markers) <(seq 0 $(($1 - 1))); }
-oks() { awk -F, 'NR > 1 && $4 == "ok" { print $1 }' "$1" | sort -n | uniq | wc -l; }
-rows() { awk -F, 'NR > 1 && $4 == "ok"' "$1" | wc -l; }
-merged_once() { test "$(oks merged/results.csv)" -eq "$1" -a "$(rows merged/results.csv)" -eq "$1"; }
 ran() { awk -F, -v m="$2" 'NR > 1 && $3 == m && $4 == "ok"' "$1" | wc -l; }
-running() { bash "$SH/on.sh" "host$1" pgrep -f 'jobsplit-x86_64 run' >/dev/null 2>&1; }
 all_ended() { # all_ended SECONDS: waits until no run is alive on any host
     local _
     for _ in $(seq $(($1 * 10))); do
@@ -77,7 +43,6 @@ all_ended() { # all_ended SECONDS: waits until no run is alive on any host
     done
     return 1
 }
-layout_of() { ls -d "$HOSTS/host$1/home/jobsplit/$2/out/.jobsplit"/steal-* 2>/dev/null | head -1; }
 by_self() { # by_self HOSTN STUDY OWNER THIEF: claims of OWNER's blocks on its disk naming THIEF,
     # made by THIEF's own run (a pid; watch's claims name pid 0)
     grep -l "\"machine\":\"$4\"" "$(layout_of "$1" "$2")/claims/$3"/* 2>/dev/null |
