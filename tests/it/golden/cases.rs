@@ -165,15 +165,7 @@ fn program_items_have_the_reference_bytes_keys_and_seeds() {
 #[test]
 fn canonical_json_vectors() {
     let vectors = json("expected/canonical.json");
-    for v in vectors["floats"].as_array().unwrap() {
-        let bits = u64::from_str_radix(v[0].as_str().unwrap(), 16).unwrap();
-        let value = Value::from(f64::from_bits(bits));
-        assert_eq!(
-            String::from_utf8(to_canonical(&value)).unwrap(),
-            v[1],
-            "float {bits:016x}"
-        );
-    }
+    canonical_floats(&vectors, "floats");
     for v in vectors["values"].as_array().unwrap() {
         let value: Value = serde_json::from_str(v[0].as_str().unwrap()).unwrap();
         assert_eq!(

@@ -8,15 +8,7 @@ use super::*;
 #[test]
 fn canonical_floats_from_1e16_have_no_plus_in_the_exponent() {
     let vectors = json("expected/canonical.json");
-    for v in vectors["floats_large"].as_array().unwrap() {
-        let bits = u64::from_str_radix(v[0].as_str().unwrap(), 16).unwrap();
-        let value = Value::from(f64::from_bits(bits));
-        assert_eq!(
-            String::from_utf8(to_canonical(&value)).unwrap(),
-            v[1],
-            "float {bits:016x}"
-        );
-    }
+    canonical_floats(&vectors, "floats_large");
 }
 
 #[test]

@@ -39,6 +39,19 @@ fn json(file: &str) -> Value {
     serde_json::from_str(&read(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
+/// Each float of `vectors[key]` (its bits in hex, its canonical text) renders as the spec says.
+fn canonical_floats(vectors: &Value, key: &str) {
+    for v in vectors[key].as_array().unwrap() {
+        let bits = u64::from_str_radix(v[0].as_str().unwrap(), 16).unwrap();
+        let value = Value::from(f64::from_bits(bits));
+        assert_eq!(
+            String::from_utf8(to_canonical(&value)).unwrap(),
+            v[1],
+            "float {bits:016x}"
+        );
+    }
+}
+
 /// One entry of tests/golden/cases.json.
 struct Case {
     name: String,
