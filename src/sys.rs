@@ -8,8 +8,10 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
 
 mod spawn;
+mod spawn_child;
 
 pub(crate) use spawn::{env_entry, env_entry_cstring, spawn, wait, Spec};
+pub(crate) use spawn_child::signal_handlers_changed;
 
 /// A process id (also a process group id).
 pub(crate) type Pid = i32;

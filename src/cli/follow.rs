@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use super::run_settings::RunSettings;
@@ -43,7 +42,7 @@ impl Follower {
     /// If the signals cannot be caught.
     pub(crate) fn start() -> Result<Follower> {
         Ok(Follower {
-            signals: Signals::new([SIGINT, SIGTERM])?,
+            signals: super::signals::catch()?,
             stopped: false,
         })
     }

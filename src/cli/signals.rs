@@ -22,9 +22,15 @@ pub(crate) struct Caught {
 
 /// Catches SIGINT and SIGTERM.
 pub(crate) fn register() -> std::io::Result<Caught> {
-    Ok(Caught {
-        signals: Signals::new([SIGINT, SIGTERM])?,
-    })
+    Ok(Caught { signals: catch()? })
+}
+
+/// SIGINT and SIGTERM caught from now on, and the jobs started from now on told so (they put
+/// both back to their default).
+pub(crate) fn catch() -> std::io::Result<Signals> {
+    let signals = Signals::new([SIGINT, SIGTERM])?;
+    crate::sys::signal_handlers_changed();
+    Ok(signals)
 }
 
 /// What the run is, for the lines the user sees.

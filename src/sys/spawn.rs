@@ -1,7 +1,8 @@
-//! Starting a process with `posix_spawn`: its environment handed over as built by the caller
-//! (the run's part once, each job's few variables on top), where `std::process::Command` copies
-//! the whole environment into a map and back for every process once one variable is set
-//! (about 90,000 instructions a job, more than the rest of a job's handling together).
+//! Starting a process: its environment handed over as built by the caller (the run's part once,
+//! each job's few variables on top), where `std::process::Command` copies the whole environment
+//! into a map and back for every process once one variable is set (about 90,000 instructions a
+//! job, more than the rest of a job's handling together); the child itself is in
+//! `spawn_child.rs`.
 //!
 //! Like `Command`: a process group of its own, an empty signal mask and SIGPIPE at its default
 //! (jobsplit ignores it) in the child, our pipe ends close-on-exec.
@@ -11,7 +12,10 @@ use std::io;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::sync::atomic::AtomicI32;
+use std::sync::OnceLock;
 
+use super::spawn_child;
 use super::Pid;
 
 /// A started process: its pid (also its process group id) and our ends of its pipes.
@@ -45,102 +49,51 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// `posix_spawn`'s return (an error number, 0 for none) as a result.
-fn check(r: libc::c_int) -> io::Result<()> {
-    if r == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::from_raw_os_error(r))
+/// `fd` moved to a descriptor number of 3 or more if it is below (jobsplit started with a
+/// standard descriptor closed): the child's `dup2` onto 0, 1 and 2 must not overwrite a
+/// descriptor it has yet to move.
+fn above_standard(fd: OwnedFd) -> io::Result<OwnedFd> {
+    use std::os::fd::AsRawFd as _;
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
     }
+    // SAFETY: F_DUPFD_CLOEXEC on an open descriptor returns a new one (3 or more) or -1.
+    let moved = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 3) };
+    if moved < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(moved) })
 }
 
-/// The spawn's file actions and attributes, destroyed when dropped.
-struct Plan {
-    actions: libc::posix_spawn_file_actions_t,
-    attr: libc::posix_spawnattr_t,
-}
-
-impl Drop for Plan {
-    fn drop(&mut self) {
-        // SAFETY: both were initialised in `Plan::new` and are destroyed once, here.
-        unsafe {
-            libc::posix_spawn_file_actions_destroy(&mut self.actions);
-            libc::posix_spawnattr_destroy(&mut self.attr);
-        }
+/// `/dev/null` opened once for reading and once for writing, for every child's unpiped
+/// descriptors (kept open for the process's life, close-on-exec like every other).
+fn dev_null() -> io::Result<&'static [OwnedFd; 2]> {
+    static NULL: OnceLock<[OwnedFd; 2]> = OnceLock::new();
+    if let Some(fds) = NULL.get() {
+        return Ok(fds);
     }
-}
-
-impl Plan {
-    fn new() -> io::Result<Box<Plan>> {
-        // SAFETY: both are plain C structs, valid zeroed, initialised by the calls below before
-        // any other use. Boxed so their addresses stay put.
-        let mut plan: Box<Plan> = Box::new(unsafe { std::mem::zeroed() });
-        // SAFETY: pointers to the boxed structs, valid for the calls.
-        unsafe {
-            check(libc::posix_spawn_file_actions_init(&mut plan.actions))?;
-            if let Err(e) = check(libc::posix_spawnattr_init(&mut plan.attr)) {
-                libc::posix_spawn_file_actions_destroy(&mut plan.actions);
-                std::mem::forget(plan);
-                return Err(e);
-            }
-        }
-        // SAFETY: sigset_t is plain data; sigemptyset and sigaddset write into it; the attr
-        // setters copy from it.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            check(libc::posix_spawnattr_setsigmask(&mut plan.attr, &set))?;
-            libc::sigaddset(&mut set, libc::SIGPIPE);
-            check(libc::posix_spawnattr_setsigdefault(&mut plan.attr, &set))?;
-            check(libc::posix_spawnattr_setpgroup(&mut plan.attr, 0))?;
-            let flags = libc::POSIX_SPAWN_SETPGROUP
-                | libc::POSIX_SPAWN_SETSIGMASK
-                | libc::POSIX_SPAWN_SETSIGDEF;
-            check(libc::posix_spawnattr_setflags(
-                &mut plan.attr,
-                flags as libc::c_short,
-            ))?;
-        }
-        Ok(plan)
-    }
-
-    /// The child's descriptor `target` is `fd` (ours is closed after the spawn).
-    fn dup(&mut self, fd: &OwnedFd, target: libc::c_int) -> io::Result<()> {
-        use std::os::fd::AsRawFd as _;
-        // SAFETY: initialised actions; `fd` stays open until the spawn is done.
-        check(unsafe {
-            libc::posix_spawn_file_actions_adddup2(&mut self.actions, fd.as_raw_fd(), target)
-        })
-    }
-
-    /// The child's descriptor `target` is `/dev/null`, opened with `flags`.
-    fn null(&mut self, target: libc::c_int, flags: libc::c_int) -> io::Result<()> {
-        // SAFETY: initialised actions; the path is a static C string.
-        check(unsafe {
-            libc::posix_spawn_file_actions_addopen(
-                &mut self.actions,
-                target,
-                c"/dev/null".as_ptr(),
-                flags,
-                0,
-            )
-        })
-    }
+    let open = |write: bool| -> io::Result<OwnedFd> {
+        let file = std::fs::OpenOptions::new()
+            .read(!write)
+            .write(write)
+            .open("/dev/null")?;
+        above_standard(OwnedFd::from(file))
+    };
+    let fds = [open(false)?, open(true)?];
+    Ok(NULL.get_or_init(|| fds))
 }
 
 /// Starts `spec` (see [`Spec`]).
 pub(crate) fn spawn(spec: &Spec<'_>) -> io::Result<Spawned> {
-    let mut plan = Plan::new()?;
+    use std::os::fd::AsRawFd as _;
+    let null = dev_null()?;
     let mut ours = [None, None, None];
-    let mut theirs = Vec::with_capacity(3);
+    let mut theirs: [Option<OwnedFd>; 3] = [None, None, None];
+    let mut fds = [0; 3];
     for (target, piped) in [(0, spec.stdin), (1, spec.output), (2, spec.output)] {
         if !piped {
-            let flags = if target == 0 {
-                libc::O_RDONLY
-            } else {
-                libc::O_WRONLY
-            };
-            plan.null(target, flags)?;
+            fds[target] = null[usize::from(target != 0)].as_raw_fd();
             continue;
         }
         let (read, write) = pipe()?;
@@ -149,15 +102,10 @@ pub(crate) fn spawn(spec: &Spec<'_>) -> io::Result<Spawned> {
         } else {
             (read, write)
         };
-        plan.dup(&child, target)?;
-        ours[target as usize] = Some(mine);
-        theirs.push(child);
-    }
-    if let Some(dir) = spec.cwd {
-        // SAFETY: initialised actions; `dir` outlives the spawn.
-        check(unsafe {
-            libc::posix_spawn_file_actions_addchdir_np(&mut plan.actions, dir.as_ptr())
-        })?;
+        let child = above_standard(child)?;
+        fds[target] = child.as_raw_fd();
+        ours[target] = Some(mine);
+        theirs[target] = Some(child);
     }
     let pointers = |strings: &[&CStr]| -> Vec<*mut libc::c_char> {
         let mut p: Vec<_> = strings.iter().map(|s| s.as_ptr().cast_mut()).collect();
@@ -165,19 +113,18 @@ pub(crate) fn spawn(spec: &Spec<'_>) -> io::Result<Spawned> {
         p
     };
     let (argv, envp) = (pointers(spec.argv), pointers(spec.envp));
-    let mut pid: libc::pid_t = 0;
-    // SAFETY: every pointer is valid for the call: the program, NULL-terminated argv and envp
-    // arrays of C strings the caller keeps alive, initialised actions and attributes.
-    check(unsafe {
-        libc::posix_spawn(
-            &mut pid,
-            spec.program.as_ptr(),
-            &plan.actions,
-            &plan.attr,
-            argv.as_ptr(),
-            envp.as_ptr(),
-        )
-    })?;
+    let mut reset = [0; 64];
+    let resets = spawn_child::signals_to_reset(&mut reset);
+    let plan = spawn_child::Plan {
+        program: spec.program.as_ptr(),
+        argv: argv.as_ptr(),
+        envp: envp.as_ptr(),
+        cwd: spec.cwd.map_or(std::ptr::null(), CStr::as_ptr),
+        fds,
+        reset: &reset[..resets],
+        failed: AtomicI32::new(0),
+    };
+    let pid = spawn_child::start(&plan)?;
     drop(theirs);
     let [stdin, stdout, stderr] = ours;
     Ok(Spawned {
@@ -239,7 +186,8 @@ mod tests {
             env_entry_cstring(b"PATH", b"/usr/bin:/bin"),
         ];
         let env: Vec<&CStr> = envp.iter().map(CString::as_c_str).collect();
-        let script = c"echo \"$A $B $(cut -d' ' -f5 /proc/$$/stat) $$\"; echo err >&2; exit 3";
+        let script =
+            c"echo \"$A $B $(cut -d' ' -f5 /proc/$$/stat) $$ $(pwd)\"; echo err >&2; exit 3";
         let spec = Spec {
             program: c"/bin/sh",
             argv: &[c"sh", c"-c", script],
@@ -256,6 +204,30 @@ mod tests {
         let status = wait(child.pid).unwrap();
         assert_eq!(status.code(), Some(3));
         let pid = child.pid.to_string();
-        assert_eq!(out.trim(), format!("1  {pid} {pid}"));
+        assert_eq!(out.trim(), format!("1  {pid} {pid} /"));
+    }
+
+    #[test]
+    fn a_program_that_cannot_start_is_its_error_and_leaves_no_child() {
+        let spec = Spec {
+            program: c"/nonexistent/program",
+            argv: &[c"program"],
+            envp: &[],
+            cwd: None,
+            stdin: true,
+            output: true,
+        };
+        let e = spawn(&spec).err().expect("no such program");
+        assert_eq!(e.kind(), io::ErrorKind::NotFound, "{e}");
+        let spec = Spec {
+            program: c"/bin/sh",
+            cwd: Some(c"/nonexistent/directory"),
+            ..spec
+        };
+        let e = spawn(&spec).err().expect("no such directory");
+        assert_eq!(e.kind(), io::ErrorKind::NotFound, "{e}");
+        // Both children were reaped: this thread has none left, not even a zombie.
+        let children = std::fs::read_to_string("/proc/thread-self/children").unwrap();
+        assert_eq!(children.trim(), "");
     }
 }

@@ -60,6 +60,7 @@ mod notify;
 mod process_escape;
 mod process_library;
 mod process_signals;
+mod process_start;
 mod process_stuck;
 mod proptest_plan;
 mod remote_fake;
