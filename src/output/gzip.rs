@@ -2,7 +2,8 @@
 //! [`stored_gzip_member`]), or piece by piece as lines come ([`Member`]). Every log jobsplit
 //! writes is a series of such members, each written to its file in one piece.
 
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use crc32fast::Hasher as Crc;
+use flate2::{Compress, Compression, FlushCompress, Status};
 
 /// A member with less than this is written stored (gzip framing, no compression): resetting a
 /// deflate state clears ~200 KB of tables, which costs more than a small job itself. Larger
@@ -72,14 +73,19 @@ impl Member {
         }
         if self.compressing {
             deflate_into(&mut self.deflate, &[], &mut self.out, FlushCompress::Finish);
-            self.out.extend_from_slice(&self.crc.sum().to_le_bytes());
+            let crc = std::mem::take(&mut self.crc).finalize();
+            self.out.extend_from_slice(&crc.to_le_bytes());
             self.out.extend_from_slice(&(self.len as u32).to_le_bytes());
         } else {
-            stored_gzip_member(&self.held, &mut self.out);
+            // The CRC of the held bytes is the one already taken as they came.
+            stored_member(
+                &self.held,
+                std::mem::take(&mut self.crc).finalize(),
+                &mut self.out,
+            );
             self.held.clear();
         }
         self.compressing = false;
-        self.crc = Crc::new();
         self.len = 0;
         &self.out
     }
@@ -113,14 +119,17 @@ pub(crate) fn gzip_member(deflate: &mut Compress, data: &[u8], out: &mut Vec<u8>
     out.extend_from_slice(&GZIP_HEADER);
     deflate.reset();
     deflate_into(deflate, data, out, FlushCompress::Finish);
-    let mut crc = Crc::new();
-    crc.update(data);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
 }
 
 /// Writes `data` as one gzip member of stored (uncompressed) deflate blocks into `out`.
 pub(crate) fn stored_gzip_member(data: &[u8], out: &mut Vec<u8>) {
+    stored_member(data, crc32fast::hash(data), out);
+}
+
+/// [`stored_gzip_member`] of `data` whose CRC-32 is `crc`.
+fn stored_member(data: &[u8], crc: u32, out: &mut Vec<u8>) {
     out.clear();
     out.extend_from_slice(&GZIP_HEADER);
     let mut chunks = data.chunks(u16::MAX as usize).peekable();
@@ -135,9 +144,7 @@ pub(crate) fn stored_gzip_member(data: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(&(!len).to_le_bytes());
         out.extend_from_slice(chunk);
     }
-    let mut crc = Crc::new();
-    crc.update(data);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
 }
 
