@@ -32,7 +32,7 @@ def mib(kb):
 
 @dataclass
 class Target:
-    text: str          # the goal, e.g. "command jobs within 1.3x of the floor"
+    text: str          # the goal, e.g. "command jobs within 1.05x of the floor (per-round ratio)"
     met: object        # True, False, or None when it could not be measured
     evidence: str      # the figure that decides it
 
