@@ -71,18 +71,14 @@ impl Member {
             self.out.clear();
             return &self.out;
         }
+        // The CRC of every byte added, taken as they came.
+        let crc = std::mem::take(&mut self.crc).finalize();
         if self.compressing {
             deflate_into(&mut self.deflate, &[], &mut self.out, FlushCompress::Finish);
-            let crc = std::mem::take(&mut self.crc).finalize();
             self.out.extend_from_slice(&crc.to_le_bytes());
             self.out.extend_from_slice(&(self.len as u32).to_le_bytes());
         } else {
-            // The CRC of the held bytes is the one already taken as they came.
-            stored_member(
-                &self.held,
-                std::mem::take(&mut self.crc).finalize(),
-                &mut self.out,
-            );
+            stored_member(&self.held, crc, &mut self.out);
             self.held.clear();
         }
         self.compressing = false;

@@ -9,7 +9,7 @@
 
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::sync::atomic::AtomicI32;
@@ -53,7 +53,6 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 /// standard descriptor closed): the child's `dup2` onto 0, 1 and 2 must not overwrite a
 /// descriptor it has yet to move.
 fn above_standard(fd: OwnedFd) -> io::Result<OwnedFd> {
-    use std::os::fd::AsRawFd as _;
     if fd.as_raw_fd() > 2 {
         return Ok(fd);
     }
@@ -86,7 +85,6 @@ fn dev_null() -> io::Result<&'static [OwnedFd; 2]> {
 
 /// Starts `spec` (see [`Spec`]).
 pub(crate) fn spawn(spec: &Spec<'_>) -> io::Result<Spawned> {
-    use std::os::fd::AsRawFd as _;
     let null = dev_null()?;
     let mut ours = [None, None, None];
     let mut theirs: [Option<OwnedFd>; 3] = [None, None, None];
@@ -113,15 +111,13 @@ pub(crate) fn spawn(spec: &Spec<'_>) -> io::Result<Spawned> {
         p
     };
     let (argv, envp) = (pointers(spec.argv), pointers(spec.envp));
-    let mut reset = [0; 64];
-    let resets = spawn_child::signals_to_reset(&mut reset);
     let plan = spawn_child::Plan {
         program: spec.program.as_ptr(),
         argv: argv.as_ptr(),
         envp: envp.as_ptr(),
         cwd: spec.cwd.map_or(std::ptr::null(), CStr::as_ptr),
         fds,
-        reset: &reset[..resets],
+        reset: spawn_child::signals_to_reset(),
         failed: AtomicI32::new(0),
     };
     let pid = spawn_child::start(&plan)?;

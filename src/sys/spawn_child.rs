@@ -15,14 +15,14 @@
 use std::cell::RefCell;
 use std::ffi::{c_int, c_void};
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 /// The stack a thread's children run on until they exec. 64 KiB: the child calls a handful of
 /// C library functions and never recurses.
 const STACK_BYTES: usize = 64 * 1024;
 
 /// What the child does, prepared by the parent (the child allocates nothing).
-pub(super) struct Plan<'a> {
+pub(super) struct Plan {
     /// `execve`'s three arguments: the program, NULL-terminated argv and envp.
     pub(super) program: *const libc::c_char,
     pub(super) argv: *const *mut libc::c_char,
@@ -31,15 +31,16 @@ pub(super) struct Plan<'a> {
     pub(super) cwd: *const libc::c_char,
     /// The descriptors that become the child's 0, 1 and 2 (each 3 or more, close-on-exec).
     pub(super) fds: [c_int; 3],
-    /// The signals to put back to their default before the mask is cleared.
-    pub(super) reset: &'a [c_int],
+    /// The signals to put back to their default before the mask is cleared, bit n for signal n
+    /// ([`signals_to_reset`]).
+    pub(super) reset: u64,
     /// The error number of the step that failed in the child (0: it exec'd).
     pub(super) failed: AtomicI32,
 }
 
 /// Starts the child described by `plan` and returns its pid once it has exec'd, or the error of
 /// the step that failed (the child is then reaped).
-pub(super) fn start(plan: &Plan<'_>) -> io::Result<libc::pid_t> {
+pub(super) fn start(plan: &Plan) -> io::Result<libc::pid_t> {
     STACK.with(|stack| {
         let mut stack = stack.borrow_mut();
         if stack.is_none() {
@@ -97,15 +98,17 @@ pub(super) fn start(plan: &Plan<'_>) -> io::Result<libc::pid_t> {
 /// the parent prepared, and never returns.
 extern "C" fn child(arg: *mut c_void) -> c_int {
     // SAFETY: `arg` is the `Plan` `start` passed, alive while the parent is suspended.
-    let plan = unsafe { &*arg.cast::<Plan<'_>>() };
+    let plan = unsafe { &*arg.cast::<Plan>() };
     // SAFETY: each call gets pointers the parent keeps alive and valid: a zeroed sigaction
     // (SIG_DFL, no flags), the program, argv and envp arrays, the directory; descriptors that
     // are open in the child (copies of the parent's). On failure the error number is stored for
     // the parent and the child ends without running any of the parent's exit code.
     unsafe {
         let default: libc::sigaction = std::mem::zeroed();
-        for &sig in plan.reset {
-            libc::sigaction(sig, &default, std::ptr::null_mut());
+        for sig in 1..64 {
+            if plan.reset & (1 << sig) != 0 {
+                libc::sigaction(sig, &default, std::ptr::null_mut());
+            }
         }
         let ok = libc::setpgid(0, 0) == 0
             && plan
@@ -184,36 +187,26 @@ impl Drop for Stack {
     }
 }
 
-/// The signals this process catches, one bit per signal number (bit n for signal n), and
-/// whether they were scanned. Scanned on the first spawn and by [`signal_handlers_changed`].
+/// The signals this process catches, bit n for signal n, and bit 0 (no signal has that number)
+/// once they were scanned: on the first spawn and by [`signal_handlers_changed`].
 static CAUGHT: AtomicU64 = AtomicU64::new(0);
-static SCANNED: AtomicBool = AtomicBool::new(false);
+const SCANNED: u64 = 1;
 
 /// Scans the signal dispositions again: call after installing a signal handler (the CLI's Ctrl-C
 /// and SIGTERM handlers do), so that children reset it. A handler missed by the scan would only
 /// matter if a signal reached the child in the instant between its mask being cleared and its
 /// exec: it would run in the child instead of the parent.
 pub(crate) fn signal_handlers_changed() {
-    CAUGHT.store(scan(), Ordering::SeqCst);
-    SCANNED.store(true, Ordering::SeqCst);
+    CAUGHT.store(scan() | SCANNED, Ordering::SeqCst);
 }
 
-/// The signals a child resets, into `out`: each one this process catches, and SIGPIPE (which
-/// jobsplit ignores, like every Rust program, and a child must not inherit ignored). Returns the
-/// number written.
-pub(super) fn signals_to_reset(out: &mut [c_int; 64]) -> usize {
-    if !SCANNED.load(Ordering::SeqCst) {
+/// The signals a child resets, bit n for signal n: each one this process catches, and SIGPIPE
+/// (which jobsplit ignores, like every Rust program, and a child must not inherit ignored).
+pub(super) fn signals_to_reset() -> u64 {
+    if CAUGHT.load(Ordering::SeqCst) & SCANNED == 0 {
         signal_handlers_changed();
     }
-    let caught = CAUGHT.load(Ordering::SeqCst) | 1 << libc::SIGPIPE;
-    let mut n = 0;
-    for sig in 1..64 {
-        if caught & (1 << sig) != 0 {
-            out[n] = sig;
-            n += 1;
-        }
-    }
-    n
+    (CAUGHT.load(Ordering::SeqCst) | 1 << libc::SIGPIPE) & !SCANNED
 }
 
 /// One bit per signal (1 to 63) whose handler is a function.

@@ -2,6 +2,17 @@
 
 use super::*;
 
+/// The jobs merge's summary lists as claimed but not finished, of every machine.
+fn claimed_unfinished(summary: &serde_json::Value) -> BTreeSet<u64> {
+    summary["balance"]["claimed_unfinished"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|u| u["jobs"].as_array().unwrap().iter())
+        .map(|j| j.as_u64().unwrap())
+        .collect()
+}
+
 #[test]
 fn a_host_killed_mid_run_loses_only_its_claimed_blocks_and_a_rescue_finishes_them() {
     let s = Study::with(&sleepy(40), THREE, "");
@@ -19,18 +30,10 @@ fn a_host_killed_mid_run_loses_only_its_claimed_blocks_and_a_rescue_finishes_the
         .lines()
         .map(|l| l.parse().unwrap())
         .collect();
-    let unfinished = summary["balance"]["claimed_unfinished"].as_array().unwrap();
-    let held: BTreeSet<u64> = unfinished
-        .iter()
-        .inspect(|u| assert_eq!(u["machine"], "a", "{u}"))
-        .flat_map(|u| {
-            u["jobs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|j| j.as_u64().unwrap())
-        })
-        .collect();
+    for u in summary["balance"]["claimed_unfinished"].as_array().unwrap() {
+        assert_eq!(u["machine"], "a", "{u}");
+    }
+    let held = claimed_unfinished(&summary);
     assert!(!missing.is_empty());
     assert_eq!(
         missing, held,
@@ -119,18 +122,7 @@ fn a_host_restarted_after_kill_9_finishes_its_claimed_blocks_first() {
         .as_array()
         .unwrap()
         .is_empty());
-    let held: BTreeSet<u64> = before["balance"]["claimed_unfinished"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|u| {
-            u["jobs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|j| j.as_u64().unwrap())
-        })
-        .collect();
+    let held = claimed_unfinished(&before);
     let restarted = jobsplit::testing::rfc3339(std::time::SystemTime::now());
     // The same machine on the same host again: its name record is its own, it resumes.
     assert_eq!(
