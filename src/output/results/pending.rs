@@ -17,6 +17,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -84,7 +85,7 @@ impl Journal {
         })
     }
 
-    /// Appends `row` (one write; a write cut short is taken back whole).
+    /// Appends `row` (one write at the journal's end; a write cut short is taken back whole).
     ///
     /// # Errors
     /// A full disk or an I/O error; the journal then holds every earlier row intact.
@@ -93,7 +94,9 @@ impl Journal {
         let mut line = serde_json::to_vec(&row).expect("plain data");
         line.push(b'\n');
         let before = self.file.metadata().map_err(io)?.len();
-        if let Err(e) = self.file.write_all(&line) {
+        // At the journal's end by offset, not at the cursor: a write cut short and taken back
+        // leaves the cursor past the end, and a row written there would follow a hole of zeros.
+        if let Err(e) = self.file.write_all_at(&line, before) {
             let _ = self.file.set_len(before);
             return Err(io(e));
         }
@@ -164,4 +167,30 @@ pub(crate) fn left_warning(results: &Path) -> Option<String> {
             path.display()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Seek, SeekFrom};
+
+    #[test]
+    fn a_row_after_a_write_cut_short_follows_the_last_whole_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let results = dir.path().join("results.csv");
+        let mut journal = Journal::start(&results, 3).unwrap();
+        let row = |i: u64| PendingRow {
+            fixed: vec![i.to_string()],
+            cells: vec![("x".to_owned(), i.to_string())],
+        };
+        journal.push(row(1), false).unwrap();
+        // A write the disk cut short, taken back by truncation, leaves the file's cursor where
+        // the cut-short bytes ended.
+        journal.file.seek(SeekFrom::Current(1000)).unwrap();
+        journal.push(row(2), false).unwrap();
+        let (after, rows) = read_left(&results).unwrap().unwrap();
+        assert_eq!(after, 3);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].fixed, ["2"]);
+    }
 }
